@@ -1,0 +1,16 @@
+// Every user-facing command of vpccni. A command module exports `help` (its usage text)
+// and `run(argv)`, which parses argv with node:util parseArgs and returns the exit code.
+export interface CommandModule {
+  help: string;
+  run(argv: string[]): Promise<number>;
+}
+
+export interface Command {
+  summary: string;
+  load(): Promise<CommandModule>;
+}
+
+export const commands: Record<string, Command> = {
+  validate: { summary: "check policies and print located diagnostics", load: () => import("./commands/validate.ts") },
+  schema: { summary: "print the VpcCniPolicy JSON Schema", load: () => import("./commands/schema.ts") },
+};

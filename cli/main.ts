@@ -1,0 +1,43 @@
+// The `vpccni` command: a table of subcommands, each loaded only when it runs so that
+// `vpccni validate` does not pay for cdk8s or the cloud SDK.
+import { commands } from "./commands.ts";
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-v") {
+    const pkg = await import("../package.json");
+    process.stdout.write(`vpccni ${pkg.version}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    process.stderr.write(`vpccni: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const module = await command.load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(module.help);
+    return 0;
+  }
+  return module.run(rest);
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  return `vpccni: pods get real VPC IPs from shared ENIs on Tencent Cloud.
+
+Usage: vpccni <command> [options]   (vpccni <command> --help for its options)
+
+Commands:
+${lines.join("\n")}
+`;
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,177 @@
+// The VpcCniPolicy: what a platform team commits to Git. Every field has a description and,
+// where one makes sense, a default; `docs/policy.md` and the JSON Schema are generated from
+// this file, so the words here are the user's documentation.
+import { z } from "zod";
+import { parseDuration } from "./duration.ts";
+
+export const API_VERSION = "vpccni.io/v1alpha1";
+export const KIND = "VpcCniPolicy";
+
+/** A custom issue carries our diagnostic code and the rule it checks in `params`. */
+function fail(ctx: z.RefinementCtx, path: PropertyKey[], code: string, message: string, allowed: string) {
+  ctx.addIssue({ code: "custom", path, message, params: { code, allowed } });
+}
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: "a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit" })
+  .max(40, { error: "at most 40 characters (it prefixes generated object names)" });
+
+const duration = (what: string) =>
+  z.string().refine((s) => parseDuration(s) !== undefined, { error: `${what}: a duration such as "30s", "2m" or "1h30m" (hours, minutes, seconds)` });
+
+const labelKey = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, {
+    error: "a Kubernetes label key: an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.'",
+  });
+const labelValue = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, {
+  error: "a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+});
+
+export const SubnetId = z
+  .string()
+  .regex(/^subnet-[a-z0-9]{8}$/, { error: "a subnet ID: 'subnet-' and 8 lowercase letters or digits, e.g. subnet-2x7k9abc" });
+
+export const Prebind = z
+  .strictObject({
+    min: z.int().min(0).max(256).default(5).meta({ description: "Idle IPs the node binds ahead of pods: bound IPs are raised at once to pods + min." }),
+    max: z.int().min(0).max(256).default(5).meta({ description: "Idle IPs the node may keep: above pods + max, idle IPs are released every releaseInterval." }),
+  })
+  .refine((p) => !(p.min > p.max), {
+    path: ["min"],
+    params: { code: "prebind-min-above-max" },
+    error: (issue) => {
+      const p = issue.input as { min: number; max: number };
+      return `prebind.min (${p.min}) must not be greater than prebind.max (${p.max}); allowed: min <= max`;
+    },
+    // Run even when a sibling field failed, so that all errors of a file come at once.
+    when: (payload) => typeof (payload.value as { min?: unknown }).min === "number" && typeof (payload.value as { max?: unknown }).max === "number",
+  });
+
+export const Limits = z.strictObject({
+  maxEnisPerNode: z.int().min(1).max(64).optional().meta({ description: "Lower the number of secondary ENIs a node may bind below the instance type's quota. Unset: the quota." }),
+  ipsPerEni: z.int().min(1).max(255).optional().meta({ description: "Lower the secondary IPs per ENI below the instance type's quota. Unset: the quota." }),
+});
+
+export const Reclaim = z
+  .string()
+  .refine((s) => s === "Immediate" || s === "Never" || parseDuration(s) !== undefined, {
+    error: 'Immediate, Never, or a duration of at least 5m such as "30m" or "24h"',
+  })
+  .superRefine((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms !== undefined && ms < 5 * 60_000) {
+      fail(ctx, [], "reclaim-too-short", `fixedIp.reclaim ${JSON.stringify(value)} is shorter than 5m`, 'Immediate, Never, or a duration of at least 5m');
+    }
+  });
+
+export const FixedIp = z.strictObject({
+  reclaim: Reclaim.default("Never").meta({
+    description: "When a deleted fixed-IP pod's IP goes back to the subnet: Immediate, Never (kept for the next pod of the same name), or after a duration of at least 5m.",
+  }),
+});
+
+export const SecretRef = z.strictObject({
+  name: z.string().min(1).meta({ description: "Name of a Secret holding TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY." }),
+  namespace: dnsLabel.optional().meta({ description: "Namespace of the Secret. Unset: the namespace vpccni is deployed into." }),
+});
+
+export const Cloud = z.strictObject({
+  credentialsSecretRef: SecretRef.optional().meta({
+    description: "Secret with the API key pair. Unset: the CVM role of the node, read from the instance metadata service.",
+  }),
+  endpoint: z
+    .string()
+    .regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, { error: "a host name with an optional port and http:// or https://, e.g. vpc.tencentcloudapi.com" })
+    .default("vpc.tencentcloudapi.com")
+    .meta({ description: "VPC API endpoint. Change it for a private endpoint or the local emulator." }),
+});
+
+export const DataPlane = z.strictObject({
+  routeTableBase: z.int().min(256).max(2_000_000_000).default(2000).meta({
+    description: "Route table number of an ENI = its link index + this base (the product's rule: eth1 with index 3 uses table 2003).",
+  }),
+  manageRpFilter: z.boolean().default(true).meta({
+    description: "Set rp_filter to 0 on all, the primary interface and every ENI. Reverse-path filtering drops pod traffic that leaves through a secondary ENI.",
+  }),
+});
+
+export const Spec = z
+  .strictObject({
+    clusterId: dnsLabel.meta({ description: "Cluster this policy belongs to (e.g. cls-8x2kq7ab); tags every ENI so leaked ENIs can be found." }),
+    region: z
+      .string()
+      .regex(/^[a-z]{2,4}-[a-z]+(-[a-z0-9]+)?$/, { error: "a Tencent Cloud region such as ap-guangzhou or na-siliconvalley" })
+      .meta({ description: "Tencent Cloud region of the VPC, e.g. ap-guangzhou." }),
+    vpcId: z
+      .string()
+      .regex(/^vpc-[a-z0-9]{8}$/, { error: "a VPC ID: 'vpc-' and 8 lowercase letters or digits, e.g. vpc-4tg8xk2m" })
+      .meta({ description: "VPC whose subnets give pods their IPs." }),
+    subnets: z
+      .array(SubnetId)
+      .min(1, { error: "at least one subnet" })
+      .max(32)
+      .superRefine((value, ctx) => {
+        const seen = new Map<string, number>();
+        value.forEach((id, i) => {
+          const first = seen.get(id);
+          if (first !== undefined) fail(ctx, [i], "duplicate-subnet", `subnet ${id} is listed twice (first at index ${first})`, "each subnet once");
+          else seen.set(id, i);
+        });
+      })
+      .meta({ description: "Pod subnets. A new ENI goes into the one with the most available IPs." }),
+    nodeSelector: z
+      .record(labelKey, labelValue)
+      .default({})
+      .meta({ description: "Node labels this policy governs (all must match). Empty: every node. Two policies must not be able to select the same node." }),
+    ipMode: z.enum(["shared", "fixed"]).default("shared").meta({
+      description: "shared: a node-level pool of secondary IPs on shared ENIs. fixed: a cluster-level pool; a pod keeps its IP across re-creation. Can only be chosen when a cluster is created.",
+    }),
+    prebind: Prebind.default({ min: 5, max: 5 }).meta({ description: "Idle IPs kept bound ahead of pods (shared mode)." }),
+    releaseInterval: duration("releaseInterval")
+      .default("2m")
+      .meta({ description: "How often idle IPs above pods + prebind.max are released to the VPC." }),
+    ipCooldown: duration("ipCooldown").default("30s").meta({
+      description: "How long a freed pod IP rests before another pod gets it, so that peers' stale ARP and conntrack entries expire first. 0s disables it.",
+    }),
+    limits: Limits.optional().meta({ description: "Lower-only overrides of the instance type's ENI and IP quotas." }),
+    fixedIp: FixedIp.optional().meta({ description: "Fixed IP settings; only with ipMode: fixed." }),
+    cloud: Cloud.default({ endpoint: "vpc.tencentcloudapi.com" }).meta({ description: "How the node reaches the Tencent Cloud VPC API." }),
+    dataPlane: DataPlane.default({ routeTableBase: 2000, manageRpFilter: true }).meta({ description: "Node data plane settings." }),
+  })
+  .refine((spec) => spec.fixedIp === undefined || spec.ipMode === "fixed", {
+    path: ["fixedIp"],
+    params: { code: "fixed-ip-needs-fixed-mode" },
+    error: (issue) => `fixedIp is set but ipMode is ${JSON.stringify((issue.input as { ipMode?: unknown }).ipMode ?? "shared")}; allowed: fixedIp only with ipMode: fixed`,
+    when: (payload) => {
+      const v = payload.value as { fixedIp?: unknown; ipMode?: unknown };
+      return v !== null && typeof v === "object" && v.fixedIp !== undefined;
+    },
+  });
+
+export const Metadata = z.strictObject({
+  name: dnsLabel.meta({ description: "Policy name; unique in the cluster. Generated objects are named after it." }),
+  labels: z.record(labelKey, labelValue).optional().meta({ description: "Labels copied onto the generated objects." }),
+  annotations: z.record(z.string(), z.string()).optional().meta({ description: "Annotations kept on the policy." }),
+});
+
+export const VpcCniPolicy = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION).meta({ description: `Always ${API_VERSION}.` }),
+    kind: z.literal(KIND).meta({ description: `Always ${KIND}.` }),
+    metadata: Metadata,
+    spec: Spec,
+  })
+  .meta({ id: "VpcCniPolicy", title: "VpcCniPolicy", description: "Pod networking on Tencent Cloud VPC secondary IPs, for the nodes a selector picks." });
+
+/** A policy as written (defaults optional). */
+export type VpcCniPolicyInput = z.input<typeof VpcCniPolicy>;
+/** A policy after validation, with every default filled in. */
+export type VpcCniPolicy = z.output<typeof VpcCniPolicy>;
+export type PolicySpec = VpcCniPolicy["spec"];
+
+/** Typed helper for policies written in TypeScript: `export default definePolicy({...})`. */
+export function definePolicy(policy: VpcCniPolicyInput): VpcCniPolicyInput {
+  return policy;
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite, set-up included: the README's test command runs this through
+# `npm test`, and .ci/run runs exactly the README's test command.
+# Under CI=true a missing prerequisite fails the run; it is never skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "prerequisites (cached outside the repo; fast when warm)"
+bash scripts/prereqs.sh
+
+step "typecheck"
+node_modules/.bin/tsc --noEmit -p .
+
+step "examples validate and compile"
+node_modules/.bin/bun cli/main.ts validate examples/
+
+step "bun test"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+node_modules/.bin/bun test "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+pass=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+fail=$(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+skip=$(grep -Eo '^ *[0-9]+ (skip|todo)$' "$log" | awk '{s+=$1} END {print s+0}')
+echo
+if [ "${skip:-0}" != 0 ]; then
+  echo "skipped or todo tests are not allowed: $skip"
+  status=1
+fi
+if [ "$pass" = 0 ]; then
+  echo "no test ran"
+  status=1
+fi
+echo "${pass} passed, ${fail} failed"
+exit "$status"
