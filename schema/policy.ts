@@ -43,10 +43,13 @@ export const Prebind = z
     params: { code: "prebind-min-above-max" },
     error: (issue) => {
       const p = issue.input as { min: number; max: number };
-      return `prebind.min (${p.min}) must not be greater than prebind.max (${p.max}); allowed: min <= max`;
+      return `is ${p.min}, greater than prebind.max (${p.max}); allowed: at most ${p.max} (min <= max)`;
     },
     // Run even when a sibling field failed, so that all errors of a file come at once.
-    when: (payload) => typeof (payload.value as { min?: unknown }).min === "number" && typeof (payload.value as { max?: unknown }).max === "number",
+    when: (payload) => {
+      const v = payload.value as { min?: unknown; max?: unknown } | null;
+      return v !== null && typeof v === "object" && typeof v.min === "number" && typeof v.max === "number";
+    },
   });
 
 export const Limits = z.strictObject({
@@ -62,7 +65,7 @@ export const Reclaim = z
   .superRefine((value, ctx) => {
     const ms = parseDuration(value);
     if (ms !== undefined && ms < 5 * 60_000) {
-      fail(ctx, [], "reclaim-too-short", `fixedIp.reclaim ${JSON.stringify(value)} is shorter than 5m`, 'Immediate, Never, or a duration of at least 5m');
+      fail(ctx, [], "reclaim-too-short", `is ${JSON.stringify(value)}, shorter than 5m; allowed: Immediate, Never, or a duration of at least 5m`, "Immediate, Never, or a duration of at least 5m");
     }
   });
 
@@ -116,7 +119,7 @@ export const Spec = z
         const seen = new Map<string, number>();
         value.forEach((id, i) => {
           const first = seen.get(id);
-          if (first !== undefined) fail(ctx, [i], "duplicate-subnet", `subnet ${id} is listed twice (first at index ${first})`, "each subnet once");
+          if (first !== undefined) fail(ctx, [i], "duplicate-subnet", `is ${JSON.stringify(id)}, already listed at index ${first}; allowed: each subnet once`, "each subnet once");
           else seen.set(id, i);
         });
       })
@@ -143,10 +146,11 @@ export const Spec = z
   .refine((spec) => spec.fixedIp === undefined || spec.ipMode === "fixed", {
     path: ["fixedIp"],
     params: { code: "fixed-ip-needs-fixed-mode" },
-    error: (issue) => `fixedIp is set but ipMode is ${JSON.stringify((issue.input as { ipMode?: unknown }).ipMode ?? "shared")}; allowed: fixedIp only with ipMode: fixed`,
+    error: (issue) => `is set but spec.ipMode is ${JSON.stringify((issue.input as { ipMode?: unknown }).ipMode ?? "shared")}; allowed: fixedIp only with ipMode: fixed`,
     when: (payload) => {
       const v = payload.value as { fixedIp?: unknown; ipMode?: unknown };
-      return v !== null && typeof v === "object" && v.fixedIp !== undefined;
+      // Only when ipMode itself is valid: a misspelt ipMode gets its own diagnostic.
+      return v !== null && typeof v === "object" && v.fixedIp !== undefined && (v.ipMode === undefined || v.ipMode === "shared");
     },
   });
 
@@ -160,8 +164,8 @@ export const VpcCniPolicy = z
   .strictObject({
     apiVersion: z.literal(API_VERSION).meta({ description: `Always ${API_VERSION}.` }),
     kind: z.literal(KIND).meta({ description: `Always ${KIND}.` }),
-    metadata: Metadata,
-    spec: Spec,
+    metadata: Metadata.meta({ description: "Name and labels of the policy." }),
+    spec: Spec.meta({ description: "What the policy's nodes do: subnets, IP mode, warm pool, cloud access, data plane." }),
   })
   .meta({ id: "VpcCniPolicy", title: "VpcCniPolicy", description: "Pod networking on Tencent Cloud VPC secondary IPs, for the nodes a selector picks." });
 

@@ -1,0 +1,8 @@
+// Public surface of the schema package: the policy type, definePolicy() for TypeScript
+// policies, and the loader with its diagnostics.
+export { API_VERSION, KIND, VpcCniPolicy, definePolicy, type PolicySpec, type VpcCniPolicyInput } from "./policy.ts";
+export { parseDuration, formatDuration } from "./duration.ts";
+export { loadPolicies, type LoadResult } from "./load.ts";
+export { loadYamlText, type SourcedPolicy } from "./yaml-source.ts";
+export { type Diagnostic, hasErrors, pathText } from "./diagnostic.ts";
+export { renderDiagnostic, renderDiagnostics, summary } from "./render.ts";

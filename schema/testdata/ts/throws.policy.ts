@@ -1,0 +1,1 @@
+throw new Error("policy generator failed: no subnets file");
