@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Shared by scripts/build-*.sh (sourced, not run). Versions and cache paths live here
+# only; test/harness/paths.ts computes the same paths and must be kept in step.
+set -euo pipefail
+
+KUBE_VERSION=v1.35.4
+ETCD_VERSION=v3.6.16
+CNITOOL_VERSION=v1.3.0
+
+VPCCNI_CACHE=${VPCCNI_CACHE:-$HOME/.cache/vpccni}
+KUBE_DIR=$VPCCNI_CACHE/kubernetes-$KUBE_VERSION
+ETCD_DIR=$VPCCNI_CACHE/etcd-$ETCD_VERSION
+CNITOOL_DIR=$VPCCNI_CACHE/cnitool-$CNITOOL_VERSION
+
+# The build flags the issue fixes: static, reproducible binaries; module caches stay at
+# their defaults (outside the repo); 2 parallel compiles so a 2-core CI box is not thrashed.
+export GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+
+say() { printf '[prereqs %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+die() { printf '[prereqs] error: %s\n' "$*" >&2; exit 1; }
+need_go() { command -v go >/dev/null || die "go is not installed (https://go.dev/dl/); it builds kube-apiserver, etcd and cnitool"; }
+
+# Two test runs on one machine (or a run while a developer builds) must not build into the
+# same directory at once: the second waits for the first, then finds the result cached.
+lock() {
+  mkdir -p "$1"
+  exec 9>"$1/.lock"
+  if ! flock -n 9; then
+    say "waiting for another build in $1"
+    flock 9
+  fi
+}

@@ -1,0 +1,220 @@
+// A real etcd + kube-apiserver on loopback for tests: RBAC, static token authentication,
+// service-account token signing. No controller-manager runs, so namespaces never finish
+// deleting and nothing is garbage-collected: use a fresh namespace per test.
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { paths } from "./paths.ts";
+import { requireKube } from "./prereq.ts";
+import { freePort } from "./ports.ts";
+import { onProcessExit, spawnManaged, type ManagedProcess } from "./process.ts";
+import { writeKubeconfig, type Kubeconfig } from "./kubeconfig.ts";
+import { kubeCall } from "./kube-api.ts";
+
+export interface ServiceAccountOptions {
+  /** Namespace of the ServiceAccount; created when missing. Default "vpccni-test-sa". */
+  namespace?: string;
+  /** ServiceAccount name; default derived from the role. */
+  name?: string;
+  /** Token lifetime; the API server's minimum is 600. Default 3600. */
+  expirationSeconds?: number;
+}
+
+export interface Cluster {
+  /** Admin (system:masters) access. */
+  admin: Kubeconfig;
+  /** e.g. https://127.0.0.1:PORT */
+  server: string;
+  /** Working directory (kubeconfigs, logs of etcd and kube-apiserver). */
+  dir: string;
+  /**
+   * A kubeconfig whose token belongs to a ServiceAccount bound (ClusterRoleBinding) to
+   * `clusterRole`, which must exist: a process using it has exactly that role's permissions.
+   */
+  serviceAccountKubeconfig(clusterRole: string, opts?: ServiceAccountOptions): Promise<Kubeconfig>;
+  stop(): Promise<void>;
+}
+
+export interface StartClusterOptions {
+  /** How long to wait for /readyz. Default 90 s (a cold 2-core machine is slow). */
+  readyTimeoutMs?: number;
+}
+
+const ISSUER = "https://kubernetes.default.svc.cluster.local";
+
+export async function startCluster(opts: StartClusterOptions = {}): Promise<Cluster> {
+  requireKube();
+  // a port taken between freePort() and bind is the only expected start failure
+  let lastErr: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await startOnce(opts.readyTimeoutMs ?? 90_000);
+    } catch (err) {
+      lastErr = err;
+      if (!(err instanceof StartError) || !err.portClash) throw err;
+    }
+  }
+  throw lastErr;
+}
+
+class StartError extends Error {
+  override name = "StartError";
+  constructor(message: string, readonly portClash: boolean) {
+    super(message);
+  }
+}
+
+async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), "vpccni-kube-"));
+  const procs: ManagedProcess[] = [];
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    for (const p of procs.reverse()) await p.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // process exit handlers must be synchronous: processes are killed by process.ts' own hook
+  onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    const etcdPort = await freePort();
+    const apiPort = await freePort();
+    const etcd = spawnManaged("etcd", [
+      paths.etcd,
+      "--name", "vpccni-test",
+      "--data-dir", join(dir, "etcd"),
+      "--listen-client-urls", `http://127.0.0.1:${etcdPort}`,
+      "--advertise-client-urls", `http://127.0.0.1:${etcdPort}`,
+      "--initial-advertise-peer-urls", "http://localhost:2380",
+      "--initial-cluster", "vpccni-test=http://localhost:2380",
+      // port 0: no peer traffic in a one-member cluster, and no clash between clusters
+      "--listen-peer-urls", "http://localhost:0",
+      "--unsafe-no-fsync",
+      "--log-level", "warn",
+    ], { log: join(dir, "etcd.log") });
+    procs.push(etcd);
+    await waitFor(`etcd on 127.0.0.1:${etcdPort}`, etcd, readyTimeoutMs, async () => {
+      const res = await fetch(`http://127.0.0.1:${etcdPort}/health`);
+      return res.ok && ((await res.json()) as { health?: string }).health === "true";
+    });
+
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const keyFile = join(dir, "sa.key");
+    writeFileSync(keyFile, privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
+    const adminToken = randomBytes(24).toString("hex");
+    const tokenFile = join(dir, "tokens.csv");
+    writeFileSync(tokenFile, `${adminToken},vpccni-admin,vpccni-admin,"system:masters"\n`, { mode: 0o600 });
+    const certDir = join(dir, "certs");
+
+    const api = spawnManaged("kube-apiserver", [
+      paths.kubeApiserver,
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${certDir}`,
+      `--service-account-issuer=${ISSUER}`,
+      `--service-account-key-file=${keyFile}`,
+      `--service-account-signing-key-file=${keyFile}`,
+      `--token-auth-file=${tokenFile}`,
+      "--authorization-mode=RBAC",
+      "--service-cluster-ip-range=10.96.0.0/24",
+      "--disable-admission-plugins=ServiceAccount",
+      "--v=1",
+    ], { log: join(dir, "kube-apiserver.log") });
+    procs.push(api);
+
+    const server = `https://127.0.0.1:${apiPort}`;
+    // the serving certificate file holds the certificate and the CA that signed it
+    let ca = "";
+    await waitFor(`kube-apiserver on ${server}`, api, readyTimeoutMs, async () => {
+      try {
+        ca = readFileSync(join(certDir, "apiserver.crt"), "utf8");
+      } catch {
+        return false;
+      }
+      const res = await fetch(`${server}/readyz`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+        tls: { ca },
+      });
+      return res.ok;
+    });
+    const admin = writeKubeconfig(join(dir, "admin.kubeconfig"), { server, ca, token: adminToken, user: "vpccni-admin" });
+
+    let saCount = 0;
+    return {
+      admin,
+      server,
+      dir,
+      stop,
+      async serviceAccountKubeconfig(clusterRole, saOpts = {}) {
+        const namespace = saOpts.namespace ?? "vpccni-test-sa";
+        const name = saOpts.name ?? `${clusterRole.replace(/[^a-z0-9-]/g, "-").slice(0, 40)}-${++saCount}`;
+        await kubeCall(admin, "POST", "/api/v1/namespaces", {
+          body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+          allow: [409],
+        });
+        await kubeCall(admin, "POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, {
+          body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
+          allow: [409],
+        });
+        await kubeCall(admin, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+          body: {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRoleBinding",
+            metadata: { name: `${namespace}-${name}` },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
+            subjects: [{ kind: "ServiceAccount", name, namespace }],
+          },
+          allow: [409],
+        });
+        const tr = await kubeCall(admin, "POST", `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+          body: {
+            apiVersion: "authentication.k8s.io/v1",
+            kind: "TokenRequest",
+            spec: { expirationSeconds: saOpts.expirationSeconds ?? 3600 },
+          },
+        });
+        const token = tr.json?.status?.token;
+        if (typeof token !== "string") throw new Error(`TokenRequest for ${namespace}/${name} gave no token: ${JSON.stringify(tr.json)}`);
+        return writeKubeconfig(join(dir, `sa-${namespace}-${name}.kubeconfig`), {
+          server, ca, token, user: `system:serviceaccount:${namespace}:${name}`, namespace,
+        });
+      },
+    };
+  } catch (err) {
+    const logs = procs.map((p) => `--- ${p.name} log (last lines) ---\n${tail(p.log)}`).join("\n");
+    await stop();
+    if (err instanceof StartError) throw new StartError(`${err.message}\n${logs}`, err.portClash);
+    throw err;
+  }
+}
+
+function tail(file: string, lines = 25): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+/** Polls `ready` until it returns true; fails early when the process exits. */
+async function waitFor(what: string, proc: ManagedProcess, timeoutMs: number, ready: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | undefined;
+  proc.exited.then((c) => (exitCode = c));
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) {
+      const log = tail(proc.log, 200);
+      throw new StartError(`${what}: exited with code ${exitCode} before it was ready`, /address already in use/.test(log));
+    }
+    try {
+      if (await ready()) return;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(200);
+  }
+  throw new StartError(`${what}: not ready after ${timeoutMs} ms`, false);
+}

@@ -1,0 +1,27 @@
+// Where scripts/prereqs.sh puts the binaries it builds. Versions and layout must match
+// scripts/build-common.sh: both compute ${VPCCNI_CACHE:-$HOME/.cache/vpccni}/<name>-<version>/bin.
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export const versions = {
+  kubernetes: "v1.35.4",
+  etcd: "v3.6.16",
+  cnitool: "v1.3.0",
+} as const;
+
+export function cacheRoot(): string {
+  return process.env.VPCCNI_CACHE || join(process.env.HOME || homedir(), ".cache", "vpccni");
+}
+
+function bin(name: string, version: string, file: string): string {
+  return join(cacheRoot(), `${name}-${version}`, "bin", file);
+}
+
+export const paths = {
+  get kubeApiserver() { return bin("kubernetes", versions.kubernetes, "kube-apiserver"); },
+  get kubectl() { return bin("kubernetes", versions.kubernetes, "kubectl"); },
+  get etcd() { return bin("etcd", versions.etcd, "etcd"); },
+  get cnitool() { return bin("cnitool", versions.cnitool, "cnitool"); },
+  /** Debian containernetworking-plugins: the reference plugins, the comparison peer. */
+  cniPluginDir: "/usr/lib/cni",
+};
