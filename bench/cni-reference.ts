@@ -1,0 +1,84 @@
+// Latency of the reference CNI plugins (Debian containernetworking-plugins: ptp with
+// host-local IPAM) in the network test bed: the anchor that vpccni's own CNI benchmarks
+// compare with. Each plugin call runs in the node namespace through `nsenter --net`
+// (lighter than `ip netns exec`, which also remounts /sys); the cost of that wrapper alone
+// is printed as a baseline. Prints figures only; never fails on time.
+//
+//   node_modules/.bin/bun bench/cni-reference.ts [iterations]     (root; default 30, max 500)
+import { join } from "node:path";
+import { createTestBed, type NodeNs, type PodNs, type TestBed } from "../test/harness/netns.ts";
+import { makeCniDirs, ptpConflist, writeConflist } from "../test/harness/cni.ts";
+import { paths } from "../test/harness/paths.ts";
+import { requireCni } from "../test/harness/prereq.ts";
+import { runOk, type RunOptions } from "../test/harness/exec.ts";
+
+const iterations = Math.min(500, Math.max(1, Number(process.argv[2] ?? 30) || 30));
+
+async function timed(cmd: string[], opts?: RunOptions): Promise<number> {
+  const start = performance.now();
+  await runOk(cmd, opts);
+  return performance.now() - start;
+}
+
+function inNode(node: NodeNs, cmd: string[]): string[] {
+  return ["nsenter", `--net=/var/run/netns/${node.ns}`, "--", ...cmd];
+}
+
+function percentile(sorted: number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, i)] ?? NaN;
+}
+
+function row(name: string, samples: number[]): string {
+  const s = [...samples].sort((a, b) => a - b);
+  const f = (n: number) => n.toFixed(1).padStart(8);
+  return `${name.padEnd(26)}${String(s.length).padStart(5)}${f(percentile(s, 50))}${f(percentile(s, 99))}${f(s[0] ?? NaN)}${f(s[s.length - 1] ?? NaN)}`;
+}
+
+async function main(): Promise<void> {
+  requireCni();
+  let bed: TestBed | undefined;
+  const dirs = makeCniDirs();
+  try {
+    bed = await createTestBed({ subnet: "10.231.9.0/24" });
+    const node = await bed.addNode();
+    const pod: PodNs = await bed.addPod();
+    const conflist = ptpConflist("benchptp", "10.232.9.0/24", dirs.ipamData);
+    writeConflist(dirs, conflist);
+    const plugin = (conflist.plugins as Array<Record<string, unknown>>)[0]!;
+    const netconf = { cniVersion: conflist.cniVersion, name: conflist.name, ...plugin };
+    const stdin = JSON.stringify(netconf);
+    const cniEnv = (command: string, id: string) => ({
+      CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: paths.cniPluginDir,
+    });
+    const cnitoolEnv = { NETCONFPATH: dirs.netconf, CNI_PATH: paths.cniPluginDir };
+    const ptp = join(paths.cniPluginDir, "ptp");
+    const r = { baseline: [] as number[], directAdd: [] as number[], directDel: [] as number[], toolAdd: [] as number[], toolDel: [] as number[] };
+
+    // one untimed round of each, so first-use costs (page cache, ARP) do not land in the figures
+    for (let i = 0; i <= iterations; i++) {
+      const keep = i > 0;
+      const b = await timed(inNode(node, ["true"]));
+      const id = `bench-${process.pid}-${i}`;
+      const da = await timed(inNode(node, [ptp]), { input: stdin, env: cniEnv("ADD", id) });
+      const dd = await timed(inNode(node, [ptp]), { input: stdin, env: cniEnv("DEL", id) });
+      const ta = await timed(inNode(node, [paths.cnitool, "add", "benchptp", pod.path]), { env: cnitoolEnv });
+      const td = await timed(inNode(node, [paths.cnitool, "del", "benchptp", pod.path]), { env: cnitoolEnv });
+      if (keep) {
+        r.baseline.push(b); r.directAdd.push(da); r.directDel.push(dd); r.toolAdd.push(ta); r.toolDel.push(td);
+      }
+    }
+    console.log(`reference ptp + host-local in the test bed, ${iterations} iterations, milliseconds (wall clock per process)`);
+    console.log(`${"operation".padEnd(26)}${"n".padStart(5)}${"p50".padStart(8)}${"p99".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`);
+    console.log(row("nsenter --net true", r.baseline));
+    console.log(row("ptp ADD (direct exec)", r.directAdd));
+    console.log(row("ptp DEL (direct exec)", r.directDel));
+    console.log(row("cnitool add", r.toolAdd));
+    console.log(row("cnitool del", r.toolDel));
+  } finally {
+    await bed?.destroy();
+    dirs.remove();
+  }
+}
+
+await main();
