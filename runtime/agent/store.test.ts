@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createState, type Decision, type PoolState } from "../pool/index.ts";
+import { NodeStore, STORE_VERSION, StoreError } from "./store.ts";
+
+const dirs: string[] = [];
+function tempDb(): string {
+  const dir = mkdtempSync(join(tmpdir(), "vpccni-store-"));
+  dirs.push(dir);
+  return join(dir, "state", "node.db");
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function state(): PoolState {
+  return createState({
+    settings: { minPrebind: 5, maxPrebind: 5, releaseIntervalMs: 120_000, cooldownMs: 30_000, subnets: ["subnet-a"], floor: 0 },
+    quota: { enis: 3, ipsPerEni: 10, ipsPerCall: 10 },
+    subnets: { "subnet-a": 100 },
+  });
+}
+const bind: Decision = { id: "op-1", action: "bind", eni: "eni-1", count: 5 };
+
+describe("NodeStore", () => {
+  test("a new database is migrated to the current version and holds no pool", () => {
+    const store = new NodeStore(tempDb());
+    expect(store.version()).toBe(STORE_VERSION);
+    expect(store.loadPool()).toBeNull();
+    store.close();
+  });
+
+  test("state and journal survive a reopen", () => {
+    const path = tempDb();
+    const first = new NodeStore(path);
+    first.commit(state(), { open: [{ id: "op-1", clientToken: "t-1", decision: bind, openedAt: 10 }] });
+    first.close();
+    const second = new NodeStore(path);
+    expect(second.loadPool()).toEqual(state());
+    expect(second.openIntents()).toEqual([{ id: "op-1", clientToken: "t-1", decision: bind, openedAt: 10 }]);
+    second.commit(state(), { resolve: [{ id: "op-1", outcome: "ok" }] }, 20);
+    expect(second.openIntents()).toEqual([]);
+    expect(second.recentIntents()[0]).toMatchObject({ id: "op-1", outcome: "ok", resolvedAt: 20 });
+    second.close();
+  });
+
+  test("a failed transaction changes nothing", () => {
+    const store = new NodeStore(tempDb());
+    store.commit(state(), { open: [{ id: "op-1", clientToken: "t-1", decision: bind, openedAt: 1 }] });
+    const changed = { ...state(), nextOpSeq: 99 };
+    // The same client token twice violates UNIQUE: the state update must roll back with it.
+    expect(() => store.commit(changed, { open: [{ id: "op-2", clientToken: "t-1", decision: bind, openedAt: 2 }] })).toThrow();
+    expect(store.loadPool()?.nextOpSeq).toBe(1);
+    expect(store.openIntents().map((i) => i.id)).toEqual(["op-1"]);
+    store.close();
+  });
+
+  test("a database from a newer agent is refused with the versions named", () => {
+    const path = tempDb();
+    const store = new NodeStore(path);
+    store.close();
+    const raw = new (require("bun:sqlite").Database)(path);
+    raw.query("UPDATE meta SET value = '99' WHERE key = 'version'").run();
+    raw.close();
+    expect(() => new NodeStore(path)).toThrow(StoreError);
+    expect(() => new NodeStore(path)).toThrow(/store version 99, newer than this agent's 1/);
+  });
+
+  test("kill -9 during a stream of commits leaves a consistent database", async () => {
+    const path = tempDb();
+    new NodeStore(path).close();
+    // A child commits decisions as fast as it can; each commit bumps nextOpSeq and opens one
+    // intent in the same transaction. Whenever it dies, the two must still agree.
+    const child = Bun.spawn([process.execPath, "-e", `
+      const { NodeStore } = await import(${JSON.stringify(join(import.meta.dir, "store.ts"))});
+      const { createState } = await import(${JSON.stringify(join(import.meta.dir, "../pool/index.ts"))});
+      const store = new NodeStore(${JSON.stringify(path)});
+      let s = createState({ settings: { minPrebind: 1, maxPrebind: 1, releaseIntervalMs: 1, cooldownMs: 0, subnets: ["subnet-a"], floor: 0 }, quota: { enis: 1, ipsPerEni: 1, ipsPerCall: 1 }, subnets: { "subnet-a": 1 } });
+      for (let i = 1; ; i++) {
+        s = { ...s, nextOpSeq: i + 1 };
+        store.commit(s, { open: [{ id: "op-" + i, clientToken: "t-" + i, decision: { id: "op-" + i, action: "bind", eni: "eni-1", count: 1 }, openedAt: i }] });
+        if (i === 200) console.log("running");
+      }
+    `], { stdout: "pipe", stderr: "inherit" });
+    const reader = child.stdout.getReader();
+    await reader.read(); // at least 200 commits happened
+    child.kill("SIGKILL");
+    await child.exited;
+    const store = new NodeStore(path);
+    const seq = store.loadPool()?.nextOpSeq ?? 0;
+    const intents = store.openIntents();
+    expect(seq).toBeGreaterThan(200);
+    expect(intents).toHaveLength(seq - 1);
+    expect(intents.at(-1)?.id).toBe(`op-${seq - 1}`);
+    store.close();
+  }, 30_000);
+});

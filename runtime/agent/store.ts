@@ -1,0 +1,130 @@
+// The node's durable state: the pool engine's state and the intent journal of cloud
+// mutations, in one SQLite database (WAL). Every decision is one transaction, so a crash at
+// any point leaves either the state before the decision or the state after it, never half.
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { type Decision, POOL_STATE_VERSION, type PoolState } from "../pool/index.ts";
+
+/** Stamped into the database; bump it and add a step to MIGRATIONS when the tables change. */
+export const STORE_VERSION = 1;
+
+const MIGRATIONS: string[][] = [
+  [], // version 0: empty database
+  [
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE pool (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, updated_at INTEGER NOT NULL)",
+    `CREATE TABLE journal (
+       id TEXT PRIMARY KEY,
+       client_token TEXT NOT NULL UNIQUE,
+       decision TEXT NOT NULL,
+       opened_at INTEGER NOT NULL,
+       resolved_at INTEGER,
+       outcome TEXT
+     )`,
+    "CREATE INDEX journal_open ON journal (resolved_at) WHERE resolved_at IS NULL",
+  ],
+];
+
+/** A cloud mutation the agent decided on: written before the call, resolved after it. */
+export interface Intent {
+  id: string;
+  /** Sent as ClientToken so that a retried or replayed call cannot happen twice. */
+  clientToken: string;
+  decision: Decision;
+  openedAt: number;
+}
+
+export interface Resolution {
+  id: string;
+  /** What happened, for the record: "ok", an error kind, or "recovered" after a restart. */
+  outcome: string;
+}
+
+export class StoreError extends Error {}
+
+export class NodeStore {
+  readonly path: string;
+  private readonly db: Database;
+
+  constructor(path: string) {
+    this.path = path;
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.db = new Database(path, { create: true, strict: true });
+    this.db.exec("PRAGMA journal_mode = WAL");
+    // FULL: a committed decision survives a power loss, not only a process crash.
+    this.db.exec("PRAGMA synchronous = FULL");
+    this.db.exec("PRAGMA busy_timeout = 5000");
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const current = this.version();
+    if (current > STORE_VERSION) {
+      throw new StoreError(`${this.path} has store version ${current}, newer than this agent's ${STORE_VERSION}; allowed: ${STORE_VERSION} or older (roll the agent forward, or move the file aside)`);
+    }
+    for (let v = current + 1; v <= STORE_VERSION; v++) {
+      this.db.transaction(() => {
+        for (const statement of MIGRATIONS[v] ?? []) this.db.exec(statement);
+        this.db.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)").run(String(v));
+      })();
+    }
+  }
+
+  version(): number {
+    const table = this.db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+    if (table === null) return 0;
+    const row = this.db.query<{ value: string }, []>("SELECT value FROM meta WHERE key = 'version'").get();
+    return row === null ? 0 : Number(row.value);
+  }
+
+  loadPool(): PoolState | null {
+    const row = this.db.query<{ state: string }, []>("SELECT state FROM pool WHERE id = 1").get();
+    if (row === null) return null;
+    const state = JSON.parse(row.state) as PoolState;
+    if (state.version !== POOL_STATE_VERSION) {
+      throw new StoreError(`${this.path}: pool state version ${JSON.stringify(state.version)} is not ${JSON.stringify(POOL_STATE_VERSION)}; no migration exists for it`);
+    }
+    return state;
+  }
+
+  /** The new pool state with the journal entries it opens and resolves, atomically. */
+  commit(state: PoolState, change: { open?: Intent[]; resolve?: Resolution[] } = {}, now = Date.now()): void {
+    this.db.transaction(() => {
+      this.db.query("INSERT OR REPLACE INTO pool (id, state, updated_at) VALUES (1, ?, ?)").run(JSON.stringify(state), now);
+      const open = this.db.query("INSERT INTO journal (id, client_token, decision, opened_at) VALUES (?, ?, ?, ?)");
+      for (const intent of change.open ?? []) open.run(intent.id, intent.clientToken, JSON.stringify(intent.decision), intent.openedAt);
+      const resolve = this.db.query("UPDATE journal SET resolved_at = ?, outcome = ? WHERE id = ? AND resolved_at IS NULL");
+      for (const r of change.resolve ?? []) resolve.run(now, r.outcome, r.id);
+    })();
+  }
+
+  /** Intents written but never resolved: the agent stopped between the call and its answer. */
+  openIntents(): Intent[] {
+    const rows = this.db
+      .query<{ id: string; client_token: string; decision: string; opened_at: number }, []>(
+        "SELECT id, client_token, decision, opened_at FROM journal WHERE resolved_at IS NULL ORDER BY opened_at, id",
+      )
+      .all();
+    return rows.map((r) => ({ id: r.id, clientToken: r.client_token, decision: JSON.parse(r.decision) as Decision, openedAt: r.opened_at }));
+  }
+
+  /** The journal, newest first, for introspection. */
+  recentIntents(limit = 50): (Intent & { resolvedAt: number | null; outcome: string | null })[] {
+    const rows = this.db
+      .query<{ id: string; client_token: string; decision: string; opened_at: number; resolved_at: number | null; outcome: string | null }, [number]>(
+        "SELECT * FROM journal ORDER BY opened_at DESC, id DESC LIMIT ?",
+      )
+      .all(limit);
+    return rows.map((r) => ({ id: r.id, clientToken: r.client_token, decision: JSON.parse(r.decision) as Decision, openedAt: r.opened_at, resolvedAt: r.resolved_at, outcome: r.outcome }));
+  }
+
+  /** Resolved entries older than `before` are history; keep the journal small. */
+  prune(before: number): number {
+    return this.db.query("DELETE FROM journal WHERE resolved_at IS NOT NULL AND resolved_at < ?").run(before).changes;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
