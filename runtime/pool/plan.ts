@@ -31,6 +31,7 @@ export function plan(state: PoolState, now: Millis): PlanResult {
     s.inflight.push({ decision: d, startedAt: now });
   };
   const limits = limitsOf(s);
+  enforceEniLimits(s, now, limits, emit);
   const demand = demandCount(s);
   const have = boundCount(s) + pendingBindCount(s);
   // Rule 1: bound = pods + minPrebind at once, never past maxBindable.
@@ -115,6 +116,33 @@ function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: (d:
 }
 
 /**
+ * Rule 3 per ENI: after the policy lowered maxEnisPerNode or ipsPerEni, idle IPs on an ENI past
+ * the limit (or above its per-ENI quota) go at once, so that the ENI shrinks or can be deleted.
+ */
+function enforceEniLimits(s: PoolState, now: Millis, limits: Limits, emit: (d: Decision) => void): void {
+  if (isPaused(s, "release", now)) return;
+  const busy = busyEnis(s);
+  const kept = new Set(growableEnis(s, limits).map((e) => e.id));
+  for (const e of podEnis(s)) {
+    if (e.deleting || busy.has(e.id)) continue;
+    const live = e.ips.filter((slot) => !slot.releasing);
+    const excess = kept.has(e.id) ? live.length - limits.ipsPerEni : live.length;
+    if (excess <= 0) continue;
+    const take = idleFirst(e, now).slice(0, Math.min(excess, limits.ipsPerCall));
+    if (take.length === 0) continue;
+    for (const slot of take) slot.releasing = true;
+    emit({ id: newId(s), action: "release", eni: e.id, ips: take.map((slot) => slot.ip).sort(cmp) });
+  }
+}
+
+/** Idle IPs of an ENI, those not cooling down first: a cooling IP may still go back to the VPC. */
+function idleFirst(e: EniState, now: Millis): IpSlot[] {
+  return e.ips
+    .filter((slot) => slot.pod === null && !slot.releasing)
+    .sort((a, b) => Number(a.coolUntil > now) - Number(b.coolUntil > now) || a.coolUntil - b.coolUntil || cmp(a.ip, b.ip));
+}
+
+/**
  * Rule 2: idle IPs above pods + maxPrebind are released only after the surplus has lasted a
  * whole releaseInterval (damping churn); once the timer fires, releasing goes on until the
  * surplus is gone.
@@ -140,11 +168,7 @@ function releaseIdle(s: PoolState, count: number, now: Millis, limits: Limits, e
     .sort((a, b) => assignedOn(a) - assignedOn(b) || a.ips.length - b.ips.length || cmp(a.id, b.id));
   for (const e of order) {
     if (count <= 0) return;
-    // Idle IPs that are not cooling down go first; a cooling IP may still go back to the VPC.
-    const idle = e.ips
-      .filter((slot) => slot.pod === null && !slot.releasing)
-      .sort((a, b) => Number(a.coolUntil > now) - Number(b.coolUntil > now) || a.coolUntil - b.coolUntil || cmp(a.ip, b.ip));
-    const take: IpSlot[] = idle.slice(0, Math.min(count, limits.ipsPerCall));
+    const take = idleFirst(e, now).slice(0, Math.min(count, limits.ipsPerCall));
     if (take.length === 0) continue;
     for (const slot of take) slot.releasing = true;
     emit({ id: newId(s), action: "release", eni: e.id, ips: take.map((slot) => slot.ip).sort(cmp) });
