@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { startEmulator, type Emulator } from "./server.ts";
+import { authorization } from "./sign.ts";
+import { errorCode, FAST, sdk } from "./test-helpers.ts";
+
+let emu: Emulator;
+let clockMs = Date.now();
+beforeAll(async () => {
+  emu = await startEmulator({ config: { seed: 7, settings: { ...FAST, tempCredentialTtlSec: 100 } }, now: () => clockMs, log: () => {} });
+});
+afterAll(() => emu.stop());
+
+const instanceId = () => emu.world().instances[0]!.instanceId;
+
+test("the real SDK's TC3 signature is accepted", async () => {
+  const r = await sdk(emu).DescribeNetworkInterfaceLimit({ InstanceId: instanceId() });
+  expect(r.EniQuantity).toBe(4);
+  expect(r.RequestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
+
+test("a wrong SecretKey gives AuthFailure.SignatureFailure, an unknown SecretId AuthFailure.SecretIdNotFound", async () => {
+  const { secretId } = emu.credentials;
+  expect(await errorCode(sdk(emu, { secretId, secretKey: "wrong" }).DescribeSubnets({}))).toBe("AuthFailure.SignatureFailure");
+  expect(await errorCode(sdk(emu, { secretId: "AKIDnobody", secretKey: "x" }).DescribeSubnets({}))).toBe("AuthFailure.SecretIdNotFound");
+});
+
+test("a timestamp more than 300 s off the server clock gives AuthFailure.SignatureExpire", async () => {
+  clockMs = Date.now() + 301_000;
+  try {
+    expect(await errorCode(sdk(emu).DescribeSubnets({}))).toBe("AuthFailure.SignatureExpire");
+  } finally {
+    clockMs = Date.now();
+  }
+  expect((await sdk(emu).DescribeSubnets({})).TotalCount).toBe(3);
+});
+
+test("a body changed after signing fails the signature check", async () => {
+  const body = JSON.stringify({ InstanceId: instanceId() });
+  const timestamp = Math.floor(Date.now() / 1000);
+  const signed = { secretKey: emu.credentials.secretKey, service: "127", timestamp, headers: { "content-type": "application/json", host: "127.0.0.1" }, body };
+  const headers = {
+    "content-type": "application/json",
+    "x-tc-action": "DescribeNetworkInterfaceLimit",
+    "x-tc-version": "2017-03-12",
+    "x-tc-region": emu.region,
+    "x-tc-timestamp": String(timestamp),
+    authorization: authorization(emu.credentials.secretId, signed),
+  };
+  const ok = await (await fetch(emu.url, { method: "POST", headers, body })).json();
+  expect(ok.Response.EniQuantity).toBe(4);
+  const bad = await fetch(emu.url, { method: "POST", headers, body: body.replace("ins-", "ins-x") });
+  expect(bad.status).toBe(200);
+  const json = await bad.json();
+  expect(json.Response.Error.Code).toBe("AuthFailure.SignatureFailure");
+  expect(typeof json.Response.RequestId).toBe("string");
+});
+
+test("temporary credentials from the metadata service work with their token, not without, not after expiry", async () => {
+  const base = emu.metadataUrl(instanceId());
+  const role = await (await fetch(base + "cam/security-credentials/")).text();
+  const creds = await (await fetch(base + "cam/security-credentials/" + role)).json();
+  expect(creds.Code).toBe("Success");
+  expect(creds.ExpiredTime).toBe(Math.floor(clockMs / 1000) + 100);
+  const temp = { secretId: creds.TmpSecretId, secretKey: creds.TmpSecretKey };
+  expect((await sdk(emu, { ...temp, token: creds.Token }).DescribeSubnets({})).TotalCount).toBe(3);
+  expect(await errorCode(sdk(emu, temp).DescribeSubnets({}))).toBe("AuthFailure.TokenFailure");
+  clockMs = Date.now() + 101_000;
+  try {
+    expect(await errorCode(sdk(emu, { ...temp, token: creds.Token }).DescribeSubnets({}))).toBe("AuthFailure.TokenFailure");
+  } finally {
+    clockMs = Date.now();
+  }
+});
+
+test("credentials limited to some actions get AuthFailure.UnauthorizedOperation for others", async () => {
+  emu.admin.addCredential({ secretId: "AKIDreadonly", secretKey: "k", actions: ["DescribeSubnets"] });
+  const ro = sdk(emu, { secretId: "AKIDreadonly", secretKey: "k" });
+  expect((await ro.DescribeSubnets({})).TotalCount).toBe(3);
+  expect(await errorCode(ro.DescribeNetworkInterfaceLimit({ InstanceId: instanceId() }))).toBe("AuthFailure.UnauthorizedOperation");
+});
+
+test("a wrong region or unknown action is refused in the error envelope", async () => {
+  const other = sdk(emu);
+  (other as unknown as { region: string }).region = "ap-shanghai";
+  expect(await errorCode(other.DescribeSubnets({}))).toBe("UnsupportedRegion");
+  expect(await errorCode(sdk(emu).request("DescribeVpcs", {}))).toBe("InvalidAction");
+});

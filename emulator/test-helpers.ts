@@ -1,0 +1,37 @@
+// Shared by the emulator's tests: the real SDK pointed at an emulator, and small waits.
+import http from "node:http";
+import { vpc } from "tencentcloud-sdk-nodejs/tencentcloud/services/vpc";
+import type { Emulator } from "./server.ts";
+
+export type SdkClient = InstanceType<typeof vpc.v20170312.Client>;
+
+/** Fast tasks so that tests spend their time on behaviour, not on waiting. */
+export const FAST = { asyncMs: { create: 5, attach: 15, detach: 15, delete: 5, assign: 5, unassign: 5 } };
+
+export function sdk(emu: Emulator, credential: { secretId: string; secretKey: string; token?: string } = emu.credentials): SdkClient {
+  return new vpc.v20170312.Client({
+    credential,
+    region: emu.region,
+    // An explicit agent keeps http_proxy from the environment out of the way.
+    profile: { signMethod: "TC3-HMAC-SHA256", httpProfile: { endpoint: emu.endpoint, protocol: "http://", reqTimeout: 10, agent: new http.Agent({ keepAlive: true }) } },
+  });
+}
+
+/** The API error code a call fails with; throws if it succeeds. */
+export async function errorCode(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (e) {
+    return (e as { code?: string }).code ?? `no code: ${(e as Error).message}`;
+  }
+  throw new Error("expected the call to fail, it succeeded");
+}
+
+export async function waitTask(client: SdkClient, taskId: string): Promise<string> {
+  for (let i = 0; i < 500; i++) {
+    const r = await client.DescribeVpcTaskResult({ TaskId: taskId });
+    if (r.Status !== "RUNNING") return r.Status ?? "";
+    await Bun.sleep(5);
+  }
+  throw new Error(`task ${taskId} still RUNNING after 500 polls`);
+}
