@@ -1,0 +1,119 @@
+// The driver against an in-memory executor. The same driver runs against the emulator through
+// the real cloud adapter in the end-to-end suite (test/e2e).
+import { afterEach, describe, expect, test } from "bun:test";
+import { createState, type Decision, extendedResource, type OperationResult, type PoolState, seededRng, summary } from "../pool/index.ts";
+import { type Executor, PoolDriver } from "./driver.ts";
+import { silentLogger } from "./log.ts";
+import { NodeStore } from "./store.ts";
+
+/** A cloud in memory: ENIs of 10 IPs from one /16, every call succeeds unless told otherwise. */
+class MemoryCloud implements Executor {
+  calls: { decision: Decision; token: string }[] = [];
+  fail: OperationResult | null = null;
+  private nextIp = 1;
+  private nextEni = 1;
+  private readonly byToken = new Map<string, OperationResult>();
+
+  async execute(decision: Decision, token: string): Promise<OperationResult> {
+    this.calls.push({ decision, token });
+    await Promise.resolve();
+    if (this.fail) return this.fail;
+    const seen = this.byToken.get(token);
+    if (seen) return seen; // ClientToken idempotency, as the real API has it
+    const ips = (n: number) => Array.from({ length: n }, () => `10.1.${Math.floor(this.nextIp / 250)}.${(this.nextIp++ % 250) + 1}`);
+    let result: OperationResult;
+    if (decision.action === "bind") result = { ok: true, ips: ips(decision.count) };
+    else if (decision.action === "create-eni") result = { ok: true, eni: `eni-${String(this.nextEni++).padStart(8, "0")}`, ips: ips(decision.ips) };
+    else result = { ok: true };
+    this.byToken.set(token, result);
+    return result;
+  }
+}
+
+function freshState(): PoolState {
+  return createState({
+    settings: { minPrebind: 5, maxPrebind: 5, releaseIntervalMs: 120_000, cooldownMs: 30_000, subnets: ["subnet-a"], floor: 0 },
+    quota: { enis: 3, ipsPerEni: 10, ipsPerCall: 10 },
+    subnets: { "subnet-a": 1000 },
+  });
+}
+
+const open: PoolDriver[] = [];
+afterEach(async () => {
+  for (const d of open.splice(0)) await d.stop();
+});
+
+function driver(store: NodeStore, cloud: Executor, initial = freshState()): PoolDriver {
+  const d = new PoolDriver(initial, { store, executor: cloud, log: silentLogger, rng: seededRng(7) });
+  open.push(d);
+  return d;
+}
+
+describe("PoolDriver", () => {
+  test("a burst of 25 pods on an empty node: every pod gets its own IP, the pool ends at pods + min", async () => {
+    const cloud = new MemoryCloud();
+    const d = driver(new NodeStore(":memory:"), cloud);
+    d.start();
+    const answers = await Promise.all(Array.from({ length: 25 }, (_, i) => d.allocate(`net/c${i}/eth0`, 10_000)));
+    await d.settled();
+    const ips = answers.map((a) => (a.ok ? a.ip : a.message));
+    expect(new Set(ips).size).toBe(25);
+    expect(answers.every((a) => a.ok)).toBe(true);
+    const s = summary(d.state, Date.now());
+    expect(s.pods).toBe(25);
+    expect(s.bound).toBe(30); // capped by maxBindable = 3 x 10
+    expect(extendedResource(d.state)).toEqual({ allocatable: 30, capacity: 30 });
+  });
+
+  test("every committed state is in the store before the pod hears its IP", async () => {
+    const store = new NodeStore(":memory:");
+    const d = driver(store, new MemoryCloud());
+    d.start();
+    const answer = await d.allocate("net/c1/eth0", 10_000);
+    expect(answer.ok).toBe(true);
+    expect(store.loadPool()?.pods["net/c1/eth0"]?.ip).toBe(answer.ok ? answer.ip : "");
+  });
+
+  test("a pod gets no-idle-ip when the cloud cannot grow the pool", async () => {
+    const cloud = new MemoryCloud();
+    cloud.fail = { ok: false, error: { kind: "subnet-exhausted", message: "no free IP" } };
+    const d = driver(new NodeStore(":memory:"), cloud);
+    d.start();
+    const answer = await d.allocate("net/c1/eth0", 200);
+    expect(answer).toMatchObject({ ok: false, code: "no-idle-ip" });
+  });
+
+  test("release returns the IP to the node pool, not to the VPC", async () => {
+    const cloud = new MemoryCloud();
+    const d = driver(new NodeStore(":memory:"), cloud);
+    d.start();
+    const answer = await d.allocate("net/c1/eth0", 10_000);
+    await d.settled();
+    const before = summary(d.state, Date.now()).bound;
+    expect(d.release("net/c1/eth0")?.ip).toBe(answer.ok ? answer.ip : "");
+    expect(d.release("net/c1/eth0")).toBeNull(); // DEL is idempotent
+    await d.settled();
+    expect(summary(d.state, Date.now())).toMatchObject({ pods: 0, bound: before });
+    expect(cloud.calls.filter((c) => c.decision.action === "release")).toEqual([]);
+  });
+
+  test("after a crash, open intents are replayed with their ClientToken and nothing is bound twice", async () => {
+    const cloud = new MemoryCloud();
+    const store = new NodeStore(":memory:");
+    // First run: the decision is journaled, the call is made, and the agent dies before the answer.
+    const first = new PoolDriver(freshState(), { store, executor: { execute: (d, t) => { void cloud.execute(d, t); return new Promise(() => {}); } }, log: silentLogger });
+    first.start();
+    await Promise.resolve();
+    await Promise.resolve();
+    const [intent] = store.openIntents();
+    expect(intent?.decision.action).toBe("create-eni");
+    // Second run from what the store holds.
+    const second = driver(store, cloud, store.loadPool() as PoolState);
+    second.start();
+    await second.settled();
+    expect(cloud.calls.map((c) => c.token).filter((t) => t === intent?.clientToken)).toHaveLength(2);
+    expect(store.openIntents()).toEqual([]);
+    expect(summary(second.state, Date.now())).toMatchObject({ bound: 5, enis: 1, inflight: 0 });
+    expect(cloud.calls.filter((c) => c.decision.action === "create-eni")).toHaveLength(2); // the replay, same token
+  });
+});

@@ -1,0 +1,203 @@
+// Drives the pure pool engine: every event (a CNI ADD or DEL, a cloud answer, a timer, a policy
+// or inventory change) becomes a new state, committed to the store together with the intents it
+// opens or resolves, before anyone is answered. Cloud calls carry a ClientToken from the
+// journal, so replaying an open intent after a crash cannot bind or create twice.
+import { randomUUID } from "node:crypto";
+import {
+  allocate,
+  applyResult,
+  type Decision,
+  nextWakeAt,
+  type OperationResult,
+  type PodAssignment,
+  plan,
+  type PoolState,
+  release,
+  type Rng,
+} from "../pool/index.ts";
+import type { Logger } from "./log.ts";
+import type { Intent, NodeStore } from "./store.ts";
+
+/** Carries out one decision (cloud calls, and for a new ENI the node's data plane). */
+export interface Executor {
+  execute(decision: Decision, clientToken: string): Promise<OperationResult>;
+}
+
+export interface DriverDeps {
+  store: NodeStore;
+  executor: Executor;
+  log: Logger;
+  now?: () => number;
+  rng?: Rng;
+  /** Called after every committed change (extended resource, metrics). */
+  onChange?: (state: PoolState) => void;
+  /** Called when a decision finishes, with how long it took (metrics). */
+  onOperation?: (decision: Decision, result: OperationResult, ms: number) => void;
+}
+
+export type AllocateAnswer = { ok: true; ip: string; eni: string } | { ok: false; code: "no-idle-ip" | "stopped"; message: string };
+
+interface Waiter {
+  key: string;
+  resolve: (answer: AllocateAnswer) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class PoolDriver {
+  private s: PoolState;
+  private readonly deps: Required<Omit<DriverDeps, "onChange" | "onOperation">> & Pick<DriverDeps, "onChange" | "onOperation">;
+  private readonly waiters: Waiter[] = [];
+  private readonly running = new Map<string, Promise<void>>();
+  private passQueued = false;
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+
+  constructor(initial: PoolState, deps: DriverDeps) {
+    this.s = initial;
+    this.deps = { now: Date.now, rng: Math.random, ...deps };
+  }
+
+  get state(): PoolState {
+    return this.s;
+  }
+
+  /**
+   * Starts the loop. Intents left open by a previous run are replayed with their original
+   * ClientToken: the cloud either did the call (and answers the same again) or did not.
+   */
+  start(): void {
+    const open = new Map(this.deps.store.openIntents().map((i) => [i.id, i]));
+    for (const op of this.s.inflight) {
+      const intent = open.get(op.decision.id) ?? { id: op.decision.id, clientToken: randomUUID(), decision: op.decision, openedAt: op.startedAt };
+      this.deps.log.info("replaying an intent left open by the previous run", { op: intent.id, action: intent.decision.action });
+      this.launch(intent);
+    }
+    this.kick();
+  }
+
+  /** An IP for a pod: at once when one is idle, else when the pool has grown, else no-idle-ip. */
+  allocate(key: string, timeoutMs: number): Promise<AllocateAnswer> {
+    if (this.stopped) return Promise.resolve({ ok: false, code: "stopped", message: "the agent is shutting down" });
+    const answer = this.tryAllocate(key);
+    if (answer.ok) return Promise.resolve(answer);
+    this.kick();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.dropWaiter(key);
+        resolve({ ok: false, code: "no-idle-ip", message: `${answer.message}; gave up after ${timeoutMs} ms` });
+      }, timeoutMs);
+      this.waiters.push({ key, resolve, timer });
+    });
+  }
+
+  /** The pod's IP goes back to the node pool. Idempotent. */
+  release(key: string): PodAssignment | null {
+    this.dropWaiter(key);
+    const { state, released } = release(this.s, key, this.deps.now());
+    if (state !== this.s) this.commit(state);
+    this.kick();
+    return released;
+  }
+
+  /** A change from outside the engine's events: policy, quota, cloud inventory. */
+  update(change: (state: PoolState) => PoolState): void {
+    this.commit(change(this.s));
+    this.kick();
+  }
+
+  /** Schedules one plan pass; many events in one tick make one pass. */
+  kick(): void {
+    if (this.passQueued || this.stopped) return;
+    this.passQueued = true;
+    queueMicrotask(() => {
+      this.passQueued = false;
+      if (!this.stopped) this.pass();
+    });
+  }
+
+  /** Resolves once no cloud operation is running and no pass is queued (tests, shutdown). */
+  async settled(): Promise<void> {
+    for (;;) {
+      await Promise.resolve();
+      if (this.running.size === 0 && !this.passQueued) return;
+      await Promise.all(this.running.values());
+    }
+  }
+
+  /** Stops planning; waits for running cloud calls so that their answers are journaled. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.wakeTimer);
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.resolve({ ok: false, code: "stopped", message: "the agent is shutting down" });
+    }
+    await Promise.all(this.running.values());
+  }
+
+  private pass(): void {
+    const now = this.deps.now();
+    const { state, decisions } = plan(this.s, now);
+    const intents: Intent[] = decisions.map((d) => ({ id: d.id, clientToken: randomUUID(), decision: d, openedAt: now }));
+    if (state !== this.s || intents.length > 0) this.commit(state, { open: intents });
+    for (const intent of intents) this.launch(intent);
+    this.serveWaiters();
+    this.scheduleWake(now);
+  }
+
+  private launch(intent: Intent): void {
+    const started = this.deps.now();
+    const run = (async () => {
+      let result: OperationResult;
+      try {
+        result = await this.deps.executor.execute(intent.decision, intent.clientToken);
+      } catch (error) {
+        result = { ok: false, error: { kind: "transient", message: (error as Error).message } };
+      }
+      const now = this.deps.now();
+      this.deps.onOperation?.(intent.decision, result, now - started);
+      if (!result.ok) this.deps.log.warn("cloud operation failed", { op: intent.id, action: intent.decision.action, kind: result.error.kind, error: result.error.message });
+      const next = applyResult(this.s, intent.id, result, now, { rng: this.deps.rng });
+      this.commit(next, { resolve: [{ id: intent.id, outcome: result.ok ? "ok" : result.error.kind }] });
+    })().finally(() => {
+      this.running.delete(intent.id);
+      this.kick();
+    });
+    this.running.set(intent.id, run);
+  }
+
+  private tryAllocate(key: string): AllocateAnswer {
+    const result = allocate(this.s, key, this.deps.now(), this.deps.rng);
+    if (result.state !== this.s) this.commit(result.state);
+    return result.ok ? { ok: true, ip: result.ip, eni: result.eni } : { ok: false, code: "no-idle-ip", message: result.error.message };
+  }
+
+  /** Oldest waiter first, so that a burst is served in arrival order. */
+  private serveWaiters(): void {
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0] as Waiter;
+      const answer = this.tryAllocate(w.key);
+      if (!answer.ok) return;
+      this.waiters.shift();
+      clearTimeout(w.timer);
+      w.resolve(answer);
+    }
+  }
+
+  private dropWaiter(key: string): void {
+    const i = this.waiters.findIndex((w) => w.key === key);
+    if (i >= 0) clearTimeout(this.waiters.splice(i, 1)[0]?.timer);
+  }
+
+  private scheduleWake(now: number): void {
+    clearTimeout(this.wakeTimer);
+    const at = nextWakeAt(this.s, now);
+    if (at !== null) this.wakeTimer = setTimeout(() => this.kick(), Math.max(0, at - now));
+  }
+
+  private commit(state: PoolState, change?: Parameters<NodeStore["commit"]>[1]): void {
+    this.deps.store.commit(state, change, this.deps.now());
+    this.s = state;
+    this.deps.onChange?.(state);
+  }
+}
