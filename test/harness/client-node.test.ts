@@ -1,73 +1,37 @@
-// @kubernetes/client-node (the library runtime/kube uses) against the real API server,
-// under Bun: 2.x pulls undici 8, which crashes under Node 20, so prove it works here.
+// @kubernetes/client-node 2.0.1 (what runtime/kube uses) against the real API server,
+// under Bun. Each case runs client-node-probe.ts in a child Bun process, because the fix
+// below (NODE_EXTRA_CA_CERTS) is read only at process start.
 import { describe, expect, test } from "bun:test";
-import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, setHeaderOptions, type V1ConfigMap } from "@kubernetes/client-node";
+import { join } from "node:path";
 import { useSharedCluster } from "./shared-cluster.ts";
+import { run } from "./exec.ts";
+
+const PROBE = join(import.meta.dir, "client-node-probe.ts");
 
 describe("@kubernetes/client-node under Bun against the harness cluster", () => {
   const cluster = useSharedCluster();
 
-  function client(): { kc: KubeConfig; core: CoreV1Api } {
-    const kc = new KubeConfig();
-    kc.loadFromFile(cluster().admin.path);
-    return { kc, core: kc.makeApiClient(CoreV1Api) };
-  }
+  test("list, create, merge-patch, server-side apply and watch work with the CA in NODE_EXTRA_CA_CERTS", async () => {
+    const c = cluster();
+    const res = await run([process.execPath, PROBE], { env: { KUBECONFIG: c.admin.path, NODE_EXTRA_CA_CERTS: c.caFile } });
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({
+      listed: ["a"],
+      patched: { k: "2", extra: "x" },
+      applied: { owner: "vpccni" },
+      managers: ["vpccni-harness"],
+      events: ["ADDED w", "MODIFIED w"],
+    });
+  }, 30_000);
 
-  async function freshNamespace(core: CoreV1Api, prefix: string): Promise<string> {
-    const name = `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-    await core.createNamespace({ body: { metadata: { name } } });
-    return name;
-  }
-
-  test("create, list and merge-patch", async () => {
-    const { core } = client();
-    const ns = await freshNamespace(core, "cn-crud");
-    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "a" }, data: { k: "1" } } });
-    const list = await core.listNamespacedConfigMap({ namespace: ns });
-    expect(list.items.map((c) => c.metadata?.name)).toContain("a");
-    const patched = await core.patchNamespacedConfigMap(
-      { name: "a", namespace: ns, body: { data: { k: "2", extra: "x" } } },
-      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-    );
-    expect(patched.data).toEqual({ k: "2", extra: "x" });
-  });
-
-  test("server-side apply records the field manager", async () => {
-    const { kc, core } = client();
-    const ns = await freshNamespace(core, "cn-ssa");
-    const objects = KubernetesObjectApi.makeApiClient(kc);
-    const applied = await objects.patch<V1ConfigMap>(
-      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ssa", namespace: ns }, data: { owner: "vpccni" } },
-      undefined, undefined, "vpccni-harness", true, PatchStrategy.ServerSideApply,
-    );
-    expect(applied.data).toEqual({ owner: "vpccni" });
-    expect(applied.metadata?.managedFields?.map((f) => f.manager)).toContain("vpccni-harness");
-  });
-
-  test("watch delivers ADDED and MODIFIED events", async () => {
-    const { kc, core } = client();
-    const ns = await freshNamespace(core, "cn-watch");
-    const events: string[] = [];
-    let sawModified!: () => void;
-    const modified = new Promise<void>((resolve) => (sawModified = resolve));
-    const watch = new Watch(kc);
-    const abort = await watch.watch(
-      `/api/v1/namespaces/${ns}/configmaps`,
-      {},
-      (phase, obj: V1ConfigMap) => {
-        events.push(`${phase} ${obj.metadata?.name}`);
-        if (phase === "MODIFIED") sawModified();
-      },
-      () => undefined,
-    );
-    try {
-      await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "w" }, data: { n: "1" } } });
-      await core.replaceNamespacedConfigMap({ name: "w", namespace: ns, body: { metadata: { name: "w" }, data: { n: "2" } } });
-      // no fixed sleep: the test waits for the event (bounded by the test timeout)
-      await modified;
-      expect(events).toEqual(["ADDED w", "MODIFIED w"]);
-    } finally {
-      abort.abort();
-    }
-  });
+  // Known limitation, pinned so that a library or Bun change that fixes it is noticed:
+  // client-node passes TLS settings as an undici dispatcher, and Bun's built-in `undici`
+  // replacement ignores dispatchers, so the kubeconfig's certificate-authority-data is unused.
+  test("without NODE_EXTRA_CA_CERTS the kubeconfig's CA alone is not used (Bun ignores the undici dispatcher)", async () => {
+    const c = cluster();
+    const res = await run([process.execPath, PROBE], { env: { KUBECONFIG: c.admin.path, NODE_EXTRA_CA_CERTS: "" } });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain("SELF_SIGNED_CERT_IN_CHAIN");
+  }, 30_000);
 });

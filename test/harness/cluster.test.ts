@@ -83,7 +83,9 @@ describe("kube-apiserver + etcd harness", () => {
     const err = await write.then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(KubeApiError);
     expect((err as KubeApiError).status).toBe(403);
-    expect((err as KubeApiError).body).toContain("cannot create resource \"namespaces\"");
+    const status = JSON.parse((err as KubeApiError).body) as { reason: string; message: string };
+    expect(status.reason).toBe("Forbidden");
+    expect(status.message).toContain('cannot create resource "namespaces"');
     // the same through kubectl and the kubeconfig file
     const denied = await run([paths.kubectl, "--kubeconfig", ro.path, "create", "namespace", "must-not-exist"]);
     expect(denied.code).not.toBe(0);

@@ -29,6 +29,11 @@ export interface Cluster {
   /** Working directory (kubeconfigs, logs of etcd and kube-apiserver). */
   dir: string;
   /**
+   * PEM file of the serving CA. Bun processes using @kubernetes/client-node need it as
+   * NODE_EXTRA_CA_CERTS: under Bun that library ignores the kubeconfig's CA (see docs/testing.md).
+   */
+  caFile: string;
+  /**
    * A kubeconfig whose token belongs to a ServiceAccount bound (ClusterRoleBinding) to
    * `clusterRole`, which must exist: a process using it has exactly that role's permissions.
    */
@@ -141,12 +146,15 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
       return res.ok;
     });
     const admin = writeKubeconfig(join(dir, "admin.kubeconfig"), { server, ca, token: adminToken, user: "vpccni-admin" });
+    const caFile = join(dir, "ca.pem");
+    writeFileSync(caFile, ca);
 
     let saCount = 0;
     return {
       admin,
       server,
       dir,
+      caFile,
       stop,
       async serviceAccountKubeconfig(clusterRole, saOpts = {}) {
         const namespace = saOpts.namespace ?? "vpccni-test-sa";
