@@ -65,15 +65,26 @@ describe("non-fixed IP mode rules", () => {
   });
 
   test("rule 3: maxBindable < bound releases surplus idle IPs at once", () => {
+    let s = makeState({
+      enis: [
+        { id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 10) },
+        { id: "eni-00000002", subnet: SUBNET_A, primary: false, ips: ips(2, 6) },
+      ],
+    });
+    s = withPods(s, 2); // both on eni-1
+    expect(plan(s, 0).decisions).toEqual([]); // surplus over pods + max only arms the timer
+    s = setSettings(s, settings({ maxEnisPerNode: 1 })); // maxBindable 1 x 10 = 10 < 16 bound
+    expect(plan(s, 0).decisions).toEqual([{ id: "op-1", action: "release", eni: "eni-00000002", ips: ips(2, 6) }]);
+  });
+
+  test("rule 3: a lowered ipsPerEni releases the idle IPs above it at once", () => {
     let s = makeState({ enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 10) }] });
     s = withPods(s, 2);
-    s = setSettings(s, settings({ ipsPerEni: 4 })); // the policy lowers ipsPerEni: maxBindable 3 x 4 = 12 ...
-    expect(plan(s, 0).decisions).toEqual([]); // ... which is still above 10 bound
-    s = setSettings(s, settings({ ipsPerEni: 2, maxEnisPerNode: 2 })); // maxBindable 4 < 10 bound
+    s = setSettings(s, settings({ ipsPerEni: 7 }));
     const { decisions } = plan(s, 0);
     expect(decisions).toHaveLength(1);
     expect(decisions[0]).toMatchObject({ action: "release", eni: "eni-00000001" });
-    expect((decisions[0] as { ips: string[] }).ips).toHaveLength(6);
+    expect((decisions[0] as { ips: string[] }).ips).toHaveLength(3);
   });
 
   test("rule 4: a new pod gets an idle IP at once; a released pod IP returns to the node pool, not the VPC", () => {
