@@ -46,11 +46,11 @@ test("a body changed after signing fails the signature check", async () => {
     "x-tc-timestamp": String(timestamp),
     authorization: authorization(emu.credentials.secretId, signed),
   };
-  const ok = await (await fetch(emu.url, { method: "POST", headers, body })).json();
+  const ok = (await (await fetch(emu.url, { method: "POST", headers, body })).json()) as { Response: { EniQuantity: number } };
   expect(ok.Response.EniQuantity).toBe(4);
   const bad = await fetch(emu.url, { method: "POST", headers, body: body.replace("ins-", "ins-x") });
   expect(bad.status).toBe(200);
-  const json = await bad.json();
+  const json = (await bad.json()) as { Response: { Error: { Code: string }; RequestId: unknown } };
   expect(json.Response.Error.Code).toBe("AuthFailure.SignatureFailure");
   expect(typeof json.Response.RequestId).toBe("string");
 });
@@ -58,7 +58,7 @@ test("a body changed after signing fails the signature check", async () => {
 test("temporary credentials from the metadata service work with their token, not without, not after expiry", async () => {
   const base = emu.metadataUrl(instanceId());
   const role = await (await fetch(base + "cam/security-credentials/")).text();
-  const creds = await (await fetch(base + "cam/security-credentials/" + role)).json();
+  const creds = (await (await fetch(base + "cam/security-credentials/" + role)).json()) as { Code: string; ExpiredTime: number; TmpSecretId: string; TmpSecretKey: string; Token: string };
   expect(creds.Code).toBe("Success");
   expect(creds.ExpiredTime).toBe(Math.floor(clockMs / 1000) + 100);
   const temp = { secretId: creds.TmpSecretId, secretKey: creds.TmpSecretKey };

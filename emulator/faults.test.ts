@@ -1,0 +1,119 @@
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig } from "./config.ts";
+import { initialState, startEmulator, worldOf, type Emulator, type EmulatorOptions } from "./server.ts";
+import { errorCode, FAST, sdk, waitTask } from "./test-helpers.ts";
+
+const started: Emulator[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((e) => e.stop()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function emulator(opts: EmulatorOptions): Promise<Emulator> {
+  const emu = await startEmulator({ log: () => {}, ...opts });
+  started.push(emu);
+  return emu;
+}
+
+function podsRequest(emu: Emulator, extra: Record<string, unknown> = {}) {
+  const w = emu.world();
+  return { VpcId: w.vpcs[0]!.vpcId, SubnetId: w.subnets[1]!.subnetId, NetworkInterfaceName: "f", SecurityGroupIds: w.securityGroups, ...extra };
+}
+
+test("a qps fault throttles with RequestLimitExceeded and refills with the clock", async () => {
+  let clock = Date.now();
+  const emu = await emulator({ now: () => clock, config: { settings: FAST, faults: { DescribeSubnets: { qps: 2 } } } });
+  const c = sdk(emu);
+  await c.DescribeSubnets({});
+  await c.DescribeSubnets({});
+  expect(await errorCode(c.DescribeSubnets({}))).toBe("RequestLimitExceeded");
+  expect((await c.DescribeNetworkInterfaceLimit({ InstanceId: emu.world().instances[0]!.instanceId })).EniQuantity).toBe(4);
+  clock += 500;
+  expect((await c.DescribeSubnets({})).TotalCount).toBe(3);
+  expect(await errorCode(c.DescribeSubnets({}))).toBe("RequestLimitExceeded");
+});
+
+test("an 'after' error fault applies the action and still answers the error; 'before' applies nothing", async () => {
+  const emu = await emulator({ config: { settings: FAST, faults: { CreateNetworkInterface: { errorRate: 1, errorCode: "InternalError", errorPhase: "after" } } } });
+  const c = sdk(emu);
+  const count = async () => (await c.DescribeNetworkInterfaces({ Filters: [{ Name: "network-interface-name", Values: ["f"] }] })).TotalCount;
+  expect(await errorCode(c.CreateNetworkInterface(podsRequest(emu)))).toBe("InternalError");
+  expect(await count()).toBe(1);
+  emu.admin.setFaults({ CreateNetworkInterface: { errorRate: 1, errorCode: "InternalError", errorPhase: "before" } });
+  expect(await errorCode(c.CreateNetworkInterface(podsRequest(emu)))).toBe("InternalError");
+  expect(await count()).toBe(1);
+});
+
+test("a stale Describe answers from the state staleMs ago", async () => {
+  let clock = Date.now();
+  const emu = await emulator({ now: () => clock, config: { settings: FAST, faults: { DescribeNetworkInterfaces: { staleMs: 1000 } } } });
+  const c = sdk(emu);
+  clock += 2000;
+  const created = await c.CreateNetworkInterface(podsRequest(emu));
+  const id = created.NetworkInterface!.NetworkInterfaceId!;
+  expect((await c.DescribeNetworkInterfaces({ NetworkInterfaceIds: [id] })).TotalCount).toBe(0);
+  clock += 1001;
+  const seen = await c.DescribeNetworkInterfaces({ NetworkInterfaceIds: [id] });
+  expect(seen.NetworkInterfaceSet![0]!.NetworkInterfaceId).toBe(id);
+});
+
+test("latency and hung requests are applied", async () => {
+  const emu = await emulator({ config: { settings: FAST, faults: { DescribeSubnets: { latency: { fixedMs: 60 } }, DescribeNetworkInterfaceLimit: { hangRate: 1 } } } });
+  const c = sdk(emu);
+  const t0 = performance.now();
+  await c.DescribeSubnets({});
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(55);
+  const outcome = await Promise.race([c.DescribeNetworkInterfaceLimit({ InstanceId: emu.world().instances[0]!.instanceId }).then(() => "answered", () => "failed"), Bun.sleep(300).then(() => "hung")]);
+  expect(outcome).toBe("hung");
+});
+
+test("a restart with --state continues running tasks and keeps IDs, credentials and ENIs", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "emu-state-"));
+  dirs.push(dir);
+  const statePath = join(dir, "state.json");
+  let clock = Date.now();
+  const config = { settings: { ...FAST, asyncMs: { ...FAST.asyncMs, attach: 60_000 } } };
+  const first = await emulator({ now: () => clock, config, statePath });
+  const c1 = sdk(first);
+  const created = await c1.CreateNetworkInterface(podsRequest(first));
+  const id = created.NetworkInterface!.NetworkInterfaceId!;
+  clock += 10;
+  await waitTask(c1, created.RequestId!);
+  const instanceId = first.world().instances[0]!.instanceId;
+  const attach = await c1.AttachNetworkInterface({ NetworkInterfaceId: id, InstanceId: instanceId });
+  await first.stop();
+  started.splice(started.indexOf(first), 1);
+
+  const second = await emulator({ now: () => clock, config, statePath, port: first.port });
+  expect(second.credentials).toEqual(first.credentials);
+  const c2 = sdk(second);
+  expect((await c2.DescribeVpcTaskResult({ TaskId: attach.RequestId! })).Status).toBe("RUNNING");
+  expect((await c2.DescribeNetworkInterfaces({ NetworkInterfaceIds: [id] })).NetworkInterfaceSet![0]!.State).toBe("ATTACHING");
+  clock += 60_000;
+  expect(await waitTask(c2, attach.RequestId!)).toBe("SUCCESS");
+  const eni = (await c2.DescribeNetworkInterfaces({ NetworkInterfaceIds: [id] })).NetworkInterfaceSet![0]!;
+  expect([eni.State, eni.Attachment?.InstanceId]).toEqual(["AVAILABLE", instanceId]);
+  const again = await c2.CreateNetworkInterface(podsRequest(second));
+  expect(again.NetworkInterface!.NetworkInterfaceId).not.toBe(id);
+  expect(again.NetworkInterface!.PrivateIpAddressSet![0]!.PrivateIpAddress).not.toBe(created.NetworkInterface!.PrivateIpAddressSet![0]!.PrivateIpAddress!);
+});
+
+test("the same seed builds the same world", () => {
+  const a = worldOf(initialState({ config: { seed: 42 }, instances: 3, env: {} }));
+  const b = worldOf(initialState({ config: { seed: 42 }, instances: 3, env: {} }));
+  expect(a).toEqual(b);
+  expect(a.instances).toHaveLength(3);
+  expect(a.subnets.map((s) => s.cidrBlock)).toEqual(["10.0.0.0/24", "10.0.16.0/20", "10.0.32.0/26"]);
+  expect(worldOf(initialState({ config: { seed: 43 }, env: {} })).vpcs[0]!.vpcId).not.toBe(a.vpcs[0]!.vpcId);
+});
+
+test("a configuration error names the field, the value and what is allowed", () => {
+  expect(() => parseConfig({ faults: { Nope: {} } })).toThrow("faults.Nope: fault for unknown action 'Nope'");
+  expect(() => initialState({ env: {}, config: { subnets: [{ subnetId: "subnet-aaaaaaaa", vpcId: "vpc-bbbbbbbb", cidrBlock: "10.0.0.0/24", zone: "z" }], vpcs: [{ vpcId: "vpc-aaaaaaaa", cidrBlock: "10.0.0.0/16" }] } })).toThrow(
+    "subnets[0].vpcId 'vpc-bbbbbbbb' is not a configured VPC; allowed: vpc-aaaaaaaa",
+  );
+});
