@@ -1,0 +1,77 @@
+// What the node agent asks of Kubernetes, and nothing more: the extended resource on its Node,
+// the pods bound to its node (to free IPs of pods that are gone), and Events. The exact
+// requests are listed in compiler/'s agent RBAC, which a test proves minimal on a real server.
+import * as k8s from "@kubernetes/client-node";
+
+/** The TKE name users already know; a pod requests 1 of it. */
+export const ENI_IP_RESOURCE = "tke.cloud.tencent.com/eni-ip";
+
+export interface PodOnNode {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** Pod sandbox IPs the API server knows (status.podIPs). */
+  ips: string[];
+}
+
+export type EventType = "Normal" | "Warning";
+
+export interface KubePort {
+  setEniIpResource(node: string, figures: { capacity: number; allocatable: number }): Promise<void>;
+  podsOnNode(node: string): Promise<PodOnNode[]>;
+  nodeEvent(node: string, type: EventType, reason: string, message: string): Promise<void>;
+}
+
+export class KubeClient implements KubePort {
+  private readonly core: k8s.CoreV1Api;
+
+  constructor(config: k8s.KubeConfig) {
+    this.core = config.makeApiClient(k8s.CoreV1Api);
+  }
+
+  /** A kubeconfig file, or the pod's ServiceAccount when none is given. */
+  static load(kubeconfig?: string): KubeClient {
+    const config = new k8s.KubeConfig();
+    if (kubeconfig) config.loadFromFile(kubeconfig);
+    else config.loadFromCluster();
+    return new KubeClient(config);
+  }
+
+  /**
+   * A merge patch of the Node's status: it works whether or not capacity exists yet, and
+   * leaves every other resource alone.
+   */
+  async setEniIpResource(node: string, figures: { capacity: number; allocatable: number }): Promise<void> {
+    const body = { status: { capacity: { [ENI_IP_RESOURCE]: String(figures.capacity) }, allocatable: { [ENI_IP_RESOURCE]: String(figures.allocatable) } } };
+    await this.core.patchNodeStatus({ name: node, body }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+  }
+
+  async podsOnNode(node: string): Promise<PodOnNode[]> {
+    const list = await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
+    return list.items.map((p) => ({
+      namespace: p.metadata?.namespace ?? "",
+      name: p.metadata?.name ?? "",
+      uid: p.metadata?.uid ?? "",
+      ips: (p.status?.podIPs ?? []).map((x) => x.ip).filter((ip): ip is string => typeof ip === "string"),
+    }));
+  }
+
+  /** Node events live in "default", as the kubelet's do, so `kubectl describe node` shows them. */
+  async nodeEvent(node: string, type: EventType, reason: string, message: string): Promise<void> {
+    const now = new Date();
+    await this.core.createNamespacedEvent({
+      namespace: "default",
+      body: {
+        metadata: { generateName: `${node}.vpccni.` },
+        involvedObject: { apiVersion: "v1", kind: "Node", name: node, uid: node },
+        type,
+        reason,
+        message,
+        source: { component: "vpccni-agent", host: node },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
+  }
+}
