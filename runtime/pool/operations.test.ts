@@ -27,6 +27,19 @@ describe("in-flight operations", () => {
     expect(next.decisions).toEqual([{ id: "op-2", action: "bind", eni: "eni-00000001", count: 10 }]);
   });
 
+  test("a burst bigger than one ENI creates several ENIs at once, each to be filled after attach", () => {
+    const s = makeState({ settings: { minPrebind: 45, maxPrebind: 45 }, quota: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 } });
+    const first = plan(s, 0);
+    expect(first.decisions).toEqual([
+      { id: "op-1", action: "create-eni", subnet: SUBNET_A, ips: 10 },
+      { id: "op-2", action: "create-eni", subnet: SUBNET_A, ips: 10 },
+      { id: "op-3", action: "create-eni", subnet: SUBNET_A, ips: 5 },
+    ]);
+    expect(plan(first.state, 1).decisions).toEqual([]); // the three will take 60 >= 45 once attached
+    const attached = new FakeCloud().settle(first.state, 2);
+    expect(plan(attached, 2).decisions.map((d) => (d.action === "bind" ? d.count : d.action))).toEqual([10, 10]);
+  });
+
   test("a pod that found no idle IP counts as demand until it gets one or is deleted", () => {
     let s = makeState({ enis: oneEni(0) });
     const r = allocate(s, "net/a/eth0", 0, fixedRng(0));

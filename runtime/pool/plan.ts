@@ -101,18 +101,26 @@ function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: (d:
     if (count < Math.min(room, free)) waitForBusy = true; // capped per call: the ENI takes more next round
   }
   if (need <= 0 || waitForBusy) return;
-  // Rule 5: a new ENI only when every ENI is at quota or its subnet is full.
-  const enis = podEnis(s).length + s.inflight.filter((op) => op.decision.action === "create-eni").length;
-  if (enis >= limits.maxEnis || s.inflight.some((op) => op.decision.action === "create-eni") || isPaused(s, "create-eni", now)) return;
-  // Rule 6: the listed subnet with the most available IPs (ties: the policy's order).
-  let best: { id: string; room: number } | undefined;
-  for (const n of s.subnets) {
-    const room = subnetRoom(s, n.id, now);
-    if (room > 0 && (best === undefined || room > best.room)) best = { id: n.id, room };
+  // ENIs being created take more IPs once attached than their Create call carries.
+  const creating = s.inflight.flatMap((op) => (op.decision.action === "create-eni" ? [op.decision] : []));
+  const futureRoom = creating.reduce((n, d) => n + Math.max(0, limits.ipsPerEni - d.ips), 0);
+  if (need <= futureRoom || isPaused(s, "create-eni", now)) return;
+  need -= futureRoom;
+  // Rule 5: a new ENI only when every ENI is at quota or its subnet is full; several at once
+  // when the need is more than one ENI holds (a burst on a fresh node).
+  let enis = podEnis(s).length + creating.length;
+  while (need > 0 && enis < limits.maxEnis) {
+    // Rule 6: the listed subnet with the most available IPs (ties: the policy's order).
+    let best: { id: string; room: number } | undefined;
+    for (const n of s.subnets) {
+      const room = subnetRoom(s, n.id, now);
+      if (room > 0 && (best === undefined || room > best.room)) best = { id: n.id, room };
+    }
+    if (best === undefined) return;
+    emit({ id: newId(s), action: "create-eni", subnet: best.id, ips: Math.min(need, limits.ipsPerEni, best.room, limits.ipsPerCall) });
+    need -= Math.min(need, limits.ipsPerEni);
+    enis++;
   }
-  if (best === undefined) return;
-  const ips = Math.min(need, limits.ipsPerEni, best.room, limits.ipsPerCall);
-  emit({ id: newId(s), action: "create-eni", subnet: best.id, ips });
 }
 
 /**
