@@ -1,0 +1,119 @@
+// The iproute2 data plane. Every change is an `ip -batch -` (one process per namespace per
+// operation); every read is `ip -json -batch -`. See docs/dataplane.md for why.
+import { eniCommands, findEniLink, findEniLinks } from "./eni.ts";
+import { Ip, tableOf, type LinkJson, type RouteJson, type RuleJson } from "./iproute.ts";
+import { assertTarget, type NetnsTarget } from "./netns.ts";
+import { hostOf, observe, ruleDst, ruleSrc, wiredPods } from "./observe.ts";
+import { unwireLines, wire, wiringOf } from "./pod.ts";
+import { planRepair } from "./repair.ts";
+import { ensureSysctls, wantedSysctls } from "./sysctls.ts";
+import { FROM_POD_PRIORITY, POD_GATEWAY, TO_POD_PRIORITY } from "./types.ts";
+import type { DataPlane, DesiredState, EniLink, EniSpec, PodKey, PodSpec, PodWiring, RepairReport } from "./types.ts";
+
+export interface IprouteDataPlaneOptions {
+  /** Node namespace; undefined = this process's own (the agent). */
+  netns?: NetnsTarget;
+  /** Route table number = ENI ifindex + this (PolicySpec dataPlane.routeTableBase, 2000). */
+  routeTableBase?: number;
+  /** PolicySpec dataPlane.manageRpFilter; false leaves rp_filter alone. */
+  manageRpFilter?: boolean;
+}
+
+export class IprouteDataPlane implements DataPlane {
+  readonly node: Ip;
+  readonly base: number;
+  private readonly manageRpFilter: boolean;
+
+  constructor(private readonly opts: IprouteDataPlaneOptions = {}) {
+    assertTarget(opts.netns);
+    this.node = new Ip(opts.netns);
+    this.base = opts.routeTableBase ?? 2000;
+    this.manageRpFilter = opts.manageRpFilter ?? true;
+  }
+
+  async ensureSysctls(primaryInterface: string, eniLinks: string[]): Promise<void> {
+    await ensureSysctls(this.opts.netns, this.wanted(primaryInterface, eniLinks));
+  }
+
+  async setupEni(eni: EniSpec): Promise<EniLink> {
+    const link = await findEniLink(this.node, eni.mac, this.base);
+    if (this.manageRpFilter) await ensureSysctls(this.opts.netns, new Map([[`net.ipv4.conf.${link.name}.rp_filter`, "0"]]));
+    await this.node.batch(eniCommands(link, eni));
+    return link;
+  }
+
+  async teardownEni(mac: string): Promise<void> {
+    const [link] = await findEniLinks(this.node, [mac], this.base);
+    if (link) await this.node.batchForce([`route flush table ${link.table}`]);
+  }
+
+  listEnis(macs: string[]): Promise<EniLink[]> {
+    return findEniLinks(this.node, macs, this.base);
+  }
+
+  wirePod(pod: PodSpec): Promise<PodWiring> {
+    return wire(this.node, new Ip(pod.netns), pod);
+  }
+
+  async unwirePod(key: PodKey, ip?: string): Promise<void> {
+    // the table is looked up from the rules, so a DEL needs nothing but the key and IP
+    const tables = ip ? (await this.node.jsonBatch<[RuleJson[]]>(["rule show"]))[0]
+      .filter((r) => r.priority === FROM_POD_PRIORITY && ruleSrc(r) === ip).map((r) => Number(r.table)) : [];
+    await this.node.batchForce(unwireLines(key, ip, tables));
+  }
+
+  async checkPod(pod: PodSpec): Promise<string[]> {
+    const w = wiringOf(pod);
+    const problems: string[] = [];
+    const o = await observe(this.node);
+    const link = o.links.find((l) => l.ifname === w.hostVeth);
+    if (!link) return [`host veth ${w.hostVeth} does not exist`];
+    if (!(link.flags ?? []).includes("UP")) problems.push(`host veth ${w.hostVeth} is down`);
+    if (!o.routes.some((r) => r.dev === w.hostVeth && tableOf(r.table) === "main" && hostOf(r.dst) === pod.ip)) problems.push(`route ${pod.ip}/32 dev ${w.hostVeth} missing in main`);
+    if (!o.rules.some((r) => r.priority === TO_POD_PRIORITY && ruleDst(r) === pod.ip && tableOf(r.table) === "main")) problems.push(`rule to ${pod.ip} lookup main (pref ${TO_POD_PRIORITY}) missing`);
+    if (!o.rules.some((r) => r.priority === FROM_POD_PRIORITY && ruleSrc(r) === pod.ip && String(r.table) === String(pod.table))) problems.push(`rule from ${pod.ip} lookup ${pod.table} (pref ${FROM_POD_PRIORITY}) missing`);
+    problems.push(...(await this.checkPodSide(pod, w)));
+    return problems;
+  }
+
+  private async checkPodSide(pod: PodSpec, w: PodWiring): Promise<string[]> {
+    const problems: string[] = [];
+    // no `link show` in this batch: iproute2 keeps a flag from it that turns a later
+    // `addr show` of the same batch into a link listing; `addr show` carries the MAC anyway
+    const [addrs, routes, neigh] = await new Ip(pod.netns).jsonBatch<[(LinkJson & { addr_info?: { local: string; prefixlen: number }[] })[], RouteJson[], { dst: string; lladdr?: string; state?: string[] }[]]>([
+      `addr show dev ${pod.ifname}`, "route show", `neigh show dev ${pod.ifname}`,
+    ]);
+    if ((addrs[0]?.address ?? "").toLowerCase() !== w.podMac) problems.push(`${pod.ifname} in the pod has MAC ${addrs[0]?.address}, expected ${w.podMac}`);
+    if (!(addrs[0]?.addr_info ?? []).some((a) => a.local === pod.ip && a.prefixlen === 32)) problems.push(`${pod.ifname} in the pod lacks ${pod.ip}/32`);
+    if (!routes.some((r) => r.dst === "default" && r.gateway === POD_GATEWAY)) problems.push(`pod default route via ${POD_GATEWAY} missing`);
+    if (!neigh.some((n) => n.dst === POD_GATEWAY && (n.lladdr ?? "").toLowerCase() === w.hostMac && (n.state ?? []).includes("PERMANENT"))) problems.push(`pod neighbour ${POD_GATEWAY} -> ${w.hostMac} (permanent) missing`);
+    return problems;
+  }
+
+  async listPods(): Promise<PodWiring[]> {
+    return wiredPods(await observe(this.node));
+  }
+
+  async repair(desired: DesiredState): Promise<RepairReport> {
+    const fixed: string[] = [];
+    const o = await observe(this.node);
+    if (this.manageRpFilter) {
+      const eniNames = o.links.filter((l) => desired.enis.some((e) => e.mac.toLowerCase() === (l.address ?? "").toLowerCase())).map((l) => l.ifname);
+      fixed.push(...(await ensureSysctls(this.opts.netns, this.wanted(desired.primaryInterface, eniNames))));
+    }
+    const plan = planRepair(desired, o, this.base);
+    await this.node.batchForce(plan.lines);
+    for (const pod of plan.rewire) {
+      await this.unwirePod(pod, pod.ip);
+      await this.wirePod(pod);
+    }
+    fixed.push(...plan.fixed, ...plan.missingEnis.map((m) => `ENI ${m} has no link on the node (not fixable here)`));
+    return { fixed };
+  }
+
+  private wanted(primary: string, enis: string[]): Map<string, string> {
+    const all = wantedSysctls(primary, enis);
+    if (!this.manageRpFilter) for (const k of [...all.keys()]) if (k.endsWith(".rp_filter")) all.delete(k);
+    return all;
+  }
+}

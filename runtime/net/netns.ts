@@ -1,0 +1,78 @@
+// Where data-plane commands run. The agent passes nothing (its own namespace); tests pass
+// a node namespace of the test bed, so nothing ever touches the host's network.
+import { readFileSync, writeFileSync } from "node:fs";
+import { execOk } from "./exec.ts";
+
+/** undefined: this process's namespace; a name: /var/run/netns/<name>; a path: that file. */
+export type NetnsTarget = string | undefined;
+
+const NAME = /^[A-Za-z0-9_.-]{1,200}$/;
+
+export function assertTarget(target: NetnsTarget): void {
+  if (target === undefined || target.startsWith("/")) return;
+  if (!NAME.test(target)) throw new Error(`netns '${target}' must be an absolute path or a name matching ${NAME}`);
+}
+
+/** The `ip` command line for a target: `ip -n NAME` costs one exec, a path needs nsenter. */
+export function ipPrefix(target: NetnsTarget): string[] {
+  assertTarget(target);
+  if (target === undefined) return ["ip"];
+  if (target.startsWith("/")) return ["nsenter", `--net=${target}`, "ip"];
+  return ["ip", "-n", target];
+}
+
+/** Runs another command inside the target namespace. */
+export function inNetns(target: NetnsTarget, cmd: string[]): string[] {
+  assertTarget(target);
+  if (target === undefined) return cmd;
+  const path = target.startsWith("/") ? target : `/var/run/netns/${target}`;
+  return ["nsenter", `--net=${path}`, ...cmd];
+}
+
+/** `net.ipv4.conf.eth1.rp_filter` -> `/proc/sys/net/ipv4/conf/eth1/rp_filter`. */
+function procPath(key: string): string {
+  if (!/^net\.[A-Za-z0-9_.-]+$/.test(key)) throw new Error(`sysctl key '${key}' must be a net.* key`);
+  return `/proc/sys/${key.replaceAll(".", "/")}`;
+}
+
+/**
+ * Reads sysctls of the target namespace. /proc/sys/net shows the namespace of the process
+ * that opens it, so another namespace needs one process inside it (one for all keys).
+ * A key that does not exist (link gone) reads as undefined.
+ */
+export async function readSysctls(target: NetnsTarget, keys: string[]): Promise<Map<string, string | undefined>> {
+  const out = new Map<string, string | undefined>();
+  if (keys.length === 0) return out;
+  if (target === undefined) {
+    for (const k of keys) {
+      try {
+        out.set(k, readFileSync(procPath(k), "utf8").trim());
+      } catch {
+        out.set(k, undefined);
+      }
+    }
+    return out;
+  }
+  const paths = keys.map(procPath);
+  // prints path:value per readable file and skips missing ones (a link that is gone)
+  const text = await execOk(inNetns(target, ["sh", "-c", 'for f in "$@"; do [ -r "$f" ] && printf "%s:%s\\n" "$f" "$(cat "$f")"; done; true', "sh", ...paths]));
+  const byPath = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const i = line.indexOf(":");
+    if (i > 0) byPath.set(line.slice(0, i), line.slice(i + 1).trim());
+  }
+  keys.forEach((k, i) => out.set(k, byPath.get(paths[i]!)));
+  return out;
+}
+
+/** Writes sysctls of the target namespace (one process for all of them). */
+export async function writeSysctls(target: NetnsTarget, values: Map<string, string>): Promise<void> {
+  if (values.size === 0) return;
+  if (target === undefined) {
+    for (const [k, v] of values) writeFileSync(procPath(k), v);
+    return;
+  }
+  const args = [...values].map(([k, v]) => `${k}=${v}`);
+  for (const k of values.keys()) procPath(k);
+  await execOk(inNetns(target, ["sysctl", "-q", "-w", ...args]));
+}

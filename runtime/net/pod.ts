@@ -1,0 +1,82 @@
+// Pod wiring: a veth pair created from the node side with its peer born inside the pod's
+// netns (it never exists in the node namespace under the pod's name), then one batch on
+// each side. Pod side: IP/32 on eth0, default via 169.254.1.1 answered by a permanent
+// neighbour entry for the host veth's MAC (no ARP, no proxy_arp). Node side: /32 scope-link
+// route in main plus the two rules.
+import type { Ip } from "./iproute.ts";
+import { aliasFor, hostVethName, vethMacs } from "./names.ts";
+import { FROM_POD_PRIORITY, POD_GATEWAY, TO_POD_PRIORITY, type PodKey, type PodSpec, type PodWiring } from "./types.ts";
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+export function assertIpv4(ip: string): void {
+  if (!IPV4.test(ip)) throw new Error(`pod IP '${ip}' must be an IPv4 address`);
+}
+
+export function wiringOf(pod: PodSpec): PodWiring {
+  const macs = vethMacs(pod);
+  return {
+    network: pod.network, containerId: pod.containerId, ifname: pod.ifname,
+    ip: pod.ip, table: pod.table, hostVeth: hostVethName(pod), hostMac: macs.host, podMac: macs.pod,
+  };
+}
+
+export function ruleLines(ip: string, table: number): string[] {
+  return [
+    `rule add to ${ip}/32 lookup main pref ${TO_POD_PRIORITY}`,
+    `rule add from ${ip}/32 lookup ${table} pref ${FROM_POD_PRIORITY}`,
+  ];
+}
+
+export function hostRouteLine(ip: string, veth: string): string {
+  return `route replace ${ip}/32 dev ${veth} scope link`;
+}
+
+/** Node-side batch. Creating the link first means a clash fails before anything else is made. */
+export function nodeWireLines(pod: PodSpec, w: PodWiring): string[] {
+  if (!pod.netns.startsWith("/")) throw new Error(`pod netns '${pod.netns}' must be an absolute path`);
+  if (/\s/.test(pod.netns)) throw new Error(`pod netns '${pod.netns}' must not contain white space`);
+  return [
+    `link add ${w.hostVeth} address ${w.hostMac} type veth peer name ${pod.ifname} address ${w.podMac} netns ${pod.netns}`,
+    `link set dev ${w.hostVeth} alias "${aliasFor(pod)}"`,
+    `link set dev ${w.hostVeth} up`,
+    hostRouteLine(pod.ip, w.hostVeth),
+    ...ruleLines(pod.ip, pod.table),
+  ];
+}
+
+export function podWireLines(pod: PodSpec, w: PodWiring): string[] {
+  const dev = pod.ifname;
+  return [
+    `link set dev ${dev} up`,
+    `addr add ${pod.ip}/32 dev ${dev}`,
+    `route add ${POD_GATEWAY} dev ${dev} scope link`,
+    `route add default via ${POD_GATEWAY} dev ${dev}`,
+    `neigh replace ${POD_GATEWAY} lladdr ${w.hostMac} dev ${dev} nud permanent`,
+  ];
+}
+
+/** Deleting the host end deletes the pod end too, wherever the netns went. */
+export function unwireLines(key: PodKey, ip: string | undefined, tables: number[]): string[] {
+  const lines = [`link del dev ${hostVethName(key)}`];
+  if (ip) {
+    lines.push(`route del ${ip}/32 table main`, `rule del to ${ip}/32 pref ${TO_POD_PRIORITY}`);
+    for (const t of tables) lines.push(`rule del from ${ip}/32 lookup ${t} pref ${FROM_POD_PRIORITY}`);
+    if (tables.length === 0) lines.push(`rule del from ${ip}/32 pref ${FROM_POD_PRIORITY}`);
+  }
+  return lines;
+}
+
+export async function wire(node: Ip, podNs: Ip, pod: PodSpec): Promise<PodWiring> {
+  assertIpv4(pod.ip);
+  const w = wiringOf(pod);
+  try {
+    await node.batch(nodeWireLines(pod, w));
+    await podNs.batch(podWireLines(pod, w));
+  } catch (err) {
+    // all or nothing: a half-wired pod would pass traffic one way or shadow a later ADD
+    await node.batchForce(unwireLines(pod, pod.ip, [pod.table]));
+    throw err;
+  }
+  return w;
+}

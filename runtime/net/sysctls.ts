@@ -1,0 +1,32 @@
+// The kernel parameters the product needs: rp_filter 0 on all, default, the primary
+// interface and every ENI (replies to pods arrive on an ENI while the main table would send
+// them out eth0, which strict reverse-path filtering drops), and forwarding on.
+import { readSysctls, writeSysctls, type NetnsTarget } from "./netns.ts";
+
+export function wantedSysctls(primaryInterface: string, eniLinks: string[]): Map<string, string> {
+  const want = new Map<string, string>([
+    ["net.ipv4.ip_forward", "1"],
+    ["net.ipv4.conf.all.rp_filter", "0"],
+    ["net.ipv4.conf.default.rp_filter", "0"],
+  ]);
+  for (const dev of [primaryInterface, ...eniLinks]) {
+    if (!/^[A-Za-z0-9_-]{1,15}$/.test(dev)) throw new Error(`interface name '${dev}' is not a valid link name`);
+    want.set(`net.ipv4.conf.${dev}.rp_filter`, "0");
+  }
+  return want;
+}
+
+/** Writes only the values that differ; returns what it changed as "key: old -> new". */
+export async function ensureSysctls(target: NetnsTarget, want: Map<string, string>): Promise<string[]> {
+  const have = await readSysctls(target, [...want.keys()]);
+  const change = new Map<string, string>();
+  const fixed: string[] = [];
+  for (const [k, v] of want) {
+    const cur = have.get(k);
+    if (cur === undefined || cur === v) continue; // a missing key is a link that is gone
+    change.set(k, v);
+    fixed.push(`${k}: ${cur} -> ${v}`);
+  }
+  await writeSysctls(target, change);
+  return fixed;
+}

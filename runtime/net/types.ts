@@ -1,0 +1,90 @@
+// The data plane's contract: what the agent asks of the node's kernel networking. One
+// implementation (iproute2, ./dataplane.ts) runs one contract suite in a namespace.
+
+/** Pod default gateway: a link-local address answered by a permanent neighbour entry. */
+export const POD_GATEWAY = "169.254.1.1";
+
+/**
+ * Rule priorities. Lower runs first. `to podIP lookup main` must win over the from-pod rule
+ * so that pod-to-pod traffic on one node never leaves through an ENI; both sit below the
+ * main-table rule (32766). Same numbers as AWS VPC CNI and Terway, so operators who know
+ * those recognise them.
+ */
+export const TO_POD_PRIORITY = 512;
+export const FROM_POD_PRIORITY = 1536;
+
+export interface EniSpec {
+  /** The cloud ENI's MAC; the link is found by it (names are not stable). */
+  mac: string;
+  /** Subnet of the ENI, e.g. 10.0.1.0/24. */
+  subnetCidr: string;
+  /** Subnet gateway (the VPC router), e.g. 10.0.1.1. */
+  gateway: string;
+  /** The ENI's own primary IP: put on the link as /32 so ARP from the link has a source of its own. */
+  primaryIp?: string;
+}
+
+export interface EniLink {
+  mac: string;
+  name: string;
+  ifindex: number;
+  /** ifindex + routeTableBase (2000 by default). */
+  table: number;
+}
+
+/** Identity of one attachment, as CNI keys it. */
+export interface PodKey {
+  network: string;
+  containerId: string;
+  ifname: string;
+}
+
+export interface PodSpec extends PodKey {
+  /** Pod network namespace path (CNI_NETNS). */
+  netns: string;
+  /** Pod IPv4 address (a secondary IP of the ENI). */
+  ip: string;
+  /** Route table of the ENI that holds the IP. */
+  table: number;
+}
+
+export interface PodWiring extends PodKey {
+  ip: string;
+  table: number;
+  hostVeth: string;
+  hostMac: string;
+  podMac: string;
+}
+
+export interface DesiredState {
+  /** Primary interface (eth0); its rp_filter must be 0 as well. */
+  primaryInterface: string;
+  enis: EniSpec[];
+  pods: PodSpec[];
+}
+
+export interface RepairReport {
+  /** One line per thing re-created or removed, e.g. "rule from 10.0.1.5 lookup 2003 re-added". */
+  fixed: string[];
+}
+
+export interface DataPlane {
+  /** rp_filter 0 on all, default, the primary interface and the given ENIs; ip_forward 1. */
+  ensureSysctls(primaryInterface: string, eniLinks: string[]): Promise<void>;
+  /** Finds the ENI's link by MAC, brings it up and fills its route table. Idempotent. */
+  setupEni(eni: EniSpec): Promise<EniLink>;
+  /** Empties the ENI's route table (the link itself goes with the detach). */
+  teardownEni(mac: string): Promise<void>;
+  /** ENI links present on the node, by MAC (lowercase). */
+  listEnis(macs: string[]): Promise<EniLink[]>;
+  /** Creates the veth pair, addresses, routes, neighbour entry and rules. All or nothing. */
+  wirePod(pod: PodSpec): Promise<PodWiring>;
+  /** Removes everything wirePod made; succeeds when some or all of it is already gone. */
+  unwirePod(key: PodKey, ip?: string): Promise<void>;
+  /** What is wrong with a wired pod; empty when all is in place. */
+  checkPod(pod: PodSpec): Promise<string[]>;
+  /** Pods wired on this node, read back from the kernel. */
+  listPods(): Promise<PodWiring[]>;
+  /** Makes the node side match `desired`: re-creates missing sysctls, routes and rules, removes stale ones. */
+  repair(desired: DesiredState): Promise<RepairReport>;
+}

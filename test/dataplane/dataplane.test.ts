@@ -1,0 +1,144 @@
+// The data plane against the real kernel, in test-bed namespaces: two nodes, one ENI each,
+// pods wired by IprouteDataPlane, packets through the `vpc` router.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { FROM_POD_PRIORITY, hostVethName, TO_POD_PRIORITY, type PodSpec } from "../../runtime/net/index.ts";
+import { runOk } from "../harness/exec.ts";
+import type { PodNs } from "../harness/netns.ts";
+import { makeWorld, ping, rxPackets, type World } from "./world.ts";
+
+let w: World;
+let pods: { pod: PodNs; spec: PodSpec }[];
+
+async function addPod(nodeIdx: number, ip: string, name: string) {
+  const n = w.nodes[nodeIdx]!;
+  const pod = await w.bed.addPod({ name });
+  await w.fabric.onAssign(n.eni, [ip]);
+  const spec: PodSpec = { network: "vpccni", containerId: `c-${name}`, ifname: "eth0", netns: pod.path, ip, table: n.link.table };
+  await n.dp.wirePod(spec);
+  return { pod, spec };
+}
+
+beforeAll(async () => {
+  w = await makeWorld(2);
+  pods = [await addPod(0, "10.231.8.101", "a"), await addPod(1, "10.231.8.102", "b"), await addPod(0, "10.231.8.103", "c")];
+}, 60_000);
+
+afterAll(async () => {
+  await w?.bed.destroy();
+});
+
+describe("data plane in namespaces", () => {
+  test("ENI route table number is exactly ifindex + 2000, holding subnet and default routes", async () => {
+    for (const n of w.nodes) {
+      const [link] = JSON.parse(await w.bed.ip(n.node.ns, "-json", "link", "show", "dev", n.link.name)) as { ifindex: number }[];
+      expect(n.link.table).toBe(link!.ifindex + 2000);
+      const routes = await w.bed.ip(n.node.ns, "route", "show", "table", String(link!.ifindex + 2000));
+      expect(routes).toContain(`10.231.8.0/24 dev ${n.link.name} scope link`);
+      expect(routes).toContain(`default via 10.231.8.1 dev ${n.link.name} onlink`);
+    }
+  });
+
+  test("rp_filter is 0 on all, eth0 and the ENI; forwarding is on", async () => {
+    const n = w.nodes[0]!;
+    const out = await w.bed.execOk(n.node.ns, ["sysctl", "-n", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.eth0.rp_filter", `net.ipv4.conf.${n.link.name}.rp_filter`, "net.ipv4.ip_forward"]);
+    expect(out.trim().split("\n")).toEqual(["0", "0", "0", "1"]);
+  });
+
+  test("rules: to-pod at 512 via main, from-pod at 1536 to the ENI table", async () => {
+    const rules = await w.bed.ip(w.nodes[0]!.node.ns, "rule", "show");
+    expect(rules).toContain(`${TO_POD_PRIORITY}:\tfrom all to 10.231.8.101 lookup main`);
+    expect(rules).toContain(`${FROM_POD_PRIORITY}:\tfrom 10.231.8.101 lookup ${w.nodes[0]!.link.table}`);
+  });
+
+  test("pods on two nodes reach each other, and same-node pods too", async () => {
+    expect(await ping(w.bed, pods[0]!.pod.ns, "10.231.8.102")).toBe(true);
+    expect(await ping(w.bed, pods[1]!.pod.ns, "10.231.8.101")).toBe(true);
+    expect(await ping(w.bed, pods[0]!.pod.ns, "10.231.8.103")).toBe(true);
+  });
+
+  test("a pod's traffic leaves through its ENI, not eth0 (counters on the vpc-side peers)", async () => {
+    const n = w.nodes[0]!;
+    const eniPeer = w.fabric.eni(n.eni.eniId)!.vpcPeer;
+    const [eni0, eth0] = [await rxPackets(w.bed, w.bed.vpc, eniPeer), await rxPackets(w.bed, w.bed.vpc, n.node.vpcPeer)];
+    expect(await ping(w.bed, pods[0]!.pod.ns, "10.231.8.102", 5)).toBe(true);
+    const [eni1, eth1] = [await rxPackets(w.bed, w.bed.vpc, eniPeer), await rxPackets(w.bed, w.bed.vpc, n.node.vpcPeer)];
+    expect(eni1 - eni0).toBeGreaterThanOrEqual(5);
+    expect(eth1 - eth0).toBeLessThan(5);
+  });
+
+  test("the cloud must agree: an unassigned IP stops flowing, re-assigning restores it", async () => {
+    const n = w.nodes[1]!;
+    await w.fabric.onUnassign(n.eni, ["10.231.8.102"]);
+    expect(await ping(w.bed, pods[0]!.pod.ns, "10.231.8.102")).toBe(false);
+    await w.fabric.onAssign(n.eni, ["10.231.8.102"]);
+    expect(await ping(w.bed, pods[0]!.pod.ns, "10.231.8.102")).toBe(true);
+  });
+
+  test("listPods reads back what is wired", async () => {
+    const listed = await w.nodes[0]!.dp.listPods();
+    expect(listed.map((p) => [p.containerId, p.ip, p.table]).sort()).toEqual([
+      ["c-a", "10.231.8.101", w.nodes[0]!.link.table],
+      ["c-c", "10.231.8.103", w.nodes[0]!.link.table],
+    ]);
+  });
+
+  test("checkPod is clean when wired and names what a deletion broke", async () => {
+    const n = w.nodes[0]!;
+    expect(await n.dp.checkPod(pods[0]!.spec)).toEqual([]);
+    await w.bed.ip(n.node.ns, "rule", "del", "from", "10.231.8.101", "pref", String(FROM_POD_PRIORITY));
+    expect(await n.dp.checkPod(pods[0]!.spec)).toEqual([`rule from 10.231.8.101 lookup ${n.link.table} (pref 1536) missing`]);
+  });
+
+  test("repair re-creates deleted rules, routes and sysctls, and traffic flows again", async () => {
+    const n = w.nodes[0]!;
+    const ns = n.node.ns;
+    await w.bed.ip(ns, "rule", "del", "to", "10.231.8.101", "pref", String(TO_POD_PRIORITY));
+    await w.bed.ip(ns, "route", "del", "default", "table", String(n.link.table));
+    await w.bed.ip(ns, "route", "del", "10.231.8.101/32");
+    await w.bed.sysctl(ns, `net.ipv4.conf.${n.link.name}.rp_filter`, "1");
+    await w.bed.sysctl(ns, "net.ipv4.conf.all.rp_filter", "1");
+    expect(await ping(w.bed, pods[1]!.pod.ns, "10.231.8.101")).toBe(false);
+    const desired = { primaryInterface: "eth0", enis: [n.eniSpec], pods: [pods[0]!.spec, pods[2]!.spec] };
+    const report = await n.dp.repair(desired);
+    expect(report.fixed.sort()).toEqual([
+      `net.ipv4.conf.${n.link.name}.rp_filter: 1 -> 0`,
+      "net.ipv4.conf.all.rp_filter: 1 -> 0",
+      `route replace default via 10.231.8.1 dev ${n.link.name} onlink table ${n.link.table} (ENI ${n.link.name})`,
+      `route 10.231.8.101/32 dev ${hostVethName(pods[0]!.spec)} re-added`,
+      "rule from 10.231.8.101 lookup " + n.link.table + " re-added",
+      "rule to 10.231.8.101 lookup main re-added",
+    ].sort());
+    expect(await n.dp.checkPod(pods[0]!.spec)).toEqual([]);
+    expect(await ping(w.bed, pods[1]!.pod.ns, "10.231.8.101")).toBe(true);
+    expect((await n.dp.repair(desired)).fixed).toEqual([]);
+  });
+
+  test("repair removes a veth and rules that no desired pod explains", async () => {
+    const n = w.nodes[0]!;
+    const report = await n.dp.repair({ primaryInterface: "eth0", enis: [n.eniSpec], pods: [pods[0]!.spec] });
+    expect(report.fixed.filter((f) => f.startsWith("stale")).length).toBe(3);
+    expect((await n.dp.listPods()).map((p) => p.containerId)).toEqual(["c-a"]);
+    expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain("10.231.8.103");
+  });
+
+  test("unwire removes everything, also when the pod netns is gone, and is idempotent", async () => {
+    const n = w.nodes[1]!;
+    const spec = pods[1]!.spec;
+    // the pod's netns is gone first (the runtime tore the sandbox down before DEL)
+    await runOk(["ip", "netns", "del", pods[1]!.pod.ns]);
+    await n.dp.unwirePod(spec, spec.ip);
+    await n.dp.unwirePod(spec, spec.ip);
+    expect(await n.dp.listPods()).toEqual([]);
+    expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain(spec.ip);
+    expect(await w.bed.ip(n.node.ns, "route", "show")).not.toContain(spec.ip);
+  });
+
+  test("a failed wiring leaves nothing behind", async () => {
+    const n = w.nodes[1]!;
+    const spec: PodSpec = { network: "vpccni", containerId: "c-bad", ifname: "eth0", netns: "/var/run/netns/does-not-exist-vpccni", ip: "10.231.8.120", table: n.link.table };
+    await expect(n.dp.wirePod(spec)).rejects.toThrow(/does-not-exist/);
+    expect(await n.dp.listPods()).toEqual([]);
+    expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain("10.231.8.120");
+    expect(await w.bed.ip(n.node.ns, "-o", "link", "show")).not.toMatch(/^\d+: vpc/m);
+  });
+});
