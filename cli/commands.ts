@@ -12,6 +12,7 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   validate: { summary: "check policies and print located diagnostics", load: () => import("./commands/validate.ts") },
+  compile: { summary: "compile policies into manifests for Argo CD / Flux (--check: is the output current?)", load: () => import("./commands/compile.ts") },
   schema: { summary: "print the VpcCniPolicy JSON Schema", load: () => import("./commands/schema.ts") },
   emulator: { summary: "run the local Tencent Cloud VPC + metadata emulator", load: () => import("./commands/emulator.ts") },
 };

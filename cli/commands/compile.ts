@@ -1,0 +1,61 @@
+import { parseArgs } from "node:util";
+import { renderDiagnostics, summary } from "../../schema/index.ts";
+import { compileToDir, DEFAULT_IMAGE, DEFAULT_NAMESPACE, isCurrent } from "../../compiler/index.ts";
+
+export const help = `Usage: vpccni compile <file-or-folder>... --out DIR [--check] [--namespace NS] [--image IMAGE]
+
+Compiles VpcCniPolicy files into Kubernetes manifests for Argo CD or Flux: one file per
+object in DIR, named in apply order, and DIR/kustomization.yaml listing them. The same
+policies always give the same bytes. Files the compiler wrote before and no longer
+generates are removed; files without its header are never touched.
+
+Changes a running cluster cannot take (spec.ipMode, clusterId, vpcId or region of an
+existing policy; a DaemonSet selector) are refused by comparing with the output in DIR.
+
+Options:
+  --out DIR         output folder (required)
+  --check           write nothing; exit 1 and list the files that differ when DIR is stale
+  --namespace NS    namespace of the agents (default ${DEFAULT_NAMESPACE})
+  --image IMAGE     agent image (default ${DEFAULT_IMAGE})
+
+Run --check in CI with the same --namespace and --image as the compile that wrote DIR.
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { out: { type: "string" }, check: { type: "boolean", default: false }, namespace: { type: "string" }, image: { type: "string" } },
+  });
+  if (positionals.length === 0 || values.out === undefined) {
+    process.stderr.write(`vpccni compile: name at least one policy file or folder, and --out DIR\n\n${help}`);
+    return 2;
+  }
+  if (values.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(values.namespace)) {
+    process.stderr.write(`vpccni compile: --namespace is ${JSON.stringify(values.namespace)}; allowed: a DNS-1123 label such as vpccni-system\n`);
+    return 2;
+  }
+  const outcome = await compileToDir({ paths: positionals, outDir: values.out, check: values.check, namespace: values.namespace, image: values.image });
+  if (outcome.diagnostics.length > 0) process.stderr.write(`${renderDiagnostics(outcome.diagnostics, outcome.sources)}\n\n`);
+  const diff = outcome.diff;
+  if (diff === undefined || outcome.diagnostics.some((d) => d.severity === "error")) {
+    process.stderr.write(`${summary(outcome.diagnostics, outcome.policies, outcome.sources.size)}; nothing written\n`);
+    return 1;
+  }
+  const lines = [
+    ...diff.added.map((f) => `  added    ${f}`),
+    ...diff.changed.map((f) => `  changed  ${f}`),
+    ...diff.stale.map((f) => `  ${values.check ? "stale  " : "removed"}  ${f}`),
+  ];
+  if (values.check) {
+    if (isCurrent(diff)) {
+      process.stdout.write(`${values.out} is current (${diff.unchanged.length} files, ${outcome.policies} policies)\n`);
+      return 0;
+    }
+    process.stderr.write(`${values.out} is stale: run \`vpccni compile ${positionals.join(" ")} --out ${values.out}\` and commit\n${lines.join("\n")}\n`);
+    return 1;
+  }
+  const counts = `${diff.added.length} added, ${diff.changed.length} changed, ${diff.stale.length} removed, ${diff.unchanged.length} unchanged`;
+  process.stdout.write(`${values.out}: ${outcome.policies} policies -> ${counts}\n${lines.length ? `${lines.join("\n")}\n` : ""}`);
+  return 0;
+}

@@ -1,0 +1,41 @@
+// Policies in, the list of objects for their cluster out (or the diagnostics that refuse them).
+import { type Diagnostic, hasErrors, type SourcedPolicy } from "../schema/index.ts";
+import { clusterRole, clusterRoleBinding, cniConfig, metricsService, namespace } from "./cluster-objects.ts";
+import { daemonSet } from "./daemonset.ts";
+import { credentialsRbac, policyConfigMap, policyDigest, policyYaml, serviceAccount } from "./policy-objects.ts";
+import { refusals } from "./refuse.ts";
+import type { Resource } from "./resource.ts";
+import { DEFAULT_IMAGE, DEFAULT_NAMESPACE } from "./version.ts";
+
+export interface BuildOptions {
+  namespace?: string;
+  image?: string;
+  /** How a policy file is named in generated headers (e.g. relative to the output folder). */
+  sourceName?: (file: string) => string;
+}
+
+export interface BuildResult {
+  resources: Resource[];
+  diagnostics: Diagnostic[];
+}
+
+export function build(policies: readonly SourcedPolicy[], sources: ReadonlyMap<string, string>, options: BuildOptions = {}): BuildResult {
+  const diagnostics = refusals(policies, sources);
+  if (hasErrors(diagnostics)) return { resources: [], diagnostics };
+  const ns = options.namespace ?? DEFAULT_NAMESPACE;
+  const image = options.image ?? DEFAULT_IMAGE;
+  const sourceName = options.sourceName ?? ((f: string) => f);
+  const sorted = [...policies].sort((a, b) => (a.policy.metadata.name < b.policy.metadata.name ? -1 : 1));
+  const resources: Resource[] = [...namespace(ns), clusterRole(), clusterRoleBinding(ns, sorted.map((p) => p.policy.metadata.name)), cniConfig(ns), metricsService(ns)];
+  for (const { policy, file } of sorted) {
+    const source = sourceName(file);
+    const yaml = policyYaml(policy);
+    resources.push(
+      serviceAccount(policy, ns, source),
+      ...credentialsRbac(policy, ns, source),
+      policyConfigMap(policy, ns, source, yaml),
+      daemonSet({ policy, namespace: ns, image, source, policyDigest: policyDigest(yaml) }),
+    );
+  }
+  return { resources, diagnostics };
+}

@@ -1,0 +1,82 @@
+// Objects shared by every policy of a cluster: the Namespace, the agent's ClusterRole and its
+// binding, the CNI conflist, and the metrics Service in front of all agents.
+import { FILES, METRICS_PATH, PORTS } from "./contract.ts";
+import { conflist } from "./conflist.ts";
+import type { RoleRef, ServiceSpec, Subject } from "./k8s.ts";
+import { allAgentsSelector, commonLabels, names } from "./labels.ts";
+import { rulesFor } from "./rbac.ts";
+import type { Resource } from "./resource.ts";
+
+/** Namespaces vpccni deploys into but must never own (Argo CD would prune them with vpccni). */
+const SYSTEM_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
+
+export function namespace(name: string): Resource[] {
+  if (SYSTEM_NAMESPACES.has(name)) return [];
+  // hostNetwork, hostPath and NET_ADMIN need the privileged Pod Security level; saying so
+  // for enforce, audit and warn keeps a cluster-wide stricter default from rejecting agents.
+  const pss = { enforce: "privileged", audit: "privileged", warn: "privileged" };
+  const labels = { ...commonLabels("namespace"), ...Object.fromEntries(Object.entries(pss).map(([k, v]) => [`pod-security.kubernetes.io/${k}`, v])) };
+  return [{ manifest: { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } } }];
+}
+
+export function clusterRole(): Resource {
+  const rules = rulesFor("cluster");
+  return {
+    manifest: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: names.clusterRole, labels: commonLabels("rbac") },
+      rules: rules.map((r) => r.rule),
+    },
+    comments: rules.map((r, i) => ({ path: ["rules", i], text: r.why.join("\n") })),
+  };
+}
+
+export function clusterRoleBinding(namespace: string, policies: readonly string[]): Resource {
+  const roleRef: RoleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: names.clusterRole };
+  const subjects: Subject[] = [...policies].sort().map((p) => ({ kind: "ServiceAccount", name: names.agent(p), namespace }));
+  return {
+    manifest: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: names.clusterRole, labels: commonLabels("rbac") },
+      roleRef,
+      subjects,
+    },
+  };
+}
+
+export function cniConfig(namespace: string): Resource {
+  return {
+    manifest: {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: names.cniConfig, namespace, labels: commonLabels("cni-config") },
+      data: { [FILES.conflist]: conflist() },
+    },
+  };
+}
+
+export function metricsService(namespace: string): Resource {
+  const spec: ServiceSpec = {
+    // Headless: Prometheus scrapes every agent (each is its node's address), not one of them.
+    clusterIP: "None",
+    selector: allAgentsSelector(),
+    ports: [{ name: "metrics", port: PORTS.metrics, targetPort: PORTS.metrics, protocol: "TCP" }],
+    // An agent that is not ready (e.g. cloud API down) is exactly the one worth scraping.
+    publishNotReadyAddresses: true,
+  };
+  return {
+    manifest: {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: {
+        name: names.metrics,
+        namespace,
+        labels: commonLabels("metrics"),
+        annotations: { "prometheus.io/path": METRICS_PATH, "prometheus.io/port": String(PORTS.metrics), "prometheus.io/scrape": "true" },
+      },
+      spec,
+    },
+  };
+}

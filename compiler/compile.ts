@@ -1,0 +1,60 @@
+// `vpccni compile` without the argv: load the policies, refuse what cannot be applied to the
+// running cluster (compared with the previous output), generate, then write or check.
+import { relative, resolve, sep } from "node:path";
+import { sortDiagnostics } from "../schema/diagnostic.ts";
+import { type Diagnostic, hasErrors, loadPolicies } from "../schema/index.ts";
+import { generate } from "./generate.ts";
+import { objectFieldChanges, policyFieldChanges } from "./immutable.ts";
+import { applyOutDir, diffOutDir, type OutDirDiff, readOutDir } from "./outdir.ts";
+
+export interface CompileRequest {
+  paths: readonly string[];
+  outDir: string;
+  cwd?: string;
+  namespace?: string;
+  image?: string;
+  /** Compare only; write nothing. */
+  check?: boolean;
+}
+
+export interface CompileOutcome {
+  diagnostics: Diagnostic[];
+  sources: Map<string, string>;
+  policies: number;
+  /** Present when generation succeeded. */
+  diff?: OutDirDiff;
+}
+
+export async function compileToDir(req: CompileRequest): Promise<CompileOutcome> {
+  const cwd = req.cwd ?? process.cwd();
+  const outAbs = resolve(cwd, req.outDir);
+  const loaded = await loadPolicies(req.paths, cwd);
+  const outcome: CompileOutcome = { diagnostics: loaded.diagnostics, sources: loaded.sources, policies: loaded.policies.length };
+  if (hasErrors(loaded.diagnostics)) return outcome;
+  const previous = await readOutDir(outAbs);
+  const outName = relative(cwd, outAbs) || ".";
+  outcome.diagnostics.push(...policyFieldChanges(loaded.policies, previous, loaded.sources, outName));
+  // Headers name policy files relative to the output folder, so the bytes do not depend on cwd.
+  const sourceName = (file: string) => relative(outAbs, resolve(cwd, file)).split(sep).join("/");
+  const generated = generate(loaded.policies, loaded.sources, { namespace: req.namespace, image: req.image, sourceName });
+  outcome.diagnostics.push(...generated.diagnostics);
+  if (!hasErrors(outcome.diagnostics)) outcome.diagnostics.push(...objectFieldChanges(generated.objects, previous, loaded.policies, outName));
+  sortDiagnostics(outcome.diagnostics);
+  if (hasErrors(outcome.diagnostics)) return outcome;
+  const diff = diffOutDir(generated.files, previous);
+  outcome.diff = diff;
+  for (const name of diff.foreign) {
+    outcome.diagnostics.push({
+      file: `${outName}/${name}`, line: 1, col: 1, length: 1,
+      code: "foreign-file", severity: "error", path: [],
+      message: `${outName}/${name} is in the way of a generated file and has no vpccni header, so it is not ours to overwrite; allowed: move it out of ${outName}`,
+    });
+  }
+  if (!hasErrors(outcome.diagnostics) && !req.check) await applyOutDir(outAbs, generated.files, diff);
+  return outcome;
+}
+
+/** True when the folder already holds exactly what the policies generate. */
+export function isCurrent(diff: OutDirDiff): boolean {
+  return diff.added.length + diff.changed.length + diff.stale.length + diff.foreign.length === 0;
+}

@@ -1,0 +1,154 @@
+// The agent DaemonSet of one policy. Every privilege below is one the agent cannot work
+// without; see docs/gitops.md ("What the agent may do") for the list and the reasons.
+import type { VpcCniPolicy } from "../schema/index.ts";
+import { COMMAND, ENV, HEALTH_HOST, HEALTH_PATHS, PATHS, PORTS, agentArgs, installCniArgs } from "./contract.ts";
+import type { Container, DaemonSetSpec, HttpProbe, SecurityContext, Volume, VolumeMount } from "./k8s.ts";
+import { agentSelector, commonLabels, names, withUserLabels } from "./labels.ts";
+import { credentialsSecret } from "./policy-objects.ts";
+import type { Resource } from "./resource.ts";
+
+export interface DaemonSetInput {
+  policy: VpcCniPolicy;
+  namespace: string;
+  image: string;
+  source: string;
+  policyDigest: string;
+}
+
+/**
+ * Root in the host network namespace, with one capability: NET_ADMIN, for ENI links, route
+ * tables, rules and net sysctls. No NET_RAW (netlink needs none; the agent sends no ARP or
+ * ICMP and runs no iptables) and no SYS_ADMIN: the CNI binary, which the container runtime
+ * runs as root on the host, wires the pod's namespace, so the agent never enters one.
+ */
+const agentSecurity: SecurityContext = {
+  allowPrivilegeEscalation: false,
+  capabilities: { add: ["NET_ADMIN"], drop: ["ALL"] },
+  privileged: false,
+  readOnlyRootFilesystem: true,
+  runAsUser: 0,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** Root only to write root-owned host directories; it owns the files it writes, so no caps. */
+const installSecurity: SecurityContext = { ...agentSecurity, capabilities: { drop: ["ALL"] } };
+
+function probe(path: string, periodSeconds: number, failureThreshold: number, initialDelaySeconds?: number): HttpProbe {
+  // hostNetwork: the kubelet shares the agent's network namespace, so 127.0.0.1 reaches the
+  // health server and the health port stays closed to the rest of the VPC.
+  return {
+    httpGet: { host: HEALTH_HOST, path, port: PORTS.health, scheme: "HTTP" },
+    ...(initialDelaySeconds === undefined ? {} : { initialDelaySeconds }),
+    periodSeconds,
+    timeoutSeconds: 5,
+    failureThreshold,
+  };
+}
+
+const hostDir = (name: string, path: string, type: "Directory" | "DirectoryOrCreate" = "DirectoryOrCreate"): Volume => ({ name, hostPath: { path, type } });
+
+export function daemonSet(input: DaemonSetInput): Resource {
+  const { policy, namespace, image } = input;
+  const name = policy.metadata.name;
+  const rpFilter = policy.spec.dataPlane.manageRpFilter;
+  const selector = agentSelector(name);
+  const podLabels = withUserLabels(policy.metadata.labels, { ...commonLabels("agent", name), ...selector });
+
+  const volumes: Volume[] = [
+    { name: "cni-bin", hostPath: { path: PATHS.hostCniBinDir, type: "DirectoryOrCreate" } },
+    { name: "cni-conf", hostPath: { path: PATHS.hostCniConfDir, type: "DirectoryOrCreate" } },
+    { name: "cni-config", configMap: { name: names.cniConfig, defaultMode: 0o444 } },
+    { name: "policy", configMap: { name: names.policyConfig(name), defaultMode: 0o444 } },
+    hostDir("run", PATHS.socketDir),
+    hostDir("state", PATHS.stateDir),
+    ...(rpFilter ? [hostDir("sysctl-net", "/proc/sys/net", "Directory")] : []),
+    // The root filesystem is read-only; Bun and SQLite may need scratch space.
+    { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+  ];
+  const agentMounts: VolumeMount[] = [
+    { name: "policy", mountPath: PATHS.policyDir, readOnly: true },
+    { name: "run", mountPath: PATHS.socketDir },
+    { name: "state", mountPath: PATHS.stateDir },
+    ...(rpFilter ? [{ name: "sysctl-net", mountPath: PATHS.sysctlNetMount }] : []),
+    { name: "tmp", mountPath: "/tmp" },
+  ];
+
+  const install: Container = {
+    name: "install-cni",
+    image,
+    imagePullPolicy: "IfNotPresent",
+    command: [...COMMAND],
+    args: installCniArgs(),
+    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+    securityContext: installSecurity,
+    volumeMounts: [
+      { name: "cni-bin", mountPath: PATHS.cniBinMount },
+      { name: "cni-conf", mountPath: PATHS.cniConfMount },
+      { name: "cni-config", mountPath: PATHS.cniConfigDir, readOnly: true },
+      { name: "tmp", mountPath: "/tmp" },
+    ],
+    terminationMessagePolicy: "FallbackToLogsOnError",
+  };
+  const secret = credentialsSecret(policy, namespace);
+  const agent: Container = {
+    name: "agent",
+    image,
+    imagePullPolicy: "IfNotPresent",
+    command: [...COMMAND],
+    args: agentArgs({ policyName: name, credentialsSecret: secret, manageRpFilter: rpFilter }),
+    env: [
+      { name: ENV.nodeName, valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+      { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+    ],
+    // Declared so that the scheduler keeps other hostNetwork pods off these node ports.
+    ports: [
+      { name: "health", containerPort: PORTS.health, hostPort: PORTS.health, protocol: "TCP" },
+      { name: "metrics", containerPort: PORTS.metrics, hostPort: PORTS.metrics, protocol: "TCP" },
+    ],
+    livenessProbe: probe(HEALTH_PATHS.liveness, 10, 6, 10),
+    readinessProbe: probe(HEALTH_PATHS.readiness, 5, 3),
+    resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "384Mi" } },
+    securityContext: agentSecurity,
+    volumeMounts: agentMounts,
+    terminationMessagePolicy: "FallbackToLogsOnError",
+  };
+
+  const spec: DaemonSetSpec = {
+    selector: { matchLabels: selector },
+    template: {
+      metadata: {
+        labels: podLabels,
+        annotations: { "kubectl.kubernetes.io/default-container": "agent", "vpccni.io/policy-digest": input.policyDigest },
+      },
+      spec: {
+        automountServiceAccountToken: true,
+        containers: [agent],
+        // The node's resolver: cluster DNS runs in pods, which need this agent to get IPs.
+        dnsPolicy: "Default",
+        enableServiceLinks: false,
+        hostNetwork: true,
+        initContainers: [install],
+        nodeSelector: { "kubernetes.io/os": "linux", ...policy.spec.nodeSelector },
+        priorityClassName: "system-node-critical",
+        serviceAccountName: names.agent(name),
+        terminationGracePeriodSeconds: 30,
+        // Pod networking is needed on every selected node, tainted or not.
+        tolerations: [{ operator: "Exists" }],
+        volumes,
+      },
+    },
+    // Agents restart one tenth of the nodes at a time; running pods keep their network
+    // meanwhile (only new pods on those nodes wait). No surge: two agents would share ports.
+    updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "10%", maxSurge: 0 } },
+  };
+  return {
+    source: input.source,
+    manifest: {
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: names.agent(name), namespace, labels: withUserLabels(policy.metadata.labels, commonLabels("agent", name)) },
+      spec,
+    },
+  };
+}

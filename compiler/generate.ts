@@ -1,0 +1,20 @@
+// Loaded policies in, the output folder's files out (in memory): refusals, objects, cdk8s,
+// rendering. No file system: tests, the benchmark and `compile` share it.
+import { type Diagnostic, hasErrors, type SourcedPolicy } from "../schema/index.ts";
+import { build, type BuildOptions } from "./build.ts";
+import { renderFiles } from "./render.ts";
+import { synth, type Synthesized } from "./synth.ts";
+
+export interface Generated {
+  diagnostics: Diagnostic[];
+  objects: Synthesized[];
+  /** File name -> bytes; empty when a diagnostic refused the policies. */
+  files: Map<string, string>;
+}
+
+export function generate(policies: readonly SourcedPolicy[], sources: ReadonlyMap<string, string>, options: BuildOptions = {}): Generated {
+  const built = build(policies, sources, options);
+  if (hasErrors(built.diagnostics)) return { diagnostics: built.diagnostics, objects: [], files: new Map() };
+  const objects = synth(built.resources);
+  return { diagnostics: built.diagnostics, objects, files: renderFiles(objects) };
+}

@@ -1,0 +1,10 @@
+// Public surface of the compiler: policies -> manifests (files), drift check, capacity plan,
+// and the contract the node agent is held to (its API requests, paths, ports, arguments).
+export { compileToDir, isCurrent, type CompileOutcome, type CompileRequest } from "./compile.ts";
+export { generate, type Generated } from "./generate.ts";
+export { AGENT_API_REQUESTS, AGENT_DENIED_REQUESTS, type ApiRequest } from "./rbac.ts";
+export * as contract from "./contract.ts";
+export { OWNED_MARKER, KUSTOMIZATION } from "./render.ts";
+export { FIXED_IP_COMPONENT } from "./refuse.ts";
+export { IMMUTABLE_POLICY_FIELDS } from "./immutable.ts";
+export { GENERATOR_VERSION, DEFAULT_IMAGE, DEFAULT_NAMESPACE } from "./version.ts";

@@ -1,0 +1,52 @@
+// A generated object and where it goes: its apply order (file prefix), its Argo CD sync wave,
+// comments to print above parts of it, and the policy file it came from.
+import type { ObjectMeta } from "./k8s.ts";
+
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
+export interface Comment {
+  /** Where in the object the comment goes, e.g. ["rules", 0]. */
+  path: (string | number)[];
+  text: string;
+}
+
+export interface Resource {
+  manifest: Manifest;
+  comments?: Comment[];
+  /** The policy file an object was generated from (file header), if any. */
+  source?: string;
+}
+
+/**
+ * Apply order and sync waves: the Namespace first (wave 0), then RBAC and configuration
+ * (wave 1), then workloads (wave 2). The prefix orders files and kustomization.yaml alike.
+ */
+export const STAGES: Record<string, { prefix: number; wave: number }> = {
+  Namespace: { prefix: 10, wave: 0 },
+  ServiceAccount: { prefix: 20, wave: 1 },
+  ClusterRole: { prefix: 21, wave: 1 },
+  ClusterRoleBinding: { prefix: 22, wave: 1 },
+  Role: { prefix: 23, wave: 1 },
+  RoleBinding: { prefix: 24, wave: 1 },
+  ConfigMap: { prefix: 30, wave: 1 },
+  DaemonSet: { prefix: 40, wave: 2 },
+  Service: { prefix: 50, wave: 2 },
+};
+
+export function stageOf(kind: string): { prefix: number; wave: number } {
+  const stage = STAGES[kind];
+  if (stage === undefined) throw new Error(`no apply stage for kind ${JSON.stringify(kind)}; allowed: ${Object.keys(STAGES).join(", ")}`);
+  return stage;
+}
+
+export const SYNC_WAVE = "argocd.argoproj.io/sync-wave";
+
+export function fileName(manifest: Manifest): string {
+  const { prefix } = stageOf(manifest.kind);
+  return `${prefix}-${manifest.kind.toLowerCase()}-${manifest.metadata.name}.yaml`;
+}
