@@ -15,4 +15,5 @@ export const commands: Record<string, Command> = {
   compile: { summary: "compile policies into manifests for Argo CD / Flux (--check: is the output current?)", load: () => import("./commands/compile.ts") },
   schema: { summary: "print the VpcCniPolicy JSON Schema", load: () => import("./commands/schema.ts") },
   emulator: { summary: "run the local Tencent Cloud VPC + metadata emulator", load: () => import("./commands/emulator.ts") },
+  simulate: { summary: "replay a pod churn trace through the IP pool engine and chart it", load: () => import("./commands/simulate.ts") },
 };
