@@ -39,7 +39,7 @@ for p in $pkg $cgo; do
   ld="$ld -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
 done
 start=$(date +%s)
-go build -p 2 -trimpath -ldflags "$ld" -o "$out/bin.tmp/" \
+go build -v -p 2 -trimpath -ldflags "$ld" -o "$out/bin.tmp/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
 # rename last, so an interrupted build never looks like a cached one
 mv "$out/bin.tmp/kube-apiserver" "$out/bin.tmp/kubectl" "$out/bin/"

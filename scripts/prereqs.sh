@@ -29,6 +29,7 @@ else
   say "kubernetes $KUBE_VERSION: building in the background, log: $kube_log"
   bash scripts/build-kube.sh >"$kube_log" 2>&1 &
   kube_pid=$!
+  kube_start=$(date +%s)
 fi
 
 run "debian packages" bash scripts/build-apt.sh
@@ -36,14 +37,15 @@ run "cnitool" bash scripts/build-cnitool.sh
 run "etcd" bash scripts/build-etcd.sh
 
 if [ -n "$kube_pid" ]; then
-  start=$(date +%s)
   next=60
+  # the kube build may end during the other steps: then the loop below does not run
   while kill -0 "$kube_pid" 2>/dev/null; do
     sleep 2
-    elapsed=$(( $(date +%s) - start ))
+    elapsed=$(( $(date +%s) - kube_start ))
     # a heartbeat every minute, so a CI log shows the build is alive
     if [ "$elapsed" -ge "$next" ]; then
-      say "kubernetes $KUBE_VERSION: still building ($(( elapsed / 60 )) min waited; $(tail -n 1 "$kube_log" | cut -c1-80))"
+      # go build -v names each package as it is built: a count is the progress there is
+      say "kubernetes $KUBE_VERSION: still building ($(( elapsed / 60 )) min, $(grep -vc '^go: ' "$kube_log") packages built)"
       next=$(( next + 60 ))
     fi
   done

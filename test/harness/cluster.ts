@@ -11,6 +11,7 @@ import { freePort } from "./ports.ts";
 import { onProcessExit, spawnManaged, type ManagedProcess } from "./process.ts";
 import { writeKubeconfig, type Kubeconfig } from "./kubeconfig.ts";
 import { kubeCall } from "./kube-api.ts";
+import { ensureJanitor, tempPrefix } from "./janitor.ts";
 
 export interface ServiceAccountOptions {
   /** Namespace of the ServiceAccount; created when missing. Default "vpccni-test-sa". */
@@ -71,7 +72,8 @@ class StartError extends Error {
 }
 
 async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
-  const dir = mkdtempSync(join(tmpdir(), "vpccni-kube-"));
+  ensureJanitor();
+  const dir = mkdtempSync(join(tmpdir(), tempPrefix("kube")));
   const procs: ManagedProcess[] = [];
   let stopped = false;
   const stop = async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { paths } from "./paths.ts";
 import { onProcessExit } from "./process.ts";
+import { ensureJanitor, tempPrefix } from "./janitor.ts";
 import type { NodeNs, PodNs, TestBed } from "./netns.ts";
 import type { RunResult } from "./exec.ts";
 
@@ -19,7 +20,8 @@ export interface CniDirs {
 }
 
 export function makeCniDirs(): CniDirs {
-  const root = mkdtempSync(join(tmpdir(), "vpccni-cni-"));
+  ensureJanitor();
+  const root = mkdtempSync(join(tmpdir(), tempPrefix("cni")));
   const remove = () => rmSync(root, { recursive: true, force: true });
   onProcessExit(remove);
   return { netconf: join(root, "net.d"), ipamData: join(root, "ipam"), root, remove };

@@ -6,10 +6,11 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { requireNetns } from "./prereq.ts";
 import { onProcessExit } from "./process.ts";
+import { ensureJanitor, netnsPrefix } from "./janitor.ts";
 import { run, runOk, type RunOptions, type RunResult } from "./exec.ts";
 import { nthAddress, parseCidr, type Cidr } from "./ipv4.ts";
 
-/** All test-bed namespaces are named `vpccni-t<pid>x<random>-<short name>`. */
+/** All test-bed namespaces are named `vpccni-t<pid>x<random>-<short name>` (janitor.ts). */
 const NAME = /^vpccni-t(\d+)x[0-9a-f]+-/;
 
 export interface TestBedOptions {
@@ -56,7 +57,7 @@ export class TestBed {
   private destroyed = false;
 
   private constructor(opts: TestBedOptions) {
-    this.id = `vpccni-t${process.pid}x${randomBytes(3).toString("hex")}`;
+    this.id = `${netnsPrefix()}${randomBytes(3).toString("hex")}`;
     this.vpc = `${this.id}-vpc`;
     this.subnet = parseCidr(opts.subnet ?? "10.231.0.0/24");
     this.gateway = nthAddress(this.subnet, 1);
@@ -66,6 +67,7 @@ export class TestBed {
     requireNetns();
     await sweepStaleNamespaces();
     const bed = new TestBed(opts);
+    ensureJanitor();
     onProcessExit(() => bed.destroySync());
     try {
       await bed.addNamespace("vpc");

@@ -57,14 +57,17 @@ export function onProcessExit(fn: () => void): void {
 }
 
 // $1 = pid to watch; the rest is the command. The exit code of the command is the
-// leash's exit code, so `exited` reports the real one.
+// leash's exit code, so `exited` reports the real one; `wait -n` returns as soon as the
+// command ends instead of at the next poll.
 const LEASH = `
 watch=$1; shift
 "$@" & child=$!
 trap 'kill -TERM $child 2>/dev/null' TERM INT
 while kill -0 $child 2>/dev/null; do
   kill -0 $watch 2>/dev/null || kill -KILL 0
-  sleep 1 & wait $!
+  sleep 1 & s=$!
+  wait -n $child $s 2>/dev/null
+  kill $s 2>/dev/null
 done
 wait $child
 `;
