@@ -19,9 +19,9 @@ export function renderFiles(resources: readonly Synthesized[]): Map<string, stri
   const kustomization = {
     apiVersion: "kustomize.config.k8s.io/v1beta1",
     kind: "Kustomization",
+    // In apply order. kustomize re-sorts by kind (Namespace first, workloads last), which
+    // agrees; forcing our order with sortOptions makes `kubectl apply -k` print a warning.
     resources: resources.map((r) => r.file),
-    // Keep our apply order instead of kustomize's own kind ordering.
-    sortOptions: { order: "fifo" },
   };
   // The one place the generator version is written: bumping vpccni changes this line (and the
   // image tag), not a label on every object.

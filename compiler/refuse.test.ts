@@ -1,0 +1,88 @@
+// Refusals: fixed IP mode (no ipamd yet), several clusters at once, and changes a running
+// cluster cannot take, found by comparing with the previous output. Rendered text is pinned.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { renderDiagnostics } from "../schema/index.ts";
+import { compileToDir } from "./compile.ts";
+import { policyYaml, readTree, scratchRepo } from "./testkit.ts";
+
+async function compileIn(repo: string) {
+  const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
+  return { ...result, text: renderDiagnostics(result.diagnostics, result.sources) };
+}
+
+describe("refused policies", () => {
+  test("ipMode: fixed names the missing component, points at spec.ipMode, and writes nothing", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a", ["ipMode: fixed"]) });
+    const { text, diagnostics } = await compileIn(repo);
+    expect(diagnostics.map((d) => d.code)).toEqual(["fixed-ip-unsupported"]);
+    expect(text).toBe(
+      [
+        'policies/a.yaml:12:3: error[fixed-ip-unsupported]: spec.ipMode of "alpha" is "fixed", which needs the cluster component ipamd (a leader-elected Deployment that owns the cluster IP pool in CRDs); this version of vpccni does not ship ipamd yet; allowed: shared',
+        "   |",
+        "12 |   ipMode: fixed",
+        "   |   ^^^^^^",
+      ].join("\n"),
+    );
+    expect(existsSync(join(repo, "deploy"))).toBe(false);
+  });
+
+  test("policies of two clusters are refused at the second clusterId", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a"), "b.yaml": policyYaml("beta", "b", [], "cls-other001") });
+    const { diagnostics } = await compileIn(repo);
+    expect(diagnostics.map((d) => [d.code, d.file, d.line, d.col])).toEqual([["mixed-clusters", "policies/b.yaml", 6, 3]]);
+    expect(diagnostics[0]!.message).toContain('is "cls-other001", but "alpha" (policies/a.yaml:4) is for "cls-test0001"');
+  });
+});
+
+describe("changes a running cluster cannot take", () => {
+  test("flipping ipMode is refused with the reason, besides fixed mode being unsupported", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    expect((await compileIn(repo)).diagnostics).toEqual([]);
+    const before = readTree(join(repo, "deploy"));
+    writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["ipMode: fixed"]));
+    const { diagnostics, text } = await compileIn(repo);
+    expect(diagnostics.map((d) => [d.code, d.line, d.col])).toEqual([["fixed-ip-unsupported", 12, 3], ["immutable-field", 12, 3]]);
+    expect(text).toContain(
+      'policies/a.yaml:12:3: error[immutable-field]: spec.ipMode of "alpha" changes from "shared" to "fixed" (previous output deploy/30-configmap-vpccni-policy-alpha.yaml); IP mode can only be chosen when a cluster is created',
+    );
+    expect(readTree(join(repo, "deploy"))).toEqual(before);
+  });
+
+  test("changing clusterId or vpcId of an existing policy is refused; other fields are fine", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    await compileIn(repo);
+    writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", [], "cls-moved001").replace("vpc-test0001", "vpc-moved001"));
+    const { diagnostics } = await compileIn(repo);
+    expect(diagnostics.map((d) => [d.code, d.path.join("."), d.line])).toEqual([
+      ["immutable-field", "spec.clusterId", 6],
+      ["immutable-field", "spec.vpcId", 8],
+    ]);
+    expect(diagnostics[0]!.message).toContain("would orphan them");
+    writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["prebind: { min: 0, max: 9 }"]));
+    expect((await compileIn(repo)).diagnostics).toEqual([]);
+  });
+
+  test("a DaemonSet selector that differs from the previous output is refused", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    await compileIn(repo);
+    // What an older generator with another selector scheme would have left behind.
+    const file = join(repo, "deploy", "40-daemonset-vpccni-agent-alpha.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace("    matchLabels:\n", "    matchLabels:\n      tier: old\n"));
+    const { diagnostics } = await compileIn(repo);
+    expect(diagnostics.map((d) => [d.code, d.file, d.line])).toEqual([["immutable-field", "policies/a.yaml", 4]]);
+    expect(diagnostics[0]!.message).toContain("DaemonSet vpccni-agent-alpha: spec.selector would change from");
+    expect(diagnostics[0]!.message).toContain("Kubernetes does not allow changing a DaemonSet's selector");
+    expect(readFileSync(file, "utf8")).toContain("tier: old");
+  });
+
+  test("a renamed policy is a new policy: no refusal, the old objects are pruned", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    await compileIn(repo);
+    writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("gamma", "a", ["ipMode: shared"], "cls-moved001"));
+    const result = await compileIn(repo);
+    expect(result.diagnostics).toEqual([]);
+    expect([...readTree(join(repo, "deploy")).keys()].filter((f) => f.includes("alpha"))).toEqual([]);
+  });
+});

@@ -1,0 +1,128 @@
+// The compiled output against a real kube-apiserver (test/harness): kustomize renders it,
+// server-side apply accepts it wave by wave (dry run first) without a warning, and the
+// agent's ServiceAccount can make exactly the requests in AGENT_API_REQUESTS.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { AGENT_API_REQUESTS, AGENT_DENIED_REQUESTS } from "../../compiler/index.ts";
+import type { Kubeconfig } from "../harness/kubeconfig.ts";
+import { kubeCall } from "../harness/kube-api.ts";
+import { useSharedCluster } from "../harness/shared-cluster.ts";
+import { allowed, compileExamples, kubectl, ownRules, serviceAccountToken, wave } from "./deploy-kit.ts";
+
+// A namespace of its own: the shared cluster never deletes namespaces (no controller-manager).
+const NS = `vpccni-it-${Date.now().toString(36)}`;
+const NODE = "node-a";
+
+describe("compiled examples on a real API server", () => {
+  const cluster = useSharedCluster();
+  let out: { dir: string; files: string[] };
+  beforeAll(async () => {
+    out = await compileExamples(NS);
+  });
+  afterAll(() => rmSync(out.dir, { recursive: true, force: true }));
+
+  test("kubectl kustomize renders every object, the Namespace first and workloads last", async () => {
+    const res = await kubectl(cluster().admin, ["kustomize", out.dir]);
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+    const kinds = [...res.stdout.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]);
+    // kustomize's own kind order (it agrees with our waves).
+    expect(kinds).toEqual(["Namespace", "ServiceAccount", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ConfigMap", "ConfigMap", "ConfigMap", "Service", "DaemonSet", "DaemonSet"]);
+  });
+
+  test("server-side apply, wave by wave: dry run, then for real, without warnings; a second apply changes nothing", async () => {
+    const admin = cluster().admin;
+    for (const w of [0, 1, 2]) {
+      const files = out.files.filter((f) => wave(out.dir, f) === w).flatMap((f) => ["-f", join(out.dir, f)]);
+      expect(files.length).toBeGreaterThan(0);
+      for (const dry of [["--dry-run=server"], []]) {
+        const res = await kubectl(admin, ["apply", "--server-side", "--field-manager=vpccni-test", ...dry, ...files]);
+        expect({ wave: w, dry: dry.length > 0, code: res.code, stderr: res.stderr }).toEqual({ wave: w, dry: dry.length > 0, code: 0, stderr: "" });
+      }
+    }
+    const again = await kubectl(admin, ["apply", "--server-side", "--field-manager=vpccni-test", "-k", out.dir]);
+    expect(again.stderr).toBe("");
+    expect(again.stdout.trim().split("\n").every((l) => l.endsWith(" serverside-applied"))).toBe(true);
+    // Nothing the server defaults differs from what we wrote in a way apply would fight over.
+    const diff = await kubectl(admin, ["diff", "--server-side", "--field-manager=vpccni-test", "-k", out.dir]);
+    expect({ code: diff.code, stdout: diff.stdout, stderr: diff.stderr }).toEqual({ code: 0, stdout: "", stderr: "" });
+    const ds = await kubeCall(admin, "GET", `/apis/apps/v1/namespaces/${NS}/daemonsets/vpccni-agent-general`);
+    expect(ds.json.spec.template.spec.priorityClassName).toBe("system-node-critical");
+    expect(ds.json.spec.template.spec.containers[0].securityContext.capabilities).toEqual({ add: ["NET_ADMIN"], drop: ["ALL"] });
+  }, 60_000);
+
+  describe("the agent's RBAC", () => {
+    let general: Kubeconfig;
+    let batch: Kubeconfig;
+    beforeAll(async () => {
+      const c = cluster();
+      general = await serviceAccountToken(c, NS, "vpccni-agent-general");
+      batch = await serviceAccountToken(c, NS, "vpccni-agent-batch");
+      await kubeCall(c.admin, "POST", "/api/v1/nodes", { body: { apiVersion: "v1", kind: "Node", metadata: { name: NODE } }, allow: [409] });
+      for (const name of ["tencentcloud-credentials", "other-secret"]) {
+        await kubeCall(c.admin, "POST", `/api/v1/namespaces/${NS}/secrets`, {
+          body: { apiVersion: "v1", kind: "Secret", metadata: { name }, stringData: { TENCENTCLOUD_SECRET_ID: "test-id", TENCENTCLOUD_SECRET_KEY: "test-key" } },
+        });
+      }
+      await kubeCall(c.admin, "POST", `/api/v1/namespaces/${NS}/pods`, {
+        body: { apiVersion: "v1", kind: "Pod", metadata: { name: "p1" }, spec: { nodeName: NODE, containers: [{ name: "c", image: "example.invalid/none" }] } },
+      });
+    });
+
+    test("every request in AGENT_API_REQUESTS is allowed (SelfSubjectAccessReview with the agent's own token)", async () => {
+      for (const r of AGENT_API_REQUESTS) {
+        const attributes = {
+          verb: r.verb, group: r.group, resource: r.resource, subresource: r.subresource,
+          ...(r.scope === "credentials" ? { namespace: NS, name: "tencentcloud-credentials" } : {}),
+          ...(r.resource === "nodes" ? { name: NODE } : {}),
+          ...(r.resource === "events" ? { namespace: "default" } : {}),
+        };
+        expect({ ...attributes, allowed: await allowed(general, attributes) }).toEqual({ ...attributes, allowed: true });
+      }
+    });
+
+    test("the agent's requests work for real: node, node status, pods on the node (list, watch, get), events, its Secret", async () => {
+      const patch = await kubeCall(general, "PATCH", `/api/v1/nodes/${NODE}/status`, {
+        contentType: "application/strategic-merge-patch+json",
+        body: { status: { capacity: { "tke.cloud.tencent.com/eni-ip": "30" }, allocatable: { "tke.cloud.tencent.com/eni-ip": "5" } } },
+      });
+      expect(patch.json.status.allocatable["tke.cloud.tencent.com/eni-ip"]).toBe("5");
+      expect((await kubeCall(general, "GET", `/api/v1/nodes/${NODE}`)).json.status.capacity["tke.cloud.tencent.com/eni-ip"]).toBe("30");
+      const listed = await kubeCall(general, "GET", `/api/v1/pods?fieldSelector=spec.nodeName%3D${NODE}`);
+      expect(listed.json.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toContain("p1");
+      const watch = await kubeCall(general, "GET", `/api/v1/pods?watch=1&timeoutSeconds=1&fieldSelector=spec.nodeName%3D${NODE}`);
+      expect(watch.status).toBe(200);
+      expect((await kubeCall(general, "GET", `/api/v1/namespaces/${NS}/pods/p1`)).json.spec.nodeName).toBe(NODE);
+      const event = await kubeCall(general, "POST", "/api/v1/namespaces/default/events", {
+        body: {
+          apiVersion: "v1", kind: "Event", metadata: { name: `${NODE}.vpccni-test` }, type: "Warning", reason: "SubnetExhausted", message: "test",
+          involvedObject: { kind: "Node", name: NODE, apiVersion: "v1" }, source: { component: "vpccni-agent", host: NODE },
+        },
+      });
+      expect(event.status).toBe(201);
+      const secret = await kubeCall(general, "GET", `/api/v1/namespaces/${NS}/secrets/tencentcloud-credentials`);
+      expect(Buffer.from(secret.json.data.TENCENTCLOUD_SECRET_ID, "base64").toString()).toBe("test-id");
+    });
+
+    test("requests the agent does not make are denied", async () => {
+      const denied = [
+        ...AGENT_DENIED_REQUESTS.map((d) => ({ ...d, namespace: d.namespace === "vpccni-system" ? NS : d.namespace })),
+        { verb: "get", group: "", resource: "secrets", namespace: NS, name: "other-secret" },
+      ];
+      for (const d of denied) expect({ ...d, allowed: await allowed(general, d) }).toEqual({ ...d, allowed: false });
+      // A policy without a credentials Secret gets no Secret at all, not even the other policy's.
+      const theirs = { verb: "get", group: "", resource: "secrets", namespace: NS, name: "tencentcloud-credentials" };
+      expect(await allowed(batch, theirs)).toBe(false);
+      const real = await kubeCall(general, "GET", `/api/v1/namespaces/${NS}/secrets`, { allow: [403] });
+      expect(real.status).toBe(403);
+    });
+
+    test("the server lists exactly the agent's rules for its ServiceAccount, nothing more", async () => {
+      const cluster = ["create core/events", "get core/nodes", "get core/pods", "list core/pods", "patch core/nodes/status", "watch core/pods"];
+      expect(await ownRules(general, NS)).toEqual([...cluster, "get core/secrets[tencentcloud-credentials]"].sort());
+      expect(await ownRules(general, "kube-system")).toEqual(cluster);
+      expect(await ownRules(batch, NS)).toEqual(cluster);
+    });
+  });
+});

@@ -1,0 +1,75 @@
+// Helpers for the compiler's API server suites: compile the examples into a fresh namespace,
+// run the harness kubectl, and ask the server what a ServiceAccount may do.
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { compileToDir } from "../../compiler/index.ts";
+import type { Cluster } from "../harness/cluster.ts";
+import { run, type RunResult } from "../harness/exec.ts";
+import { kubeCall } from "../harness/kube-api.ts";
+import type { Kubeconfig } from "../harness/kubeconfig.ts";
+import { paths } from "../harness/paths.ts";
+
+export const REPO = resolve(import.meta.dir, "../..");
+
+/** examples/policies compiled for namespace `ns` into a temporary folder. */
+export async function compileExamples(ns: string): Promise<{ dir: string; files: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), "vpccni-deploy-"));
+  const outcome = await compileToDir({ paths: [join(REPO, "examples", "policies")], outDir: dir, namespace: ns, cwd: REPO });
+  if (outcome.diff === undefined) throw new Error(`compile failed: ${JSON.stringify(outcome.diagnostics)}`);
+  return { dir, files: readdirSync(dir).filter((f) => f !== "kustomization.yaml").sort() };
+}
+
+export function wave(dir: string, file: string): number {
+  const m = /argocd\.argoproj\.io\/sync-wave: "(\d+)"/.exec(readFileSync(join(dir, file), "utf8"));
+  if (!m) throw new Error(`${file} has no sync-wave annotation`);
+  return Number(m[1]);
+}
+
+export function kubectl(kc: Kubeconfig, args: string[]): Promise<RunResult> {
+  return run([paths.kubectl, "--kubeconfig", kc.path, ...args]);
+}
+
+/** A token of an existing ServiceAccount (TokenRequest, as the kubelet would mount one). */
+export async function serviceAccountToken(c: Cluster, namespace: string, name: string): Promise<Kubeconfig> {
+  const tr = await kubeCall(c.admin, "POST", `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 600 } },
+  });
+  const token = tr.json?.status?.token;
+  if (typeof token !== "string") throw new Error(`no token for ${namespace}/${name}: ${JSON.stringify(tr.json)}`);
+  return { ...c.admin, token, path: "" };
+}
+
+export interface Attributes {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** SelfSubjectAccessReview made with the ServiceAccount's own token: the server's verdict. */
+export async function allowed(sa: Kubeconfig, a: Attributes): Promise<boolean> {
+  const review = await kubeCall(sa, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+    body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: a } },
+  });
+  return review.json.status.allowed === true;
+}
+
+/** Resource rules the ServiceAccount has in a namespace, minus what every authenticated user has. */
+export async function ownRules(sa: Kubeconfig, namespace: string): Promise<string[]> {
+  const review = await kubeCall(sa, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", {
+    body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectRulesReview", spec: { namespace } },
+  });
+  const everyone = new Set(["selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews"]);
+  const rules = review.json.status.resourceRules as { verbs: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[] }[];
+  return rules
+    .filter((r) => !(r.resources ?? []).every((x) => everyone.has(x)))
+    .flatMap((r) =>
+      (r.resources ?? []).flatMap((res) =>
+        r.verbs.map((v) => `${v} ${(r.apiGroups ?? [""]).join(",") || "core"}/${res}${r.resourceNames ? `[${r.resourceNames.join(",")}]` : ""}`),
+      ),
+    )
+    .sort();
+}
