@@ -46,7 +46,7 @@ if [ -n "$kube_pid" ]; then
     if [ "$elapsed" -ge "$next" ]; then
       # go build -v names each package as it is built: a count is the progress there is
       say "kubernetes $KUBE_VERSION: still building ($(( elapsed / 60 )) min, $(grep -vc '^go: ' "$kube_log") packages built)"
-      next=$(( next + 60 ))
+      next=$(( (elapsed / 60 + 1) * 60 ))
     fi
   done
   if wait "$kube_pid"; then
