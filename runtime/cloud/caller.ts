@@ -1,0 +1,58 @@
+// One API call as the adapter makes it: the action's token bucket, then the SDK call, retried
+// on throttling, InternalError, network errors and a busy ENI.
+import type { Clock, Random } from "./clock.ts";
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.ts";
+import { TokenBucket, type Rate } from "./token-bucket.ts";
+
+/**
+ * Client-side limits per action, well under the cloud's (100/s; 20/s for the limit and task
+ * queries) because every node of a cluster spends the same account quota.
+ */
+export const DEFAULT_RATES: Record<string, Rate> = {
+  CreateNetworkInterface: { perSecond: 5, burst: 10 },
+  AttachNetworkInterface: { perSecond: 5, burst: 10 },
+  DetachNetworkInterface: { perSecond: 5, burst: 10 },
+  DeleteNetworkInterface: { perSecond: 5, burst: 10 },
+  AssignPrivateIpAddresses: { perSecond: 10, burst: 20 },
+  UnassignPrivateIpAddresses: { perSecond: 10, burst: 20 },
+  DescribeNetworkInterfaces: { perSecond: 20, burst: 40 },
+  DescribeSubnets: { perSecond: 10, burst: 20 },
+  DescribeNetworkInterfaceLimit: { perSecond: 2, burst: 5 },
+  DescribeVpcTaskResult: { perSecond: 10, burst: 20 },
+};
+
+export type CallLog = (event: string, fields: Record<string, unknown>) => void;
+
+export class Caller {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly deps: { clock: Clock; random: Random; retry?: Partial<RetryPolicy>; rates?: Record<string, Rate>; log?: CallLog },
+  ) {}
+
+  private bucket(action: string): TokenBucket {
+    let b = this.buckets.get(action);
+    if (!b) {
+      const rate = this.deps.rates?.[action] ?? DEFAULT_RATES[action] ?? { perSecond: 5, burst: 10 };
+      b = new TokenBucket(rate, this.deps.clock);
+      this.buckets.set(action, b);
+    }
+    return b;
+  }
+
+  call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(
+      action,
+      async () => {
+        await this.bucket(action).take();
+        return fn();
+      },
+      {
+        policy: { ...DEFAULT_RETRY, ...this.deps.retry },
+        clock: this.deps.clock,
+        random: this.deps.random,
+        onRetry: (err, attempt, delayMs) => this.deps.log?.("cloud call retried", { action, kind: err.kind, code: err.code, requestId: err.requestId, attempt, delayMs: Math.round(delayMs) }),
+      },
+    );
+  }
+}

@@ -1,0 +1,74 @@
+// Client of the CVM instance metadata service (plain text under .../latest/meta-data/).
+// The base URL is configurable so that tests and the demo point it at the emulator.
+
+export const DEFAULT_METADATA_URL = "http://metadata.tencentyun.com/latest/meta-data/";
+
+export interface MetadataEni {
+  mac: string;
+  vpcId: string;
+  subnetId: string;
+  primaryIp: string;
+  ips: string[];
+}
+
+export class MetadataClient {
+  private readonly base: string;
+
+  constructor(
+    baseUrl: string = DEFAULT_METADATA_URL,
+    private readonly fetchFn: typeof fetch = fetch,
+    private readonly timeoutMs = 2_000,
+  ) {
+    this.base = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
+  }
+
+  async get(path: string): Promise<string> {
+    const url = this.base + path;
+    const res = await this.fetchFn(url, { signal: AbortSignal.timeout(this.timeoutMs) });
+    if (!res.ok) throw new Error(`metadata ${path}: HTTP ${res.status}`);
+    return (await res.text()).trim();
+  }
+
+  /** Entries of a directory listing, without the trailing '/' of sub-directories. */
+  async list(path: string): Promise<string[]> {
+    return (await this.get(path)).split("\n").map((l) => l.trim().replace(/\/$/, "")).filter((l) => l !== "");
+  }
+
+  instanceId(): Promise<string> {
+    return this.get("instance-id");
+  }
+
+  region(): Promise<string> {
+    return this.get("placement/region");
+  }
+
+  zone(): Promise<string> {
+    return this.get("placement/zone");
+  }
+
+  /** MACs of the ENIs the instance sees, lower case. */
+  async macs(): Promise<string[]> {
+    return (await this.list("network/interfaces/macs/")).map((m) => m.toLowerCase());
+  }
+
+  async eni(mac: string): Promise<MetadataEni> {
+    const dir = `network/interfaces/macs/${mac.toLowerCase()}/`;
+    const [vpcId, subnetId, primaryIp, ips] = await Promise.all([this.get(dir + "vpc-id"), this.get(dir + "subnet-id"), this.get(dir + "primary-local-ipv4"), this.list(dir + "local-ipv4s/")]);
+    return { mac: mac.toLowerCase(), vpcId, subnetId, primaryIp, ips };
+  }
+
+  async roleName(): Promise<string> {
+    const roles = await this.list("cam/security-credentials/");
+    if (roles[0] === undefined) throw new Error("metadata cam/security-credentials/: no role is bound to this instance");
+    return roles[0];
+  }
+
+  async roleCredentials(role: string): Promise<{ TmpSecretId: string; TmpSecretKey: string; Token: string; ExpiredTime: number }> {
+    const data = JSON.parse(await this.get(`cam/security-credentials/${role}`)) as Record<string, unknown>;
+    for (const f of ["TmpSecretId", "TmpSecretKey", "Token"]) {
+      if (typeof data[f] !== "string" || data[f] === "") throw new Error(`metadata cam/security-credentials/${role}: field ${f} is missing`);
+    }
+    if (typeof data.ExpiredTime !== "number") throw new Error(`metadata cam/security-credentials/${role}: field ExpiredTime is ${JSON.stringify(data.ExpiredTime)}; expected unix seconds`);
+    return data as { TmpSecretId: string; TmpSecretKey: string; Token: string; ExpiredTime: number };
+  }
+}

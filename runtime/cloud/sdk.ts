@@ -1,0 +1,59 @@
+// Builds the SDK client. Only the VPC service is imported: the package index would load every
+// Tencent Cloud product (see docs/cloud.md for the start-up figures).
+import http from "node:http";
+import https from "node:https";
+import { vpc } from "tencentcloud-sdk-nodejs/tencentcloud/services/vpc";
+import type { CredentialSource } from "./credentials.ts";
+
+export type VpcClient = InstanceType<typeof vpc.v20170312.Client>;
+
+export interface SdkOptions {
+  region: string;
+  /** Host[:port] with an optional http:// or https:// (default https://), as policy spec.cloud.endpoint. */
+  endpoint: string;
+  credentials: CredentialSource;
+  /** Per-request timeout of the SDK, seconds. */
+  reqTimeoutSec?: number;
+  /**
+   * An HTTP(S) proxy to use. Without it no proxy is used, whatever http_proxy says: the SDK
+   * would otherwise send every call, loopback emulator included, through http_proxy.
+   */
+  proxy?: string;
+  /** The environment to adjust (default process.env); see bypassProxy. */
+  env?: Record<string, string | undefined>;
+}
+
+export function parseEndpoint(endpoint: string): { protocol: "http://" | "https://"; host: string } {
+  const m = /^(https?:\/\/)?([A-Za-z0-9.-]+(?::\d{1,5})?)\/?$/.exec(endpoint.trim());
+  if (!m) throw new Error(`cloud endpoint '${endpoint}' is not a host name with an optional port and http:// or https://, e.g. vpc.tencentcloudapi.com`);
+  return { protocol: (m[1] as "http://" | "https://" | undefined) ?? "https://", host: m[2]! };
+}
+
+export function makeVpcClient(opts: SdkOptions): VpcClient {
+  const { protocol, host } = parseEndpoint(opts.endpoint);
+  // Under Node an explicit agent has priority over http_proxy in the SDK's fetch (and keeps
+  // connections alive). Under Bun the SDK's node-fetch is Bun's native fetch, which ignores
+  // the agent and reads http_proxy itself; only NO_PROXY keeps it off the proxy.
+  const agent = opts.proxy ? undefined : protocol === "http://" ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
+  if (!opts.proxy) bypassProxy(host, opts.env ?? process.env);
+  return new vpc.v20170312.Client({
+    credential: { getCredential: () => opts.credentials.get() },
+    region: opts.region,
+    profile: {
+      signMethod: "TC3-HMAC-SHA256",
+      httpProfile: { endpoint: host, protocol, reqTimeout: opts.reqTimeoutSec ?? 10, ...(agent ? { agent } : { proxy: opts.proxy }) },
+    },
+  });
+}
+
+/**
+ * Adds the endpoint's host to NO_PROXY and no_proxy, the only per-host switch Bun's fetch has.
+ * It changes the process environment, on purpose and only by appending this one host.
+ */
+export function bypassProxy(hostPort: string, env: Record<string, string | undefined>): void {
+  const host = hostPort.replace(/:\d+$/, "");
+  for (const name of ["NO_PROXY", "no_proxy"]) {
+    const list = (env[name] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+    if (!list.includes(host)) env[name] = [...list, host].join(",");
+  }
+}

@@ -1,0 +1,107 @@
+import { afterEach, expect, test } from "bun:test";
+import { vpcApiContract } from "./contract.ts";
+import { bypassProxy } from "./sdk.ts";
+import { FakeClock, FAR_SUBNET, INSTANCE, POD_SUBNET, SG, testConfig, testWorld, TINY_SUBNET, type TestWorld } from "./test-world.ts";
+
+vpcApiContract("TencentVpcApi over the emulator", async () => {
+  const { api, stop } = await testWorld();
+  return {
+    api,
+    clusterId: "cls-test0001",
+    instanceId: INSTANCE,
+    subnetId: POD_SUBNET,
+    tinySubnetId: TINY_SUBNET,
+    tinyFree: 5,
+    otherZoneSubnetId: FAR_SUBNET,
+    securityGroupIds: [SG],
+    cleanup: stop,
+  };
+});
+
+const worlds: TestWorld[] = [];
+afterEach(async () => {
+  await Promise.all(worlds.splice(0).map((w) => w.stop()));
+});
+
+async function world(...args: Parameters<typeof testWorld>): Promise<TestWorld> {
+  const w = await testWorld(...args);
+  worlds.push(w);
+  return w;
+}
+
+test("under throttling (2 qps per action) the adapter retries and every call succeeds", async () => {
+  const retries: string[] = [];
+  const w = await world({ config: testConfig({ faults: { "*": { qps: 2 } } }), api: { log: (event, f) => retries.push(`${event} ${f.action} ${f.code}`) } });
+  const eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG], secondaryIps: 1 });
+  await w.api.attachEni(eni.id, INSTANCE);
+  const ips = await w.api.assignIps(eni.id, { count: 3 });
+  expect(ips).toHaveLength(3);
+  expect((await w.api.getEni(eni.id))!.secondaryIps).toHaveLength(4);
+  expect(retries.some((r) => r.endsWith("RequestLimitExceeded"))).toBe(true);
+  expect(w.emu.admin.stats().DescribeVpcTaskResult?.RequestLimitExceeded ?? 0).toBeGreaterThan(0);
+});
+
+test("the SDK's http_proxy is not used for the emulator", async () => {
+  const names = ["http_proxy", "NO_PROXY", "no_proxy"] as const;
+  const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+  for (const n of names) delete process.env[n];
+  try {
+    const w = await world();
+    process.env.http_proxy = "http://127.0.0.1:9"; // discard port: any proxied call fails
+    expect((await w.api.instanceLimits(INSTANCE)).enis).toBe(4);
+    expect(process.env.NO_PROXY).toBe("127.0.0.1");
+  } finally {
+    for (const n of names) {
+      if (saved[n] === undefined) delete process.env[n];
+      else process.env[n] = saved[n];
+    }
+  }
+});
+
+test("bypassProxy appends the host once to NO_PROXY and no_proxy", () => {
+  const env: Record<string, string | undefined> = { NO_PROXY: "localhost, .corp" };
+  bypassProxy("127.0.0.1:8080", env);
+  bypassProxy("127.0.0.1:9090", env);
+  expect(env).toEqual({ NO_PROXY: "localhost,.corp,127.0.0.1", no_proxy: "127.0.0.1" });
+});
+
+test("a call that keeps failing with InternalError gives up after the configured attempts as 'transient'", async () => {
+  const w = await world({ config: testConfig({ faults: { DescribeSubnets: { errorRate: 1, errorCode: "InternalError" } } }), api: { retry: { attempts: 3 } } });
+  const err = await w.api.describeSubnets([POD_SUBNET]).catch((e: unknown) => e);
+  expect(err).toMatchObject({ kind: "transient", code: "InternalError", action: "DescribeSubnets" });
+  expect(w.emu.admin.stats().DescribeSubnets?.InternalError).toBe(3);
+});
+
+test("errors that retrying cannot fix are not retried", async () => {
+  const w = await world();
+  const err = await w.api.assignIps("eni-00000000", { count: 1 }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ kind: "not-found", code: "ResourceNotFound" });
+  expect(w.emu.admin.stats().AssignPrivateIpAddresses?.ResourceNotFound).toBe(1);
+});
+
+test("an attach that never completes ends in a 'timeout' error at its deadline", async () => {
+  const w = await world({ config: testConfig({ settings: { asyncMs: { create: 10, attach: 10_000_000, detach: 10, delete: 10, assign: 10, unassign: 10 } } }), api: { waits: { attachMs: 30_000 } } });
+  const eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG] });
+  const started = w.clock.now();
+  const err = await w.api.attachEni(eni.id, INSTANCE).catch((e: unknown) => e);
+  expect(err).toMatchObject({ kind: "timeout", action: "AttachNetworkInterface" });
+  expect(w.clock.now() - started).toBeLessThanOrEqual(30_000);
+});
+
+test("stale Describe results do not fool the waits", async () => {
+  const w = await world({ config: testConfig({ faults: { DescribeNetworkInterfaces: { staleMs: 3_000 } } }) });
+  const eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG] });
+  expect(eni.state).toBe("AVAILABLE");
+  const attached = await w.api.attachEni(eni.id, INSTANCE);
+  expect(attached.attachment?.instanceId).toBe(INSTANCE);
+  await w.api.detachEni(eni.id, INSTANCE);
+  await w.api.deleteEni(eni.id);
+  const gone = await w.api.getEni(eni.id);
+  expect(gone).toBeUndefined();
+});
+
+test("the fake clock makes waits cost no wall time", () => {
+  const c = new FakeClock();
+  const t = c.now();
+  return c.sleep(60_000).then(() => expect(c.now() - t).toBe(60_000));
+});

@@ -1,0 +1,242 @@
+// VpcApi over tencentcloud-sdk-nodejs (VPC service 2017-03-12). Every mutating call carries a
+// ClientToken and is followed by a wait for its task and for Describe to show the result, so
+// a caller that gets an answer can rely on it; repeats after lost answers are harmless.
+import { Caller, type CallLog } from "./caller.ts";
+import { systemClock, type Clock, type Random } from "./clock.ts";
+import { toEni, toSubnet } from "./convert.ts";
+import { CloudError, classify } from "./errors.ts";
+import type { RetryPolicy } from "./retry.ts";
+import { makeVpcClient, type SdkOptions, type VpcClient } from "./sdk.ts";
+import type { Rate } from "./token-bucket.ts";
+import type { AssignRequest, CallOptions, CreateEniRequest, Eni, InstanceLimits, Subnet, VpcApi } from "./types.ts";
+import { Waiter, type WaitOptions } from "./waits.ts";
+
+export const TAG_CLUSTER = "vpccni.io/cluster";
+export const TAG_NODE = "vpccni.io/node";
+export const TAG_CREATED_BY = "vpccni.io/created-by";
+export const TAG_CREATED_AT = "vpccni.io/created-at";
+
+export interface TencentVpcApiOptions extends SdkOptions {
+  clusterId: string;
+  vpcId: string;
+  /** Value of the created-by tag (default "vpccni"). */
+  createdBy?: string;
+  rates?: Record<string, Rate>;
+  retry?: Partial<RetryPolicy>;
+  waits?: Partial<WaitOptions>;
+  /** Cap of IPs per Assign/Unassign call (the cloud's: 10). */
+  maxIpsPerCall?: number;
+  clock?: Clock;
+  random?: Random;
+  log?: CallLog;
+  /** An SDK client to use instead of one built from the options (tests, bench). */
+  client?: VpcClient;
+}
+
+type Ips = { PrivateIpAddress: string }[];
+
+export class TencentVpcApi implements VpcApi {
+  private readonly sdk: VpcClient;
+  private readonly caller: Caller;
+  private readonly wait: Waiter;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly maxIps: number;
+
+  constructor(private readonly opts: TencentVpcApiOptions) {
+    this.sdk = opts.client ?? makeVpcClient(opts);
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? Math.random;
+    this.maxIps = opts.maxIpsPerCall ?? 10;
+    this.caller = new Caller({ clock: this.clock, random: this.random, retry: opts.retry, rates: opts.rates, log: opts.log });
+    this.wait = new Waiter({ clock: this.clock, options: opts.waits, taskStatus: (id) => this.taskStatus(id), getEni: (id) => this.getEni(id) });
+  }
+
+  async instanceLimits(instanceId: string): Promise<InstanceLimits> {
+    const r = await this.caller.call("DescribeNetworkInterfaceLimit", () => this.sdk.DescribeNetworkInterfaceLimit({ InstanceId: instanceId }));
+    return { enis: r.EniQuantity ?? 0, ipsPerEni: r.EniPrivateIpAddressQuantity ?? 0 };
+  }
+
+  listEnis(instanceId: string): Promise<Eni[]> {
+    return this.describeAll([{ Name: "attachment.instance-id", Values: [instanceId] }]);
+  }
+
+  findEnis(query: { tags?: Record<string, string>; subnetId?: string }): Promise<Eni[]> {
+    const filters = [{ Name: "vpc-id", Values: [this.opts.vpcId] }];
+    if (query.subnetId) filters.push({ Name: "subnet-id", Values: [query.subnetId] });
+    for (const [k, v] of Object.entries(query.tags ?? {})) filters.push({ Name: `tag:${k}`, Values: [v] });
+    return this.describeAll(filters);
+  }
+
+  async getEni(eniId: string): Promise<Eni | undefined> {
+    try {
+      const r = await this.caller.call("DescribeNetworkInterfaces", () => this.sdk.DescribeNetworkInterfaces({ NetworkInterfaceIds: [eniId] }));
+      const found = (r.NetworkInterfaceSet ?? []).find((n) => n.NetworkInterfaceId === eniId);
+      return found && toEni(found);
+    } catch (e) {
+      // The docs leave open whether a deleted ENI is an empty set or ResourceNotFound: both mean gone.
+      if (e instanceof CloudError && e.kind === "not-found") return undefined;
+      throw e;
+    }
+  }
+
+  async createEni(req: CreateEniRequest): Promise<Eni> {
+    const token = req.clientToken ?? this.newToken();
+    const secondary = req.secondaryIps ?? 0;
+    const first = Math.min(secondary, this.maxIps);
+    const tags = {
+      [TAG_CLUSTER]: this.opts.clusterId,
+      ...(req.node ? { [TAG_NODE]: req.node } : {}),
+      [TAG_CREATED_BY]: this.opts.createdBy ?? "vpccni",
+      [TAG_CREATED_AT]: new Date(req.createdAt ?? this.clock.now()).toISOString(),
+    };
+    const r = await this.caller.call("CreateNetworkInterface", () =>
+      this.sdk.CreateNetworkInterface({
+        VpcId: this.opts.vpcId,
+        SubnetId: req.subnetId,
+        NetworkInterfaceName: req.name ?? `vpccni-${req.node ?? this.opts.clusterId}`.slice(0, 60),
+        SecurityGroupIds: req.securityGroupIds,
+        ...(first > 0 ? { SecondaryPrivateIpAddressCount: first } : {}),
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        ClientToken: token,
+      }),
+    );
+    const id = r.NetworkInterface?.NetworkInterfaceId;
+    if (!id) throw new CloudError("transient", "CreateNetworkInterface", "CreateNetworkInterface answered without NetworkInterfaceId", undefined, r.RequestId);
+    await this.wait.task("CreateNetworkInterface", r.RequestId);
+    let eni = present(await this.wait.eni("CreateNetworkInterface", id, (e) => e?.state === "AVAILABLE", "AVAILABLE"));
+    if (secondary > first) {
+      await this.assignIps(id, { count: secondary - first, clientToken: `${token}.a` });
+      eni = (await this.getEni(id)) ?? eni;
+    }
+    return eni;
+  }
+
+  async attachEni(eniId: string, instanceId: string, opts: CallOptions = {}): Promise<Eni> {
+    const action = "AttachNetworkInterface";
+    const token = opts.clientToken ?? this.newToken();
+    try {
+      const r = await this.caller.call(action, () => this.sdk.AttachNetworkInterface({ NetworkInterfaceId: eniId, InstanceId: instanceId, ClientToken: token }));
+      await this.wait.task(action, r.RequestId, "attach");
+    } catch (e) {
+      // An earlier attempt whose answer was lost may have attached it already: then just wait.
+      if (!(e instanceof CloudError && e.code === "UnsupportedOperation.AttachmentAlreadyExists")) throw e;
+      const now = await this.getEni(eniId);
+      if (now?.attachment?.instanceId !== instanceId) throw e;
+    }
+    return present(await this.wait.eni(action, eniId, (e) => e?.state === "AVAILABLE" && e.attachment?.instanceId === instanceId, `AVAILABLE and attached to ${instanceId}`, "attach"));
+  }
+
+  async detachEni(eniId: string, instanceId: string, opts: CallOptions = {}): Promise<void> {
+    const action = "DetachNetworkInterface";
+    const token = opts.clientToken ?? this.newToken();
+    try {
+      const r = await this.caller.call(action, () => this.sdk.DetachNetworkInterface({ NetworkInterfaceId: eniId, InstanceId: instanceId, ClientToken: token }));
+      await this.wait.task(action, r.RequestId, "detach");
+    } catch (e) {
+      if (e instanceof CloudError && e.kind === "not-found") return;
+      if (!(e instanceof CloudError && e.kind === "invalid-state")) throw e;
+      const now = await this.getEni(eniId);
+      if (now && now.attachment?.instanceId === instanceId && now.state !== "DETACHING") throw e;
+    }
+    await this.wait.eni(action, eniId, (e) => e === undefined || (e.attachment?.instanceId !== instanceId && e.state !== "DETACHING"), `detached from ${instanceId}`, "detach");
+  }
+
+  async deleteEni(eniId: string): Promise<void> {
+    const action = "DeleteNetworkInterface";
+    try {
+      const r = await this.caller.call(action, () => this.sdk.DeleteNetworkInterface({ NetworkInterfaceId: eniId }));
+      await this.wait.task(action, r.RequestId);
+    } catch (e) {
+      if (e instanceof CloudError && e.kind === "not-found") return;
+      if (!(e instanceof CloudError && e.kind === "invalid-state")) throw e;
+      // A lost answer: the first attempt is deleting it. Anything else (attached) is the caller's error.
+      if ((await this.getEni(eniId))?.state !== "DELETING") throw e;
+    }
+    await this.wait.eni(action, eniId, (e) => e === undefined, "deleted");
+  }
+
+  async assignIps(eniId: string, req: AssignRequest): Promise<string[]> {
+    const action = "AssignPrivateIpAddresses";
+    const token = req.clientToken ?? this.newToken();
+    const calls: { ips?: string[]; count?: number }[] = [];
+    const explicit = req.ips ?? [];
+    for (let i = 0; i < explicit.length; i += this.maxIps) calls.push({ ips: explicit.slice(i, i + this.maxIps) });
+    for (let left = req.count ?? 0; left > 0; left -= this.maxIps) calls.push({ count: Math.min(left, this.maxIps) });
+    const out: string[] = [];
+    for (const [i, c] of calls.entries()) {
+      // One token per call, derived so that a replay of the whole request repeats each call.
+      const clientToken = calls.length === 1 ? token : `${token}.${i}`;
+      const r = await this.caller.call(action, () =>
+        this.sdk.AssignPrivateIpAddresses({
+          NetworkInterfaceId: eniId,
+          ...(c.ips ? { PrivateIpAddresses: c.ips.map((PrivateIpAddress) => ({ PrivateIpAddress })) } : { SecondaryPrivateIpAddressCount: c.count }),
+          ClientToken: clientToken,
+        }),
+      );
+      out.push(...(r.PrivateIpAddressSet ?? []).map((p) => p.PrivateIpAddress ?? "").filter((ip) => ip !== ""));
+      await this.wait.task(action, r.RequestId);
+    }
+    return out;
+  }
+
+  async unassignIps(eniId: string, ips: string[]): Promise<void> {
+    const action = "UnassignPrivateIpAddresses";
+    for (let i = 0; i < ips.length; i += this.maxIps) {
+      const chunk = ips.slice(i, i + this.maxIps);
+      try {
+        const r = await this.caller.call(action, () => this.sdk.UnassignPrivateIpAddresses({ NetworkInterfaceId: eniId, PrivateIpAddresses: chunk.map((PrivateIpAddress) => ({ PrivateIpAddress })) as Ips }));
+        await this.wait.task(action, r.RequestId);
+      } catch (e) {
+        if (!(e instanceof CloudError && e.kind === "not-found")) throw e;
+        // Unassign has no ClientToken: after a lost answer the retry finds the IPs gone. Confirm.
+        const gone = (x: Eni | undefined) => x === undefined || chunk.every((ip) => !x.ips.some((r) => r.ip === ip && r.state !== "DELETING"));
+        await this.wait.eni(action, eniId, gone, `without ${chunk.join(", ")}`).catch(() => {
+          throw e;
+        });
+      }
+    }
+  }
+
+  async describeSubnets(subnetIds: string[]): Promise<Subnet[]> {
+    const out: Subnet[] = [];
+    for (let i = 0; i < subnetIds.length; i += 100) {
+      const ids = subnetIds.slice(i, i + 100);
+      const r = await this.caller.call("DescribeSubnets", () => this.sdk.DescribeSubnets({ SubnetIds: ids, Limit: "100" }));
+      out.push(...(r.SubnetSet ?? []).map(toSubnet));
+    }
+    return out;
+  }
+
+  private async describeAll(filters: { Name: string; Values: string[] }[]): Promise<Eni[]> {
+    const out: Eni[] = [];
+    for (let offset = 0; ; offset += 100) {
+      const r = await this.caller.call("DescribeNetworkInterfaces", () => this.sdk.DescribeNetworkInterfaces({ Filters: filters, Offset: offset, Limit: 100 }));
+      const page = r.NetworkInterfaceSet ?? [];
+      out.push(...page.map(toEni));
+      if (page.length < 100 || out.length >= (r.TotalCount ?? 0)) return out;
+    }
+  }
+
+  private async taskStatus(taskId: string): Promise<string | undefined> {
+    try {
+      const r = await this.caller.call("DescribeVpcTaskResult", () => this.sdk.DescribeVpcTaskResult({ TaskId: taskId }));
+      return r.Status;
+    } catch (e) {
+      if (classify("DescribeVpcTaskResult", e).kind === "not-found") return undefined;
+      throw e;
+    }
+  }
+
+  private newToken(): string {
+    let s = "";
+    for (let i = 0; i < 4; i++) s += Math.floor(this.random() * 0x100000000).toString(16).padStart(8, "0");
+    return s;
+  }
+}
+
+/** The waits above only return once their predicate saw an ENI. */
+function present(eni: Eni | undefined): Eni {
+  if (!eni) throw new Error("unreachable: wait returned without an ENI");
+  return eni;
+}

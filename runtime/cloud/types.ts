@@ -1,0 +1,98 @@
+// What the node runtime needs from the VPC API, independent of the SDK behind it.
+
+export type EniState = "PENDING" | "AVAILABLE" | "ATTACHING" | "DETACHING" | "DELETING";
+
+export interface EniIp {
+  ip: string;
+  primary: boolean;
+  /** PENDING while an assign runs, DELETING while an unassign runs, else AVAILABLE. */
+  state: string;
+}
+
+export interface Eni {
+  id: string;
+  vpcId: string;
+  subnetId: string;
+  zone: string;
+  /** Lower case, as the data plane and the metadata service spell it (the API prints upper case). */
+  mac: string;
+  primary: boolean;
+  state: EniState;
+  primaryIp: string;
+  /** Secondary IPs in any state, in the order the cloud lists them. */
+  secondaryIps: string[];
+  ips: EniIp[];
+  securityGroupIds: string[];
+  attachment?: { instanceId: string; deviceIndex: number };
+  tags: Record<string, string>;
+  createdTime: string;
+}
+
+export interface Subnet {
+  id: string;
+  vpcId: string;
+  cidr: string;
+  zone: string;
+  availableIps: number;
+  totalIps: number;
+}
+
+/**
+ * DescribeNetworkInterfaceLimit as reported. Whether the counts include the primary ENI and
+ * each ENI's primary IP is not documented; the emulator's default (and vpccni's assumption) is
+ * that they do, so pods can use `enis - 1` ENIs of `ipsPerEni - 1` secondary IPs each.
+ */
+export interface InstanceLimits {
+  enis: number;
+  ipsPerEni: number;
+}
+
+export interface CreateEniRequest {
+  subnetId: string;
+  /** Security groups of the new ENI; the cloud refuses to attach an ENI without one. */
+  securityGroupIds: string[];
+  /** Secondary IPs to create it with (more than one call allows are added by AssignPrivateIpAddresses). */
+  secondaryIps?: number;
+  name?: string;
+  /** Node the ENI is for; goes into the node tag so leaked ENIs can be traced. */
+  node?: string;
+  /** Same token, same answer: replaying a journaled intent cannot create a second ENI. */
+  clientToken?: string;
+  /**
+   * Creation time for the created-at tag, ms. A replay must pass the original time (the
+   * journal's), since a ClientToken repeated with different parameters is refused.
+   */
+  createdAt?: number;
+}
+
+export interface AssignRequest {
+  count?: number;
+  ips?: string[];
+  clientToken?: string;
+}
+
+export interface CallOptions {
+  clientToken?: string;
+}
+
+export interface VpcApi {
+  instanceLimits(instanceId: string): Promise<InstanceLimits>;
+  /** Every ENI attached (or attaching) to the instance, the primary one included. */
+  listEnis(instanceId: string): Promise<Eni[]>;
+  /** ENIs by tag (e.g. the cluster tag, to find leaked ones), optionally within one subnet. */
+  findEnis(query: { tags?: Record<string, string>; subnetId?: string }): Promise<Eni[]>;
+  getEni(eniId: string): Promise<Eni | undefined>;
+  /** Creates an ENI with the vpccni tags and waits until it is AVAILABLE. */
+  createEni(req: CreateEniRequest): Promise<Eni>;
+  /** Attaches and waits until the ENI reads AVAILABLE and attached to the instance. */
+  attachEni(eniId: string, instanceId: string, opts?: CallOptions): Promise<Eni>;
+  /** Detaches and waits until it is detached; an ENI already detached from the instance is fine. */
+  detachEni(eniId: string, instanceId: string, opts?: CallOptions): Promise<void>;
+  /** Deletes and waits until it is gone; an ENI already gone is fine. */
+  deleteEni(eniId: string): Promise<void>;
+  /** Adds secondary IPs (in calls of at most 10) and waits until they are bound; returns them. */
+  assignIps(eniId: string, req: AssignRequest): Promise<string[]>;
+  /** Removes secondary IPs and waits; IPs already gone are fine. */
+  unassignIps(eniId: string, ips: string[]): Promise<void>;
+  describeSubnets(subnetIds: string[]): Promise<Subnet[]>;
+}

@@ -1,0 +1,63 @@
+// Waiting for asynchronous results: first the task (DescribeVpcTaskResult), then Describe
+// until it shows the expected state, because Describe may lag behind the task (eventual
+// consistency). Polls back off from pollMs to maxPollMs; each wait has a deadline.
+import type { Clock } from "./clock.ts";
+import { CloudError } from "./errors.ts";
+import type { Eni } from "./types.ts";
+
+export interface WaitOptions {
+  /** Deadline of an attach, ms (attaching takes seconds on CVM). */
+  attachMs: number;
+  detachMs: number;
+  /** Deadline of any other wait, ms. */
+  defaultMs: number;
+  pollMs: number;
+  maxPollMs: number;
+}
+
+export const DEFAULT_WAITS: WaitOptions = { attachMs: 120_000, detachMs: 120_000, defaultMs: 60_000, pollMs: 100, maxPollMs: 2_000 };
+
+export class Waiter {
+  private readonly o: WaitOptions;
+
+  constructor(
+    private readonly deps: {
+      clock: Clock;
+      options?: Partial<WaitOptions>;
+      taskStatus: (taskId: string) => Promise<string | undefined>;
+      getEni: (eniId: string) => Promise<Eni | undefined>;
+    },
+  ) {
+    this.o = { ...DEFAULT_WAITS, ...deps.options };
+  }
+
+  private deadline(kind: "attach" | "detach" | "default"): number {
+    return this.deps.clock.now() + (kind === "attach" ? this.o.attachMs : kind === "detach" ? this.o.detachMs : this.o.defaultMs);
+  }
+
+  /** Until the task leaves RUNNING. An unknown task (not queryable) is left to the Describe wait. */
+  async task(action: string, taskId: string | undefined, kind: "attach" | "detach" | "default" = "default"): Promise<void> {
+    if (!taskId) return;
+    const until = this.deadline(kind);
+    for (let poll = this.o.pollMs; ; poll = Math.min(this.o.maxPollMs, poll * 2)) {
+      const status = await this.deps.taskStatus(taskId);
+      if (status === undefined || status === "SUCCESS") return;
+      if (status === "FAILED") throw new CloudError("invalid-state", action, `${action}: task ${taskId} FAILED`, "TaskFailed", taskId);
+      if (this.deps.clock.now() + poll > until) throw new CloudError("timeout", action, `${action}: task ${taskId} still ${status} at its deadline`, undefined, taskId);
+      await this.deps.clock.sleep(poll);
+    }
+  }
+
+  /** Until Describe shows the ENI as `ok` wants; returns what it showed last. */
+  async eni(action: string, eniId: string, ok: (e: Eni | undefined) => boolean, what: string, kind: "attach" | "detach" | "default" = "default"): Promise<Eni | undefined> {
+    const until = this.deadline(kind);
+    for (let poll = this.o.pollMs; ; poll = Math.min(this.o.maxPollMs, poll * 2)) {
+      const eni = await this.deps.getEni(eniId);
+      if (ok(eni)) return eni;
+      if (this.deps.clock.now() + poll > until) {
+        throw new CloudError("timeout", action, `${action}: ${eniId} is ${eni ? eni.state : "absent"}, not ${what}, at its deadline`);
+      }
+      await this.deps.clock.sleep(poll);
+    }
+  }
+}
