@@ -49,7 +49,8 @@ export function cloneState(s: PoolState): PoolState {
     quota: { ...s.quota },
     enis: s.enis.map((e) => ({ ...e, ips: e.ips.map((ip) => ({ ...ip })) })),
     subnets: s.subnets.map((n) => ({ ...n })),
-    pods: Object.fromEntries(Object.entries(s.pods).map(([k, v]) => [k, { ...v }])),
+    // Assignments are replaced, never changed in place, so sharing them is safe.
+    pods: { ...s.pods },
     waiting: { ...s.waiting },
     inflight: s.inflight.map((op) => ({ startedAt: op.startedAt, decision: cloneDecision(op.decision) })),
     nextOpSeq: s.nextOpSeq,
