@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { createTestBed, type NodeNs, type TestBed } from "./netns.ts";
 import { cnitool, makeCniDirs, ptpConflist, writeConflist, type CniDirs } from "./cni.ts";
 import { requireCni } from "./prereq.ts";
@@ -54,5 +55,17 @@ describe("cnitool drives the reference ptp + host-local plugins in the test bed"
     // CHECK after DEL fails: the check has teeth
     const stale = await cnitool(bed, node, "check", "refptp", pod, dirs);
     expect(stale.code).not.toBe(0);
+  });
+
+  test("cnitool's result cache goes to the test's own directory, not the host's /var/lib/cni", async () => {
+    const pod = await bed.addPod();
+    const add = await cnitool(bed, node, "add", "refptp", pod, dirs);
+    expect(add.code).toBe(0);
+    const cached = readdirSync(join(dirs.cache, "results"));
+    expect(cached).toHaveLength(1);
+    expect(cached[0]).toMatch(/^refptp-cnitool-[0-9a-f]+-eth0$/);
+    expect(existsSync(join("/var/lib/cni/results", cached[0]!))).toBe(false);
+    expect((await cnitool(bed, node, "del", "refptp", pod, dirs)).code).toBe(0);
+    expect(readdirSync(join(dirs.cache, "results"))).toEqual([]);
   });
 });

@@ -1,20 +1,22 @@
 // Driving CNI in the test bed: the reference plugins (Debian containernetworking-plugins)
 // through cnitool, or a plugin executed directly the way a runtime does (CNI_* env + stdin).
 // Both run inside the node namespace, so host-side devices land there, not on the host.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { paths } from "./paths.ts";
 import { onProcessExit } from "./process.ts";
 import { ensureJanitor, tempPrefix } from "./janitor.ts";
 import type { NodeNs, PodNs, TestBed } from "./netns.ts";
-import type { RunResult } from "./exec.ts";
+import { run, type RunResult } from "./exec.ts";
 
 export interface CniDirs {
   /** NETCONFPATH for cnitool: the conflists live here. */
   netconf: string;
   /** host-local's dataDir, so allocations never go to /var/lib/cni/networks. */
   ipamData: string;
+  /** Mounted over /var/lib/cni for cnitool calls with isolateCache (its result cache). */
+  cache: string;
   root: string;
   remove(): void;
 }
@@ -24,7 +26,9 @@ export function makeCniDirs(): CniDirs {
   const root = mkdtempSync(join(tmpdir(), tempPrefix("cni")));
   const remove = () => rmSync(root, { recursive: true, force: true });
   onProcessExit(remove);
-  return { netconf: join(root, "net.d"), ipamData: join(root, "ipam"), root, remove };
+  const cache = join(root, "cache");
+  mkdirSync(cache);
+  return { netconf: join(root, "net.d"), ipamData: join(root, "ipam"), cache, root, remove };
 }
 
 /** A ptp + host-local conflist for one node: pods get addresses of `podSubnet`. */
@@ -57,13 +61,25 @@ export function writeConflist(dirs: CniDirs, conflist: Record<string, unknown>):
 
 export type CniCommand = "add" | "check" | "del" | "gc" | "status";
 
-/**
- * `cnitool CMD NET POD` inside the node namespace. cnitool (libcni v1.3.0) keeps its
- * result cache in /var/lib/cni/results (no env or flag moves it); entries are keyed by a
- * hash of the pod's netns path, unique per test bed, and removed again by DEL.
- */
-export function cnitool(bed: TestBed, node: NodeNs, cmd: CniCommand, net: string, pod: PodNs, dirs: CniDirs, ifname = "eth0"): Promise<RunResult> {
-  return bed.exec(node.ns, ["env", `NETCONFPATH=${dirs.netconf}`, `CNI_PATH=${paths.cniPluginDir}`, `CNI_IFNAME=${ifname}`, paths.cnitool, cmd, net, pod.path]);
+export interface CnitoolOptions {
+  ifname?: string;
+  /**
+   * Give cnitool dirs.cache as /var/lib/cni (a bind mount in a private mount namespace of
+   * this call only). Default true. libcni v1.3.0 reads its cache directory only from
+   * RuntimeConf.CacheDir, which cnitool never sets, and no environment variable moves it.
+   */
+  isolateCache?: boolean;
+}
+
+// mkdir: the mount point must exist; it is the directory cnitool would create anyway
+const BIND_CACHE = `mkdir -p /var/lib/cni && mount --bind "$0" /var/lib/cni && exec "$@"`;
+
+/** `cnitool CMD NET POD` inside the node namespace. */
+export function cnitool(bed: TestBed, node: NodeNs, cmd: CniCommand, net: string, pod: PodNs, dirs: CniDirs, opts: CnitoolOptions = {}): Promise<RunResult> {
+  const tool = ["env", `NETCONFPATH=${dirs.netconf}`, `CNI_PATH=${paths.cniPluginDir}`, `CNI_IFNAME=${opts.ifname ?? "eth0"}`, paths.cnitool, cmd, net, pod.path];
+  if (opts.isolateCache === false) return bed.exec(node.ns, tool);
+  bed.assertOwned(node.ns);
+  return run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", BIND_CACHE, dirs.cache, "ip", "netns", "exec", node.ns, ...tool]);
 }
 
 /**

@@ -171,7 +171,8 @@ export class TestBed {
     for (const ns of this.owned.reverse()) deleteNamespaceSync(ns);
   }
 
-  private assertOwned(ns: string): void {
+  /** Throws unless `ns` is a namespace of this bed. */
+  assertOwned(ns: string): void {
     // a typo must not run a command in (or against) the host namespace or another test's
     if (!this.owned.includes(ns)) throw new Error(`namespace '${ns}' does not belong to test bed ${this.id}`);
   }
