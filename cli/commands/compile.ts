@@ -21,6 +21,8 @@ Options:
 Run --check in CI with the same --namespace and --image as the compile that wrote DIR.
 `;
 
+const policies = (n: number) => `${n} polic${n === 1 ? "y" : "ies"}`;
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -49,13 +51,13 @@ export async function run(argv: string[]): Promise<number> {
   ];
   if (values.check) {
     if (isCurrent(diff)) {
-      process.stdout.write(`${values.out} is current (${diff.unchanged.length} files, ${outcome.policies} policies)\n`);
+      process.stdout.write(`${values.out} is current (${diff.unchanged.length} files, ${policies(outcome.policies)})\n`);
       return 0;
     }
     process.stderr.write(`${values.out} is stale: run \`vpccni compile ${positionals.join(" ")} --out ${values.out}\` and commit\n${lines.join("\n")}\n`);
     return 1;
   }
   const counts = `${diff.added.length} added, ${diff.changed.length} changed, ${diff.stale.length} removed, ${diff.unchanged.length} unchanged`;
-  process.stdout.write(`${values.out}: ${outcome.policies} policies -> ${counts}\n${lines.length ? `${lines.join("\n")}\n` : ""}`);
+  process.stdout.write(`${values.out}: ${policies(outcome.policies)} -> ${counts}\n${lines.length ? `${lines.join("\n")}\n` : ""}`);
   return 0;
 }

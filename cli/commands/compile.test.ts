@@ -1,0 +1,41 @@
+// `vpccni compile` end to end as a user runs it: exit codes and what it prints.
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { run } from "../../test/harness/exec.ts";
+import { policyYaml, REPO, scratchRepo } from "../../compiler/testkit.ts";
+
+const vpccni = (cwd: string, ...args: string[]) => run([process.execPath, join(REPO, "cli", "main.ts"), ...args], { cwd });
+
+describe("vpccni compile", () => {
+  test("writes, then --check passes; a policy change makes --check exit 1 naming the files", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    const first = await vpccni(repo, "compile", "policies", "--out", "deploy");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toStartWith("deploy: 1 policy -> 9 added, 0 changed, 0 removed, 0 unchanged\n");
+    const check = await vpccni(repo, "compile", "policies", "--out", "deploy", "--check");
+    expect({ code: check.code, stdout: check.stdout }).toEqual({ code: 0, stdout: "deploy is current (9 files, 1 policy)\n" });
+    writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["releaseInterval: 10m"]));
+    const stale = await vpccni(repo, "compile", "policies", "--out", "deploy", "--check");
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toBe(
+      "deploy is stale: run `vpccni compile policies --out deploy` and commit\n" +
+        "  changed  30-configmap-vpccni-policy-alpha.yaml\n  changed  40-daemonset-vpccni-agent-alpha.yaml\n",
+    );
+  });
+
+  test("a refused policy exits 1 with the rendered diagnostic and writes nothing", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a", ["ipMode: fixed"]) });
+    const res = await vpccni(repo, "compile", "policies", "--out", "deploy");
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("policies/a.yaml:12:3: error[fixed-ip-unsupported]");
+    expect(res.stderr).toEndWith("1 policy in 1 file: 1 error; nothing written\n");
+  });
+
+  test("usage errors exit 2", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    expect((await vpccni(repo, "compile", "policies")).code).toBe(2);
+    const bad = await vpccni(repo, "compile", "policies", "--out", "d", "--namespace", "Bad_NS");
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: 'vpccni compile: --namespace is "Bad_NS"; allowed: a DNS-1123 label such as vpccni-system\n' });
+  });
+});
