@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startEmulator, type Emulator } from "../../emulator/index.ts";
+import { cvmRoleCredentials, envCredentials, resolveCredentials, secretDirCredentials } from "./credentials.ts";
+import { MetadataClient } from "./metadata.ts";
+import { FakeClock, INSTANCE, newApi, testConfig } from "./test-world.ts";
+
+let emu: Emulator;
+const clock = new FakeClock();
+let dir: string;
+beforeAll(async () => {
+  emu = await startEmulator({ config: testConfig({ settings: { tempCredentialTtlSec: 100 } }), now: clock.now, log: () => {} });
+  dir = mkdtempSync(join(tmpdir(), "cloud-cred-"));
+});
+afterAll(async () => {
+  await emu.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("environment credentials need both id and key; the session token is optional", async () => {
+  expect(envCredentials({ TENCENTCLOUD_SECRET_ID: "id" })).toBeUndefined();
+  expect(await envCredentials({ TENCENTCLOUD_SECRET_ID: "id", TENCENTCLOUD_SECRET_KEY: "key" })!.get()).toEqual({ secretId: "id", secretKey: "key" });
+  expect(await envCredentials({ TENCENTCLOUD_SECRET_ID: "id", TENCENTCLOUD_SECRET_KEY: "key", TENCENTCLOUD_SESSION_TOKEN: "t" })!.get()).toEqual({ secretId: "id", secretKey: "key", token: "t" });
+});
+
+test("a mounted Secret is read, re-read when it changes, and a missing key is named", async () => {
+  const src = secretDirCredentials(dir);
+  await expect(src.get()).rejects.toThrow("TENCENTCLOUD_SECRET_KEY");
+  writeFileSync(join(dir, "TENCENTCLOUD_SECRET_ID"), "id-1\n");
+  writeFileSync(join(dir, "TENCENTCLOUD_SECRET_KEY"), "key-1\n");
+  expect(await src.get()).toEqual({ secretId: "id-1", secretKey: "key-1" });
+  writeFileSync(join(dir, "TENCENTCLOUD_SECRET_KEY"), "key-2\n");
+  utimesSync(join(dir, "TENCENTCLOUD_SECRET_KEY"), new Date(), new Date(Date.now() + 5_000));
+  expect(await src.get()).toEqual({ secretId: "id-1", secretKey: "key-2" });
+});
+
+test("resolveCredentials prefers the environment, then the Secret, then the CVM role", () => {
+  expect(resolveCredentials({ env: { TENCENTCLOUD_SECRET_ID: "a", TENCENTCLOUD_SECRET_KEY: "b" }, secretDir: dir }).description).toContain("environment");
+  expect(resolveCredentials({ env: {}, secretDir: dir }).description).toContain("secret directory");
+  expect(resolveCredentials({ env: {}, metadataUrl: "http://127.0.0.1:1/" }).description).toContain("CVM role");
+});
+
+test("the CVM role's temporary credentials sign API calls and are refreshed 30 s before expiry", async () => {
+  const metadata = new MetadataClient(emu.metadataUrl(INSTANCE));
+  const role = cvmRoleCredentials(metadata, clock);
+  const first = await role.get();
+  expect(first.token).toBeTruthy();
+  expect(await role.get()).toBe(first);
+  const api = newApi(emu, clock, role);
+  expect((await api.instanceLimits(INSTANCE)).enis).toBe(4);
+  clock.t += 69_000; // 31 s left: still cached
+  expect(await role.get()).toBe(first);
+  clock.t += 2_000; // 29 s left: refreshed (the emulator hands out new ones past half their life)
+  const second = await role.get();
+  expect(second.secretId).not.toBe(first.secretId);
+  expect((await api.instanceLimits(INSTANCE)).ipsPerEni).toBe(20);
+});
+
+test("the metadata client reads the instance, its zone and its ENIs", async () => {
+  const md = new MetadataClient(emu.metadataUrl(INSTANCE));
+  expect(await md.instanceId()).toBe(INSTANCE);
+  expect(await md.zone()).toBe("ap-guangzhou-3");
+  const macs = await md.macs();
+  expect(macs).toHaveLength(1);
+  const eni = await md.eni(macs[0]!);
+  expect(eni.ips).toEqual([eni.primaryIp]);
+  expect(eni.subnetId).toBe("subnet-nodes002");
+  await expect(md.get("no-such-key")).rejects.toThrow("metadata no-such-key: HTTP 404");
+});
