@@ -1,0 +1,76 @@
+// Parsing one CNI call: the network configuration on stdin and the CNI_* environment.
+// Every failure is a CniError with the spec's code, naming the bad value.
+import * as z from "zod/mini";
+import { CniCode, CniError, DEFAULT_SOCKET } from "./protocol.ts";
+
+export const SUPPORTED_VERSIONS = ["1.0.0", "1.1.0"] as const;
+/** Netconf + prevResult + GC's attachment list stay far below this; more is an attack or a bug. */
+export const MAX_STDIN_BYTES = 1 << 20;
+
+const NetConf = z.looseObject({
+  cniVersion: z.string(),
+  name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/)),
+  type: z.string(),
+  /** Agent socket (default /run/vpccni/cni.sock). */
+  socket: z.optional(z.string().check(z.regex(/^\/\S+$/))),
+  /** Per-call timeout towards the agent, ms (default 10000; STATUS 2000). */
+  timeoutMs: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(120_000))),
+  prevResult: z.optional(z.looseObject({})),
+  "cni.dev/valid-attachments": z.optional(z.array(z.looseObject({ containerID: z.string(), ifname: z.string() }))),
+});
+export type NetConf = z.infer<typeof NetConf>;
+
+export function parseNetConf(stdin: string): NetConf {
+  if (Buffer.byteLength(stdin) > MAX_STDIN_BYTES) {
+    throw new CniError(CniCode.InvalidConfig, `network configuration on stdin is larger than ${MAX_STDIN_BYTES} bytes`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(stdin);
+  } catch (err) {
+    throw new CniError(CniCode.DecodeFailure, `network configuration on stdin is not JSON: ${(err as Error).message}`);
+  }
+  const r = NetConf.safeParse(json);
+  if (!r.success) throw new CniError(CniCode.InvalidConfig, "invalid network configuration", z.prettifyError(r.error));
+  if (!(SUPPORTED_VERSIONS as readonly string[]).includes(r.data.cniVersion)) {
+    throw new CniError(CniCode.IncompatibleVersion, `cniVersion '${r.data.cniVersion}' is not supported; supported: ${SUPPORTED_VERSIONS.join(", ")}`);
+  }
+  return r.data;
+}
+
+export function socketOf(conf: NetConf): string {
+  return conf.socket ?? DEFAULT_SOCKET;
+}
+
+export interface CniEnv {
+  command: string;
+  containerId?: string;
+  netns?: string;
+  ifname?: string;
+  args?: string;
+}
+
+export function readEnv(env: Record<string, string | undefined>): CniEnv {
+  const command = env.CNI_COMMAND;
+  if (!command) throw new CniError(CniCode.InvalidEnvironment, "CNI_COMMAND is not set");
+  return { command, containerId: env.CNI_CONTAINERID || undefined, netns: env.CNI_NETNS || undefined, ifname: env.CNI_IFNAME || undefined, args: env.CNI_ARGS || undefined };
+}
+
+/** The variable or a spec error 4 naming it. */
+export function need(value: string | undefined, name: string, pattern?: RegExp): string {
+  if (!value) throw new CniError(CniCode.InvalidEnvironment, `${name} is not set`);
+  if (pattern && !pattern.test(value)) throw new CniError(CniCode.InvalidEnvironment, `${name} '${value.slice(0, 200)}' must match ${pattern}`);
+  return value;
+}
+
+/** CNI_ARGS: `K=V;K=V` (IgnoreUnknown, K8S_POD_NAMESPACE, K8S_POD_NAME, ...). */
+export function parseCniArgs(args: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pair of (args ?? "").split(";")) {
+    if (!pair) continue;
+    const i = pair.indexOf("=");
+    if (i <= 0) throw new CniError(CniCode.InvalidEnvironment, `CNI_ARGS item '${pair.slice(0, 100)}' must be KEY=VALUE`);
+    out.set(pair.slice(0, i), pair.slice(i + 1));
+  }
+  return out;
+}

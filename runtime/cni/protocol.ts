@@ -1,0 +1,153 @@
+// The CNI binary <-> node agent protocol: HTTP/JSON over a unix socket (0600), so
+// `curl --unix-socket /run/vpccni/cni.sock http://agent/v1/cni/status` can inspect it.
+// This module is the ONLY definition of routes, bodies and errors; the CNI binary (client)
+// and the agent (server, via protocolHandler) both import it. zod/mini keeps the binary's
+// start-up cost low (see docs/cni.md).
+import * as z from "zod/mini";
+
+export const PROTOCOL = "vpccni-cni/1";
+export const DEFAULT_SOCKET = "/run/vpccni/cni.sock";
+
+const Name = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/));
+const Ipv4 = z.string().check(z.regex(/^\d{1,3}(\.\d{1,3}){3}$/));
+const Mac = z.string().check(z.regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/));
+
+/** One attachment, as CNI keys it: (network name, container ID, interface name). */
+export const Attachment = z.object({ containerId: Name, ifname: Name });
+
+export const AddRequest = z.object({
+  network: Name,
+  containerId: Name,
+  ifname: Name,
+  /** CNI_NETNS: the agent wires the pod's veth into it. */
+  netns: z.string().check(z.regex(/^\/\S{1,4000}$/)),
+  /** From CNI_ARGS (K8S_POD_NAMESPACE / K8S_POD_NAME), for events and fixed-IP lookups. */
+  podNamespace: z.optional(z.string()),
+  podName: z.optional(z.string()),
+});
+export const AddResponse = z.object({
+  ip: Ipv4,
+  prefixLength: z.number(),
+  /** The pod's default gateway (169.254.1.1, answered by a permanent neighbour entry). */
+  gateway: Ipv4,
+  eniMac: Mac,
+  routeTable: z.number(),
+  hostVeth: z.string(),
+  hostMac: Mac,
+  podMac: Mac,
+});
+export const DelRequest = z.object({ network: Name, containerId: Name, ifname: Name, netns: z.optional(z.string()) });
+export const DelResponse = z.object({ released: z.optional(Ipv4) });
+export const CheckRequest = z.object({ network: Name, containerId: Name, ifname: Name, netns: z.string(), ip: z.optional(Ipv4) });
+export const CheckResponse = z.object({ ok: z.literal(true) });
+export const GcRequest = z.object({ network: Name, validAttachments: z.array(Attachment) });
+export const GcResponse = z.object({ released: z.array(z.object({ containerId: z.string(), ifname: z.string(), ip: Ipv4 })) });
+export const StatusRequest = z.object({ network: Name });
+export const StatusResponse = z.object({
+  /** false: the agent cannot give the next pod an IP right now (STATUS answers error 50). */
+  ready: z.boolean(),
+  idleIps: z.number(),
+  message: z.optional(z.string()),
+});
+/** Every non-2xx answer. `code` is a CNI error code the binary passes on unchanged. */
+export const ErrorResponse = z.object({ error: z.object({ code: z.number(), message: z.string(), details: z.optional(z.string()) }) });
+
+export type AddRequest = z.infer<typeof AddRequest>;
+export type AddResponse = z.infer<typeof AddResponse>;
+export type DelRequest = z.infer<typeof DelRequest>;
+export type DelResponse = z.infer<typeof DelResponse>;
+export type CheckRequest = z.infer<typeof CheckRequest>;
+export type CheckResponse = z.infer<typeof CheckResponse>;
+export type GcRequest = z.infer<typeof GcRequest>;
+export type GcResponse = z.infer<typeof GcResponse>;
+export type StatusRequest = z.infer<typeof StatusRequest>;
+export type StatusResponse = z.infer<typeof StatusResponse>;
+export type ErrorResponse = z.infer<typeof ErrorResponse>;
+
+/** All calls are POST with a JSON body, so one transport serves them all. */
+export const routes = {
+  add: { path: "/v1/cni/add", request: AddRequest, response: AddResponse },
+  del: { path: "/v1/cni/del", request: DelRequest, response: DelResponse },
+  check: { path: "/v1/cni/check", request: CheckRequest, response: CheckResponse },
+  gc: { path: "/v1/cni/gc", request: GcRequest, response: GcResponse },
+  status: { path: "/v1/cni/status", request: StatusRequest, response: StatusResponse },
+} as const;
+export type Op = keyof typeof routes;
+export type RequestOf<O extends Op> = z.infer<(typeof routes)[O]["request"]>;
+export type ResponseOf<O extends Op> = z.infer<(typeof routes)[O]["response"]>;
+
+/** CNI spec error codes used on this protocol (the spec's "well-known error codes"). */
+export const CniCode = {
+  IncompatibleVersion: 1,
+  UnsupportedField: 2,
+  UnknownContainer: 3,
+  InvalidEnvironment: 4,
+  IoFailure: 5,
+  DecodeFailure: 6,
+  InvalidConfig: 7,
+  TryAgainLater: 11,
+  NotAvailable: 50,
+  LimitedConnectivity: 51,
+  /** Plugin-specific (>= 100): CHECK found the wiring different from what was set up. */
+  CheckFailed: 101,
+  /** Plugin-specific: the agent failed for a reason of its own. */
+  AgentFailure: 102,
+} as const;
+
+export class CniError extends Error {
+  override name = "CniError";
+  constructor(readonly code: number, message: string, readonly details?: string) {
+    super(message);
+  }
+}
+
+/** What the agent implements; protocolHandler turns it into a fetch handler. */
+export type CniAgentApi = { [O in Op]: (req: RequestOf<O>) => Promise<ResponseOf<O>> };
+
+function problem(status: number, code: number, message: string, details?: string): Response {
+  const body: ErrorResponse = { error: { code, message, ...(details ? { details } : {}) } };
+  return Response.json(body, { status });
+}
+
+/** Server side: routes, validates both ways and maps thrown CniErrors to error bodies. */
+export function protocolHandler(api: CniAgentApi): (req: Request) => Promise<Response> {
+  const byPath = new Map<string, Op>(Object.entries(routes).map(([op, r]) => [r.path, op as Op]));
+  return async (req) => {
+    const op = byPath.get(new URL(req.url).pathname);
+    if (!op) return problem(404, CniCode.InvalidConfig, `no route ${new URL(req.url).pathname}; routes: ${[...byPath.keys()].join(", ")}`);
+    if (req.method !== "POST") return problem(405, CniCode.InvalidConfig, `${op} takes POST, got ${req.method}`);
+    let body: unknown;
+    try {
+      body = await req.json();
+    } catch {
+      return problem(400, CniCode.DecodeFailure, `${op}: request body is not JSON`);
+    }
+    const parsed = routes[op].request.safeParse(body);
+    if (!parsed.success) return problem(400, CniCode.InvalidConfig, `${op}: invalid request`, z.prettifyError(parsed.error));
+    try {
+      const out = await (api[op] as (r: unknown) => Promise<unknown>)(parsed.data);
+      return Response.json(routes[op].response.parse(out));
+    } catch (err) {
+      if (err instanceof CniError) return problem(err.code === CniCode.TryAgainLater ? 503 : 500, err.code, err.message, err.details);
+      return problem(500, CniCode.AgentFailure, `${op} failed: ${(err as Error).message}`);
+    }
+  };
+}
+
+/** Client side: checks an answer's status and shape; a bad shape is a protocol bug, not the pod's. */
+export function decodeAnswer<O extends Op>(op: O, status: number, text: string): ResponseOf<O> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CniError(CniCode.AgentFailure, `agent answered ${op} with status ${status} and a body that is not JSON`, text.slice(0, 200));
+  }
+  if (status < 200 || status > 299) {
+    const e = ErrorResponse.safeParse(json);
+    if (e.success) throw new CniError(e.data.error.code, e.data.error.message, e.data.error.details);
+    throw new CniError(CniCode.AgentFailure, `agent answered ${op} with status ${status}`, text.slice(0, 200));
+  }
+  const r = routes[op].response.safeParse(json);
+  if (!r.success) throw new CniError(CniCode.AgentFailure, `agent's ${op} answer does not match ${PROTOCOL}`, z.prettifyError(r.error));
+  return r.data as ResponseOf<O>;
+}

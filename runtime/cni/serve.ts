@@ -1,0 +1,24 @@
+// Server side of the CNI socket, shared by the agent and the test scaffolding: a fresh
+// unix socket, mode 0600 in a 0700 directory, so only root talks to the agent.
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { protocolHandler, type CniAgentApi } from "./protocol.ts";
+
+export interface CniServer {
+  socket: string;
+  stop(): Promise<void>;
+}
+
+export function serveCni(socket: string, api: CniAgentApi): CniServer {
+  mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
+  rmSync(socket, { force: true }); // a socket left by a crashed agent would refuse the bind
+  const server = Bun.serve({ unix: socket, fetch: protocolHandler(api) });
+  chmodSync(socket, 0o600);
+  return {
+    socket,
+    async stop() {
+      await server.stop(true);
+      rmSync(socket, { force: true });
+    },
+  };
+}

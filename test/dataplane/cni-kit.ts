@@ -1,0 +1,64 @@
+// Helpers for driving the compiled vpccni binary in the test bed: build it once per run,
+// write conflists, and run it the way cnitool / a runtime does, inside the node namespace.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { runOk } from "../harness/exec.ts";
+import { paths } from "../harness/paths.ts";
+import { onProcessExit } from "../harness/process.ts";
+import { requireBinary } from "../harness/prereq.ts";
+import type { NodeNs, PodNs, TestBed } from "../harness/netns.ts";
+import type { RunResult } from "../harness/exec.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+let built: string | undefined;
+
+/** Compiles runtime/cni into a temp dir (scripts/build-cni.sh) and returns that dir. */
+export async function buildCni(): Promise<string> {
+  if (built) return built;
+  const dir = mkdtempSync(join(tmpdir(), "vpccni-cnibin-"));
+  onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
+  await runOk(["bash", join(ROOT, "scripts/build-cni.sh")], { env: { VPCCNI_CNI_DIR: dir } });
+  requireBinary("vpccni CNI binary (scripts/build-cni.sh)", join(dir, "vpccni"));
+  built = dir;
+  return dir;
+}
+
+export interface CniRig {
+  root: string;
+  netconf: string;
+  socket: string;
+  binDir: string;
+  remove(): void;
+}
+
+export async function makeRig(): Promise<CniRig> {
+  const binDir = await buildCni();
+  const root = mkdtempSync(join(tmpdir(), "vpccni-rig-"));
+  const remove = () => rmSync(root, { recursive: true, force: true });
+  onProcessExit(remove);
+  mkdirSync(join(root, "net.d"));
+  return { root, netconf: join(root, "net.d"), socket: join(root, "run", "cni.sock"), binDir, remove };
+}
+
+export function writeConf(rig: CniRig, name: string, plugins: Record<string, unknown>[], cniVersion = "1.1.0"): void {
+  writeFileSync(join(rig.netconf, `${name}.conflist`), JSON.stringify({ cniVersion, name, plugins }));
+}
+
+export function vpccniPlugin(rig: CniRig, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: "vpccni", socket: rig.socket, ...extra };
+}
+
+/** cnitool with our binary and the reference plugins on CNI_PATH, inside the node namespace. */
+export function cnitool(bed: TestBed, node: NodeNs, rig: CniRig, cmd: string, net: string, netns: string, env: Record<string, string> = {}): Promise<RunResult> {
+  return bed.exec(node.ns, ["env", `NETCONFPATH=${rig.netconf}`, `CNI_PATH=${rig.binDir}:${paths.cniPluginDir}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), paths.cnitool, cmd, net, netns]);
+}
+
+/** The binary run directly, as a runtime would: stdin + the given CNI_* variables only. */
+export function execCni(bed: TestBed, node: NodeNs, rig: CniRig, stdin: string, env: Record<string, string>): Promise<RunResult> {
+  return bed.exec(node.ns, ["env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), join(rig.binDir, "vpccni")], { input: stdin });
+}
+
+export function podEnv(command: string, pod: PodNs, containerId: string): Record<string, string> {
+  return { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: "/nonexistent" };
+}
