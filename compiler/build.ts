@@ -1,6 +1,7 @@
 // Policies in, the list of objects for their cluster out (or the diagnostics that refuse them).
 import { type Diagnostic, hasErrors, type SourcedPolicy } from "../schema/index.ts";
 import { clusterRole, clusterRoleBinding, cniConfig, metricsService, namespace } from "./cluster-objects.ts";
+import { nodeStatusGuard } from "./admission.ts";
 import { daemonSet } from "./daemonset.ts";
 import { credentialsRbac, policyConfigMap, policyDigest, policyYaml, serviceAccount } from "./policy-objects.ts";
 import { refusals } from "./refuse.ts";
@@ -26,7 +27,14 @@ export function build(policies: readonly SourcedPolicy[], sources: ReadonlyMap<s
   const image = options.image ?? DEFAULT_IMAGE;
   const sourceName = options.sourceName ?? ((f: string) => f);
   const sorted = [...policies].sort((a, b) => (a.policy.metadata.name < b.policy.metadata.name ? -1 : 1));
-  const resources: Resource[] = [...namespace(ns), clusterRole(), clusterRoleBinding(ns, sorted.map((p) => p.policy.metadata.name)), cniConfig(ns), metricsService(ns)];
+  const resources: Resource[] = [
+    ...namespace(ns),
+    clusterRole(),
+    clusterRoleBinding(ns, sorted.map((p) => p.policy.metadata.name)),
+    ...nodeStatusGuard(ns),
+    cniConfig(ns),
+    metricsService(ns),
+  ];
   for (const { policy, file } of sorted) {
     const source = sourceName(file);
     const yaml = policyYaml(policy);

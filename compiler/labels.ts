@@ -38,4 +38,5 @@ export const names = {
   clusterRole: "vpccni-agent",
   cniConfig: "vpccni-cni-config",
   metrics: "vpccni-agent-metrics",
+  nodeStatusGuard: "vpccni-agent-node-status",
 } as const;

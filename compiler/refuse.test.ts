@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderDiagnostics } from "../schema/index.ts";
 import { compileToDir } from "./compile.ts";
-import { policyYaml, readTree, scratchRepo } from "./testkit.ts";
+import { policyYaml, readTree, REPO, scratchRepo } from "./testkit.ts";
 
 async function compileIn(repo: string) {
   const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
@@ -26,6 +26,25 @@ describe("refused policies", () => {
       ].join("\n"),
     );
     expect(existsSync(join(repo, "deploy"))).toBe(false);
+  });
+
+  test("in a TypeScript policy the refusal points at the ipMode key of the right policy", async () => {
+    const ts = [
+      `import { definePolicy } from ${JSON.stringify(join(REPO, "schema", "index.ts"))};`,
+      "const base = { clusterId: 'cls-test0001', region: 'ap-guangzhou', vpcId: 'vpc-test0001', subnets: ['subnet-test0001'] };",
+      "export default [",
+      "  definePolicy({ apiVersion: 'vpccni.io/v1alpha1', kind: 'VpcCniPolicy', metadata: { name: 'one' },",
+      "    spec: { ...base, nodeSelector: { pool: 'one' },",
+      "      ipMode: 'shared' } }),",
+      "  definePolicy({ apiVersion: 'vpccni.io/v1alpha1', kind: 'VpcCniPolicy', metadata: { name: 'two' },",
+      "    spec: { ...base, nodeSelector: { pool: 'two' },",
+      "      ipMode: 'fixed' } }),",
+      "];",
+      "",
+    ].join("\n");
+    const repo = scratchRepo({ "all.policy.ts": ts });
+    const { diagnostics } = await compileIn(repo);
+    expect(diagnostics.map((d) => [d.code, d.file, d.line, d.col])).toEqual([["fixed-ip-unsupported", "policies/all.policy.ts", 9, 7]]);
   });
 
   test("policies of two clusters are refused at the second clusterId", async () => {

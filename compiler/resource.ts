@@ -33,6 +33,8 @@ export const STAGES: Record<string, { prefix: number; wave: number }> = {
   ClusterRoleBinding: { prefix: 22, wave: 1 },
   Role: { prefix: 23, wave: 1 },
   RoleBinding: { prefix: 24, wave: 1 },
+  ValidatingAdmissionPolicy: { prefix: 25, wave: 1 },
+  ValidatingAdmissionPolicyBinding: { prefix: 26, wave: 1 },
   ConfigMap: { prefix: 30, wave: 1 },
   DaemonSet: { prefix: 40, wave: 2 },
   Service: { prefix: 50, wave: 2 },

@@ -30,10 +30,14 @@ export function kubectl(kc: Kubeconfig, args: string[]): Promise<RunResult> {
   return run([paths.kubectl, "--kubeconfig", kc.path, ...args]);
 }
 
-/** A token of an existing ServiceAccount (TokenRequest, as the kubelet would mount one). */
-export async function serviceAccountToken(c: Cluster, namespace: string, name: string): Promise<Kubeconfig> {
+/**
+ * A token of an existing ServiceAccount (TokenRequest). Bound to a pod, as the kubelet mounts
+ * it, the token carries the pod's node name, which the node-status admission policy checks.
+ */
+export async function serviceAccountToken(c: Cluster, namespace: string, name: string, pod?: { name: string; uid: string }): Promise<Kubeconfig> {
+  const boundObjectRef = pod === undefined ? undefined : { apiVersion: "v1", kind: "Pod", name: pod.name, uid: pod.uid };
   const tr = await kubeCall(c.admin, "POST", `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
-    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 600 } },
+    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 600, boundObjectRef } },
   });
   const token = tr.json?.status?.token;
   if (typeof token !== "string") throw new Error(`no token for ${namespace}/${name}: ${JSON.stringify(tr.json)}`);
@@ -72,4 +76,21 @@ export async function ownRules(sa: Kubeconfig, namespace: string): Promise<strin
       ),
     )
     .sort();
+}
+
+/** An agent pod of a policy on a node (no kubelet runs: it only anchors a bound token). */
+export async function agentPod(c: Cluster, namespace: string, policy: string, node: string): Promise<{ name: string; uid: string }> {
+  const name = `vpccni-agent-${policy}-${node}`;
+  const pod = await kubeCall(c.admin, "POST", `/api/v1/namespaces/${namespace}/pods`, {
+    body: {
+      apiVersion: "v1", kind: "Pod", metadata: { name },
+      spec: { nodeName: node, serviceAccountName: `vpccni-agent-${policy}`, containers: [{ name: "agent", image: "example.invalid/vpccni" }] },
+    },
+  });
+  return { name, uid: pod.json.metadata.uid as string };
+}
+
+/** A strategic merge patch of a Node's status, as the agent sends it; 403 is returned, not thrown. */
+export function patchStatus(kc: Kubeconfig, node: string, status: Record<string, unknown>) {
+  return kubeCall(kc, "PATCH", `/api/v1/nodes/${node}/status`, { contentType: "application/strategic-merge-patch+json", body: { status }, allow: [403] });
 }
