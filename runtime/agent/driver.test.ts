@@ -2,7 +2,7 @@
 // the real cloud adapter in the end-to-end suite (test/e2e).
 import { afterEach, describe, expect, test } from "bun:test";
 import { createState, type Decision, extendedResource, type OperationResult, type PoolState, seededRng, summary } from "../pool/index.ts";
-import { type Executor, PoolDriver } from "./driver.ts";
+import { type Executor, type Intent, PoolDriver } from "./driver.ts";
 import { silentLogger } from "./log.ts";
 import { NodeStore } from "./store.ts";
 
@@ -14,7 +14,7 @@ class MemoryCloud implements Executor {
   private nextEni = 1;
   private readonly byToken = new Map<string, OperationResult>();
 
-  async execute(decision: Decision, token: string): Promise<OperationResult> {
+  async execute({ decision, clientToken: token }: Intent): Promise<OperationResult> {
     this.calls.push({ decision, token });
     await Promise.resolve();
     if (this.fail) return this.fail;
@@ -101,7 +101,7 @@ describe("PoolDriver", () => {
     const cloud = new MemoryCloud();
     const store = new NodeStore(":memory:");
     // First run: the decision is journaled, the call is made, and the agent dies before the answer.
-    const first = new PoolDriver(freshState(), { store, executor: { execute: (d, t) => { void cloud.execute(d, t); return new Promise(() => {}); } }, log: silentLogger });
+    const first = new PoolDriver(freshState(), { store, executor: { execute: (intent) => { void cloud.execute(intent); return new Promise(() => {}); } }, log: silentLogger });
     first.start();
     await Promise.resolve();
     await Promise.resolve();

@@ -18,9 +18,14 @@ import {
 import type { Logger } from "./log.ts";
 import type { Intent, NodeStore } from "./store.ts";
 
-/** Carries out one decision (cloud calls, and for a new ENI the node's data plane). */
+export type { Intent };
+
+/**
+ * Carries out one journaled decision (cloud calls, and for a new ENI the node's data plane).
+ * A replay after a crash passes the same intent again: same ClientToken, same opening time.
+ */
 export interface Executor {
-  execute(decision: Decision, clientToken: string): Promise<OperationResult>;
+  execute(intent: Intent): Promise<OperationResult>;
 }
 
 export interface DriverDeps {
@@ -150,7 +155,7 @@ export class PoolDriver {
     const run = (async () => {
       let result: OperationResult;
       try {
-        result = await this.deps.executor.execute(intent.decision, intent.clientToken);
+        result = await this.deps.executor.execute(intent);
       } catch (error) {
         result = { ok: false, error: { kind: "transient", message: (error as Error).message } };
       }

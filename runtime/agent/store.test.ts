@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createState, type Decision, type PoolState } from "../pool/index.ts";
 import { NodeStore, STORE_VERSION, StoreError } from "./store.ts";
 
@@ -65,7 +65,29 @@ describe("NodeStore", () => {
     raw.query("UPDATE meta SET value = '99' WHERE key = 'version'").run();
     raw.close();
     expect(() => new NodeStore(path)).toThrow(StoreError);
-    expect(() => new NodeStore(path)).toThrow(/store version 99, newer than this agent's 1/);
+    expect(() => new NodeStore(path)).toThrow(/store version 99, newer than this agent's 2/);
+  });
+
+  test("a version 1 database is migrated to version 2 and keeps its pool and journal", () => {
+    const path = tempDb();
+    mkdirSync(dirname(path), { recursive: true });
+    const { Database } = require("bun:sqlite");
+    const raw = new Database(path, { create: true });
+    // The version 1 tables, exactly as the first agent release created them.
+    raw.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    raw.exec("CREATE TABLE pool (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, updated_at INTEGER NOT NULL)");
+    raw.exec("CREATE TABLE journal (id TEXT PRIMARY KEY, client_token TEXT NOT NULL UNIQUE, decision TEXT NOT NULL, opened_at INTEGER NOT NULL, resolved_at INTEGER, outcome TEXT)");
+    raw.query("INSERT INTO meta VALUES ('version', '1')").run();
+    raw.query("INSERT INTO pool VALUES (1, ?, 1)").run(JSON.stringify(state()));
+    raw.query("INSERT INTO journal (id, client_token, decision, opened_at) VALUES ('op-1', 't-1', ?, 5)").run(JSON.stringify(bind));
+    raw.close();
+    const store = new NodeStore(path);
+    expect(store.version()).toBe(2);
+    expect(store.loadPool()).toEqual(state());
+    expect(store.openIntents().map((i) => i.clientToken)).toEqual(["t-1"]);
+    store.putAttachment({ key: "k8s/c1/eth0", netns: "/var/run/netns/p1", namespace: "default", name: "web-1", createdAt: 7 });
+    expect(store.attachments()).toEqual([{ key: "k8s/c1/eth0", netns: "/var/run/netns/p1", namespace: "default", name: "web-1", createdAt: 7 }]);
+    store.close();
   });
 
   test("kill -9 during a stream of commits leaves a consistent database", async () => {

@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { type Decision, POOL_STATE_VERSION, type PoolState } from "../pool/index.ts";
 
 /** Stamped into the database; bump it and add a step to MIGRATIONS when the tables change. */
-export const STORE_VERSION = 1;
+export const STORE_VERSION = 2;
 
 const MIGRATIONS: string[][] = [
   [], // version 0: empty database
@@ -24,7 +24,27 @@ const MIGRATIONS: string[][] = [
      )`,
     "CREATE INDEX journal_open ON journal (resolved_at) WHERE resolved_at IS NULL",
   ],
+  [
+    // version 2: which Kubernetes pod and netns an attachment belongs to, so that IPs of pods
+    // that are gone can be freed and the data plane re-wired after a restart.
+    `CREATE TABLE attachments (
+       key TEXT PRIMARY KEY,
+       netns TEXT NOT NULL,
+       namespace TEXT,
+       name TEXT,
+       created_at INTEGER NOT NULL
+     )`,
+  ],
 ];
+
+/** A CNI attachment as the agent recorded it at ADD. */
+export interface AttachmentRecord {
+  key: string;
+  netns: string;
+  namespace: string | null;
+  name: string | null;
+  createdAt: number;
+}
 
 /** A cloud mutation the agent decided on: written before the call, resolved after it. */
 export interface Intent {
@@ -97,6 +117,21 @@ export class NodeStore {
       const resolve = this.db.query("UPDATE journal SET resolved_at = ?, outcome = ? WHERE id = ? AND resolved_at IS NULL");
       for (const r of change.resolve ?? []) resolve.run(now, r.outcome, r.id);
     })();
+  }
+
+  putAttachment(a: AttachmentRecord): void {
+    this.db.query("INSERT OR REPLACE INTO attachments (key, netns, namespace, name, created_at) VALUES (?, ?, ?, ?, ?)").run(a.key, a.netns, a.namespace, a.name, a.createdAt);
+  }
+
+  deleteAttachment(key: string): void {
+    this.db.query("DELETE FROM attachments WHERE key = ?").run(key);
+  }
+
+  attachments(): AttachmentRecord[] {
+    return this.db
+      .query<{ key: string; netns: string; namespace: string | null; name: string | null; created_at: number }, []>("SELECT * FROM attachments ORDER BY key")
+      .all()
+      .map((r) => ({ key: r.key, netns: r.netns, namespace: r.namespace, name: r.name, createdAt: r.created_at }));
   }
 
   /** Intents written but never resolved: the agent stopped between the call and its answer. */

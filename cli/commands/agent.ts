@@ -1,0 +1,108 @@
+import { parseArgs } from "node:util";
+import { Agent } from "../../runtime/agent/agent.ts";
+import { createLogger, type Level } from "../../runtime/agent/log.ts";
+import { DEFAULT_SOCKET } from "../../runtime/cni/protocol.ts";
+import { clusterCaFile } from "../../runtime/kube/ca-env.ts";
+import { KubeClient } from "../../runtime/kube/client.ts";
+
+export const help = `Usage: vpccni agent [options]
+
+The node agent (run by the DaemonSet): keeps the node's pool of ENI secondary IPs, binds ENIs
+and IPs through the Tencent Cloud VPC API, wires pods for the CNI plugin, and keeps the Node's
+tke.cloud.tencent.com/eni-ip extended resource current.
+
+Options (environment variable in brackets):
+  --policy FILE            the policy, a ConfigMap mount [VPCCNI_POLICY] (default /etc/vpccni/policy/policy.yaml)
+  --node-name NAME         this Kubernetes node [NODE_NAME] (required)
+  --state-dir DIR          node state (SQLite) [VPCCNI_STATE_DIR] (default /var/lib/vpccni)
+  --socket PATH            CNI and introspection socket, 0600 (default ${DEFAULT_SOCKET})
+  --listen HOST:PORT       /healthz /readyz /metrics [VPCCNI_LISTEN] (default 0.0.0.0:61678); "off" for none
+  --metadata-url URL       instance metadata service [VPCCNI_METADATA_URL]
+  --credentials-dir DIR    mounted credentials Secret [VPCCNI_CREDENTIALS_DIR] (default: environment, then CVM role)
+  --endpoint HOST[:PORT]   VPC API endpoint instead of the policy's (a private endpoint, the emulator)
+  --kubeconfig FILE        Kubernetes access [KUBECONFIG] (default: the pod's ServiceAccount)
+  --no-kube                run without Kubernetes (no extended resource, Events or pod GC)
+  --netns NAME             act in this network namespace instead of the agent's own (tests, demo)
+  --primary-interface IF   the primary ENI's link (default eth0)
+  --log-level LEVEL        debug, info, warn or error (default info)
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const env = process.env;
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      policy: { type: "string", default: env.VPCCNI_POLICY ?? "/etc/vpccni/policy/policy.yaml" },
+      "node-name": { type: "string", default: env.NODE_NAME },
+      "state-dir": { type: "string", default: env.VPCCNI_STATE_DIR ?? "/var/lib/vpccni" },
+      socket: { type: "string", default: DEFAULT_SOCKET },
+      listen: { type: "string", default: env.VPCCNI_LISTEN ?? "0.0.0.0:61678" },
+      "metadata-url": { type: "string", default: env.VPCCNI_METADATA_URL },
+      "credentials-dir": { type: "string", default: env.VPCCNI_CREDENTIALS_DIR },
+      endpoint: { type: "string" },
+      kubeconfig: { type: "string", default: env.KUBECONFIG },
+      "no-kube": { type: "boolean", default: false },
+      netns: { type: "string" },
+      "primary-interface": { type: "string", default: "eth0" },
+      "log-level": { type: "string", default: "info" },
+    },
+  });
+  const level = values["log-level"] as Level;
+  if (!["debug", "info", "warn", "error"].includes(level)) {
+    process.stderr.write(`vpccni agent: --log-level is ${JSON.stringify(level)}; allowed: debug, info, warn or error\n`);
+    return 2;
+  }
+  const nodeName = values["node-name"];
+  if (!nodeName) {
+    process.stderr.write("vpccni agent: --node-name (or NODE_NAME) is required; the DaemonSet sets it from spec.nodeName\n");
+    return 2;
+  }
+  const useKube = !values["no-kube"];
+  if (useKube && !env.NODE_EXTRA_CA_CERTS) {
+    const ca = clusterCaFile(values.kubeconfig);
+    if (ca) return restartWith({ NODE_EXTRA_CA_CERTS: ca });
+  }
+  const log = createLogger({ level, base: { component: "vpccni-agent", node: nodeName } });
+  const agent = new Agent({
+    policyFile: values.policy as string,
+    nodeName,
+    stateDir: values["state-dir"] as string,
+    socket: values.socket as string,
+    listen: values.listen === "off" ? null : (values.listen as string),
+    metadataUrl: values["metadata-url"],
+    credentialsDir: values["credentials-dir"],
+    endpoint: values.endpoint,
+    kube: useKube ? KubeClient.load(values.kubeconfig) : null,
+    netns: values.netns,
+    primaryInterface: values["primary-interface"] as string,
+    log,
+  });
+  try {
+    await agent.start();
+  } catch (error) {
+    log.error("agent failed to start", { error: (error as Error).message });
+    await agent.stop().catch(() => {});
+    return 1;
+  }
+  const { promise, resolve } = Promise.withResolvers<number>();
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      log.info("stopping", { signal });
+      agent.stop().then(
+        () => resolve(0),
+        (e: unknown) => {
+          log.error("unclean stop", { error: (e as Error).message });
+          resolve(1);
+        },
+      );
+    });
+  }
+  return promise;
+}
+
+/** Runs this same command again with extra environment (read only at process start). */
+async function restartWith(extra: Record<string, string>): Promise<number> {
+  const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], { env: { ...process.env, ...extra }, stdio: ["inherit", "inherit", "inherit"] });
+  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => child.kill(signal));
+  return await child.exited;
+}

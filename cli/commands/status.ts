@@ -1,0 +1,26 @@
+import { parseArgs } from "node:util";
+import { type PoolView, renderPoolView } from "../../runtime/agent/introspect.ts";
+import { DEFAULT_SOCKET } from "../../runtime/cni/protocol.ts";
+
+export const help = `Usage: vpccni status [--socket PATH] [--json]
+
+Shows the node's IP pool as the local agent sees it: per ENI the bound, assigned and idle IPs
+and the route table, the pods, and cloud operations in flight. Reads the agent's unix socket
+(default ${DEFAULT_SOCKET}; root only).
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { socket: { type: "string", default: DEFAULT_SOCKET }, json: { type: "boolean", default: false } } });
+  const socket = values.socket as string;
+  let view: PoolView;
+  try {
+    const res = await fetch("http://agent/v1/pool", { unix: socket, signal: AbortSignal.timeout(5000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+    view = (await res.json()) as PoolView;
+  } catch (error) {
+    process.stderr.write(`vpccni status: cannot read the agent at ${socket}: ${(error as Error).message}\n(is the agent running on this node, and are you root?)\n`);
+    return 1;
+  }
+  process.stdout.write(values.json ? `${JSON.stringify(view, null, 2)}\n` : renderPoolView(view));
+  return 0;
+}

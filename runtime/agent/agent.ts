@@ -1,0 +1,211 @@
+// The node agent: the composition root. It reads the policy, finds out which instance it runs
+// on, reconciles what it remembers with the cloud, the kernel and Kubernetes, then serves the
+// CNI plugin and keeps the pool, the data plane and the Node's extended resource current.
+import { join } from "node:path";
+import type { VpcCniPolicy } from "../../schema/index.ts";
+import { TAG_CLUSTER, TAG_CREATED_AT, TAG_NODE, TencentVpcApi } from "../cloud/tencent.ts";
+import { resolveCredentials } from "../cloud/credentials.ts";
+import { DEFAULT_METADATA_URL, MetadataClient } from "../cloud/metadata.ts";
+import type { Eni, Subnet, VpcApi } from "../cloud/types.ts";
+import { IprouteDataPlane } from "../net/index.ts";
+import type { DataPlane } from "../net/types.ts";
+import { createState, type EniInventory, type PoolState, type Quota, setQuota, setSettings, setSubnets, settingsFromPolicy, summary, syncInventory } from "../pool/index.ts";
+import type { KubePort } from "../kube/client.ts";
+import { cniApi } from "./cni-api.ts";
+import { PoolDriver } from "./driver.ts";
+import { CloudExecutor, type NodeIdentity } from "./executor.ts";
+import { type AgentServers, startServers } from "./http.ts";
+import { KubeSync } from "./kube-sync.ts";
+import type { Logger } from "./log.ts";
+import { Maintenance } from "./maintenance.ts";
+import { AgentMetrics } from "./metrics.ts";
+import { describeRejection, PolicyWatcher, readPolicyFile } from "./policy-file.ts";
+import { NodeStore } from "./store.ts";
+
+export interface AgentOptions {
+  policyFile: string;
+  nodeName: string;
+  stateDir: string;
+  socket: string;
+  /** host:port of /healthz, /readyz and /metrics; null: none. */
+  listen: string | null;
+  metadataUrl?: string;
+  /** Folder of the mounted credentials Secret. */
+  credentialsDir?: string;
+  /** Cloud endpoint instead of the policy's (the demo's emulator). */
+  endpoint?: string;
+  /** null: run without Kubernetes (no extended resource, no Events, no pod GC). */
+  kube: KubePort | null;
+  /** Node namespace the data plane acts in; undefined: the agent's own (production). */
+  netns?: string;
+  primaryInterface: string;
+  log: Logger;
+  addTimeoutMs?: number;
+  /** Test hooks: a VpcApi or DataPlane to use instead of the real ones. */
+  api?: VpcApi;
+  dataPlane?: DataPlane;
+}
+
+export class Agent {
+  readonly metrics = new AgentMetrics();
+  private store?: NodeStore;
+  private driver?: PoolDriver;
+  private servers?: AgentServers;
+  private watcher?: PolicyWatcher;
+  private maintenance?: Maintenance;
+  private kubeSync?: KubeSync;
+  private executor?: CloudExecutor;
+  private policy?: VpcCniPolicy;
+  private identity?: NodeIdentity;
+  private ready = false;
+
+  constructor(private readonly opts: AgentOptions) {}
+
+  async start(): Promise<void> {
+    const { opts } = this;
+    const log = opts.log;
+    const load = await readPolicyFile(opts.policyFile);
+    if (!load.ok) throw new Error(`the policy cannot be used:\n${describeRejection(load)}`);
+    const policy = load.policy;
+    this.policy = policy;
+    if (policy.spec.ipMode !== "shared") throw new Error(`spec.ipMode is ${JSON.stringify(policy.spec.ipMode)}; this agent runs shared mode only (fixed IP needs the cluster ipamd)`);
+
+    const metadata = new MetadataClient(opts.metadataUrl ?? DEFAULT_METADATA_URL);
+    const [instanceId, zone] = await Promise.all([metadata.instanceId(), metadata.zone()]);
+    log.info("node identified", { node: opts.nodeName, instanceId, zone });
+    const api =
+      opts.api ??
+      new TencentVpcApi({
+        region: policy.spec.region,
+        endpoint: opts.endpoint ?? policy.spec.cloud.endpoint,
+        credentials: resolveCredentials({ secretDir: opts.credentialsDir, metadataUrl: opts.metadataUrl }),
+        clusterId: policy.spec.clusterId,
+        vpcId: policy.spec.vpcId,
+        log: (event, fields) => log.debug(event, fields),
+      });
+    const dataPlane = opts.dataPlane ?? new IprouteDataPlane({ netns: opts.netns, routeTableBase: policy.spec.dataPlane.routeTableBase, manageRpFilter: policy.spec.dataPlane.manageRpFilter });
+
+    // What the cloud says this instance has and may have.
+    const [limits, enis, subnets] = await Promise.all([api.instanceLimits(instanceId), api.listEnis(instanceId), api.describeSubnets(policy.spec.subnets)]);
+    const primary = enis.find((e) => e.primary);
+    if (!primary) throw new Error(`instance ${instanceId} lists no primary ENI; cannot copy its security groups to new ENIs`);
+    // The limits count the primary ENI and each ENI's primary IP; pods can use neither.
+    const quota: Quota = { enis: Math.max(0, limits.enis - 1), ipsPerEni: Math.max(0, limits.ipsPerEni - 1), ipsPerCall: 10 };
+    this.identity = { node: opts.nodeName, instanceId, zone, securityGroupIds: primary.securityGroupIds };
+    const subnetMap = new Map<string, Subnet>(subnets.map((s) => [s.id, s]));
+    const executor = new CloudExecutor(api, dataPlane, this.identity, () => subnetMap, log);
+    this.executor = executor;
+
+    // The kernel: sysctls, and every pod ENI's link and route table.
+    const podEniList = enis.filter((e) => !e.primary && policy.spec.subnets.includes(e.subnetId));
+    for (const eni of podEniList) await executor.setupLink(eni);
+    await dataPlane.ensureSysctls(opts.primaryInterface, [...executor.links.values()].map((l) => l.name));
+
+    // What this node remembers, reconciled with the cloud.
+    const store = new NodeStore(join(opts.stateDir, "node.db"));
+    this.store = store;
+    const settings = settingsFromPolicy(policy.spec);
+    const available = Object.fromEntries(subnets.map((s) => [s.id, s.availableIps]));
+    const inventory = toInventory(enis, policy.spec.subnets);
+    let state: PoolState;
+    const saved = store.loadPool();
+    if (saved) {
+      const synced = syncInventory(setSubnets(setQuota(setSettings(saved, settings), quota), available), inventory);
+      if (synced.lostPods.length > 0) log.warn("pods whose IP the cloud no longer lists", { pods: synced.lostPods });
+      state = synced.state;
+      log.info("state restored", { ...summary(state, Date.now()), journal: store.openIntents().length });
+    } else {
+      state = createState({ settings, quota, subnets: available, enis: inventory });
+      log.info("new node state", { quota, enis: inventory.length });
+    }
+
+    const driver = new PoolDriver(state, {
+      store,
+      executor,
+      log,
+      onChange: (s) => {
+        this.metrics.pool(summary(s, Date.now()));
+        this.kubeSync?.poolChanged(s);
+      },
+      onOperation: (decision, result, ms) => {
+        this.metrics.operation(decision, result, ms);
+        if (!result.ok) this.kubeSync?.cloudError(result.error.kind, result.error.message ?? "");
+      },
+    });
+    this.driver = driver;
+    store.commit(state);
+    this.metrics.pool(summary(state, Date.now()));
+
+    if (opts.kube) this.kubeSync = new KubeSync({ kube: opts.kube, node: opts.nodeName, log, driver, store, dataPlane });
+    const api_ = cniApi({ driver, store, dataPlane, executor, metrics: this.metrics, log, addTimeoutMs: opts.addTimeoutMs ?? 20_000, onExhausted: (m) => this.kubeSync?.exhausted(m) });
+    this.servers = startServers({
+      socket: opts.socket,
+      listen: opts.listen,
+      cni: api_,
+      metrics: this.metrics,
+      ready: () => this.ready,
+      view: () => this.view(),
+    });
+    driver.start();
+    this.maintenance = new Maintenance({ api, dataPlane, driver, executor, store, log, metrics: this.metrics, identity: this.identity, policy: () => this.policy as VpcCniPolicy, primaryInterface: opts.primaryInterface, subnets: subnetMap, leakTags: { [TAG_CLUSTER]: policy.spec.clusterId, [TAG_NODE]: opts.nodeName }, createdAtTag: TAG_CREATED_AT });
+    this.maintenance.start();
+    await this.kubeSync?.start();
+
+    this.watcher = new PolicyWatcher(opts.policyFile, load.text, {
+      onPolicy: (next) => this.applyPolicy(next),
+      onRejected: (rejected) => {
+        this.metrics.policyReloads.inc({ result: "rejected" });
+        const text = describeRejection(rejected);
+        log.error("new policy rejected; the previous one stays in force", { diagnostics: text });
+        this.kubeSync?.event("Warning", "PolicyRejected", text.split("\n")[0] ?? text);
+      },
+    });
+    this.watcher.start();
+    this.ready = true;
+    log.info("agent ready", { socket: opts.socket, listen: opts.listen, ...summary(driver.state, Date.now()) });
+  }
+
+  private applyPolicy(next: VpcCniPolicy): void {
+    const log = this.opts.log;
+    const current = this.policy as VpcCniPolicy;
+    const fixed = ["region", "vpcId", "clusterId", "ipMode"] as const;
+    const changed = fixed.filter((f) => JSON.stringify(next.spec[f]) !== JSON.stringify(current.spec[f]));
+    if (changed.length > 0 || JSON.stringify(next.spec.dataPlane) !== JSON.stringify(current.spec.dataPlane) || JSON.stringify(next.spec.cloud) !== JSON.stringify(current.spec.cloud)) {
+      this.metrics.policyReloads.inc({ result: "needs-restart" });
+      log.warn("policy change needs an agent restart to take effect; prebind, limits, timers and subnets were applied", { fields: changed });
+    }
+    try {
+      this.driver?.update((s) => setSettings(s, settingsFromPolicy(next.spec)));
+      this.policy = next;
+      this.metrics.policyReloads.inc({ result: "applied" });
+      log.info("policy reloaded", { prebind: next.spec.prebind, limits: next.spec.limits ?? {}, releaseInterval: next.spec.releaseInterval });
+    } catch (error) {
+      this.metrics.policyReloads.inc({ result: "rejected" });
+      log.error("policy reload failed; the previous one stays in force", { error: (error as Error).message });
+    }
+  }
+
+  view() {
+    const driver = this.driver as PoolDriver;
+    const links = new Map([...(this.executor?.links.values() ?? [])].map((l) => [l.eniId, { mac: l.mac, link: l.name, routeTable: l.table }]));
+    return { node: this.opts.nodeName, instanceId: this.identity?.instanceId ?? "", policy: this.policy?.metadata.name ?? "", state: driver.state, links };
+  }
+
+  /** Graceful: answers in flight are journaled; pods stay wired (a restart must not cut them). */
+  async stop(): Promise<void> {
+    this.ready = false;
+    this.watcher?.stop();
+    this.maintenance?.stop();
+    this.kubeSync?.stop();
+    await this.servers?.stop();
+    await this.driver?.stop();
+    await this.kubeSync?.flush();
+    this.store?.close();
+  }
+}
+
+function toInventory(enis: Eni[], subnets: string[]): EniInventory[] {
+  return enis
+    .filter((e) => e.primary || subnets.includes(e.subnetId))
+    .map((e) => ({ id: e.id, subnet: e.subnetId, primary: e.primary, ips: e.secondaryIps }));
+}

@@ -1,0 +1,107 @@
+// The agent's side of the CNI socket: ADD takes an IP from the pool and wires the pod, DEL
+// unwires and gives the IP back to the node pool, CHECK compares the kernel with the record,
+// GC frees what the runtime no longer knows, STATUS says whether the next ADD can succeed.
+import { type CniAgentApi, CniCode, CniError, type RequestOf, type ResponseOf } from "../cni/protocol.ts";
+import type { DataPlane } from "../net/types.ts";
+import { POD_GATEWAY } from "../net/types.ts";
+import { podKey, summary } from "../pool/index.ts";
+import type { PoolDriver } from "./driver.ts";
+import type { CloudExecutor } from "./executor.ts";
+import type { Logger } from "./log.ts";
+import type { AgentMetrics } from "./metrics.ts";
+import type { NodeStore } from "./store.ts";
+
+export interface CniApiDeps {
+  driver: PoolDriver;
+  store: NodeStore;
+  dataPlane: DataPlane;
+  executor: CloudExecutor;
+  metrics: AgentMetrics;
+  log: Logger;
+  /** How long an ADD waits for the pool to grow before answering "try again later". */
+  addTimeoutMs: number;
+  /** Called when an ADD found no IP (the agent turns it into a rate-limited Event). */
+  onExhausted?: (message: string) => void;
+  now?: () => number;
+}
+
+export function cniApi(deps: CniApiDeps): CniAgentApi {
+  const now = deps.now ?? Date.now;
+
+  async function unwireAndRelease(key: string, ref: { containerId: string; ifname: string; network: string }): Promise<string | undefined> {
+    const ip = deps.driver.state.pods[key]?.ip;
+    // Unwire before the IP goes back to the pool, so that it is never wired twice.
+    await deps.dataPlane.unwirePod(ref, ip);
+    deps.driver.release(key);
+    deps.store.deleteAttachment(key);
+    return ip;
+  }
+
+  return {
+    async add(req: RequestOf<"add">): Promise<ResponseOf<"add">> {
+      const key = podKey(req);
+      const started = now();
+      const answer = await deps.driver.allocate(key, deps.addTimeoutMs);
+      deps.metrics.allocation(answer.ok, now() - started);
+      if (!answer.ok) {
+        deps.onExhausted?.(answer.message);
+        throw new CniError(CniCode.TryAgainLater, `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"} yet: ${answer.message}`);
+      }
+      const link = deps.executor.links.get(answer.eni);
+      if (!link) {
+        deps.driver.release(key);
+        throw new CniError(CniCode.TryAgainLater, `IP ${answer.ip} is on ENI ${answer.eni}, whose link is not configured yet`);
+      }
+      deps.store.putAttachment({ key, netns: req.netns, namespace: req.podNamespace ?? null, name: req.podName ?? null, createdAt: now() });
+      try {
+        const wiring = await deps.dataPlane.wirePod({ network: req.network, containerId: req.containerId, ifname: req.ifname, netns: req.netns, ip: answer.ip, table: link.table });
+        deps.log.info("pod wired", { pod: `${req.podNamespace ?? ""}/${req.podName ?? ""}`, key, ip: answer.ip, eni: answer.eni, table: link.table });
+        return { ip: answer.ip, prefixLength: 32, gateway: POD_GATEWAY, eniMac: link.mac, routeTable: link.table, hostVeth: wiring.hostVeth, hostMac: wiring.hostMac, podMac: wiring.podMac };
+      } catch (error) {
+        // Nothing half-done stays behind: the wiring is undone and the IP goes back.
+        await unwireAndRelease(key, req).catch(() => {});
+        throw new CniError(CniCode.AgentFailure, `wiring ${req.netns} with ${answer.ip} failed: ${(error as Error).message}`);
+      }
+    },
+
+    async del(req: RequestOf<"del">): Promise<ResponseOf<"del">> {
+      const ip = await unwireAndRelease(podKey(req), req);
+      if (ip) deps.log.info("pod unwired", { key: podKey(req), ip });
+      return ip ? { released: ip } : {};
+    },
+
+    async check(req: RequestOf<"check">): Promise<ResponseOf<"check">> {
+      const key = podKey(req);
+      const assignment = deps.driver.state.pods[key];
+      if (!assignment) throw new CniError(CniCode.UnknownContainer, `the agent has no IP for ${key}`);
+      if (req.ip && req.ip !== assignment.ip) throw new CniError(CniCode.CheckFailed, `${key} has ${assignment.ip}, the runtime's result says ${req.ip}`);
+      const table = deps.executor.links.get(assignment.eni)?.table;
+      if (table === undefined) throw new CniError(CniCode.CheckFailed, `ENI ${assignment.eni} of ${key} has no configured link`);
+      const problems = await deps.dataPlane.checkPod({ network: req.network, containerId: req.containerId, ifname: req.ifname, netns: req.netns, ip: assignment.ip, table });
+      if (problems.length > 0) throw new CniError(CniCode.CheckFailed, `${key}: ${problems.join("; ")}`);
+      return { ok: true };
+    },
+
+    async gc(req: RequestOf<"gc">): Promise<ResponseOf<"gc">> {
+      const valid = new Set(req.validAttachments.map((a) => podKey({ network: req.network, ...a })));
+      const released: ResponseOf<"gc">["released"] = [];
+      for (const key of Object.keys(deps.driver.state.pods)) {
+        const [network, containerId = "", ifname = ""] = key.split("/");
+        if (network !== req.network || valid.has(key)) continue;
+        const ip = await unwireAndRelease(key, { network, containerId, ifname });
+        if (ip) released.push({ containerId, ifname, ip });
+      }
+      if (released.length > 0) deps.log.info("CNI GC freed attachments the runtime no longer knows", { count: released.length });
+      return { released };
+    },
+
+    async status(): Promise<ResponseOf<"status">> {
+      const s = summary(deps.driver.state, now());
+      const canGrow = s.bound + s.pendingBind < s.maxBindable;
+      const ready = s.ready > 0 || canGrow;
+      return ready
+        ? { ready, idleIps: s.ready }
+        : { ready, idleIps: s.ready, message: `all ${s.maxBindable} IPs this node may bind are in use (${s.pods} pods); no new pod can get an IP here` };
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// Turns pool decisions into VPC API calls, and a new ENI into a configured link on the node.
+// Every call carries a ClientToken derived from the journaled intent, so a replay after a
+// crash is answered with what the first call did instead of doing it twice.
+import { CloudError, poolErrorKind } from "../cloud/errors.ts";
+import type { Eni, Subnet, VpcApi } from "../cloud/types.ts";
+import type { DataPlane, EniLink } from "../net/types.ts";
+import type { OperationResult } from "../pool/index.ts";
+import type { Executor, Intent } from "./driver.ts";
+import type { Logger } from "./log.ts";
+
+const LINK_WAIT_ATTEMPTS = 50;
+const LINK_WAIT_MS = 200;
+
+export interface NodeIdentity {
+  node: string;
+  instanceId: string;
+  zone: string;
+  /** Security groups of the primary ENI; new ENIs get the same ones. */
+  securityGroupIds: string[];
+}
+
+export class CloudExecutor implements Executor {
+  /** ENI id -> its link on the node, for the route table and introspection. */
+  readonly links = new Map<string, EniLink & { eniId: string }>();
+
+  constructor(
+    private readonly api: VpcApi,
+    private readonly dataPlane: DataPlane,
+    private readonly identity: NodeIdentity,
+    private readonly subnets: () => ReadonlyMap<string, Subnet>,
+    private readonly log: Logger,
+  ) {}
+
+  async execute(intent: Intent): Promise<OperationResult> {
+    const d = intent.decision;
+    try {
+      switch (d.action) {
+        case "bind": {
+          const ips = await this.api.assignIps(d.eni, { count: d.count, clientToken: intent.clientToken });
+          return { ok: true, ips };
+        }
+        case "create-eni":
+          return await this.createEni(intent, d.subnet, d.ips);
+        case "release":
+          await this.api.unassignIps(d.eni, d.ips);
+          return { ok: true };
+        case "delete-eni": {
+          const link = this.links.get(d.eni);
+          if (link) await this.dataPlane.teardownEni(link.mac);
+          await this.api.detachEni(d.eni, this.identity.instanceId, { clientToken: derived(intent.clientToken, "detach") });
+          await this.api.deleteEni(d.eni);
+          this.links.delete(d.eni);
+          return { ok: true };
+        }
+      }
+    } catch (error) {
+      return failure(error);
+    }
+  }
+
+  private async createEni(intent: Intent, subnetId: string, ips: number): Promise<OperationResult> {
+    const eni = await this.api.createEni({
+      subnetId,
+      securityGroupIds: this.identity.securityGroupIds,
+      secondaryIps: ips,
+      name: `vpccni-${this.identity.node}`.slice(0, 60),
+      node: this.identity.node,
+      clientToken: intent.clientToken,
+      createdAt: intent.openedAt,
+    });
+    let attached: Eni;
+    try {
+      attached = await this.api.attachEni(eni.id, this.identity.instanceId, { clientToken: derived(intent.clientToken, "attach") });
+    } catch (error) {
+      // An ENI that cannot be attached is of no use and would leak: give it back now. Should
+      // this fail too, the tag-based leak sweep finds it later.
+      this.log.warn("attach failed; deleting the new ENI", { eni: eni.id, error: (error as Error).message });
+      await this.api.deleteEni(eni.id).catch((e: unknown) => this.log.warn("delete of an unattached ENI failed", { eni: eni.id, error: (e as Error).message }));
+      throw error;
+    }
+    await this.setupLink(attached);
+    return { ok: true, eni: attached.id, ips: attached.secondaryIps };
+  }
+
+  /** Finds the ENI's link by MAC and fills its route table (table = ifindex + base). */
+  async setupLink(eni: Eni): Promise<EniLink> {
+    const subnet = this.subnets().get(eni.subnetId);
+    if (!subnet) throw new Error(`ENI ${eni.id} is in subnet ${eni.subnetId}, which the policy does not list`);
+    const spec = { mac: eni.mac, subnetCidr: subnet.cidr, gateway: gatewayOf(subnet.cidr), primaryIp: eni.primaryIp };
+    // The link shows up a moment after the cloud says "attached" (hotplug, udev): wait for it.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const link = await this.dataPlane.setupEni(spec);
+        this.links.set(eni.id, { ...link, eniId: eni.id });
+        return link;
+      } catch (error) {
+        if (attempt >= LINK_WAIT_ATTEMPTS) throw new Error(`ENI ${eni.id} (${eni.mac}) is attached but its link was not usable after ${attempt} tries: ${(error as Error).message}`);
+        await Bun.sleep(LINK_WAIT_MS);
+      }
+    }
+  }
+}
+
+/** A ClientToken for a second call of the same intent (attach after create): <= 64 characters. */
+function derived(token: string, step: string): string {
+  return `${token}-${step}`.slice(0, 64);
+}
+
+/** Tencent VPC subnets route through their first address, as every VPC router does. */
+export function gatewayOf(cidr: string): string {
+  const [base = "0.0.0.0"] = cidr.split("/");
+  const n = base.split(".").reduce((acc, part) => acc * 256 + Number(part), 0) + 1;
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+}
+
+function failure(error: unknown): OperationResult {
+  if (error instanceof CloudError) return { ok: false, error: { kind: poolErrorKind(error.kind), message: error.message } };
+  return { ok: false, error: { kind: "transient", message: (error as Error).message ?? String(error) } };
+}

@@ -1,0 +1,74 @@
+// The agent's two listeners. The unix socket (0600, root) carries the CNI protocol and the
+// introspection view, which lists pods and IPs and so stays off the network. The TCP listener
+// carries only health and metrics, for the kubelet's probes and Prometheus.
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { type CniAgentApi, protocolHandler } from "../cni/protocol.ts";
+import type { PoolState } from "../pool/index.ts";
+import { type LinkInfo, poolView } from "./introspect.ts";
+import type { AgentMetrics } from "./metrics.ts";
+
+export interface AgentServers {
+  stop(): Promise<void>;
+  /** The TCP port actually bound (listen may ask for port 0). */
+  port: number | null;
+}
+
+export interface ServerDeps {
+  socket: string;
+  listen: string | null;
+  cni: CniAgentApi;
+  metrics: AgentMetrics;
+  ready: () => boolean;
+  view: () => { node: string; instanceId: string; policy: string; state: PoolState; links: ReadonlyMap<string, LinkInfo> };
+}
+
+export function startServers(deps: ServerDeps): AgentServers {
+  const cni = protocolHandler(deps.cni);
+  mkdirSync(dirname(deps.socket), { recursive: true, mode: 0o700 });
+  rmSync(deps.socket, { force: true }); // a socket left by a killed agent would refuse the bind
+  const local = Bun.serve({
+    unix: deps.socket,
+    fetch(req) {
+      if (new URL(req.url).pathname === "/v1/pool" && req.method === "GET") return Response.json(poolView({ ...deps.view(), now: Date.now() }));
+      return cni(req);
+    },
+  });
+  chmodSync(deps.socket, 0o600);
+
+  let tcp: ReturnType<typeof Bun.serve> | undefined;
+  if (deps.listen !== null) {
+    const [host, port] = splitHostPort(deps.listen);
+    tcp = Bun.serve({
+      hostname: host,
+      port,
+      async fetch(req) {
+        switch (new URL(req.url).pathname) {
+          case "/healthz":
+            return new Response("ok\n");
+          case "/readyz":
+            return deps.ready() ? new Response("ready\n") : new Response("starting\n", { status: 503 });
+          case "/metrics":
+            return new Response(await deps.metrics.text(), { headers: { "content-type": deps.metrics.registry.contentType } });
+          default:
+            return new Response("routes: /healthz /readyz /metrics\n", { status: 404 });
+        }
+      },
+    });
+  }
+  return {
+    port: tcp?.port ?? null,
+    async stop() {
+      await tcp?.stop(true);
+      await local.stop(true);
+      rmSync(deps.socket, { force: true });
+    },
+  };
+}
+
+export function splitHostPort(listen: string): [string, number] {
+  const m = /^(.*):(\d{1,5})$/.exec(listen);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) throw new Error(`--listen ${JSON.stringify(listen)} is not host:port; allowed: e.g. 0.0.0.0:61678 or 127.0.0.1:0`);
+  return [(m[1] ?? "").replace(/^\[|\]$/g, "") || "0.0.0.0", port];
+}

@@ -1,0 +1,116 @@
+// Keeps Kubernetes informed and frees what Kubernetes says is gone: the Node's eni-ip extended
+// resource follows the pool within a second, warnings become rate-limited Events, and IPs of
+// pods that no longer exist on this node go back to the pool.
+import type { DataPlane } from "../net/types.ts";
+import { extendedResource, type PoolState } from "../pool/index.ts";
+import type { EventType, KubePort } from "../kube/client.ts";
+import type { PoolDriver } from "./driver.ts";
+import type { Logger } from "./log.ts";
+import type { NodeStore } from "./store.ts";
+
+/** Coalesce pool changes into one Node patch; the product promises the figures within 1 s. */
+const PATCH_DELAY_MS = 200;
+const PATCH_RETRY_MS = 5_000;
+const EVENT_INTERVAL_MS = 60_000;
+const POD_GC_INTERVAL_MS = 60_000;
+/** An attachment younger than this is never collected: its pod may not be listed yet. */
+const POD_GC_MIN_AGE_MS = 60_000;
+
+export interface KubeSyncDeps {
+  kube: KubePort;
+  node: string;
+  log: Logger;
+  driver: PoolDriver;
+  store: NodeStore;
+  dataPlane: DataPlane;
+}
+
+export class KubeSync {
+  private sent = "";
+  private patchTimer: ReturnType<typeof setTimeout> | undefined;
+  private patching: Promise<void> = Promise.resolve();
+  private gcTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly lastEvent = new Map<string, number>();
+
+  constructor(private readonly deps: KubeSyncDeps) {}
+
+  async start(): Promise<void> {
+    this.poolChanged(this.deps.driver.state);
+    await this.collectGonePods();
+    this.gcTimer = setInterval(() => void this.collectGonePods(), POD_GC_INTERVAL_MS);
+  }
+
+  poolChanged(state: PoolState): void {
+    const figures = extendedResource(state);
+    if (JSON.stringify(figures) === this.sent || this.patchTimer) return;
+    this.patchTimer = setTimeout(() => {
+      this.patchTimer = undefined;
+      const now = extendedResource(this.deps.driver.state);
+      const key = JSON.stringify(now);
+      if (key === this.sent) return;
+      this.patching = this.patching
+        .then(() => this.deps.kube.setEniIpResource(this.deps.node, now))
+        .then(() => {
+          this.sent = key;
+        })
+        .catch((e: unknown) => {
+          this.deps.log.warn("could not update the Node's extended resource", { error: (e as Error).message });
+          setTimeout(() => this.poolChanged(this.deps.driver.state), PATCH_RETRY_MS); // with the figures of then
+        });
+    }, PATCH_DELAY_MS);
+  }
+
+  cloudError(kind: string, message: string): void {
+    const reasons: Record<string, string> = { "subnet-exhausted": "SubnetExhausted", "eni-quota": "EniQuotaReached", "ip-quota": "IpQuotaReached", auth: "CloudAuthFailed" };
+    const reason = reasons[kind];
+    if (reason) this.event("Warning", reason, message);
+  }
+
+  exhausted(message: string): void {
+    this.event("Warning", "PoolExhausted", message);
+  }
+
+  /** At most one Event per reason a minute: a burst of failing ADDs must not flood the API. */
+  event(type: EventType, reason: string, message: string): void {
+    const now = Date.now();
+    if (now - (this.lastEvent.get(reason) ?? 0) < EVENT_INTERVAL_MS) return;
+    this.lastEvent.set(reason, now);
+    this.deps.kube.nodeEvent(this.deps.node, type, reason, message.slice(0, 1000)).catch((e: unknown) => this.deps.log.warn("could not record an Event", { reason, error: (e as Error).message }));
+  }
+
+  /** Frees IPs of pods the API server no longer lists on this node (a DEL that never came). */
+  async collectGonePods(): Promise<void> {
+    let pods: Awaited<ReturnType<KubePort["podsOnNode"]>>;
+    try {
+      pods = await this.deps.kube.podsOnNode(this.deps.node);
+    } catch (e) {
+      this.deps.log.warn("could not list pods on this node; pod GC skipped", { error: (e as Error).message });
+      return;
+    }
+    const alive = new Set(pods.map((p) => `${p.namespace}/${p.name}`));
+    const now = Date.now();
+    for (const a of this.deps.store.attachments()) {
+      if (a.namespace === null || a.name === null || alive.has(`${a.namespace}/${a.name}`) || now - a.createdAt < POD_GC_MIN_AGE_MS) continue;
+      const ip = this.deps.driver.state.pods[a.key]?.ip;
+      const [network = "", containerId = "", ifname = ""] = a.key.split("/");
+      await this.deps.dataPlane.unwirePod({ network, containerId, ifname }, ip).catch(() => {});
+      this.deps.driver.release(a.key);
+      this.deps.store.deleteAttachment(a.key);
+      this.deps.log.info("freed the IP of a pod that is gone", { pod: `${a.namespace}/${a.name}`, ip });
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.gcTimer);
+  }
+
+  /** Sends the last figures before shutdown. */
+  async flush(): Promise<void> {
+    if (this.patchTimer) {
+      clearTimeout(this.patchTimer);
+      this.patchTimer = undefined;
+      await this.deps.kube.setEniIpResource(this.deps.node, extendedResource(this.deps.driver.state)).catch(() => {});
+    }
+    await this.patching;
+  }
+}

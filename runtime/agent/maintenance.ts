@@ -1,0 +1,125 @@
+// Slow loops that keep the node honest: data-plane drift repair (a deleted rule or route comes
+// back within seconds), a resync with the cloud's view of the instance's ENIs, and a sweep of
+// this node's ENIs that were created but never attached (a crash between create and attach).
+import type { VpcCniPolicy } from "../../schema/index.ts";
+import type { Subnet, VpcApi } from "../cloud/types.ts";
+import type { DataPlane, DesiredState } from "../net/types.ts";
+import { setSubnets, syncInventory } from "../pool/index.ts";
+import type { PoolDriver } from "./driver.ts";
+import type { CloudExecutor, NodeIdentity } from "./executor.ts";
+import { gatewayOf } from "./executor.ts";
+import type { Logger } from "./log.ts";
+import type { AgentMetrics } from "./metrics.ts";
+import type { NodeStore } from "./store.ts";
+
+export const REPAIR_INTERVAL_MS = 5_000;
+export const RESYNC_INTERVAL_MS = 60_000;
+export const LEAK_SWEEP_INTERVAL_MS = 5 * 60_000;
+/** An unattached ENI younger than this may be one a create is still attaching (AWS uses 5 min too). */
+export const LEAK_MIN_AGE_MS = 5 * 60_000;
+
+export interface MaintenanceDeps {
+  api: VpcApi;
+  dataPlane: DataPlane;
+  driver: PoolDriver;
+  executor: CloudExecutor;
+  store: NodeStore;
+  log: Logger;
+  metrics: AgentMetrics;
+  identity: NodeIdentity;
+  policy: () => VpcCniPolicy;
+  primaryInterface: string;
+  subnets: Map<string, Subnet>;
+  leakTags: Record<string, string>;
+  createdAtTag: string;
+}
+
+export class Maintenance {
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private busy = new Set<string>();
+
+  constructor(private readonly deps: MaintenanceDeps) {}
+
+  start(): void {
+    this.every(REPAIR_INTERVAL_MS, "repair", () => this.repair());
+    this.every(RESYNC_INTERVAL_MS, "resync", () => this.resync());
+    this.every(LEAK_SWEEP_INTERVAL_MS, "leak-sweep", () => this.sweepLeaks());
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  /** One loop at a time per kind; a slow pass is skipped over, never stacked. */
+  private every(ms: number, name: string, fn: () => Promise<unknown>): void {
+    this.timers.push(
+      setInterval(() => {
+        if (this.busy.has(name)) return;
+        this.busy.add(name);
+        fn()
+          .catch((e: unknown) => this.deps.log.warn(`${name} failed`, { error: (e as Error).message }))
+          .finally(() => this.busy.delete(name));
+      }, ms),
+    );
+  }
+
+  desired(): DesiredState {
+    const { driver, executor, store } = this.deps;
+    const netns = new Map(store.attachments().map((a) => [a.key, a.netns]));
+    const pods: DesiredState["pods"] = [];
+    for (const [key, a] of Object.entries(driver.state.pods)) {
+      const table = executor.links.get(a.eni)?.table;
+      const ns = netns.get(key);
+      if (table === undefined || ns === undefined) continue;
+      const [network = "", containerId = "", ifname = ""] = key.split("/");
+      pods.push({ network, containerId, ifname, netns: ns, ip: a.ip, table });
+    }
+    const enis = [...executor.links.values()].map((l) => {
+      const eni = driver.state.enis.find((e) => e.id === l.eniId);
+      const cidr = this.deps.subnets.get(eni?.subnet ?? "")?.cidr ?? "";
+      return { mac: l.mac, subnetCidr: cidr, gateway: gatewayOf(cidr) };
+    });
+    return { primaryInterface: this.deps.primaryInterface, enis: enis.filter((e) => e.subnetCidr !== ""), pods };
+  }
+
+  async repair(): Promise<string[]> {
+    const report = await this.deps.dataPlane.repair(this.desired());
+    for (const line of report.fixed) {
+      this.deps.metrics.repairs.inc({ kind: line.split(" ")[0] ?? "other" });
+      this.deps.log.warn("data plane drift repaired", { fix: line });
+    }
+    return report.fixed;
+  }
+
+  /** Cloud truth replaces the pool's ENIs and IPs, but only between operations. */
+  async resync(): Promise<void> {
+    const { api, driver, identity } = this.deps;
+    if (driver.state.inflight.length > 0) return;
+    const subnets = this.deps.policy().spec.subnets;
+    const [enis, described] = await Promise.all([api.listEnis(identity.instanceId), api.describeSubnets(subnets)]);
+    if (driver.state.inflight.length > 0) return; // an operation started while we listed
+    for (const s of described) this.deps.subnets.set(s.id, s);
+    for (const eni of enis) if (!eni.primary && subnets.includes(eni.subnetId) && !this.deps.executor.links.has(eni.id)) await this.deps.executor.setupLink(eni);
+    const inventory = enis.filter((e) => e.primary || subnets.includes(e.subnetId)).map((e) => ({ id: e.id, subnet: e.subnetId, primary: e.primary, ips: e.secondaryIps }));
+    driver.update((s) => {
+      const synced = syncInventory(setSubnets(s, Object.fromEntries(described.map((d) => [d.id, d.availableIps]))), inventory);
+      if (synced.lostPods.length > 0) this.deps.log.warn("the cloud no longer lists these pods' IPs", { pods: synced.lostPods });
+      return synced.state;
+    });
+  }
+
+  /** Deletes this node's ENIs that are attached nowhere and older than the age guard. */
+  async sweepLeaks(now = Date.now()): Promise<string[]> {
+    const found = await this.deps.api.findEnis({ tags: this.deps.leakTags });
+    const deleted: string[] = [];
+    for (const eni of found) {
+      const created = Date.parse(eni.tags[this.deps.createdAtTag] ?? eni.createdTime);
+      if (eni.attachment || Number.isNaN(created) || now - created < LEAK_MIN_AGE_MS) continue;
+      await this.deps.api.deleteEni(eni.id);
+      deleted.push(eni.id);
+      this.deps.log.warn("deleted a leaked ENI", { eni: eni.id, created: new Date(created).toISOString() });
+    }
+    return deleted;
+  }
+}
