@@ -3,17 +3,41 @@
 import http from "node:http";
 import https from "node:https";
 import { vpc } from "tencentcloud-sdk-nodejs/tencentcloud/services/vpc";
+import type * as M from "tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models";
 import type { CredentialSource } from "./credentials.ts";
 
 export type VpcClient = InstanceType<typeof vpc.v20170312.Client>;
+
+/** Request and response models of the actions vpccni calls. */
+export interface VpcActions {
+  CreateNetworkInterface: [M.CreateNetworkInterfaceRequest, M.CreateNetworkInterfaceResponse];
+  AttachNetworkInterface: [M.AttachNetworkInterfaceRequest, M.AttachNetworkInterfaceResponse];
+  DetachNetworkInterface: [M.DetachNetworkInterfaceRequest, M.DetachNetworkInterfaceResponse];
+  DeleteNetworkInterface: [M.DeleteNetworkInterfaceRequest, M.DeleteNetworkInterfaceResponse];
+  AssignPrivateIpAddresses: [M.AssignPrivateIpAddressesRequest, M.AssignPrivateIpAddressesResponse];
+  UnassignPrivateIpAddresses: [M.UnassignPrivateIpAddressesRequest, M.UnassignPrivateIpAddressesResponse];
+  DescribeNetworkInterfaces: [M.DescribeNetworkInterfacesRequest, M.DescribeNetworkInterfacesResponse];
+  DescribeSubnets: [M.DescribeSubnetsRequest, M.DescribeSubnetsResponse];
+  DescribeNetworkInterfaceLimit: [M.DescribeNetworkInterfaceLimitRequest, M.DescribeNetworkInterfaceLimitResponse];
+  DescribeVpcTaskResult: [M.DescribeVpcTaskResultRequest, M.DescribeVpcTaskResultResponse];
+}
+export type VpcAction = keyof VpcActions;
+
+/**
+ * One SDK call with a deadline. The SDK's own reqTimeout is a node-fetch option that Bun's
+ * fetch ignores (a hung request would hang forever); an AbortSignal works in both runtimes.
+ */
+export function send<A extends VpcAction>(client: VpcClient, action: A, req: VpcActions[A][0], timeoutMs: number): Promise<VpcActions[A][1]> {
+  return client.request(action, req, { signal: AbortSignal.timeout(timeoutMs) }) as Promise<VpcActions[A][1]>;
+}
 
 export interface SdkOptions {
   region: string;
   /** Host[:port] with an optional http:// or https:// (default https://), as policy spec.cloud.endpoint. */
   endpoint: string;
   credentials: CredentialSource;
-  /** Per-request timeout of the SDK, seconds. */
-  reqTimeoutSec?: number;
+  /** Deadline of one HTTP request, ms (default 10 000); a request past it counts as a network error. */
+  requestTimeoutMs?: number;
   /**
    * An HTTP(S) proxy to use. Without it no proxy is used, whatever http_proxy says: the SDK
    * would otherwise send every call, loopback emulator included, through http_proxy.
@@ -41,7 +65,7 @@ export function makeVpcClient(opts: SdkOptions): VpcClient {
     region: opts.region,
     profile: {
       signMethod: "TC3-HMAC-SHA256",
-      httpProfile: { endpoint: host, protocol, reqTimeout: opts.reqTimeoutSec ?? 10, ...(agent ? { agent } : { proxy: opts.proxy }) },
+      httpProfile: { endpoint: host, protocol, reqTimeout: Math.ceil((opts.requestTimeoutMs ?? 10_000) / 1000), ...(agent ? { agent } : { proxy: opts.proxy }) },
     },
   });
 }

@@ -72,6 +72,13 @@ test("a call that keeps failing with InternalError gives up after the configured
   expect(w.emu.admin.stats().DescribeSubnets?.InternalError).toBe(3);
 });
 
+test("a hung request is cut at requestTimeoutMs and retried; a request that always hangs ends as 'transient'", async () => {
+  const w = await world({ config: testConfig({ seed: 4, faults: { DescribeSubnets: { hangRate: 0.5 }, DescribeNetworkInterfaceLimit: { hangRate: 1 } } }), api: { requestTimeoutMs: 100, retry: { attempts: 8 } } });
+  for (let i = 0; i < 3; i++) expect((await w.api.describeSubnets([POD_SUBNET]))[0]!.id).toBe(POD_SUBNET);
+  const err = await w.api.instanceLimits(INSTANCE).catch((e: unknown) => e);
+  expect(err).toMatchObject({ kind: "transient", action: "DescribeNetworkInterfaceLimit" });
+});
+
 test("errors that retrying cannot fix are not retried", async () => {
   const w = await world();
   const err = await w.api.assignIps("eni-00000000", { count: 1 }).catch((e: unknown) => e);

@@ -6,7 +6,7 @@ import { systemClock, type Clock, type Random } from "./clock.ts";
 import { toEni, toSubnet } from "./convert.ts";
 import { CloudError, classify } from "./errors.ts";
 import type { RetryPolicy } from "./retry.ts";
-import { makeVpcClient, type SdkOptions, type VpcClient } from "./sdk.ts";
+import { makeVpcClient, send, type SdkOptions, type VpcAction, type VpcActions, type VpcClient } from "./sdk.ts";
 import type { Rate } from "./token-bucket.ts";
 import type { AssignRequest, CallOptions, CreateEniRequest, Eni, InstanceLimits, Subnet, VpcApi } from "./types.ts";
 import { Waiter, type WaitOptions } from "./waits.ts";
@@ -33,8 +33,6 @@ export interface TencentVpcApiOptions extends SdkOptions {
   client?: VpcClient;
 }
 
-type Ips = { PrivateIpAddress: string }[];
-
 export class TencentVpcApi implements VpcApi {
   private readonly sdk: VpcClient;
   private readonly caller: Caller;
@@ -53,7 +51,7 @@ export class TencentVpcApi implements VpcApi {
   }
 
   async instanceLimits(instanceId: string): Promise<InstanceLimits> {
-    const r = await this.caller.call("DescribeNetworkInterfaceLimit", () => this.sdk.DescribeNetworkInterfaceLimit({ InstanceId: instanceId }));
+    const r = await this.send("DescribeNetworkInterfaceLimit", { InstanceId: instanceId });
     return { enis: r.EniQuantity ?? 0, ipsPerEni: r.EniPrivateIpAddressQuantity ?? 0 };
   }
 
@@ -70,7 +68,7 @@ export class TencentVpcApi implements VpcApi {
 
   async getEni(eniId: string): Promise<Eni | undefined> {
     try {
-      const r = await this.caller.call("DescribeNetworkInterfaces", () => this.sdk.DescribeNetworkInterfaces({ NetworkInterfaceIds: [eniId] }));
+      const r = await this.send("DescribeNetworkInterfaces", { NetworkInterfaceIds: [eniId] });
       const found = (r.NetworkInterfaceSet ?? []).find((n) => n.NetworkInterfaceId === eniId);
       return found && toEni(found);
     } catch (e) {
@@ -90,17 +88,15 @@ export class TencentVpcApi implements VpcApi {
       [TAG_CREATED_BY]: this.opts.createdBy ?? "vpccni",
       [TAG_CREATED_AT]: new Date(req.createdAt ?? this.clock.now()).toISOString(),
     };
-    const r = await this.caller.call("CreateNetworkInterface", () =>
-      this.sdk.CreateNetworkInterface({
-        VpcId: this.opts.vpcId,
-        SubnetId: req.subnetId,
-        NetworkInterfaceName: req.name ?? `vpccni-${req.node ?? this.opts.clusterId}`.slice(0, 60),
-        SecurityGroupIds: req.securityGroupIds,
-        ...(first > 0 ? { SecondaryPrivateIpAddressCount: first } : {}),
-        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-        ClientToken: token,
-      }),
-    );
+    const r = await this.send("CreateNetworkInterface", {
+      VpcId: this.opts.vpcId,
+      SubnetId: req.subnetId,
+      NetworkInterfaceName: req.name ?? `vpccni-${req.node ?? this.opts.clusterId}`.slice(0, 60),
+      SecurityGroupIds: req.securityGroupIds,
+      ...(first > 0 ? { SecondaryPrivateIpAddressCount: first } : {}),
+      Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      ClientToken: token,
+    });
     const id = r.NetworkInterface?.NetworkInterfaceId;
     if (!id) throw new CloudError("transient", "CreateNetworkInterface", "CreateNetworkInterface answered without NetworkInterfaceId", undefined, r.RequestId);
     await this.wait.task("CreateNetworkInterface", r.RequestId);
@@ -116,7 +112,7 @@ export class TencentVpcApi implements VpcApi {
     const action = "AttachNetworkInterface";
     const token = opts.clientToken ?? this.newToken();
     try {
-      const r = await this.caller.call(action, () => this.sdk.AttachNetworkInterface({ NetworkInterfaceId: eniId, InstanceId: instanceId, ClientToken: token }));
+      const r = await this.send("AttachNetworkInterface", { NetworkInterfaceId: eniId, InstanceId: instanceId, ClientToken: token });
       await this.wait.task(action, r.RequestId, "attach");
     } catch (e) {
       // An earlier attempt whose answer was lost may have attached it already: then just wait.
@@ -131,7 +127,7 @@ export class TencentVpcApi implements VpcApi {
     const action = "DetachNetworkInterface";
     const token = opts.clientToken ?? this.newToken();
     try {
-      const r = await this.caller.call(action, () => this.sdk.DetachNetworkInterface({ NetworkInterfaceId: eniId, InstanceId: instanceId, ClientToken: token }));
+      const r = await this.send("DetachNetworkInterface", { NetworkInterfaceId: eniId, InstanceId: instanceId, ClientToken: token });
       await this.wait.task(action, r.RequestId, "detach");
     } catch (e) {
       if (e instanceof CloudError && e.kind === "not-found") return;
@@ -145,7 +141,7 @@ export class TencentVpcApi implements VpcApi {
   async deleteEni(eniId: string): Promise<void> {
     const action = "DeleteNetworkInterface";
     try {
-      const r = await this.caller.call(action, () => this.sdk.DeleteNetworkInterface({ NetworkInterfaceId: eniId }));
+      const r = await this.send("DeleteNetworkInterface", { NetworkInterfaceId: eniId });
       await this.wait.task(action, r.RequestId);
     } catch (e) {
       if (e instanceof CloudError && e.kind === "not-found") return;
@@ -167,13 +163,11 @@ export class TencentVpcApi implements VpcApi {
     for (const [i, c] of calls.entries()) {
       // One token per call, derived so that a replay of the whole request repeats each call.
       const clientToken = calls.length === 1 ? token : `${token}.${i}`;
-      const r = await this.caller.call(action, () =>
-        this.sdk.AssignPrivateIpAddresses({
-          NetworkInterfaceId: eniId,
-          ...(c.ips ? { PrivateIpAddresses: c.ips.map((PrivateIpAddress) => ({ PrivateIpAddress })) } : { SecondaryPrivateIpAddressCount: c.count }),
-          ClientToken: clientToken,
-        }),
-      );
+      const r = await this.send(action, {
+        NetworkInterfaceId: eniId,
+        ...(c.ips ? { PrivateIpAddresses: c.ips.map((PrivateIpAddress) => ({ PrivateIpAddress })) } : { SecondaryPrivateIpAddressCount: c.count }),
+        ClientToken: clientToken,
+      });
       out.push(...(r.PrivateIpAddressSet ?? []).map((p) => p.PrivateIpAddress ?? "").filter((ip) => ip !== ""));
       await this.wait.task(action, r.RequestId);
     }
@@ -185,7 +179,7 @@ export class TencentVpcApi implements VpcApi {
     for (let i = 0; i < ips.length; i += this.maxIps) {
       const chunk = ips.slice(i, i + this.maxIps);
       try {
-        const r = await this.caller.call(action, () => this.sdk.UnassignPrivateIpAddresses({ NetworkInterfaceId: eniId, PrivateIpAddresses: chunk.map((PrivateIpAddress) => ({ PrivateIpAddress })) as Ips }));
+        const r = await this.send("UnassignPrivateIpAddresses", { NetworkInterfaceId: eniId, PrivateIpAddresses: chunk.map((PrivateIpAddress) => ({ PrivateIpAddress })) });
         await this.wait.task(action, r.RequestId);
       } catch (e) {
         if (!(e instanceof CloudError && e.kind === "not-found")) throw e;
@@ -202,7 +196,7 @@ export class TencentVpcApi implements VpcApi {
     const out: Subnet[] = [];
     for (let i = 0; i < subnetIds.length; i += 100) {
       const ids = subnetIds.slice(i, i + 100);
-      const r = await this.caller.call("DescribeSubnets", () => this.sdk.DescribeSubnets({ SubnetIds: ids, Limit: "100" }));
+      const r = await this.send("DescribeSubnets", { SubnetIds: ids, Limit: "100" });
       out.push(...(r.SubnetSet ?? []).map(toSubnet));
     }
     return out;
@@ -211,7 +205,7 @@ export class TencentVpcApi implements VpcApi {
   private async describeAll(filters: { Name: string; Values: string[] }[]): Promise<Eni[]> {
     const out: Eni[] = [];
     for (let offset = 0; ; offset += 100) {
-      const r = await this.caller.call("DescribeNetworkInterfaces", () => this.sdk.DescribeNetworkInterfaces({ Filters: filters, Offset: offset, Limit: 100 }));
+      const r = await this.send("DescribeNetworkInterfaces", { Filters: filters, Offset: offset, Limit: 100 });
       const page = r.NetworkInterfaceSet ?? [];
       out.push(...page.map(toEni));
       if (page.length < 100 || out.length >= (r.TotalCount ?? 0)) return out;
@@ -220,12 +214,17 @@ export class TencentVpcApi implements VpcApi {
 
   private async taskStatus(taskId: string): Promise<string | undefined> {
     try {
-      const r = await this.caller.call("DescribeVpcTaskResult", () => this.sdk.DescribeVpcTaskResult({ TaskId: taskId }));
+      const r = await this.send("DescribeVpcTaskResult", { TaskId: taskId });
       return r.Status;
     } catch (e) {
       if (classify("DescribeVpcTaskResult", e).kind === "not-found") return undefined;
       throw e;
     }
+  }
+
+  /** One rate-limited, retried SDK call with a deadline. */
+  private send<A extends VpcAction>(action: A, req: VpcActions[A][0]): Promise<VpcActions[A][1]> {
+    return this.caller.call(action, () => send(this.sdk, action, req, this.opts.requestTimeoutMs ?? 10_000));
   }
 
   private newToken(): string {
