@@ -4,6 +4,7 @@ import { eniCommands, findEniLink, findEniLinks } from "./eni.ts";
 import { Ip, tableOf, type LinkJson, type RouteJson, type RuleJson } from "./iproute.ts";
 import { assertTarget, type NetnsTarget } from "./netns.ts";
 import { hostOf, observe, ruleDst, ruleSrc, wiredPods } from "./observe.ts";
+import { hostVethName } from "./names.ts";
 import { unwireLines, wire, wiringOf } from "./pod.ts";
 import { planRepair } from "./repair.ts";
 import { ensureSysctls, wantedSysctls } from "./sysctls.ts";
@@ -17,12 +18,20 @@ export interface IprouteDataPlaneOptions {
   routeTableBase?: number;
   /** PolicySpec dataPlane.manageRpFilter; false leaves rp_filter alone. */
   manageRpFilter?: boolean;
+  /**
+   * unwirePod returns once routes and rules are gone and deletes the host veth in the
+   * background (default true): deleting a veth waits for an RCU grace period (15-40 ms
+   * here), the pod's traffic has already stopped, and the runtime's netns deletion takes
+   * the pair anyway (AWS VPC CNI does not delete it at all). settle() waits for them.
+   */
+  deferLinkDelete?: boolean;
 }
 
 export class IprouteDataPlane implements DataPlane {
   readonly node: Ip;
   readonly base: number;
   private readonly manageRpFilter: boolean;
+  private readonly pendingLinks = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: IprouteDataPlaneOptions = {}) {
     assertTarget(opts.netns);
@@ -51,18 +60,34 @@ export class IprouteDataPlane implements DataPlane {
     return findEniLinks(this.node, macs, this.base);
   }
 
-  wirePod(pod: PodSpec): Promise<PodWiring> {
+  async wirePod(pod: PodSpec): Promise<PodWiring> {
+    // a re-ADD of the same attachment must not race the deletion of its previous veth
+    await this.pendingLinks.get(hostVethName(pod));
     return wire(this.node, new Ip(pod.netns), pod);
   }
 
-  async unwirePod(key: PodKey, ip?: string): Promise<void> {
-    // the table is looked up from the rules, so a DEL needs nothing but the key and IP
-    const tables = ip ? (await this.node.jsonBatch<[RuleJson[]]>(["rule show"]))[0]
+  async unwirePod(key: PodKey, ip?: string, table?: number): Promise<void> {
+    // without the table it is read from the rules, so DEL works from the key and IP alone
+    const tables = table !== undefined ? [table] : ip ? (await this.node.jsonBatch<[RuleJson[]]>(["rule show"]))[0]
       .filter((r) => r.priority === FROM_POD_PRIORITY && ruleSrc(r) === ip).map((r) => Number(r.table)) : [];
-    await this.node.batchForce(unwireLines(key, ip, tables));
+    const [linkDel, ...rest] = unwireLines(key, ip, tables);
+    await this.node.batchForce(rest);
+    const veth = hostVethName(key);
+    const done = (this.pendingLinks.get(veth) ?? Promise.resolve())
+      .then(() => this.node.batchForce([linkDel!]))
+      .finally(() => {
+        if (this.pendingLinks.get(veth) === done) this.pendingLinks.delete(veth);
+      });
+    this.pendingLinks.set(veth, done);
+    if (!(this.opts.deferLinkDelete ?? true)) await done;
+  }
+
+  async settle(): Promise<void> {
+    while (this.pendingLinks.size > 0) await Promise.all([...this.pendingLinks.values()]);
   }
 
   async checkPod(pod: PodSpec): Promise<string[]> {
+    await this.settle();
     const w = wiringOf(pod);
     const problems: string[] = [];
     const o = await observe(this.node);
@@ -91,11 +116,13 @@ export class IprouteDataPlane implements DataPlane {
   }
 
   async listPods(): Promise<PodWiring[]> {
+    await this.settle();
     return wiredPods(await observe(this.node));
   }
 
   async repair(desired: DesiredState): Promise<RepairReport> {
     const fixed: string[] = [];
+    await this.settle();
     const o = await observe(this.node);
     if (this.manageRpFilter) {
       const eniNames = o.links.filter((l) => desired.enis.some((e) => e.mac.toLowerCase() === (l.address ?? "").toLowerCase())).map((l) => l.ifname);
@@ -104,7 +131,7 @@ export class IprouteDataPlane implements DataPlane {
     const plan = planRepair(desired, o, this.base);
     await this.node.batchForce(plan.lines);
     for (const pod of plan.rewire) {
-      await this.unwirePod(pod, pod.ip);
+      await this.unwirePod(pod, pod.ip, pod.table);
       await this.wirePod(pod);
     }
     fixed.push(...plan.fixed, ...plan.missingEnis.map((m) => `ENI ${m} has no link on the node (not fixable here)`));

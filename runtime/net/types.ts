@@ -79,8 +79,14 @@ export interface DataPlane {
   listEnis(macs: string[]): Promise<EniLink[]>;
   /** Creates the veth pair, addresses, routes, neighbour entry and rules. All or nothing. */
   wirePod(pod: PodSpec): Promise<PodWiring>;
-  /** Removes everything wirePod made; succeeds when some or all of it is already gone. */
-  unwirePod(key: PodKey, ip?: string): Promise<void>;
+  /**
+   * Removes everything wirePod made; succeeds when some or all of it is already gone.
+   * Routes and rules are gone when it resolves; the host veth may go a moment later
+   * (settle() waits). `table` saves a rule lookup when the caller knows it.
+   */
+  unwirePod(key: PodKey, ip?: string, table?: number): Promise<void>;
+  /** Waits for background veth deletions (agent shutdown, tests). */
+  settle(): Promise<void>;
   /** What is wrong with a wired pod; empty when all is in place. */
   checkPod(pod: PodSpec): Promise<string[]>;
   /** Pods wired on this node, read back from the kernel. */

@@ -27,7 +27,7 @@ export function startStubAgent(opts: StubAgentOptions): StubAgent {
   const pods = new Map<string, PodSpec>();
   const free = [...opts.ips];
   const release = async (spec: PodSpec) => {
-    await opts.dp.unwirePod(spec, spec.ip);
+    await opts.dp.unwirePod(spec, spec.ip, spec.table);
     pods.delete(keyOf(spec));
     free.push(spec.ip);
   };
