@@ -37,16 +37,17 @@ export function plan(state: PoolState, now: Millis): PlanResult {
   // Rule 1: bound = pods + minPrebind at once, never past maxBindable.
   const target = Math.min(Math.max(demand + s.settings.minPrebind, s.settings.floor), limits.maxBindable);
   const high = Math.max(demand + s.settings.maxPrebind, s.settings.floor);
+  let unmet = 0;
 
   if (have > limits.maxBindable) {
     // Rule 3: a lowered limit is honoured at once, not on the release timer.
     releaseIdle(s, have - limits.maxBindable, now, limits, emit);
     s.release = { dueAt: null, draining: false };
   } else {
-    if (have < target) grow(s, target - have, now, limits, emit);
+    if (have < target) unmet = grow(s, target - have, now, limits, emit);
     releaseOnTimer(s, have - high, now, limits, emit);
   }
-  deleteEmptyEnis(s, have < target, now, emit);
+  deleteEmptyEnis(s, unmet > 0, now, emit);
   return { state: s, decisions: out };
 }
 
@@ -81,7 +82,8 @@ function growableEnis(s: PoolState, limits: Limits): EniState[] {
   return live.slice(0, limits.maxEnis);
 }
 
-function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: (d: Decision) => void): void {
+/** Binds toward the target; returns the need this plan could not cover (0 when covered). */
+function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: (d: Decision) => void): number {
   const busy = busyEnis(s);
   const bindPaused = isPaused(s, "bind", now);
   // Rule 5: fill the ENI with the most assigned IPs first, so that pods crowd onto few ENIs.
@@ -100,11 +102,12 @@ function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: (d:
     need -= count;
     if (count < Math.min(room, free)) waitForBusy = true; // capped per call: the ENI takes more next round
   }
-  if (need <= 0 || waitForBusy) return;
+  if (need <= 0 || waitForBusy) return need;
   // ENIs being created take more IPs once attached than their Create call carries.
   const creating = s.inflight.flatMap((op) => (op.decision.action === "create-eni" ? [op.decision] : []));
   const futureRoom = creating.reduce((n, d) => n + Math.max(0, limits.ipsPerEni - d.ips), 0);
-  if (need <= futureRoom || isPaused(s, "create-eni", now)) return;
+  if (need <= futureRoom) return 0;
+  if (isPaused(s, "create-eni", now)) return need - futureRoom;
   need -= futureRoom;
   // Rule 5: a new ENI only when every ENI is at quota or its subnet is full; several at once
   // when the need is more than one ENI holds (a burst on a fresh node).
@@ -116,11 +119,12 @@ function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: (d:
       const room = subnetRoom(s, n.id, now);
       if (room > 0 && (best === undefined || room > best.room)) best = { id: n.id, room };
     }
-    if (best === undefined) return;
+    if (best === undefined) return need;
     emit({ id: newId(s), action: "create-eni", subnet: best.id, ips: Math.min(need, limits.ipsPerEni, best.room, limits.ipsPerCall) });
     need -= Math.min(need, limits.ipsPerEni);
     enis++;
   }
+  return need;
 }
 
 /**
@@ -135,11 +139,7 @@ function enforceEniLimits(s: PoolState, now: Millis, limits: Limits, emit: (d: D
     if (e.deleting || busy.has(e.id)) continue;
     const live = e.ips.filter((slot) => !slot.releasing);
     const excess = kept.has(e.id) ? live.length - limits.ipsPerEni : live.length;
-    if (excess <= 0) continue;
-    const take = idleFirst(e, now).slice(0, Math.min(excess, limits.ipsPerCall));
-    if (take.length === 0) continue;
-    for (const slot of take) slot.releasing = true;
-    emit({ id: newId(s), action: "release", eni: e.id, ips: take.map((slot) => slot.ip).sort(cmp) });
+    if (excess > 0) releaseFrom(s, e, excess, now, limits, emit);
   }
 }
 
@@ -157,14 +157,35 @@ function idleFirst(e: EniState, now: Millis): IpSlot[] {
  */
 function releaseOnTimer(s: PoolState, surplus: number, now: Millis, limits: Limits, emit: (d: Decision) => void): void {
   const growing = s.inflight.some((op) => op.decision.action === "bind" || op.decision.action === "create-eni");
-  if (surplus <= 0 || growing) {
+  const spare = surplus > 0 || growing ? undefined : spareEni(s, limits, now);
+  if ((surplus <= 0 && spare === undefined) || growing) {
     s.release = { dueAt: null, draining: false };
     return;
   }
   if (s.release.dueAt === null) s.release.dueAt = now + s.settings.releaseIntervalMs;
   if (!s.release.draining && now < s.release.dueAt) return;
   s.release.draining = true;
-  releaseIdle(s, surplus, now, limits, emit);
+  if (spare === undefined) releaseIdle(s, surplus, now, limits, emit);
+  else releaseFrom(s, spare, spare.ips.length, now, limits, emit);
+}
+
+/**
+ * Rule 5 (least ENIs), on the same timer: an ENI that holds no pod, whose idle IPs the other
+ * ENIs have room for, is emptied; rule 1 then binds the IPs again on the fuller ENIs and the
+ * empty ENI is deleted. This undoes the spread a vanished burst or a cloud error leaves behind.
+ */
+function spareEni(s: PoolState, limits: Limits, now: Millis): EniState | undefined {
+  if (isPaused(s, "release", now) || isPaused(s, "bind", now)) return undefined;
+  const busy = busyEnis(s);
+  const growable = growableEnis(s, limits).filter((e) => !busy.has(e.id) && !e.full && subnetRoom(s, e.subnet, now) > 0);
+  const candidates = podEnis(s)
+    .filter((e) => !e.deleting && !busy.has(e.id) && e.ips.length > 0 && e.ips.every((slot) => slot.pod === null && !slot.releasing))
+    .sort((a, b) => a.ips.length - b.ips.length || cmp(a.id, b.id));
+  for (const e of candidates) {
+    const room = growable.reduce((n, x) => n + (x.id === e.id ? 0 : Math.max(0, limits.ipsPerEni - x.ips.length)), 0);
+    if (room >= e.ips.length) return e;
+  }
+  return undefined;
 }
 
 /** Rule 5: release from the ENI with the FEWEST assigned IPs, so that it empties and can go. */
@@ -176,12 +197,17 @@ function releaseIdle(s: PoolState, count: number, now: Millis, limits: Limits, e
     .sort((a, b) => assignedOn(a) - assignedOn(b) || a.ips.length - b.ips.length || cmp(a.id, b.id));
   for (const e of order) {
     if (count <= 0) return;
-    const take = idleFirst(e, now).slice(0, Math.min(count, limits.ipsPerCall));
-    if (take.length === 0) continue;
-    for (const slot of take) slot.releasing = true;
-    emit({ id: newId(s), action: "release", eni: e.id, ips: take.map((slot) => slot.ip).sort(cmp) });
-    count -= take.length;
+    count -= releaseFrom(s, e, count, now, limits, emit);
   }
+}
+
+/** One Unassign call of up to `count` idle IPs of an ENI; returns how many it carries. */
+function releaseFrom(s: PoolState, e: EniState, count: number, now: Millis, limits: Limits, emit: (d: Decision) => void): number {
+  const take = idleFirst(e, now).slice(0, Math.min(count, limits.ipsPerCall));
+  if (take.length === 0) return 0;
+  for (const slot of take) slot.releasing = true;
+  emit({ id: newId(s), action: "release", eni: e.id, ips: take.map((slot) => slot.ip).sort(cmp) });
+  return take.length;
 }
 
 /** Rule 5: an ENI with no secondary IP goes, unless IPs are still needed and it could take them. */

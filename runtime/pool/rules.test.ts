@@ -177,6 +177,35 @@ describe("non-fixed IP mode rules", () => {
     expect(plan(needy, 0).decisions).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000002", count: 1 }]);
   });
 
+  test("rule 5: on the release timer, a podless ENI whose IPs fit on the other ENIs is emptied, then deleted", () => {
+    // What a vanished burst leaves: eni-1 has room for 4, eni-2 holds 2 idle IPs and no pod.
+    let s = makeState({
+      settings: { minPrebind: 2, maxPrebind: 2 },
+      quota: { ipsPerEni: 6 },
+      enis: [
+        { id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 2) },
+        { id: "eni-00000002", subnet: SUBNET_A, primary: false, ips: ips(2, 2) },
+      ],
+    });
+    s = withPods(s, 2); // both on eni-1: bound 4 = pods 2 + 2, nothing to release
+    const armed = plan(s, 0);
+    expect(armed.decisions).toEqual([]);
+    const due = plan(armed.state, 120_000);
+    expect(due.decisions).toEqual([{ id: "op-1", action: "release", eni: "eni-00000002", ips: ips(2, 2) }]);
+    const cloud = new FakeCloud();
+    const next = plan(cloud.settle(due.state, 120_500), 120_500);
+    expect(next.decisions).toEqual([
+      { id: "op-2", action: "bind", eni: "eni-00000001", count: 2 },
+      { id: "op-3", action: "delete-eni", eni: "eni-00000002" },
+    ]);
+    // With no room on the pod ENI, the podless ENI stays: it holds the prebind IPs.
+    const full = withPods(makeState({ settings: { minPrebind: 2, maxPrebind: 2 }, quota: { ipsPerEni: 2 }, enis: [
+      { id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 2) },
+      { id: "eni-00000002", subnet: SUBNET_A, primary: false, ips: ips(2, 2) },
+    ] }), 2);
+    expect(plan(plan(full, 0).state, 120_000).decisions).toEqual([]);
+  });
+
   test("rule 6: a new ENI goes into the listed subnet with the most available IPs", () => {
     const s = makeState({ settings: { subnets: [SUBNET_A, SUBNET_B] }, subnets: { [SUBNET_A]: 40, [SUBNET_B]: 90 } });
     expect(plan(s, 0).decisions).toEqual([{ id: "op-1", action: "create-eni", subnet: SUBNET_B, ips: 5 }]);
