@@ -1,6 +1,7 @@
 // One API call as the adapter makes it: the action's token bucket, then the SDK call, retried
 // on throttling, InternalError, network errors and a busy ENI.
 import type { Clock, Random } from "./clock.ts";
+import { classify } from "./errors.ts";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.ts";
 import { TokenBucket, type Rate } from "./token-bucket.ts";
 
@@ -23,11 +24,19 @@ export const DEFAULT_RATES: Record<string, Rate> = {
 
 export type CallLog = (event: string, fields: Record<string, unknown>) => void;
 
+/** One HTTP attempt, for metrics (API latency and errors by action). `kind` is unset on success. */
+export interface CallObservation {
+  action: string;
+  ms: number;
+  code?: string;
+  kind?: string;
+}
+
 export class Caller {
   private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
-    private readonly deps: { clock: Clock; random: Random; retry?: Partial<RetryPolicy>; rates?: Record<string, Rate>; log?: CallLog },
+    private readonly deps: { clock: Clock; random: Random; retry?: Partial<RetryPolicy>; rates?: Record<string, Rate>; log?: CallLog; observe?: (o: CallObservation) => void },
   ) {}
 
   private bucket(action: string): TokenBucket {
@@ -45,7 +54,18 @@ export class Caller {
       action,
       async () => {
         await this.bucket(action).take();
-        return fn();
+        const observe = this.deps.observe;
+        if (!observe) return fn();
+        const started = performance.now();
+        try {
+          const result = await fn();
+          observe({ action, ms: performance.now() - started });
+          return result;
+        } catch (e) {
+          const err = classify(action, e);
+          observe({ action, ms: performance.now() - started, code: err.code, kind: err.kind });
+          throw err;
+        }
       },
       {
         policy: { ...DEFAULT_RETRY, ...this.deps.retry },

@@ -31,7 +31,8 @@ async function world(...args: Parameters<typeof testWorld>): Promise<TestWorld> 
 
 test("under throttling (2 qps per action) the adapter retries and every call succeeds", async () => {
   const retries: string[] = [];
-  const w = await world({ config: testConfig({ faults: { "*": { qps: 2 } } }), api: { log: (event, f) => retries.push(`${event} ${f.action} ${f.code}`) } });
+  const seen: string[] = [];
+  const w = await world({ config: testConfig({ faults: { "*": { qps: 2 } } }), api: { log: (event, f) => retries.push(`${event} ${f.action} ${f.code}`), observe: (o) => seen.push(`${o.action} ${o.code ?? "OK"}`) } });
   const eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG], secondaryIps: 1 });
   await w.api.attachEni(eni.id, INSTANCE);
   const ips = await w.api.assignIps(eni.id, { count: 3 });
@@ -39,6 +40,10 @@ test("under throttling (2 qps per action) the adapter retries and every call suc
   expect((await w.api.getEni(eni.id))!.secondaryIps).toHaveLength(4);
   expect(retries.some((r) => r.endsWith("RequestLimitExceeded"))).toBe(true);
   expect(w.emu.admin.stats().DescribeVpcTaskResult?.RequestLimitExceeded ?? 0).toBeGreaterThan(0);
+  // Every HTTP attempt is observed, throttled ones included, as the emulator counted them.
+  const count = (line: string) => seen.filter((s) => s === line).length;
+  expect(count("DescribeVpcTaskResult RequestLimitExceeded")).toBe(w.emu.admin.stats().DescribeVpcTaskResult!.RequestLimitExceeded!);
+  expect(count("CreateNetworkInterface OK")).toBe(1);
 });
 
 test("the SDK's http_proxy is not used for the emulator", async () => {

@@ -1,7 +1,7 @@
 // VpcApi over tencentcloud-sdk-nodejs (VPC service 2017-03-12). Every mutating call carries a
 // ClientToken and is followed by a wait for its task and for Describe to show the result, so
 // a caller that gets an answer can rely on it; repeats after lost answers are harmless.
-import { Caller, type CallLog } from "./caller.ts";
+import { Caller, type CallLog, type CallObservation } from "./caller.ts";
 import { systemClock, type Clock, type Random } from "./clock.ts";
 import { toEni, toSubnet } from "./convert.ts";
 import { CloudError, classify } from "./errors.ts";
@@ -29,6 +29,8 @@ export interface TencentVpcApiOptions extends SdkOptions {
   clock?: Clock;
   random?: Random;
   log?: CallLog;
+  /** Called after every HTTP attempt (metrics: latency and errors by action). */
+  observe?: (o: CallObservation) => void;
   /** An SDK client to use instead of one built from the options (tests, bench). */
   client?: VpcClient;
 }
@@ -46,7 +48,7 @@ export class TencentVpcApi implements VpcApi {
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;
     this.maxIps = opts.maxIpsPerCall ?? 10;
-    this.caller = new Caller({ clock: this.clock, random: this.random, retry: opts.retry, rates: opts.rates, log: opts.log });
+    this.caller = new Caller({ clock: this.clock, random: this.random, retry: opts.retry, rates: opts.rates, log: opts.log, observe: opts.observe });
     this.wait = new Waiter({ clock: this.clock, options: opts.waits, taskStatus: (id) => this.taskStatus(id), getEni: (id) => this.getEni(id) });
   }
 
