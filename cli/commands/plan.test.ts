@@ -4,6 +4,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../../test/harness/exec.ts";
 import { policyYaml, REPO, scratchRepo } from "../../compiler/testkit.ts";
+import { startEmulator } from "../../emulator/index.ts";
+import { TencentVpcApi } from "../../runtime/cloud/index.ts";
 
 const vpccni = (cwd: string, ...args: string[]) => run([process.execPath, join(REPO, "cli", "main.ts"), ...args], { cwd });
 
@@ -38,5 +40,35 @@ describe("vpccni plan", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('vpccni plan: --nodes names "beta", which is no loaded policy; allowed: alpha');
     expect(bad.stderr).toContain("vpccni plan: subnets.yaml: 0.availableIpAddressCount:");
+  });
+});
+
+describe("vpccni plan --cloud", () => {
+  test("reads free IPs of the policy's subnets from the VPC API (the emulator) with credentials from the environment", async () => {
+    const emu = await startEmulator({
+      log: () => {},
+      config: {
+        seed: 3,
+        vpcs: [{ vpcId: "vpc-test0001", cidrBlock: "10.9.0.0/16" }],
+        subnets: [{ subnetId: "subnet-test0001", vpcId: "vpc-test0001", cidrBlock: "10.9.4.0/26", zone: "ap-guangzhou-3" }],
+        securityGroups: ["sg-test0001"],
+      },
+    });
+    try {
+      const policy = policyYaml("alpha", "a", [`cloud: { endpoint: "http://${emu.endpoint}" }`]).replace("ap-guangzhou", emu.region);
+      const repo = scratchRepo({ "a.yaml": policy });
+      const direct = new TencentVpcApi({ region: emu.region, endpoint: `http://${emu.endpoint}`, credentials: { description: "emulator", get: async () => emu.credentials }, vpcId: "vpc-test0001", clusterId: "cls-test0001" });
+      const free = (await direct.describeSubnets(["subnet-test0001"]))[0]!.availableIps;
+      expect(free).toBeGreaterThan(34);
+      const env = { TENCENTCLOUD_SECRET_ID: emu.credentials.secretId, TENCENTCLOUD_SECRET_KEY: emu.credentials.secretKey, http_proxy: "" };
+      const res = await run([process.execPath, join(REPO, "cli", "main.ts"), "plan", "--cloud", "--nodes", "2", "--pods-per-node", "10", "--enis-per-node", "2", "--ips-per-eni", "10", "policies"], { cwd: repo, env });
+      expect(res.stderr).toBe("");
+      expect(res.stdout).toContain(`subnet-test0001  10.9.4.0/26  ${String(free).padEnd(4)}  34      ${String(free - 34).padEnd(4)}  alpha     ok`);
+      expect(res.code).toBe(0);
+      const noKeys = await run([process.execPath, join(REPO, "cli", "main.ts"), "plan", "--cloud", "--nodes", "2", "policies"], { cwd: repo, env: { TENCENTCLOUD_SECRET_ID: "", TENCENTCLOUD_SECRET_KEY: "" } });
+      expect({ code: noKeys.code, stderr: noKeys.stderr }).toEqual({ code: 2, stderr: "vpccni plan: --cloud needs TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the environment\n" });
+    } finally {
+      await emu.stop();
+    }
   });
 });

@@ -1,10 +1,12 @@
 import { parseArgs } from "node:util";
 import { hasErrors, loadPolicies, renderDiagnostics, summary } from "../../schema/index.ts";
 import { planCapacity } from "../../compiler/plan/capacity.ts";
+import type { SubnetFigures } from "../../compiler/plan/capacity.ts";
 import { readSubnetsFile } from "../../compiler/plan/subnets-file.ts";
+import type { VpcCniPolicy } from "../../schema/index.ts";
 import { renderPlan } from "../../compiler/plan/table.ts";
 
-export const help = `Usage: vpccni plan --nodes N [--pods-per-node P] [--subnets FILE]
+export const help = `Usage: vpccni plan --nodes N [--pods-per-node P] [--subnets FILE | --cloud]
                    [--enis-per-node E] [--ips-per-eni I] <file-or-folder>...
 
 Checks that the policies' subnets and ENI quotas can carry the expected nodes and pods.
@@ -18,6 +20,9 @@ Options:
   --pods-per-node P | NAME=P   expected pods per node (default: full nodes, ENIs x IPs)
   --subnets FILE               JSON or YAML list of {subnetId, availableIpAddressCount, cidr}
                                (DescribeSubnets figures); without it only quotas are checked
+  --cloud                      read the subnets' free IPs from the VPC API instead (each policy's
+                               region and spec.cloud.endpoint; credentials from
+                               TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY)
   --enis-per-node E            the instance type's secondary ENIs (spec.limits may lower it)
   --ips-per-eni I              the instance type's secondary IPs per ENI (spec.limits may lower it)
 `;
@@ -32,6 +37,7 @@ export async function run(argv: string[]): Promise<number> {
       subnets: { type: "string" },
       "enis-per-node": { type: "string" },
       "ips-per-eni": { type: "string" },
+      cloud: { type: "boolean", default: false },
     },
   });
   if (positionals.length === 0 || values.nodes === undefined) {
@@ -49,7 +55,8 @@ export async function run(argv: string[]): Promise<number> {
   const pods = values["pods-per-node"] === undefined ? new Map<string, number>() : perPolicy("--pods-per-node", values["pods-per-node"], names, errors);
   const enisPerNode = count("--enis-per-node", values["enis-per-node"], errors);
   const ipsPerEni = count("--ips-per-eni", values["ips-per-eni"], errors);
-  const file = values.subnets === undefined ? undefined : await readSubnetsFile(values.subnets);
+  if (values.cloud && values.subnets !== undefined) errors.push("--cloud and --subnets both give subnet figures; allowed: one of them");
+  const file = values.subnets !== undefined ? await readSubnetsFile(values.subnets) : values.cloud && errors.length === 0 ? await cloudSubnets(loaded.policies.map((p) => p.policy)) : undefined;
   errors.push(...(file?.errors ?? []));
   if (errors.length > 0) {
     process.stderr.write(`${errors.map((e) => `vpccni plan: ${e}`).join("\n")}\n`);
@@ -80,4 +87,31 @@ function count(flag: string, text: string | undefined, errors: string[]): number
   if (text === undefined) return undefined;
   if (!/^[1-9]\d*$/.test(text)) errors.push(`${flag} is ${JSON.stringify(text)}; allowed: a whole number of at least 1`);
   return Number(text);
+}
+
+/** DescribeSubnets for every policy's subnets, one client per region, endpoint and VPC. */
+async function cloudSubnets(policies: readonly VpcCniPolicy[]): Promise<{ subnets?: SubnetFigures[]; errors: string[] }> {
+  // Loaded only here: `vpccni plan` without --cloud does not pay for the SDK.
+  const { envCredentials, TencentVpcApi } = await import("../../runtime/cloud/index.ts");
+  const credentials = envCredentials();
+  if (credentials === undefined) return { errors: ["--cloud needs TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the environment"] };
+  const groups = new Map<string, { policy: VpcCniPolicy; ids: Set<string> }>();
+  for (const p of policies) {
+    const key = [p.spec.region, p.spec.cloud.endpoint, p.spec.vpcId].join(" ");
+    const group = groups.get(key) ?? { policy: p, ids: new Set<string>() };
+    for (const id of p.spec.subnets) group.ids.add(id);
+    groups.set(key, group);
+  }
+  const subnets: SubnetFigures[] = [];
+  const errors: string[] = [];
+  for (const { policy, ids } of groups.values()) {
+    const { region, vpcId, clusterId, cloud } = policy.spec;
+    const api = new TencentVpcApi({ region, endpoint: cloud.endpoint, credentials, vpcId, clusterId, retry: { attempts: 3 } });
+    try {
+      for (const s of await api.describeSubnets([...ids].sort())) subnets.push({ subnetId: s.id, availableIpAddressCount: s.availableIps, cidr: s.cidr });
+    } catch (error) {
+      errors.push(`DescribeSubnets in ${region} at ${cloud.endpoint} failed: ${(error as Error).message}`);
+    }
+  }
+  return errors.length ? { errors } : { subnets, errors };
 }
