@@ -80,7 +80,7 @@ function round(x: number): number {
 export function renderReports(reports: readonly SimReport[], traceName: string): string {
   const first = reports[0];
   if (first === undefined) return "";
-  const ms = (x: number | null) => (x === null ? "-" : x >= 10_000 ? `${(x / 1000).toFixed(1)}s` : `${x}ms`);
+  const ms = (x: number | null) => (x === null ? "-" : x >= 1000 ? `${(x / 1000).toFixed(1)}s` : `${x}ms`);
   const rows: [string, (r: SimReport) => string][] = [
     ["prebind min/max (floor)", (r) => `${r.settings.minPrebind}/${r.settings.maxPrebind}${r.settings.floor ? ` (${r.settings.floor})` : ""}`],
     ["release interval / cooldown", (r) => `${r.settings.releaseIntervalMs / 1000}s / ${r.settings.cooldownMs / 1000}s`],
