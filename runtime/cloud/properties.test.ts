@@ -1,0 +1,81 @@
+// Random operation sequences through the adapter against the emulator (with injected errors):
+// whatever the order, the adapter's answers agree with the cloud and the cloud's books balance.
+import { expect, test } from "bun:test";
+import fc from "fast-check";
+import { CloudError } from "./errors.ts";
+import { FAR_SUBNET, INSTANCE, POD_SUBNET, SG, testConfig, testWorld, TINY_SUBNET } from "./test-world.ts";
+
+type Op =
+  | { op: "create"; subnet: string; ips: number }
+  | { op: "attach" | "detach" | "delete"; i: number }
+  | { op: "assign"; i: number; n: number }
+  | { op: "unassign"; i: number; k: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant("create" as const), subnet: fc.constantFrom(POD_SUBNET, TINY_SUBNET, FAR_SUBNET), ips: fc.integer({ min: 0, max: 12 }) }),
+  fc.record({ op: fc.constantFrom("attach" as const, "detach" as const, "delete" as const), i: fc.nat(5) }),
+  fc.record({ op: fc.constant("assign" as const), i: fc.nat(5), n: fc.integer({ min: 1, max: 12 }) }),
+  fc.record({ op: fc.constant("unassign" as const), i: fc.nat(5), k: fc.integer({ min: 1, max: 4 }) }),
+);
+
+/** Refusals the cloud is entitled to for a random sequence; anything else is a bug. */
+const EXPECTED = new Set(["eni-quota", "ip-quota", "subnet-exhausted", "invalid-state", "zone-mismatch"]);
+
+test("random sequences: no IP on two ENIs, subnet counts balance, quotas hold, the adapter's view matches", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(opArb, { minLength: 4, maxLength: 16 }), fc.integer({ min: 1, max: 1000 }), async (ops, seed) => {
+      const w = await testWorld({ config: testConfig({ seed, faults: { "*": { errorRate: 0.1, errorPhase: "either" } } }), api: { retry: { attempts: 12 } } });
+      try {
+        const enis: string[] = [];
+        const ips = new Map<string, Set<string>>();
+        for (const o of ops) {
+          const id = "i" in o ? enis[o.i % Math.max(1, enis.length)] : undefined;
+          try {
+            if (o.op === "create") {
+              const e = await w.api.createEni({ subnetId: o.subnet, securityGroupIds: [SG], secondaryIps: o.ips });
+              enis.push(e.id);
+              ips.set(e.id, new Set(e.secondaryIps));
+            } else if (id === undefined) {
+              continue;
+            } else if (o.op === "attach") await w.api.attachEni(id, INSTANCE);
+            else if (o.op === "detach") await w.api.detachEni(id, INSTANCE);
+            else if (o.op === "delete") {
+              await w.api.deleteEni(id);
+              ips.delete(id);
+              enis.splice(enis.indexOf(id), 1);
+            } else if (o.op === "assign") for (const ip of await w.api.assignIps(id, { count: o.n })) ips.get(id)!.add(ip);
+            else if (o.op === "unassign") {
+              const some = [...ips.get(id)!].slice(0, o.k);
+              await w.api.unassignIps(id, some);
+              for (const ip of some) ips.get(id)!.delete(ip);
+            }
+          } catch (e) {
+            if (!(e instanceof CloudError) || !EXPECTED.has(e.kind)) throw e;
+          }
+        }
+        w.emu.admin.setFaults({});
+        const state = await w.emu.admin.state();
+        const owner = new Map<string, string>();
+        for (const eni of Object.values(state.enis)) {
+          for (const ip of eni.ips) {
+            expect(owner.get(ip.ip)).toBeUndefined();
+            owner.set(ip.ip, eni.eniId);
+          }
+        }
+        for (const s of await w.api.describeSubnets([POD_SUBNET, TINY_SUBNET, FAR_SUBNET])) {
+          const held = Object.values(state.enis).filter((e) => e.subnetId === s.id).reduce((n, e) => n + e.ips.length, 0);
+          expect(s.availableIps + held).toBe(s.totalIps);
+        }
+        const attached = Object.values(state.enis).filter((e) => e.attachment?.instanceId === INSTANCE);
+        expect(attached.length).toBeLessThanOrEqual(4);
+        for (const e of attached) expect(e.ips.length).toBeLessThanOrEqual(20);
+        const mine = await w.api.findEnis({ tags: { "vpccni.io/cluster": "cls-test0001" } });
+        expect(mine.map((e) => e.id).sort()).toEqual([...enis].sort());
+        for (const e of mine) expect(new Set(e.secondaryIps)).toEqual(ips.get(e.id)!);
+      } finally {
+        await w.stop();
+      }
+    }),
+    { numRuns: 40, seed: 20261128 },
+  );
+}, 40_000);
