@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { AGENT_API_REQUESTS, AGENT_DENIED_REQUESTS } from "../../compiler/index.ts";
+import { AGENT_API_REQUESTS, AGENT_DENIED_REQUESTS, agentRequestFor } from "../../compiler/index.ts";
 import type { Kubeconfig } from "../harness/kubeconfig.ts";
 import { kubeCall } from "../harness/kube-api.ts";
 import { useSharedCluster } from "../harness/shared-cluster.ts";
@@ -91,23 +91,36 @@ describe("compiled examples on a real API server", () => {
     });
 
     test("the agent's requests work for real: node, node status, pods on the node (list, watch, get), events, its Secret", async () => {
-      const patch = await patchStatus(general, NODE, { capacity: { [ENI_IP]: "30" }, allocatable: { [ENI_IP]: "5" } });
+      // Each request below is first matched to its AGENT_API_REQUESTS entry, as the agent's tests do.
+      const seen = new Set<string>();
+      const agentCall: typeof kubeCall = (kc, method, path, opts) => {
+        const entry = agentRequestFor(method, path);
+        if (entry === undefined) throw new Error(`${method} ${path} is not in AGENT_API_REQUESTS`);
+        seen.add(`${entry.verb} ${entry.resource}${entry.subresource ? `/${entry.subresource}` : ""}`);
+        return kubeCall(kc, method, path, opts);
+      };
+      const patch = await agentCall(general, "PATCH", `/api/v1/nodes/${NODE}/status`, {
+        contentType: "application/strategic-merge-patch+json",
+        body: { status: { capacity: { [ENI_IP]: "30" }, allocatable: { [ENI_IP]: "5" } } },
+      });
       expect(patch.json.status.allocatable[ENI_IP]).toBe("5");
-      expect((await kubeCall(general, "GET", `/api/v1/nodes/${NODE}`)).json.status.capacity[ENI_IP]).toBe("30");
-      const listed = await kubeCall(general, "GET", `/api/v1/pods?fieldSelector=spec.nodeName%3D${NODE}`);
+      expect((await agentCall(general, "GET", `/api/v1/nodes/${NODE}`)).json.status.capacity[ENI_IP]).toBe("30");
+      const listed = await agentCall(general, "GET", `/api/v1/pods?fieldSelector=spec.nodeName%3D${NODE}`);
       expect(listed.json.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toContain("p1");
-      const watch = await kubeCall(general, "GET", `/api/v1/pods?watch=1&timeoutSeconds=1&fieldSelector=spec.nodeName%3D${NODE}`);
+      const watch = await agentCall(general, "GET", `/api/v1/pods?watch=1&timeoutSeconds=1&fieldSelector=spec.nodeName%3D${NODE}`);
       expect(watch.status).toBe(200);
-      expect((await kubeCall(general, "GET", `/api/v1/namespaces/${NS}/pods/p1`)).json.spec.nodeName).toBe(NODE);
-      const event = await kubeCall(general, "POST", "/api/v1/namespaces/default/events", {
+      expect((await agentCall(general, "GET", `/api/v1/namespaces/${NS}/pods/p1`)).json.spec.nodeName).toBe(NODE);
+      const event = await agentCall(general, "POST", "/api/v1/namespaces/default/events", {
         body: {
           apiVersion: "v1", kind: "Event", metadata: { name: `${NODE}.vpccni-test` }, type: "Warning", reason: "SubnetExhausted", message: "test",
           involvedObject: { kind: "Node", name: NODE, apiVersion: "v1" }, source: { component: "vpccni-agent", host: NODE },
         },
       });
       expect(event.status).toBe(201);
-      const secret = await kubeCall(general, "GET", `/api/v1/namespaces/${NS}/secrets/tencentcloud-credentials`);
+      const secret = await agentCall(general, "GET", `/api/v1/namespaces/${NS}/secrets/tencentcloud-credentials`);
       expect(Buffer.from(secret.json.data.TENCENTCLOUD_SECRET_ID, "base64").toString()).toBe("test-id");
+      // Every entry of the list was exercised.
+      expect(seen.size).toBe(AGENT_API_REQUESTS.length);
     });
 
     test("requests the agent does not make are denied", async () => {

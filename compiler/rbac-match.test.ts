@@ -1,0 +1,28 @@
+import { describe, expect, test } from "bun:test";
+import { agentRequestFor, attributesOf } from "./rbac-match.ts";
+
+describe("attributesOf", () => {
+  test("core and group paths, namespaced or not, subresources, watch in both spellings", () => {
+    expect(attributesOf("GET", "/api/v1/nodes/node-a")).toEqual({ verb: "get", group: "", resource: "nodes", name: "node-a" });
+    expect(attributesOf("PATCH", "/api/v1/nodes/node-a/status")).toEqual({ verb: "patch", group: "", resource: "nodes", subresource: "status", name: "node-a" });
+    expect(attributesOf("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dn")).toEqual({ verb: "list", group: "", resource: "pods" });
+    expect(attributesOf("GET", "/api/v1/pods?watch=true")).toEqual({ verb: "watch", group: "", resource: "pods" });
+    expect(attributesOf("GET", "/api/v1/watch/namespaces/x/pods")).toEqual({ verb: "watch", group: "", resource: "pods", namespace: "x" });
+    expect(attributesOf("POST", "/api/v1/namespaces/default/events")).toEqual({ verb: "create", group: "", resource: "events", namespace: "default" });
+    expect(attributesOf("GET", "/api/v1/namespaces/kube-system")).toEqual({ verb: "get", group: "", resource: "namespaces", name: "kube-system" });
+    expect(attributesOf("DELETE", "/apis/apps/v1/namespaces/x/daemonsets")).toEqual({ verb: "deletecollection", group: "apps", resource: "daemonsets", namespace: "x" });
+    expect(attributesOf("GET", "/healthz")).toBeUndefined();
+  });
+});
+
+describe("agentRequestFor", () => {
+  test("the agent's own requests match their entry; others match none", () => {
+    expect(agentRequestFor("PATCH", "/api/v1/nodes/n/status")?.why).toContain("eni-ip");
+    expect(agentRequestFor("GET", "/api/v1/namespaces/vpccni-system/secrets/keys")?.scope).toBe("credentials");
+    expect(agentRequestFor("GET", "/api/v1/pods?watch=1")?.verb).toBe("watch");
+    expect(agentRequestFor("PATCH", "/api/v1/nodes/n")).toBeUndefined();
+    expect(agentRequestFor("GET", "/api/v1/namespaces/x/secrets")).toBeUndefined();
+    expect(agentRequestFor("DELETE", "/api/v1/namespaces/x/pods/p")).toBeUndefined();
+    expect(agentRequestFor("GET", "/api/v1/nodes")).toBeUndefined();
+  });
+});
