@@ -26,9 +26,13 @@ export interface FabricInstance {
 }
 
 export interface Fabric {
+  /** The ENI is now attached; `eni.secondaryIps` are bound already and get no onAssign of their own. */
   onAttach(eni: FabricEni, instance: FabricInstance): Promise<void>;
+  /** The ENI has left the instance, with every IP it still holds. */
   onDetach(eni: FabricEni, instance: FabricInstance): Promise<void>;
+  /** IPs bound to the ENI, attached or not (`eni.deviceIndex` is unset when it is not). */
   onAssign(eni: FabricEni, ips: string[]): Promise<void>;
+  /** IPs removed from the ENI; `eni.secondaryIps` no longer lists them. */
   onUnassign(eni: FabricEni, ips: string[]): Promise<void>;
 }
 

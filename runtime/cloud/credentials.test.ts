@@ -27,7 +27,7 @@ test("environment credentials need both id and key; the session token is optiona
 
 test("a mounted Secret is read, re-read when it changes, and a missing key is named", async () => {
   const src = secretDirCredentials(dir);
-  await expect(src.get()).rejects.toThrow("TENCENTCLOUD_SECRET_KEY");
+  await expect(src.get()).rejects.toThrow("TENCENTCLOUD_SECRET_KEY cannot be read (ENOENT); the Secret needs keys TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY");
   writeFileSync(join(dir, "TENCENTCLOUD_SECRET_ID"), "id-1\n");
   writeFileSync(join(dir, "TENCENTCLOUD_SECRET_KEY"), "key-1\n");
   expect(await src.get()).toEqual({ secretId: "id-1", secretKey: "key-1" });

@@ -38,7 +38,12 @@ export function secretDirCredentials(dir: string): CredentialSource {
   return {
     description: `secret directory ${dir}`,
     async get() {
-      const mtimeMs = statSync(file("TENCENTCLOUD_SECRET_KEY")).mtimeMs;
+      let mtimeMs: number;
+      try {
+        mtimeMs = statSync(file("TENCENTCLOUD_SECRET_KEY")).mtimeMs;
+      } catch (e) {
+        throw new Error(`credentials: ${file("TENCENTCLOUD_SECRET_KEY")} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"}); the Secret needs keys TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY`);
+      }
       if (cached && cached.mtimeMs === mtimeMs) return cached.cred;
       const read = (name: string, optional = false) => {
         try {
