@@ -38,8 +38,9 @@ export async function runCni(envVars: Record<string, string | undefined>, stdin:
   }
 }
 
+/** DEL, CHECK, GC and STATUS succeed with no output at all (the spec's empty result). */
 function ok(v: unknown): CniOutput {
-  return { stdout: JSON.stringify(v), exitCode: 0 };
+  return { stdout: v === undefined ? "" : JSON.stringify(v), exitCode: 0 };
 }
 
 async function dispatch(command: string, env: ReturnType<typeof readEnv>, conf: NetConf, deps: CniDeps): Promise<unknown> {

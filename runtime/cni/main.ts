@@ -31,7 +31,7 @@ function readStdin(): string {
 async function main(): Promise<void> {
   const stdin = process.env.CNI_COMMAND === "VERSION" ? "" : readStdin();
   const out = await runCni(process.env, stdin, { agent: agentClient, exists: existsSync });
-  process.stdout.write(out.stdout + "\n");
+  if (out.stdout) process.stdout.write(out.stdout + "\n");
   process.exitCode = out.exitCode;
 }
 

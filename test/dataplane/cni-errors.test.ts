@@ -52,6 +52,12 @@ describe("vpccni rejects bad calls with spec error codes and no partial state", 
     const r = await execCni(w.bed, w.nodes[0]!.node, rig, "", { CNI_COMMAND: "VERSION" });
     expect(JSON.parse(r.stdout)).toEqual({ cniVersion: "1.1.0", supportedVersions: ["1.0.0", "1.1.0"] });
   });
+  test("DEL of an attachment the agent never saw succeeds with empty output, netns gone or not", async () => {
+    for (const netns of [pod.path, "/var/run/netns/vpccni-no-such-ns", undefined]) {
+      const r = await execCni(w.bed, w.nodes[0]!.node, rig, JSON.stringify(good()), env({ CNI_COMMAND: "DEL", CNI_CONTAINERID: "never-added", CNI_NETNS: netns }));
+      expect(r).toEqual({ code: 0, stdout: "", stderr: "" });
+    }
+  });
   test("malformed stdin: 6", () => expectError("{\"cniVersion\": ", env(), 6, /not JSON/));
   test("empty stdin: 6", () => expectError("", env(), 6, /not JSON/));
   test("config without name: 7", () => expectError(JSON.stringify({ cniVersion: "1.1.0", type: "vpccni" }), env(), 7, /invalid network configuration/));
