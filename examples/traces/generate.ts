@@ -38,17 +38,17 @@ function steady(): void {
   write("steady.jsonl", { trace: "vpccni-trace/1", description: "3 nodes, about 20 pods each, lifetimes ~30 min, replaced as they go; 4 h", node: { enis: 3, ipsPerEni: 10, ipsPerCall: 10 }, subnetFree: 4000 }, events);
 }
 
-// burst: 100 pods land on one fresh node within 10 s, live ~20 min, then go; 1 hour.
+// burst: 100 pods land within 10 s on a node that joined 30 s before, live 20-30 min, then go.
 function burst(): void {
   const rng = seededRng(2);
   const events: Line[] = [];
   for (let i = 0; i < 100; i++) {
-    const t = 5 + rng() * 10;
+    const t = 30 + rng() * 10; // the node joined at 0 and turned Ready
     const pod = `burst-${i}`;
     events.push({ t, node: "node-1", pod, event: "add" });
     events.push({ t: 1200 + rng() * 600, node: "node-1", pod, event: "delete" });
   }
-  write("burst.jsonl", { trace: "vpccni-trace/1", description: "a burst of 100 pods on a fresh node within 10 s, gone after 20-30 min", node: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 }, subnetFree: 4000 }, events);
+  write("burst.jsonl", { trace: "vpccni-trace/1", description: "a burst of 100 pods within 10 s on a node that joined 30 s before, gone after 20-30 min", node: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 }, subnetFree: 4000 }, events);
 }
 
 // diurnal: 4 nodes over 24 h; the pods wanted per node follow a day curve between 4 and 40,

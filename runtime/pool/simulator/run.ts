@@ -101,6 +101,9 @@ export function simulate(opts: SimOptions): SimResult {
 
   const events = trace.events;
   const end = (events.at(-1)?.t ?? 0) + TAIL_MS;
+  // Every node joins at t = 0 with no ENI, and its agent fills the pool before pods arrive
+  // (the DaemonSet runs before workloads are scheduled).
+  for (const name of trace.nodes) afterEvent(name, nodeOf(name, 0), 0);
   let i = 0;
   for (;;) {
     const next = heap.peek();
