@@ -4,18 +4,23 @@
 # (reachability checks, run inside test namespaces only).
 source "$(dirname "$0")/build-common.sh"
 
-missing=()
-[ -x /usr/lib/cni/ptp ] && [ -x /usr/lib/cni/host-local ] || missing+=(containernetworking-plugins)
-command -v ip >/dev/null || missing+=(iproute2)
-command -v ping >/dev/null || missing+=(iputils-ping)
-if [ ${#missing[@]} -eq 0 ]; then
-  say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping)"
-  exit 0
-fi
-[ "$(id -u)" = 0 ] || die "need root to install ${missing[*]}: run as root, or apt-get install ${missing[*]}"
-say "debian packages: installing ${missing[*]}"
-# update once per install, not per package: an apt index may be missing or stale
-DEBIAN_FRONTEND=noninteractive apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-[ -x /usr/lib/cni/ptp ] || die "containernetworking-plugins installed but /usr/lib/cni/ptp is missing"
-say "debian packages: installed ${missing[*]}"
+# bash reads a script as it runs; a function is parsed whole first, so editing (or pulling)
+# this file during a long build cannot break the run in progress
+main() {
+  missing=()
+  [ -x /usr/lib/cni/ptp ] && [ -x /usr/lib/cni/host-local ] || missing+=(containernetworking-plugins)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v ping >/dev/null || missing+=(iputils-ping)
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping)"
+    exit 0
+  fi
+  [ "$(id -u)" = 0 ] || die "need root to install ${missing[*]}: run as root, or apt-get install ${missing[*]}"
+  say "debian packages: installing ${missing[*]}"
+  # update once per install, not per package: an apt index may be missing or stale
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -x /usr/lib/cni/ptp ] || die "containernetworking-plugins installed but /usr/lib/cni/ptp is missing"
+  say "debian packages: installed ${missing[*]}"
+}
+main "$@"

@@ -18,6 +18,9 @@ export GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-loca
 
 say() { printf '[prereqs %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() { printf '[prereqs] error: %s\n' "$*" >&2; exit 1; }
+# JSON from go's -json output, with node (the project needs it anyway; jq may be missing):
+# json_get 'j.GoMod' < file
+json_get() { node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const j=JSON.parse(s);console.log('"$1"')})'; }
 need_go() { command -v go >/dev/null || die "go is not installed (https://go.dev/dl/); it builds kube-apiserver, etcd and cnitool"; }
 
 # Two test runs on one machine (or a run while a developer builds) must not build into the

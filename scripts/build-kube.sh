@@ -5,43 +5,48 @@
 # v0.<minor>.<patch> tag, the list being read from the real go.mod rather than typed.
 source "$(dirname "$0")/build-common.sh"
 
-out=$KUBE_DIR
-if [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kubectl" ]; then
-  say "kubernetes $KUBE_VERSION: cached in $out"
-  exit 0
-fi
-need_go
-lock "$out"
-[ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kubectl" ] && { say "kubernetes $KUBE_VERSION: built by another run"; exit 0; }
-staging=v0.${KUBE_VERSION#v1.}
-src=$out/src
-mkdir -p "$src" "$out/bin"
-cd "$src"
-say "kubernetes $KUBE_VERSION: fetching go.mod (staging modules at $staging)"
-gomod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | jq -r .GoMod)
-[ -f "$gomod" ] || die "go mod download did not give a go.mod for k8s.io/kubernetes@$KUBE_VERSION"
-goline=$(go mod edit -json "$gomod" | jq -r .Go)
-rm -f go.mod go.sum
-go mod init vpccni.local/kube-build >/dev/null 2>&1
-go mod edit -go="$goline" -require="k8s.io/kubernetes@$KUBE_VERSION"
-n=0
-for m in $(go mod edit -json "$gomod" | jq -r '.Require[] | select(.Version == "v0.0.0") | .Path'); do
-  go mod edit -replace="$m=$m@$staging"
-  n=$((n + 1))
-done
-[ "$n" -gt 0 ] || die "no v0.0.0 requirements found in $gomod: the wrapper recipe no longer fits"
-say "kubernetes $KUBE_VERSION: $n staging replaces; building (several minutes on 2 cores)"
-pkg=k8s.io/component-base/version
-cgo=k8s.io/client-go/pkg/version
-minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
-ld="-s -w"
-for p in $pkg $cgo; do
-  ld="$ld -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
-done
-start=$(date +%s)
-go build -v -p 2 -trimpath -ldflags "$ld" -o "$out/bin.tmp/" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
-# rename last, so an interrupted build never looks like a cached one
-mv "$out/bin.tmp/kube-apiserver" "$out/bin.tmp/kubectl" "$out/bin/"
-rmdir "$out/bin.tmp"
-say "kubernetes $KUBE_VERSION: built in $(( $(date +%s) - start ))s -> $out/bin"
+# bash reads a script as it runs; a function is parsed whole first, so editing (or pulling)
+# this file during a long build cannot break the run in progress
+main() {
+  out=$KUBE_DIR
+  if [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kubectl" ]; then
+    say "kubernetes $KUBE_VERSION: cached in $out"
+    exit 0
+  fi
+  need_go
+  lock "$out"
+  [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kubectl" ] && { say "kubernetes $KUBE_VERSION: built by another run"; exit 0; }
+  staging=v0.${KUBE_VERSION#v1.}
+  src=$out/src
+  mkdir -p "$src" "$out/bin"
+  cd "$src"
+  say "kubernetes $KUBE_VERSION: fetching go.mod (staging modules at $staging)"
+  gomod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | json_get 'j.GoMod')
+  [ -f "$gomod" ] || die "go mod download did not give a go.mod for k8s.io/kubernetes@$KUBE_VERSION"
+  goline=$(go mod edit -json "$gomod" | json_get 'j.Go')
+  rm -f go.mod go.sum
+  go mod init vpccni.local/kube-build >/dev/null 2>&1
+  go mod edit -go="$goline" -require="k8s.io/kubernetes@$KUBE_VERSION"
+  n=0
+  for m in $(go mod edit -json "$gomod" | json_get 'j.Require.filter((r) => r.Version === "v0.0.0").map((r) => r.Path).join("\n")'); do
+    go mod edit -replace="$m=$m@$staging"
+    n=$((n + 1))
+  done
+  [ "$n" -gt 0 ] || die "no v0.0.0 requirements found in $gomod: the wrapper recipe no longer fits"
+  say "kubernetes $KUBE_VERSION: $n staging replaces; building (several minutes on 2 cores)"
+  pkg=k8s.io/component-base/version
+  cgo=k8s.io/client-go/pkg/version
+  minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
+  ld="-s -w"
+  for p in $pkg $cgo; do
+    ld="$ld -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+  done
+  start=$(date +%s)
+  go build -v -p 2 -trimpath -ldflags "$ld" -o "$out/bin.tmp/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+  # rename last, so an interrupted build never looks like a cached one
+  mv "$out/bin.tmp/kube-apiserver" "$out/bin.tmp/kubectl" "$out/bin/"
+  rmdir "$out/bin.tmp"
+  say "kubernetes $KUBE_VERSION: built in $(( $(date +%s) - start ))s -> $out/bin"
+}
+main "$@"

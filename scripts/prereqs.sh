@@ -5,63 +5,69 @@
 # need it fail with a message pointing back here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x node_modules/.bin/bun ] || npm ci
 
-source scripts/build-common.sh
-mkdir -p "$VPCCNI_CACHE/logs"
-failed=()
+# bash reads a script as it runs; a function is parsed whole first, so editing (or pulling)
+# this file during a long build cannot break the run in progress
+main() {
+  [ -x node_modules/.bin/bun ] || npm ci
 
-# A missing prerequisite is fatal in CI; a developer still gets the rest built.
-run() {
-  local name=$1; shift
-  if ! "$@"; then
-    failed+=("$name")
-  fi
-}
+  source scripts/build-common.sh
+  mkdir -p "$VPCCNI_CACHE/logs"
+  failed=()
 
-# kube-apiserver is by far the longest build (many minutes on 2 cores): start it first,
-# in the background, and do everything else meanwhile.
-kube_pid=
-kube_log=$VPCCNI_CACHE/logs/build-kube.log
-if [ -x "$KUBE_DIR/bin/kube-apiserver" ] && [ -x "$KUBE_DIR/bin/kubectl" ]; then
-  say "kubernetes $KUBE_VERSION: cached in $KUBE_DIR"
-else
-  say "kubernetes $KUBE_VERSION: building in the background, log: $kube_log"
-  bash scripts/build-kube.sh >"$kube_log" 2>&1 &
-  kube_pid=$!
-  kube_start=$(date +%s)
-fi
-
-run "debian packages" bash scripts/build-apt.sh
-run "cnitool" bash scripts/build-cnitool.sh
-run "etcd" bash scripts/build-etcd.sh
-
-if [ -n "$kube_pid" ]; then
-  next=60
-  # the kube build may end during the other steps: then the loop below does not run
-  while kill -0 "$kube_pid" 2>/dev/null; do
-    sleep 2
-    elapsed=$(( $(date +%s) - kube_start ))
-    # a heartbeat every minute, so a CI log shows the build is alive
-    if [ "$elapsed" -ge "$next" ]; then
-      # go build -v names each package as it is built: a count is the progress there is
-      say "kubernetes $KUBE_VERSION: still building ($(( elapsed / 60 )) min, $(grep -vc '^go: ' "$kube_log") packages built)"
-      next=$(( (elapsed / 60 + 1) * 60 ))
+  # A missing prerequisite is fatal in CI; a developer still gets the rest built.
+  run() {
+    local name=$1; shift
+    if ! "$@"; then
+      failed+=("$name")
     fi
-  done
-  if wait "$kube_pid"; then
-    tail -n 1 "$kube_log"
-  else
-    tail -n 30 "$kube_log" >&2
-    failed+=("kubernetes")
-  fi
-fi
+  }
 
-if [ ${#failed[@]} -gt 0 ]; then
-  msg="prerequisites not installed: ${failed[*]}"
-  if [ "${CI:-}" = true ]; then
-    die "$msg"
+  # kube-apiserver is by far the longest build (many minutes on 2 cores): start it first,
+  # in the background, and do everything else meanwhile.
+  kube_pid=
+  kube_log=$VPCCNI_CACHE/logs/build-kube.log
+  if [ -x "$KUBE_DIR/bin/kube-apiserver" ] && [ -x "$KUBE_DIR/bin/kubectl" ]; then
+    say "kubernetes $KUBE_VERSION: cached in $KUBE_DIR"
+  else
+    say "kubernetes $KUBE_VERSION: building in the background, log: $kube_log"
+    bash scripts/build-kube.sh >"$kube_log" 2>&1 &
+    kube_pid=$!
+    kube_start=$(date +%s)
   fi
-  say "warning: $msg; tests that need them will fail (rerun: bash scripts/prereqs.sh)"
-fi
-say "done"
+
+  run "debian packages" bash scripts/build-apt.sh
+  run "cnitool" bash scripts/build-cnitool.sh
+  run "etcd" bash scripts/build-etcd.sh
+
+  if [ -n "$kube_pid" ]; then
+    next=60
+    # the kube build may end during the other steps: then the loop below does not run
+    while kill -0 "$kube_pid" 2>/dev/null; do
+      sleep 2
+      elapsed=$(( $(date +%s) - kube_start ))
+      # a heartbeat every minute, so a CI log shows the build is alive
+      if [ "$elapsed" -ge "$next" ]; then
+        # go build -v names each package as it is built: a count is the progress there is
+        say "kubernetes $KUBE_VERSION: still building ($(( elapsed / 60 )) min, $(grep -vc '^go: ' "$kube_log") packages built)"
+        next=$(( (elapsed / 60 + 1) * 60 ))
+      fi
+    done
+    if wait "$kube_pid"; then
+      tail -n 1 "$kube_log"
+    else
+      tail -n 30 "$kube_log" >&2
+      failed+=("kubernetes")
+    fi
+  fi
+
+  if [ ${#failed[@]} -gt 0 ]; then
+    msg="prerequisites not installed: ${failed[*]}"
+    if [ "${CI:-}" = true ]; then
+      die "$msg"
+    fi
+    say "warning: $msg; tests that need them will fail (rerun: bash scripts/prereqs.sh)"
+  fi
+  say "done"
+}
+main "$@"
