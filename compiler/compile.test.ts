@@ -4,7 +4,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileToDir, isCurrent } from "./compile.ts";
 import { OWNED_MARKER } from "./render.ts";
-import { policyYaml, readTree, scratchRepo, tempDir } from "./testkit.ts";
+import { cleanScratchAfterEach, policyYaml, readTree, scratchRepo, tempDir } from "./testkit.ts";
+
+cleanScratchAfterEach();
 
 describe("determinism", () => {
   test("compiling twice gives identical bytes, and a second compile writes nothing", async () => {

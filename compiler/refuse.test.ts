@@ -5,7 +5,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderDiagnostics } from "../schema/index.ts";
 import { compileToDir } from "./compile.ts";
-import { policyYaml, readTree, REPO, scratchRepo } from "./testkit.ts";
+import { cleanScratchAfterEach, policyYaml, readTree, REPO, scratchRepo } from "./testkit.ts";
+
+cleanScratchAfterEach();
 
 async function compileIn(repo: string) {
   const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });

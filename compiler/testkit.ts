@@ -8,11 +8,18 @@ export const REPO = resolve(import.meta.dir, "..");
 export const EXAMPLES = join(REPO, "examples", "policies");
 
 const scratch: string[] = [];
-afterEach(() => {
-  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
-/** A temporary folder removed after the test. */
+/**
+ * Call at the top of each test file that makes scratch folders: removes them after each test.
+ * (A hook registered in this module would bind only to the first test file that imports it.)
+ */
+export function cleanScratchAfterEach(): void {
+  afterEach(() => {
+    for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+/** A temporary folder, removed after the test (see cleanScratchAfterEach). */
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "vpccni-compiler-"));
   scratch.push(dir);

@@ -3,9 +3,11 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../../test/harness/exec.ts";
-import { policyYaml, REPO, scratchRepo } from "../../compiler/testkit.ts";
+import { cleanScratchAfterEach, policyYaml, REPO, scratchRepo } from "../../compiler/testkit.ts";
 import { startEmulator } from "../../emulator/index.ts";
 import { TencentVpcApi } from "../../runtime/cloud/index.ts";
+
+cleanScratchAfterEach();
 
 const vpccni = (cwd: string, ...args: string[]) => run([process.execPath, join(REPO, "cli", "main.ts"), ...args], { cwd });
 
