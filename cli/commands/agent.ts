@@ -97,12 +97,15 @@ export async function run(argv: string[]): Promise<number> {
       );
     });
   }
-  return promise;
+  const code = await promise;
+  log.info("stopped", { code });
+  // Idle keep-alive connections (Kubernetes, cloud API) must not keep a stopped agent alive.
+  process.exit(code);
 }
 
 /** Runs this same command again with extra environment (read only at process start). */
 async function restartWith(extra: Record<string, string>): Promise<number> {
   const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], { env: { ...process.env, ...extra }, stdio: ["inherit", "inherit", "inherit"] });
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => child.kill(signal));
-  return await child.exited;
+  process.exit(await child.exited);
 }

@@ -1,0 +1,73 @@
+// The node agent end to end on real parts: emulator + real SDK, kernel namespaces, the compiled
+// CNI binary through cnitool, agents as real processes, the Node on a real kube-apiserver.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { useSharedCluster } from "../harness/shared-cluster.ts";
+import { kubeCall } from "../harness/kube-api.ts";
+import { waitFor, World } from "./world.ts";
+
+describe("node agent, two nodes", () => {
+  const cluster = useSharedCluster();
+  let world: World;
+  beforeAll(async () => {
+    world = await World.start({ nodes: 2, cluster: cluster(), spec: { prebind: { min: 3, max: 6 }, releaseInterval: "2s", ipCooldown: "0s" } });
+    await Promise.all(world.nodes.map((n) => n.startAgent()));
+  }, 120_000);
+  afterAll(async () => {
+    await world?.stop();
+  }, 60_000);
+
+  test("a fresh node binds pods + min at once, its first ENI in the subnet with most free IPs", async () => {
+    const [n1] = world.nodes;
+    await waitFor("node1 to bind min prebind", async () => (await n1!.view()).summary.bound === 3);
+    const view = await n1!.view();
+    expect(view.enis.map((e) => e.subnet)).toEqual(["subnet-pods0001"]);
+    expect(view.enis[0]?.routeTable).toBeGreaterThan(2000);
+  });
+
+  test("pods on two nodes get VPC IPs and reach each other through the vpc router", async () => {
+    const [n1, n2] = world.nodes;
+    const a = await n1!.addPod("a");
+    const b = await n2!.addPod("b");
+    expect(a.ip).toMatch(/^10\.231\.(8|9|12)\./);
+    expect(a.ip).not.toBe(b.ip);
+    const r = await world.bed.exec(a.pod.ns, ["ping", "-n", "-q", "-c", "2", "-i", "0.1", "-W", "2", b.ip]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
+  test("the Node carries the eni-ip extended resource: allocatable = bound, capacity = maxBindable", async () => {
+    const n1 = world.nodes[0]!;
+    await waitFor("the Node status to match the pool", async () => {
+      const view = await n1.view();
+      const node = (await kubeCall(cluster().admin, "GET", `/api/v1/nodes/${n1.name}`)).json;
+      return node.status?.capacity?.["tke.cloud.tencent.com/eni-ip"] === "30" && node.status?.allocatable?.["tke.cloud.tencent.com/eni-ip"] === String(view.summary.bound);
+    });
+  });
+
+  test("bound stays within pods + min .. pods + max through a burst, and the second ENI comes only when the first is full", async () => {
+    const n1 = world.nodes[0]!;
+    for (let i = 0; i < 11; i++) await n1.addPod(`burst${i}`);
+    const view = await n1.view();
+    const pods = view.summary.pods;
+    expect(pods).toBe(12);
+    await waitFor("the pool to settle", async () => (await n1.view()).summary.inflight === 0);
+    const settled = await n1.view();
+    expect(settled.summary.bound).toBeGreaterThanOrEqual(pods + 3);
+    expect(settled.summary.bound).toBeLessThanOrEqual(pods + 6);
+    expect(settled.enis).toHaveLength(2);
+    const [first, second] = settled.enis;
+    expect(first!.bound).toBe(10); // the first ENI filled to its quota before a second was made
+    expect(second!.bound).toBe(settled.summary.bound - 10);
+  });
+
+  test("idle IPs above pods + max are released after the release interval", async () => {
+    const n1 = world.nodes[0]!;
+    for (let i = 0; i < 8; i++) await n1.delPod(`burst${i}`);
+    const pods = (await n1.view()).summary.pods;
+    expect(pods).toBe(4);
+    await waitFor("release down to pods + max", async () => {
+      const v = await n1.view();
+      return v.summary.inflight === 0 && v.summary.bound <= pods + 6;
+    });
+    expect((await n1.view()).summary.bound).toBeGreaterThanOrEqual(pods + 3);
+  });
+});

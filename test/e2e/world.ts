@@ -1,0 +1,238 @@
+// An end-to-end world on real parts: the cloud emulator (real SDK, TC3, async tasks) whose
+// fabric mirrors ENIs into a network test bed, one node namespace per emulated instance, a
+// `vpccni agent` process per node, and the compiled CNI binary driven by cnitool. Optionally a
+// real kube-apiserver holding the Node objects. Used by test/e2e and by `vpccni demo`.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { stringify } from "yaml";
+import { type Emulator, type EmulatorConfigInput, startEmulator } from "../../emulator/index.ts";
+import type { PoolView } from "../../runtime/agent/introspect.ts";
+import { NetnsFabric } from "../fabric/netns-fabric.ts";
+import { buildCni } from "../dataplane/cni-kit.ts";
+import type { Cluster } from "../harness/cluster.ts";
+import { kubeCall } from "../harness/kube-api.ts";
+import { createTestBed, type NodeNs, type PodNs, type TestBed } from "../harness/netns.ts";
+import { paths } from "../harness/paths.ts";
+import { run } from "../harness/exec.ts";
+import { onProcessExit } from "../harness/process.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+export const NETWORK = "vpccni";
+export const VPC = "vpc-demo0001";
+export const SUBNETS = { nodes: "subnet-node0001", large: "subnet-pods0001", small: "subnet-pods0002" } as const;
+
+export interface WorldOptions {
+  nodes?: number;
+  /** Spec fields of the policy every agent gets (prebind, releaseInterval, limits...). */
+  spec?: Record<string, unknown>;
+  /** Emulator settings (async task times) and faults. */
+  emulator?: Partial<EmulatorConfigInput>;
+  cluster?: Cluster;
+  /** Kubeconfig the agents use (default: the cluster's admin). */
+  agentKubeconfig?: string;
+  /** Where agents' JSON logs go (default: a file per node in the world's folder). */
+  logs?: "files" | "inherit";
+}
+
+/** 3 pod ENIs of 10 secondary IPs per node (quota 4 x 11, primary ENI and IPs excluded). */
+export function emulatorConfig(nodes: number): EmulatorConfigInput {
+  return {
+    region: "ap-guangzhou",
+    vpcs: [{ vpcId: VPC, cidrBlock: "10.231.0.0/16" }],
+    subnets: [
+      { subnetId: SUBNETS.nodes, vpcId: VPC, cidrBlock: "10.231.0.0/24", zone: "ap-guangzhou-3" },
+      { subnetId: SUBNETS.large, vpcId: VPC, cidrBlock: "10.231.8.0/23", zone: "ap-guangzhou-3" },
+      { subnetId: SUBNETS.small, vpcId: VPC, cidrBlock: "10.231.12.0/26", zone: "ap-guangzhou-3" },
+    ],
+    securityGroups: ["sg-demo0001"],
+    instanceTypes: { "S5.LARGE8": { eniQuota: 4, ipsPerEni: 11 } },
+    instances: Array.from({ length: nodes }, (_, i) => ({ instanceId: `ins-node000${i + 1}`, instanceType: "S5.LARGE8", zone: "ap-guangzhou-3", subnetId: SUBNETS.nodes })),
+    settings: { asyncMs: { create: 20, attach: 100, detach: 60, delete: 20, assign: 20, unassign: 20 } },
+  };
+}
+
+export function policyYaml(name: string, spec: Record<string, unknown> = {}): string {
+  return stringify({
+    apiVersion: "vpccni.io/v1alpha1",
+    kind: "VpcCniPolicy",
+    metadata: { name },
+    spec: { clusterId: "cls-demo0001", region: "ap-guangzhou", vpcId: VPC, subnets: [SUBNETS.large, SUBNETS.small], ...spec },
+  });
+}
+
+export class WorldNode {
+  agent: ReturnType<typeof Bun.spawn> | undefined;
+  readonly pods = new Map<string, { pod: PodNs; ip: string; containerId: string }>();
+  private seq = 0;
+
+  constructor(
+    readonly world: World,
+    readonly name: string,
+    readonly ns: NodeNs,
+    readonly instanceId: string,
+    readonly dir: string,
+  ) {}
+
+  get policyFile(): string {
+    return join(this.dir, "policy", "policy.yaml");
+  }
+  get socket(): string {
+    return join(this.dir, "run", "cni.sock");
+  }
+  /** This node's /etc/cni/net.d: the conflist names this node's agent socket. */
+  get netconf(): string {
+    return join(this.dir, "net.d");
+  }
+
+  writePolicy(text: string): void {
+    mkdirSync(join(this.dir, "policy"), { recursive: true });
+    writeFileSync(`${this.policyFile}.tmp`, text);
+    // rename: the agent never reads a half-written file
+    require("node:fs").renameSync(`${this.policyFile}.tmp`, this.policyFile);
+  }
+
+  /** Starts `vpccni agent` for this node and waits until its socket answers. */
+  async startAgent(): Promise<void> {
+    const w = this.world;
+    const args = [
+      process.execPath, join(ROOT, "cli/main.ts"), "agent",
+      "--policy", this.policyFile, "--node-name", this.name, "--state-dir", join(this.dir, "state"), "--socket", this.socket,
+      "--listen", "off", "--metadata-url", w.emulator.metadataUrl(this.instanceId), "--endpoint", `http://${w.emulator.endpoint}`,
+      "--netns", this.ns.ns, "--log-level", "debug",
+      ...(w.cluster ? ["--kubeconfig", w.agentKubeconfig ?? w.cluster.admin.path] : ["--no-kube"]),
+    ];
+    const log = w.opts.logs === "inherit" ? "inherit" : Bun.file(join(this.dir, `agent-${Date.now()}.log`));
+    // No cloud keys in the environment: the agent takes the CVM role's temporary credentials
+    // from the (emulated) metadata service, as on a real node.
+    const env = { ...process.env, TENCENTCLOUD_SECRET_ID: "", TENCENTCLOUD_SECRET_KEY: "", NODE_EXTRA_CA_CERTS: "" };
+    this.agent = Bun.spawn(args, { env, stdout: log, stderr: log });
+    const agent = this.agent;
+    onProcessExit(() => agent.kill("SIGKILL"));
+    await waitFor(`agent of ${this.name} to answer on its socket`, async () => (agent.exitCode !== null ? Promise.reject(new Error(`agent exited with ${agent.exitCode}; log in ${this.dir}`)) : (await this.view().catch(() => null)) !== null), 60_000);
+  }
+
+  async stopAgent(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<number | null> {
+    const agent = this.agent;
+    if (!agent) return null;
+    agent.kill(signal);
+    await agent.exited;
+    this.agent = undefined;
+    return agent.exitCode;
+  }
+
+  async view(): Promise<PoolView> {
+    const res = await fetch("http://agent/v1/pool", { unix: this.socket, signal: AbortSignal.timeout(5000) });
+    if (!res.ok) throw new Error(`introspection: HTTP ${res.status}`);
+    return (await res.json()) as PoolView;
+  }
+
+  /** A pod namespace wired by the real CNI binary through cnitool (libcni). */
+  async addPod(name = `p${++this.seq}`): Promise<{ pod: PodNs; ip: string; containerId: string }> {
+    const pod = await this.world.bed.addPod({ name: `${this.name}-${name}` });
+    // cnitool derives the container ID from the netns path (cnitool-<sha512>).
+    const containerId = pod.path;
+    const r = await this.cnitool("add", pod.path, { CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}` });
+    if (r.code !== 0) throw new Error(`cnitool add for ${name} on ${this.name} failed (${r.code}): ${r.stdout}${r.stderr}`);
+    const result = JSON.parse(r.stdout) as { ips: { address: string }[] };
+    const ip = (result.ips[0]?.address ?? "").split("/")[0] ?? "";
+    const entry = { pod, ip, containerId };
+    this.pods.set(name, entry);
+    return entry;
+  }
+
+  async delPod(name: string): Promise<void> {
+    const entry = this.pods.get(name);
+    if (!entry) throw new Error(`no pod ${name} on ${this.name}`);
+    const r = await this.cnitool("del", entry.pod.path, { CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}` });
+    if (r.code !== 0) throw new Error(`cnitool del for ${name} failed (${r.code}): ${r.stdout}${r.stderr}`);
+    this.pods.delete(name);
+  }
+
+  /**
+   * cnitool inside the node namespace. Its result cache (/var/lib/cni) is this node's folder,
+   * bind-mounted in a private mount namespace, so nothing is written to the host's.
+   */
+  cnitool(cmd: string, netns: string, env: Record<string, string> = {}) {
+    const w = this.world;
+    const cache = join(this.dir, "cni-cache");
+    mkdirSync(cache, { recursive: true });
+    const tool = ["env", `NETCONFPATH=${this.netconf}`, `CNI_PATH=${w.cniBin}:${paths.cniPluginDir}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), paths.cnitool, cmd, NETWORK, netns];
+    w.bed.assertOwned(this.ns.ns);
+    return run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", 'mkdir -p /var/lib/cni && mount --bind "$0" /var/lib/cni && exec "$@"', cache, "ip", "netns", "exec", this.ns.ns, ...tool]);
+  }
+}
+
+export class World {
+  readonly nodes: WorldNode[] = [];
+  cniBin = "";
+  private constructor(
+    readonly opts: WorldOptions,
+    readonly dir: string,
+    readonly bed: TestBed,
+    readonly emulator: Emulator,
+    readonly fabric: NetnsFabric,
+    readonly cluster: Cluster | undefined,
+  ) {}
+
+  get agentKubeconfig(): string | undefined {
+    return this.opts.agentKubeconfig;
+  }
+
+  static async start(opts: WorldOptions = {}): Promise<World> {
+    const count = opts.nodes ?? 2;
+    const dir = mkdtempSync(join(tmpdir(), "vpccni-world-"));
+    onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
+    const bed = await createTestBed({ subnet: "10.231.0.0/24" });
+    const byInstance = new Map<string, NodeNs>();
+    const fabric = new NetnsFabric(bed, (i) => byInstance.get(i.instanceId));
+    const config = { ...emulatorConfig(count), ...opts.emulator };
+    let emulator: Emulator | undefined;
+    try {
+      emulator = await startEmulator({ config, fabric, log: () => {}, env: {} });
+      const world = new World(opts, dir, bed, emulator, fabric, opts.cluster);
+      world.cniBin = await buildCni();
+      for (const instance of emulator.world().instances) {
+        const name = `node${world.nodes.length + 1}`;
+        const ns = await bed.addNode({ name: `n${world.nodes.length + 1}` });
+        byInstance.set(instance.instanceId, ns);
+        const node = new WorldNode(world, name, ns, instance.instanceId, join(dir, name));
+        world.nodes.push(node);
+        node.writePolicy(policyYaml("e2e", opts.spec));
+        // One conflist per node: its socket differs (on a real node it is the default path).
+        mkdirSync(node.netconf, { recursive: true });
+        // 1.0.0: Debian's portmap (1.1.1) speaks no CNI 1.1; vpccni speaks both.
+        writeFileSync(join(node.netconf, `10-${NETWORK}.conflist`), JSON.stringify({ cniVersion: "1.0.0", name: NETWORK, plugins: [{ type: "vpccni", socket: node.socket }, { type: "portmap", capabilities: { portMappings: true } }] }));
+        if (opts.cluster) await kubeCall(opts.cluster.admin, "POST", "/api/v1/nodes", { body: { apiVersion: "v1", kind: "Node", metadata: { name } }, allow: [409] });
+      }
+      return world;
+    } catch (error) {
+      await emulator?.stop();
+      await bed.destroy();
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes) await n.stopAgent("SIGTERM").catch(() => null);
+    await this.emulator.stop();
+    await this.bed.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls until `check` is true; the deadline only bounds a failure, success never waits on it. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      last = error;
+      if ((error as Error).message.includes("agent exited")) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await Bun.sleep(50);
+  }
+}
