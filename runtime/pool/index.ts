@@ -7,3 +7,4 @@ export { extendedResource, nextWakeAt, summary, type PoolSummary } from "./figur
 export { limitsOf, settingsFromPolicy, type Limits } from "./settings.ts";
 export { createState, podKey, setQuota, setSettings, setSubnets, syncInventory, type CreateStateInput } from "./state.ts";
 export { seededRng } from "./rng.ts";
+export { parseState, serializeState } from "./persist.ts";

@@ -1,0 +1,38 @@
+// The persisted state format: pinned by a v1 fixture, so a shape change without a version bump
+// (and a migration in parseState) fails here.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { allocate } from "./allocate.ts";
+import { parseState, serializeState } from "./persist.ts";
+import { plan } from "./plan.ts";
+import { applyResult } from "./results.ts";
+import { fixedRng, ips, makeState, SUBNET_A } from "./testkit.ts";
+
+const fixture = readFileSync(join(import.meta.dir, "testdata/state-v1.json"), "utf8");
+
+describe("persisted pool state", () => {
+  test("a vpccni-pool/1 document written earlier still loads and the engine carries on from it", () => {
+    const s = parseState(fixture);
+    expect(s.pods["vpccni/abc/eth0"]).toEqual({ ip: "10.1.0.1", eni: "eni-00000001", since: 1000 });
+    const next = applyResult(s, "op-1", { ok: true, ips: ips(1, 4, 3) }, 3000);
+    expect(next.enis[0]?.ips).toHaveLength(6);
+  });
+
+  test("today's engine writes exactly the pinned v1 shape", () => {
+    let s = makeState({ enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 2) }] });
+    s = allocate(s, "vpccni/abc/eth0", 1000, fixedRng(0)).state;
+    s = plan(s, 2000).state;
+    expect(JSON.parse(serializeState(s))).toEqual(JSON.parse(fixture));
+    expect(serializeState(parseState(serializeState(s)))).toBe(serializeState(s));
+  });
+
+  test("an unknown version or a damaged field is refused, naming it", () => {
+    expect(() => parseState(fixture.replace("vpccni-pool/1", "vpccni-pool/0"))).toThrow('state.version "vpccni-pool/0" is not supported; allowed: vpccni-pool/1');
+    const bad = JSON.parse(fixture);
+    bad.enis[0].ips[1].releasing = "no";
+    expect(() => parseState(bad)).toThrow("state.enis[0].ips[1]");
+    expect(() => parseState("{")).toThrow("pool state is not JSON");
+    expect(() => parseState({ ...JSON.parse(fixture), inflight: {} })).toThrow("state.inflight ({}) must be an array");
+  });
+});
