@@ -70,26 +70,30 @@ async function main(): Promise<void> {
   await w.fabric.onAssign(n.eni, ips);
   const agent = startStubAgent({ socket: rig.socket, dp, eniMac: n.eni.mac, table: n.link.table, ips });
   try {
-    const pod = await w.bed.addPod({ name: "bench" });
     const inNode = (cmd: string[]) => ["nsenter", `--net=/var/run/netns/${n.node.ns}`, "--", ...cmd];
     const ptpList = ptpConflist("benchptp", "10.232.9.0/24", dirs.ipamData);
     const ptpStdin = JSON.stringify({ cniVersion: ptpList.cniVersion, name: ptpList.name, ...(ptpList.plugins as object[])[0] });
     const ourStdin = JSON.stringify({ cniVersion: "1.1.0", name: "vpc", ...vpccniPlugin(rig) });
-    const env = (command: string, id: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: paths.cniPluginDir });
+    const env = (command: string, id: string, netns: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: paths.cniPluginDir });
     const ptp = join(paths.cniPluginDir, "ptp");
     const ours = join(rig.binDir, "vpccni");
     const r = { base: [] as number[], start: [] as number[], status: [] as number[], oAdd: [] as number[], oDel: [] as number[], rAdd: [] as number[], rDel: [] as number[] };
 
-    // round 0 is untimed: first-use costs (page cache of a 100 MB binary, ARP) stay out
+    // round 0 is untimed: first-use costs (page cache of a 100 MB binary, ARP) stay out.
+    // Each ADD gets a fresh pod netns, removed after DEL, as a runtime does (untimed).
     for (let i = 0; i <= iterations; i++) {
       const id = `bench-${process.pid}-${i}`;
+      const podA = await w.bed.addPod({ name: `o${i}` });
+      const podB = await w.bed.addPod({ name: `r${i}` });
       const b = await timed(inNode(["true"]));
       const s = await timed(inNode([ours]), { env: { CNI_COMMAND: "VERSION" } });
       const st = await timed(inNode([ours]), { input: ourStdin, env: { CNI_COMMAND: "STATUS" } });
-      const oa = await timed(inNode([ours]), { input: ourStdin, env: env("ADD", id) });
-      const od = await timed(inNode([ours]), { input: ourStdin, env: env("DEL", id) });
-      const ra = await timed(inNode([ptp]), { input: ptpStdin, env: env("ADD", id) });
-      const rd = await timed(inNode([ptp]), { input: ptpStdin, env: env("DEL", id) });
+      const oa = await timed(inNode([ours]), { input: ourStdin, env: env("ADD", id, podA.path) });
+      const od = await timed(inNode([ours]), { input: ourStdin, env: env("DEL", id, podA.path) });
+      const ra = await timed(inNode([ptp]), { input: ptpStdin, env: env("ADD", id, podB.path) });
+      const rd = await timed(inNode([ptp]), { input: ptpStdin, env: env("DEL", id, podB.path) });
+      await runOk(["ip", "netns", "del", podA.ns]);
+      await runOk(["ip", "netns", "del", podB.ns]);
       if (i === 0) {
         dp.wireMs = [];
         dp.unwireMs = [];

@@ -63,7 +63,15 @@ export class IprouteDataPlane implements DataPlane {
   async wirePod(pod: PodSpec): Promise<PodWiring> {
     // a re-ADD of the same attachment must not race the deletion of its previous veth
     await this.pendingLinks.get(hostVethName(pod));
-    return wire(this.node, new Ip(pod.netns), pod);
+    try {
+      return await wire(this.node, new Ip(pod.netns), pod);
+    } catch (err) {
+      // another attachment's veth, deleted in the background, may still hold the name in
+      // the same netns (a netns reused after DEL): wait for deletions once, then retry
+      if (this.pendingLinks.size === 0 || !/File exists/.test((err as Error).message)) throw err;
+      await this.settle();
+      return wire(this.node, new Ip(pod.netns), pod);
+    }
   }
 
   async unwirePod(key: PodKey, ip?: string, table?: number): Promise<void> {

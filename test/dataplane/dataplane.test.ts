@@ -133,6 +133,21 @@ describe("data plane in namespaces", () => {
     expect(await w.bed.ip(n.node.ns, "route", "show")).not.toContain(spec.ip);
   });
 
+  test("a netns reused right after DEL: the next attachment waits for the old veth to go", async () => {
+    const n = w.nodes[1]!;
+    const pod = await w.bed.addPod({ name: "reuse" });
+    const first: PodSpec = { network: "vpccni", containerId: "c-first", ifname: "eth0", netns: pod.path, ip: "10.231.8.121", table: n.link.table };
+    const second: PodSpec = { ...first, containerId: "c-second", ip: "10.231.8.122" };
+    await n.dp.wirePod(first);
+    await n.dp.unwirePod(first, first.ip, first.table);
+    await n.dp.wirePod(second);
+    expect(await n.dp.checkPod(second)).toEqual([]);
+    expect((await n.dp.listPods()).map((p) => p.containerId)).toEqual(["c-second"]);
+    await n.dp.unwirePod(second, second.ip, second.table);
+    await n.dp.settle();
+    expect(await n.dp.listPods()).toEqual([]);
+  });
+
   test("a failed wiring leaves nothing behind", async () => {
     const n = w.nodes[1]!;
     const spec: PodSpec = { network: "vpccni", containerId: "c-bad", ifname: "eth0", netns: "/var/run/netns/does-not-exist-vpccni", ip: "10.231.8.120", table: n.link.table };
