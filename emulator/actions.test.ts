@@ -97,7 +97,7 @@ test("double attach, delete while attached, detach of a detached ENI and a mutat
   const d = await client.DetachNetworkInterface({ NetworkInterfaceId: id, InstanceId: INS });
   expect(await errorCode(client.AssignPrivateIpAddresses({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 1 }))).toBe("UnsupportedOperation.MutexOperationTaskRunning");
   await waitTask(client, d.RequestId!);
-  expect(await errorCode(client.DetachNetworkInterface({ NetworkInterfaceId: id, InstanceId: INS }))).toBe("UnsupportedOperation.InvalidState");
+  expect(await errorCode(client.DetachNetworkInterface({ NetworkInterfaceId: id, InstanceId: INS }))).toBe("UnsupportedOperation.AttachmentNotFound");
   expect(await errorCode(client.DeleteNetworkInterface({ NetworkInterfaceId: "eni-00000000" }))).toBe("ResourceNotFound");
 });
 
@@ -131,7 +131,7 @@ test("a full subnet gives ResourceInsufficient.Subnet and AvailableIpAddressCoun
   const eni = await describe(id);
   const secondary = eni!.PrivateIpAddressSet!.filter((i) => !i.Primary).map((i) => i.PrivateIpAddress!);
   const primary = eni!.PrivateIpAddressSet!.find((i) => i.Primary)!.PrivateIpAddress!;
-  expect(await errorCode(client.UnassignPrivateIpAddresses({ NetworkInterfaceId: id, PrivateIpAddresses: [{ PrivateIpAddress: primary }] }))).toBe("UnsupportedOperation");
+  expect(await errorCode(client.UnassignPrivateIpAddresses({ NetworkInterfaceId: id, PrivateIpAddresses: [{ PrivateIpAddress: primary }] }))).toBe("UnauthorizedOperation.PrimaryIp");
   const u = await client.UnassignPrivateIpAddresses({ NetworkInterfaceId: id, PrivateIpAddresses: secondary.map((PrivateIpAddress) => ({ PrivateIpAddress })) });
   await waitTask(client, u.RequestId!);
   expect(await count()).toBe(4);
@@ -147,7 +147,7 @@ test("a repeated ClientToken returns the first answer; reused with other paramet
   const b = await client.CreateNetworkInterface(req);
   expect(b.NetworkInterface!.NetworkInterfaceId).toBe(a.NetworkInterface!.NetworkInterfaceId!);
   expect(b.RequestId).toBe(a.RequestId!);
-  expect(await errorCode(client.CreateNetworkInterface({ ...req, NetworkInterfaceName: "other" }))).toBe("InvalidParameterValue");
+  expect(await errorCode(client.CreateNetworkInterface({ ...req, NetworkInterfaceName: "other" }))).toBe("UnsupportedOperation.IdempotentParameterMismatch");
   const named = await client.DescribeNetworkInterfaces({ Filters: [{ Name: "network-interface-name", Values: ["idem"] }] });
   expect(named.TotalCount).toBe(1);
 });
@@ -166,9 +166,9 @@ test("DescribeNetworkInterfaces filters AND across names, OR within values, and 
     pages.push(...p.NetworkInterfaceSet!.map((e) => e.NetworkInterfaceId!));
   }
   expect(pages).toEqual(all.NetworkInterfaceSet!.map((e) => e.NetworkInterfaceId!));
-  expect(await errorCode(client.DescribeNetworkInterfaces({ Limit: 101 }))).toBe("InvalidParameterValue");
-  expect(await errorCode(client.DescribeNetworkInterfaces({ Filters: [{ Name: "colour", Values: ["x"] }] }))).toBe("InvalidParameterValue");
-  expect(await errorCode(client.DescribeNetworkInterfaces({ NetworkInterfaceIds: tagged, Filters: [{ Name: "vpc-id", Values: [VPC] }] }))).toBe("InvalidParameter");
+  expect(await errorCode(client.DescribeNetworkInterfaces({ Limit: 101 }))).toBe("InvalidParameterValue.Range");
+  expect(await errorCode(client.DescribeNetworkInterfaces({ Filters: [{ Name: "colour", Values: ["x"] }] }))).toBe("InvalidParameter.FilterInvalidKey");
+  expect(await errorCode(client.DescribeNetworkInterfaces({ NetworkInterfaceIds: tagged, Filters: [{ Name: "vpc-id", Values: [VPC] }] }))).toBe("InvalidParameter.Coexist");
   const prim = await client.DescribeNetworkInterfaces({ Filters: [{ Name: "attachment.instance-id", Values: [INS] }, { Name: "is-primary", Values: ["true"] }] });
   expect(prim.TotalCount).toBe(1);
 });

@@ -126,7 +126,7 @@ export class Cloud {
     if (token !== undefined) {
       const seen = this.state.clientTokens[`${action}/${token}`];
       if (seen && seen.paramsHash === paramsHash) return seen.response;
-      if (seen) throw new ApiError("InvalidParameterValue", `ClientToken '${token}' was used for a different ${action} request; allowed: a new token per distinct request`);
+      if (seen) throw new ApiError("UnsupportedOperation.IdempotentParameterMismatch", `ClientToken '${token}' was used for a different ${action} request; allowed: a new token per distinct request`);
     }
     const nowMs = this.now();
     const view = (staleMs > 0 && this.history.at(nowMs - staleMs)) || this.state.enis;

@@ -8,7 +8,8 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (kind: string, id: string) => new ApiError("ResourceNotFound", `The ${kind} '${id}' does not exist.`);
+/** `code` defaults to ResourceNotFound; the VPC API has specific ones for VPCs, instances, security groups. */
+export const notFound = (kind: string, id: string, code = "ResourceNotFound") => new ApiError(code, `The ${kind} '${id}' does not exist.`);
 
 /** Readers of request parameters that name the field, the value and what is allowed. */
 export function str(params: Record<string, unknown>, name: string): string | undefined {
@@ -30,7 +31,7 @@ export function int(params: Record<string, unknown>, name: string, min: number, 
   if (v === undefined || v === null) return undefined;
   const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-    throw new ApiError("InvalidParameterValue", `${name} is ${JSON.stringify(v)}; allowed: an integer from ${min} to ${max}`);
+    throw new ApiError("InvalidParameterValue.Range", `${name} is ${JSON.stringify(v)}; allowed: an integer from ${min} to ${max}`);
   }
   return n;
 }
@@ -39,7 +40,7 @@ export function list<T = unknown>(params: Record<string, unknown>, name: string,
   const v = params[name];
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v)) throw new ApiError("InvalidParameter", `${name} is ${JSON.stringify(v)}; expected an array`);
-  if (v.length > max) throw new ApiError("InvalidParameterValue.Limit", `${name} has ${v.length} items; allowed: at most ${max}`);
+  if (v.length > max) throw new ApiError("InvalidParameterValue.LimitExceeded", `${name} has ${v.length} items; allowed: at most ${max}`);
   return v as T[];
 }
 

@@ -54,10 +54,10 @@ export function readFilters(raw: unknown[] | undefined, allowed: readonly string
   return (raw ?? []).map((f, i) => {
     const { Name, Values } = (f ?? {}) as { Name?: unknown; Values?: unknown };
     if (typeof Name !== "string" || !(allowed.includes(Name) || Name.startsWith("tag:"))) {
-      throw new ApiError("InvalidParameterValue", `Filters[${i}].Name is ${JSON.stringify(Name)}; allowed: ${allowed.join(", ")}, tag:<key>`);
+      throw new ApiError("InvalidParameter.FilterInvalidKey", `Filters[${i}].Name is ${JSON.stringify(Name)}; allowed: ${allowed.join(", ")}, tag:<key>`);
     }
     if (!Array.isArray(Values) || Values.length === 0 || Values.some((v) => typeof v !== "string")) {
-      throw new ApiError("InvalidParameterValue", `Filters[${i}].Values is ${JSON.stringify(Values)}; allowed: a non-empty list of strings`);
+      throw new ApiError("InvalidParameter.FilterValuesNotList", `Filters[${i}].Values is ${JSON.stringify(Values)}; allowed: a non-empty list of strings`);
     }
     return { Name, Values: Values as string[] };
   });

@@ -36,7 +36,7 @@ export const detachNetworkInterface: Handler = (ctx, p) => {
   refusePrimary(eni, "DetachNetworkInterface");
   assertNoRunningTask(state, eni.eniId);
   if (eni.attachment?.instanceId !== inst.instanceId) {
-    throw new ApiError("UnsupportedOperation.InvalidState", `${eni.eniId} is not attached to ${inst.instanceId}${eni.attachment ? ` (it is attached to ${eni.attachment.instanceId})` : ""}.`);
+    throw new ApiError("UnsupportedOperation.AttachmentNotFound", `${eni.eniId} is not attached to ${inst.instanceId}${eni.attachment ? ` (it is attached to ${eni.attachment.instanceId})` : ""}.`);
   }
   eni.state = "DETACHING";
   startTask(state, { taskId: ctx.requestId, action: "DetachNetworkInterface", eniId: eni.eniId, instanceId: inst.instanceId, doneAt: ctx.nowMs + state.settings.asyncMs.detach });

@@ -22,7 +22,7 @@ export function getEni(state: State, eniId: string): EniRec {
 
 export function getInstance(state: State, instanceId: string) {
   const inst = state.instances.find((i) => i.instanceId === instanceId);
-  if (!inst) throw notFound("instance", instanceId);
+  if (!inst) throw notFound("instance", instanceId, "InvalidInstanceId.NotFound");
   return inst;
 }
 

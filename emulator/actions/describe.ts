@@ -3,14 +3,20 @@ import { ApiError, int, list, required, strList } from "../errors.ts";
 import { ENI_FILTERS, eniMatches, eniView, readFilters, SUBNET_FILTERS, subnetMatches, subnetView } from "../views.ts";
 import { getInstance, type Handler } from "./context.ts";
 
+function filterList(p: Record<string, unknown>): unknown[] | undefined {
+  const f = list(p, "Filters", Number.MAX_SAFE_INTEGER);
+  if (f && f.length > 10) throw new ApiError("LimitExceeded.NumberOfFilters", `Filters has ${f.length} entries; allowed: at most 10`);
+  return f;
+}
+
 function page<T>(items: T[], offset: number, limit: number): T[] {
   return items.slice(offset, offset + limit);
 }
 
 export const describeNetworkInterfaces: Handler = (ctx, p) => {
   const ids = strList(p, "NetworkInterfaceIds", 100);
-  const rawFilters = list(p, "Filters", 10);
-  if (ids && rawFilters) throw new ApiError("InvalidParameter", "NetworkInterfaceIds and Filters cannot be used together.");
+  const rawFilters = filterList(p);
+  if (ids && rawFilters) throw new ApiError("InvalidParameter.Coexist", "NetworkInterfaceIds and Filters cannot be used together.");
   const filters = readFilters(rawFilters, ENI_FILTERS);
   const offset = int(p, "Offset", 0, Number.MAX_SAFE_INTEGER) ?? 0;
   const limit = int(p, "Limit", 1, 100) ?? 20;
@@ -28,8 +34,8 @@ export const describeNetworkInterfaces: Handler = (ctx, p) => {
 
 export const describeSubnets: Handler = (ctx, p) => {
   const ids = strList(p, "SubnetIds", 100);
-  const rawFilters = list(p, "Filters", 10);
-  if (ids && rawFilters) throw new ApiError("InvalidParameter", "SubnetIds and Filters cannot be used together.");
+  const rawFilters = filterList(p);
+  if (ids && rawFilters) throw new ApiError("InvalidParameter.Coexist", "SubnetIds and Filters cannot be used together.");
   const filters = readFilters(rawFilters, SUBNET_FILTERS);
   const offset = int(p, "Offset", 0, Number.MAX_SAFE_INTEGER) ?? 0;
   const limit = int(p, "Limit", 1, 100) ?? 20;

@@ -12,12 +12,12 @@ export const createNetworkInterface: Handler = (ctx, p) => {
   const vpcId = required(p, "VpcId");
   const subnetId = required(p, "SubnetId");
   const name = required(p, "NetworkInterfaceName");
-  if (!state.vpcs.some((v) => v.vpcId === vpcId)) throw notFound("VPC", vpcId);
+  if (!state.vpcs.some((v) => v.vpcId === vpcId)) throw notFound("VPC", vpcId, "InvalidVpcId.NotFound");
   const subnet = state.subnets.find((s) => s.subnetId === subnetId);
   if (!subnet) throw notFound("subnet", subnetId);
   if (subnet.vpcId !== vpcId) throw new ApiError("InvalidParameterValue", `SubnetId '${subnetId}' belongs to ${subnet.vpcId}, not to VpcId '${vpcId}'.`);
   const groups = strList(p, "SecurityGroupIds", 5) ?? [];
-  for (const g of groups) if (!state.securityGroups.includes(g)) throw notFound("security group", g);
+  for (const g of groups) if (!state.securityGroups.includes(g)) throw notFound("security group", g, "InvalidSecurityGroupID.NotFound");
   const secondary = int(p, "SecondaryPrivateIpAddressCount", 0, state.settings.maxIpsPerCall) ?? 0;
   const wanted = list<{ PrivateIpAddress?: unknown; Primary?: unknown }>(p, "PrivateIpAddresses", 10) ?? [];
   const owned = Object.values(state.enis).filter((e) => !e.primary).length;
@@ -27,7 +27,7 @@ export const createNetworkInterface: Handler = (ctx, p) => {
   const explicit = wanted.map((w, i) => {
     const ip = w?.PrivateIpAddress;
     if (typeof ip !== "string" || !isUsable(cidr, safeIp(ip))) throw new ApiError("InvalidParameterValue", `PrivateIpAddresses[${i}].PrivateIpAddress is ${JSON.stringify(ip)}; allowed: a free address of ${subnet.cidrBlock} other than network, gateway and broadcast`);
-    if (used.has(ip)) throw new ApiError("InvalidParameterValue.Occupied", `PrivateIpAddresses[${i}].PrivateIpAddress ${ip} is already in use.`);
+    if (used.has(ip)) throw new ApiError("ResourceInUse.Address", `PrivateIpAddresses[${i}].PrivateIpAddress ${ip} is already in use.`);
     return { ip, primary: w.Primary === true };
   });
   if (explicit.filter((e) => e.primary).length > 1) throw new ApiError("InvalidParameterValue", "PrivateIpAddresses marks more than one address Primary; allowed: at most one");

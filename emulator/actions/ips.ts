@@ -14,7 +14,7 @@ export const assignPrivateIpAddresses: Handler = (ctx, p) => {
   const wanted = list<IpSpec>(p, "PrivateIpAddresses", max) ?? [];
   const count = int(p, "SecondaryPrivateIpAddressCount", 1, max) ?? 0;
   if (wanted.length + count === 0) throw new ApiError("MissingParameter", "The request needs PrivateIpAddresses or SecondaryPrivateIpAddressCount.");
-  if (wanted.length + count > max) throw new ApiError("InvalidParameterValue.Limit", `The request asks for ${wanted.length + count} addresses; allowed: at most ${max} per call`);
+  if (wanted.length + count > max) throw new ApiError("InvalidParameterValue.LimitExceeded", `The request asks for ${wanted.length + count} addresses; allowed: at most ${max} per call`);
   assertNoRunningTask(state, eni.eniId);
   if (eni.state !== "AVAILABLE") throw new ApiError("UnsupportedOperation.InvalidState", `${eni.eniId} is ${eni.state}; AssignPrivateIpAddresses needs AVAILABLE.`);
   const limit = ipLimit(state, eni);
@@ -25,14 +25,14 @@ export const assignPrivateIpAddresses: Handler = (ctx, p) => {
   const cidr = parseCidr(subnet.cidrBlock);
   const used = usedIps(state, subnet.subnetId);
   const explicit = wanted.map((w, i) => {
-    if (w?.Primary === true) throw new ApiError("InvalidParameterValue", `PrivateIpAddresses[${i}].Primary is true; AssignPrivateIpAddresses only adds secondary addresses`);
+    if (w?.Primary === true) throw new ApiError("UnauthorizedOperation.PrimaryIp", `PrivateIpAddresses[${i}].Primary is true; AssignPrivateIpAddresses only adds secondary addresses`);
     const ip = w?.PrivateIpAddress;
     let n = -1;
     try {
       n = typeof ip === "string" ? ipToInt(ip) : -1;
     } catch {}
     if (typeof ip !== "string" || !isUsable(cidr, n)) throw new ApiError("InvalidParameterValue", `PrivateIpAddresses[${i}].PrivateIpAddress is ${JSON.stringify(ip)}; allowed: an address of ${subnet.cidrBlock} other than network, gateway and broadcast`);
-    if (used.has(ip)) throw new ApiError("InvalidParameterValue.Occupied", `PrivateIpAddresses[${i}].PrivateIpAddress ${ip} is already in use.`);
+    if (used.has(ip)) throw new ApiError("ResourceInUse.Address", `PrivateIpAddresses[${i}].PrivateIpAddress ${ip} is already in use.`);
     return ip;
   });
   const auto = allocate(state, subnet, count, explicit);
@@ -52,8 +52,8 @@ export const unassignPrivateIpAddresses: Handler = (ctx, p) => {
   const ips = wanted.map((w, i) => {
     const ip = w?.PrivateIpAddress;
     const rec = eni.ips.find((r) => r.ip === ip);
-    if (!rec) throw new ApiError("ResourceNotFound", `PrivateIpAddresses[${i}].PrivateIpAddress ${JSON.stringify(ip)} is not an address of ${eni.eniId}.`);
-    if (rec.primary) throw new ApiError("UnsupportedOperation", `PrivateIpAddresses[${i}].PrivateIpAddress ${rec.ip} is the primary address of ${eni.eniId}; it cannot be unassigned`);
+    if (!rec) throw new ApiError("InvalidNetworkInterfaceId.NotFound", `PrivateIpAddresses[${i}].PrivateIpAddress ${JSON.stringify(ip)} is not an address of ${eni.eniId}.`);
+    if (rec.primary) throw new ApiError("UnauthorizedOperation.PrimaryIp", `PrivateIpAddresses[${i}].PrivateIpAddress ${rec.ip} is the primary address of ${eni.eniId}; it cannot be unassigned`);
     return rec;
   });
   for (const rec of ips) rec.state = "DELETING";

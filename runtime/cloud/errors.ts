@@ -11,6 +11,8 @@ export type CloudErrorKind =
   | "invalid-state"
   | "zone-mismatch"
   | "invalid-parameter"
+  /** A requested address is held by another ENI (ResourceInUse.Address). */
+  | "address-in-use"
   /** Another task runs on the same ENI (UnsupportedOperation.MutexOperationTaskRunning). */
   | "busy"
   /** An asynchronous task did not finish within its wait. */
@@ -53,19 +55,29 @@ export function classify(action: string, err: unknown): CloudError {
 }
 
 export function kindOf(action: string, code: string): CloudErrorKind {
-  if (code.startsWith("AuthFailure") || code === "UnauthorizedOperation") return "auth";
+  if (code === "UnauthorizedOperation.PrimaryIp") return "invalid-parameter";
+  // "No such attachment": the ENI is not attached there, which is a state, not a missing resource.
+  if (code === "UnauthorizedOperation.AttachmentNotFound" || code === "UnsupportedOperation.AttachmentNotFound") return "invalid-state";
+  if (code.startsWith("AuthFailure") || code.startsWith("UnauthorizedOperation")) return "auth";
   if (code.startsWith("RequestLimitExceeded") || code === "LimitExceeded.ActionLimited") return "throttled";
-  if (code.startsWith("InternalError") || code === "ServiceUnavailable") return "transient";
-  if (code === "UnsupportedOperation.MutexOperationTaskRunning") return "busy";
+  if (code.startsWith("InternalError") || code === "InternalServerError" || code === "ServiceUnavailable") return "transient";
+  // Another task on the ENI, or the first call with this ClientToken still running.
+  if (code.endsWith("MutexOperationTaskRunning") || code.endsWith("MutexTaskRunning") || code === "UnsupportedOperation.IdempotentProcessing") return "busy";
+  if (code === "ResourceInUse.Address") return "address-in-use";
   if (code.startsWith("ResourceInsufficient")) return "subnet-exhausted";
+  if (code === "LimitExceeded.NetworkInterfaceLimitExceeded") return "eni-quota";
+  if (code === "LimitExceeded.Address") return "ip-quota";
+  if (code === "LimitExceeded.NumberOfFilters" || code.startsWith("LimitExceeded.Tag")) return "invalid-parameter";
   if (code.startsWith("LimitExceeded")) {
     // The same code means "ENI quota" on Create/Attach and "IP quota of the ENI" on Assign.
     return action === "AssignPrivateIpAddresses" ? "ip-quota" : "eni-quota";
   }
-  if (code.startsWith("ResourceNotFound") || code.endsWith(".NotFound") || code === "InvalidNetworkInterfaceId.NotFound") return "not-found";
+  // ResourceNotFound, InvalidNetworkInterfaceId.NotFound, InvalidInstanceId.NotFound, InvalidParameterValue.NetworkInterfaceNotFound ...
+  if (code.startsWith("ResourceNotFound") || code.endsWith("NotFound")) return "not-found";
   if (code === "UnsupportedOperation.ZoneMismatch") return "zone-mismatch";
+  if (code === "UnsupportedOperation.IdempotentParameterMismatch") return "invalid-parameter";
   if (code.startsWith("UnsupportedOperation") || code === "ResourceInUse" || code.startsWith("InvalidState")) return "invalid-state";
-  if (code.startsWith("InvalidParameter") || code.startsWith("MissingParameter") || code === "UnsupportedRegion" || code === "InvalidAction") return "invalid-parameter";
+  if (code.startsWith("InvalidParameter") || code.startsWith("MissingParameter") || code.startsWith("UnknownParameter") || code === "UnsupportedRegion" || code === "InvalidAction") return "invalid-parameter";
   return "transient";
 }
 

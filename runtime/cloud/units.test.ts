@@ -23,6 +23,18 @@ test("Tencent error codes map onto the kinds the pool engine acts on", () => {
     ["AssignPrivateIpAddresses", "UnsupportedOperation.MutexOperationTaskRunning", "busy"],
     ["CreateNetworkInterface", "InvalidParameterValue", "invalid-parameter"],
     ["CreateNetworkInterface", "InternalError", "transient"],
+    ["AssignPrivateIpAddresses", "LimitExceeded.Address", "ip-quota"],
+    ["DescribeNetworkInterfaces", "LimitExceeded.NumberOfFilters", "invalid-parameter"],
+    ["AssignPrivateIpAddresses", "OperationDenied.MutexTaskRunning", "busy"],
+    ["CreateNetworkInterface", "UnsupportedOperation.IdempotentProcessing", "busy"],
+    ["CreateNetworkInterface", "UnsupportedOperation.IdempotentParameterMismatch", "invalid-parameter"],
+    ["AssignPrivateIpAddresses", "ResourceInUse.Address", "address-in-use"],
+    ["UnassignPrivateIpAddresses", "UnauthorizedOperation.PrimaryIp", "invalid-parameter"],
+    ["UnassignPrivateIpAddresses", "InvalidNetworkInterfaceId.NotFound", "not-found"],
+    ["AttachNetworkInterface", "InvalidInstanceId.NotFound", "not-found"],
+    ["DetachNetworkInterface", "UnsupportedOperation.AttachmentNotFound", "invalid-state"],
+    ["DescribeSubnets", "UnauthorizedOperation", "auth"],
+    ["DescribeNetworkInterfaces", "InvalidParameter.FilterInvalidKey", "invalid-parameter"],
   ];
   expect(cases.map(([a, c]) => kindOf(a, c) as string)).toEqual(cases.map(([, , k]) => k));
   expect(poolErrorKind("zone-mismatch")).toBe("transient");
