@@ -139,10 +139,23 @@ describe("typed cloud errors", () => {
     expect(() => applyResult(makeState(), "op-9", { ok: true }, 0)).toThrow('operation "op-9" is not in flight; in flight: none');
   });
 
-  test("a bind result must list new addresses", () => {
-    const s = plan(makeState({ enis: oneEni(1) }), 0).state;
+  test("a bind result must list the addresses, none of them bound to another ENI", () => {
+    const s = plan(makeState({ enis: [...oneEni(1), { id: "eni-00000002", subnet: SUBNET_A, primary: false, ips: ips(2, 1) }] }), 0).state;
     expect(() => applyResult(s, "op-1", { ok: true }, 0)).toThrow("result.ips (undefined) must list the bound IP addresses");
-    expect(() => applyResult(s, "op-1", { ok: true, ips: ["10.1.0.1"] }, 0)).toThrow("result.ips has 10.1.0.1, which is already bound");
+    expect(() => applyResult(s, "op-1", { ok: true, ips: ["10.2.0.1"] }, 0)).toThrow("result.ips has 10.2.0.1, which is bound to eni-00000002, not eni-00000001");
+  });
+
+  test("a result that an inventory sync saw first is merged, not refused", () => {
+    const p = plan(makeState({ enis: oneEni(1) }), 0).state; // op-1: bind 5 on eni-1
+    const synced = syncInventory(p, [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 3) }]).state;
+    const s = applyResult(synced, "op-1", { ok: true, ips: ips(1, 5, 2) }, 1);
+    expect(s.enis[0]?.ips.map((x) => x.ip)).toEqual(ips(1, 6));
+    const gone = syncInventory(p, []).state; // the ENI vanished before the bind reported
+    expect(applyResult(gone, "op-1", { ok: true, ips: ips(1, 5, 2) }, 1).enis).toEqual([]);
+    const created = plan(makeState(), 0).state; // op-1: create-eni
+    const seen = syncInventory(created, [{ id: "eni-0000000a", subnet: SUBNET_A, primary: false, ips: ips(10, 2) }]).state;
+    const merged = applyResult(seen, "op-1", { ok: true, eni: "eni-0000000a", ips: ips(10, 5) }, 1);
+    expect(merged.enis.map((e) => [e.id, e.ips.length])).toEqual([["eni-0000000a", 5]]);
   });
 });
 

@@ -37,11 +37,14 @@ export function applyResult(state: PoolState, operationId: string, result: Opera
   return s;
 }
 
+// A syncInventory() may have seen the outcome first (the new ENI, the new IPs, the vanished
+// ENI): results are merged, not refused, so that the agent's two views never fight.
 function onSuccess(s: PoolState, d: Decision, result: { eni?: string; ips?: string[] }): void {
   switch (d.action) {
     case "bind": {
-      const e = findEni(s, d.eni, d);
-      const ips = requireIps(s, d, result.ips);
+      const e = s.enis.find((x) => x.id === d.eni);
+      const ips = newIps(s, d, d.eni, result.ips);
+      if (e === undefined) return; // the ENI vanished meanwhile; the next sync tells the truth
       addIps(e, ips);
       takeFromSubnet(s, e.subnet, ips.length);
       return;
@@ -50,18 +53,21 @@ function onSuccess(s: PoolState, d: Decision, result: { eni?: string; ips?: stri
       if (typeof result.eni !== "string" || result.eni === "") {
         throw new Error(`applyResult ${d.id} (create-eni): result.eni (${JSON.stringify(result.eni)}) must be the new ENI's id`);
       }
-      if (s.enis.some((e) => e.id === result.eni)) throw new Error(`applyResult ${d.id} (create-eni): result.eni ${result.eni} is already known`);
-      const ips = requireIps(s, d, result.ips);
-      const e: EniState = { id: result.eni, subnet: d.subnet, primary: false, ips: [], full: false, deleting: false };
+      const id = result.eni;
+      const ips = newIps(s, d, id, result.ips);
+      let e = s.enis.find((x) => x.id === id);
+      if (e === undefined) {
+        e = { id, subnet: d.subnet, primary: false, ips: [], full: false, deleting: false };
+        s.enis.push(e);
+        s.enis.sort((a, b) => cmp(a.id, b.id));
+      }
       addIps(e, ips);
-      s.enis.push(e);
-      s.enis.sort((a, b) => cmp(a.id, b.id));
       takeFromSubnet(s, d.subnet, ips.length);
       return;
     }
     case "release": {
-      const e = findEni(s, d.eni, d);
-      dropIps(s, e, d.ips);
+      const e = s.enis.find((x) => x.id === d.eni);
+      if (e !== undefined) dropIps(s, e, d.ips);
       return;
     }
     case "delete-eni": {
@@ -128,20 +134,18 @@ function backOff(s: PoolState, action: Action, now: Millis, rng: Rng | undefined
   s.backoff[action] = { failures, until: now + Math.round(delay * jitter) };
 }
 
-function findEni(s: PoolState, id: string, d: Decision): EniState {
-  const e = s.enis.find((x) => x.id === id);
-  if (e === undefined) throw new Error(`applyResult ${d.id} (${d.action}): ENI ${id} is not in the state; sync the inventory first`);
-  return e;
-}
-
-function requireIps(s: PoolState, d: Decision, ips: string[] | undefined): string[] {
+/** The result's addresses that `eni` does not hold yet. An address on another ENI is a contradiction. */
+function newIps(s: PoolState, d: Decision, eni: string, ips: string[] | undefined): string[] {
   if (!Array.isArray(ips) || ips.some((ip) => typeof ip !== "string" || ip === "")) {
     throw new Error(`applyResult ${d.id} (${d.action}): result.ips (${JSON.stringify(ips)}) must list the bound IP addresses`);
   }
-  const bound = new Set(s.enis.flatMap((e) => e.ips.map((slot) => slot.ip)));
-  const dup = ips.find((ip, i) => bound.has(ip) || ips.indexOf(ip) !== i);
-  if (dup !== undefined) throw new Error(`applyResult ${d.id} (${d.action}): result.ips has ${dup}, which is already bound; allowed: new addresses only`);
-  return ips;
+  const owner = new Map<string, string>();
+  for (const e of s.enis) for (const slot of e.ips) owner.set(slot.ip, e.id);
+  const clash = ips.find((ip) => owner.has(ip) && owner.get(ip) !== eni);
+  if (clash !== undefined) {
+    throw new Error(`applyResult ${d.id} (${d.action}): result.ips has ${clash}, which is bound to ${owner.get(clash)}, not ${eni}; allowed: addresses of ${eni} only`);
+  }
+  return [...new Set(ips)].filter((ip) => !owner.has(ip));
 }
 
 function addIps(e: EniState, ips: string[]): void {
