@@ -206,3 +206,18 @@ test("the admin API needs its bearer token and sets faults", async () => {
   const stats = (await (await fetch(`${emu.url}/_emulator/stats`, { headers: auth })).json()) as Record<string, Record<string, number>>;
   expect(stats.DescribeSubnets!.InternalError).toBe(1);
 });
+
+test("an instance added through the admin API gets a primary ENI, quotas and metadata", async () => {
+  const auth = { authorization: `Bearer ${emu.adminToken}`, "content-type": "application/json" };
+  const res = await fetch(`${emu.url}/_emulator/instances`, { method: "POST", headers: auth, body: JSON.stringify({ instanceType: "S5.SMALL1" }) });
+  expect(res.status).toBe(201);
+  const inst = (await res.json()) as { instanceId: string; subnetId: string; zone: string };
+  expect(inst).toMatchObject({ subnetId: NODES, zone: "ap-guangzhou-3" });
+  expect((await client.DescribeNetworkInterfaceLimit({ InstanceId: inst.instanceId })).EniQuantity).toBe(2);
+  const enis = await client.DescribeNetworkInterfaces({ Filters: [{ Name: "attachment.instance-id", Values: [inst.instanceId] }] });
+  expect(enis.NetworkInterfaceSet!.map((e) => e.Primary)).toEqual([true]);
+  expect(await (await fetch(emu.metadataUrl(inst.instanceId) + "local-ipv4")).text()).toBe(enis.NetworkInterfaceSet![0]!.PrivateIpAddressSet![0]!.PrivateIpAddress!);
+  const dup = await fetch(`${emu.url}/_emulator/instances`, { method: "POST", headers: auth, body: JSON.stringify({ instanceId: inst.instanceId }) });
+  expect(dup.status).toBe(400);
+  expect(((await dup.json()) as { error: string }).error).toBe(`instance ${inst.instanceId} exists already`);
+});

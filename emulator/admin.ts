@@ -4,7 +4,7 @@ import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import type { Cloud } from "./cloud.ts";
 import { Faults, Settings } from "./config.ts";
-import type { CredentialRec, State } from "./state.ts";
+import { addInstance, type CredentialRec, type InstanceRec, type InstanceSpec, type State } from "./state.ts";
 
 export interface Admin {
   state(): Promise<State>;
@@ -17,7 +17,14 @@ export interface Admin {
   stats(): Record<string, Record<string, number>>;
   /** Completes due tasks now instead of at the next request or tick. */
   tick(): Promise<void>;
+  /**
+   * Adds an instance (a node joining), with its primary ENI. Unset fields: a new ID, the first
+   * instance type, and the subnet of the first instance (else the first subnet).
+   */
+  addInstance(spec?: Partial<InstanceSpec>): Promise<InstanceRec>;
 }
+
+const InstanceBody = z.strictObject({ instanceId: z.string().regex(/^ins-[a-z0-9]{8}$/).optional(), instanceType: z.string().optional(), zone: z.string().optional(), subnetId: z.string().optional(), role: z.string().optional() });
 
 const Credential = z.strictObject({ secretId: z.string().min(1), secretKey: z.string().min(1), token: z.string().optional(), expiresAt: z.int().optional(), actions: z.array(z.string()).optional() });
 
@@ -37,6 +44,26 @@ export function makeAdmin(cloud: Cloud): Admin {
     setClockOffset: (ms) => cloud.setClockOffset(ms),
     stats: () => structuredClone(cloud.stats),
     tick: () => cloud.tick(),
+    addInstance: (spec = {}) =>
+      cloud.exclusive(() => {
+        const { state } = cloud;
+        const subnet = state.subnets.find((s) => s.subnetId === (spec.subnetId ?? state.instances[0]?.subnetId)) ?? state.subnets[0];
+        if (!subnet) throw new Error("the world has no subnet to put an instance in");
+        const inst = addInstance(
+          state,
+          cloud.rng,
+          {
+            instanceId: spec.instanceId ?? cloud.rng.id("ins"),
+            instanceType: spec.instanceType ?? Object.keys(state.instanceTypes)[0] ?? "",
+            zone: spec.zone ?? subnet.zone,
+            subnetId: subnet.subnetId,
+            role: spec.role ?? "vpccni-node",
+          },
+          cloud.now(),
+        );
+        cloud.persist();
+        return structuredClone(inst);
+      }),
   };
 }
 
@@ -56,7 +83,8 @@ export async function handleAdmin(admin: Admin, adminToken: string, req: Request
       case "POST clock": admin.setClockOffset(z.object({ offsetMs: z.number() }).parse(body).offsetMs); return new Response(null, { status: 204 });
       case "GET stats": return Response.json(admin.stats());
       case "POST tick": await admin.tick(); return new Response(null, { status: 204 });
-      default: return Response.json({ error: `no admin route '${route}'; routes: GET state, GET|PUT faults, PATCH settings, POST credentials, POST clock, GET stats, POST tick` }, { status: 404 });
+      case "POST instances": return Response.json(await admin.addInstance(InstanceBody.parse(body ?? {})), { status: 201 });
+      default: return Response.json({ error: `no admin route '${route}'; routes: GET state, GET|PUT faults, PATCH settings, POST credentials, POST clock, GET stats, POST tick, POST instances` }, { status: 404 });
     }
   } catch (e) {
     const message = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : (e as Error).message;

@@ -143,34 +143,50 @@ export function buildState(config: EmulatorConfig, opts: BuildOptions): { state:
     settings: config.settings,
     faults: config.faults,
   };
-  for (const spec of instanceSpecs) {
-    const subnet = subnets.find((s) => s.subnetId === spec.subnetId);
-    if (!subnet) throw new Error(`instance ${spec.instanceId}: subnetId '${spec.subnetId}' is not a configured subnet; allowed: ${subnets.map((s) => s.subnetId).join(", ")}`);
-    if (!instanceTypes[spec.instanceType]) throw new Error(`instance ${spec.instanceId}: instanceType '${spec.instanceType}' is not configured; allowed: ${Object.keys(instanceTypes).join(", ")}`);
-    if (subnet.zone !== spec.zone) throw new Error(`instance ${spec.instanceId}: zone '${spec.zone}' differs from its subnet's zone '${subnet.zone}'`);
-    const primaryIp = allocate(state, subnet, 1)?.[0];
-    if (primaryIp === undefined) throw new Error(`instance ${spec.instanceId}: subnet ${subnet.subnetId} (${subnet.cidrBlock}) has no address left for its primary IP`);
-    const eniId = rng.id("eni");
-    state.enis[eniId] = {
-      eniId,
-      name: "primary",
-      description: "",
-      vpcId: subnet.vpcId,
-      subnetId: subnet.subnetId,
-      zone: subnet.zone,
-      mac: rng.mac(),
-      primary: true,
-      state: "AVAILABLE",
-      ips: [{ ip: primaryIp, primary: true, state: "AVAILABLE" }],
-      groups: [securityGroups[0]!].filter(Boolean),
-      tags: {},
-      attachment: { instanceId: spec.instanceId, deviceIndex: 0, attachTime: apiTime(opts.nowMs) },
-      createdTime: apiTime(opts.nowMs),
-    };
-    state.instances.push({ ...spec, vpcId: subnet.vpcId, primaryEniId: eniId });
-  }
+  for (const spec of instanceSpecs) addInstance(state, rng, spec, opts.nowMs);
   state.rngPosition = rng.position;
   return { state, rng };
+}
+
+export interface InstanceSpec {
+  instanceId: string;
+  instanceType: string;
+  zone: string;
+  subnetId: string;
+  role: string;
+}
+
+/** A new instance with its primary ENI (and primary IP) in `spec.subnetId`. */
+export function addInstance(state: State, rng: Rng, spec: InstanceSpec, nowMs: number): InstanceRec {
+  const { subnets, instanceTypes } = state;
+  if (state.instances.some((i) => i.instanceId === spec.instanceId)) throw new Error(`instance ${spec.instanceId} exists already`);
+  const subnet = subnets.find((s) => s.subnetId === spec.subnetId);
+  if (!subnet) throw new Error(`instance ${spec.instanceId}: subnetId '${spec.subnetId}' is not a configured subnet; allowed: ${subnets.map((s) => s.subnetId).join(", ")}`);
+  if (!instanceTypes[spec.instanceType]) throw new Error(`instance ${spec.instanceId}: instanceType '${spec.instanceType}' is not configured; allowed: ${Object.keys(instanceTypes).join(", ")}`);
+  if (subnet.zone !== spec.zone) throw new Error(`instance ${spec.instanceId}: zone '${spec.zone}' differs from its subnet's zone '${subnet.zone}'`);
+  const primaryIp = allocate(state, subnet, 1)?.[0];
+  if (primaryIp === undefined) throw new Error(`instance ${spec.instanceId}: subnet ${subnet.subnetId} (${subnet.cidrBlock}) has no address left for its primary IP`);
+  let eniId = rng.id("eni");
+  while (state.enis[eniId]) eniId = rng.id("eni");
+  state.enis[eniId] = {
+    eniId,
+    name: "primary",
+    description: "",
+    vpcId: subnet.vpcId,
+    subnetId: subnet.subnetId,
+    zone: subnet.zone,
+    mac: rng.mac(),
+    primary: true,
+    state: "AVAILABLE",
+    ips: [{ ip: primaryIp, primary: true, state: "AVAILABLE" }],
+    groups: state.securityGroups.slice(0, 1),
+    tags: {},
+    attachment: { instanceId: spec.instanceId, deviceIndex: 0, attachTime: apiTime(nowMs) },
+    createdTime: apiTime(nowMs),
+  };
+  const inst = { ...spec, vpcId: subnet.vpcId, primaryEniId: eniId };
+  state.instances.push(inst);
+  return inst;
 }
 
 function checkTopology(vpcs: State["vpcs"], subnets: SubnetRec[]): void {
