@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { hasErrors, loadPolicies, renderDiagnostics } from "../../schema/index.ts";
+import { parseLatencyProfile } from "../../runtime/pool/simulator/cloud-model.ts";
 import { runSession } from "../../runtime/pool/simulator/session.ts";
 
 export const help = `Usage: vpccni simulate --policy P --trace T [--latency fast|typical|slow] [--compare aws]
@@ -14,7 +15,8 @@ calls by action against their lower bound, idle IPs, pods that waited for an IP,
 Writes chart.svg, chart.png and report.json into --out (default out/simulate/<trace name>).
 
   --policy P        a policy file (or folder holding exactly one policy; --name picks one)
-  --latency         cloud latency and error profile (default typical)
+  --latency         cloud latency and error profile: fast, typical (default), slow, or a .json
+                    file with the same fields (docs/pool.md)
   --compare aws     also replay under AWS VPC CNI-style WARM_IP_TARGET / MINIMUM_IP_TARGET
                     (defaults: the policy's prebind.min and 0)
   --prebind MIN:MAX try other prebind settings without editing the policy
@@ -68,13 +70,21 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof warm === "string") return fail(warm);
 
   const traceName = basename(values.trace, extname(values.trace));
+  let latency: Parameters<typeof runSession>[0]["latency"] = values.latency;
+  if (values.latency.endsWith(".json")) {
+    try {
+      latency = parseLatencyProfile(JSON.parse(await readFile(values.latency, "utf8")), basename(values.latency, ".json"));
+    } catch (error) {
+      return fail(`--latency ${values.latency}: ${(error as Error).message}`);
+    }
+  }
   const showProgress = values.progress || process.stderr.isTTY === true;
   try {
     const { output, text } = await runSession({
       spec,
       traceText: await readFile(values.trace, "utf8"),
       traceName,
-      latency: values.latency,
+      latency,
       seed,
       ...(values.compare === "aws" ? { aws: { warmIpTarget: warm, minimumIpTarget: minimum } } : {}),
       ...(prebind !== undefined ? { prebind } : {}),

@@ -53,6 +53,26 @@ export const LATENCY_PROFILES: Record<string, LatencyProfile> = {
   slow: { name: "slow", bind: [1.5, 5], createEni: [8, 25], release: [1.5, 5], deleteEni: [5, 15], throttledRate: 0.08, transientRate: 0.02 },
 };
 
+/** A profile from JSON (`--latency my-profile.json`); errors name the field and what is allowed. */
+export function parseLatencyProfile(raw: unknown, name: string): LatencyProfile {
+  const o = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+  const range = (field: string): [number, number] => {
+    const v = o[field];
+    if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === "number" && x >= 0) || (v[0] as number) > (v[1] as number)) {
+      throw new Error(`${name}: ${field} (${JSON.stringify(v)}) must be [min, max] seconds with 0 <= min <= max`);
+    }
+    return [v[0] as number, v[1] as number];
+  };
+  const rate = (field: string): number => {
+    const v = o[field] ?? 0;
+    if (typeof v !== "number" || v < 0 || v > 1) throw new Error(`${name}: ${field} (${JSON.stringify(v)}) must be a probability between 0 and 1`);
+    return v;
+  };
+  const profile = { name, bind: range("bind"), createEni: range("createEni"), release: range("release"), deleteEni: range("deleteEni"), throttledRate: rate("throttledRate"), transientRate: rate("transientRate") };
+  if (profile.throttledRate + profile.transientRate > 1) throw new Error(`${name}: throttledRate + transientRate must not exceed 1`);
+  return profile;
+}
+
 export class CloudModel {
   private nextIp = 0;
   private nextEni = 1;

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { PolicySpec } from "../../../schema/policy.ts";
 import { chartSpec, renderSvg, svgToPng } from "./chart.ts";
-import { LATENCY_PROFILES } from "./cloud-model.ts";
+import { LATENCY_PROFILES, type LatencyProfile } from "./cloud-model.ts";
 import { renderReports, REPORT_VERSION, type SimReport } from "./report.ts";
 import { simulate } from "./run.ts";
 import { type AwsTargets, awsSettings, type StrategyName, vpccniSettings } from "./strategies.ts";
@@ -14,7 +14,8 @@ export interface SessionInput {
   spec: PolicySpec;
   traceText: string;
   traceName: string;
-  latency: string;
+  /** A profile name (fast, typical, slow) or a profile read from a file. */
+  latency: string | LatencyProfile;
   seed: number;
   /** Replay the trace under AWS VPC CNI-style warm targets too. */
   aws?: AwsTargets;
@@ -32,9 +33,9 @@ export interface SessionOutput {
 }
 
 export async function runSession(input: SessionInput): Promise<{ output: SessionOutput; text: string }> {
-  const latency = LATENCY_PROFILES[input.latency];
+  const latency = typeof input.latency === "string" ? LATENCY_PROFILES[input.latency] : input.latency;
   if (latency === undefined) {
-    throw new Error(`--latency is ${JSON.stringify(input.latency)}; allowed: ${Object.keys(LATENCY_PROFILES).join(", ")}`);
+    throw new Error(`--latency is ${JSON.stringify(input.latency)}; allowed: ${Object.keys(LATENCY_PROFILES).join(", ")}, or a .json profile file`);
   }
   const trace = parseTrace(input.traceText, input.traceName);
   const base = input.prebind === undefined ? input.spec : { ...input.spec, prebind: input.prebind };

@@ -4,6 +4,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VpcCniPolicy } from "../../../schema/policy.ts";
+import { parseLatencyProfile } from "./cloud-model.ts";
 import { lowerBound } from "./lower-bound.ts";
 import { percentile } from "./report.ts";
 import { runSession } from "./session.ts";
@@ -56,6 +57,25 @@ describe("vpccni simulate on the shipped traces", () => {
   test("an unknown latency profile is refused, naming the allowed ones", async () => {
     const run = runSession({ spec, traceText: "", traceName: "x", latency: "warp", seed: 1, outDir: tmpdir() });
     await expect(run).rejects.toThrow('--latency is "warp"; allowed: fast, typical, slow');
+  });
+});
+
+describe("latency profile files", () => {
+  test("are read with the built-in profiles' fields; errors name the field", () => {
+    const p = parseLatencyProfile({ bind: [0.1, 0.2], createEni: [1, 2], release: [0.1, 0.2], deleteEni: [1, 2], throttledRate: 0.2 }, "mine");
+    expect(p).toEqual({ name: "mine", bind: [0.1, 0.2], createEni: [1, 2], release: [0.1, 0.2], deleteEni: [1, 2], throttledRate: 0.2, transientRate: 0 });
+    expect(() => parseLatencyProfile({ ...p, bind: [2, 1] }, "mine")).toThrow("mine: bind ([2,1]) must be [min, max] seconds with 0 <= min <= max");
+    expect(() => parseLatencyProfile({ ...p, transientRate: 1.5 }, "mine")).toThrow("mine: transientRate (1.5) must be a probability between 0 and 1");
+  });
+
+  test("a throttling cloud costs failed calls and back-off, never a double assignment", async () => {
+    const text = await readFile(traceFile("burst"), "utf8");
+    const latency = parseLatencyProfile({ bind: [0.5, 1], createEni: [3, 5], release: [0.5, 1], deleteEni: [2, 3], throttledRate: 0.4 }, "throttling");
+    const { output } = await runSession({ spec, traceText: text, traceName: "burst", latency, seed: 3, outDir: await mkdtemp(join(tmpdir(), "vpccni-sim-")) });
+    const r = output.reports.vpccni;
+    expect(r?.apiCalls.failedByKind.throttled).toBeGreaterThan(0);
+    expect(r?.checks).toEqual({ doubleAssigned: 0, overMaxBindable: 0 });
+    expect((r?.pods.servedAtOnce ?? 0) + (r?.pods.waited ?? 0)).toBe(100); // every pod got an IP in the end
   });
 });
 
