@@ -1,6 +1,6 @@
 // Helpers for driving the compiled vpccni binary in the test bed: build it once per run,
 // write conflists, and run it the way cnitool / a runtime does, inside the node namespace.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runOk } from "../harness/exec.ts";
@@ -61,4 +61,21 @@ export function execCni(bed: TestBed, node: NodeNs, rig: CniRig, stdin: string, 
 
 export function podEnv(command: string, pod: PodNs, containerId: string): Record<string, string> {
   return { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: "/nonexistent" };
+}
+
+/**
+ * cnitool keeps results in /var/lib/cni/results; DEL removes them, but a test that fails
+ * between ADD and DEL would leave some. Removes the entries whose netns is one of this bed's.
+ */
+export function removeCnitoolCache(bed: TestBed): void {
+  const dir = "/var/lib/cni/results";
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) {
+    try {
+      const entry = JSON.parse(readFileSync(join(dir, f), "utf8")) as { netns?: string };
+      if (entry.netns?.includes(`/${bed.id}-`)) rmSync(join(dir, f), { force: true });
+    } catch {
+      // not ours to judge: leave files we cannot read
+    }
+  }
 }

@@ -4,7 +4,7 @@ import { statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { requireCni } from "../harness/prereq.ts";
 import type { PodNs } from "../harness/netns.ts";
-import { cnitool, execCni, makeRig, vpccniPlugin, writeConf, type CniRig } from "./cni-kit.ts";
+import { cnitool, execCni, makeRig, removeCnitoolCache, vpccniPlugin, writeConf, type CniRig } from "./cni-kit.ts";
 import { startStubAgent, type StubAgent } from "./stub-agent.ts";
 import { makeWorld, ping, type World } from "./world.ts";
 
@@ -27,6 +27,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  if (w) removeCnitoolCache(w.bed);
   for (const a of agents) await a.stop();
   await w?.bed.destroy();
   for (const r of rigs) r.remove();

@@ -1,7 +1,7 @@
 // The data plane against the real kernel, in test-bed namespaces: two nodes, one ENI each,
 // pods wired by IprouteDataPlane, packets through the `vpc` router.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { FROM_POD_PRIORITY, hostVethName, TO_POD_PRIORITY, type PodSpec } from "../../runtime/net/index.ts";
+import { FROM_POD_PRIORITY, hostVethName, IprouteDataPlane, TO_POD_PRIORITY, type PodSpec } from "../../runtime/net/index.ts";
 import { runOk } from "../harness/exec.ts";
 import type { PodNs } from "../harness/netns.ts";
 import { makeWorld, ping, rxPackets, type World } from "./world.ts";
@@ -111,6 +111,16 @@ describe("data plane in namespaces", () => {
     expect(await n.dp.checkPod(pods[0]!.spec)).toEqual([]);
     expect(await ping(w.bed, pods[1]!.pod.ns, "10.231.8.101")).toBe(true);
     expect((await n.dp.repair(desired)).fixed).toEqual([]);
+  });
+
+  test("manageRpFilter false: repair leaves rp_filter alone", async () => {
+    const n = w.nodes[0]!;
+    await w.bed.sysctl(n.node.ns, `net.ipv4.conf.${n.link.name}.rp_filter`, "2");
+    const hands = new IprouteDataPlane({ netns: n.node.ns, manageRpFilter: false });
+    const report = await hands.repair({ primaryInterface: "eth0", enis: [n.eniSpec], pods: [pods[0]!.spec, pods[2]!.spec] });
+    expect(report.fixed).toEqual([]);
+    expect((await w.bed.execOk(n.node.ns, ["sysctl", "-n", `net.ipv4.conf.${n.link.name}.rp_filter`])).trim()).toBe("2");
+    await n.dp.ensureSysctls("eth0", [n.link.name]);
   });
 
   test("repair removes a veth and rules that no desired pod explains", async () => {
