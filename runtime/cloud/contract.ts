@@ -1,6 +1,6 @@
 // The one contract every VpcApi implementation passes (the Tencent adapter against the
 // emulator here; any fake the runtime's tests use). Call it from a *.test.ts file.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CloudError, type CloudErrorKind } from "./errors.ts";
 import type { VpcApi } from "./types.ts";
 
@@ -32,6 +32,10 @@ export async function expectKind(call: Promise<unknown>, kind: CloudErrorKind): 
 }
 
 export function vpcApiContract(name: string, make: () => Promise<ContractWorld>): void {
+  describe(name, () => contract(name, make));
+}
+
+function contract(name: string, make: () => Promise<ContractWorld>): void {
   let w: ContractWorld;
   beforeAll(async () => {
     w = await make();
@@ -39,7 +43,7 @@ export function vpcApiContract(name: string, make: () => Promise<ContractWorld>)
   afterAll(() => w.cleanup());
   const inSubnet = (ip: string) => /^\d+\.\d+\.\d+\.\d+$/.test(ip);
 
-  test(`${name}: instance limits and the primary ENI`, async () => {
+  test("instance limits and the primary ENI", async () => {
     const limits = await w.api.instanceLimits(w.instanceId);
     expect(limits.enis).toBeGreaterThanOrEqual(3);
     expect(limits.ipsPerEni).toBeGreaterThanOrEqual(14);
@@ -51,7 +55,7 @@ export function vpcApiContract(name: string, make: () => Promise<ContractWorld>)
     expect(await w.api.getEni("eni-00000000")).toBeUndefined();
   });
 
-  test(`${name}: create, attach, assign, unassign, detach, delete — each idempotent`, async () => {
+  test("create, attach, assign, unassign, detach, delete — each idempotent", async () => {
     const before = (await w.api.describeSubnets([w.subnetId]))[0]!.availableIps;
     const eni = await w.api.createEni({ subnetId: w.subnetId, securityGroupIds: w.securityGroupIds, secondaryIps: 2, node: "node-a", clientToken: `${name}-create-1` });
     expect(eni).toMatchObject({ state: "AVAILABLE", subnetId: w.subnetId, primary: false });
@@ -91,7 +95,7 @@ export function vpcApiContract(name: string, make: () => Promise<ContractWorld>)
     expect((await w.api.describeSubnets([w.subnetId]))[0]!.availableIps).toBe(before);
   });
 
-  test(`${name}: quota, exhaustion and zone errors are typed`, async () => {
+  test("quota, exhaustion and zone errors are typed", async () => {
     const limits = await w.api.instanceLimits(w.instanceId);
     const have = (await w.api.listEnis(w.instanceId)).length;
     const made: string[] = [];

@@ -3,8 +3,8 @@ import { vpcApiContract } from "./contract.ts";
 import { bypassProxy } from "./sdk.ts";
 import { FakeClock, FAR_SUBNET, INSTANCE, POD_SUBNET, SG, testConfig, testWorld, TINY_SUBNET, type TestWorld } from "./test-world.ts";
 
-vpcApiContract("TencentVpcApi over the emulator", async () => {
-  const { api, stop } = await testWorld();
+const contractWorld = (config = testConfig()) => async () => {
+  const { api, stop } = await testWorld({ config });
   return {
     api,
     clusterId: "cls-test0001",
@@ -16,7 +16,11 @@ vpcApiContract("TencentVpcApi over the emulator", async () => {
     securityGroupIds: [SG],
     cleanup: stop,
   };
-});
+};
+
+vpcApiContract("TencentVpcApi over the emulator", contractWorld());
+// The docs leave open whether Describe of a deleted ENI is an empty set or ResourceNotFound.
+vpcApiContract("TencentVpcApi, cloud answering ResourceNotFound for unknown IDs", contractWorld(testConfig({ settings: { unknownIdInDescribe: "ResourceNotFound" } })));
 
 const worlds: TestWorld[] = [];
 afterEach(async () => {
