@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use when they are missing: the reference CNI
 # plugins (/usr/lib/cni, the comparison peer), iproute2 (`ip netns`, veth, rules) and ping
-# (reachability checks, run inside test namespaces only).
+# (reachability checks, run inside test namespaces only) and openssl (the test CA).
 source "$(dirname "$0")/build-common.sh"
 
 # bash reads a script as it runs; a function is parsed whole first, so editing (or pulling)
@@ -11,8 +11,9 @@ main() {
   [ -x /usr/lib/cni/ptp ] && [ -x /usr/lib/cni/host-local ] || missing+=(containernetworking-plugins)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v ping >/dev/null || missing+=(iputils-ping)
+  command -v openssl >/dev/null || missing+=(openssl)
   if [ ${#missing[@]} -eq 0 ]; then
-    say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping)"
+    say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping, openssl)"
     exit 0
   fi
   [ "$(id -u)" = 0 ] || die "need root to install ${missing[*]}: run as root, or apt-get install ${missing[*]}"

@@ -11,6 +11,7 @@ VPCCNI_CACHE=${VPCCNI_CACHE:-$HOME/.cache/vpccni}
 KUBE_DIR=$VPCCNI_CACHE/kubernetes-$KUBE_VERSION
 ETCD_DIR=$VPCCNI_CACHE/etcd-$ETCD_VERSION
 CNITOOL_DIR=$VPCCNI_CACHE/cnitool-$CNITOOL_VERSION
+TEST_CA_DIR=$VPCCNI_CACHE/test-ca-v1
 
 # The build flags the issue fixes: static, reproducible binaries; module caches stay at
 # their defaults (outside the repo); 2 parallel compiles so a 2-core CI box is not thrashed.

@@ -39,6 +39,7 @@ main() {
   run "debian packages" bash scripts/build-apt.sh
   run "cnitool" bash scripts/build-cnitool.sh
   run "etcd" bash scripts/build-etcd.sh
+  run "test CA" bash scripts/build-test-ca.sh
 
   if [ -n "$kube_pid" ]; then
     next=60

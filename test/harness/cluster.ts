@@ -11,6 +11,7 @@ import { freePort } from "./ports.ts";
 import { onProcessExit, spawnManaged, type ManagedProcess } from "./process.ts";
 import { writeKubeconfig, type Kubeconfig } from "./kubeconfig.ts";
 import { kubeCall } from "./kube-api.ts";
+import { issueServingCert } from "./serving-cert.ts";
 import { ensureJanitor, tempPrefix } from "./janitor.ts";
 
 export interface ServiceAccountOptions {
@@ -30,8 +31,10 @@ export interface Cluster {
   /** Working directory (kubeconfigs, logs of etcd and kube-apiserver). */
   dir: string;
   /**
-   * PEM file of the serving CA. Bun processes using @kubernetes/client-node need it as
-   * NODE_EXTRA_CA_CERTS: under Bun that library ignores the kubeconfig's CA (see docs/testing.md).
+   * PEM file of the CA that signed the serving certificate: the per-machine test CA
+   * (paths.testCaCert), the same for every test cluster. Bun processes using
+   * @kubernetes/client-node need it as NODE_EXTRA_CA_CERTS: under Bun that library ignores
+   * the kubeconfig's CA (see docs/testing.md).
    */
   caFile: string;
   /**
@@ -112,7 +115,7 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
     const adminToken = randomBytes(24).toString("hex");
     const tokenFile = join(dir, "tokens.csv");
     writeFileSync(tokenFile, `${adminToken},vpccni-admin,vpccni-admin,"system:masters"\n`, { mode: 0o600 });
-    const certDir = join(dir, "certs");
+    const serving = await issueServingCert(dir);
 
     const api = spawnManaged("kube-apiserver", [
       paths.kubeApiserver,
@@ -120,7 +123,8 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",
       `--secure-port=${apiPort}`,
-      `--cert-dir=${certDir}`,
+      `--tls-cert-file=${serving.cert}`,
+      `--tls-private-key-file=${serving.key}`,
       `--service-account-issuer=${ISSUER}`,
       `--service-account-key-file=${keyFile}`,
       `--service-account-signing-key-file=${keyFile}`,
@@ -133,14 +137,8 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
     procs.push(api);
 
     const server = `https://127.0.0.1:${apiPort}`;
-    // the serving certificate file holds the certificate and the CA that signed it
-    let ca = "";
+    const ca = readFileSync(paths.testCaCert, "utf8");
     await waitFor(`kube-apiserver on ${server}`, api, readyTimeoutMs, async () => {
-      try {
-        ca = readFileSync(join(certDir, "apiserver.crt"), "utf8");
-      } catch {
-        return false;
-      }
       const res = await fetch(`${server}/readyz`, {
         headers: { authorization: `Bearer ${adminToken}` },
         tls: { ca },
@@ -148,8 +146,7 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
       return res.ok;
     });
     const admin = writeKubeconfig(join(dir, "admin.kubeconfig"), { server, ca, token: adminToken, user: "vpccni-admin" });
-    const caFile = join(dir, "ca.pem");
-    writeFileSync(caFile, ca);
+    const caFile = paths.testCaCert;
 
     let saCount = 0;
     return {

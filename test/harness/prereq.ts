@@ -50,6 +50,8 @@ export function requireKube(): void {
   requireBinary("etcd", paths.etcd);
   requireBinary("kube-apiserver", paths.kubeApiserver);
   requireBinary("kubectl", paths.kubectl);
+  requirePrereq("test CA", () => existsSync(paths.testCaCert) && existsSync(paths.testCaKey) || `${paths.testCaCert} or its key is missing`);
+  requirePrereq("openssl", () => Bun.which("openssl") !== null || "`openssl` is not on PATH");
 }
 
 /** Root, iproute2, cnitool and the reference plugins. */
