@@ -117,3 +117,35 @@ test("a configuration error names the field, the value and what is allowed", () 
     "subnets[0].vpcId 'vpc-bbbbbbbb' is not a configured VPC; allowed: vpc-aaaaaaaa",
   );
 });
+
+test("latency distributions draw from the seeded generator within their bounds", async () => {
+  const { latencyMs } = await import("./faults.ts");
+  const { Rng } = await import("./rng.ts");
+  const { ActionFault } = await import("./config.ts");
+  const rng = new Rng(9);
+  const uniform = Array.from({ length: 200 }, () => latencyMs(ActionFault.parse({ latency: { uniformMs: [10, 30] } }), rng));
+  expect(Math.min(...uniform)).toBeGreaterThanOrEqual(10);
+  expect(Math.max(...uniform)).toBeLessThanOrEqual(30);
+  const exp = Array.from({ length: 2000 }, () => latencyMs(ActionFault.parse({ latency: { exponentialMeanMs: 50 } }), rng));
+  const mean = exp.reduce((a, b) => a + b, 0) / exp.length;
+  expect(mean).toBeGreaterThan(40);
+  expect(mean).toBeLessThan(60);
+  expect(latencyMs(ActionFault.parse({ latency: { fixedMs: 7 } }), rng)).toBe(7);
+  expect(latencyMs(undefined, rng)).toBe(0);
+});
+
+test("a fabric hook that throws is logged and the task still succeeds", async () => {
+  const lines: string[] = [];
+  const emu = await emulator({
+    config: { settings: FAST },
+    log: (l) => lines.push(l),
+    fabric: { onAttach: async () => Promise.reject(new Error("no netns")), onDetach: async () => {}, onAssign: async () => {}, onUnassign: async () => {} },
+  });
+  const c = sdk(emu);
+  const created = await c.CreateNetworkInterface(podsRequest(emu));
+  await waitTask(c, created.RequestId!);
+  const id = created.NetworkInterface!.NetworkInterfaceId!;
+  const a = await c.AttachNetworkInterface({ NetworkInterfaceId: id, InstanceId: emu.world().instances[0]!.instanceId });
+  expect(await waitTask(c, a.RequestId!)).toBe("SUCCESS");
+  expect(lines).toContain(`fabric hook for AttachNetworkInterface on ${id} failed: no netns`);
+});
