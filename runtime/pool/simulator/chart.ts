@@ -11,11 +11,14 @@ export interface ChartSeries {
 }
 
 export function chartSpec(series: readonly ChartSeries[], title: string): TopLevelSpec {
+  // Hours read better than minutes on a day-long trace.
+  const last = Math.max(0, ...series.map(({ samples }) => samples.at(-1)?.t ?? 0));
+  const [unit, scale] = last > 3 * 3600 ? ["hours", 3600] : ["minutes", 60];
   const values = series.flatMap(({ strategy, samples }) =>
     samples.flatMap((s) => [
-      { strategy, t: s.t / 60, measure: "pods", value: s.pods },
-      { strategy, t: s.t / 60, measure: "bound IPs", value: s.bound },
-      { strategy, t: s.t / 60, measure: "idle IPs", value: s.idle },
+      { strategy, t: s.t / scale, measure: "pods", value: s.pods },
+      { strategy, t: s.t / scale, measure: "bound IPs", value: s.bound },
+      { strategy, t: s.t / scale, measure: "idle IPs", value: s.idle },
     ]),
   );
   return {
@@ -27,7 +30,7 @@ export function chartSpec(series: readonly ChartSeries[], title: string): TopLev
     data: { values },
     mark: { type: "line", interpolate: "step-after", strokeWidth: 1.5 },
     encoding: {
-      x: { field: "t", type: "quantitative", title: "minutes" },
+      x: { field: "t", type: "quantitative", title: unit },
       y: { field: "value", type: "quantitative", title: "count (all nodes)" },
       color: { field: "measure", type: "nominal", title: null, scale: { domain: ["pods", "bound IPs", "idle IPs"] } },
       strokeDash: { field: "strategy", type: "nominal", title: "strategy" },
