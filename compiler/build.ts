@@ -1,9 +1,9 @@
 // Policies in, the list of objects for their cluster out (or the diagnostics that refuse them).
 import { type Diagnostic, hasErrors, type SourcedPolicy } from "../schema/index.ts";
-import { clusterRole, clusterRoleBinding, cniConfig, metricsService, namespace } from "./cluster-objects.ts";
+import { clusterRole, clusterRoleBinding, cniConfig, metricsService, namespace, namespacedRoles } from "./cluster-objects.ts";
 import { nodeStatusGuard } from "./admission.ts";
 import { daemonSet } from "./daemonset.ts";
-import { credentialsRbac, policyConfigMap, policyDigest, policyYaml, serviceAccount } from "./policy-objects.ts";
+import { policyConfigMap, policyDigest, policyYaml, serviceAccount } from "./policy-objects.ts";
 import { refusals } from "./refuse.ts";
 import type { Resource } from "./resource.ts";
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE } from "./version.ts";
@@ -21,16 +21,18 @@ export interface BuildResult {
 }
 
 export function build(policies: readonly SourcedPolicy[], sources: ReadonlyMap<string, string>, options: BuildOptions = {}): BuildResult {
-  const diagnostics = refusals(policies, sources);
-  if (hasErrors(diagnostics)) return { resources: [], diagnostics };
   const ns = options.namespace ?? DEFAULT_NAMESPACE;
+  const diagnostics = refusals(policies, sources, ns);
+  if (hasErrors(diagnostics)) return { resources: [], diagnostics };
   const image = options.image ?? DEFAULT_IMAGE;
   const sourceName = options.sourceName ?? ((f: string) => f);
   const sorted = [...policies].sort((a, b) => (a.policy.metadata.name < b.policy.metadata.name ? -1 : 1));
+  const policyNames = sorted.map((p) => p.policy.metadata.name);
   const resources: Resource[] = [
     ...namespace(ns),
     clusterRole(),
-    clusterRoleBinding(ns, sorted.map((p) => p.policy.metadata.name)),
+    clusterRoleBinding(ns, policyNames),
+    ...namespacedRoles(ns, policyNames),
     ...nodeStatusGuard(ns),
     cniConfig(ns),
     metricsService(ns),
@@ -40,7 +42,6 @@ export function build(policies: readonly SourcedPolicy[], sources: ReadonlyMap<s
     const yaml = policyYaml(policy);
     resources.push(
       serviceAccount(policy, ns, source),
-      ...credentialsRbac(policy, ns, source),
       policyConfigMap(policy, ns, source, yaml),
       daemonSet({ policy, namespace: ns, image, source, policyDigest: policyDigest(yaml) }),
     );

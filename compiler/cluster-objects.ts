@@ -1,10 +1,10 @@
-// Objects shared by every policy of a cluster: the Namespace, the agent's ClusterRole and its
-// binding, the CNI conflist, and the metrics Service in front of all agents.
-import { FILES, METRICS_PATH, PORTS } from "./contract.ts";
+// Objects shared by every policy of a cluster: the Namespace, the agent's roles and their
+// bindings, the CNI conflist, and the metrics Service in front of all agents.
+import { FILES, METRICS_PATH, PORT } from "./contract.ts";
 import { conflist } from "./conflist.ts";
 import type { RoleRef, ServiceSpec, Subject } from "./k8s.ts";
 import { allAgentsSelector, commonLabels, names } from "./labels.ts";
-import { rulesFor } from "./rbac.ts";
+import { roleNamespaces, rulesFor } from "./rbac.ts";
 import type { Resource } from "./resource.ts";
 
 /** Namespaces vpccni deploys into but must never own (Argo CD would prune them with vpccni). */
@@ -32,18 +32,37 @@ export function clusterRole(): Resource {
   };
 }
 
+function agentSubjects(namespace: string, policies: readonly string[]): Subject[] {
+  return [...policies].sort().map((p) => ({ kind: "ServiceAccount", name: names.agent(p), namespace }));
+}
+
 export function clusterRoleBinding(namespace: string, policies: readonly string[]): Resource {
   const roleRef: RoleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: names.clusterRole };
-  const subjects: Subject[] = [...policies].sort().map((p) => ({ kind: "ServiceAccount", name: names.agent(p), namespace }));
   return {
     manifest: {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRoleBinding",
       metadata: { name: names.clusterRole, labels: commonLabels("rbac") },
       roleRef,
-      subjects,
+      subjects: agentSubjects(namespace, policies),
     },
   };
+}
+
+/** A Role and its binding in each namespace the agent writes to by name (events: default). */
+export function namespacedRoles(namespace: string, policies: readonly string[]): Resource[] {
+  return roleNamespaces().flatMap((ns): Resource[] => {
+    const rules = rulesFor({ namespace: ns });
+    const metadata = { name: names.clusterRole, namespace: ns, labels: commonLabels("rbac") };
+    const roleRef: RoleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.clusterRole };
+    return [
+      {
+        manifest: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules: rules.map((r) => r.rule) },
+        comments: rules.map((r, i) => ({ path: ["rules", i], text: r.why.join("\n") })),
+      },
+      { manifest: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { ...metadata }, roleRef, subjects: agentSubjects(namespace, policies) } },
+    ];
+  });
 }
 
 export function cniConfig(namespace: string): Resource {
@@ -62,7 +81,7 @@ export function metricsService(namespace: string): Resource {
     // Headless: Prometheus scrapes every agent (each is its node's address), not one of them.
     clusterIP: "None",
     selector: allAgentsSelector(),
-    ports: [{ name: "metrics", port: PORTS.metrics, targetPort: PORTS.metrics, protocol: "TCP" }],
+    ports: [{ name: "metrics", port: PORT, targetPort: PORT, protocol: "TCP" }],
     // An agent that is not ready (e.g. cloud API down) is exactly the one worth scraping.
     publishNotReadyAddresses: true,
   };
@@ -74,7 +93,7 @@ export function metricsService(namespace: string): Resource {
         name: names.metrics,
         namespace,
         labels: commonLabels("metrics"),
-        annotations: { "prometheus.io/path": METRICS_PATH, "prometheus.io/port": String(PORTS.metrics), "prometheus.io/scrape": "true" },
+        annotations: { "prometheus.io/path": METRICS_PATH, "prometheus.io/port": String(PORT), "prometheus.io/scrape": "true" },
       },
       spec,
     },

@@ -10,7 +10,7 @@ export function conflist(): string {
     cniVersion: CNI_VERSION,
     name: NETWORK_NAME,
     plugins: [
-      // The binary only forwards the call to the agent over this socket.
+      // The binary hands the call to the agent over this socket (netconf field `socket`).
       { socket: PATHS.socket, type: "vpccni" },
       { capabilities: { portMappings: true }, type: "portmap" },
     ],

@@ -1,93 +1,93 @@
-// What the DaemonSet promises the node agent, and what the agent must honour: paths, ports,
-// arguments and environment. runtime/agent imports these constants, so the manifest and the
-// program cannot drift apart without a type error or a failing test.
+// What the DaemonSet promises the node agent and the image: paths, ports, arguments and
+// environment. They follow `vpccni agent --help` (cli/commands/agent.ts) and the CNI plugin's
+// netconf (runtime/cni/config.ts); the agent can import these constants so that the manifest
+// and the program cannot drift apart.
 
-/** Ports on the node (hostNetwork): the pod's ports are the node's ports. */
-export const PORTS = {
-  /**
-   * /healthz and /readyz. Bound to 127.0.0.1 only: nothing off the node needs them, and the
-   * kubelet (in the host network namespace, like the agent) reaches them with `host: 127.0.0.1`.
-   */
-  health: 61678,
-  /** /metrics on every address of the node, so that Prometheus can scrape it. */
-  metrics: 61679,
-} as const;
-
-export const HEALTH_HOST = "127.0.0.1";
+/**
+ * The agent's one TCP listener: /healthz, /readyz and /metrics. On every address of the node
+ * (hostNetwork), because Prometheus scrapes /metrics from elsewhere in the VPC; the kubelet
+ * probes the pod IP, which is the node's.
+ */
+export const PORT = 61678;
 export const HEALTH_PATHS = { liveness: "/healthz", readiness: "/readyz" } as const;
 export const METRICS_PATH = "/metrics";
 
-/** Directories on the node and where the containers see them (same path on both sides). */
+/** Directories on the node and where the containers see them. */
 export const PATHS = {
-  /** SQLite state and intent journal; survives agent restarts. */
+  /** SQLite state and intent journal; survives agent restarts (hostPath, same path). */
   stateDir: "/var/lib/vpccni",
-  /** The agent's unix socket for the CNI binary (0600, root). */
+  /** The agent's unix socket for the CNI binary, 0600 root (hostPath, same path). */
   socketDir: "/run/vpccni",
-  socket: "/run/vpccni/agent.sock",
-  /** The policy ConfigMap, mounted read-only; the file is `policy.yaml`. */
+  socket: "/run/vpccni/cni.sock",
+  /**
+   * Pod network namespaces the container runtime creates (/run/netns/cni-...), mounted with
+   * HostToContainer propagation so that namespaces made after the agent started show up.
+   */
+  netnsDir: "/run/netns",
+  /** The policy ConfigMap, read-only; the file is `policy.yaml`. */
   policyDir: "/etc/vpccni/policy",
   policyFile: "/etc/vpccni/policy/policy.yaml",
-  /** The CNI conflist ConfigMap, mounted read-only into the init container. */
+  /** The credentials Secret (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY), read-only, 0400. */
+  credentialsDir: "/etc/vpccni/credentials",
+  /** The CNI conflist ConfigMap, read-only, in the init container. */
   cniConfigDir: "/etc/vpccni/cni",
   /** Host directories the init container writes into, seen under /host. */
   hostCniBinDir: "/opt/cni/bin",
   hostCniConfDir: "/etc/cni/net.d",
   cniBinMount: "/host/opt/cni/bin",
   cniConfMount: "/host/etc/cni/net.d",
-  /** The CNI plugin binary inside the image, copied to /opt/cni/bin/vpccni. */
+  /** In the image: the CNI plugin binary (scripts/build-cni.sh) and the reference portmap. */
   cniBinaryInImage: "/opt/vpccni/bin/vpccni-cni",
+  portmapInImage: "/opt/vpccni/bin/portmap",
   /**
    * The node's /proc/sys/net, writable: a container's own /proc/sys is read-only, and the
-   * agent sets rp_filter on every ENI as it appears. Only mounted when the policy asks for it.
+   * agent sets rp_filter on every ENI as it appears. Only with dataPlane.manageRpFilter.
    */
   sysctlNetMount: "/host/proc/sys/net",
 } as const;
 
-/** File names written on the node. */
 export const FILES = {
   conflist: "10-vpccni.conflist",
   cniBinary: "vpccni",
   policy: "policy.yaml",
 } as const;
 
-/** Environment from the downward API; everything else is an argument. */
+/** Environment of the agent container. */
 export const ENV = {
+  /** `vpccni agent` reads its node from NODE_NAME (downward API spec.nodeName). */
   nodeName: "NODE_NAME",
   podName: "POD_NAME",
   podNamespace: "POD_NAMESPACE",
+  /** Where the node's net sysctls are writable (see PATHS.sysctlNetMount). */
+  sysctlNetDir: "VPCCNI_SYSCTL_NET_DIR",
 } as const;
 
-/** The image's entry point: the `vpccni` CLI with two subcommands. */
-export const COMMAND = ["vpccni"] as const;
+/** The image's entry point for the agent: the `vpccni` CLI. */
+export const AGENT_COMMAND = ["vpccni"] as const;
 
-export interface AgentArgsInput {
-  policyName: string;
-  /** namespace/name of the credentials Secret, read by name through the API; none: CVM role. */
-  credentialsSecret?: { namespace: string; name: string };
-  manageRpFilter: boolean;
-}
-
-/** `vpccni agent ...`: the long-running node daemon. */
-export function agentArgs(input: AgentArgsInput): string[] {
+/** `vpccni agent ...`: flags as `vpccni agent --help` names them. */
+export function agentArgs(input: { credentials: boolean }): string[] {
   return [
     "agent",
-    `--policy-file=${PATHS.policyFile}`,
+    `--policy=${PATHS.policyFile}`,
     `--state-dir=${PATHS.stateDir}`,
     `--socket=${PATHS.socket}`,
-    `--health-address=${HEALTH_HOST}:${PORTS.health}`,
-    `--metrics-address=0.0.0.0:${PORTS.metrics}`,
-    ...(input.credentialsSecret ? [`--credentials-secret=${input.credentialsSecret.namespace}/${input.credentialsSecret.name}`] : []),
-    ...(input.manageRpFilter ? [`--sysctl-net-dir=${PATHS.sysctlNetMount}`] : []),
+    `--listen=0.0.0.0:${PORT}`,
+    ...(input.credentials ? [`--credentials-dir=${PATHS.credentialsDir}`] : []),
   ];
 }
 
-/** `vpccni install-cni ...`: the init container; copies atomically (temp file + rename). */
-export function installCniArgs(): string[] {
-  return [
-    "install-cni",
-    `--cni-binary=${PATHS.cniBinaryInImage}`,
-    `--bin-dir=${PATHS.cniBinMount}`,
-    `--conflist=${PATHS.cniConfigDir}/${FILES.conflist}`,
-    `--conf-dir=${PATHS.cniConfMount}`,
-  ];
-}
+/**
+ * The init container: copy the CNI binary, then the conflist, each to a temporary name and
+ * renamed into place, so the kubelet never reads half a file; portmap only when the node has
+ * none (a node's own, possibly newer, plugin wins). Needs sh, install and mv in the image.
+ */
+export const INSTALL_CNI_SCRIPT = [
+  "set -eu",
+  `install -m 0755 ${PATHS.cniBinaryInImage} ${PATHS.cniBinMount}/.${FILES.cniBinary}.tmp`,
+  `mv -f ${PATHS.cniBinMount}/.${FILES.cniBinary}.tmp ${PATHS.cniBinMount}/${FILES.cniBinary}`,
+  `if [ ! -e ${PATHS.cniBinMount}/portmap ]; then install -m 0755 ${PATHS.portmapInImage} ${PATHS.cniBinMount}/.portmap.tmp && mv -f ${PATHS.cniBinMount}/.portmap.tmp ${PATHS.cniBinMount}/portmap; fi`,
+  `install -m 0644 ${PATHS.cniConfigDir}/${FILES.conflist} ${PATHS.cniConfMount}/.${FILES.conflist}.tmp`,
+  `mv -f ${PATHS.cniConfMount}/.${FILES.conflist}.tmp ${PATHS.cniConfMount}/${FILES.conflist}`,
+  "",
+].join("\n");

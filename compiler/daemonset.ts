@@ -1,10 +1,10 @@
 // The agent DaemonSet of one policy. Every privilege below is one the agent cannot work
 // without; see docs/gitops.md ("What the agent may do") for the list and the reasons.
 import type { VpcCniPolicy } from "../schema/index.ts";
-import { COMMAND, ENV, HEALTH_HOST, HEALTH_PATHS, PATHS, PORTS, agentArgs, installCniArgs } from "./contract.ts";
+import { AGENT_COMMAND, ENV, HEALTH_PATHS, INSTALL_CNI_SCRIPT, PATHS, PORT, agentArgs } from "./contract.ts";
 import type { Container, DaemonSetSpec, HttpProbe, SecurityContext, Volume, VolumeMount } from "./k8s.ts";
 import { agentSelector, commonLabels, names, withUserLabels } from "./labels.ts";
-import { credentialsSecret } from "./policy-objects.ts";
+import { credentialsSecretName } from "./policy-objects.ts";
 import type { Resource } from "./resource.ts";
 
 export interface DaemonSetInput {
@@ -16,14 +16,15 @@ export interface DaemonSetInput {
 }
 
 /**
- * Root in the host network namespace, with one capability: NET_ADMIN, for ENI links, route
- * tables, rules and net sysctls. No NET_RAW (netlink needs none; the agent sends no ARP or
- * ICMP and runs no iptables) and no SYS_ADMIN: the CNI binary, which the container runtime
- * runs as root on the host, wires the pod's namespace, so the agent never enters one.
+ * Root in the host network namespace with two capabilities. NET_ADMIN: ENI links, route
+ * tables, rules, veths, neighbours and net sysctls. SYS_ADMIN: the agent wires each pod, so it
+ * enters the pod's network namespace (setns, through `ip -n` / nsenter), which the kernel
+ * allows only with CAP_SYS_ADMIN. No NET_RAW: netlink needs none, and the agent sends no ARP
+ * or ICMP and runs no iptables. Not privileged: no devices, the rest of /proc stays masked.
  */
 const agentSecurity: SecurityContext = {
   allowPrivilegeEscalation: false,
-  capabilities: { add: ["NET_ADMIN"], drop: ["ALL"] },
+  capabilities: { add: ["NET_ADMIN", "SYS_ADMIN"], drop: ["ALL"] },
   privileged: false,
   readOnlyRootFilesystem: true,
   runAsUser: 0,
@@ -33,16 +34,9 @@ const agentSecurity: SecurityContext = {
 /** Root only to write root-owned host directories; it owns the files it writes, so no caps. */
 const installSecurity: SecurityContext = { ...agentSecurity, capabilities: { drop: ["ALL"] } };
 
-function probe(path: string, periodSeconds: number, failureThreshold: number, initialDelaySeconds?: number): HttpProbe {
-  // hostNetwork: the kubelet shares the agent's network namespace, so 127.0.0.1 reaches the
-  // health server and the health port stays closed to the rest of the VPC.
-  return {
-    httpGet: { host: HEALTH_HOST, path, port: PORTS.health, scheme: "HTTP" },
-    ...(initialDelaySeconds === undefined ? {} : { initialDelaySeconds }),
-    periodSeconds,
-    timeoutSeconds: 5,
-    failureThreshold,
-  };
+function probe(path: string, periodSeconds: number, failureThreshold: number): HttpProbe {
+  // hostNetwork: the pod IP the kubelet probes is the node's, where the agent listens.
+  return { httpGet: { path, port: PORT, scheme: "HTTP" }, periodSeconds, timeoutSeconds: 5, failureThreshold };
 }
 
 const hostDir = (name: string, path: string, type: "Directory" | "DirectoryOrCreate" = "DirectoryOrCreate"): Volume => ({ name, hostPath: { path, type } });
@@ -51,6 +45,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
   const { policy, namespace, image } = input;
   const name = policy.metadata.name;
   const rpFilter = policy.spec.dataPlane.manageRpFilter;
+  const secret = credentialsSecretName(policy);
   const selector = agentSelector(name);
   const podLabels = withUserLabels(policy.metadata.labels, { ...commonLabels("agent", name), ...selector });
 
@@ -58,6 +53,10 @@ export function daemonSet(input: DaemonSetInput): Resource {
     { name: "cni-bin", hostPath: { path: PATHS.hostCniBinDir, type: "DirectoryOrCreate" } },
     { name: "cni-conf", hostPath: { path: PATHS.hostCniConfDir, type: "DirectoryOrCreate" } },
     { name: "cni-config", configMap: { name: names.cniConfig, defaultMode: 0o444 } },
+    // The kubelet reads the Secret (the node authorizer lets it, for pods on its node): the
+    // agent's ServiceAccount needs no access to Secrets. Rotation shows up in the files.
+    ...(secret === undefined ? [] : [{ name: "credentials", secret: { secretName: secret, defaultMode: 0o400, optional: false } }]),
+    hostDir("netns", PATHS.netnsDir),
     { name: "policy", configMap: { name: names.policyConfig(name), defaultMode: 0o444 } },
     hostDir("run", PATHS.socketDir),
     hostDir("state", PATHS.stateDir),
@@ -66,6 +65,9 @@ export function daemonSet(input: DaemonSetInput): Resource {
     { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
   ];
   const agentMounts: VolumeMount[] = [
+    ...(secret === undefined ? [] : [{ name: "credentials", mountPath: PATHS.credentialsDir, readOnly: true }]),
+    // Pod namespaces are bind mounts the runtime makes later: they must propagate in.
+    { name: "netns", mountPath: PATHS.netnsDir, mountPropagation: "HostToContainer" as const, readOnly: true },
     { name: "policy", mountPath: PATHS.policyDir, readOnly: true },
     { name: "run", mountPath: PATHS.socketDir },
     { name: "state", mountPath: PATHS.stateDir },
@@ -77,8 +79,8 @@ export function daemonSet(input: DaemonSetInput): Resource {
     name: "install-cni",
     image,
     imagePullPolicy: "IfNotPresent",
-    command: [...COMMAND],
-    args: installCniArgs(),
+    command: ["sh", "-c"],
+    args: [INSTALL_CNI_SCRIPT],
     resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
     securityContext: installSecurity,
     volumeMounts: [
@@ -89,24 +91,24 @@ export function daemonSet(input: DaemonSetInput): Resource {
     ],
     terminationMessagePolicy: "FallbackToLogsOnError",
   };
-  const secret = credentialsSecret(policy, namespace);
   const agent: Container = {
     name: "agent",
     image,
     imagePullPolicy: "IfNotPresent",
-    command: [...COMMAND],
-    args: agentArgs({ policyName: name, credentialsSecret: secret, manageRpFilter: rpFilter }),
+    command: [...AGENT_COMMAND],
+    args: agentArgs({ credentials: secret !== undefined }),
     env: [
       { name: ENV.nodeName, valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
       { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      ...(rpFilter ? [{ name: ENV.sysctlNetDir, value: PATHS.sysctlNetMount }] : []),
     ],
-    // Declared so that the scheduler keeps other hostNetwork pods off these node ports.
-    ports: [
-      { name: "health", containerPort: PORTS.health, hostPort: PORTS.health, protocol: "TCP" },
-      { name: "metrics", containerPort: PORTS.metrics, hostPort: PORTS.metrics, protocol: "TCP" },
-    ],
-    livenessProbe: probe(HEALTH_PATHS.liveness, 10, 6, 10),
+    // Declared so that the scheduler keeps other hostNetwork pods off this node port.
+    ports: [{ name: "http", containerPort: PORT, hostPort: PORT, protocol: "TCP" }],
+    // The listener opens once start-up reconciliation (metadata, cloud, kernel) is done: the
+    // startup probe gives that 5 minutes before liveness may restart the agent.
+    startupProbe: probe(HEALTH_PATHS.liveness, 5, 60),
+    livenessProbe: probe(HEALTH_PATHS.liveness, 10, 6),
     readinessProbe: probe(HEALTH_PATHS.readiness, 5, 3),
     resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "384Mi" } },
     securityContext: agentSecurity,

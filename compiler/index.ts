@@ -2,7 +2,7 @@
 // and the contract the node agent is held to (its API requests, paths, ports, arguments).
 export { compileToDir, isCurrent, type CompileOutcome, type CompileRequest } from "./compile.ts";
 export { generate, type Generated } from "./generate.ts";
-export { AGENT_API_REQUESTS, AGENT_DENIED_REQUESTS, type ApiRequest } from "./rbac.ts";
+export { AGENT_API_REQUESTS, AGENT_DENIED_REQUESTS, EVENTS_NAMESPACE, type ApiRequest } from "./rbac.ts";
 export { agentRequestFor, attributesOf, type RequestAttributes } from "./rbac-match.ts";
 export { EXTENDED_RESOURCE, NODE_NAME_EXTRA } from "./admission.ts";
 export * as contract from "./contract.ts";

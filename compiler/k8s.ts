@@ -29,10 +29,11 @@ export interface Volume {
   hostPath?: { path: string; type: "Directory" | "DirectoryOrCreate" };
   configMap?: { name: string; defaultMode?: number };
   emptyDir?: { sizeLimit: string };
+  secret?: { secretName: string; defaultMode: number; optional: boolean };
 }
 
 export interface HttpProbe {
-  httpGet: { host?: string; path: string; port: number; scheme: "HTTP" };
+  httpGet: { path: string; port: number; scheme: "HTTP" };
   initialDelaySeconds?: number;
   periodSeconds: number;
   timeoutSeconds: number;

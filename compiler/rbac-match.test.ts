@@ -18,8 +18,11 @@ describe("attributesOf", () => {
 describe("agentRequestFor", () => {
   test("the agent's own requests match their entry; others match none", () => {
     expect(agentRequestFor("PATCH", "/api/v1/nodes/n/status")?.why).toContain("eni-ip");
-    expect(agentRequestFor("GET", "/api/v1/namespaces/vpccni-system/secrets/keys")?.scope).toBe("credentials");
-    expect(agentRequestFor("GET", "/api/v1/pods?watch=1")?.verb).toBe("watch");
+    expect(agentRequestFor("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dn")?.verb).toBe("list");
+    expect(agentRequestFor("POST", "/api/v1/namespaces/default/events")?.scope).toEqual({ namespace: "default" });
+    expect(agentRequestFor("POST", "/api/v1/namespaces/kube-system/events")).toBeUndefined();
+    expect(agentRequestFor("GET", "/api/v1/namespaces/vpccni-system/secrets/keys")).toBeUndefined();
+    expect(agentRequestFor("GET", "/api/v1/pods?watch=1")).toBeUndefined();
     expect(agentRequestFor("PATCH", "/api/v1/nodes/n")).toBeUndefined();
     expect(agentRequestFor("GET", "/api/v1/namespaces/x/secrets")).toBeUndefined();
     expect(agentRequestFor("DELETE", "/api/v1/namespaces/x/pods/p")).toBeUndefined();

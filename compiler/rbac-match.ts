@@ -53,5 +53,10 @@ export function attributesOf(method: string, url: string): RequestAttributes | u
 export function agentRequestFor(method: string, url: string): ApiRequest | undefined {
   const a = attributesOf(method, url);
   if (a === undefined) return undefined;
-  return AGENT_API_REQUESTS.find((r) => r.verb === a.verb && r.group === a.group && r.resource === a.resource && (r.subresource ?? undefined) === a.subresource);
+  return AGENT_API_REQUESTS.find(
+    (r) =>
+      r.verb === a.verb && r.group === a.group && r.resource === a.resource && (r.subresource ?? undefined) === a.subresource &&
+      // A Role's grant holds only in its namespace.
+      (r.scope === "cluster" || r.scope.namespace === a.namespace),
+  );
 }

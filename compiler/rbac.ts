@@ -2,6 +2,8 @@
 // them. The agent is tested against AGENT_API_REQUESTS (it must not make any other request)
 // and the generated roles are tested against it on a real API server (each request allowed,
 // everything else in AGENT_DENIED_REQUESTS denied). Adding a request means adding it here.
+// Not here, on purpose: the policy ConfigMap and the credentials Secret reach the agent as
+// volumes the kubelet mounts, so the agent needs no access to ConfigMaps or Secrets at all.
 
 export interface ApiRequest {
   verb: "get" | "list" | "watch" | "create" | "patch";
@@ -10,61 +12,57 @@ export interface ApiRequest {
   resource: string;
   subresource?: string;
   /**
-   * cluster: a ClusterRole rule (the object's name or namespace is only known on the node);
-   * credentials: a Role in the credentials Secret's namespace, limited to that one name.
+   * cluster: a ClusterRole rule (the node's and the pods' names are only known on the node);
+   * namespace: a Role in that one namespace.
    */
-  scope: "cluster" | "credentials";
+  scope: "cluster" | { namespace: string };
   /** Why the agent makes this request; copied into the generated role as a comment. */
   why: string;
 }
 
+/** Where the agent records Node events: the kubelet's namespace for them, so `kubectl describe node` shows them. */
+export const EVENTS_NAMESPACE = "default";
+
+/** What runtime/kube/client.ts sends: its KubePort, request by request. */
 export const AGENT_API_REQUESTS: readonly ApiRequest[] = [
   {
-    verb: "get", group: "", resource: "nodes", scope: "cluster",
-    why: "reads its own Node (by NODE_NAME) to see the eni-ip capacity it published before a restart",
-  },
-  {
     verb: "patch", group: "", resource: "nodes", subresource: "status", scope: "cluster",
-    why: "publishes tke.cloud.tencent.com/eni-ip capacity (max bindable) and allocatable (bound IPs) on its own Node",
+    why: "publishes tke.cloud.tencent.com/eni-ip capacity (max bindable) and allocatable (bound IPs) on its own Node (merge patch); the admission policy vpccni-agent-node-status holds it to its own node and that resource",
   },
   {
     verb: "list", group: "", resource: "pods", scope: "cluster",
-    why: "lists pods with fieldSelector spec.nodeName=NODE_NAME to free IPs of pods that are gone (missed CNI DEL)",
+    why: "lists the pods on its node (fieldSelector spec.nodeName=NODE_NAME, all namespaces) to free the IPs of pods that are gone (a missed CNI DEL)",
   },
   {
-    verb: "watch", group: "", resource: "pods", scope: "cluster",
-    why: "watches pods on its node (same field selector) to notice deletions without polling",
-  },
-  {
-    verb: "get", group: "", resource: "pods", scope: "cluster",
-    why: "on CNI ADD reads the pod its watch has not delivered yet, for the tke.cloud.tencent.com/networks annotation (list already shows these pods)",
-  },
-  {
-    verb: "create", group: "", resource: "events", scope: "cluster",
-    why: "records events on its Node (namespace default) and on pods (their namespace), e.g. subnet exhausted",
-  },
-  {
-    verb: "get", group: "", resource: "secrets", scope: "credentials",
-    why: "reads the API key pair from the one Secret spec.cloud.credentialsSecretRef names, and no other",
+    verb: "create", group: "", resource: "events", scope: { namespace: EVENTS_NAMESPACE },
+    why: "records events on its Node (subnet exhausted, cloud errors, policy rejected) in namespace default, where the kubelet's Node events are",
   },
 ];
 
-/** Requests the agent never makes; the RBAC test proves each is denied to its ServiceAccount. */
+/**
+ * Requests the agent never makes; the RBAC test proves each is denied to its ServiceAccount.
+ * "NS" stands for the namespace vpccni is deployed into.
+ */
 export const AGENT_DENIED_REQUESTS: readonly { verb: string; group: string; resource: string; subresource?: string; namespace?: string; name?: string }[] = [
+  { verb: "get", group: "", resource: "secrets", namespace: "NS", name: "tencentcloud-credentials" },
   { verb: "list", group: "", resource: "secrets" },
   { verb: "watch", group: "", resource: "secrets" },
   { verb: "get", group: "", resource: "secrets", namespace: "kube-system", name: "tencentcloud-credentials" },
+  { verb: "get", group: "", resource: "configmaps", namespace: "NS", name: "vpccni-policy-general" },
+  { verb: "get", group: "", resource: "nodes", name: "node-a" },
   { verb: "list", group: "", resource: "nodes" },
-  { verb: "delete", group: "", resource: "nodes" },
-  { verb: "patch", group: "", resource: "nodes" },
-  { verb: "update", group: "", resource: "nodes", subresource: "status" },
-  { verb: "patch", group: "", resource: "pods", namespace: "default" },
-  { verb: "delete", group: "", resource: "pods", namespace: "default" },
+  { verb: "watch", group: "", resource: "pods" },
+  { verb: "get", group: "", resource: "pods", namespace: "default", name: "p" },
+  { verb: "delete", group: "", resource: "nodes", name: "node-a" },
+  { verb: "patch", group: "", resource: "nodes", name: "node-a" },
+  { verb: "update", group: "", resource: "nodes", subresource: "status", name: "node-a" },
+  { verb: "patch", group: "", resource: "pods", namespace: "default", name: "p" },
+  { verb: "delete", group: "", resource: "pods", namespace: "default", name: "p" },
   { verb: "create", group: "", resource: "pods", namespace: "default" },
-  { verb: "create", group: "", resource: "pods", subresource: "eviction", namespace: "default" },
-  { verb: "get", group: "", resource: "configmaps", namespace: "vpccni-system" },
-  { verb: "update", group: "", resource: "events", namespace: "default" },
-  { verb: "create", group: "", resource: "serviceaccounts", subresource: "token", namespace: "vpccni-system" },
+  { verb: "create", group: "", resource: "pods", subresource: "eviction", namespace: "default", name: "p" },
+  { verb: "create", group: "", resource: "events", namespace: "kube-system" },
+  { verb: "update", group: "", resource: "events", namespace: "default", name: "e" },
+  { verb: "create", group: "", resource: "serviceaccounts", subresource: "token", namespace: "NS", name: "vpccni-agent-general" },
   { verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings" },
   { verb: "list", group: "apps", resource: "daemonsets" },
 ];
@@ -85,10 +83,10 @@ export interface CommentedRule {
  * One rule per resource (subresources are resources of their own in RBAC), verbs sorted,
  * rules sorted by group then resource: the output is stable whatever order the list has.
  */
-export function rulesFor(scope: ApiRequest["scope"], resourceNames?: string[]): CommentedRule[] {
+export function rulesFor(scope: "cluster" | { namespace: string }): CommentedRule[] {
   const byResource = new Map<string, { group: string; resource: string; verbs: Set<string>; why: string[] }>();
   for (const r of AGENT_API_REQUESTS) {
-    if (r.scope !== scope) continue;
+    if (scopeKey(r.scope) !== scopeKey(scope)) continue;
     const resource = r.subresource ? `${r.resource}/${r.subresource}` : r.resource;
     const key = `${r.group}\u0000${resource}`;
     const entry = byResource.get(key) ?? { group: r.group, resource, verbs: new Set<string>(), why: [] };
@@ -99,7 +97,16 @@ export function rulesFor(scope: ApiRequest["scope"], resourceNames?: string[]): 
   return [...byResource.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, e]) => ({
-      rule: { apiGroups: [e.group], resources: [e.resource], verbs: [...e.verbs].sort(), ...(resourceNames ? { resourceNames } : {}) },
+      rule: { apiGroups: [e.group], resources: [e.resource], verbs: [...e.verbs].sort() },
       why: e.why,
     }));
+}
+
+function scopeKey(scope: ApiRequest["scope"]): string {
+  return scope === "cluster" ? "" : scope.namespace;
+}
+
+/** The namespaces the agent needs a Role in, sorted. */
+export function roleNamespaces(): string[] {
+  return [...new Set(AGENT_API_REQUESTS.flatMap((r) => (r.scope === "cluster" ? [] : [r.scope.namespace])))].sort();
 }

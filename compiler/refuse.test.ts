@@ -49,6 +49,15 @@ describe("refused policies", () => {
     expect(diagnostics.map((d) => [d.code, d.file, d.line, d.col])).toEqual([["fixed-ip-unsupported", "policies/all.policy.ts", 9, 7]]);
   });
 
+  test("a credentials Secret in another namespace than the agents' is refused at its namespace", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a", ["cloud:", "  credentialsSecretRef: { name: keys, namespace: elsewhere }"]) });
+    const { diagnostics } = await compileIn(repo);
+    expect(diagnostics.map((d) => [d.code, d.line])).toEqual([["credentials-secret-namespace", 13]]);
+    expect(diagnostics[0]!.message).toBe(
+      'spec.cloud.credentialsSecretRef.namespace of "alpha" is "elsewhere", but the agents run in "vpccni-system"; a pod can only mount a Secret of its own namespace, and the agent gets no API access to Secrets; allowed: "vpccni-system" or unset',
+    );
+  });
+
   test("policies of two clusters are refused at the second clusterId", async () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a"), "b.yaml": policyYaml("beta", "b", [], "cls-other001") });
     const { diagnostics } = await compileIn(repo);

@@ -6,9 +6,24 @@ import { locateField } from "./locate.ts";
 /** The cluster component fixed IP mode needs; named in the diagnostic. */
 export const FIXED_IP_COMPONENT = "ipamd";
 
-export function refusals(policies: readonly SourcedPolicy[], sources: ReadonlyMap<string, string>): Diagnostic[] {
+export function refusals(policies: readonly SourcedPolicy[], sources: ReadonlyMap<string, string>, namespace: string): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const p of policies) {
+    const ref = p.policy.spec.cloud.credentialsSecretRef;
+    if (ref?.namespace !== undefined && ref.namespace !== namespace) {
+      out.push({
+        ...locateField(p, sources, ["spec", "cloud", "credentialsSecretRef", "namespace"]),
+        code: "credentials-secret-namespace",
+        severity: "error",
+        path: ["spec", "cloud", "credentialsSecretRef", "namespace"],
+        message:
+          `spec.cloud.credentialsSecretRef.namespace of ${JSON.stringify(p.policy.metadata.name)} is ${JSON.stringify(ref.namespace)}, but the agents run in ${JSON.stringify(namespace)}; ` +
+          `a pod can only mount a Secret of its own namespace, and the agent gets no API access to Secrets; allowed: ${JSON.stringify(namespace)} or unset`,
+        found: JSON.stringify(ref.namespace),
+        allowed: `${JSON.stringify(namespace)} or unset`,
+        hint: `create the Secret in ${namespace}, or compile with --namespace ${ref.namespace}`,
+      });
+    }
     if (p.policy.spec.ipMode === "fixed") {
       out.push({
         ...locateField(p, sources, ["spec", "ipMode"]),

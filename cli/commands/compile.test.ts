@@ -14,9 +14,9 @@ describe("vpccni compile", () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
     const first = await vpccni(repo, "compile", "policies", "--out", "deploy");
     expect(first.code).toBe(0);
-    expect(first.stdout).toStartWith("deploy: 1 policy -> 11 added, 0 changed, 0 removed, 0 unchanged\n");
+    expect(first.stdout).toStartWith("deploy: 1 policy -> 13 added, 0 changed, 0 removed, 0 unchanged\n");
     const check = await vpccni(repo, "compile", "policies", "--out", "deploy", "--check");
-    expect({ code: check.code, stdout: check.stdout }).toEqual({ code: 0, stdout: "deploy is current (11 files, 1 policy)\n" });
+    expect({ code: check.code, stdout: check.stdout }).toEqual({ code: 0, stdout: "deploy is current (13 files, 1 policy)\n" });
     writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["releaseInterval: 10m"]));
     const stale = await vpccni(repo, "compile", "policies", "--out", "deploy", "--check");
     expect(stale.code).toBe(1);
