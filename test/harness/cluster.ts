@@ -2,8 +2,7 @@
 // service-account token signing. No controller-manager runs, so namespaces never finish
 // deleting and nothing is garbage-collected: use a fresh namespace per test.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { paths } from "./paths.ts";
 import { requireKube } from "./prereq.ts";
@@ -12,7 +11,7 @@ import { onProcessExit, spawnManaged, type ManagedProcess } from "./process.ts";
 import { writeKubeconfig, type Kubeconfig } from "./kubeconfig.ts";
 import { kubeCall } from "./kube-api.ts";
 import { issueServingCert } from "./serving-cert.ts";
-import { ensureJanitor, tempPrefix } from "./janitor.ts";
+import { makeTempDir } from "./janitor.ts";
 
 export interface ServiceAccountOptions {
   /** Namespace of the ServiceAccount; created when missing. Default "vpccni-test-sa". */
@@ -75,8 +74,7 @@ class StartError extends Error {
 }
 
 async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
-  ensureJanitor();
-  const dir = mkdtempSync(join(tmpdir(), tempPrefix("kube")));
+  const dir = makeTempDir("kube");
   const procs: ManagedProcess[] = [];
   let stopped = false;
   const stop = async () => {

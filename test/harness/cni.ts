@@ -1,12 +1,11 @@
 // Driving CNI in the test bed: the reference plugins (Debian containernetworking-plugins)
 // through cnitool, or a plugin executed directly the way a runtime does (CNI_* env + stdin).
 // Both run inside the node namespace, so host-side devices land there, not on the host.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { paths } from "./paths.ts";
 import { onProcessExit } from "./process.ts";
-import { ensureJanitor, tempPrefix } from "./janitor.ts";
+import { makeTempDir } from "./janitor.ts";
 import type { NodeNs, PodNs, TestBed } from "./netns.ts";
 import { run, type RunResult } from "./exec.ts";
 
@@ -22,8 +21,7 @@ export interface CniDirs {
 }
 
 export function makeCniDirs(): CniDirs {
-  ensureJanitor();
-  const root = mkdtempSync(join(tmpdir(), tempPrefix("cni")));
+  const root = makeTempDir("cni");
   const remove = () => rmSync(root, { recursive: true, force: true });
   onProcessExit(remove);
   const cache = join(root, "cache");

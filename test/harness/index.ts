@@ -10,3 +10,4 @@ export { paths, versions, cacheRoot } from "./paths.ts";
 export { spawnManaged, onProcessExit, type ManagedProcess } from "./process.ts";
 export { run, runOk, CommandError, type RunOptions, type RunResult } from "./exec.ts";
 export { freePort } from "./ports.ts";
+export { makeTempDir, ensureJanitor } from "./janitor.ts";

@@ -3,7 +3,9 @@
 // starts one detached janitor: it waits for the process to be gone, then deletes the test-bed
 // namespaces and temp directories carrying its pid. Normal teardown (afterAll) does the same
 // work earlier; the janitor only finds what was left.
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 let started = false;
 
@@ -42,4 +44,14 @@ export function ensureJanitor(): void {
     { stdio: ["ignore", "ignore", log ? Bun.file(log) : "ignore"] },
   );
   if (launched.exitCode !== 0) throw new Error(`could not start the cleanup janitor (bash exited ${launched.exitCode})`);
+}
+
+/**
+ * A temp directory the janitor deletes once the test process has ended, however it ended
+ * (bun test runs no process 'exit' handlers). Delete it yourself in afterAll as well.
+ */
+export function makeTempDir(kind: string): string {
+  if (!/^[a-z0-9-]+$/.test(kind)) throw new Error(`temp dir kind '${kind}' must match [a-z0-9-]+`);
+  ensureJanitor();
+  return mkdtempSync(join(tmpdir(), tempPrefix(kind)));
 }
