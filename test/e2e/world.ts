@@ -153,6 +153,21 @@ export class WorldNode {
    * cnitool inside the node namespace. Its result cache (/var/lib/cni) is this node's folder,
    * bind-mounted in a private mount namespace, so nothing is written to the host's.
    */
+  /**
+   * What the cloud holds for this node, to compare with the agent: secondary IPs on its
+   * attached pod ENIs, and ENIs tagged with this node that are attached nowhere (leaks).
+   */
+  async cloud(): Promise<{ enis: string[]; ips: string[]; unattachedTagged: string[] }> {
+    const state = await this.world.emulator.admin.state();
+    const all = Object.values(state.enis);
+    const mine = all.filter((e) => !e.primary && e.attachment?.instanceId === this.instanceId);
+    return {
+      enis: mine.map((e) => e.eniId).sort(),
+      ips: mine.flatMap((e) => e.ips.filter((ip) => !ip.primary).map((ip) => ip.ip)).sort(),
+      unattachedTagged: all.filter((e) => !e.attachment && e.tags["vpccni.io/node"] === this.name).map((e) => e.eniId),
+    };
+  }
+
   cnitool(cmd: string, netns: string, env: Record<string, string> = {}) {
     const w = this.world;
     const cache = join(this.dir, "cni-cache");
@@ -182,7 +197,7 @@ export class World {
   static async start(opts: WorldOptions = {}): Promise<World> {
     const count = opts.nodes ?? 2;
     const dir = mkdtempSync(join(tmpdir(), "vpccni-world-"));
-    onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
+    if (process.env.VPCCNI_KEEP_WORLD !== "1") onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
     const bed = await createTestBed({ subnet: "10.231.0.0/24" });
     const byInstance = new Map<string, NodeNs>();
     const fabric = new NetnsFabric(bed, (i) => byInstance.get(i.instanceId));
@@ -217,7 +232,9 @@ export class World {
     for (const n of this.nodes) await n.stopAgent("SIGTERM").catch(() => null);
     await this.emulator.stop();
     await this.bed.destroy();
-    rmSync(this.dir, { recursive: true, force: true });
+    // VPCCNI_KEEP_WORLD=1 keeps the agents' logs and state for a post-mortem.
+    if (process.env.VPCCNI_KEEP_WORLD === "1") process.stderr.write(`world kept in ${this.dir}\n`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
