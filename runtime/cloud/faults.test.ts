@@ -50,17 +50,23 @@ test("an emulator restart in the middle of an attach: the adapter's wait rides i
   const dir = mkdtempSync(join(tmpdir(), "cloud-restart-"));
   dirs.push(dir);
   const statePath = join(dir, "state.json");
-  const clock = new FakeClock(2);
-  const config = testConfig({ settings: { asyncMs: { create: 10, attach: 5_000, detach: 10, delete: 10, assign: 10, unassign: 10 } } });
-  const first = await startEmulator({ config, statePath, now: clock.now, log: () => {} });
-  const api = newApi(first, clock, undefined, { retry: { attempts: 20, maxMs: 200 } });
+  // The emulator's clock moves only when the test says so: the attach cannot finish early.
+  let emuNow = Date.now();
+  const now = () => emuNow;
+  const config = testConfig({ settings: { asyncMs: { create: 0, attach: 5_000, detach: 0, delete: 0, assign: 0, unassign: 0 } } });
+  const first = await startEmulator({ config, statePath, now, log: () => {} });
+  // The adapter's own fake clock; each of its sleeps also pauses 10 ms of real time so that
+  // its retries span the restart.
+  const api = newApi(first, new FakeClock(10), undefined, { retry: { attempts: 50, maxMs: 200 }, waits: { attachMs: 1e12 } });
   const eni = await api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG] });
   const attaching = api.attachEni(eni.id, INSTANCE);
-  for (let i = 0; i < 200 && (await first.admin.state()).enis[eni.id]?.state !== "ATTACHING"; i++) await Bun.sleep(2);
+  for (let i = 0; i < 500 && (await first.admin.state()).enis[eni.id]?.state !== "ATTACHING"; i++) await Bun.sleep(2);
   expect((await first.admin.state()).enis[eni.id]?.state).toBe("ATTACHING");
   await first.stop();
-  const second = await startEmulator({ config, statePath, now: clock.now, log: () => {}, port: first.port });
-  worlds.push({ emu: second, api, clock, stop: () => second.stop() });
+  const second = await startEmulator({ config, statePath, now, log: () => {}, port: first.port });
+  worlds.push({ emu: second, api, clock: new FakeClock(), stop: () => second.stop() });
+  expect((await second.admin.state()).enis[eni.id]?.state).toBe("ATTACHING");
+  emuNow += 5_000;
   const attached = await attaching;
   expect(attached.attachment?.instanceId).toBe(INSTANCE);
   expect((await second.admin.state()).enis[eni.id]?.state).toBe("AVAILABLE");
