@@ -40,10 +40,12 @@ export function agentClient(opts: AgentClientOptions): AgentCall {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let settled = false;
+      let sock: { terminate(): void } | undefined;
       const fail = (msg: string) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        sock?.terminate(); // an open socket would keep the process alive past the timeout
         reject(new CniError(CniCode.TryAgainLater, msg));
       };
       const timer = setTimeout(() => fail(`agent did not answer ${op} within ${opts.timeoutMs} ms on ${opts.socket}`), opts.timeoutMs);
@@ -71,7 +73,13 @@ export function agentClient(opts: AgentClientOptions): AgentCall {
             fail(`agent socket ${opts.socket} failed during ${op}: ${err.message}`);
           },
         },
-      }).catch((err: Error) => fail(`cannot reach the node agent on ${opts.socket}: ${err.message}`));
+      }).then(
+        (s) => {
+          sock = s;
+          if (settled) s.terminate();
+        },
+        (err: Error) => fail(`cannot reach the node agent on ${opts.socket}: ${err.message}`),
+      );
     });
   };
 }

@@ -31,8 +31,10 @@ function readStdin(): string {
 async function main(): Promise<void> {
   const stdin = process.env.CNI_COMMAND === "VERSION" ? "" : readStdin();
   const out = await runCni(process.env, stdin, { agent: agentClient, exists: existsSync });
-  if (out.stdout) process.stdout.write(out.stdout + "\n");
-  process.exitCode = out.exitCode;
+  // exit explicitly once stdout is flushed: nothing left open may keep a CNI call hanging
+  const exit = () => process.exit(out.exitCode);
+  if (out.stdout) process.stdout.write(out.stdout + "\n", exit);
+  else exit();
 }
 
 main();

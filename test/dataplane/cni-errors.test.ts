@@ -74,6 +74,15 @@ describe("vpccni rejects bad calls with spec error codes and no partial state", 
     expectError(JSON.stringify(good()), env({ CNI_NETNS: "/etc/hostname" }), 102, /wiring failed/));
   test("GC with a 1.0.0 config: 1", () => expectError(JSON.stringify({ ...good(), cniVersion: "1.0.0" }), env({ CNI_COMMAND: "GC" }), 1, /GC needs cniVersion 1.1.0/));
   test("CHECK without prevResult: 7", () => expectError(JSON.stringify(good()), env({ CNI_COMMAND: "CHECK" }), 7, /CHECK needs prevResult/));
+  test("an agent that accepts but never answers: 11 after timeoutMs, nothing left", async () => {
+    const socket = `${rig.root}/hang.sock`;
+    const listener = Bun.listen({ unix: socket, socket: { data() {} } }); // reads, never answers
+    try {
+      await expectError(JSON.stringify({ ...good(), socket, timeoutMs: 300 }), env(), 11, /did not answer add within 300 ms/);
+    } finally {
+      listener.stop(true);
+    }
+  });
   test("the agent's own error code passes through (11: no idle IP)", async () => {
     const taken = agent.free.splice(0);
     try {
