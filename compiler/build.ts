@@ -24,6 +24,8 @@ export function build(policies: readonly SourcedPolicy[], sources: ReadonlyMap<s
   const ns = options.namespace ?? DEFAULT_NAMESPACE;
   const diagnostics = refusals(policies, sources, ns);
   if (hasErrors(diagnostics)) return { resources: [], diagnostics };
+  // No policy: vpccni is switched off. An empty output lets Argo CD or Flux prune every object.
+  if (policies.length === 0) return { resources: [], diagnostics };
   const image = options.image ?? DEFAULT_IMAGE;
   const sourceName = options.sourceName ?? ((f: string) => f);
   const sorted = [...policies].sort((a, b) => (a.policy.metadata.name < b.policy.metadata.name ? -1 : 1));

@@ -96,6 +96,16 @@ describe("the output folder", () => {
     expect(readFileSync(join(repo, "deploy", "kustomization.yaml"), "utf8")).not.toContain("agent-beta");
   });
 
+  test("no policy left switches vpccni off: every owned file goes, kustomization.yaml lists nothing, with a warning", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
+    rmSync(join(repo, "policies", "a.yaml"));
+    const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
+    expect(result.diagnostics.map((d) => [d.code, d.severity])).toEqual([["no-policies", "warning"]]);
+    expect([...readTree(join(repo, "deploy")).keys()]).toEqual(["kustomization.yaml"]);
+    expect(readFileSync(join(repo, "deploy", "kustomization.yaml"), "utf8")).toEndWith("kind: Kustomization\nresources: []\n");
+  });
+
   test("a file without the header in the place of a generated one is refused, not overwritten", async () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
     mkdirSync(join(repo, "deploy"));

@@ -31,6 +31,12 @@ export async function compileToDir(req: CompileRequest): Promise<CompileOutcome>
   const loaded = await loadPolicies(req.paths, cwd);
   const outcome: CompileOutcome = { diagnostics: loaded.diagnostics, sources: loaded.sources, policies: loaded.policies.length };
   if (hasErrors(loaded.diagnostics)) return outcome;
+  if (loaded.policies.length === 0) {
+    outcome.diagnostics.push({
+      file: req.paths[0] ?? ".", line: 1, col: 1, length: 1, code: "no-policies", severity: "warning", path: [],
+      message: `no policy found in ${req.paths.join(", ")}; the output holds no objects, so Argo CD or Flux removes vpccni from the cluster`,
+    });
+  }
   const previous = await readOutDir(outAbs);
   const outName = relative(cwd, outAbs) || ".";
   outcome.diagnostics.push(...policyFieldChanges(loaded.policies, previous, loaded.sources, outName));
