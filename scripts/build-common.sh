@@ -7,13 +7,15 @@ KUBE_VERSION=v1.35.4
 ETCD_VERSION=v3.6.16
 CNITOOL_VERSION=v1.3.0
 
+# a CI environment may come without HOME; Go needs it for its default caches too
+export HOME=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 VPCCNI_CACHE=${VPCCNI_CACHE:-$HOME/.cache/vpccni}
 KUBE_DIR=$VPCCNI_CACHE/kubernetes-$KUBE_VERSION
 ETCD_DIR=$VPCCNI_CACHE/etcd-$ETCD_VERSION
 CNITOOL_DIR=$VPCCNI_CACHE/cnitool-$CNITOOL_VERSION
 TEST_CA_DIR=$VPCCNI_CACHE/test-ca-v1
 
-# The build flags the issue fixes: static, reproducible binaries; module caches stay at
+# Static, reproducible binaries; module and build caches stay at
 # their defaults (outside the repo); 2 parallel compiles so a 2-core CI box is not thrashed.
 export GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 
@@ -22,7 +24,7 @@ die() { printf '[prereqs] error: %s\n' "$*" >&2; exit 1; }
 # JSON from go's -json output, with node (the project needs it anyway; jq may be missing):
 # json_get 'j.GoMod' < file
 json_get() { node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const j=JSON.parse(s);console.log('"$1"')})'; }
-need_go() { command -v go >/dev/null || die "go is not installed (https://go.dev/dl/); it builds kube-apiserver, etcd and cnitool"; }
+need_go() { command -v go >/dev/null || die "go (1.25 or newer) is not installed; it builds kube-apiserver, etcd and cnitool"; }
 
 # Two test runs on one machine (or a run while a developer builds) must not build into the
 # same directory at once: the second waits for the first, then finds the result cached.
