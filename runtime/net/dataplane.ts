@@ -66,9 +66,10 @@ export class IprouteDataPlane implements DataPlane {
     try {
       return await wire(this.node, new Ip(pod.netns), pod);
     } catch (err) {
-      // another attachment's veth, deleted in the background, may still hold the name in
-      // the same netns (a netns reused after DEL): wait for deletions once, then retry
-      if (this.pendingLinks.size === 0 || !/File exists/.test((err as Error).message)) throw err;
+      // "File exists": leftovers hold a name. Either another attachment's veth, deleted in the
+      // background, still holds eth0 in a reused netns, or a crash left rules, a route or the
+      // veth for this IP. wire() removed what is ours to remove; wait for deletions, retry once.
+      if (!/File exists/.test((err as Error).message)) throw err;
       await this.settle();
       return wire(this.node, new Ip(pod.netns), pod);
     }

@@ -77,7 +77,11 @@ export interface DataPlane {
   teardownEni(mac: string): Promise<void>;
   /** ENI links present on the node, by MAC (lowercase). */
   listEnis(macs: string[]): Promise<EniLink[]>;
-  /** Creates the veth pair, addresses, routes, neighbour entry and rules. All or nothing. */
+  /**
+   * Creates the veth pair, addresses, routes, neighbour entry and rules. All or nothing.
+   * The IP must not belong to another live attachment: leftovers for it (rules, route, a
+   * veth of the same key after a crash) are removed and the wiring retried once.
+   */
   wirePod(pod: PodSpec): Promise<PodWiring>;
   /**
    * Removes everything wirePod made; succeeds when some or all of it is already gone.

@@ -158,6 +158,20 @@ describe("data plane in namespaces", () => {
     expect(await n.dp.listPods()).toEqual([]);
   });
 
+  test("leftover rules and veth of a crashed ADD for the same IP do not block the next one", async () => {
+    const n = w.nodes[1]!;
+    const pod = await w.bed.addPod({ name: "crash" });
+    const spec: PodSpec = { network: "vpccni", containerId: "c-crash", ifname: "eth0", netns: pod.path, ip: "10.231.8.125", table: n.link.table };
+    await w.bed.ip(n.node.ns, "rule", "add", "to", spec.ip, "lookup", "main", "pref", "512");
+    await w.bed.ip(n.node.ns, "rule", "add", "from", spec.ip, "lookup", String(n.link.table), "pref", "1536");
+    await n.dp.wirePod(spec);
+    expect(await n.dp.checkPod(spec)).toEqual([]);
+    const rules = (await w.bed.ip(n.node.ns, "rule", "show")).split("\n").filter((l) => l.includes(spec.ip));
+    expect(rules.length).toBe(2);
+    await n.dp.unwirePod(spec, spec.ip, spec.table);
+    expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain(spec.ip);
+  });
+
   test("a failed wiring leaves nothing behind", async () => {
     const n = w.nodes[1]!;
     const spec: PodSpec = { network: "vpccni", containerId: "c-bad", ifname: "eth0", netns: "/var/run/netns/does-not-exist-vpccni", ip: "10.231.8.120", table: n.link.table };
