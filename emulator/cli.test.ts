@@ -1,6 +1,6 @@
 // `vpccni emulator` as a user runs it: a separate process, driven by the real SDK.
 import { expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Emulator } from "./server.ts";
@@ -34,26 +34,31 @@ test("a bad option or config file is refused with the value and what is allowed"
   }
 });
 
-test("the served emulator answers the real SDK with the printed credentials and stops on SIGTERM", async () => {
+test("the served emulator answers the real SDK with the credentials it wrote to --info, and stops on SIGTERM", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "emu-cli-"));
+  const infoPath = join(dir, "info.json");
   const env = { ...process.env };
   delete env.TENCENTCLOUD_SECRET_ID;
   delete env.TENCENTCLOUD_SECRET_KEY;
-  const p = Bun.spawn([bun, "cli/main.ts", "emulator", "--instances", "1"], { cwd: root, stdout: "pipe", stderr: "pipe", env });
-  const reader = p.stdout.getReader();
-  let out = "";
-  while (!out.includes("subnet") || !out.endsWith("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += new TextDecoder().decode(value);
-  }
-  const field = (re: RegExp) => re.exec(out)?.[1] ?? "";
-  const endpoint = field(/endpoint \(SDK httpProfile\.endpoint, protocol http:\/\/\): (\S+)/);
-  const emu = { endpoint, region: "ap-guangzhou", credentials: { secretId: field(/TENCENTCLOUD_SECRET_ID=(\S+)/), secretKey: field(/TENCENTCLOUD_SECRET_KEY=(\S+)/) } } as Emulator;
-  const instanceId = field(/instance (ins-[a-z0-9]{8})/);
+  const p = Bun.spawn([bun, "cli/main.ts", "emulator", "--instances", "1", "--info", infoPath], { cwd: root, stdout: "pipe", stderr: "pipe", env });
   try {
-    expect((await sdk(emu).DescribeNetworkInterfaceLimit({ InstanceId: instanceId })).EniQuantity).toBe(4);
+    const reader = p.stdout.getReader();
+    let out = "";
+    while (!out.includes("subnet") || !out.endsWith("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+    }
+    for (let i = 0; i < 100 && !existsSync(infoPath); i++) await Bun.sleep(10);
+    const info = JSON.parse(readFileSync(infoPath, "utf8"));
+    expect(statSync(infoPath).mode & 0o777).toBe(0o600);
+    expect(out).toContain(`TENCENTCLOUD_SECRET_ID=${info.secretId}`);
+    const emu = { endpoint: info.endpoint, region: info.region, credentials: { secretId: info.secretId, secretKey: info.secretKey } } as Emulator;
+    expect((await sdk(emu).DescribeNetworkInterfaceLimit({ InstanceId: info.instances[0] })).EniQuantity).toBe(4);
+    expect(await (await fetch(info.metadataUrls[info.instances[0]] + "instance-id")).text()).toBe(info.instances[0]);
   } finally {
     p.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
   }
   expect(await p.exited).toBe(0);
 });

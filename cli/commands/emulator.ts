@@ -1,7 +1,8 @@
 // `vpccni emulator`: runs the local Tencent Cloud VPC + instance metadata emulator.
+import { renameSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
-export const help = `Usage: vpccni emulator [--port P] [--host H] [--state FILE] [--config FILE] [--instances N] [--print-world]
+export const help = `Usage: vpccni emulator [--port P] [--host H] [--state FILE] [--config FILE] [--instances N] [--info FILE] [--print-world]
 
 Serves the Tencent Cloud VPC API (2017-03-12, TC3-HMAC-SHA256) and per-instance metadata on
 loopback, for tests and demos without a cloud account. See docs/emulator.md.
@@ -12,6 +13,8 @@ Options:
   --state FILE     persist the state here; a restart with the same file continues from it
   --config FILE    YAML or JSON: world, settings, faults (default: the built-in world)
   --instances N    instances in the default world (default 2)
+  --info FILE      once listening, write JSON {url, endpoint, region, secretId, secretKey,
+                   adminToken, instances, metadataUrls} here (mode 0600), for scripts
   --print-world    print the world as JSON and exit
 `;
 
@@ -26,6 +29,7 @@ export async function run(argv: string[]): Promise<number> {
         state: { type: "string" },
         config: { type: "string" },
         instances: { type: "string" },
+        info: { type: "string" },
         "print-world": { type: "boolean", default: false },
       },
       strict: true,
@@ -65,6 +69,20 @@ export async function run(argv: string[]): Promise<number> {
     ...world.subnets.map((s) => `  subnet ${s.subnetId} ${s.cidrBlock} ${s.zone} ${s.name}`),
   ];
   process.stdout.write(lines.join("\n") + "\n");
+  if (values.info !== undefined) {
+    const info = {
+      url: emu.url,
+      endpoint: emu.endpoint,
+      region: emu.region,
+      ...emu.credentials,
+      adminToken: emu.adminToken,
+      instances: world.instances.map((i) => i.instanceId),
+      metadataUrls: Object.fromEntries(world.instances.map((i) => [i.instanceId, emu.metadataUrl(i.instanceId)])),
+    };
+    // Through a rename, so that a script waiting for the file never reads half of it.
+    writeFileSync(`${values.info}.tmp`, JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+    renameSync(`${values.info}.tmp`, values.info);
+  }
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
