@@ -7,8 +7,10 @@ import { join } from "node:path";
 import { AGENT_API_REQUESTS, AGENT_DENIED_REQUESTS, agentRequestFor, EVENTS_NAMESPACE } from "../../compiler/index.ts";
 import type { Kubeconfig } from "../harness/kubeconfig.ts";
 import { kubeCall } from "../harness/kube-api.ts";
+import { writeKubeconfig } from "../harness/kubeconfig.ts";
+import { run } from "../harness/exec.ts";
 import { useSharedCluster } from "../harness/shared-cluster.ts";
-import { agentPod, allowed, compileExamples, kubectl, ownRules, patchStatus, serviceAccountToken, wave } from "./deploy-kit.ts";
+import { agentPod, allowed, compileExamples, kubectl, ownRules, patchStatus, REPO, serviceAccountToken, wave } from "./deploy-kit.ts";
 
 // A namespace of its own: the shared cluster never deletes namespaces (no controller-manager).
 const ENI_IP = "tke.cloud.tencent.com/eni-ip";
@@ -56,6 +58,13 @@ describe("compiled examples on a real API server", () => {
     expect(ds.json.spec.template.spec.priorityClassName).toBe("system-node-critical");
     expect(ds.json.spec.template.spec.containers[0].securityContext.capabilities).toEqual({ add: ["NET_ADMIN", "SYS_ADMIN"], drop: ["ALL"] });
   }, 60_000);
+
+  test("the committed variants output (kube-system, no Namespace object, rp_filter off) passes a server-side dry run", async () => {
+    const dir = join(REPO, "compiler", "testdata", "variants", "expected");
+    const res = await kubectl(cluster().admin, ["apply", "--server-side", "--dry-run=server", "--field-manager=vpccni-variants", "--force-conflicts", "-k", dir]);
+    expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(res.stdout).toContain("daemonset.apps/vpccni-agent-edge serverside-applied (server dry run)");
+  });
 
   describe("the agent's RBAC", () => {
     let general: Kubeconfig;
@@ -156,6 +165,24 @@ describe("compiled examples on a real API server", () => {
       expect((await patchStatus(c.admin, OTHER_NODE, { capacity: { cpu: "8" } })).status).toBe(200);
       // (Type-check warnings live in the policy's status, which kube-controller-manager writes
       // and the harness does not run; the allowed patch above shows every expression evaluates.)
+    }, 30_000);
+
+    test("the agent's own Kubernetes client (runtime/kube) works with these rights, and is refused on another node", async () => {
+      const c = cluster();
+      const kubeconfig = writeKubeconfig(join(out.dir, "general.kubeconfig"), { server: c.server, ca: c.admin.ca, token: general.token, user: "vpccni-agent-general" });
+      const res = await run([process.execPath, join(import.meta.dir, "agent-kube-probe.ts")], {
+        env: { KUBECONFIG: kubeconfig.path, NODE_EXTRA_CA_CERTS: c.caFile, PROBE_NODE: NODE, PROBE_OTHER_NODE: OTHER_NODE },
+      });
+      expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(JSON.parse(res.stdout)).toEqual({
+        setEniIpResource: "ok",
+        podsOnNode: ["p1", "vpccni-agent-general-node-a"],
+        nodeEvent: "ok",
+        // Refused by the node-status admission policy (in force since the test above).
+        otherNodeStatus: "failed 403",
+      });
+      const node = await kubeCall(c.admin, "GET", `/api/v1/nodes/${NODE}`);
+      expect(node.json.status.allocatable[ENI_IP]).toBe("12");
     }, 30_000);
 
     test("the server lists exactly the agent's rules for its ServiceAccount, nothing more", async () => {

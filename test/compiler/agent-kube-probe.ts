@@ -1,0 +1,24 @@
+// Runs in a child Bun process (client-node reads NODE_EXTRA_CA_CERTS only at start-up): the
+// node agent's own Kubernetes client (runtime/kube) makes each of its calls with the agent's
+// ServiceAccount token from KUBECONFIG, and prints the outcome of each as one JSON line.
+import { KubeClient } from "../../runtime/kube/client.ts";
+
+const node = process.env.PROBE_NODE!;
+const other = process.env.PROBE_OTHER_NODE!;
+const kube = KubeClient.load(process.env.KUBECONFIG);
+const outcome = async (call: () => Promise<unknown>) => {
+  try {
+    await call();
+    return "ok";
+  } catch (error) {
+    const code = (error as { code?: number }).code;
+    return `failed ${code ?? (error as Error).message}`;
+  }
+};
+const out = {
+  setEniIpResource: await outcome(() => kube.setEniIpResource(node, { capacity: 40, allocatable: 12 })),
+  podsOnNode: await kube.podsOnNode(node).then((pods) => pods.map((p) => p.name).sort(), (e: Error) => `failed ${e.message}`),
+  nodeEvent: await outcome(() => kube.nodeEvent(node, "Normal", "ProbeEvent", "the agent's client under its own RBAC")),
+  otherNodeStatus: await outcome(() => kube.setEniIpResource(other, { capacity: 1, allocatable: 1 })),
+};
+process.stdout.write(`${JSON.stringify(out)}\n`);
