@@ -27,40 +27,71 @@ export function envCredentials(env: Record<string, string | undefined> = process
   return { description: "environment TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY", get: async () => cred };
 }
 
+const KEYS = "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY";
+
 /**
- * A Kubernetes Secret mounted as a directory: one file per key (TENCENTCLOUD_SECRET_ID,
- * TENCENTCLOUD_SECRET_KEY, optional TENCENTCLOUD_SESSION_TOKEN). Re-read when the kubelet
- * swaps the files (a rotated Secret), detected by the modification time.
+ * A mounted Kubernetes Secret: a directory with one file per key (TENCENTCLOUD_SECRET_ID,
+ * TENCENTCLOUD_SECRET_KEY, optional TENCENTCLOUD_SESSION_TOKEN), or one file of KEY=value
+ * lines (a Secret key mounted with subPath). Re-read when the kubelet swaps the files (a
+ * rotated Secret), which the modification time shows.
  */
-export function secretDirCredentials(dir: string): CredentialSource {
+export function secretCredentials(path: string): CredentialSource {
   let cached: { mtimeMs: number; cred: Credential } | undefined;
-  const file = (name: string) => join(dir, name);
+  const fail = (file: string, e: unknown): never => {
+    throw new Error(`credentials: ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"}); the Secret needs keys ${KEYS}`);
+  };
   return {
-    description: `secret directory ${dir}`,
+    description: `secret ${path}`,
     async get() {
-      let mtimeMs: number;
+      let isDir = false;
+      let watched = path;
       try {
-        mtimeMs = statSync(file("TENCENTCLOUD_SECRET_KEY")).mtimeMs;
+        isDir = statSync(path).isDirectory();
+        if (isDir) watched = join(path, "TENCENTCLOUD_SECRET_KEY");
       } catch (e) {
-        throw new Error(`credentials: ${file("TENCENTCLOUD_SECRET_KEY")} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"}); the Secret needs keys TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY`);
+        fail(path, e);
+      }
+      let mtimeMs = 0;
+      try {
+        mtimeMs = statSync(watched).mtimeMs;
+      } catch (e) {
+        fail(watched, e);
       }
       if (cached && cached.mtimeMs === mtimeMs) return cached.cred;
-      const read = (name: string, optional = false) => {
-        try {
-          return readFileSync(file(name), "utf8").trim();
-        } catch (e) {
-          if (optional) return "";
-          throw new Error(`credentials: ${file(name)} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"}); the Secret needs keys TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY`);
-        }
-      };
-      const secretId = read("TENCENTCLOUD_SECRET_ID");
-      const secretKey = read("TENCENTCLOUD_SECRET_KEY");
-      if (!secretId || !secretKey) throw new Error(`credentials: ${dir} has an empty TENCENTCLOUD_SECRET_ID or TENCENTCLOUD_SECRET_KEY`);
-      const token = read("TENCENTCLOUD_SESSION_TOKEN", true);
+      const values = isDir ? readDir(path, fail) : parseKeyValues(readFileSync(path, "utf8"));
+      const secretId = values.TENCENTCLOUD_SECRET_ID ?? "";
+      const secretKey = values.TENCENTCLOUD_SECRET_KEY ?? "";
+      if (!secretId || !secretKey) throw new Error(`credentials: ${path} has no or an empty TENCENTCLOUD_SECRET_ID or TENCENTCLOUD_SECRET_KEY; it needs both`);
+      const token = values.TENCENTCLOUD_SESSION_TOKEN;
       cached = { mtimeMs, cred: token ? { secretId, secretKey, token } : { secretId, secretKey } };
       return cached.cred;
     },
   };
+}
+
+function readDir(dir: string, fail: (file: string, e: unknown) => never): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ["TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN"]) {
+    try {
+      out[name] = readFileSync(join(dir, name), "utf8").trim();
+    } catch (e) {
+      if (name !== "TENCENTCLOUD_SESSION_TOKEN") fail(join(dir, name), e);
+    }
+  }
+  return out;
+}
+
+/** `KEY=value` lines; blank lines, `#` comments, `export ` and surrounding quotes are allowed. */
+export function parseKeyValues(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split("\n")) {
+    const line = raw.trim().replace(/^export\s+/, "");
+    if (line === "" || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq <= 0) continue;
+    out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim().replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return out;
 }
 
 /** Refresh this long before the temporary credentials expire (the SDK's own provider uses 30 s too). */
@@ -89,8 +120,8 @@ export function cvmRoleCredentials(metadata: MetadataClient, clock: Clock = syst
 
 export interface CredentialOptions {
   env?: Record<string, string | undefined>;
-  /** Directory of a mounted Secret (policy spec.cloud.credentialsSecretRef). */
-  secretDir?: string;
+  /** Where the policy's spec.cloud.credentialsSecretRef is mounted: a directory or a KEY=value file. */
+  secretPath?: string;
   /** Base URL of the metadata service; default metadata.tencentyun.com. */
   metadataUrl?: string;
   clock?: Clock;
@@ -100,6 +131,6 @@ export interface CredentialOptions {
 export function resolveCredentials(opts: CredentialOptions = {}): CredentialSource {
   const fromEnv = envCredentials(opts.env ?? process.env);
   if (fromEnv) return fromEnv;
-  if (opts.secretDir) return secretDirCredentials(opts.secretDir);
+  if (opts.secretPath) return secretCredentials(opts.secretPath);
   return cvmRoleCredentials(new MetadataClient(opts.metadataUrl), opts.clock);
 }
