@@ -17,6 +17,7 @@ export const commands: Record<string, Command> = {
   schema: { summary: "print the VpcCniPolicy JSON Schema", load: () => import("./commands/schema.ts") },
   emulator: { summary: "run the local Tencent Cloud VPC + metadata emulator", load: () => import("./commands/emulator.ts") },
   simulate: { summary: "replay a pod churn trace through the IP pool engine and chart it", load: () => import("./commands/simulate.ts") },
+  demo: { summary: "run vpccni end to end on this machine: emulated cloud, namespaces, agents, pods", load: () => import("./commands/demo.ts") },
   agent: { summary: "run the node agent (the DaemonSet's process)", load: () => import("./commands/agent.ts") },
   status: { summary: "show this node's IP pool from the local agent", load: () => import("./commands/status.ts") },
 };

@@ -33,6 +33,12 @@ export interface WorldOptions {
   agentKubeconfig?: string;
   /** Where agents' JSON logs go (default: a file per node in the world's folder). */
   logs?: "files" | "inherit";
+  /**
+   * Who calls the CNI plugin: cnitool (libcni, the tests' default) or the world itself,
+   * executing the binary with CNI_* variables as a kubelet's runtime does (the demo: no Go
+   * build needed).
+   */
+  caller?: "cnitool" | "direct";
 }
 
 /** 3 pod ENIs of 10 secondary IPs per node (quota 4 x 11, primary ENI and IPs excluded). */
@@ -127,13 +133,14 @@ export class WorldNode {
     return (await res.json()) as PoolView;
   }
 
-  /** A pod namespace wired by the real CNI binary through cnitool (libcni). */
+  /** A pod namespace wired by the real CNI binary, called through cnitool (libcni) or directly. */
   async addPod(name = `p${++this.seq}`): Promise<{ pod: PodNs; ip: string; containerId: string }> {
     const pod = await this.world.bed.addPod({ name: `${this.name}-${name}` });
     // cnitool derives the container ID from the netns path (cnitool-<sha512>).
-    const containerId = pod.path;
-    const r = await this.cnitool("add", pod.path, { CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}` });
-    if (r.code !== 0) throw new Error(`cnitool add for ${name} on ${this.name} failed (${r.code}): ${r.stdout}${r.stderr}`);
+    const containerId = this.world.opts.caller === "direct" ? `demo${this.name}${name}`.replace(/[^A-Za-z0-9]/g, "") : pod.path;
+    const args = `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`;
+    const r = this.world.opts.caller === "direct" ? await this.execCni("ADD", pod.path, containerId, args) : await this.cnitool("add", pod.path, { CNI_ARGS: args });
+    if (r.code !== 0) throw new Error(`CNI ADD for ${name} on ${this.name} failed (${r.code}): ${r.stdout}${r.stderr}`);
     const result = JSON.parse(r.stdout) as { ips: { address: string }[] };
     const ip = (result.ips[0]?.address ?? "").split("/")[0] ?? "";
     const entry = { pod, ip, containerId };
@@ -144,8 +151,9 @@ export class WorldNode {
   async delPod(name: string): Promise<void> {
     const entry = this.pods.get(name);
     if (!entry) throw new Error(`no pod ${name} on ${this.name}`);
-    const r = await this.cnitool("del", entry.pod.path, { CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}` });
-    if (r.code !== 0) throw new Error(`cnitool del for ${name} failed (${r.code}): ${r.stdout}${r.stderr}`);
+    const args = `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`;
+    const r = this.world.opts.caller === "direct" ? await this.execCni("DEL", entry.pod.path, entry.containerId, args) : await this.cnitool("del", entry.pod.path, { CNI_ARGS: args });
+    if (r.code !== 0) throw new Error(`CNI DEL for ${name} failed (${r.code}): ${r.stdout}${r.stderr}`);
     this.pods.delete(name);
   }
 
@@ -153,6 +161,13 @@ export class WorldNode {
    * cnitool inside the node namespace. Its result cache (/var/lib/cni) is this node's folder,
    * bind-mounted in a private mount namespace, so nothing is written to the host's.
    */
+  /** The plugin executed as a container runtime does: CNI_* variables and the config on stdin. */
+  execCni(command: "ADD" | "DEL", netns: string, containerId: string, args: string) {
+    const conf = JSON.stringify({ cniVersion: "1.1.0", name: NETWORK, type: "vpccni", socket: this.socket });
+    const env = { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: this.world.cniBin, CNI_ARGS: args };
+    return this.world.bed.exec(this.ns.ns, ["env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), join(this.world.cniBin, "vpccni")], { input: conf });
+  }
+
   /**
    * What the cloud holds for this node, to compare with the agent: secondary IPs on its
    * attached pod ENIs, and ENIs tagged with this node that are attached nowhere (leaks).
