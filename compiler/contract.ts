@@ -41,7 +41,9 @@ export const PATHS = {
   portmapInImage: "/opt/vpccni/bin/portmap",
   /**
    * The node's /proc/sys/net, writable: a container's own /proc/sys is read-only, and the
-   * agent sets rp_filter on every ENI as it appears. Only with dataPlane.manageRpFilter.
+   * agent turns forwarding on and (dataPlane.manageRpFilter) rp_filter off on every ENI as it
+   * appears. The files show the namespace of the process that opens them, so the same mount
+   * serves a pod's namespace after setns.
    */
   sysctlNetMount: "/host/proc/sys/net",
 } as const;

@@ -44,7 +44,6 @@ const hostDir = (name: string, path: string, type: "Directory" | "DirectoryOrCre
 export function daemonSet(input: DaemonSetInput): Resource {
   const { policy, namespace, image } = input;
   const name = policy.metadata.name;
-  const rpFilter = policy.spec.dataPlane.manageRpFilter;
   const secret = credentialsSecretName(policy);
   const selector = agentSelector(name);
   const podLabels = withUserLabels(policy.metadata.labels, { ...commonLabels("agent", name), ...selector });
@@ -60,7 +59,8 @@ export function daemonSet(input: DaemonSetInput): Resource {
     { name: "policy", configMap: { name: names.policyConfig(name), defaultMode: 0o444 } },
     hostDir("run", PATHS.socketDir),
     hostDir("state", PATHS.stateDir),
-    ...(rpFilter ? [hostDir("sysctl-net", "/proc/sys/net", "Directory")] : []),
+    // Always: forwarding must be on even when the policy leaves rp_filter alone.
+    hostDir("sysctl-net", "/proc/sys/net", "Directory"),
     // The root filesystem is read-only; Bun and SQLite may need scratch space.
     { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
   ];
@@ -71,7 +71,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
     { name: "policy", mountPath: PATHS.policyDir, readOnly: true },
     { name: "run", mountPath: PATHS.socketDir },
     { name: "state", mountPath: PATHS.stateDir },
-    ...(rpFilter ? [{ name: "sysctl-net", mountPath: PATHS.sysctlNetMount }] : []),
+    { name: "sysctl-net", mountPath: PATHS.sysctlNetMount },
     { name: "tmp", mountPath: "/tmp" },
   ];
 
@@ -101,7 +101,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
       { name: ENV.nodeName, valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
       { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-      ...(rpFilter ? [{ name: ENV.sysctlNetDir, value: PATHS.sysctlNetMount }] : []),
+      { name: ENV.sysctlNetDir, value: PATHS.sysctlNetMount },
     ],
     // Declared so that the scheduler keeps other hostNetwork pods off this node port.
     ports: [{ name: "http", containerPort: PORT, hostPort: PORT, protocol: "TCP" }],
