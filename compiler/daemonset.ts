@@ -49,8 +49,8 @@ export function daemonSet(input: DaemonSetInput): Resource {
   const podLabels = withUserLabels(policy.metadata.labels, { ...commonLabels("agent", name), ...selector });
 
   const volumes: Volume[] = [
-    { name: "cni-bin", hostPath: { path: PATHS.hostCniBinDir, type: "DirectoryOrCreate" } },
-    { name: "cni-conf", hostPath: { path: PATHS.hostCniConfDir, type: "DirectoryOrCreate" } },
+    hostDir("cni-bin", PATHS.hostCniBinDir),
+    hostDir("cni-conf", PATHS.hostCniConfDir),
     { name: "cni-config", configMap: { name: names.cniConfig, defaultMode: 0o444 } },
     // The kubelet reads the Secret (the node authorizer lets it, for pods on its node): the
     // agent's ServiceAccount needs no access to Secrets. Rotation shows up in the files.
