@@ -52,6 +52,9 @@ const scenario = (chaos: boolean) => fc.record({
   events: fc.array(event(chaos), { maxLength: 80, size: "max" }),
 });
 
+/** Thousands of runs take a few seconds; a loaded CI machine must not turn that into a failure. */
+const PROPERTY_TIMEOUT_MS = 120_000;
+
 const SUBNETS = { [SUBNET_A]: 5000, [SUBNET_B]: 3000 };
 
 class Driver {
@@ -218,7 +221,7 @@ describe("pool engine properties", () => {
       }),
       { numRuns: 2500 },
     );
-  });
+  }, PROPERTY_TIMEOUT_MS);
 
   test("without errors or policy changes: bound never passes maxBindable nor ENIs the quota, at any step", () => {
     fc.assert(
@@ -228,5 +231,5 @@ describe("pool engine properties", () => {
       }),
       { numRuns: 1500 },
     );
-  });
+  }, PROPERTY_TIMEOUT_MS);
 });

@@ -20,7 +20,7 @@ test("vpccni simulate --json --compare aws prints both reports and writes the ch
   expect(report.reports.vpccni.pods.added).toBe(100);
   expect(report.files.png).toBe(join(out, "chart.png"));
   expect(r.stderr).toContain("simulate vpccni: 100% (200/200 events)");
-});
+}, 60_000);
 
 test("vpccni simulate prints a text report, and names a bad flag value", async () => {
   const out = await mkdtemp(join(tmpdir(), "vpccni-cli-"));
@@ -31,4 +31,4 @@ test("vpccni simulate prints a text report, and names a bad flag value", async (
   const bad = vpccni(["simulate", "--policy", "examples/policies/general.yaml", "--trace", "examples/traces/steady.jsonl", "--prebind", "9:3"]);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('--prebind is "9:3"; allowed: MIN:MAX with 0 <= MIN <= MAX <= 256');
-});
+}, 60_000);

@@ -16,6 +16,8 @@ const spec = VpcCniPolicy.parse({
   metadata: { name: "sim" },
   spec: { clusterId: "cls-sim", region: "ap-guangzhou", vpcId: "vpc-sim00001", subnets: ["subnet-aaaaaaaa", "subnet-bbbbbbbb"] },
 }).spec;
+/** A day-long trace replays in about a second; the margin is for loaded CI machines. */
+const SIM_TIMEOUT_MS = 60_000;
 const traceFile = (name: string) => join(import.meta.dir, "../../../examples/traces", `${name}.jsonl`);
 
 describe("vpccni simulate on the shipped traces", () => {
@@ -45,14 +47,14 @@ describe("vpccni simulate on the shipped traces", () => {
       const png = new Uint8Array(await readFile(output.files.png));
       expect([...png.slice(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
       expect(JSON.parse(await readFile(output.files.report, "utf8"))).toEqual(JSON.parse(JSON.stringify(output)));
-    });
+    }, SIM_TIMEOUT_MS);
   }
 
   test("the same seed replays the same report", async () => {
     const text = await readFile(traceFile("steady"), "utf8");
     const run = async () => (await runSession({ spec, traceText: text, traceName: "steady", latency: "slow", seed: 42, outDir: await mkdtemp(join(tmpdir(), "vpccni-sim-")) })).output.reports;
     expect(await run()).toEqual(await run());
-  });
+  }, SIM_TIMEOUT_MS);
 
   test("an unknown latency profile is refused, naming the allowed ones", async () => {
     const run = runSession({ spec, traceText: "", traceName: "x", latency: "warp", seed: 1, outDir: tmpdir() });
@@ -76,7 +78,7 @@ describe("latency profile files", () => {
     expect(r?.apiCalls.failedByKind.throttled).toBeGreaterThan(0);
     expect(r?.checks).toEqual({ doubleAssigned: 0, overMaxBindable: 0 });
     expect((r?.pods.servedAtOnce ?? 0) + (r?.pods.waited ?? 0)).toBe(100); // every pod got an IP in the end
-  });
+  }, SIM_TIMEOUT_MS);
 });
 
 describe("trace format", () => {
