@@ -11,6 +11,12 @@ import { DEFAULT_IMAGE, DEFAULT_NAMESPACE } from "./version.ts";
 export interface BuildOptions {
   namespace?: string;
   image?: string;
+  /**
+   * The admission policy that holds agents to their own Node's eni-ip (default true). Off only
+   * for clusters older than Kubernetes 1.30, which lack ValidatingAdmissionPolicy v1 or the
+   * node name in pod-bound tokens; the agents can then patch any Node's status.
+   */
+  nodeStatusPolicy?: boolean;
   /** How a policy file is named in generated headers (e.g. relative to the output folder). */
   sourceName?: (file: string) => string;
 }
@@ -35,7 +41,7 @@ export function build(policies: readonly SourcedPolicy[], sources: ReadonlyMap<s
     clusterRole(),
     clusterRoleBinding(ns, policyNames),
     ...namespacedRoles(ns, policyNames),
-    ...nodeStatusGuard(ns),
+    ...(options.nodeStatusPolicy === false ? [] : nodeStatusGuard(ns)),
     cniConfig(ns),
     metricsService(ns),
   ];

@@ -34,6 +34,18 @@ describe("vpccni compile", () => {
     expect(res.stderr).toEndWith("1 policy in 1 file: 1 error; nothing written\n");
   });
 
+  test("--without-node-status-policy leaves the admission policy out (clusters before 1.30)", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    const res = await vpccni(repo, "compile", "policies", "--out", "deploy", "--without-node-status-policy");
+    expect(res.code).toBe(0);
+    expect(res.stdout).toStartWith("deploy: 1 policy -> 11 added,");
+    expect(res.stdout).not.toContain("validatingadmissionpolicy");
+    // The check must be given the same option, or it reports the policy as missing.
+    const check = await vpccni(repo, "compile", "policies", "--out", "deploy", "--check");
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain("  added    25-validatingadmissionpolicy-vpccni-agent-node-status.yaml\n");
+  });
+
   test("usage errors exit 2", async () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
     expect((await vpccni(repo, "compile", "policies")).code).toBe(2);

@@ -3,6 +3,7 @@ import { renderDiagnostics, summary } from "../../schema/index.ts";
 import { compileToDir, DEFAULT_IMAGE, DEFAULT_NAMESPACE, isCurrent } from "../../compiler/index.ts";
 
 export const help = `Usage: vpccni compile <file-or-folder>... --out DIR [--check] [--namespace NS] [--image IMAGE]
+                      [--without-node-status-policy]
 
 Compiles VpcCniPolicy files into Kubernetes manifests for Argo CD or Flux: one file per
 object in DIR, named in apply order, and DIR/kustomization.yaml listing them. The same
@@ -17,8 +18,11 @@ Options:
   --check           write nothing; exit 1 and list the files that differ when DIR is stale
   --namespace NS    namespace of the agents (default ${DEFAULT_NAMESPACE})
   --image IMAGE     agent image (default ${DEFAULT_IMAGE})
+  --without-node-status-policy
+                    leave out the admission policy that holds each agent to its own Node's
+                    eni-ip resource: only for clusters older than Kubernetes 1.30
 
-Run --check in CI with the same --namespace and --image as the compile that wrote DIR.
+Run --check in CI with the same options as the compile that wrote DIR.
 `;
 
 const policies = (n: number) => `${n} polic${n === 1 ? "y" : "ies"}`;
@@ -27,7 +31,13 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { out: { type: "string" }, check: { type: "boolean", default: false }, namespace: { type: "string" }, image: { type: "string" } },
+    options: {
+      out: { type: "string" },
+      check: { type: "boolean", default: false },
+      namespace: { type: "string" },
+      image: { type: "string" },
+      "without-node-status-policy": { type: "boolean", default: false },
+    },
   });
   if (positionals.length === 0 || values.out === undefined) {
     process.stderr.write(`vpccni compile: name at least one policy file or folder, and --out DIR\n\n${help}`);
@@ -37,7 +47,14 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`vpccni compile: --namespace is ${JSON.stringify(values.namespace)}; allowed: a DNS-1123 label such as vpccni-system\n`);
     return 2;
   }
-  const outcome = await compileToDir({ paths: positionals, outDir: values.out, check: values.check, namespace: values.namespace, image: values.image });
+  const outcome = await compileToDir({
+    paths: positionals,
+    outDir: values.out,
+    check: values.check,
+    namespace: values.namespace,
+    image: values.image,
+    nodeStatusPolicy: !values["without-node-status-policy"],
+  });
   if (outcome.diagnostics.length > 0) process.stderr.write(`${renderDiagnostics(outcome.diagnostics, outcome.sources)}\n\n`);
   const diff = outcome.diff;
   if (diff === undefined || outcome.diagnostics.some((d) => d.severity === "error")) {
