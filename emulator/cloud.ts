@@ -132,6 +132,9 @@ export class Cloud {
     const view = (staleMs > 0 && this.history.at(nowMs - staleMs)) || this.state.enis;
     const response = { ...handlers[action]({ state: this.state, rng: this.rng, nowMs, requestId, view }, params), RequestId: requestId };
     if (MUTATING.has(action)) {
+      const task = this.state.tasks[requestId];
+      const failRate = faultFor(this.state.faults, action)?.taskFailRate ?? 0;
+      if (task && failRate > 0 && this.rng.next() < failRate) task.fail = true;
       if (token !== undefined) this.state.clientTokens[`${action}/${token}`] = { paramsHash, response };
       this.changed();
     }

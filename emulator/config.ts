@@ -38,6 +38,8 @@ export const ActionFault = z.strictObject({
   latency: Latency.optional(),
   /** Share of requests never answered (until the emulator stops). */
   hangRate: z.number().min(0).max(1).default(0),
+  /** Share of the action's asynchronous tasks that end FAILED, undoing what the call started. */
+  taskFailRate: z.number().min(0).max(1).default(0),
   /** Describe actions answer from the state as it was this long ago (eventual consistency). */
   staleMs: z.int().min(0).default(0),
 });

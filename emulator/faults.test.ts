@@ -149,3 +149,20 @@ test("a fabric hook that throws is logged and the task still succeeds", async ()
   expect(await waitTask(c, a.RequestId!)).toBe("SUCCESS");
   expect(lines).toContain(`fabric hook for AttachNetworkInterface on ${id} failed: no netns`);
 });
+
+test("a failed task undoes its call: IPs of a failed assign go back to the subnet", async () => {
+  const emu = await emulator({ config: { settings: FAST, faults: { AssignPrivateIpAddresses: { taskFailRate: 1 } } } });
+  const c = sdk(emu);
+  const created = await c.CreateNetworkInterface(podsRequest(emu));
+  await waitTask(c, created.RequestId!);
+  const id = created.NetworkInterface!.NetworkInterfaceId!;
+  const subnetId = emu.world().subnets[1]!.subnetId;
+  const free = async () => (await c.DescribeSubnets({ SubnetIds: [subnetId] })).SubnetSet![0]!.AvailableIpAddressCount!;
+  const before = await free();
+  const a = await c.AssignPrivateIpAddresses({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 3 });
+  expect(await free()).toBe(before - 3);
+  expect(await waitTask(c, a.RequestId!)).toBe("FAILED");
+  expect(await free()).toBe(before);
+  const eni = (await c.DescribeNetworkInterfaces({ NetworkInterfaceIds: [id] })).NetworkInterfaceSet![0]!;
+  expect(eni.PrivateIpAddressSet).toHaveLength(1);
+});

@@ -59,6 +59,8 @@ export interface TaskRec {
   ips?: string[];
   instanceId?: string;
   output?: string;
+  /** Ends FAILED and undoes the call (the taskFailRate fault). */
+  fail?: boolean;
 }
 export interface ClientTokenRec {
   paramsHash: string;

@@ -29,6 +29,12 @@ export async function settle(state: State, nowMs: number, fabric: Fabric, log: (
     .filter((t) => t.status === "RUNNING" && t.doneAt <= nowMs)
     .sort((a, b) => a.doneAt - b.doneAt);
   for (const task of due) {
+    if (task.fail) {
+      undo(state, task);
+      task.status = "FAILED";
+      task.output = `${task.action} on ${task.eniId} failed (injected task failure); nothing changed`;
+      continue;
+    }
     try {
       await complete(state, task, fabric);
     } catch (e) {
@@ -40,6 +46,32 @@ export async function settle(state: State, nowMs: number, fabric: Fabric, log: (
     if (t.status !== "RUNNING" && t.doneAt < nowMs - TASK_RETENTION_MS) delete state.tasks[t.taskId];
   }
   return due.length > 0;
+}
+
+/** A failed task leaves the ENI as it was before the call. */
+function undo(state: State, task: TaskRec): void {
+  const eni = state.enis[task.eniId];
+  if (!eni) return;
+  const ips = new Set(task.ips ?? []);
+  switch (task.action) {
+    case "CreateNetworkInterface":
+      delete state.enis[eni.eniId];
+      return;
+    case "AttachNetworkInterface":
+      delete eni.attachment;
+      eni.state = "AVAILABLE";
+      return;
+    case "DetachNetworkInterface":
+    case "DeleteNetworkInterface":
+      eni.state = "AVAILABLE";
+      return;
+    case "AssignPrivateIpAddresses":
+      eni.ips = eni.ips.filter((ip) => !ips.has(ip.ip));
+      return;
+    case "UnassignPrivateIpAddresses":
+      for (const ip of eni.ips) if (ips.has(ip.ip)) ip.state = "AVAILABLE";
+      return;
+  }
 }
 
 async function complete(state: State, task: TaskRec, fabric: Fabric): Promise<void> {

@@ -88,6 +88,18 @@ test("a hung request is cut at requestTimeoutMs and retried; a request that alwa
   expect(err).toMatchObject({ kind: "transient", action: "DescribeNetworkInterfaceLimit" });
 });
 
+test("a FAILED attach task is a transient error, the ENI stays detached, and a new attempt works", async () => {
+  const w = await world({ config: testConfig({ faults: { AttachNetworkInterface: { taskFailRate: 1 } } }) });
+  const eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG] });
+  const err = await w.api.attachEni(eni.id, INSTANCE, { clientToken: "attach-1" }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ kind: "transient", code: "FailedOperation.TaskFailed", action: "AttachNetworkInterface" });
+  const after = (await w.api.getEni(eni.id))!;
+  expect([after.state, after.attachment]).toEqual(["AVAILABLE", undefined]);
+  w.emu.admin.setFaults({});
+  expect(await w.api.attachEni(eni.id, INSTANCE, { clientToken: "attach-1" }).catch((e: unknown) => (e as { code: string }).code)).toBe("FailedOperation.TaskFailed");
+  expect((await w.api.attachEni(eni.id, INSTANCE, { clientToken: "attach-2" })).attachment?.instanceId).toBe(INSTANCE);
+});
+
 test("errors that retrying cannot fix are not retried", async () => {
   const w = await world();
   const err = await w.api.assignIps("eni-00000000", { count: 1 }).catch((e: unknown) => e);

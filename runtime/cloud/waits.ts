@@ -42,7 +42,8 @@ export class Waiter {
     for (let poll = this.o.pollMs; ; poll = Math.min(this.o.maxPollMs, poll * 2)) {
       const status = await this.deps.taskStatus(taskId);
       if (status === undefined || status === "SUCCESS") return;
-      if (status === "FAILED") throw new CloudError("invalid-state", action, `${action}: task ${taskId} FAILED`, "TaskFailed", taskId);
+      // The cloud undid the call; a new attempt (with a new ClientToken: the old one replays the failure) may work.
+      if (status === "FAILED") throw new CloudError("transient", action, `${action}: task ${taskId} FAILED`, "FailedOperation.TaskFailed", taskId);
       if (this.deps.clock.now() + poll > until) throw new CloudError("timeout", action, `${action}: task ${taskId} still ${status} at its deadline`, undefined, taskId);
       await this.deps.clock.sleep(poll);
     }
