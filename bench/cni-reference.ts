@@ -5,14 +5,13 @@
 // is printed as a baseline. Prints figures only; never fails on time.
 //
 //   node_modules/.bin/bun bench/cni-reference.ts [iterations]     (root; default 30, max 500)
+// Other benchmarks import referenceCniLatency() to print their figures as ratios to these.
 import { join } from "node:path";
 import { createTestBed, type NodeNs, type PodNs, type TestBed } from "../test/harness/netns.ts";
 import { makeCniDirs, ptpConflist, writeConflist } from "../test/harness/cni.ts";
 import { paths } from "../test/harness/paths.ts";
 import { requireCni } from "../test/harness/prereq.ts";
 import { runOk, type RunOptions } from "../test/harness/exec.ts";
-
-const iterations = Math.min(500, Math.max(1, Number(process.argv[2] ?? 30) || 30));
 
 async function timed(cmd: string[], opts?: RunOptions): Promise<number> {
   const start = performance.now();
@@ -29,13 +28,36 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, i)] ?? NaN;
 }
 
-function row(name: string, samples: number[]): string {
-  const s = [...samples].sort((a, b) => a - b);
-  const f = (n: number) => n.toFixed(1).padStart(8);
-  return `${name.padEnd(26)}${String(s.length).padStart(5)}${f(percentile(s, 50))}${f(percentile(s, 99))}${f(s[0] ?? NaN)}${f(s[s.length - 1] ?? NaN)}`;
+export interface Stats {
+  n: number;
+  p50: number;
+  p99: number;
+  min: number;
+  max: number;
 }
 
-async function main(): Promise<void> {
+export function stats(samples: number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  return { n: s.length, p50: percentile(s, 50), p99: percentile(s, 99), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN };
+}
+
+function row(name: string, st: Stats): string {
+  const f = (n: number) => n.toFixed(1).padStart(8);
+  return `${name.padEnd(26)}${String(st.n).padStart(5)}${f(st.p50)}${f(st.p99)}${f(st.min)}${f(st.max)}`;
+}
+
+export interface ReferenceLatency {
+  /** `nsenter --net true`: the wrapper's own cost, included in every other figure. */
+  baseline: Stats;
+  directAdd: Stats;
+  directDel: Stats;
+  cnitoolAdd: Stats;
+  cnitoolDel: Stats;
+}
+
+/** Milliseconds per call of the reference plugins; iterations are clamped to 1..500. */
+export async function referenceCniLatency(iterations = 30): Promise<ReferenceLatency> {
+  iterations = Math.min(500, Math.max(1, Math.floor(iterations)));
   requireCni();
   let bed: TestBed | undefined;
   const dirs = makeCniDirs();
@@ -68,17 +90,27 @@ async function main(): Promise<void> {
         r.baseline.push(b); r.directAdd.push(da); r.directDel.push(dd); r.toolAdd.push(ta); r.toolDel.push(td);
       }
     }
-    console.log(`reference ptp + host-local in the test bed, ${iterations} iterations, milliseconds (wall clock per process)`);
-    console.log(`${"operation".padEnd(26)}${"n".padStart(5)}${"p50".padStart(8)}${"p99".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`);
-    console.log(row("nsenter --net true", r.baseline));
-    console.log(row("ptp ADD (direct exec)", r.directAdd));
-    console.log(row("ptp DEL (direct exec)", r.directDel));
-    console.log(row("cnitool add", r.toolAdd));
-    console.log(row("cnitool del", r.toolDel));
+    return {
+      baseline: stats(r.baseline),
+      directAdd: stats(r.directAdd),
+      directDel: stats(r.directDel),
+      cnitoolAdd: stats(r.toolAdd),
+      cnitoolDel: stats(r.toolDel),
+    };
   } finally {
     await bed?.destroy();
     dirs.remove();
   }
 }
 
-await main();
+if (import.meta.main) {
+  const iterations = Number(process.argv[2] ?? 30) || 30;
+  const r = await referenceCniLatency(iterations);
+  console.log(`reference ptp + host-local in the test bed, ${r.directAdd.n} iterations, milliseconds (wall clock per process)`);
+  console.log(`${"operation".padEnd(26)}${"n".padStart(5)}${"p50".padStart(8)}${"p99".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`);
+  console.log(row("nsenter --net true", r.baseline));
+  console.log(row("ptp ADD (direct exec)", r.directAdd));
+  console.log(row("ptp DEL (direct exec)", r.directDel));
+  console.log(row("cnitool add", r.cnitoolAdd));
+  console.log(row("cnitool del", r.cnitoolDel));
+}
