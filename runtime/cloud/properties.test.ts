@@ -18,16 +18,18 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant("unassign" as const), i: fc.nat(5), k: fc.integer({ min: 1, max: 4 }) }),
 );
 
-/** Refusals the cloud is entitled to for a random sequence; anything else is a bug. */
+/** Refusals the cloud is entitled to for a random sequence, and failed tasks; anything else is a bug. */
 const EXPECTED = new Set(["eni-quota", "ip-quota", "subnet-exhausted", "invalid-state", "zone-mismatch"]);
+const expected = (e: unknown) => e instanceof CloudError && (EXPECTED.has(e.kind) || e.code === "FailedOperation.TaskFailed");
 
-test("random sequences: no IP on two ENIs, subnet counts balance, quotas hold, the adapter's view matches", async () => {
+test("random sequences with failing tasks: no IP on two ENIs, subnet counts balance, quotas hold, the adapter's view matches", async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(opArb, { minLength: 4, maxLength: 16 }), fc.integer({ min: 1, max: 1000 }), async (ops, seed) => {
-      const w = await testWorld({ config: testConfig({ seed, faults: { "*": { errorRate: 0.1, errorPhase: "either" } } }), api: { retry: { attempts: 12 } } });
+      const w = await testWorld({ config: testConfig({ seed, faults: { "*": { errorRate: 0.1, errorPhase: "either", taskFailRate: 0.1 }, DescribeNetworkInterfaces: { errorRate: 0.1, staleMs: 1_500 } } }), api: { retry: { attempts: 12 } } });
       try {
         const enis: string[] = [];
         const ips = new Map<string, Set<string>>();
+        const attached = new Set<string>();
         for (const o of ops) {
           const id = "i" in o ? enis[o.i % Math.max(1, enis.length)] : undefined;
           try {
@@ -37,9 +39,13 @@ test("random sequences: no IP on two ENIs, subnet counts balance, quotas hold, t
               ips.set(e.id, new Set(e.secondaryIps));
             } else if (id === undefined) {
               continue;
-            } else if (o.op === "attach") await w.api.attachEni(id, INSTANCE);
-            else if (o.op === "detach") await w.api.detachEni(id, INSTANCE);
-            else if (o.op === "delete") {
+            } else if (o.op === "attach") {
+              await w.api.attachEni(id, INSTANCE);
+              attached.add(id);
+            } else if (o.op === "detach") {
+              await w.api.detachEni(id, INSTANCE);
+              attached.delete(id);
+            } else if (o.op === "delete") {
               await w.api.deleteEni(id);
               ips.delete(id);
               enis.splice(enis.indexOf(id), 1);
@@ -50,7 +56,7 @@ test("random sequences: no IP on two ENIs, subnet counts balance, quotas hold, t
               for (const ip of some) ips.get(id)!.delete(ip);
             }
           } catch (e) {
-            if (!(e instanceof CloudError) || !EXPECTED.has(e.kind)) throw e;
+            if (!expected(e)) throw e;
           }
         }
         w.emu.admin.setFaults({});
@@ -66,12 +72,15 @@ test("random sequences: no IP on two ENIs, subnet counts balance, quotas hold, t
           const held = Object.values(state.enis).filter((e) => e.subnetId === s.id).reduce((n, e) => n + e.ips.length, 0);
           expect(s.availableIps + held).toBe(s.totalIps);
         }
-        const attached = Object.values(state.enis).filter((e) => e.attachment?.instanceId === INSTANCE);
-        expect(attached.length).toBeLessThanOrEqual(4);
-        for (const e of attached) expect(e.ips.length).toBeLessThanOrEqual(20);
+        const onInstance = Object.values(state.enis).filter((e) => e.attachment?.instanceId === INSTANCE);
+        expect(onInstance.length).toBeLessThanOrEqual(4);
+        for (const e of onInstance) expect(e.ips.length).toBeLessThanOrEqual(20);
         const mine = await w.api.findEnis({ tags: { "vpccni.io/cluster": "cls-test0001" } });
         expect(mine.map((e) => e.id).sort()).toEqual([...enis].sort());
-        for (const e of mine) expect(new Set(e.secondaryIps)).toEqual(ips.get(e.id)!);
+        for (const e of mine) {
+          expect(new Set(e.secondaryIps)).toEqual(ips.get(e.id)!);
+          expect([e.id, e.attachment?.instanceId]).toEqual([e.id, attached.has(e.id) ? INSTANCE : undefined]);
+        }
       } finally {
         await w.stop();
       }

@@ -104,8 +104,18 @@ export class TencentVpcApi implements VpcApi {
     await this.wait.task("CreateNetworkInterface", r.RequestId);
     let eni = present(await this.wait.eni("CreateNetworkInterface", id, (e) => e?.state === "AVAILABLE", "AVAILABLE"));
     if (secondary > first) {
-      await this.assignIps(id, { count: secondary - first, clientToken: `${token}.a` });
-      eni = (await this.getEni(id)) ?? eni;
+      let added: string[] = [];
+      try {
+        added = await this.assignIps(id, { count: secondary - first, clientToken: `${token}.a` });
+      } catch (e) {
+        // The ENI exists and carries our tags: hand it back with the IPs it got rather than
+        // lose track of it; the caller sees fewer secondaryIps than it asked for.
+        const err = classify("AssignPrivateIpAddresses", e);
+        this.opts.log?.("created ENI without all its IPs", { eni: id, kind: err.kind, code: err.code, requestId: err.requestId });
+      }
+      // Describe may lag: wait until it shows the added IPs bound, so the answer is consistent.
+      const bound = (e: Eni | undefined) => !!e && added.every((ip) => e.ips.some((r) => r.ip === ip && r.state === "AVAILABLE"));
+      eni = present(await this.wait.eni("AssignPrivateIpAddresses", id, bound, `holding ${added.join(", ")}`));
     }
     return eni;
   }
@@ -165,32 +175,50 @@ export class TencentVpcApi implements VpcApi {
     for (const [i, c] of calls.entries()) {
       // One token per call, derived so that a replay of the whole request repeats each call.
       const clientToken = calls.length === 1 ? token : `${token}.${i}`;
-      const r = await this.send(action, {
-        NetworkInterfaceId: eniId,
-        ...(c.ips ? { PrivateIpAddresses: c.ips.map((PrivateIpAddress) => ({ PrivateIpAddress })) } : { SecondaryPrivateIpAddressCount: c.count }),
-        ClientToken: clientToken,
-      });
-      out.push(...(r.PrivateIpAddressSet ?? []).map((p) => p.PrivateIpAddress ?? "").filter((ip) => ip !== ""));
-      await this.wait.task(action, r.RequestId);
+      try {
+        const r = await this.send(action, {
+          NetworkInterfaceId: eniId,
+          ...(c.ips ? { PrivateIpAddresses: c.ips.map((PrivateIpAddress) => ({ PrivateIpAddress })) } : { SecondaryPrivateIpAddressCount: c.count }),
+          ClientToken: clientToken,
+        });
+        await this.wait.task(action, r.RequestId);
+        out.push(...(r.PrivateIpAddressSet ?? []).map((p) => p.PrivateIpAddress ?? "").filter((ip) => ip !== ""));
+      } catch (e) {
+        if (out.length === 0) throw e;
+        return this.partial(action, eniId, out, e);
+      }
     }
     return out;
   }
 
-  async unassignIps(eniId: string, ips: string[]): Promise<void> {
+  async unassignIps(eniId: string, ips: string[]): Promise<string[]> {
     const action = "UnassignPrivateIpAddresses";
+    const done: string[] = [];
     for (let i = 0; i < ips.length; i += this.maxIps) {
       const chunk = ips.slice(i, i + this.maxIps);
       try {
-        const r = await this.send("UnassignPrivateIpAddresses", { NetworkInterfaceId: eniId, PrivateIpAddresses: chunk.map((PrivateIpAddress) => ({ PrivateIpAddress })) });
-        await this.wait.task(action, r.RequestId);
+        await this.unassignChunk(eniId, chunk);
+        done.push(...chunk);
       } catch (e) {
-        if (!(e instanceof CloudError && e.kind === "not-found")) throw e;
-        // Unassign has no ClientToken: after a lost answer the retry finds the IPs gone. Confirm.
-        const gone = (x: Eni | undefined) => x === undefined || chunk.every((ip) => !x.ips.some((r) => r.ip === ip && r.state !== "DELETING"));
-        await this.wait.eni(action, eniId, gone, `without ${chunk.join(", ")}`).catch(() => {
-          throw e;
-        });
+        if (done.length === 0) throw e;
+        return this.partial(action, eniId, done, e);
       }
+    }
+    return done;
+  }
+
+  private async unassignChunk(eniId: string, chunk: string[]): Promise<void> {
+    const action = "UnassignPrivateIpAddresses";
+    try {
+      const r = await this.send(action, { NetworkInterfaceId: eniId, PrivateIpAddresses: chunk.map((PrivateIpAddress) => ({ PrivateIpAddress })) });
+      await this.wait.task(action, r.RequestId);
+    } catch (e) {
+      if (!(e instanceof CloudError && e.kind === "not-found")) throw e;
+      // Unassign has no ClientToken: after a lost answer the retry finds the IPs gone. Confirm.
+      const gone = (x: Eni | undefined) => x === undefined || chunk.every((ip) => !x.ips.some((r) => r.ip === ip));
+      await this.wait.eni(action, eniId, gone, `without ${chunk.join(", ")}`).catch(() => {
+        throw e;
+      });
     }
   }
 
@@ -227,6 +255,13 @@ export class TencentVpcApi implements VpcApi {
   /** One rate-limited, retried SDK call with a deadline. */
   private send<A extends VpcAction>(action: A, req: VpcActions[A][0]): Promise<VpcActions[A][1]> {
     return this.caller.call(action, () => send(this.sdk, action, req, this.opts.requestTimeoutMs ?? 10_000));
+  }
+
+  /** A multi-call request that failed part-way: report what was done, log why the rest was not. */
+  private partial(action: string, eniId: string, done: string[], e: unknown): string[] {
+    const err = classify(action, e);
+    this.opts.log?.("request done in part", { action, eni: eniId, done: done.length, kind: err.kind, code: err.code, requestId: err.requestId });
+    return done;
   }
 
   private newToken(): string {

@@ -82,7 +82,11 @@ export interface VpcApi {
   /** ENIs by tag (e.g. the cluster tag, to find leaked ones), optionally within one subnet. */
   findEnis(query: { tags?: Record<string, string>; subnetId?: string }): Promise<Eni[]>;
   getEni(eniId: string): Promise<Eni | undefined>;
-  /** Creates an ENI with the vpccni tags and waits until it is AVAILABLE. */
+  /**
+   * Creates an ENI with the vpccni tags and waits until it is AVAILABLE. IPs beyond what one
+   * call creates are added afterwards; if that fails the ENI is still returned, with fewer
+   * secondaryIps than asked for.
+   */
   createEni(req: CreateEniRequest): Promise<Eni>;
   /** Attaches and waits until the ENI reads AVAILABLE and attached to the instance. */
   attachEni(eniId: string, instanceId: string, opts?: CallOptions): Promise<Eni>;
@@ -90,9 +94,15 @@ export interface VpcApi {
   detachEni(eniId: string, instanceId: string, opts?: CallOptions): Promise<void>;
   /** Deletes and waits until it is gone; an ENI already gone is fine. */
   deleteEni(eniId: string): Promise<void>;
-  /** Adds secondary IPs (in calls of at most 10) and waits until they are bound; returns them. */
+  /**
+   * Adds secondary IPs (in calls of at most 10), waits until they are bound and returns them.
+   * Throws when nothing was added; when a later call fails, returns what the earlier ones added.
+   */
   assignIps(eniId: string, req: AssignRequest): Promise<string[]>;
-  /** Removes secondary IPs and waits; IPs already gone are fine. */
-  unassignIps(eniId: string, ips: string[]): Promise<void>;
+  /**
+   * Removes secondary IPs (IPs already gone count as removed), waits, and returns the removed
+   * ones. Throws when nothing was removed; when a later call fails, returns the earlier ones.
+   */
+  unassignIps(eniId: string, ips: string[]): Promise<string[]>;
   describeSubnets(subnetIds: string[]): Promise<Subnet[]>;
 }
