@@ -88,3 +88,61 @@ test("random sequences with failing tasks: no IP on two ENIs, subnet counts bala
     { numRuns: 40, seed: 20261128 },
   );
 }, 40_000);
+
+type EniOp = { op: "assign"; n: number } | { op: "unassign"; k: number } | { op: "attach" | "detach" };
+const eniOpArb: fc.Arbitrary<EniOp> = fc.oneof(
+  fc.record({ op: fc.constant("assign" as const), n: fc.integer({ min: 1, max: 6 }) }),
+  fc.record({ op: fc.constant("unassign" as const), k: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ op: fc.constantFrom("attach" as const, "detach" as const) }),
+);
+
+test("concurrent sequences on three ENIs keep every ENI's IPs and attachment as the adapter reported", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.array(eniOpArb, { maxLength: 8 }), { minLength: 3, maxLength: 3 }), fc.integer({ min: 1, max: 1000 }), async (plans, seed) => {
+      const w = await testWorld({ config: testConfig({ seed, faults: { "*": { errorRate: 0.1, taskFailRate: 0.05 }, DescribeNetworkInterfaces: { errorRate: 0.1, staleMs: 500 } } }), api: { retry: { attempts: 15 } } });
+      try {
+        const models = await Promise.all(
+          plans.map(async (plan) => {
+            let eni;
+            for (;;) {
+              try {
+                eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG], secondaryIps: 1 });
+                break;
+              } catch (e) {
+                if (!expected(e)) throw e;
+              }
+            }
+            const model = { id: eni.id, ips: new Set(eni.secondaryIps), attached: false };
+            for (const o of plan) {
+              try {
+                if (o.op === "assign") for (const ip of await w.api.assignIps(eni.id, { count: o.n })) model.ips.add(ip);
+                else if (o.op === "unassign") for (const ip of await w.api.unassignIps(eni.id, [...model.ips].slice(0, o.k))) model.ips.delete(ip);
+                else if (o.op === "attach") {
+                  await w.api.attachEni(eni.id, INSTANCE);
+                  model.attached = true;
+                } else {
+                  await w.api.detachEni(eni.id, INSTANCE);
+                  model.attached = false;
+                }
+              } catch (e) {
+                if (!expected(e)) throw e;
+              }
+            }
+            return model;
+          }),
+        );
+        w.emu.admin.setFaults({});
+        for (const m of models) {
+          const e = (await w.api.getEni(m.id))!;
+          expect(new Set(e.secondaryIps)).toEqual(m.ips);
+          expect([m.id, e.attachment?.instanceId]).toEqual([m.id, m.attached ? INSTANCE : undefined]);
+        }
+        const s = (await w.api.describeSubnets([POD_SUBNET]))[0]!;
+        expect(s.totalIps - s.availableIps).toBe(models.reduce((n, m) => n + 1 + m.ips.size, 0));
+      } finally {
+        await w.stop();
+      }
+    }),
+    { numRuns: 15, seed: 4242 },
+  );
+}, 40_000);
