@@ -1,6 +1,9 @@
 // Bad input to the compiled binary: each gets the CNI spec's error code on stdout, exit 1,
 // and leaves no partial state (no veth, no rule, no IP taken from the agent).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { requireCni } from "../harness/prereq.ts";
 import type { PodNs } from "../harness/netns.ts";
 import { execCni, makeRig, vpccniPlugin, type CniRig } from "./cni-kit.ts";
@@ -56,6 +59,16 @@ describe("vpccni rejects bad calls with spec error codes and no partial state", 
     for (const netns of [pod.path, "/var/run/netns/vpccni-no-such-ns", undefined]) {
       const r = await execCni(w.bed, w.nodes[0]!.node, rig, JSON.stringify(good()), env({ CNI_COMMAND: "DEL", CNI_CONTAINERID: "never-added", CNI_NETNS: netns }));
       expect(r).toEqual({ code: 0, stdout: "", stderr: "" });
+    }
+  });
+  test("a .env in the runtime's working directory is not read (no autoload)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vpccni-cwd-"));
+    try {
+      writeFileSync(join(dir, ".env"), "CNI_COMMAND=VERSION\n");
+      const r = await w.bed.exec(w.nodes[0]!.node.ns, ["env", "-i", join(rig.binDir, "vpccni")], { input: JSON.stringify(good()), cwd: dir });
+      expect(JSON.parse(r.stdout)).toMatchObject({ code: 4, msg: "CNI_COMMAND is not set" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
   test("malformed stdin: 6", () => expectError("{\"cniVersion\": ", env(), 6, /not JSON/));
