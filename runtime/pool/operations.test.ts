@@ -49,6 +49,26 @@ describe("in-flight operations", () => {
     expect(s.waiting).toEqual({});
   });
 
+  test("a pod that finds only cooling IPs makes the pool grow at once instead of waiting out the cooldown", () => {
+    let s = makeState({ settings: { minPrebind: 0, maxPrebind: 0 }, enis: oneEni(1) });
+    s = release(allocate(s, "net/a/eth0", 0, fixedRng(0)).state, "net/a/eth0", 1_000).state;
+    const r = allocate(s, "net/b/eth0", 2_000, fixedRng(0));
+    expect(r).toMatchObject({ ok: false, error: { code: "no-idle-ip" } });
+    expect((r as { error: { message: string } }).error.message).toContain("1 idle (1 cooling down)");
+    expect(plan(r.state, 2_000).decisions).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000001", count: 1 }]);
+  });
+
+  test("nextWakeAt names when plan() has work of its own: the release timer, a back-off's end, a cooling IP a waiting pod needs", () => {
+    let s = makeState({ enis: oneEni(9) });
+    s = plan(s, 0).state; // surplus 4: timer armed for 120 s
+    expect(nextWakeAt(s, 0)).toBe(120_000);
+    let w = makeState({ settings: { minPrebind: 0, maxPrebind: 1 }, enis: oneEni(1) });
+    w = release(allocate(w, "net/a/eth0", 0, fixedRng(0)).state, "net/a/eth0", 1_000).state;
+    w = allocate(w, "net/b/eth0", 2_000, fixedRng(0)).state; // waits; the IP cools until 31 s
+    expect(nextWakeAt(w, 2_000)).toBe(31_000);
+    expect(nextWakeAt(makeState({ enis: oneEni(5) }), 0)).toBeNull();
+  });
+
   test("the primary ENI is never used for pods nor counted", () => {
     const s = makeState({ enis: [{ id: "eni-00000000", subnet: SUBNET_A, primary: true, ips: ips(0, 6) }] });
     expect(allocate(s, "net/a/eth0", 0, fixedRng(0)).ok).toBe(false);

@@ -1,7 +1,7 @@
 // plan(): the rules of "Non-fixed IP mode" turned into cloud decisions. It is called after every
 // event (pod added or deleted, operation result, clock tick); each decision it returns is
 // recorded as in flight in the returned state, so calling it again never repeats a request.
-import { expireWaiting } from "./allocate.ts";
+import { expireWaiting, idleCount } from "./allocate.ts";
 import { limitsOf, type Limits } from "./settings.ts";
 import { assignedOn, boundCount, busyEnis, cloneState, cmp, demandCount, isPaused, podEnis } from "./state.ts";
 import type { Decision, EniState, IpSlot, Millis, PoolState } from "./types.ts";
@@ -44,7 +44,11 @@ export function plan(state: PoolState, now: Millis): PlanResult {
     releaseIdle(s, have - limits.maxBindable, now, limits, emit);
     s.release = { dueAt: null, draining: false };
   } else {
-    if (have < target) unmet = grow(s, target - have, now, limits, emit);
+    // Cooling IPs count as bound but cannot serve a waiting pod: bind for those pods too,
+    // rather than let them wait out the cooldown (rule 4: a new pod gets an IP at once).
+    const forWaiting = Object.keys(s.waiting).length - idleCount(s, now).ready - pendingBindCount(s);
+    const need = Math.max(target - have, Math.min(forWaiting, limits.maxBindable - have));
+    if (need > 0) unmet = grow(s, need, now, limits, emit);
     releaseOnTimer(s, have - high, now, limits, emit);
   }
   deleteEmptyEnis(s, unmet > 0, now, emit);
