@@ -147,6 +147,9 @@ test("a repeated ClientToken returns the first answer; reused with other paramet
   const b = await client.CreateNetworkInterface(req);
   expect(b.NetworkInterface!.NetworkInterfaceId).toBe(a.NetworkInterface!.NetworkInterfaceId!);
   expect(b.RequestId).toBe(a.RequestId!);
+  const { SubnetId, VpcId, ...others } = req;
+  const reordered = await client.CreateNetworkInterface({ ...others, SubnetId, VpcId });
+  expect(reordered.NetworkInterface!.NetworkInterfaceId).toBe(a.NetworkInterface!.NetworkInterfaceId!);
   expect(await errorCode(client.CreateNetworkInterface({ ...req, NetworkInterfaceName: "other" }))).toBe("UnsupportedOperation.IdempotentParameterMismatch");
   const named = await client.DescribeNetworkInterfaces({ Filters: [{ Name: "network-interface-name", Values: ["idem"] }] });
   expect(named.TotalCount).toBe(1);

@@ -122,7 +122,7 @@ export class Cloud {
   private run(action: Action, params: Record<string, unknown>, requestId: string, staleMs: number): Record<string, unknown> {
     const token = IDEMPOTENT.has(action) && typeof params.ClientToken === "string" && params.ClientToken !== "" ? params.ClientToken : undefined;
     const { ClientToken: _drop, ...rest } = params;
-    const paramsHash = createHash("sha256").update(JSON.stringify(rest)).digest("hex");
+    const paramsHash = createHash("sha256").update(canonicalJson(rest)).digest("hex");
     if (token !== undefined) {
       const seen = this.state.clientTokens[`${action}/${token}`];
       if (seen && seen.paramsHash === paramsHash) return seen.response;
@@ -160,4 +160,13 @@ export class Cloud {
   releaseHung(): void {
     for (const w of this.stopWaiters.splice(0)) w();
   }
+}
+
+/** JSON with object keys sorted, so that the same parameters in another order hash the same. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
 }
