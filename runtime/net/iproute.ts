@@ -1,6 +1,6 @@
 // iproute2 in one namespace: single commands, JSON reads and batches. A batch is one
 // process for many changes, which is where the speed of this data plane comes from.
-import { exec, execOk } from "./exec.ts";
+import { exec, execOk, NetCommandError } from "./exec.ts";
 import { ipPrefix, type NetnsTarget } from "./netns.ts";
 
 export class Ip {
@@ -14,6 +14,37 @@ export class Ip {
   async batch(lines: string[]): Promise<void> {
     if (lines.length === 0) return;
     await execOk([...ipPrefix(this.target), "-batch", "-"], lines.join("\n") + "\n");
+  }
+
+  /**
+   * Starts `ip -batch -` now and feeds it later: the process start (exec, dynamic linking,
+   * entering the namespace) overlaps with whatever the caller awaits in between. A batch
+   * that is never fed gets an empty stdin and exits doing nothing.
+   */
+  startBatch(): { run(lines: string[]): Promise<void>; cancel(): void } {
+    const cmd = [...ipPrefix(this.target), "-batch", "-"];
+    const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "ignore", stderr: "pipe" });
+    const stderr = new Response(proc.stderr).text();
+    let fed = false;
+    return {
+      async run(lines) {
+        fed = true;
+        const input = lines.join("\n") + "\n";
+        try {
+          proc.stdin.write(input);
+          await proc.stdin.end();
+        } catch {
+          // the process died early (e.g. the netns is gone): its exit status says why
+        }
+        const [code, err] = await Promise.all([proc.exited, stderr]);
+        if (code !== 0) throw new NetCommandError(cmd, code, err, input);
+      },
+      cancel() {
+        if (fed) return;
+        fed = true;
+        Promise.resolve().then(() => proc.stdin.end()).catch(() => {});
+      },
+    };
   }
 
   /** Like batch, but carries on past failing lines (used to remove what may be gone). */

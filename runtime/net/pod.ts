@@ -70,10 +70,13 @@ export function unwireLines(key: PodKey, ip: string | undefined, tables: number[
 export async function wire(node: Ip, podNs: Ip, pod: PodSpec): Promise<PodWiring> {
   assertIpv4(pod.ip);
   const w = wiringOf(pod);
+  // the pod-side process starts while the node side runs (saves its start-up, ~1 ms)
+  const podSide = podNs.startBatch();
   try {
     await node.batch(nodeWireLines(pod, w));
-    await podNs.batch(podWireLines(pod, w));
+    await podSide.run(podWireLines(pod, w));
   } catch (err) {
+    podSide.cancel();
     // all or nothing: a half-wired pod would pass traffic one way or shadow a later ADD
     await node.batchForce(unwireLines(pod, pod.ip, [pod.table]));
     throw err;
