@@ -19,7 +19,7 @@ describe("round trip", () => {
       }),
       { numRuns: 500 },
     );
-  });
+  }, 60_000);
 });
 
 /** A mutation of a valid policy: a value replaced, a key dropped or renamed, or text garbled. */

@@ -78,7 +78,7 @@ export class Agent {
       new TencentVpcApi({
         region: policy.spec.region,
         endpoint: opts.endpoint ?? policy.spec.cloud.endpoint,
-        credentials: resolveCredentials({ secretDir: opts.credentialsDir, metadataUrl: opts.metadataUrl }),
+        credentials: resolveCredentials({ secretPath: opts.credentialsDir, metadataUrl: opts.metadataUrl }),
         clusterId: policy.spec.clusterId,
         vpcId: policy.spec.vpcId,
         log: (event, fields) => log.debug(event, fields),

@@ -54,8 +54,10 @@ describe("node agent, two nodes", () => {
     expect(settled.summary.bound).toBeGreaterThanOrEqual(pods + 3);
     expect(settled.summary.bound).toBeLessThanOrEqual(pods + 6);
     expect(settled.enis).toHaveLength(2);
-    const [first, second] = settled.enis;
-    expect(first!.bound).toBe(10); // the first ENI filled to its quota before a second was made
+    // ENIs are listed by ID, which is random: order them by size. The first ENI was filled to
+    // its quota (10) before a second was made; the second holds the rest.
+    const [full, second] = [...settled.enis].sort((a, b) => b.bound - a.bound);
+    expect(full!.bound).toBe(10);
     expect(second!.bound).toBe(settled.summary.bound - 10);
   });
 

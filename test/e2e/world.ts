@@ -2,8 +2,7 @@
 // fabric mirrors ENIs into a network test bed, one node namespace per emulated instance, a
 // `vpccni agent` process per node, and the compiled CNI binary driven by cnitool. Optionally a
 // real kube-apiserver holding the Node objects. Used by test/e2e and by `vpccni demo`.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { type Emulator, type EmulatorConfigInput, startEmulator } from "../../emulator/index.ts";
@@ -15,7 +14,8 @@ import { kubeCall } from "../harness/kube-api.ts";
 import { createTestBed, type NodeNs, type PodNs, type TestBed } from "../harness/netns.ts";
 import { paths } from "../harness/paths.ts";
 import { run } from "../harness/exec.ts";
-import { onProcessExit } from "../harness/process.ts";
+import { makeTempDir } from "../harness/janitor.ts";
+import { type ManagedProcess, spawnManaged } from "../harness/process.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 export const NETWORK = "vpccni";
@@ -28,11 +28,11 @@ export interface WorldOptions {
   spec?: Record<string, unknown>;
   /** Emulator settings (async task times) and faults. */
   emulator?: Partial<EmulatorConfigInput>;
+  /** ENI and IP quota of every node's instance type (counts include the primary ENI and IPs). */
+  quota?: { eniQuota: number; ipsPerEni: number };
   cluster?: Cluster;
   /** Kubeconfig the agents use (default: the cluster's admin). */
   agentKubeconfig?: string;
-  /** Where agents' JSON logs go (default: a file per node in the world's folder). */
-  logs?: "files" | "inherit";
   /**
    * Who calls the CNI plugin: cnitool (libcni, the tests' default) or the world itself,
    * executing the binary with CNI_* variables as a kubelet's runtime does (the demo: no Go
@@ -41,8 +41,8 @@ export interface WorldOptions {
   caller?: "cnitool" | "direct";
 }
 
-/** 3 pod ENIs of 10 secondary IPs per node (quota 4 x 11, primary ENI and IPs excluded). */
-export function emulatorConfig(nodes: number): EmulatorConfigInput {
+/** Default: 3 pod ENIs of 10 secondary IPs per node (quota 4 x 11, primary ENI and IPs excluded). */
+export function emulatorConfig(nodes: number, quota = { eniQuota: 4, ipsPerEni: 11 }): EmulatorConfigInput {
   return {
     region: "ap-guangzhou",
     vpcs: [{ vpcId: VPC, cidrBlock: "10.231.0.0/16" }],
@@ -52,7 +52,7 @@ export function emulatorConfig(nodes: number): EmulatorConfigInput {
       { subnetId: SUBNETS.small, vpcId: VPC, cidrBlock: "10.231.12.0/26", zone: "ap-guangzhou-3" },
     ],
     securityGroups: ["sg-demo0001"],
-    instanceTypes: { "S5.LARGE8": { eniQuota: 4, ipsPerEni: 11 } },
+    instanceTypes: { "S5.LARGE8": quota },
     instances: Array.from({ length: nodes }, (_, i) => ({ instanceId: `ins-node000${i + 1}`, instanceType: "S5.LARGE8", zone: "ap-guangzhou-3", subnetId: SUBNETS.nodes })),
     settings: { asyncMs: { create: 20, attach: 100, detach: 60, delete: 20, assign: 20, unassign: 20 } },
   };
@@ -68,7 +68,8 @@ export function policyYaml(name: string, spec: Record<string, unknown> = {}): st
 }
 
 export class WorldNode {
-  agent: ReturnType<typeof Bun.spawn> | undefined;
+  agent: ManagedProcess | undefined;
+  private agentExit: number | null = null;
   readonly pods = new Map<string, { pod: PodNs; ip: string; containerId: string }>();
   private seq = 0;
 
@@ -108,23 +109,33 @@ export class WorldNode {
       "--netns", this.ns.ns, "--log-level", "debug",
       ...(w.cluster ? ["--kubeconfig", w.agentKubeconfig ?? w.cluster.admin.path] : ["--no-kube"]),
     ];
-    const log = w.opts.logs === "inherit" ? "inherit" : Bun.file(join(this.dir, `agent-${Date.now()}.log`));
     // No cloud keys in the environment: the agent takes the CVM role's temporary credentials
-    // from the (emulated) metadata service, as on a real node.
-    const env = { ...process.env, TENCENTCLOUD_SECRET_ID: "", TENCENTCLOUD_SECRET_KEY: "", NODE_EXTRA_CA_CERTS: "" };
-    this.agent = Bun.spawn(args, { env, stdout: log, stderr: log });
-    const agent = this.agent;
-    onProcessExit(() => agent.kill("SIGKILL"));
-    await waitFor(`agent of ${this.name} to answer on its socket`, async () => (agent.exitCode !== null ? Promise.reject(new Error(`agent exited with ${agent.exitCode}; log in ${this.dir}`)) : (await this.view().catch(() => null)) !== null), 60_000);
+    // from the (emulated) metadata service, as on a real node. NODE_EXTRA_CA_CERTS empty: the
+    // agent finds the cluster CA itself, as in a pod.
+    const env = { TENCENTCLOUD_SECRET_ID: "", TENCENTCLOUD_SECRET_KEY: "", NODE_EXTRA_CA_CERTS: "" };
+    // The harness's leash: the agent dies with the test process, even a SIGKILLed one.
+    const agent = spawnManaged(`agent-${this.name}`, args, { log: join(this.dir, "agent.log"), env });
+    this.agent = agent;
+    this.agentExit = null;
+    void agent.exited.then((code) => {
+      if (this.agent === agent) this.agentExit = code;
+    });
+    await waitFor(`agent of ${this.name} to answer on its socket`, async () => (this.agentExit !== null ? Promise.reject(new Error(`agent exited with ${this.agentExit}; log in ${join(this.dir, "agent.log")}`)) : (await this.view().catch(() => null)) !== null), 60_000);
   }
 
+  /** SIGTERM: a graceful stop; SIGKILL: a crash, as `kill -9` of the agent process group. */
   async stopAgent(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<number | null> {
     const agent = this.agent;
     if (!agent) return null;
-    agent.kill(signal);
-    await agent.exited;
     this.agent = undefined;
-    return agent.exitCode;
+    if (signal === "SIGKILL") process.kill(-agent.pgid, "SIGKILL");
+    else await agent.stop(10_000);
+    return await agent.exited;
+  }
+
+  /** The agent's log, for failure messages and the demo. */
+  agentLog(): string {
+    return require("node:fs").existsSync(join(this.dir, "agent.log")) ? require("node:fs").readFileSync(join(this.dir, "agent.log"), "utf8") : "";
   }
 
   async view(): Promise<PoolView> {
@@ -211,12 +222,12 @@ export class World {
 
   static async start(opts: WorldOptions = {}): Promise<World> {
     const count = opts.nodes ?? 2;
-    const dir = mkdtempSync(join(tmpdir(), "vpccni-world-"));
-    if (process.env.VPCCNI_KEEP_WORLD !== "1") onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
+    // The harness's janitor removes this folder even when the test process is killed.
+    const dir = makeTempDir("world");
     const bed = await createTestBed({ subnet: "10.231.0.0/24" });
     const byInstance = new Map<string, NodeNs>();
     const fabric = new NetnsFabric(bed, (i) => byInstance.get(i.instanceId));
-    const config = { ...emulatorConfig(count), ...opts.emulator };
+    const config = { ...emulatorConfig(count, opts.quota), ...opts.emulator };
     let emulator: Emulator | undefined;
     try {
       emulator = await startEmulator({ config, fabric, log: () => {}, env: {} });
@@ -247,7 +258,8 @@ export class World {
     for (const n of this.nodes) await n.stopAgent("SIGTERM").catch(() => null);
     await this.emulator.stop();
     await this.bed.destroy();
-    // VPCCNI_KEEP_WORLD=1 keeps the agents' logs and state for a post-mortem.
+    // VPCCNI_KEEP_WORLD=1 keeps the agents' logs and state for a post-mortem (the janitor
+    // still removes the folder once the test process has ended).
     if (process.env.VPCCNI_KEEP_WORLD === "1") process.stderr.write(`world kept in ${this.dir}\n`);
     else rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,0 +1,65 @@
+// 100 pods on a fresh node: how long until every pod has its IP, against the lower bound the
+// emulator's latency profile allows, and cloud API calls per pod. Real parts throughout:
+// emulator + SDK, the agent process, the compiled CNI binary, kernel namespaces.
+// Needs root. Prints figures; never fails on time. Usage: bun bench/burst.ts [--pods 100]
+import { parseArgs } from "node:util";
+import { apiCalls } from "../cli/demo/progress.ts";
+import { waitFor, World } from "../test/e2e/world.ts";
+
+const { values } = parseArgs({ args: process.argv.slice(2), options: { pods: { type: "string", default: "100" } } });
+const PODS = Number(values.pods);
+// The emulator's default task times (docs/emulator.md), in ms: the latency profile of this run.
+const ASYNC = { create: 50, attach: 500, detach: 300, delete: 50, assign: 50, unassign: 50 };
+const QUOTA = { eniQuota: 8, ipsPerEni: 21 }; // 7 pod ENIs x 20 secondary IPs = 140
+const MIN_PREBIND = 5;
+const IPS_PER_CALL = 10;
+
+/**
+ * Lower bound of the time to the last IP. At t=0 the node has no pod ENI and PODS ADDs arrive.
+ * It needs E = ceil((PODS + min) / ipsPerEni) ENIs. Each ENI costs at least one create task
+ * and one attach task, then its IPs beyond the first call's 10 come in further assign tasks,
+ * one at a time per ENI (the cloud refuses a second task on a busy ENI). ENIs proceed in
+ * parallel. HTTP round trips and wiring are left out, so the bound is below any real run.
+ */
+function lowerBoundMs(): number {
+  const perEni = QUOTA.ipsPerEni - 1;
+  const enis = Math.ceil((PODS + MIN_PREBIND) / perEni);
+  const ipsOnBusiest = Math.min(perEni, Math.ceil((PODS + MIN_PREBIND) / enis));
+  return ASYNC.create + ASYNC.attach + Math.ceil(Math.max(0, ipsOnBusiest - IPS_PER_CALL) / IPS_PER_CALL) * ASYNC.assign;
+}
+
+if (process.getuid?.() !== 0) {
+  console.error("bench/burst.ts needs root (network namespaces)");
+  process.exit(1);
+}
+const world = await World.start({ nodes: 1, caller: "direct", quota: QUOTA, emulator: { settings: { asyncMs: ASYNC } }, spec: { prebind: { min: MIN_PREBIND, max: MIN_PREBIND } } });
+try {
+  const node = world.nodes[0]!;
+  await node.startAgent();
+  // A fresh node: the agent's first ENI is still being made; wait for the idle start state.
+  await waitFor("the agent's first pool", async () => (await node.view()).summary.inflight === 0, 60_000);
+  const before = apiCalls(world.emulator.admin.stats()).total;
+  const t0 = performance.now();
+  const latencies = await Promise.all(
+    Array.from({ length: PODS }, async (_, i) => {
+      await node.addPod(`burst-${i}`);
+      return performance.now() - t0;
+    }),
+  );
+  const total = performance.now() - t0;
+  await waitFor("the pool to settle", async () => (await node.view()).summary.inflight === 0, 60_000);
+  const view = await node.view();
+  const calls = apiCalls(world.emulator.admin.stats());
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  const lb = lowerBoundMs();
+  console.log(`pods                      ${PODS} on a fresh node (quota ${QUOTA.eniQuota - 1} pod ENIs x ${QUOTA.ipsPerEni - 1} IPs, prebind min ${MIN_PREBIND})`);
+  console.log(`latency profile           create ${ASYNC.create} ms, attach ${ASYNC.attach} ms, assign ${ASYNC.assign} ms per task`);
+  console.log(`time to all IPs           ${total.toFixed(0)} ms (pod p50 ${q(0.5).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms)`);
+  console.log(`lower bound               ${lb} ms (cloud critical path; see the comment in bench/burst.ts)`);
+  console.log(`ENIs / bound IPs          ${view.summary.enis} / ${view.summary.bound}`);
+  console.log(`API calls                 ${calls.total - before} for the burst, ${((calls.total - before) / PODS).toFixed(2)} per pod (${calls.byAction.map(([a, n]) => `${a} ${n}`).join(", ")})`);
+  console.log(`ratio burst=${(total / lb).toFixed(2)}`);
+} finally {
+  await world.stop();
+}
