@@ -4,9 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requireCni } from "../harness/prereq.ts";
 import type { PodNs } from "../harness/netns.ts";
-import { execCni, makeRig, vpccniPlugin, type CniRig } from "./cni-kit.ts";
+import { execCni, makeRig, requireDataPlaneTools, vpccniPlugin, type CniRig } from "./cni-kit.ts";
 import { startStubAgent, type StubAgent } from "./stub-agent.ts";
 import { makeWorld, type World } from "./world.ts";
 
@@ -17,7 +16,7 @@ let pod: PodNs;
 const IPS = ["10.231.8.101", "10.231.8.102"];
 
 beforeAll(async () => {
-  requireCni();
+  requireDataPlaneTools();
   w = await makeWorld(1);
   rig = await makeRig();
   await w.fabric.onAssign(w.nodes[0]!.eni, IPS);

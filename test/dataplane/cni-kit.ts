@@ -6,11 +6,20 @@ import { join, resolve } from "node:path";
 import { runOk } from "../harness/exec.ts";
 import { paths } from "../harness/paths.ts";
 import { onProcessExit } from "../harness/process.ts";
-import { requireBinary } from "../harness/prereq.ts";
+import { requireBinary, requireCni, requirePrereq } from "../harness/prereq.ts";
 import type { NodeNs, PodNs, TestBed } from "../harness/netns.ts";
 import type { RunResult } from "../harness/exec.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
+
+/** Everything the data-plane and CNI suites run besides the harness's own prerequisites. */
+export function requireDataPlaneTools(): void {
+  requireCni();
+  for (const tool of ["nsenter", "sysctl", "iptables-save", "curl"]) {
+    requirePrereq(tool, () => Bun.which(tool) !== null || `\`${tool}\` is not on PATH`);
+  }
+  requireBinary("reference CNI plugin portmap", join(paths.cniPluginDir, "portmap"));
+}
 let built: string | undefined;
 
 /** Compiles runtime/cni into a temp dir (scripts/build-cni.sh) and returns that dir. */

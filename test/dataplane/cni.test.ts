@@ -2,9 +2,8 @@
 // the stub agent serving the socket protocol over the real data plane.
 import { statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { requireCni } from "../harness/prereq.ts";
 import type { PodNs } from "../harness/netns.ts";
-import { cnitool, execCni, makeRig, removeCnitoolCache, vpccniPlugin, writeConf, type CniRig } from "./cni-kit.ts";
+import { cnitool, execCni, makeRig, removeCnitoolCache, requireDataPlaneTools, vpccniPlugin, writeConf, type CniRig } from "./cni-kit.ts";
 import { startStubAgent, type StubAgent } from "./stub-agent.ts";
 import { makeWorld, ping, type World } from "./world.ts";
 
@@ -14,7 +13,7 @@ const agents: StubAgent[] = [];
 const IPS = [["10.231.8.101", "10.231.8.102", "10.231.8.103"], ["10.231.8.111", "10.231.8.112"]];
 
 beforeAll(async () => {
-  requireCni();
+  requireDataPlaneTools();
   w = await makeWorld(2);
   for (const [i, n] of w.nodes.entries()) {
     const rig = await makeRig();

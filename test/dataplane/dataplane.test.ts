@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { FROM_POD_PRIORITY, hostVethName, IprouteDataPlane, TO_POD_PRIORITY, type PodSpec } from "../../runtime/net/index.ts";
 import { runOk } from "../harness/exec.ts";
 import type { PodNs } from "../harness/netns.ts";
+import { requireDataPlaneTools } from "./cni-kit.ts";
 import { makeWorld, ping, rxPackets, type World } from "./world.ts";
 
 let w: World;
@@ -19,6 +20,7 @@ async function addPod(nodeIdx: number, ip: string, name: string) {
 }
 
 beforeAll(async () => {
+  requireDataPlaneTools();
   w = await makeWorld(2);
   pods = [await addPod(0, "10.231.8.101", "a"), await addPod(1, "10.231.8.102", "b"), await addPod(0, "10.231.8.103", "c")];
 }, 60_000);
