@@ -12,8 +12,10 @@ main() {
   command -v ip >/dev/null || missing+=(iproute2)
   command -v ping >/dev/null || missing+=(iputils-ping)
   command -v openssl >/dev/null || missing+=(openssl)
+  command -v iptables >/dev/null || missing+=(iptables)
+  command -v curl >/dev/null || missing+=(curl)
   if [ ${#missing[@]} -eq 0 ]; then
-    say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping, openssl)"
+    say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping, openssl, iptables, curl)"
     exit 0
   fi
   [ "$(id -u)" = 0 ] || die "need root to install ${missing[*]}: run as root, or apt-get install ${missing[*]}"

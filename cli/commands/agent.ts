@@ -85,8 +85,13 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const { promise, resolve } = Promise.withResolvers<number>();
+  let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
+    // `on`, not `once`: a signal can arrive twice (to the process group and forwarded by the
+    // CA re-exec parent), and a second one must not kill a shutdown half-way.
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
       log.info("stopping", { signal });
       agent.stop().then(
         () => resolve(0),

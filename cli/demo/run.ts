@@ -129,7 +129,7 @@ export async function runWithoutRoot(): Promise<number> {
   say("Running what needs no root instead: the compiler and the pool simulator.\n");
   say("1/2 compile the example policies");
   if (!(await compileStep())) return 1;
-  say("2/2 simulate a burst of 100 pods on a fresh node, vpccni against AWS VPC CNI-style warm targets");
+  say("2/2 simulate a burst of 100 pods, vpccni against AWS VPC CNI-style warm targets");
   const out = mkdtempSync(join(tmpdir(), "vpccni-demo-sim-"));
   const simulate = await import("../commands/simulate.ts");
   const code = await simulate.run(["--policy", POLICY, "--trace", join(ROOT, "examples/traces/burst.jsonl"), "--compare", "aws", "--out", out]);

@@ -55,6 +55,7 @@ export class Agent {
   private maintenance?: Maintenance;
   private kubeSync?: KubeSync;
   private executor?: CloudExecutor;
+  private dataPlane?: DataPlane;
   private policy?: VpcCniPolicy;
   private identity?: NodeIdentity;
   private ready = false;
@@ -83,7 +84,7 @@ export class Agent {
         vpcId: policy.spec.vpcId,
         log: (event, fields) => log.debug(event, fields),
       });
-    const dataPlane = opts.dataPlane ?? new IprouteDataPlane({ netns: opts.netns, routeTableBase: policy.spec.dataPlane.routeTableBase, manageRpFilter: policy.spec.dataPlane.manageRpFilter });
+    const dataPlane = (this.dataPlane = opts.dataPlane ?? new IprouteDataPlane({ netns: opts.netns, routeTableBase: policy.spec.dataPlane.routeTableBase, manageRpFilter: policy.spec.dataPlane.manageRpFilter }));
 
     // What the cloud says this instance has and may have.
     const [limits, enis, subnets] = await Promise.all([api.instanceLimits(instanceId), api.listEnis(instanceId), api.describeSubnets(policy.spec.subnets)]);
@@ -200,6 +201,8 @@ export class Agent {
     await this.servers?.stop();
     await this.driver?.stop();
     await this.kubeSync?.flush();
+    // Host veths of pods deleted just before the stop are removed in the background.
+    await this.dataPlane?.settle();
     this.store?.close();
   }
 }

@@ -29,9 +29,10 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
   const now = deps.now ?? Date.now;
 
   async function unwireAndRelease(key: string, ref: { containerId: string; ifname: string; network: string }): Promise<string | undefined> {
-    const ip = deps.driver.state.pods[key]?.ip;
+    const assignment = deps.driver.state.pods[key];
+    const ip = assignment?.ip;
     // Unwire before the IP goes back to the pool, so that it is never wired twice.
-    await deps.dataPlane.unwirePod(ref, ip);
+    await deps.dataPlane.unwirePod(ref, ip, assignment ? deps.executor.links.get(assignment.eni)?.table : undefined);
     deps.driver.release(key);
     deps.store.deleteAttachment(key);
     return ip;

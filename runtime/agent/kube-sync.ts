@@ -93,6 +93,7 @@ export class KubeSync {
       if (a.namespace === null || a.name === null || alive.has(`${a.namespace}/${a.name}`) || now - a.createdAt < POD_GC_MIN_AGE_MS) continue;
       const ip = this.deps.driver.state.pods[a.key]?.ip;
       const [network = "", containerId = "", ifname = ""] = a.key.split("/");
+      // Without the table the data plane looks the rule up itself.
       await this.deps.dataPlane.unwirePod({ network, containerId, ifname }, ip).catch(() => {});
       this.deps.driver.release(a.key);
       this.deps.store.deleteAttachment(a.key);

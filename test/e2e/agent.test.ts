@@ -3,7 +3,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { useSharedCluster } from "../harness/shared-cluster.ts";
 import { kubeCall } from "../harness/kube-api.ts";
+import { join } from "node:path";
+import { run } from "../harness/exec.ts";
 import { waitFor, World } from "./world.ts";
+
+const ROOT = join(import.meta.dir, "../..");
 
 describe("node agent, two nodes", () => {
   const cluster = useSharedCluster();
@@ -71,5 +75,52 @@ describe("node agent, two nodes", () => {
       return v.summary.inflight === 0 && v.summary.bound <= pods + 6;
     });
     expect((await n1.view()).summary.bound).toBeGreaterThanOrEqual(pods + 3);
+  });
+
+  test("vpccni status renders the live pool: ENIs, route tables, bound and assigned IPs", async () => {
+    const n1 = world.nodes[0]!;
+    const view = await n1.view();
+    const out = await run([process.execPath, "cli/main.ts", "status", "--socket", n1.socket], { cwd: ROOT });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain(`node ${n1.name} (${n1.instanceId}), policy e2e`);
+    expect(out.stdout).toContain(`pods ${view.summary.pods}  bound ${view.summary.bound}/30`);
+    for (const eni of view.enis) expect(out.stdout).toMatch(new RegExp(`${eni.id}\\s+${eni.subnet}\\s+${eni.link}\\s+${eni.routeTable}\\s+${eni.bound}\\s+${eni.assigned}`));
+    const missing = await run([process.execPath, "cli/main.ts", "status", "--socket", "/nonexistent/cni.sock"], { cwd: ROOT });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("cannot read the agent at /nonexistent/cni.sock");
+  });
+
+  test("a deleted from-pod rule and a deleted ENI default route are put back by the agent's repair loop", async () => {
+    const n2 = world.nodes[1]!;
+    const b = n2.pods.get("b")!;
+    const view = await n2.view();
+    const eni = view.pods.find((p) => p.ip === b.ip)?.eni;
+    const table = view.enis.find((e) => e.id === eni)?.routeTable;
+    expect(table).toBeGreaterThan(2000);
+    await world.bed.ip(n2.ns.ns, "rule", "del", "from", b.ip, "lookup", String(table));
+    await world.bed.ip(n2.ns.ns, "route", "del", "default", "table", String(table));
+    await waitFor("the rule and the route to come back", async () => {
+      const rules = await world.bed.ip(n2.ns.ns, "rule", "show");
+      const routes = await world.bed.ip(n2.ns.ns, "route", "show", "table", String(table));
+      return rules.includes(`from ${b.ip} lookup ${table}`) && routes.includes("default");
+    }, 30_000);
+    const a = world.nodes[0]!.pods.get("a")!;
+    const r = await world.bed.exec(a.pod.ns, ["ping", "-n", "-q", "-c", "1", "-W", "2", b.ip]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
+  test("a graceful restart keeps every pod wired, and the agent comes back with the same pool", async () => {
+    const n2 = world.nodes[1]!;
+    const before = await n2.view();
+    expect(await n2.stopAgent("SIGTERM")).toBe(0);
+    const a = world.nodes[0]!.pods.get("a")!;
+    const b = n2.pods.get("b")!;
+    // While the agent is down, pods already wired keep their network.
+    const during = await world.bed.exec(a.pod.ns, ["ping", "-n", "-q", "-c", "1", "-W", "2", b.ip]);
+    expect(during.code, during.stdout + during.stderr).toBe(0);
+    await n2.startAgent();
+    const after = await n2.view();
+    expect(after.pods).toEqual(before.pods);
+    expect(after.enis.map((e) => [e.id, e.routeTable])).toEqual(before.enis.map((e) => [e.id, e.routeTable]));
   });
 });

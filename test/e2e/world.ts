@@ -145,8 +145,8 @@ export class WorldNode {
   }
 
   /** A pod namespace wired by the real CNI binary, called through cnitool (libcni) or directly. */
-  async addPod(name = `p${++this.seq}`): Promise<{ pod: PodNs; ip: string; containerId: string }> {
-    const pod = await this.world.bed.addPod({ name: `${this.name}-${name}` });
+  async addPod(name = `p${++this.seq}`, existing?: PodNs): Promise<{ pod: PodNs; ip: string; containerId: string }> {
+    const pod = existing ?? (await this.newPodNamespace(name));
     // cnitool derives the container ID from the netns path (cnitool-<sha512>).
     const containerId = this.world.opts.caller === "direct" ? `demo${this.name}${name}`.replace(/[^A-Za-z0-9]/g, "") : pod.path;
     const args = `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`;
@@ -157,6 +157,11 @@ export class WorldNode {
     const entry = { pod, ip, containerId };
     this.pods.set(name, entry);
     return entry;
+  }
+
+  /** A pod's network namespace, not wired yet (benchmarks time the CNI call alone). */
+  newPodNamespace(name: string): Promise<PodNs> {
+    return this.world.bed.addPod({ name: `${this.name}-${name}` });
   }
 
   async delPod(name: string): Promise<void> {
