@@ -37,10 +37,20 @@ export function inNetns(target: NetnsTarget, cmd: string[]): string[] {
   return ["nsenter", `--net=${path}`, ...cmd];
 }
 
-/** `net.ipv4.conf.eth1.rp_filter` -> `/proc/sys/net/ipv4/conf/eth1/rp_filter`. */
-function procPath(key: string): string {
+/** `net.ipv4.conf.eth1.rp_filter` -> `<netDir>/ipv4/conf/eth1/rp_filter`. */
+function procPath(key: string, netDir = "/proc/sys/net"): string {
   if (!/^net\.[A-Za-z0-9_.-]+$/.test(key)) throw new Error(`sysctl key '${key}' must be a net.* key`);
-  return `/proc/sys/${key.replaceAll(".", "/")}`;
+  return `${netDir}/${key.slice("net.".length).replaceAll(".", "/")}`;
+}
+
+/**
+ * Where this process's own net sysctls are written. In a non-privileged container /proc/sys is
+ * read-only, so the DaemonSet mounts the node's /proc/sys/net writable elsewhere and names it
+ * in VPCCNI_SYSCTL_NET_DIR (compiler/contract.ts). The files show the namespace of the process
+ * that opens them: the agent runs in the node's (hostNetwork), so they are the node's.
+ */
+export function ownNetDir(env: Record<string, string | undefined> = process.env): string {
+  return env.VPCCNI_SYSCTL_NET_DIR || "/proc/sys/net";
 }
 
 /**
@@ -54,14 +64,14 @@ export async function readSysctls(target: NetnsTarget, keys: string[]): Promise<
   if (target === undefined) {
     for (const k of keys) {
       try {
-        out.set(k, readFileSync(procPath(k), "utf8").trim());
+        out.set(k, readFileSync(procPath(k, ownNetDir()), "utf8").trim());
       } catch {
         out.set(k, undefined);
       }
     }
     return out;
   }
-  const paths = keys.map(procPath);
+  const paths = keys.map((k) => procPath(k));
   // prints path:value per readable file and skips missing ones (a link that is gone)
   const text = await execOk(inNetns(target, ["sh", "-c", 'for f in "$@"; do [ -r "$f" ] && printf "%s:%s\\n" "$f" "$(cat "$f")"; done; true', "sh", ...paths]));
   const byPath = new Map<string, string>();
@@ -77,7 +87,7 @@ export async function readSysctls(target: NetnsTarget, keys: string[]): Promise<
 export async function writeSysctls(target: NetnsTarget, values: Map<string, string>): Promise<void> {
   if (values.size === 0) return;
   if (target === undefined) {
-    for (const [k, v] of values) writeFileSync(procPath(k), v);
+    for (const [k, v] of values) writeFileSync(procPath(k, ownNetDir()), v);
     return;
   }
   const args = [...values].map(([k, v]) => `${k}=${v}`);
