@@ -167,10 +167,19 @@ export class WorldNode {
   async delPod(name: string): Promise<void> {
     const entry = this.pods.get(name);
     if (!entry) throw new Error(`no pod ${name} on ${this.name}`);
-    const args = `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`;
-    const r = this.world.opts.caller === "direct" ? await this.execCni("DEL", entry.pod.path, entry.containerId, args) : await this.cnitool("del", entry.pod.path, { CNI_ARGS: args });
-    if (r.code !== 0) throw new Error(`CNI DEL for ${name} failed (${r.code}): ${r.stdout}${r.stderr}`);
+    await this.del(name, entry.pod);
     this.pods.delete(name);
+  }
+
+  /**
+   * CNI DEL for a pod namespace, known or not: what a runtime does after an ADD that failed,
+   * before it retries (the spec asks for it; containerd and CRI-O do it).
+   */
+  async del(name: string, pod: PodNs): Promise<void> {
+    const args = `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`;
+    const containerId = this.world.opts.caller === "direct" ? `demo${this.name}${name}`.replace(/[^A-Za-z0-9]/g, "") : pod.path;
+    const r = this.world.opts.caller === "direct" ? await this.execCni("DEL", pod.path, containerId, args) : await this.cnitool("del", pod.path, { CNI_ARGS: args });
+    if (r.code !== 0) throw new Error(`CNI DEL for ${name} failed (${r.code}): ${r.stdout}${r.stderr}`);
   }
 
   /**
