@@ -23,7 +23,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(module.help);
     return 0;
   }
-  return module.run(rest);
+  try {
+    return await module.run(rest);
+  } catch (error) {
+    // node:util parseArgs throws on an unknown or malformed option: a usage error, not a crash.
+    const code = (error as { code?: string }).code ?? "";
+    if (!code.startsWith("ERR_PARSE_ARGS")) throw error;
+    process.stderr.write(`vpccni ${name}: ${(error as Error).message}\n\n${module.help}`);
+    return 2;
+  }
 }
 
 function usage(): string {

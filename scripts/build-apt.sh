@@ -14,8 +14,9 @@ main() {
   command -v openssl >/dev/null || missing+=(openssl)
   command -v iptables >/dev/null || missing+=(iptables)
   command -v curl >/dev/null || missing+=(curl)
+  command -v sysctl >/dev/null || missing+=(procps)
   if [ ${#missing[@]} -eq 0 ]; then
-    say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping, openssl, iptables, curl)"
+    say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping, openssl, iptables, curl, procps)"
     exit 0
   fi
   [ "$(id -u)" = 0 ] || die "need root to install ${missing[*]}: run as root, or apt-get install ${missing[*]}"

@@ -9,7 +9,7 @@ nodes, and a summary. Needs root; without it, compiles the examples and runs the
 Uses a local kube-apiserver for the Node objects when scripts/prereqs.sh has built one.
 
   --nodes N    nodes (default 2)
-  --pods N     pods in the burst, spread over the nodes (default 24; at most 30 per node)
+  --pods N     pods in the burst, spread over the nodes (default 24; at most 25 per node)
   --no-kube    do not start the local kube-apiserver even when it is built
 `;
 

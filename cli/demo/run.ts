@@ -40,18 +40,20 @@ export async function compileStep(): Promise<boolean> {
   }
 }
 
-/** The demo needs iproute2 (and nsenter, from util-linux); as root it installs what is missing. */
+const TOOLS = ["ip", "nsenter", "unshare", "sysctl"];
+
+/** The test bed needs iproute2, util-linux and procps; as root the demo installs what is missing. */
 async function ensureTools(): Promise<boolean> {
-  if (Bun.which("ip") && Bun.which("nsenter")) return true;
-  say("    installing iproute2 with apt (scripts/build-apt.sh)");
+  if (TOOLS.every((t) => Bun.which(t))) return true;
+  say(`    installing what is missing of ${TOOLS.join(", ")} with apt (scripts/build-apt.sh)`);
   const proc = Bun.spawn(["bash", join(ROOT, "scripts/build-apt.sh")], { stdout: "inherit", stderr: "inherit", cwd: ROOT });
-  return (await proc.exited) === 0 && Bun.which("ip") !== null;
+  return (await proc.exited) === 0 && TOOLS.every((t) => Bun.which(t));
 }
 
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const started = Date.now();
   if (!(await ensureTools())) {
-    say("vpccni demo: `ip` (iproute2) is missing and could not be installed");
+    say(`vpccni demo: one of ${TOOLS.join(", ")} is missing and could not be installed (scripts/build-apt.sh)`);
     return 1;
   }
   say("vpccni demo: pods get real VPC IPs from shared ENIs, on an emulated Tencent Cloud VPC\n");

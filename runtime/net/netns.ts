@@ -90,7 +90,10 @@ export async function writeSysctls(target: NetnsTarget, values: Map<string, stri
     for (const [k, v] of values) writeFileSync(procPath(k, ownNetDir()), v);
     return;
   }
-  const args = [...values].map(([k, v]) => `${k}=${v}`);
-  for (const k of values.keys()) procPath(k);
-  await execOk(inNetns(target, ["sysctl", "-q", "-w", ...args]));
+  // sh and /proc, not sysctl(8): procps is not on every minimal node or test machine.
+  const args = [...values].flatMap(([k, v]) => {
+    if (!/^[0-9]+$/.test(v)) throw new Error(`sysctl ${k} value '${v}' must be a number`);
+    return [procPath(k), v];
+  });
+  await execOk(inNetns(target, ["sh", "-c", 'while [ $# -gt 0 ]; do printf "%s" "$2" > "$1" || exit 1; shift 2; done', "sh", ...args]));
 }
