@@ -6,10 +6,10 @@ import type { VpcCniPolicy } from "../../schema/index.ts";
 import { TAG_CLUSTER, TAG_CREATED_AT, TAG_NODE, TencentVpcApi } from "../cloud/tencent.ts";
 import { resolveCredentials } from "../cloud/credentials.ts";
 import { DEFAULT_METADATA_URL, MetadataClient } from "../cloud/metadata.ts";
-import type { Eni, Subnet, VpcApi } from "../cloud/types.ts";
+import type { Subnet, VpcApi } from "../cloud/types.ts";
 import { IprouteDataPlane } from "../net/index.ts";
 import type { DataPlane } from "../net/types.ts";
-import { createState, type EniInventory, type PoolState, type Quota, setQuota, setSettings, setSubnets, settingsFromPolicy, summary, syncInventory } from "../pool/index.ts";
+import { createState, type PoolState, type Quota, setQuota, setSettings, setSubnets, settingsFromPolicy, summary, syncInventory } from "../pool/index.ts";
 import type { KubePort } from "../kube/client.ts";
 import { cniApi } from "./cni-api.ts";
 import { PoolDriver } from "./driver.ts";
@@ -17,6 +17,7 @@ import { CloudExecutor, type NodeIdentity } from "./executor.ts";
 import { type AgentServers, startServers } from "./http.ts";
 import { KubeSync } from "./kube-sync.ts";
 import type { Logger } from "./log.ts";
+import { isManaged, subnetsToWatch, toInventory } from "./inventory.ts";
 import { Maintenance } from "./maintenance.ts";
 import { AgentMetrics } from "./metrics.ts";
 import { describeRejection, PolicyWatcher, readPolicyFile } from "./policy-file.ts";
@@ -86,8 +87,12 @@ export class Agent {
       });
     const dataPlane = (this.dataPlane = opts.dataPlane ?? new IprouteDataPlane({ netns: opts.netns, routeTableBase: policy.spec.dataPlane.routeTableBase, manageRpFilter: policy.spec.dataPlane.manageRpFilter }));
 
-    // What the cloud says this instance has and may have.
-    const [limits, enis, subnets] = await Promise.all([api.instanceLimits(instanceId), api.listEnis(instanceId), api.describeSubnets(policy.spec.subnets)]);
+    // What the cloud says this instance has and may have. ENIs this cluster made stay managed
+    // even when the policy no longer lists their subnet: their pods keep running, and the pool
+    // drains them instead of forgetting them (which would cut the pods off and leak the ENIs).
+    const [limits, enis] = await Promise.all([api.instanceLimits(instanceId), api.listEnis(instanceId)]);
+    const managed = isManaged(policy, new Set());
+    const subnets = await api.describeSubnets(subnetsToWatch(policy, enis.filter(managed)));
     const primary = enis.find((e) => e.primary);
     if (!primary) throw new Error(`instance ${instanceId} lists no primary ENI; cannot copy its security groups to new ENIs`);
     // The limits count the primary ENI and each ENI's primary IP; pods can use neither.
@@ -98,7 +103,7 @@ export class Agent {
     this.executor = executor;
 
     // The kernel: sysctls, and every pod ENI's link and route table.
-    const podEniList = enis.filter((e) => !e.primary && policy.spec.subnets.includes(e.subnetId));
+    const podEniList = enis.filter((e) => !e.primary && managed(e));
     for (const eni of podEniList) await executor.setupLink(eni);
     await dataPlane.ensureSysctls(opts.primaryInterface, [...executor.links.values()].map((l) => l.name));
 
@@ -107,7 +112,7 @@ export class Agent {
     this.store = store;
     const settings = settingsFromPolicy(policy.spec);
     const available = Object.fromEntries(subnets.map((s) => [s.id, s.availableIps]));
-    const inventory = toInventory(enis, policy.spec.subnets);
+    const inventory = toInventory(enis, managed);
     let state: PoolState;
     const saved = store.loadPool();
     if (saved) {
@@ -205,10 +210,4 @@ export class Agent {
     await this.dataPlane?.settle();
     this.store?.close();
   }
-}
-
-function toInventory(enis: Eni[], subnets: string[]): EniInventory[] {
-  return enis
-    .filter((e) => e.primary || subnets.includes(e.subnetId))
-    .map((e) => ({ id: e.id, subnet: e.subnetId, primary: e.primary, ips: e.secondaryIps }));
 }

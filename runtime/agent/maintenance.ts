@@ -8,6 +8,7 @@ import { setSubnets, syncInventory } from "../pool/index.ts";
 import type { PoolDriver } from "./driver.ts";
 import type { CloudExecutor, NodeIdentity } from "./executor.ts";
 import { gatewayOf } from "./executor.ts";
+import { isManaged, subnetsToWatch, toInventory } from "./inventory.ts";
 import type { Logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import type { NodeStore } from "./store.ts";
@@ -96,12 +97,14 @@ export class Maintenance {
   async resync(): Promise<void> {
     const { api, driver, identity } = this.deps;
     if (driver.state.inflight.length > 0) return;
-    const subnets = this.deps.policy().spec.subnets;
-    const [enis, described] = await Promise.all([api.listEnis(identity.instanceId), api.describeSubnets(subnets)]);
+    const policy = this.deps.policy();
+    const enis = await api.listEnis(identity.instanceId);
+    const managed = isManaged(policy, new Set(driver.state.enis.map((e) => e.id)));
+    const described = await api.describeSubnets(subnetsToWatch(policy, enis.filter(managed)));
     if (driver.state.inflight.length > 0) return; // an operation started while we listed
     for (const s of described) this.deps.subnets.set(s.id, s);
-    for (const eni of enis) if (!eni.primary && subnets.includes(eni.subnetId) && !this.deps.executor.links.has(eni.id)) await this.deps.executor.setupLink(eni);
-    const inventory = enis.filter((e) => e.primary || subnets.includes(e.subnetId)).map((e) => ({ id: e.id, subnet: e.subnetId, primary: e.primary, ips: e.secondaryIps }));
+    for (const eni of enis) if (managed(eni) && !this.deps.executor.links.has(eni.id)) await this.deps.executor.setupLink(eni);
+    const inventory = toInventory(enis, managed);
     driver.update((s) => {
       const synced = syncInventory(setSubnets(s, Object.fromEntries(described.map((d) => [d.id, d.availableIps]))), inventory);
       if (synced.lostPods.length > 0) this.deps.log.warn("the cloud no longer lists these pods' IPs", { pods: synced.lostPods });

@@ -97,3 +97,36 @@ describe("node agent under failure", () => {
     await pingAll(world, n2);
   }, 120_000);
 });
+
+describe("a subnet removed from a live policy", () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await World.start({ nodes: 1, spec: { prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" } });
+    await world.nodes[0]!.startAgent();
+  }, 120_000);
+  afterAll(async () => {
+    await world?.stop();
+  }, 60_000);
+
+  test("keeps its pods wired and its ENIs managed; new ENIs go to the subnets still listed", async () => {
+    const n1 = world.nodes[0]!;
+    for (let i = 0; i < 3; i++) await n1.addPod(`s${i}`);
+    const before = await n1.view();
+    expect(before.enis.map((e) => e.subnet)).toEqual(["subnet-pods0001"]);
+    n1.writePolicy(policyYaml("e2e", { subnets: ["subnet-pods0002"], prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" }));
+    // More pods than the old ENI can hold: the pool must grow into the listed subnet only.
+    for (let i = 3; i < 12; i++) await n1.addPod(`s${i}`);
+    await waitFor("the pool to settle", async () => (await n1.view()).summary.inflight === 0, 90_000);
+    const after = await n1.view();
+    expect(after.enis.find((e) => e.id === before.enis[0]!.id)).toBeDefined();
+    expect(after.enis.filter((e) => e.id !== before.enis[0]!.id).map((e) => e.subnet)).toEqual(["subnet-pods0002"]);
+    // Through the repair loop and a restart (which re-reads the cloud), the first pods keep working.
+    await Bun.sleep(6_000); // longer than the 5 s repair period: a wrong repair would have run
+    await n1.stopAgent("SIGTERM");
+    await n1.startAgent();
+    await expectNoLeak(n1);
+    await pingAll(world, n1);
+    const [first] = [...n1.pods.values()];
+    expect((await n1.view()).pods.map((p) => p.ip)).toContain(first!.ip);
+  }, 180_000);
+});
