@@ -1,9 +1,8 @@
 // The agent's two listeners. The unix socket (0600, root) carries the CNI protocol and the
 // introspection view, which lists pods and IPs and so stays off the network. The TCP listener
 // carries only health and metrics, for the kubelet's probes and Prometheus.
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
-import { type CniAgentApi, protocolHandler } from "../cni/protocol.ts";
+import type { CniAgentApi } from "../cni/protocol.ts";
+import { serveCni } from "../cni/serve.ts";
 import type { PoolState } from "../pool/index.ts";
 import { type LinkInfo, poolView } from "./introspect.ts";
 import type { AgentMetrics } from "./metrics.ts";
@@ -24,17 +23,9 @@ export interface ServerDeps {
 }
 
 export function startServers(deps: ServerDeps): AgentServers {
-  const cni = protocolHandler(deps.cni);
-  mkdirSync(dirname(deps.socket), { recursive: true, mode: 0o700 });
-  rmSync(deps.socket, { force: true }); // a socket left by a killed agent would refuse the bind
-  const local = Bun.serve({
-    unix: deps.socket,
-    fetch(req) {
-      if (new URL(req.url).pathname === "/v1/pool" && req.method === "GET") return Response.json(poolView({ ...deps.view(), now: Date.now() }));
-      return cni(req);
-    },
-  });
-  chmodSync(deps.socket, 0o600);
+  const local = serveCni(deps.socket, deps.cni, (req) =>
+    new URL(req.url).pathname === "/v1/pool" && req.method === "GET" ? Response.json(poolView({ ...deps.view(), now: Date.now() })) : undefined,
+  );
 
   let tcp: ReturnType<typeof Bun.serve> | undefined;
   if (deps.listen !== null) {
@@ -60,8 +51,7 @@ export function startServers(deps: ServerDeps): AgentServers {
     port: tcp?.port ?? null,
     async stop() {
       await tcp?.stop(true);
-      await local.stop(true);
-      rmSync(deps.socket, { force: true });
+      await local.stop();
     },
   };
 }

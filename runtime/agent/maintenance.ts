@@ -113,16 +113,25 @@ export class Maintenance {
   }
 
   /** Deletes this node's ENIs that are attached nowhere and older than the age guard. */
-  async sweepLeaks(now = Date.now()): Promise<string[]> {
-    const found = await this.deps.api.findEnis({ tags: this.deps.leakTags });
-    const deleted: string[] = [];
-    for (const eni of found) {
-      const created = Date.parse(eni.tags[this.deps.createdAtTag] ?? eni.createdTime);
-      if (eni.attachment || Number.isNaN(created) || now - created < LEAK_MIN_AGE_MS) continue;
-      await this.deps.api.deleteEni(eni.id);
-      deleted.push(eni.id);
-      this.deps.log.warn("deleted a leaked ENI", { eni: eni.id, created: new Date(created).toISOString() });
-    }
-    return deleted;
+  sweepLeaks(now = Date.now()): Promise<string[]> {
+    return sweepLeakedEnis(this.deps.api, this.deps.leakTags, this.deps.createdAtTag, this.deps.log, now);
   }
+}
+
+/**
+ * ENIs carrying all `tags` (this cluster and node) that are attached nowhere and were created
+ * more than LEAK_MIN_AGE_MS ago: a create whose attach never happened (a crash in between).
+ * Younger ones may be a create still on its way to the attach, so they are left alone.
+ */
+export async function sweepLeakedEnis(api: VpcApi, tags: Record<string, string>, createdAtTag: string, log: Logger, now = Date.now()): Promise<string[]> {
+  const found = await api.findEnis({ tags });
+  const deleted: string[] = [];
+  for (const eni of found) {
+    const created = Date.parse(eni.tags[createdAtTag] ?? eni.createdTime);
+    if (eni.attachment || Number.isNaN(created) || now - created < LEAK_MIN_AGE_MS) continue;
+    await api.deleteEni(eni.id);
+    deleted.push(eni.id);
+    log.warn("deleted a leaked ENI", { eni: eni.id, created: new Date(created).toISOString() });
+  }
+  return deleted;
 }

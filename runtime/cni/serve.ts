@@ -9,10 +9,12 @@ export interface CniServer {
   stop(): Promise<void>;
 }
 
-export function serveCni(socket: string, api: CniAgentApi): CniServer {
+/** `extra` answers routes beside the CNI protocol (the agent's introspection); undefined passes on. */
+export function serveCni(socket: string, api: CniAgentApi, extra?: (req: Request) => Response | undefined): CniServer {
   mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
   rmSync(socket, { force: true }); // a socket left by a crashed agent would refuse the bind
-  const server = Bun.serve({ unix: socket, fetch: protocolHandler(api) });
+  const cni = protocolHandler(api);
+  const server = Bun.serve({ unix: socket, fetch: (req) => extra?.(req) ?? cni(req) });
   chmodSync(socket, 0o600);
   return {
     socket,

@@ -3,9 +3,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { useSharedCluster } from "../harness/shared-cluster.ts";
 import { kubeCall } from "../harness/kube-api.ts";
-import { join } from "node:path";
+import { statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { run } from "../harness/exec.ts";
-import { waitFor, World } from "./world.ts";
+import { policyYaml, waitFor, World } from "./world.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 
@@ -13,7 +14,7 @@ describe("node agent, two nodes", () => {
   const cluster = useSharedCluster();
   let world: World;
   beforeAll(async () => {
-    world = await World.start({ nodes: 2, cluster: cluster(), spec: { prebind: { min: 3, max: 6 }, releaseInterval: "2s", ipCooldown: "0s" } });
+    world = await World.start({ nodes: 2, cluster: cluster(), listen: true, spec: { prebind: { min: 3, max: 6 }, releaseInterval: "2s", ipCooldown: "0s" } });
     await Promise.all(world.nodes.map((n) => n.startAgent()));
   }, 120_000);
   afterAll(async () => {
@@ -122,5 +123,49 @@ describe("node agent, two nodes", () => {
     const after = await n2.view();
     expect(after.pods).toEqual(before.pods);
     expect(after.enis.map((e) => [e.id, e.routeTable])).toEqual(before.enis.map((e) => [e.id, e.routeTable]));
+  });
+
+  test("health, readiness and Prometheus metrics on the listener; the CNI socket is 0600", async () => {
+    const n1 = world.nodes[0]!;
+    const base = `http://127.0.0.1:${n1.listenPort}`;
+    expect(await (await fetch(`${base}/healthz`)).text()).toBe("ok\n");
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const view = await n1.view();
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain(`vpccni_pool_ips{state="bound"} ${view.summary.bound}`);
+    expect(metrics).toContain(`vpccni_pool_ips{state="assigned"} ${view.summary.pods}`);
+    expect(metrics).toContain("vpccni_pool_max_bindable 30");
+    expect(metrics).toMatch(/vpccni_cloud_operations_total\{action="create-eni",outcome="ok"\} [1-9]/);
+    expect(metrics).toMatch(/vpccni_allocations_total\{result="ok"\} [1-9]/);
+    expect(statSync(n1.socket).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(n1.socket)).mode & 0o777).toBe(0o700);
+  });
+
+  test("an invalid policy reload keeps the old policy and records a PolicyRejected Event on the Node", async () => {
+    const n2 = world.nodes[1]!;
+    const before = await n2.view();
+    n2.writePolicy(policyYaml("e2e", { prebind: { min: 9, max: 1 } }));
+    await waitFor("a PolicyRejected event", async () => {
+      const events = (await kubeCall(cluster().admin, "GET", `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${n2.name}`)).json;
+      return events.items.some((e: { reason: string; message: string }) => e.reason === "PolicyRejected" && e.message.includes("prebind-min-above-max"));
+    });
+    expect((await n2.view()).summary.maxBindable).toBe(before.summary.maxBindable);
+    n2.writePolicy(policyYaml("e2e", { prebind: { min: 3, max: 6 }, releaseInterval: "2s", ipCooldown: "0s" }));
+    expect((await n2.view()).summary.pods).toBe(before.summary.pods);
+  });
+
+  test("logs are JSON lines and never carry the cloud credentials the agent used", async () => {
+    const state = await world.emulator.admin.state();
+    const secrets = state.credentials.flatMap((c) => [c.secretKey, ...(c.token ? [c.token] : [])]);
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const node of world.nodes) {
+      const lines = node.agentLog().split("\n").filter((l) => l.startsWith("{"));
+      expect(lines.length).toBeGreaterThan(5);
+      for (const line of lines) {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        expect(Object.keys(record).slice(0, 3)).toEqual(["time", "level", "msg"]);
+        for (const secret of secrets) expect(line).not.toContain(secret);
+      }
+    }
   });
 });

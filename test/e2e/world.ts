@@ -14,6 +14,7 @@ import { kubeCall } from "../harness/kube-api.ts";
 import { createTestBed, type NodeNs, type PodNs, type TestBed } from "../harness/netns.ts";
 import { paths } from "../harness/paths.ts";
 import { run } from "../harness/exec.ts";
+import { freePort } from "../harness/ports.ts";
 import { makeTempDir } from "../harness/janitor.ts";
 import { type ManagedProcess, spawnManaged } from "../harness/process.ts";
 
@@ -39,6 +40,8 @@ export interface WorldOptions {
    * build needed).
    */
   caller?: "cnitool" | "direct";
+  /** Give each agent a health and metrics listener on a free loopback port (default: none). */
+  listen?: boolean;
 }
 
 /** Default: 3 pod ENIs of 10 secondary IPs per node (quota 4 x 11, primary ENI and IPs excluded). */
@@ -69,6 +72,8 @@ export function policyYaml(name: string, spec: Record<string, unknown> = {}): st
 
 export class WorldNode {
   agent: ManagedProcess | undefined;
+  /** Loopback port of /healthz, /readyz and /metrics when the world has `listen`. */
+  listenPort: number | null = null;
   private agentExit: number | null = null;
   readonly pods = new Map<string, { pod: PodNs; ip: string; containerId: string }>();
   private seq = 0;
@@ -102,10 +107,11 @@ export class WorldNode {
   /** Starts `vpccni agent` for this node and waits until its socket answers. */
   async startAgent(): Promise<void> {
     const w = this.world;
+    if (w.opts.listen && this.listenPort === null) this.listenPort = await freePort();
     const args = [
       process.execPath, join(ROOT, "cli/main.ts"), "agent",
       "--policy", this.policyFile, "--node-name", this.name, "--state-dir", join(this.dir, "state"), "--socket", this.socket,
-      "--listen", "off", "--metadata-url", w.emulator.metadataUrl(this.instanceId), "--endpoint", `http://${w.emulator.endpoint}`,
+      "--listen", this.listenPort === null ? "off" : `127.0.0.1:${this.listenPort}`, "--metadata-url", w.emulator.metadataUrl(this.instanceId), "--endpoint", `http://${w.emulator.endpoint}`,
       "--netns", this.ns.ns, "--log-level", "debug",
       ...(w.cluster ? ["--kubeconfig", w.agentKubeconfig ?? w.cluster.admin.path] : ["--no-kube"]),
     ];
