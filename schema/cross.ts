@@ -1,6 +1,6 @@
 // Checks across policies of one repository: names are unique, and no node can be governed
 // by two policies of the same cluster (a DaemonSet each would fight over the node's ENIs).
-import type { Diagnostic } from "./diagnostic.ts";
+import { byCodePoint, type Diagnostic } from "./diagnostic.ts";
 import type { SourcedPolicy } from "./yaml-source.ts";
 
 export function crossCheck(policies: readonly SourcedPolicy[]): Diagnostic[] {
@@ -48,7 +48,7 @@ export function overlap(a: Record<string, string>, b: Record<string, string>): R
 }
 
 function describe(labels: Record<string, string>): string {
-  const entries = Object.entries(labels).sort(([x], [y]) => x.localeCompare(y));
+  const entries = Object.entries(labels).sort(([x], [y]) => byCodePoint(x, y));
   return entries.length === 0 ? "both select every node" : `a node labelled ${entries.map(([k, v]) => `${k}=${v}`).join(", ")}`;
 }
 

@@ -4,7 +4,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, relative, resolve } from "node:path";
 import { crossCheck } from "./cross.ts";
-import { type Diagnostic, sortDiagnostics } from "./diagnostic.ts";
+import { byCodePoint, type Diagnostic, sortDiagnostics } from "./diagnostic.ts";
 import { loadTsFile } from "./ts-source.ts";
 import { type FileResult, loadYamlText, type SourcedPolicy } from "./yaml-source.ts";
 
@@ -42,7 +42,7 @@ export async function loadPolicies(paths: readonly string[], cwd = process.cwd()
 async function policyFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true });
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of entries.sort((a, b) => byCodePoint(a.name, b.name))) {
     if (entry.name.startsWith(".")) continue;
     const full = join(dir, entry.name);
     if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) out.push(...(await policyFiles(full)));

@@ -73,8 +73,7 @@ export class Agent {
     if (policy.spec.ipMode !== "shared") throw new Error(`spec.ipMode is ${JSON.stringify(policy.spec.ipMode)}; this agent runs shared mode only (fixed IP needs the cluster ipamd)`);
 
     const metadata = new MetadataClient(opts.metadataUrl ?? DEFAULT_METADATA_URL);
-    const [instanceId, zone] = await Promise.all([metadata.instanceId(), metadata.zone()]);
-    log.info("node identified", { node: opts.nodeName, instanceId, zone });
+    const [instanceId, zone, primaryMac] = await Promise.all([metadata.instanceId(), metadata.zone(), metadata.get("mac")]);
     const api =
       opts.api ??
       new TencentVpcApi({
@@ -86,6 +85,11 @@ export class Agent {
         log: (event, fields) => log.debug(event, fields),
       });
     const dataPlane = (this.dataPlane = opts.dataPlane ?? new IprouteDataPlane({ netns: opts.netns, routeTableBase: policy.spec.dataPlane.routeTableBase, manageRpFilter: policy.spec.dataPlane.manageRpFilter }));
+    // The primary interface is the link with the primary ENI's MAC; names are not stable.
+    const [primaryLink] = await dataPlane.listEnis([primaryMac.toLowerCase()]);
+    const primaryInterface = primaryLink?.name ?? opts.primaryInterface;
+    if (!primaryLink) log.warn("no link has the primary ENI's MAC; using --primary-interface", { mac: primaryMac, primaryInterface });
+    log.info("node identified", { node: opts.nodeName, instanceId, zone, primaryMac, primaryInterface });
 
     // What the cloud says this instance has and may have. ENIs this cluster made stay managed
     // even when the policy no longer lists their subnet: their pods keep running, and the pool
@@ -105,7 +109,7 @@ export class Agent {
     // The kernel: sysctls, and every pod ENI's link and route table.
     const podEniList = enis.filter((e) => !e.primary && managed(e));
     for (const eni of podEniList) await executor.setupLink(eni);
-    await dataPlane.ensureSysctls(opts.primaryInterface, [...executor.links.values()].map((l) => l.name));
+    await dataPlane.ensureSysctls(primaryInterface, [...executor.links.values()].map((l) => l.name));
 
     // What this node remembers, reconciled with the cloud.
     const store = new NodeStore(join(opts.stateDir, "node.db"));
@@ -153,7 +157,7 @@ export class Agent {
       view: () => this.view(),
     });
     driver.start();
-    this.maintenance = new Maintenance({ api, dataPlane, driver, executor, store, log, metrics: this.metrics, identity: this.identity, policy: () => this.policy as VpcCniPolicy, primaryInterface: opts.primaryInterface, subnets: subnetMap, leakTags: { [TAG_CLUSTER]: policy.spec.clusterId, [TAG_NODE]: opts.nodeName }, createdAtTag: TAG_CREATED_AT });
+    this.maintenance = new Maintenance({ api, dataPlane, driver, executor, store, log, metrics: this.metrics, identity: this.identity, policy: () => this.policy as VpcCniPolicy, primaryInterface, subnets: subnetMap, leakTags: { [TAG_CLUSTER]: policy.spec.clusterId, [TAG_NODE]: opts.nodeName }, createdAtTag: TAG_CREATED_AT });
     this.maintenance.start();
     await this.kubeSync?.start();
 

@@ -154,7 +154,7 @@ describe("node agent, two nodes", () => {
     expect((await n2.view()).summary.pods).toBe(before.summary.pods);
   });
 
-  test("logs are JSON lines and never carry the cloud credentials the agent used", async () => {
+  test("logs are JSON lines, never carry the cloud credentials used, and show the node found by metadata", async () => {
     const state = await world.emulator.admin.state();
     const secrets = state.credentials.flatMap((c) => [c.secretKey, ...(c.token ? [c.token] : [])]);
     expect(secrets.length).toBeGreaterThan(0);
@@ -166,6 +166,9 @@ describe("node agent, two nodes", () => {
         expect(Object.keys(record).slice(0, 3)).toEqual(["time", "level", "msg"]);
         for (const secret of secrets) expect(line).not.toContain(secret);
       }
+      // Node discovery found eth0 by the primary ENI's MAC from the metadata service.
+      const identified = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.msg === "node identified");
+      expect(identified).toMatchObject({ instanceId: node.instanceId, zone: "ap-guangzhou-3", primaryInterface: "eth0" });
     }
   });
 });

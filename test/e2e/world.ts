@@ -253,9 +253,12 @@ export class World {
       emulator = await startEmulator({ config, fabric, log: () => {}, env: {} });
       const world = new World(opts, dir, bed, emulator, fabric, opts.cluster);
       world.cniBin = await buildCni();
+      const cloud = await emulator.admin.state();
       for (const instance of emulator.world().instances) {
         const name = `node${world.nodes.length + 1}`;
-        const ns = await bed.addNode({ name: `n${world.nodes.length + 1}` });
+        // eth0 plays the instance's primary ENI: same MAC, as the metadata service reports it.
+        const mac = cloud.enis[instance.primaryEniId]?.mac.toLowerCase();
+        const ns = await bed.addNode({ name: `n${world.nodes.length + 1}`, ...(mac ? { mac } : {}) });
         byInstance.set(instance.instanceId, ns);
         const node = new WorldNode(world, name, ns, instance.instanceId, join(dir, name));
         world.nodes.push(node);
