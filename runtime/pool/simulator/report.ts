@@ -98,8 +98,11 @@ export function renderReports(reports: readonly SimReport[], traceName: string):
     ["ENIs peak / created / deleted", (r) => `${r.enis.peak} / ${r.enis.created} / ${r.enis.deleted}`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
-  const head = `${"".padEnd(width)}  ${reports.map((r) => r.strategy.padStart(16)).join("")}`;
-  const body = rows.map(([label, f]) => `${label.padEnd(width)}  ${reports.map((r) => f(r).padStart(16)).join("")}`);
+  // Each column as wide as its widest cell, two spaces apart, so long values never touch.
+  const cols = reports.map((r) => Math.max(r.strategy.length, ...rows.map(([, f]) => f(r).length)));
+  const line = (label: string, cells: string[]) => `${label.padEnd(width)}${cells.map((c, i) => `  ${c.padStart(cols[i] ?? 0)}`).join("")}`;
+  const head = line("", reports.map((r) => r.strategy));
+  const body = rows.map(([label, f]) => line(label, reports.map((r) => f(r))));
   const t = first.trace;
   return [
     `trace ${traceName}: ${t.nodes} node(s), ${t.events} events over ${t.durationS}s; latency ${first.latency}, seed ${first.seed}; maxBindable ${first.settings.maxBindable} per node`,
