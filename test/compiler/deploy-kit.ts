@@ -9,6 +9,7 @@ import { run, type RunResult } from "../harness/exec.ts";
 import { kubeCall } from "../harness/kube-api.ts";
 import type { Kubeconfig } from "../harness/kubeconfig.ts";
 import { paths } from "../harness/paths.ts";
+import type { RequestAttributes } from "../../compiler/rbac-match.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 
@@ -44,14 +45,8 @@ export async function serviceAccountToken(c: Cluster, namespace: string, name: s
   return { ...c.admin, token, path: "" };
 }
 
-export interface Attributes {
-  verb: string;
-  group: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-}
+/** The attributes a SelfSubjectAccessReview asks about: the compiler's own request model. */
+export type Attributes = RequestAttributes;
 
 /** SelfSubjectAccessReview made with the ServiceAccount's own token: the server's verdict. */
 export async function allowed(sa: Kubeconfig, a: Attributes): Promise<boolean> {
