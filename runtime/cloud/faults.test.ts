@@ -15,7 +15,8 @@ afterEach(async () => {
 });
 
 test("with 20% InternalError on every action, operations converge without duplicate ENIs or IPs", async () => {
-  const w = await testWorld({ config: testConfig({ seed: 5, faults: { "*": { errorRate: 0.2, errorCode: "InternalError", errorPhase: "either" } } }), api: { retry: { attempts: 10 } } });
+  // Task polls at once (firstPollMs 0): more calls, so more of them meet an injected error.
+  const w = await testWorld({ config: testConfig({ seed: 5, faults: { "*": { errorRate: 0.2, errorCode: "InternalError", errorPhase: "either" } } }), api: { retry: { attempts: 10 }, waits: { firstPollMs: { attach: 0, detach: 0, default: 0 } } } });
   worlds.push(w);
   const expected = new Map<string, Set<string>>();
   for (let i = 0; i < 3; i++) {

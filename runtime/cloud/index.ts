@@ -6,6 +6,6 @@ export { envCredentials, secretCredentials, parseKeyValues, cvmRoleCredentials, 
 export { MetadataClient, DEFAULT_METADATA_URL, type MetadataEni } from "./metadata.ts";
 export { DEFAULT_RATES, type CallObservation, type CallLog } from "./caller.ts";
 export { DEFAULT_RETRY, type RetryPolicy } from "./retry.ts";
-export { DEFAULT_WAITS, type WaitOptions } from "./waits.ts";
+export { DEFAULT_WAITS, type WaitOptions, type WaitOptionsInput } from "./waits.ts";
 export { systemClock, type Clock, type Random } from "./clock.ts";
 export type { Rate } from "./token-bucket.ts";

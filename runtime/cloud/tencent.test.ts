@@ -23,6 +23,7 @@ vpcApiContract("TencentVpcApi over the emulator", contractWorld());
 vpcApiContract("TencentVpcApi, cloud answering ResourceNotFound for unknown IDs", contractWorld(testConfig({ settings: { unknownIdInDescribe: "ResourceNotFound" } })));
 
 const worlds: TestWorld[] = [];
+const EAGER = { attach: 0, detach: 0, default: 0 };
 afterEach(async () => {
   await Promise.all(worlds.splice(0).map((w) => w.stop()));
 });
@@ -36,7 +37,8 @@ async function world(...args: Parameters<typeof testWorld>): Promise<TestWorld> 
 test("under throttling (2 qps per action) the adapter retries and every call succeeds", async () => {
   const retries: string[] = [];
   const seen: string[] = [];
-  const w = await world({ config: testConfig({ faults: { "*": { qps: 2 } } }), api: { log: (event, f) => retries.push(`${event} ${f.action} ${f.code}`), observe: (o) => seen.push(`${o.action} ${o.code ?? "OK"}`) } });
+  // Task polls at once (firstPollMs 0), so that 2 qps is sure to throttle them.
+  const w = await world({ config: testConfig({ faults: { "*": { qps: 2 } } }), api: { waits: { firstPollMs: EAGER }, log: (event, f) => retries.push(`${event} ${f.action} ${f.code}`), observe: (o) => seen.push(`${o.action} ${o.code ?? "OK"}`) } });
   const eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG], secondaryIps: 1 });
   await w.api.attachEni(eni.id, INSTANCE);
   const ips = await w.api.assignIps(eni.id, { count: 3 });

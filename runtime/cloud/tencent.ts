@@ -9,7 +9,7 @@ import type { RetryPolicy } from "./retry.ts";
 import { makeVpcClient, send, type SdkOptions, type VpcAction, type VpcActions, type VpcClient } from "./sdk.ts";
 import type { Rate } from "./token-bucket.ts";
 import type { AssignRequest, CallOptions, CreateEniRequest, Eni, InstanceLimits, Subnet, VpcApi } from "./types.ts";
-import { Waiter, type WaitOptions } from "./waits.ts";
+import { Waiter, type WaitOptionsInput } from "./waits.ts";
 
 export const TAG_CLUSTER = "vpccni.io/cluster";
 export const TAG_NODE = "vpccni.io/node";
@@ -23,7 +23,7 @@ export interface TencentVpcApiOptions extends SdkOptions {
   createdBy?: string;
   rates?: Record<string, Rate>;
   retry?: Partial<RetryPolicy>;
-  waits?: Partial<WaitOptions>;
+  waits?: WaitOptionsInput;
   /** Cap of IPs per Assign/Unassign call (the cloud's: 10). */
   maxIpsPerCall?: number;
   clock?: Clock;

@@ -5,6 +5,7 @@ import { backoffMs, DEFAULT_RETRY, withRetry } from "./retry.ts";
 import { parseEndpoint } from "./sdk.ts";
 import { FakeClock } from "./test-world.ts";
 import { TokenBucket } from "./token-bucket.ts";
+import { Waiter } from "./waits.ts";
 
 test("Tencent error codes map onto the kinds the pool engine acts on", () => {
   const cases: [string, string, string][] = [
@@ -85,4 +86,26 @@ test("endpoints: host, optional port, optional protocol (https by default)", () 
   expect(parseEndpoint("vpc.tencentcloudapi.com")).toEqual({ protocol: "https://", host: "vpc.tencentcloudapi.com" });
   expect(parseEndpoint("http://127.0.0.1:8080/")).toEqual({ protocol: "http://", host: "127.0.0.1:8080" });
   expect(() => parseEndpoint("ftp://x")).toThrow("cloud endpoint 'ftp://x' is not a host name");
+});
+
+test("a task is first polled when it is expected done, then polls back off to the cap", async () => {
+  const clock = new FakeClock();
+  const start = clock.now();
+  const polls: number[] = [];
+  const doneAfter = (ms: number) => async () => {
+    polls.push(clock.now() - start);
+    return clock.now() - start >= ms ? "SUCCESS" : "RUNNING";
+  };
+  const waiter = (doneMs: number) => new Waiter({ clock, taskStatus: doneAfter(doneMs), getEni: async () => undefined });
+  await waiter(50).task("AssignPrivateIpAddresses", "t1");
+  expect(polls).toEqual([50]); // a 50 ms task: one poll, no overshoot
+  polls.length = 0;
+  const attach = clock.now();
+  await waiter(attach - start + 500).task("AttachNetworkInterface", "t2", "attach");
+  expect(polls.map((t) => t - (attach - start))).toEqual([500]);
+  polls.length = 0;
+  const slow = clock.now();
+  await waiter(slow - start + 5_000).task("AttachNetworkInterface", "t3", "attach");
+  // 500, then +100, +200, +400, +800, +1600, +2000 (capped): 7 polls for a 5 s attach.
+  expect(polls.map((t) => t - (slow - start))).toEqual([500, 600, 800, 1200, 2000, 3600, 5600]);
 });

@@ -1,6 +1,8 @@
 // Waiting for asynchronous results: first the task (DescribeVpcTaskResult), then Describe
 // until it shows the expected state, because Describe may lag behind the task (eventual
-// consistency). Polls back off from pollMs to maxPollMs; each wait has a deadline.
+// consistency). A task is first polled when it is expected to be done (a task is never done
+// the moment its call returns), then polls back off from pollMs to maxPollMs; each wait has
+// a deadline.
 import type { Clock } from "./clock.ts";
 import { CloudError } from "./errors.ts";
 import type { Eni } from "./types.ts";
@@ -11,11 +13,26 @@ export interface WaitOptions {
   detachMs: number;
   /** Deadline of any other wait, ms. */
   defaultMs: number;
+  /**
+   * First task poll, ms after the call returned: about the time the task is expected to take.
+   * Too early costs a poll that finds it RUNNING; too late, the overshoot is added to the call.
+   */
+  firstPollMs: { attach: number; detach: number; default: number };
   pollMs: number;
   maxPollMs: number;
 }
 
-export const DEFAULT_WAITS: WaitOptions = { attachMs: 120_000, detachMs: 120_000, defaultMs: 60_000, pollMs: 100, maxPollMs: 2_000 };
+export const DEFAULT_WAITS: WaitOptions = {
+  attachMs: 120_000,
+  detachMs: 120_000,
+  defaultMs: 60_000,
+  firstPollMs: { attach: 500, detach: 300, default: 50 },
+  pollMs: 100,
+  maxPollMs: 2_000,
+};
+
+/** What callers may set: any field, and any task kind's first poll. */
+export type WaitOptionsInput = Partial<Omit<WaitOptions, "firstPollMs">> & { firstPollMs?: Partial<WaitOptions["firstPollMs"]> };
 
 export class Waiter {
   private readonly o: WaitOptions;
@@ -23,12 +40,12 @@ export class Waiter {
   constructor(
     private readonly deps: {
       clock: Clock;
-      options?: Partial<WaitOptions>;
+      options?: WaitOptionsInput;
       taskStatus: (taskId: string) => Promise<string | undefined>;
       getEni: (eniId: string) => Promise<Eni | undefined>;
     },
   ) {
-    this.o = { ...DEFAULT_WAITS, ...deps.options };
+    this.o = { ...DEFAULT_WAITS, ...deps.options, firstPollMs: { ...DEFAULT_WAITS.firstPollMs, ...deps.options?.firstPollMs } };
   }
 
   private deadline(kind: "attach" | "detach" | "default"): number {
@@ -39,6 +56,7 @@ export class Waiter {
   async task(action: string, taskId: string | undefined, kind: "attach" | "detach" | "default" = "default"): Promise<void> {
     if (!taskId) return;
     const until = this.deadline(kind);
+    await this.deps.clock.sleep(Math.min(this.o.firstPollMs[kind], Math.max(0, until - this.deps.clock.now())));
     for (let poll = this.o.pollMs; ; poll = Math.min(this.o.maxPollMs, poll * 2)) {
       const status = await this.deps.taskStatus(taskId);
       if (status === undefined || status === "SUCCESS") return;
