@@ -4,6 +4,7 @@ import { createLogger, type Level } from "../../runtime/agent/log.ts";
 import { DEFAULT_SOCKET } from "../../runtime/cni/protocol.ts";
 import { clusterCaFile } from "../../runtime/kube/ca-env.ts";
 import { KubeClient } from "../../runtime/kube/client.ts";
+import { parseDuration } from "../../schema/duration.ts";
 
 export const help = `Usage: vpccni agent [options]
 
@@ -23,7 +24,8 @@ Options (environment variable in brackets):
   --kubeconfig FILE        Kubernetes access [KUBECONFIG] (default: the pod's ServiceAccount)
   --no-kube                run without Kubernetes (no extended resource, Events or pod GC)
   --netns NAME             act in this network namespace instead of the agent's own (tests, demo)
-  --primary-interface IF   the primary ENI's link (default eth0)
+  --primary-interface IF   the primary ENI's link when none has the primary ENI's MAC (default eth0)
+  --add-timeout DURATION   how long a CNI ADD waits for the pool to grow before "try again later" (default 20s)
   --log-level LEVEL        debug, info, warn or error (default info)
 `;
 
@@ -44,12 +46,18 @@ export async function run(argv: string[]): Promise<number> {
       "no-kube": { type: "boolean", default: false },
       netns: { type: "string" },
       "primary-interface": { type: "string", default: "eth0" },
+      "add-timeout": { type: "string", default: "20s" },
       "log-level": { type: "string", default: "info" },
     },
   });
   const level = values["log-level"] as Level;
   if (!["debug", "info", "warn", "error"].includes(level)) {
     process.stderr.write(`vpccni agent: --log-level is ${JSON.stringify(level)}; allowed: debug, info, warn or error\n`);
+    return 2;
+  }
+  const addTimeoutMs = parseDuration(values["add-timeout"] as string);
+  if (addTimeoutMs === undefined || addTimeoutMs < 1000 || addTimeoutMs > 10 * 60_000) {
+    process.stderr.write(`vpccni agent: --add-timeout is ${JSON.stringify(values["add-timeout"])}; allowed: a duration from 1s to 10m, e.g. 20s\n`);
     return 2;
   }
   const nodeName = values["node-name"];
@@ -75,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
     kube: useKube ? KubeClient.load(values.kubeconfig) : null,
     netns: values.netns,
     primaryInterface: values["primary-interface"] as string,
+    addTimeoutMs,
     log,
   });
   try {

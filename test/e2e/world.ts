@@ -42,6 +42,8 @@ export interface WorldOptions {
   caller?: "cnitool" | "direct";
   /** Give each agent a health and metrics listener on a free loopback port (default: none). */
   listen?: boolean;
+  /** Extra `vpccni agent` flags. */
+  agentArgs?: string[];
 }
 
 /** Default: 3 pod ENIs of 10 secondary IPs per node (quota 4 x 11, primary ENI and IPs excluded). */
@@ -114,6 +116,7 @@ export class WorldNode {
       "--listen", this.listenPort === null ? "off" : `127.0.0.1:${this.listenPort}`, "--metadata-url", w.emulator.metadataUrl(this.instanceId), "--endpoint", `http://${w.emulator.endpoint}`,
       "--netns", this.ns.ns, "--log-level", "debug",
       ...(w.cluster ? ["--kubeconfig", w.agentKubeconfig ?? w.cluster.admin.path] : ["--no-kube"]),
+      ...(w.opts.agentArgs ?? []),
     ];
     // No cloud keys in the environment: the agent takes the CVM role's temporary credentials
     // from the (emulated) metadata service, as on a real node. NODE_EXTRA_CA_CERTS empty: the
