@@ -55,8 +55,9 @@ try {
     }),
   );
   const total = performance.now() - t0;
-  clearInterval(watch);
+  // The last IPs and the last pods arrive together: keep watching until the pool settles.
   await waitFor("the pool to settle", async () => (await node.view()).summary.inflight === 0, 60_000);
+  clearInterval(watch);
   const view = await node.view();
   const calls = apiCalls(world.emulator.admin.stats());
   latencies.sort((a, b) => a - b);
