@@ -2,6 +2,8 @@
 // emulator's latency profile allows, and cloud API calls per pod. Real parts throughout:
 // emulator + SDK, the agent process, the compiled CNI binary, kernel namespaces.
 // Needs root. Prints figures; never fails on time. Usage: bun bench/burst.ts [--pods 100]
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { apiCalls } from "../cli/demo/progress.ts";
 import { waitFor, World } from "../test/e2e/world.ts";
@@ -43,6 +45,7 @@ try {
   const before = apiCalls(world.emulator.admin.stats()).total;
   let poolReadyMs = Number.NaN;
   const t0 = performance.now();
+  const wall0 = Date.now();
   const watch = setInterval(() => {
     void node.view().then((v) => {
       if (Number.isNaN(poolReadyMs) && v.summary.bound >= PODS + MIN_PREBIND) poolReadyMs = performance.now() - t0;
@@ -70,7 +73,45 @@ try {
   console.log(`where the time goes       the pool held all ${PODS + MIN_PREBIND} IPs after ${Number.isNaN(poolReadyMs) ? "?" : poolReadyMs.toFixed(0)} ms (cloud side, ${Number.isNaN(poolReadyMs) ? "?" : (poolReadyMs / lb).toFixed(2)}x the bound); the rest is ${PODS} CNI processes and veth wirings sharing ${navigator.hardwareConcurrency} cores`);
   console.log(`ENIs / bound IPs          ${view.summary.enis} / ${view.summary.bound}`);
   console.log(`API calls                 ${calls.total - before} for the burst, ${((calls.total - before) / PODS).toFixed(2)} per pod (${calls.byAction.map(([a, n]) => `${a} ${n}`).join(", ")})`);
+  for (const line of cloudTimeline(await world.emulator.admin.state(), join(node.dir, "state", "node.db"), wall0)) console.log(line);
   console.log(`ratio burst=${(total / lb).toFixed(2)}`);
 } finally {
   await world.stop();
+}
+
+/**
+ * Where the cloud side's time went, per ENI: its tasks as the emulator ran them (start = done -
+ * task time) and the gaps between them, which are the agent's share (polls, Describe, plan,
+ * link setup, HTTP under load). Times in ms after the burst began.
+ */
+function cloudTimeline(state: { tasks: Record<string, { action: string; eniId: string; doneAt: number }> }, dbPath: string, wall0: number): string[] {
+  const short: Record<string, [string, number]> = {
+    CreateNetworkInterface: ["create", ASYNC.create],
+    AttachNetworkInterface: ["attach", ASYNC.attach],
+    AssignPrivateIpAddresses: ["assign", ASYNC.assign],
+  };
+  const byEni = new Map<string, { what: string; from: number; to: number }[]>();
+  for (const t of Object.values(state.tasks)) {
+    const kind = short[t.action];
+    if (!kind || t.doneAt < wall0) continue;
+    const list = byEni.get(t.eniId) ?? [];
+    list.push({ what: kind[0], from: t.doneAt - kind[1] - wall0, to: t.doneAt - wall0 });
+    byEni.set(t.eniId, list);
+  }
+  const db = new Database(dbPath, { readonly: true });
+  const ops = db.query("SELECT decision, opened_at, resolved_at FROM journal WHERE opened_at >= ? ORDER BY opened_at").all(wall0) as { decision: string; opened_at: number; resolved_at: number | null }[];
+  db.close();
+  const creates = ops.filter((o) => JSON.parse(o.decision).action === "create-eni").map((o) => o.opened_at - wall0);
+  const out = [`cloud timeline            ENI creates decided at ${creates.join(", ") || "-"} ms; per ENI, tasks as the emulator ran them (gaps: the agent's share)`];
+  const rows = [...byEni.entries()].sort((a, b) => Math.min(...a[1].map((x) => x.from)) - Math.min(...b[1].map((x) => x.from)));
+  for (const [eni, tasks] of rows) {
+    tasks.sort((a, b) => a.from - b.from);
+    let gaps = 0;
+    for (let i = 1; i < tasks.length; i++) gaps += Math.max(0, (tasks[i]?.from ?? 0) - (tasks[i - 1]?.to ?? 0));
+    const spans = tasks.map((x) => `${x.what} ${x.from.toFixed(0)}-${x.to.toFixed(0)}`).join(", ");
+    out.push(`  ${eni}  ${spans}  (gaps ${gaps.toFixed(0)} ms)`);
+  }
+  const binds = ops.filter((o) => JSON.parse(o.decision).action === "bind" && o.resolved_at !== null);
+  if (binds.length > 0) out.push(`  last bind answered at ${Math.max(...binds.map((o) => (o.resolved_at ?? 0) - wall0)).toFixed(0)} ms (${binds.length} binds)`);
+  return out;
 }
