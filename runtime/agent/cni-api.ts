@@ -25,24 +25,46 @@ export interface CniApiDeps {
   now?: () => number;
 }
 
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
 export function cniApi(deps: CniApiDeps): CniAgentApi {
   const now = deps.now ?? Date.now;
 
-  async function unwireAndRelease(key: string, ref: { containerId: string; ifname: string; network: string }): Promise<string | undefined> {
+  async function unwireAndRelease(key: string, ref: { containerId: string; ifname: string; network: string }): Promise<{ ip: string | undefined; unwireMs: number; releaseMs: number }> {
     const assignment = deps.driver.state.pods[key];
     const ip = assignment?.ip;
+    const t0 = performance.now();
     // Unwire before the IP goes back to the pool, so that it is never wired twice.
     await deps.dataPlane.unwirePod(ref, ip, assignment ? deps.executor.links.get(assignment.eni)?.table : undefined);
-    deps.driver.release(key);
-    deps.store.deleteAttachment(key);
-    return ip;
+    const t1 = performance.now();
+    // One transaction, one sync: the IP back in the pool and the record gone.
+    deps.store.atomically(() => {
+      deps.driver.release(key);
+      deps.store.deleteAttachment(key);
+    });
+    return { ip, unwireMs: round(t1 - t0), releaseMs: round(performance.now() - t1) };
   }
 
   return {
     async add(req: RequestOf<"add">): Promise<ResponseOf<"add">> {
       const key = podKey(req);
       const started = now();
-      const answer = await deps.driver.allocate(key, deps.addTimeoutMs);
+      const t0 = performance.now();
+      const record = { key, netns: req.netns, namespace: req.podNamespace ?? null, name: req.podName ?? null, createdAt: now() };
+      let recorded = false;
+      const pending = deps.store.atomically(() => {
+        const before = deps.driver.state;
+        const allocation = deps.driver.allocate(key, deps.addTimeoutMs);
+        // An idle IP was taken at once (the warm path): its attachment record commits in the
+        // same transaction as the pool state, one sync instead of two.
+        if (deps.driver.state !== before && deps.driver.state.pods[key]) {
+          deps.store.putAttachment(record);
+          recorded = true;
+        }
+        return allocation;
+      });
+      const answer = await pending;
+      const t1 = performance.now();
       deps.metrics.allocation(answer.ok, now() - started);
       if (!answer.ok) {
         deps.onExhausted?.(answer.message);
@@ -50,13 +72,21 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       }
       const link = deps.executor.links.get(answer.eni);
       if (!link) {
-        deps.driver.release(key);
+        deps.store.atomically(() => {
+          deps.driver.release(key);
+          deps.store.deleteAttachment(key);
+        });
         throw new CniError(CniCode.TryAgainLater, `IP ${answer.ip} is on ENI ${answer.eni}, whose link is not configured yet`);
       }
-      deps.store.putAttachment({ key, netns: req.netns, namespace: req.podNamespace ?? null, name: req.podName ?? null, createdAt: now() });
+      // The IP came later (the pool had to grow) or was the pod's already: record it now.
+      if (!recorded) deps.store.putAttachment(record);
+      const t2 = performance.now();
       try {
         const wiring = await deps.dataPlane.wirePod({ network: req.network, containerId: req.containerId, ifname: req.ifname, netns: req.netns, ip: answer.ip, table: link.table });
-        deps.log.info("pod wired", { pod: `${req.podNamespace ?? ""}/${req.podName ?? ""}`, key, ip: answer.ip, eni: answer.eni, table: link.table });
+        const t3 = performance.now();
+        // Where the agent's share of an ADD goes (bench/cni.ts reads these fields).
+        const ms = { allocMs: round(t1 - t0), recordMs: round(t2 - t1), wireMs: round(t3 - t2) };
+        deps.log.info("pod wired", { pod: `${req.podNamespace ?? ""}/${req.podName ?? ""}`, key, ip: answer.ip, eni: answer.eni, table: link.table, ...ms });
         return { ip: answer.ip, prefixLength: 32, gateway: POD_GATEWAY, eniMac: link.mac, routeTable: link.table, hostVeth: wiring.hostVeth, hostMac: wiring.hostMac, podMac: wiring.podMac };
       } catch (error) {
         // Nothing half-done stays behind: the wiring is undone and the IP goes back.
@@ -66,8 +96,8 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
     },
 
     async del(req: RequestOf<"del">): Promise<ResponseOf<"del">> {
-      const ip = await unwireAndRelease(podKey(req), req);
-      if (ip) deps.log.info("pod unwired", { key: podKey(req), ip });
+      const { ip, unwireMs, releaseMs } = await unwireAndRelease(podKey(req), req);
+      if (ip) deps.log.info("pod unwired", { key: podKey(req), ip, unwireMs, releaseMs });
       return ip ? { released: ip } : {};
     },
 
@@ -89,7 +119,7 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       for (const key of Object.keys(deps.driver.state.pods)) {
         const [network, containerId = "", ifname = ""] = key.split("/");
         if (network !== req.network || valid.has(key)) continue;
-        const ip = await unwireAndRelease(key, { network, containerId, ifname });
+        const { ip } = await unwireAndRelease(key, { network, containerId, ifname });
         if (ip) released.push({ containerId, ifname, ip });
       }
       if (released.length > 0) deps.log.info("CNI GC freed attachments the runtime no longer knows", { count: released.length });

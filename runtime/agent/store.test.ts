@@ -57,6 +57,59 @@ describe("NodeStore", () => {
     store.close();
   });
 
+  test("a state equal to the one last committed is not written again; a journal change is", () => {
+    const path = tempDb();
+    const store = new NodeStore(path);
+    const updatedAt = () => {
+      const raw = new (require("bun:sqlite").Database)(path, { readonly: true });
+      const row = raw.query("SELECT updated_at FROM pool WHERE id = 1").get() as { updated_at: number };
+      raw.close();
+      return row.updated_at;
+    };
+    store.commit(state(), {}, 10);
+    store.commit(structuredClone(state()), {}, 20); // the plan pass's equal copy
+    expect(updatedAt()).toBe(10);
+    store.commit(state(), { open: [{ id: "op-1", clientToken: "t-1", decision: bind, openedAt: 30 }] }, 30);
+    expect(updatedAt()).toBe(30);
+    expect(store.openIntents().map((i) => i.id)).toEqual(["op-1"]);
+    store.commit({ ...state(), nextOpSeq: 7 }, {}, 40);
+    expect(updatedAt()).toBe(40);
+    expect(store.loadPool()?.nextOpSeq).toBe(7);
+    store.close();
+  });
+
+  test("atomically: a commit and an attachment record are durable together, or not at all", () => {
+    const path = tempDb();
+    const store = new NodeStore(path);
+    store.commit(state(), {}, 1);
+    const changed = { ...state(), nextOpSeq: 5 };
+    const record = { key: "k8s/c1/eth0", netns: "/var/run/netns/p1", namespace: "default", name: "web-1", createdAt: 2 };
+    expect(() =>
+      store.atomically(() => {
+        store.commit(changed, {}, 2);
+        store.putAttachment(record);
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(store.loadPool()?.nextOpSeq).toBe(1);
+    expect(store.attachments()).toEqual([]);
+    // The rolled-back state is not taken for written: committing it again writes it.
+    store.commit(changed, {}, 3);
+    expect(store.loadPool()?.nextOpSeq).toBe(5);
+
+    const result = store.atomically(() => {
+      store.commit({ ...state(), nextOpSeq: 6 }, {}, 4);
+      store.putAttachment(record);
+      return "done";
+    });
+    expect(result).toBe("done");
+    store.close();
+    const reopened = new NodeStore(path);
+    expect(reopened.loadPool()?.nextOpSeq).toBe(6);
+    expect(reopened.attachments()).toEqual([record]);
+    reopened.close();
+  });
+
   test("a database from a newer agent is refused with the versions named", () => {
     const path = tempDb();
     const store = new NodeStore(path);

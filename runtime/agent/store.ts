@@ -66,6 +66,8 @@ export class StoreError extends Error {}
 export class NodeStore {
   readonly path: string;
   private readonly db: Database;
+  /** The pool state as last committed (JSON), so that an equal one is not written again. */
+  private written: string | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -108,15 +110,40 @@ export class NodeStore {
     return state;
   }
 
-  /** The new pool state with the journal entries it opens and resolves, atomically. */
+  /**
+   * The new pool state with the journal entries it opens and resolves, atomically. A state
+   * equal to the one last committed, with no journal change, is already durable: it is not
+   * written again (the plan pass after every ADD and DEL hands back an equal copy, and each
+   * write costs a sync).
+   */
   commit(state: PoolState, change: { open?: Intent[]; resolve?: Resolution[] } = {}, now = Date.now()): void {
+    const json = JSON.stringify(state);
+    const opened = change.open ?? [];
+    const resolved = change.resolve ?? [];
+    if (json === this.written && opened.length === 0 && resolved.length === 0) return;
     this.db.transaction(() => {
-      this.db.query("INSERT OR REPLACE INTO pool (id, state, updated_at) VALUES (1, ?, ?)").run(JSON.stringify(state), now);
+      this.db.query("INSERT OR REPLACE INTO pool (id, state, updated_at) VALUES (1, ?, ?)").run(json, now);
       const open = this.db.query("INSERT INTO journal (id, client_token, decision, opened_at) VALUES (?, ?, ?, ?)");
-      for (const intent of change.open ?? []) open.run(intent.id, intent.clientToken, JSON.stringify(intent.decision), intent.openedAt);
+      for (const intent of opened) open.run(intent.id, intent.clientToken, JSON.stringify(intent.decision), intent.openedAt);
       const resolve = this.db.query("UPDATE journal SET resolved_at = ?, outcome = ? WHERE id = ? AND resolved_at IS NULL");
-      for (const r of change.resolve ?? []) resolve.run(now, r.outcome, r.id);
+      for (const r of resolved) resolve.run(now, r.outcome, r.id);
     })();
+    this.written = json;
+  }
+
+  /**
+   * Runs `fn` as one transaction: the commits and attachment records it makes reach the disk
+   * together, with one sync (an ADD's allocation and its attachment record). `fn` must be
+   * synchronous; if it throws, nothing it wrote stays.
+   */
+  atomically<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (error) {
+      // A commit inside may have been rolled back with the rest: forget what it wrote.
+      this.written = undefined;
+      throw error;
+    }
   }
 
   putAttachment(a: AttachmentRecord): void {
