@@ -31,26 +31,7 @@ export class CloudExecutor implements Executor {
     private readonly log: Logger,
   ) {}
 
-  /** ENI id -> the end of the calls queued on it. */
-  private readonly queues = new Map<string, Promise<unknown>>();
-
-  /**
-   * The cloud runs one task per ENI at a time and refuses a second one, so decisions on the
-   * same ENI (the pool engine queues binds behind a bind) run one after another, in order.
-   */
-  execute(intent: Intent): Promise<OperationResult> {
-    const d = intent.decision;
-    if (!("eni" in d)) return this.run(intent);
-    const run = (this.queues.get(d.eni) ?? Promise.resolve()).then(() => this.run(intent));
-    const tail = run.catch(() => {});
-    this.queues.set(d.eni, tail);
-    void tail.then(() => {
-      if (this.queues.get(d.eni) === tail) this.queues.delete(d.eni);
-    });
-    return run;
-  }
-
-  private async run(intent: Intent): Promise<OperationResult> {
+  async execute(intent: Intent): Promise<OperationResult> {
     const d = intent.decision;
     try {
       switch (d.action) {

@@ -10,13 +10,6 @@ import { POOL_STATE_VERSION, type PoolState } from "./types.ts";
 
 const oneEni = (n: number) => [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, n) }];
 
-/** Pods c0..c(n-1) ask for an IP; those that find none wait (and count as demand). */
-function withPods(state: PoolState, n: number): PoolState {
-  let s = state;
-  for (let i = 0; i < n; i++) s = allocate(s, `net/c${i}/eth0`, 0, fixedRng(0)).state;
-  return s;
-}
-
 describe("in-flight operations", () => {
   test("no duplicate request while an operation is in flight", () => {
     const first = plan(makeState({ enis: oneEni(0) }), 0);
@@ -32,28 +25,6 @@ describe("in-flight operations", () => {
     expect(first.decisions).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000001", count: 10 }]);
     const next = plan(new FakeCloud().settle(first.state, 1), 1);
     expect(next.decisions).toEqual([{ id: "op-2", action: "bind", eni: "eni-00000001", count: 10 }]);
-  });
-
-  test("a need larger than a busy ENI holds fills it with queued binds and opens new ENIs at once", () => {
-    const s = makeState({ settings: { minPrebind: 5, maxPrebind: 5 }, quota: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 }, enis: oneEni(5) });
-    const one = plan(withPods(s, 1), 0); // 1 pod + 5: one more IP on eni-1
-    expect(one.decisions).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000001", count: 1 }]);
-    // 39 more pods arrive while op-1 runs (40 + 5 = 45 wanted, 6 bound or coming): eni-1
-    // takes its remaining 14, new ENIs the other 25 (20 + 5).
-    expect(plan(withPods(one.state, 8), 1).decisions).toEqual([]); // 7 more fit on eni-1: one call after op-1
-    const burst = plan(withPods(one.state, 40), 1);
-    expect(burst.decisions).toEqual([
-      { id: "op-2", action: "bind", eni: "eni-00000001", count: 10 },
-      { id: "op-3", action: "bind", eni: "eni-00000001", count: 4 },
-      { id: "op-4", action: "create-eni", subnet: SUBNET_A, ips: 10 },
-      { id: "op-5", action: "create-eni", subnet: SUBNET_A, ips: 5 },
-    ]);
-  });
-
-  test("an ENI with a release in flight takes no bind, and no new ENI is opened meanwhile", () => {
-    const s = makeState({ settings: { minPrebind: 5, maxPrebind: 5 }, quota: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 }, enis: oneEni(5) });
-    const releasing = { ...s, inflight: [{ decision: { id: "op-9", action: "release" as const, eni: "eni-00000001", ips: [] }, startedAt: 0 }] };
-    expect(plan(withPods(releasing, 30), 1).decisions).toEqual([]);
   });
 
   test("a burst bigger than one ENI creates several ENIs at once, each to be filled after attach", () => {

@@ -72,13 +72,6 @@ function subnetRoom(s: PoolState, subnet: string, now: Millis): number {
   return Math.max(0, n.available - pending);
 }
 
-/** ENIs whose operations in flight are all binds: another bind may queue behind them. */
-function bindingEnis(s: PoolState): Set<string> {
-  const busy = busyEnis(s);
-  for (const op of s.inflight) if (op.decision.action !== "bind" && "eni" in op.decision) busy.delete(op.decision.eni);
-  return busy;
-}
-
 function pendingOn(s: PoolState, eni: string): number {
   let n = 0;
   for (const op of s.inflight) if (op.decision.action === "bind" && op.decision.eni === eni) n += op.decision.count;
@@ -96,43 +89,22 @@ function growableEnis(s: PoolState, limits: Limits): EniState[] {
 /** Binds toward the target; returns the need this plan could not cover (0 when covered). */
 function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: (d: Decision) => void): number {
   const busy = busyEnis(s);
-  const binding = bindingEnis(s);
   const bindPaused = isPaused(s, "bind", now);
   // Rule 5: fill the ENI with the most assigned IPs first, so that pods crowd onto few ENIs.
   let waitForBusy = false;
   for (const e of growableEnis(s, limits)) {
     if (need <= 0) break;
-    let room = e.full ? 0 : limits.ipsPerEni - e.ips.length - pendingOn(s, e.id);
-    let free = subnetRoom(s, e.subnet, now);
+    const room = e.full ? 0 : limits.ipsPerEni - e.ips.length - pendingOn(s, e.id);
+    const free = subnetRoom(s, e.subnet, now);
     if (room <= 0 || free <= 0) continue;
-    // A release or delete keeps the ENI to itself; binds may queue behind a bind (the agent
-    // runs one call per ENI at a time).
-    if ((busy.has(e.id) && !binding.has(e.id)) || bindPaused) {
+    if (busy.has(e.id) || bindPaused) {
       waitForBusy = true; // it can still take IPs: no new ENI for now (rule 5)
       continue;
     }
-    if (need <= Math.min(room, free)) {
-      // It fits on this ENI: one call now, the rest (and whatever more pods ask meanwhile) in
-      // one call after the running one, rather than a call per pod.
-      if (busy.has(e.id)) {
-        waitForBusy = true;
-        continue;
-      }
-      const count = Math.min(need, limits.ipsPerCall);
-      emit({ id: newId(s), action: "bind", eni: e.id, count });
-      need -= count;
-      if (need > 0) waitForBusy = true; // capped per call: the ENI takes more next round
-      continue;
-    }
-    // More than this ENI holds: it will be filled anyway, so fill it now (calls of at most
-    // ipsPerCall, queued on the ENI); at quota, it lets this pass open ENIs for the rest.
-    while (room > 0 && free > 0) {
-      const count = Math.min(room, free, limits.ipsPerCall);
-      emit({ id: newId(s), action: "bind", eni: e.id, count });
-      need -= count;
-      room -= count;
-      free -= count;
-    }
+    const count = Math.min(need, room, free, limits.ipsPerCall);
+    emit({ id: newId(s), action: "bind", eni: e.id, count });
+    need -= count;
+    if (count < Math.min(room, free)) waitForBusy = true; // capped per call: the ENI takes more next round
   }
   if (need <= 0 || waitForBusy) return need;
   // ENIs being created take more IPs once attached than their Create call carries.

@@ -46,8 +46,6 @@ interface NodeSim {
   waiting: Map<string, number>;
   wakeAt: number | null;
   subnetsReadAt: number;
-  /** ENI -> when its last queued decision ends: the agent runs one decision per ENI at a time. */
-  eniBusyUntil: Map<string, number>;
 }
 
 export function simulate(opts: SimOptions): SimResult {
@@ -65,7 +63,7 @@ export function simulate(opts: SimOptions): SimResult {
   const nodeOf = (name: string, t: number): NodeSim => {
     let n = nodes.get(name);
     if (n === undefined) {
-      n = { state: createState({ settings, quota, subnets: Object.fromEntries(cloud.free) }), waiting: new Map(), wakeAt: null, subnetsReadAt: t, eniBusyUntil: new Map() };
+      n = { state: createState({ settings, quota, subnets: Object.fromEntries(cloud.free) }), waiting: new Map(), wakeAt: null, subnetsReadAt: t };
       nodes.set(name, n);
     }
     return n;
@@ -91,9 +89,7 @@ export function simulate(opts: SimOptions): SimResult {
     for (const d of planned.decisions) {
       const { durationMs, result } = cloud.start(d);
       metrics.calls(d, result);
-      const start = "eni" in d ? Math.max(t, n.eniBusyUntil.get(d.eni) ?? t) : t;
-      if ("eni" in d) n.eniBusyUntil.set(d.eni, start + durationMs);
-      heap.push({ t: start + durationMs, seq: seq++, kind: "done", node: name, decision: d, result });
+      heap.push({ t: t + durationMs, seq: seq++, kind: "done", node: name, decision: d, result });
     }
     const wake = nextWakeAt(n.state, t);
     if (wake !== null && (n.wakeAt === null || n.wakeAt <= t || wake < n.wakeAt)) {
