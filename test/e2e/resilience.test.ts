@@ -119,7 +119,10 @@ describe("a subnet removed from a live policy", () => {
     await waitFor("the pool to settle", async () => (await n1.view()).summary.inflight === 0, 90_000);
     const after = await n1.view();
     expect(after.enis.find((e) => e.id === before.enis[0]!.id)).toBeDefined();
-    expect(after.enis.filter((e) => e.id !== before.enis[0]!.id).map((e) => e.subnet)).toEqual(["subnet-pods0002"]);
+    // How many new ENIs the growth takes is the pool's business; where they go is the rule.
+    const added = after.enis.filter((e) => e.id !== before.enis[0]!.id).map((e) => e.subnet);
+    expect(added.length).toBeGreaterThan(0);
+    expect(new Set(added)).toEqual(new Set(["subnet-pods0002"]));
     // Through the repair loop and a restart (which re-reads the cloud), the first pods keep working.
     await Bun.sleep(6_000); // longer than the 5 s repair period: a wrong repair would have run
     await n1.stopAgent("SIGTERM");
