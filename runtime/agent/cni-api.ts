@@ -127,12 +127,20 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
     },
 
     async status(): Promise<ResponseOf<"status">> {
-      const s = summary(deps.driver.state, now());
-      const canGrow = s.bound + s.pendingBind < s.maxBindable;
-      const ready = s.ready > 0 || canGrow;
-      return ready
-        ? { ready, idleIps: s.ready }
-        : { ready, idleIps: s.ready, message: `all ${s.maxBindable} IPs this node may bind are in use (${s.pods} pods); no new pod can get an IP here` };
+      const t = now();
+      const state = deps.driver.state;
+      const s = summary(state, t);
+      if (s.ready > 0) return { ready: true, idleIps: s.ready };
+      // No idle IP: the next pod is served only if the pool can still grow.
+      if (s.bound + s.pendingBind >= s.maxBindable) {
+        return { ready: false, idleIps: 0, message: `all ${s.maxBindable} IPs this node may bind are in use (${s.pods} pods); no new pod can get an IP here` };
+      }
+      if (t < state.paused.allUntil) return { ready: false, idleIps: 0, message: "cloud calls are paused after the cloud refused the credentials" };
+      const room = state.subnets.filter((n) => n.available > 0 && t >= n.pausedUntil);
+      if (room.length === 0 && s.pendingBind === 0) {
+        return { ready: false, idleIps: 0, message: `no pod subnet has a free IP (${state.subnets.map((n) => n.id).join(", ")}); add a subnet to the policy or free addresses` };
+      }
+      return { ready: true, idleIps: 0 };
     },
   };
 }

@@ -45,6 +45,12 @@ describe("an exhausted pod subnet", () => {
     expect(view.summary.pods).toBe(wired);
     expect(view.summary.bound).toBe(wired);
     expect(view.summary.maxBindable).toBe(30);
+    // STATUS tells the runtime before the next ADD: error 50, the subnet named.
+    const status = await n1.execCni("STATUS", "", "", "");
+    expect(status.code).not.toBe(0);
+    const statusError = JSON.parse(status.stdout) as { code: number; msg: string };
+    expect(statusError.code).toBe(50);
+    expect(statusError.msg).toContain("no pod subnet has a free IP (subnet-pods0001)");
     await waitFor("SubnetExhausted and PoolExhausted Events on the Node", async () => {
       const events = (await kubeCall(cluster().admin, "GET", `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${n1.name}`)).json;
       const reasons = new Set(events.items.map((e: { reason: string }) => e.reason));

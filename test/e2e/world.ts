@@ -196,7 +196,7 @@ export class WorldNode {
    * bind-mounted in a private mount namespace, so nothing is written to the host's.
    */
   /** The plugin executed as a container runtime does: CNI_* variables and the config on stdin. */
-  execCni(command: "ADD" | "DEL", netns: string, containerId: string, args: string) {
+  execCni(command: "ADD" | "DEL" | "STATUS", netns: string, containerId: string, args: string) {
     const conf = JSON.stringify({ cniVersion: "1.1.0", name: NETWORK, type: "vpccni", socket: this.socket });
     const env = { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: this.world.cniBin, CNI_ARGS: args };
     return this.world.bed.exec(this.ns.ns, ["env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), join(this.world.cniBin, "vpccni")], { input: conf });
