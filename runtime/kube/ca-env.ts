@@ -1,7 +1,8 @@
 // @kubernetes/client-node hands its TLS settings to an undici dispatcher, which Bun ignores:
 // under Bun the cluster CA must come from NODE_EXTRA_CA_CERTS, read once at process start.
 // This finds the CA the process should trust, so the agent can re-start itself with it set.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
@@ -16,8 +17,13 @@ export function clusterCaFile(kubeconfig?: string): string | undefined {
   const cluster = config.getCurrentCluster();
   if (cluster?.caFile) return cluster.caFile;
   if (cluster?.caData) {
-    const file = join(mkdtempSync(join(tmpdir(), "vpccni-ca-")), "ca.crt");
-    writeFileSync(file, Buffer.from(cluster.caData, "base64"), { mode: 0o600 });
+    // Named after its content: every start of an agent with this CA reuses one file.
+    const pem = Buffer.from(cluster.caData, "base64");
+    const file = join(tmpdir(), `vpccni-ca-${createHash("sha256").update(pem).digest("hex").slice(0, 16)}.crt`);
+    if (!existsSync(file)) {
+      writeFileSync(`${file}.${process.pid}`, pem, { mode: 0o600 });
+      renameSync(`${file}.${process.pid}`, file);
+    }
     return file;
   }
   return undefined;

@@ -9,6 +9,7 @@ import { onProcessExit } from "../harness/process.ts";
 import { requireBinary, requireCni, requirePrereq } from "../harness/prereq.ts";
 import type { NodeNs, PodNs, TestBed } from "../harness/netns.ts";
 import type { RunResult } from "../harness/exec.ts";
+import { makeTempDir } from "../harness/janitor.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
@@ -25,7 +26,7 @@ let built: string | undefined;
 /** Compiles runtime/cni into a temp dir (scripts/build-cni.sh) and returns that dir. */
 export async function buildCni(): Promise<string> {
   if (built) return built;
-  const dir = mkdtempSync(join(tmpdir(), "vpccni-cnibin-"));
+  const dir = makeTempDir("cnibin");
   onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
   await runOk(["bash", join(ROOT, "scripts/build-cni.sh")], { env: { VPCCNI_CNI_DIR: dir } });
   requireBinary("vpccni CNI binary (scripts/build-cni.sh)", join(dir, "vpccni"));

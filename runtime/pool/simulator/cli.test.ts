@@ -1,8 +1,7 @@
 // `vpccni simulate` end to end through the real CLI entry point.
 import { expect, test } from "bun:test";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeTempDir } from "../../../test/harness/janitor.ts";
 
 const root = join(import.meta.dir, "../../..");
 
@@ -12,7 +11,7 @@ function vpccni(args: string[]) {
 }
 
 test("vpccni simulate --json --compare aws prints both reports and writes the chart", async () => {
-  const out = await mkdtemp(join(tmpdir(), "vpccni-cli-"));
+  const out = makeTempDir("sim-cli");
   const r = vpccni(["simulate", "--policy", "examples/policies/general.yaml", "--trace", "examples/traces/burst.jsonl", "--compare", "aws", "--json", "--out", out, "--progress"]);
   expect(r.code).toBe(0);
   const report = JSON.parse(r.stdout);
@@ -23,7 +22,7 @@ test("vpccni simulate --json --compare aws prints both reports and writes the ch
 }, 60_000);
 
 test("vpccni simulate prints a text report, and names a bad flag value", async () => {
-  const out = await mkdtemp(join(tmpdir(), "vpccni-cli-"));
+  const out = makeTempDir("sim-cli");
   const ok = vpccni(["simulate", "--policy", "examples/policies/general.yaml", "--trace", "examples/traces/steady.jsonl", "--prebind", "5:15", "--out", out]);
   expect(ok.code).toBe(0);
   expect(ok.stdout).toContain("calls / lower bound");

@@ -1,6 +1,6 @@
 // The simulator on every shipped trace: report invariants, determinism, chart files.
 import { describe, expect, test } from "bun:test";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VpcCniPolicy } from "../../../schema/policy.ts";
@@ -9,6 +9,7 @@ import { lowerBound } from "./lower-bound.ts";
 import { percentile } from "./report.ts";
 import { runSession } from "./session.ts";
 import { parseTrace } from "./trace.ts";
+import { makeTempDir } from "../../../test/harness/janitor.ts";
 
 const spec = VpcCniPolicy.parse({
   apiVersion: "vpccni.io/v1alpha1",
@@ -25,7 +26,7 @@ describe("vpccni simulate on the shipped traces", () => {
     test(`${name}: report invariants hold and the chart is written as SVG and PNG`, async () => {
       const text = await readFile(traceFile(name), "utf8");
       const trace = parseTrace(text, name);
-      const outDir = await mkdtemp(join(tmpdir(), `vpccni-sim-${name}-`));
+      const outDir = makeTempDir(`sim-${name}`);
       const { output } = await runSession({ spec, traceText: text, traceName: name, latency: "typical", seed: 7, aws: { warmIpTarget: 5, minimumIpTarget: 0 }, outDir });
       const adds = trace.events.filter((e) => e.event === "add").length;
       for (const r of [output.reports.vpccni, output.reports.aws]) {
@@ -52,7 +53,7 @@ describe("vpccni simulate on the shipped traces", () => {
 
   test("the same seed replays the same report", async () => {
     const text = await readFile(traceFile("steady"), "utf8");
-    const run = async () => (await runSession({ spec, traceText: text, traceName: "steady", latency: "slow", seed: 42, outDir: await mkdtemp(join(tmpdir(), "vpccni-sim-")) })).output.reports;
+    const run = async () => (await runSession({ spec, traceText: text, traceName: "steady", latency: "slow", seed: 42, outDir: makeTempDir("sim") })).output.reports;
     expect(await run()).toEqual(await run());
   }, SIM_TIMEOUT_MS);
 
@@ -73,7 +74,7 @@ describe("latency profile files", () => {
   test("a throttling cloud costs failed calls and back-off, never a double assignment", async () => {
     const text = await readFile(traceFile("burst"), "utf8");
     const latency = parseLatencyProfile({ bind: [0.5, 1], createEni: [3, 5], release: [0.5, 1], deleteEni: [2, 3], throttledRate: 0.4 }, "throttling");
-    const { output } = await runSession({ spec, traceText: text, traceName: "burst", latency, seed: 3, outDir: await mkdtemp(join(tmpdir(), "vpccni-sim-")) });
+    const { output } = await runSession({ spec, traceText: text, traceName: "burst", latency, seed: 3, outDir: makeTempDir("sim") });
     const r = output.reports.vpccni;
     expect(r?.apiCalls.failedByKind.throttled).toBeGreaterThan(0);
     expect(r?.checks).toEqual({ doubleAssigned: 0, overMaxBindable: 0 });
