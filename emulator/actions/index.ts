@@ -1,4 +1,4 @@
-import type { Action } from "../config.ts";
+import { ACTIONS, type Action } from "../config.ts";
 import { attachNetworkInterface, detachNetworkInterface } from "./attach.ts";
 import type { Handler } from "./context.ts";
 import { describeNetworkInterfaceLimit, describeNetworkInterfaces, describeSubnets, describeVpcTaskResult } from "./describe.ts";
@@ -18,14 +18,8 @@ export const handlers: Record<Action, Handler> = {
   DescribeVpcTaskResult: describeVpcTaskResult,
 };
 
-export const MUTATING: ReadonlySet<string> = new Set([
-  "CreateNetworkInterface",
-  "AttachNetworkInterface",
-  "DetachNetworkInterface",
-  "DeleteNetworkInterface",
-  "AssignPrivateIpAddresses",
-  "UnassignPrivateIpAddresses",
-]);
+/** Every action but the Describe* reads changes state (and so runs as an asynchronous task). */
+export const MUTATING: ReadonlySet<string> = new Set(ACTIONS.filter((a) => !a.startsWith("Describe")));
 
 /** Actions whose ClientToken makes a repeated call return the first call's answer. */
 export const IDEMPOTENT: ReadonlySet<string> = new Set(["CreateNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface", "AssignPrivateIpAddresses"]);
