@@ -95,7 +95,11 @@ export class Agent {
     // even when the policy no longer lists their subnet: their pods keep running, and the pool
     // drains them instead of forgetting them (which would cut the pods off and leak the ENIs).
     const [limits, enis] = await Promise.all([api.instanceLimits(instanceId), api.listEnis(instanceId)]);
-    const managed = isManaged(policy, new Set());
+    // What this node remembers: its ENIs stay managed whatever the policy lists now.
+    const store = new NodeStore(join(opts.stateDir, "node.db"));
+    this.store = store;
+    const saved = store.loadPool();
+    const managed = isManaged(policy, new Set(saved?.enis.map((e) => e.id) ?? []));
     const subnets = await api.describeSubnets(subnetsToWatch(policy, enis.filter(managed)));
     const primary = enis.find((e) => e.primary);
     if (!primary) throw new Error(`instance ${instanceId} lists no primary ENI; cannot copy its security groups to new ENIs`);
@@ -112,13 +116,10 @@ export class Agent {
     await dataPlane.ensureSysctls(primaryInterface, [...executor.links.values()].map((l) => l.name));
 
     // What this node remembers, reconciled with the cloud.
-    const store = new NodeStore(join(opts.stateDir, "node.db"));
-    this.store = store;
     const settings = settingsFromPolicy(policy.spec);
     const available = Object.fromEntries(subnets.map((s) => [s.id, s.availableIps]));
     const inventory = toInventory(enis, managed);
     let state: PoolState;
-    const saved = store.loadPool();
     if (saved) {
       const synced = syncInventory(setSubnets(setQuota(setSettings(saved, settings), quota), available), inventory);
       if (synced.lostPods.length > 0) log.warn("pods whose IP the cloud no longer lists", { pods: synced.lostPods });
@@ -147,11 +148,11 @@ export class Agent {
     this.metrics.pool(summary(state, Date.now()));
 
     if (opts.kube) this.kubeSync = new KubeSync({ kube: opts.kube, node: opts.nodeName, log, driver, store, dataPlane });
-    const api_ = cniApi({ driver, store, dataPlane, executor, metrics: this.metrics, log, addTimeoutMs: opts.addTimeoutMs ?? 20_000, onExhausted: (m) => this.kubeSync?.exhausted(m) });
+    const cni = cniApi({ driver, store, dataPlane, executor, metrics: this.metrics, log, addTimeoutMs: opts.addTimeoutMs ?? 20_000, onExhausted: (m) => this.kubeSync?.exhausted(m) });
     this.servers = startServers({
       socket: opts.socket,
       listen: opts.listen,
-      cni: api_,
+      cni,
       metrics: this.metrics,
       ready: () => this.ready,
       view: () => this.view(),
