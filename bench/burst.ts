@@ -6,7 +6,7 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { apiCalls } from "../cli/demo/progress.ts";
-import { waitFor, World } from "../test/e2e/world.ts";
+import { waitFor, World } from "../sandbox/emulated-cluster.ts";
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { pods: { type: "string", default: "100" } } });
 const PODS = Number(values.pods);

@@ -7,11 +7,11 @@
 //   node_modules/.bin/bun bench/cni-reference.ts [iterations]     (root; default 30, max 500)
 // Other benchmarks import referenceCniLatency() to print their figures as ratios to these.
 import { join } from "node:path";
-import { createTestBed, type NodeNs, type PodNs, type TestBed } from "../test/harness/netns.ts";
-import { makeCniDirs, ptpConflist, writeConflist } from "../test/harness/cni.ts";
-import { paths } from "../test/harness/paths.ts";
-import { requireCni } from "../test/harness/prereq.ts";
-import { runOk, type RunOptions } from "../test/harness/exec.ts";
+import { createTestBed, type NodeNs, type PodNs, type TestBed } from "../sandbox/test-bed.ts";
+import { makeCniDirs, ptpConflist, writeConflist } from "../sandbox/cnitool.ts";
+import { paths } from "../sandbox/paths.ts";
+import { requireCni } from "../sandbox/prereq.ts";
+import { runOk, type RunOptions } from "../sandbox/exec.ts";
 
 async function timed(cmd: string[], opts?: RunOptions): Promise<number> {
   const start = performance.now();

@@ -11,11 +11,11 @@
 //   node_modules/.bin/bun bench/cni.ts [iterations]     (root; default 40, max 500)
 //   last line: ratio ADD=<x> DEL=<y>   (vpccni p50 / reference p50)
 import { join } from "node:path";
-import { makeCniDirs, ptpConflist } from "../test/harness/cni.ts";
-import { runOk, type RunOptions } from "../test/harness/exec.ts";
-import { paths } from "../test/harness/paths.ts";
-import { requireCni } from "../test/harness/prereq.ts";
-import { NETWORK, waitFor, World } from "../test/e2e/world.ts";
+import { makeCniDirs, ptpConflist } from "../sandbox/cnitool.ts";
+import { runOk, type RunOptions } from "../sandbox/exec.ts";
+import { paths } from "../sandbox/paths.ts";
+import { requireCni } from "../sandbox/prereq.ts";
+import { NETWORK, waitFor, World } from "../sandbox/emulated-cluster.ts";
 
 const iterations = Math.min(500, Math.max(1, Number(process.argv[2] ?? 40) || 40));
 // Prebind well above the one pod alive at a time; no cooldown, so a released IP is ready

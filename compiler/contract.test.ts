@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run } from "../test/harness/exec.ts";
+import { run } from "../sandbox/exec.ts";
 import { conflist } from "./conflist.ts";
 import { FILES, INSTALL_CNI_SCRIPT, PATHS } from "./contract.ts";
 import { cleanScratchAfterEach, tempDir } from "./testkit.ts";

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run } from "../../test/harness/exec.ts";
+import { run } from "../../sandbox/exec.ts";
 import { cleanScratchAfterEach, policyYaml, REPO, scratchRepo } from "../../compiler/testkit.ts";
 
 cleanScratchAfterEach();

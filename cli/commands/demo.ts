@@ -26,6 +26,14 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const demo = await import("../demo/run.ts");
-  if (process.getuid?.() !== 0) return demo.runWithoutRoot();
-  return demo.runDemo({ nodes, pods, kube: values["no-kube"] ? "off" : "auto" });
+  try {
+    if (process.getuid?.() !== 0) return await demo.runWithoutRoot();
+    return await demo.runDemo({ nodes, pods, kube: values["no-kube"] ? "off" : "auto" });
+  } catch (error) {
+    // A user sees one line with the cause; the stack is there for whoever debugs the demo.
+    const e = error as Error;
+    const debug = process.env.VPCCNI_DEBUG === "1";
+    process.stderr.write(`vpccni demo: ${e.message}${debug ? `\n${e.stack}` : " (VPCCNI_DEBUG=1 prints the stack)"}\n`);
+    return 1;
+  }
 }

@@ -1,7 +1,7 @@
 // Proves pod-to-pod connectivity with a real TCP exchange between two pod namespaces, using
 // Bun itself (no ping or netcat needed on the machine): an echo server in one pod, a client
 // in the other, each bound to its pod IP.
-import type { TestBed } from "../../test/harness/netns.ts";
+import type { TestBed } from "../../sandbox/test-bed.ts";
 
 const SERVER = `
 const [ip, port] = process.argv.slice(-2);

@@ -2,8 +2,8 @@
 // kube-apiserver the prerequisites built. It must finish, prove TCP across nodes and clean up.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { listNamespaces } from "../../test/harness/netns.ts";
-import { requireKube, requireNetns } from "../../test/harness/prereq.ts";
+import { listNamespaces } from "../../sandbox/test-bed.ts";
+import { requireKube, requireNetns } from "../../sandbox/prereq.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 

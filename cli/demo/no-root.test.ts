@@ -2,7 +2,7 @@
 // The test drops to the `nobody` user with setpriv (util-linux), as a user without root would run it.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { requireBinary } from "../../test/harness/prereq.ts";
+import { requireBinary } from "../../sandbox/prereq.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 

@@ -6,15 +6,17 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { compileToDir } from "../../compiler/index.ts";
 import { hasErrors, renderDiagnostics } from "../../schema/index.ts";
-import type { Cluster } from "../../test/harness/cluster.ts";
-import { kubeCall } from "../../test/harness/kube-api.ts";
-import { paths } from "../../test/harness/paths.ts";
-import { World, waitFor } from "../../test/e2e/world.ts";
+import type { Cluster } from "../../sandbox/apiserver.ts";
+import { EXAMPLE_POLICY } from "../../sandbox/emulated-cloud.ts";
+import { ensureOsTools, SANDBOX_TOOLS } from "../../sandbox/os-packages.ts";
+import { kubeCall } from "../../sandbox/kube-api.ts";
+import { paths } from "../../sandbox/paths.ts";
+import { World, waitFor } from "../../sandbox/emulated-cluster.ts";
 import { tcpEcho } from "./connectivity.ts";
 import { apiCalls, poolLine, Progress } from "./progress.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const POLICY = join(ROOT, "examples/policies/general.yaml");
+const POLICY = EXAMPLE_POLICY;
 
 export interface DemoOptions {
   nodes: number;
@@ -40,30 +42,21 @@ export async function compileStep(): Promise<boolean> {
   }
 }
 
-const TOOLS = ["ip", "nsenter", "unshare", "sysctl"];
-
-/** The test bed needs iproute2, util-linux and procps; as root the demo installs what is missing. */
-async function ensureTools(): Promise<boolean> {
-  if (TOOLS.every((t) => Bun.which(t))) return true;
-  say(`    installing what is missing of ${TOOLS.join(", ")} with apt (scripts/build-apt.sh)`);
-  const proc = Bun.spawn(["bash", join(ROOT, "scripts/build-apt.sh")], { stdout: "inherit", stderr: "inherit", cwd: ROOT });
-  return (await proc.exited) === 0 && TOOLS.every((t) => Bun.which(t));
-}
-
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const started = Date.now();
-  if (!(await ensureTools())) {
-    say(`vpccni demo: one of ${TOOLS.join(", ")} is missing and could not be installed (scripts/build-apt.sh)`);
+  say("vpccni demo: pods get real VPC IPs from shared ENIs, on an emulated Tencent Cloud VPC\n");
+  const missing = await ensureOsTools(SANDBOX_TOOLS, say);
+  if (missing) {
+    process.stderr.write(`vpccni demo: ${missing}\n`);
     return 1;
   }
-  say("vpccni demo: pods get real VPC IPs from shared ENIs, on an emulated Tencent Cloud VPC\n");
   say("1/6 compile the example policies");
   if (!(await compileStep())) return 1;
 
   let cluster: Cluster | undefined;
   const kubeBuilt = existsSync(paths.kubeApiserver) && existsSync(paths.etcd);
   if (opts.kube === "auto" && kubeBuilt) {
-    const { startCluster } = await import("../../test/harness/cluster.ts");
+    const { startCluster } = await import("../../sandbox/apiserver.ts");
     cluster = await startCluster();
     say(`    Kubernetes: a local kube-apiserver at ${cluster.server} holds the Node objects`);
   } else {

@@ -6,7 +6,7 @@ import { conflist } from "../../compiler/conflist.ts";
 import { agentArgs, PATHS } from "../../compiler/contract.ts";
 import { parseNetConf } from "../../runtime/cni/config.ts";
 import { DEFAULT_SOCKET } from "../../runtime/cni/protocol.ts";
-import { run } from "../harness/exec.ts";
+import { run } from "../../sandbox/exec.ts";
 import { REPO } from "./deploy-kit.ts";
 
 const agent = (args: string[]) => run([process.execPath, join(REPO, "cli", "main.ts"), ...args], { env: { NODE_NAME: "" } });

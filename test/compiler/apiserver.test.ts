@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { AGENT_API_REQUESTS, AGENT_DENIED_REQUESTS, agentRequestFor, EVENTS_NAMESPACE } from "../../compiler/index.ts";
-import type { Kubeconfig } from "../harness/kubeconfig.ts";
-import { kubeCall } from "../harness/kube-api.ts";
-import { writeKubeconfig } from "../harness/kubeconfig.ts";
-import { run } from "../harness/exec.ts";
+import type { Kubeconfig } from "../../sandbox/kubeconfig.ts";
+import { kubeCall } from "../../sandbox/kube-api.ts";
+import { writeKubeconfig } from "../../sandbox/kubeconfig.ts";
+import { run } from "../../sandbox/exec.ts";
 import { useSharedCluster } from "../harness/shared-cluster.ts";
 import { agentPod, allowed, compileExamples, kubectl, ownRules, patchStatus, REPO, serviceAccountToken, wave } from "./deploy-kit.ts";
 

@@ -4,11 +4,11 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { compileToDir } from "../../compiler/index.ts";
-import type { Cluster } from "../harness/cluster.ts";
-import { run, type RunResult } from "../harness/exec.ts";
-import { kubeCall } from "../harness/kube-api.ts";
-import type { Kubeconfig } from "../harness/kubeconfig.ts";
-import { paths } from "../harness/paths.ts";
+import type { Cluster } from "../../sandbox/apiserver.ts";
+import { run, type RunResult } from "../../sandbox/exec.ts";
+import { kubeCall } from "../../sandbox/kube-api.ts";
+import type { Kubeconfig } from "../../sandbox/kubeconfig.ts";
+import { paths } from "../../sandbox/paths.ts";
 import type { RequestAttributes } from "../../compiler/rbac-match.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");

@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PodNs } from "../harness/netns.ts";
+import type { PodNs } from "../../sandbox/test-bed.ts";
 import { execCni, makeRig, requireDataPlaneTools, vpccniPlugin, type CniRig } from "./cni-kit.ts";
 import { startStubAgent, type StubAgent } from "./stub-agent.ts";
-import { makeWorld, type World } from "./world.ts";
+import { makeWorld, type World } from "./eni-bed-kit.ts";
 
 let w: World;
 let rig: CniRig;

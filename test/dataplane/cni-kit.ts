@@ -3,13 +3,16 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { runOk } from "../harness/exec.ts";
-import { paths } from "../harness/paths.ts";
-import { onProcessExit } from "../harness/process.ts";
-import { requireBinary, requireCni, requirePrereq } from "../harness/prereq.ts";
-import type { NodeNs, PodNs, TestBed } from "../harness/netns.ts";
-import type { RunResult } from "../harness/exec.ts";
-import { makeTempDir } from "../harness/janitor.ts";
+import { runOk } from "../../sandbox/exec.ts";
+import { paths } from "../../sandbox/paths.ts";
+import { onProcessExit } from "../../sandbox/process.ts";
+import { requireBinary, requireCni, requirePrereq } from "../../sandbox/prereq.ts";
+import type { NodeNs, PodNs, TestBed } from "../../sandbox/test-bed.ts";
+import type { RunResult } from "../../sandbox/exec.ts";
+import { makeTempDir } from "../../sandbox/janitor.ts";
+import { buildCni } from "../../sandbox/cni-build.ts";
+
+export { buildCni };
 
 const ROOT = resolve(import.meta.dir, "../..");
 
@@ -21,19 +24,6 @@ export function requireDataPlaneTools(): void {
   }
   requireBinary("reference CNI plugin portmap", join(paths.cniPluginDir, "portmap"));
 }
-let built: string | undefined;
-
-/** Compiles runtime/cni into a temp dir (scripts/build-cni.sh) and returns that dir. */
-export async function buildCni(): Promise<string> {
-  if (built) return built;
-  const dir = makeTempDir("cnibin");
-  onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
-  await runOk(["bash", join(ROOT, "scripts/build-cni.sh")], { env: { VPCCNI_CNI_DIR: dir } });
-  requireBinary("vpccni CNI binary (scripts/build-cni.sh)", join(dir, "vpccni"));
-  built = dir;
-  return dir;
-}
-
 export interface CniRig {
   root: string;
   netconf: string;

@@ -2,10 +2,10 @@
 // the stub agent serving the socket protocol over the real data plane.
 import { statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { PodNs } from "../harness/netns.ts";
+import type { PodNs } from "../../sandbox/test-bed.ts";
 import { cnitool, execCni, makeRig, removeCnitoolCache, requireDataPlaneTools, vpccniPlugin, writeConf, type CniRig } from "./cni-kit.ts";
 import { startStubAgent, type StubAgent } from "./stub-agent.ts";
-import { makeWorld, ping, type World } from "./world.ts";
+import { makeWorld, ping, type World } from "./eni-bed-kit.ts";
 
 let w: World;
 const rigs: CniRig[] = [];

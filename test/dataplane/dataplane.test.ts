@@ -2,10 +2,10 @@
 // pods wired by IprouteDataPlane, packets through the `vpc` router.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { FROM_POD_PRIORITY, hostVethName, IprouteDataPlane, TO_POD_PRIORITY, type PodSpec } from "../../runtime/net/index.ts";
-import { runOk } from "../harness/exec.ts";
-import type { PodNs } from "../harness/netns.ts";
+import { runOk } from "../../sandbox/exec.ts";
+import type { PodNs } from "../../sandbox/test-bed.ts";
 import { requireDataPlaneTools } from "./cni-kit.ts";
-import { makeWorld, ping, rxPackets, type World } from "./world.ts";
+import { makeWorld, ping, rxPackets, type World } from "./eni-bed-kit.ts";
 
 let w: World;
 let pods: { pod: PodNs; spec: PodSpec }[];

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join, resolve } from "node:path";
 import type { FabricEni } from "../../emulator/fabric.ts";
-import { NetnsFabric } from "../fabric/netns-fabric.ts";
-import { createTestBed, type NodeNs, type TestBed } from "../harness/netns.ts";
+import { NetnsFabric } from "../../sandbox/vpc-fabric.ts";
+import { createTestBed, type NodeNs, type TestBed } from "../../sandbox/test-bed.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 let bed: TestBed;

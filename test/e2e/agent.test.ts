@@ -2,11 +2,11 @@
 // CNI binary through cnitool, agents as real processes, the Node on a real kube-apiserver.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { useSharedCluster } from "../harness/shared-cluster.ts";
-import { kubeCall } from "../harness/kube-api.ts";
+import { kubeCall } from "../../sandbox/kube-api.ts";
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { run } from "../harness/exec.ts";
-import { policyYaml, waitFor, World } from "./world.ts";
+import { run } from "../../sandbox/exec.ts";
+import { policyYaml, waitFor, World } from "../../sandbox/emulated-cluster.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 

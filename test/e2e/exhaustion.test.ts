@@ -1,9 +1,9 @@
 // A subnet that runs out: the pool stops growing, a pod that cannot get an IP hears "try again
 // later" (CNI code 11) instead of hanging, and the Node tells the user why through Events.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { kubeCall } from "../harness/kube-api.ts";
+import { kubeCall } from "../../sandbox/kube-api.ts";
 import { useSharedCluster } from "../harness/shared-cluster.ts";
-import { emulatorConfig, SUBNETS, VPC, waitFor, World } from "./world.ts";
+import { emulatorConfig, SUBNETS, VPC, waitFor, World } from "../../sandbox/emulated-cluster.ts";
 
 describe("an exhausted pod subnet", () => {
   const cluster = useSharedCluster();

@@ -1,7 +1,7 @@
 // The agent under the failures its peers' users report: a policy that lowers limits, a
 // kill -9 in the middle of a burst, and a cloud that throttles and fails one call in five.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { policyYaml, waitFor, World, type WorldNode } from "./world.ts";
+import { policyYaml, waitFor, World, type WorldNode } from "../../sandbox/emulated-cluster.ts";
 
 /** Pool and cloud agree: same ENIs, as many bound IPs as the cloud lists, nothing leaked. */
 async function expectNoLeak(node: WorldNode): Promise<void> {

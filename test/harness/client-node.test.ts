@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { useSharedCluster } from "./shared-cluster.ts";
-import { run } from "./exec.ts";
+import { run } from "../../sandbox/exec.ts";
 
 const PROBE = join(import.meta.dir, "client-node-probe.ts");
 

@@ -1,7 +1,7 @@
 // One cluster shared by the suites of a test process: starting kube-apiserver costs
 // seconds, and every suite works in namespaces of its own anyway.
 import { afterAll, beforeAll } from "bun:test";
-import { startCluster, type Cluster } from "./cluster.ts";
+import { startCluster, type Cluster } from "../../sandbox/apiserver.ts";
 
 let starting: Promise<Cluster> | undefined;
 let users = 0;

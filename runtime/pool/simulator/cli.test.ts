@@ -1,7 +1,7 @@
 // `vpccni simulate` end to end through the real CLI entry point.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { makeTempDir } from "../../../test/harness/janitor.ts";
+import { makeTempDir } from "../../../sandbox/janitor.ts";
 
 const root = join(import.meta.dir, "../../..");
 

@@ -9,7 +9,7 @@ import { lowerBound } from "./lower-bound.ts";
 import { percentile } from "./report.ts";
 import { runSession } from "./session.ts";
 import { parseTrace } from "./trace.ts";
-import { makeTempDir } from "../../../test/harness/janitor.ts";
+import { makeTempDir } from "../../../sandbox/janitor.ts";
 
 const spec = VpcCniPolicy.parse({
   apiVersion: "vpccni.io/v1alpha1",

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { useSharedCluster } from "./shared-cluster.ts";
-import { kubeCall, KubeApiError } from "./kube-api.ts";
-import { runOk, run } from "./exec.ts";
-import { paths, versions } from "./paths.ts";
+import { kubeCall, KubeApiError } from "../../sandbox/kube-api.ts";
+import { runOk, run } from "../../sandbox/exec.ts";
+import { paths, versions } from "../../sandbox/paths.ts";
 
 const WIDGETS = {
   apiVersion: "apiextensions.k8s.io/v1",

@@ -54,13 +54,18 @@ export function requireKube(): void {
   requirePrereq("openssl", () => Bun.which("openssl") !== null || "`openssl` is not on PATH");
 }
 
-/** Root, iproute2, cnitool and the reference plugins. */
+/** What the network test bed itself needs: root and iproute2 (the demo needs no more). */
 export function requireNetns(): void {
   requireRoot();
   requirePrereq("iproute2", () => Bun.which("ip") !== null || "`ip` is not on PATH");
+}
+
+/** Reachability checks in tests use ping (inside test namespaces only). */
+export function requirePing(): void {
   requirePrereq("iputils-ping", () => Bun.which("ping") !== null || "`ping` is not on PATH");
 }
 
+/** The test bed, cnitool and the reference plugins. */
 export function requireCni(): void {
   requireNetns();
   requireBinary("cnitool", paths.cnitool);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { createTestBed, listNamespaces, sweepStaleNamespaces, type TestBed } from "./netns.ts";
+import { createTestBed, listNamespaces, sweepStaleNamespaces, type TestBed } from "./test-bed.ts";
 import { runOk } from "./exec.ts";
 
 function hostLinks(): string[] {

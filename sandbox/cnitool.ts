@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { paths } from "./paths.ts";
 import { onProcessExit } from "./process.ts";
 import { makeTempDir } from "./janitor.ts";
-import type { NodeNs, PodNs, TestBed } from "./netns.ts";
+import type { NodeNs, PodNs, TestBed } from "./test-bed.ts";
 import { run, type RunResult } from "./exec.ts";
 
 export interface CniDirs {

@@ -2,8 +2,8 @@
 // attach/assign, and one IprouteDataPlane per node namespace.
 import { IprouteDataPlane, type EniLink, type EniSpec } from "../../runtime/net/index.ts";
 import type { FabricEni, FabricInstance } from "../../emulator/fabric.ts";
-import { NetnsFabric } from "../fabric/netns-fabric.ts";
-import { createTestBed, type NodeNs, type TestBed } from "../harness/netns.ts";
+import { NetnsFabric } from "../../sandbox/vpc-fabric.ts";
+import { createTestBed, type NodeNs, type TestBed } from "../../sandbox/test-bed.ts";
 
 export const POD_SUBNET = "10.231.8.0/24";
 export const POD_GATEWAY_VPC = "10.231.8.1";

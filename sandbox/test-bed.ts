@@ -4,7 +4,7 @@
 // inside namespaces, so no device, route or sysctl of the host is ever touched.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { requireNetns } from "./prereq.ts";
+import { requireNetns, requirePing } from "./prereq.ts";
 import { onProcessExit } from "./process.ts";
 import { ensureJanitor, netnsPrefix } from "./janitor.ts";
 import { run, runOk, type RunOptions, type RunResult } from "./exec.ts";
@@ -146,18 +146,24 @@ export class TestBed {
   /** Runs a command inside a namespace of this bed. */
   exec(ns: string, cmd: string[], opts?: RunOptions): Promise<RunResult> {
     this.assertOwned(ns);
+    // The bed itself needs no ping; the tests that use it get a clear prerequisite failure.
+    if (cmd[0] === "ping") requirePing();
     return run(["ip", "netns", "exec", ns, ...cmd], opts);
   }
 
   /** Like exec(), but a non-zero exit throws. */
   execOk(ns: string, cmd: string[], opts?: RunOptions): Promise<string> {
     this.assertOwned(ns);
+    if (cmd[0] === "ping") requirePing();
     return runOk(["ip", "netns", "exec", ns, ...cmd], opts);
   }
 
   /** Sets a sysctl of the namespace (never the host's). */
   async sysctl(ns: string, key: string, value: string): Promise<void> {
-    await this.execOk(ns, ["sysctl", "-q", "-w", `${key}=${value}`]);
+    // Written through /proc/sys with sh (no procps needed); inside `ip netns exec` the
+    // net.* files are the namespace's own.
+    const file = `/proc/sys/${key.replaceAll(".", "/")}`;
+    await this.execOk(ns, ["sh", "-c", 'printf "%s\\n" "$1" > "$2"', "sh", value, file]);
   }
 
   /** Deletes every namespace of the bed (and with them their devices), killing what runs inside. */

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { listNamespaces } from "./netns.ts";
+import { listNamespaces } from "./test-bed.ts";
 import { requireNetns } from "./prereq.ts";
 
 async function until(what: string, ms: number, ok: () => boolean): Promise<void> {
@@ -20,8 +20,8 @@ describe("the janitor cleans up after a test process that died without teardown"
     try {
       const script = join(dir, "victim.ts");
       await Bun.write(script, `
-        import { createTestBed } from ${JSON.stringify(join(import.meta.dir, "netns.ts"))};
-        import { makeCniDirs } from ${JSON.stringify(join(import.meta.dir, "cni.ts"))};
+        import { createTestBed } from ${JSON.stringify(join(import.meta.dir, "test-bed.ts"))};
+        import { makeCniDirs } from ${JSON.stringify(join(import.meta.dir, "cnitool.ts"))};
         const bed = await createTestBed();
         await bed.addNode();
         const dirs = makeCniDirs();

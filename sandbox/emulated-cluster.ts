@@ -4,23 +4,23 @@
 // real kube-apiserver holding the Node objects. Used by test/e2e and by `vpccni demo`.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Emulator, type EmulatorConfigInput, startEmulator } from "../../emulator/index.ts";
-import type { PoolView } from "../../runtime/agent/introspect.ts";
-import { NetnsFabric } from "../fabric/netns-fabric.ts";
-import { buildCni } from "../dataplane/cni-kit.ts";
-import type { Cluster } from "../harness/cluster.ts";
-import { kubeCall } from "../harness/kube-api.ts";
-import { createTestBed, type NodeNs, type PodNs, type TestBed } from "../harness/netns.ts";
-import { paths } from "../harness/paths.ts";
-import { run } from "../harness/exec.ts";
-import { freePort } from "../harness/ports.ts";
-import { makeTempDir } from "../harness/janitor.ts";
-import { type ManagedProcess, spawnManaged } from "../harness/process.ts";
-import { emulatorConfig, NETWORK, policyYaml, waitFor } from "./fixtures.ts";
+import { type Emulator, type EmulatorConfigInput, startEmulator } from "../emulator/index.ts";
+import type { PoolView } from "../runtime/agent/introspect.ts";
+import { NetnsFabric } from "./vpc-fabric.ts";
+import { buildCni } from "./cni-build.ts";
+import type { Cluster } from "./apiserver.ts";
+import { kubeCall } from "./kube-api.ts";
+import { createTestBed, type NodeNs, type PodNs, type TestBed } from "./test-bed.ts";
+import { paths } from "./paths.ts";
+import { run } from "./exec.ts";
+import { freePort } from "./ports.ts";
+import { makeTempDir } from "./janitor.ts";
+import { type ManagedProcess, spawnManaged } from "./process.ts";
+import { emulatorConfig, NETWORK, policyYaml, waitFor } from "./emulated-cloud.ts";
 
-export { emulatorConfig, NETWORK, policyYaml, SUBNETS, VPC, waitFor } from "./fixtures.ts";
+export { emulatorConfig, NETWORK, policyYaml, SUBNETS, VPC, waitFor } from "./emulated-cloud.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
+const ROOT = resolve(import.meta.dir, "..");
 
 export interface WorldOptions {
   nodes?: number;

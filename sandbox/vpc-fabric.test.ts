@@ -2,11 +2,11 @@
 // ethN (with the ENI's MAC) in the node namespace, IP assignment routes it in `vpc`, and
 // unassign / detach undo it, so a pod's packets flow only while cloud and node agree.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startEmulator, type Emulator } from "../../emulator/index.ts";
-import { FAST, sdk, waitTask, type SdkClient } from "../../emulator/test-helpers.ts";
-import { IprouteDataPlane } from "../../runtime/net/index.ts";
-import { createTestBed, type NodeNs, type TestBed } from "../harness/netns.ts";
-import { NetnsFabric } from "./netns-fabric.ts";
+import { startEmulator, type Emulator } from "../emulator/index.ts";
+import { FAST, sdk, waitTask, type SdkClient } from "../emulator/test-helpers.ts";
+import { IprouteDataPlane } from "../runtime/net/index.ts";
+import { createTestBed, type NodeNs, type TestBed } from "./test-bed.ts";
+import { NetnsFabric } from "./vpc-fabric.ts";
 
 const VPC = "vpc-aaaaaaaa";
 const NODES = "subnet-nodes001";

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { createTestBed, type NodeNs, type TestBed } from "./netns.ts";
-import { cnitool, makeCniDirs, ptpConflist, writeConflist, type CniDirs } from "./cni.ts";
+import { createTestBed, type NodeNs, type TestBed } from "./test-bed.ts";
+import { cnitool, makeCniDirs, ptpConflist, writeConflist, type CniDirs } from "./cnitool.ts";
 import { requireCni } from "./prereq.ts";
 
 describe("cnitool drives the reference ptp + host-local plugins in the test bed", () => {

@@ -5,8 +5,8 @@
 //   assign   -> each secondary IP routed (/32) in `vpc` to the ENI's peer, with a permanent
 //               neighbour entry for the ENI's MAC (the VPC delivers by MAC, it never ARPs)
 //   unassign / detach undo it.
-import type { Fabric, FabricEni, FabricInstance } from "../../emulator/fabric.ts";
-import type { NodeNs, TestBed } from "../harness/netns.ts";
+import type { Fabric, FabricEni, FabricInstance } from "../emulator/fabric.ts";
+import type { NodeNs, TestBed } from "./test-bed.ts";
 
 export interface AttachedEni {
   eniId: string;

@@ -1,0 +1,80 @@
+// The emulated cloud the sandbox runs against, laid out from a policy: its region, VPC and
+// pod subnets (examples/policies/general.yaml by default, the policy the demo deploys), plus
+// a node subnet and one instance per node. Also the policy text the agents get, and polling
+// with a deadline.
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parse, stringify } from "yaml";
+import type { EmulatorConfigInput } from "../emulator/index.ts";
+import { VpcCniPolicy } from "../schema/index.ts";
+
+export const NETWORK = "vpccni";
+/** The policy the demo deploys; the sandbox's VPC and subnets are the ones it names. */
+export const EXAMPLE_POLICY = join(resolve(import.meta.dir, ".."), "examples/policies/general.yaml");
+
+export interface CloudLayout {
+  region: string;
+  clusterId: string;
+  vpcId: string;
+  /** The policy's pod subnets, in its order. */
+  podSubnets: string[];
+}
+
+/** Region, cluster, VPC and pod subnets of a policy file (YAML). */
+export function layoutOf(policyFile: string): CloudLayout {
+  const parsed = VpcCniPolicy.safeParse(parse(readFileSync(policyFile, "utf8")));
+  if (!parsed.success) throw new Error(`${policyFile} is not a valid policy: run \`vpccni validate ${policyFile}\``);
+  const { region, clusterId, vpcId, subnets } = parsed.data.spec;
+  return { region, clusterId, vpcId, podSubnets: [...subnets] };
+}
+
+export const LAYOUT = layoutOf(EXAMPLE_POLICY);
+export const VPC = LAYOUT.vpcId;
+/** The node subnet is the sandbox's own; the first pod subnet is large, the second small. */
+export const SUBNETS = { nodes: "subnet-node0001", large: LAYOUT.podSubnets[0]!, small: LAYOUT.podSubnets[1]! } as const;
+const ZONE = `${LAYOUT.region}-3`;
+/** CIDRs of the pod subnets, in the policy's order: a /23 (510 IPs), then a /26 (62 IPs). */
+const POD_CIDRS = ["10.231.8.0/23", "10.231.12.0/26", "10.231.16.0/24", "10.231.20.0/24"];
+
+/** Default: 3 pod ENIs of 10 secondary IPs per node (quota 4 x 11, primary ENI and IPs excluded). */
+export function emulatorConfig(nodes: number, quota = { eniQuota: 4, ipsPerEni: 11 }, layout = LAYOUT): EmulatorConfigInput {
+  if (layout.podSubnets.length > POD_CIDRS.length) throw new Error(`the sandbox lays out at most ${POD_CIDRS.length} pod subnets; the policy lists ${layout.podSubnets.length}`);
+  return {
+    region: layout.region,
+    vpcs: [{ vpcId: layout.vpcId, cidrBlock: "10.231.0.0/16" }],
+    subnets: [
+      { subnetId: SUBNETS.nodes, vpcId: layout.vpcId, cidrBlock: "10.231.0.0/24", zone: ZONE },
+      ...layout.podSubnets.map((subnetId, i) => ({ subnetId, vpcId: layout.vpcId, cidrBlock: POD_CIDRS[i]!, zone: ZONE })),
+    ],
+    securityGroups: ["sg-demo0001"],
+    instanceTypes: { "S5.LARGE8": quota },
+    instances: Array.from({ length: nodes }, (_, i) => ({ instanceId: `ins-node000${i + 1}`, instanceType: "S5.LARGE8", zone: ZONE, subnetId: SUBNETS.nodes })),
+    settings: { asyncMs: { create: 20, attach: 100, detach: 60, delete: 20, assign: 20, unassign: 20 } },
+  };
+}
+
+/** A policy for the sandbox's cloud: the layout's IDs plus `spec` overrides. */
+export function policyYaml(name: string, spec: Record<string, unknown> = {}, layout = LAYOUT): string {
+  return stringify({
+    apiVersion: "vpccni.io/v1alpha1",
+    kind: "VpcCniPolicy",
+    metadata: { name },
+    spec: { clusterId: layout.clusterId, region: layout.region, vpcId: layout.vpcId, subnets: layout.podSubnets, ...spec },
+  });
+}
+
+/** Polls until `check` is true; the deadline only bounds a failure, success never waits on it. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      last = error;
+      if ((error as Error).message.includes("agent exited")) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await Bun.sleep(50);
+  }
+}
