@@ -7,7 +7,9 @@
 import { commonLabels, names } from "./labels.ts";
 import type { Resource } from "./resource.ts";
 
-export const EXTENDED_RESOURCE = "tke.cloud.tencent.com/eni-ip";
+import { ENI_IP_RESOURCE } from "../schema/names.ts";
+
+export { ENI_IP_RESOURCE };
 export const NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name";
 
 /** NodeStatus fields the agent must leave as they are (every field but the two it sets). */
@@ -37,7 +39,7 @@ export function nodeStatusGuard(namespace: string): Resource[] {
         },
         matchConditions: [{ name: "vpccni-agent", expression: `request.userInfo.username.startsWith('system:serviceaccount:${namespace}:vpccni-agent-')` }],
         variables: [
-          { name: "eniIp", expression: `'${EXTENDED_RESOURCE}'` },
+          { name: "eniIp", expression: `'${ENI_IP_RESOURCE}'` },
           { name: "tokenNode", expression: `'${NODE_NAME_EXTRA}' in request.userInfo.extra ? request.userInfo.extra['${NODE_NAME_EXTRA}'] : []` },
         ],
         validations: [
@@ -46,11 +48,11 @@ export function nodeStatusGuard(namespace: string): Resource[] {
             messageExpression: `'a vpccni agent may only update the status of the node it runs on (token for ' + (variables.tokenNode.size() == 0 ? 'no node' : variables.tokenNode[0]) + ', request for ' + object.metadata.name + ')'`,
             reason: "Forbidden",
           },
-          { expression: onlyEniIp("capacity"), message: `a vpccni agent may only change ${EXTENDED_RESOURCE} in status.capacity`, reason: "Forbidden" },
-          { expression: onlyEniIp("allocatable"), message: `a vpccni agent may only change ${EXTENDED_RESOURCE} in status.allocatable`, reason: "Forbidden" },
+          { expression: onlyEniIp("capacity"), message: `a vpccni agent may only change ${ENI_IP_RESOURCE} in status.capacity`, reason: "Forbidden" },
+          { expression: onlyEniIp("allocatable"), message: `a vpccni agent may only change ${ENI_IP_RESOURCE} in status.allocatable`, reason: "Forbidden" },
           {
             expression: UNTOUCHED.map((f) => `has(object.status.${f}) == has(oldObject.status.${f}) && (!has(object.status.${f}) || object.status.${f} == oldObject.status.${f})`).join(" && "),
-            message: `a vpccni agent may only change status.capacity and status.allocatable (${EXTENDED_RESOURCE})`,
+            message: `a vpccni agent may only change status.capacity and status.allocatable (${ENI_IP_RESOURCE})`,
             reason: "Forbidden",
           },
         ],

@@ -2,6 +2,7 @@
 // fabric mirrors ENIs into a network test bed, one node namespace per emulated instance, a
 // `vpccni agent` process per node, and the compiled CNI binary driven by cnitool. Optionally a
 // real kube-apiserver holding the Node objects. Used by test/e2e and by `vpccni demo`.
+import { TAG_NODE } from "../schema/names.ts";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Emulator, type EmulatorConfigInput, startEmulator } from "../emulator/index.ts";
@@ -186,7 +187,7 @@ export class WorldNode {
     return {
       enis: mine.map((e) => e.eniId).sort(),
       ips: mine.flatMap((e) => e.ips.filter((ip) => !ip.primary).map((ip) => ip.ip)).sort(),
-      unattachedTagged: all.filter((e) => !e.attachment && e.tags["vpccni.io/node"] === this.name).map((e) => e.eniId),
+      unattachedTagged: all.filter((e) => !e.attachment && e.tags[TAG_NODE] === this.name).map((e) => e.eniId),
     };
   }
 

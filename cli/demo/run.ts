@@ -1,6 +1,7 @@
 // `vpccni demo`: the whole product on one machine, on the embedded default world. The
 // emulated cloud mirrors ENIs into network namespaces, a real agent runs per node, pods are
 // wired by the real CNI binary, and a real TCP exchange crosses the VPC between two nodes.
+import { ENI_IP_RESOURCE } from "../../schema/names.ts";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -105,7 +106,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       say(`    ${poolLine(n.name, v)}; route tables ${v.enis.map((e) => `${e.link}=${e.routeTable}`).join(", ")}`);
       if (cluster) {
         const node = (await kubeCall(cluster.admin, "GET", `/api/v1/nodes/${n.name}`)).json;
-        say(`      Node ${n.name}: tke.cloud.tencent.com/eni-ip allocatable ${node.status?.allocatable?.["tke.cloud.tencent.com/eni-ip"]}, capacity ${node.status?.capacity?.["tke.cloud.tencent.com/eni-ip"]}`);
+        say(`      Node ${n.name}: ${ENI_IP_RESOURCE} allocatable ${node.status?.allocatable?.[ENI_IP_RESOURCE]}, capacity ${node.status?.capacity?.[ENI_IP_RESOURCE]}`);
       }
     }
     const calls = apiCalls(world.emulator.admin.stats());

@@ -1,6 +1,7 @@
 // The introspection view served on the agent's socket (GET /v1/pool) and rendered by
 // `vpccni status`: per ENI what is bound and assigned and which route table it uses, the pods,
 // and what the agent is doing in the cloud right now.
+import { ENI_IP_RESOURCE } from "../../schema/names.ts";
 import { extendedResource, type PoolState, summary, type PoolSummary, type ExtendedResource, type Operation } from "../pool/index.ts";
 
 export interface EniView {
@@ -72,7 +73,7 @@ export function renderPoolView(view: PoolView): string {
   const head = [
     `node ${view.node} (${view.instanceId}), policy ${view.policy}`,
     `pods ${s.pods}  bound ${s.bound}/${s.maxBindable}  idle ${s.idle} (ready ${s.ready})  waiting ${s.waiting}  ENIs ${s.enis}  in flight ${s.inflight}`,
-    `${"tke.cloud.tencent.com/eni-ip"}: allocatable ${view.extendedResource.allocatable}, capacity ${view.extendedResource.capacity}`,
+    `${ENI_IP_RESOURCE}: allocatable ${view.extendedResource.allocatable}, capacity ${view.extendedResource.capacity}`,
   ];
   const rows = [["ENI", "SUBNET", "LINK", "TABLE", "BOUND", "ASSIGNED", "IDLE", ""]];
   for (const e of view.enis) {

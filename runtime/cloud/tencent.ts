@@ -11,10 +11,9 @@ import type { Rate } from "./token-bucket.ts";
 import type { AssignRequest, CallOptions, CreateEniRequest, Eni, InstanceLimits, Subnet, VpcApi } from "./types.ts";
 import { Waiter, type WaitOptionsInput } from "./waits.ts";
 
-export const TAG_CLUSTER = "vpccni.io/cluster";
-export const TAG_NODE = "vpccni.io/node";
-export const TAG_CREATED_BY = "vpccni.io/created-by";
-export const TAG_CREATED_AT = "vpccni.io/created-at";
+import { TAG_CLUSTER, TAG_CREATED_AT, TAG_CREATED_BY, TAG_NODE } from "../../schema/names.ts";
+
+export { TAG_CLUSTER, TAG_CREATED_AT, TAG_CREATED_BY, TAG_NODE };
 
 export interface TencentVpcApiOptions extends SdkOptions {
   clusterId: string;

@@ -4,7 +4,9 @@
 import * as k8s from "@kubernetes/client-node";
 
 /** The TKE name users already know; a pod requests 1 of it. */
-export const ENI_IP_RESOURCE = "tke.cloud.tencent.com/eni-ip";
+import { ENI_IP_RESOURCE } from "../../schema/names.ts";
+
+export { ENI_IP_RESOURCE };
 
 export interface PodOnNode {
   namespace: string;
