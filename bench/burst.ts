@@ -6,7 +6,7 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { apiCalls } from "../cli/demo/progress.ts";
-import { waitFor, World } from "../sandbox/emulated-cluster.ts";
+import { waitFor, EmulatedCluster } from "../sandbox/emulated-cluster.ts";
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { pods: { type: "string", default: "100" } } });
 const PODS = Number(values.pods);
@@ -34,7 +34,7 @@ if (process.getuid?.() !== 0) {
   console.error("bench/burst.ts needs root (network namespaces)");
   process.exit(1);
 }
-const world = await World.start({ nodes: 1, caller: "direct", quota: QUOTA, emulator: { settings: { asyncMs: ASYNC } }, spec: { prebind: { min: MIN_PREBIND, max: MIN_PREBIND } } });
+const world = await EmulatedCluster.start({ nodes: 1, caller: "direct", quota: QUOTA, emulator: { settings: { asyncMs: ASYNC } }, spec: { prebind: { min: MIN_PREBIND, max: MIN_PREBIND } } });
 try {
   const node = world.nodes[0]!;
   await node.startAgent();

@@ -23,7 +23,7 @@ function rawClient(emu: Emulator) {
 
 async function throughput(emu: Emulator): Promise<void> {
   const client = rawClient(emu);
-  const instanceId = emu.world().instances[0]!.instanceId;
+  const instanceId = emu.inventory().instances[0]!.instanceId;
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
@@ -37,7 +37,7 @@ async function throughput(emu: Emulator): Promise<void> {
   const s = (performance.now() - t0) / 1000;
   console.log(`emulator: ${READS} signed DescribeNetworkInterfaces, ${CONCURRENCY} in flight: ${(READS / s).toFixed(0)} requests/s`);
 
-  const w = emu.world();
+  const w = emu.inventory();
   const t1 = performance.now();
   const CYCLES = 100;
   for (let i = 0; i < CYCLES; i++) {
@@ -52,8 +52,8 @@ async function throughput(emu: Emulator): Promise<void> {
 async function overhead(emu: Emulator): Promise<void> {
   const raw = rawClient(emu);
   const unlimited = Object.fromEntries(["DescribeNetworkInterfaceLimit", "DescribeSubnets"].map((a) => [a, { perSecond: 1e9, burst: 1e9 }]));
-  const api = new TencentVpcApi({ region: emu.region, endpoint: `http://${emu.endpoint}`, credentials: { description: "bench", get: async () => emu.credentials }, clusterId: "cls-bench", vpcId: emu.world().vpcs[0]!.vpcId, rates: unlimited });
-  const instanceId = emu.world().instances[0]!.instanceId;
+  const api = new TencentVpcApi({ region: emu.region, endpoint: `http://${emu.endpoint}`, credentials: { description: "bench", get: async () => emu.credentials }, clusterId: "cls-bench", vpcId: emu.inventory().vpcs[0]!.vpcId, rates: unlimited });
+  const instanceId = emu.inventory().instances[0]!.instanceId;
   const time = async (fn: () => Promise<unknown>) => {
     for (let i = 0; i < 50; i++) await fn(); // warm-up
     const t = performance.now();

@@ -15,7 +15,7 @@ import { makeCniDirs, ptpConflist } from "../sandbox/cnitool.ts";
 import { runOk, type RunOptions } from "../sandbox/exec.ts";
 import { paths } from "../sandbox/paths.ts";
 import { requireCni } from "../sandbox/prereq.ts";
-import { NETWORK, waitFor, World } from "../sandbox/emulated-cluster.ts";
+import { NETWORK, waitFor, EmulatedCluster } from "../sandbox/emulated-cluster.ts";
 
 const iterations = Math.min(500, Math.max(1, Number(process.argv[2] ?? 40) || 40));
 // Prebind well above the one pod alive at a time; no cooldown, so a released IP is ready
@@ -55,7 +55,7 @@ function agentTimings(log: string, msg: string): Map<string, Record<string, numb
 
 async function main(): Promise<void> {
   requireCni();
-  const world = await World.start({ nodes: 1, caller: "direct", spec: SPEC });
+  const world = await EmulatedCluster.start({ nodes: 1, caller: "direct", spec: SPEC });
   const dirs = makeCniDirs();
   try {
     const node = world.nodes[0]!;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { FabricEni } from "./fabric.ts";
 import { startEmulator, type Emulator } from "./server.ts";
-import { errorCode, FAST, sdk, waitTask, type SdkClient } from "./test-helpers.ts";
+import { errorCode, FAST, sdk, waitTask, type SdkClient } from "./sdk-kit.ts";
 
 const VPC = "vpc-aaaaaaaa";
 const NODES = "subnet-nodes001";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startEmulator, type Emulator } from "./server.ts";
 import { authorization } from "./sign.ts";
-import { errorCode, FAST, sdk } from "./test-helpers.ts";
+import { errorCode, FAST, sdk } from "./sdk-kit.ts";
 
 let emu: Emulator;
 let clockMs = Date.now();
@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => emu.stop());
 
-const instanceId = () => emu.world().instances[0]!.instanceId;
+const instanceId = () => emu.inventory().instances[0]!.instanceId;
 
 test("the real SDK's TC3 signature is accepted", async () => {
   const r = await sdk(emu).DescribeNetworkInterfaceLimit({ InstanceId: instanceId() });

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Emulator } from "./server.ts";
-import { sdk } from "./test-helpers.ts";
+import { sdk } from "./sdk-kit.ts";
 
 const root = join(import.meta.dir, "..");
 const bun = process.execPath;

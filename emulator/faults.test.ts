@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "./config.ts";
-import { initialState, startEmulator, worldOf, type Emulator, type EmulatorOptions } from "./server.ts";
-import { errorCode, FAST, sdk, waitTask } from "./test-helpers.ts";
+import { initialState, startEmulator, inventoryOf, type Emulator, type EmulatorOptions } from "./server.ts";
+import { errorCode, FAST, sdk, waitTask } from "./sdk-kit.ts";
 
 const started: Emulator[] = [];
 const dirs: string[] = [];
@@ -20,7 +20,7 @@ async function emulator(opts: EmulatorOptions): Promise<Emulator> {
 }
 
 function podsRequest(emu: Emulator, extra: Record<string, unknown> = {}) {
-  const w = emu.world();
+  const w = emu.inventory();
   return { VpcId: w.vpcs[0]!.vpcId, SubnetId: w.subnets[1]!.subnetId, NetworkInterfaceName: "f", SecurityGroupIds: w.securityGroups, ...extra };
 }
 
@@ -31,7 +31,7 @@ test("a qps fault throttles with RequestLimitExceeded and refills with the clock
   await c.DescribeSubnets({});
   await c.DescribeSubnets({});
   expect(await errorCode(c.DescribeSubnets({}))).toBe("RequestLimitExceeded");
-  expect((await c.DescribeNetworkInterfaceLimit({ InstanceId: emu.world().instances[0]!.instanceId })).EniQuantity).toBe(4);
+  expect((await c.DescribeNetworkInterfaceLimit({ InstanceId: emu.inventory().instances[0]!.instanceId })).EniQuantity).toBe(4);
   clock += 500;
   expect((await c.DescribeSubnets({})).TotalCount).toBe(3);
   expect(await errorCode(c.DescribeSubnets({}))).toBe("RequestLimitExceeded");
@@ -67,7 +67,7 @@ test("latency and hung requests are applied", async () => {
   const t0 = performance.now();
   await c.DescribeSubnets({});
   expect(performance.now() - t0).toBeGreaterThanOrEqual(55);
-  const outcome = await Promise.race([c.DescribeNetworkInterfaceLimit({ InstanceId: emu.world().instances[0]!.instanceId }).then(() => "answered", () => "failed"), Bun.sleep(300).then(() => "hung")]);
+  const outcome = await Promise.race([c.DescribeNetworkInterfaceLimit({ InstanceId: emu.inventory().instances[0]!.instanceId }).then(() => "answered", () => "failed"), Bun.sleep(300).then(() => "hung")]);
   expect(outcome).toBe("hung");
 });
 
@@ -83,7 +83,7 @@ test("a restart with --state continues running tasks and keeps IDs, credentials 
   const id = created.NetworkInterface!.NetworkInterfaceId!;
   clock += 10;
   await waitTask(c1, created.RequestId!);
-  const instanceId = first.world().instances[0]!.instanceId;
+  const instanceId = first.inventory().instances[0]!.instanceId;
   const attach = await c1.AttachNetworkInterface({ NetworkInterfaceId: id, InstanceId: instanceId });
   await first.stop();
   started.splice(started.indexOf(first), 1);
@@ -103,12 +103,12 @@ test("a restart with --state continues running tasks and keeps IDs, credentials 
 });
 
 test("the same seed builds the same world", () => {
-  const a = worldOf(initialState({ config: { seed: 42 }, instances: 3, env: {} }));
-  const b = worldOf(initialState({ config: { seed: 42 }, instances: 3, env: {} }));
+  const a = inventoryOf(initialState({ config: { seed: 42 }, instances: 3, env: {} }));
+  const b = inventoryOf(initialState({ config: { seed: 42 }, instances: 3, env: {} }));
   expect(a).toEqual(b);
   expect(a.instances).toHaveLength(3);
   expect(a.subnets.map((s) => s.cidrBlock)).toEqual(["10.0.0.0/24", "10.0.16.0/20", "10.0.32.0/26"]);
-  expect(worldOf(initialState({ config: { seed: 43 }, env: {} })).vpcs[0]!.vpcId).not.toBe(a.vpcs[0]!.vpcId);
+  expect(inventoryOf(initialState({ config: { seed: 43 }, env: {} })).vpcs[0]!.vpcId).not.toBe(a.vpcs[0]!.vpcId);
 });
 
 test("a configuration error names the field, the value and what is allowed", () => {
@@ -145,7 +145,7 @@ test("a fabric hook that throws is logged and the task still succeeds", async ()
   const created = await c.CreateNetworkInterface(podsRequest(emu));
   await waitTask(c, created.RequestId!);
   const id = created.NetworkInterface!.NetworkInterfaceId!;
-  const a = await c.AttachNetworkInterface({ NetworkInterfaceId: id, InstanceId: emu.world().instances[0]!.instanceId });
+  const a = await c.AttachNetworkInterface({ NetworkInterfaceId: id, InstanceId: emu.inventory().instances[0]!.instanceId });
   expect(await waitTask(c, a.RequestId!)).toBe("SUCCESS");
   expect(lines).toContain(`fabric hook for AttachNetworkInterface on ${id} failed: no netns`);
 });
@@ -156,7 +156,7 @@ test("a failed task undoes its call: IPs of a failed assign go back to the subne
   const created = await c.CreateNetworkInterface(podsRequest(emu));
   await waitTask(c, created.RequestId!);
   const id = created.NetworkInterface!.NetworkInterfaceId!;
-  const subnetId = emu.world().subnets[1]!.subnetId;
+  const subnetId = emu.inventory().subnets[1]!.subnetId;
   const free = async () => (await c.DescribeSubnets({ SubnetIds: [subnetId] })).SubnetSet![0]!.AvailableIpAddressCount!;
   const before = await free();
   const a = await c.AssignPrivateIpAddresses({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 3 });

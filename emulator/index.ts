@@ -1,5 +1,5 @@
 // Public surface of the emulator package.
-export { startEmulator, initialState, worldOf, type Emulator, type EmulatorOptions, type World } from "./server.ts";
+export { startEmulator, initialState, inventoryOf, type Emulator, type EmulatorOptions, type Inventory } from "./server.ts";
 export { parseConfig, loadConfigFile, ACTIONS, type EmulatorConfig, type EmulatorConfigInput, type ActionFault, type Faults, type Settings } from "./config.ts";
 export { noopFabric, type Fabric, type FabricEni, type FabricInstance } from "./fabric.ts";
 export type { Admin } from "./admin.ts";

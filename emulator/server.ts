@@ -45,19 +45,19 @@ export interface Emulator {
   /** Base of an instance's metadata tree, ending in /latest/meta-data/. */
   metadataUrl(instanceId: string): string;
   /** A copy of the static world: VPCs, subnets, security groups, instance types and instances. */
-  world(): World;
+  inventory(): Inventory;
   admin: Admin;
   stop(): Promise<void>;
 }
 
-export type World = Pick<State, "region" | "vpcs" | "subnets" | "securityGroups" | "instanceTypes" | "instances">;
+export type Inventory = Pick<State, "region" | "vpcs" | "subnets" | "securityGroups" | "instanceTypes" | "instances">;
 
 export function initialState(opts: Pick<EmulatorOptions, "config" | "instances" | "env" | "now">): State {
   const config = parseConfig(opts.config ?? {});
   return buildState(config, { instances: opts.instances, env: opts.env ?? process.env, nowMs: (opts.now ?? Date.now)() }).state;
 }
 
-export function worldOf(state: State): World {
+export function inventoryOf(state: State): Inventory {
   const { region, vpcs, subnets, securityGroups, instanceTypes, instances } = structuredClone(state);
   return { region, vpcs, subnets, securityGroups, instanceTypes, instances };
 }
@@ -93,7 +93,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     credentials: { secretId: longTerm.secretId, secretKey: longTerm.secretKey },
     adminToken,
     metadataUrl: (id) => `${url}${METADATA_PREFIX}${id}/latest/meta-data/`,
-    world: () => worldOf(cloud.state),
+    inventory: () => inventoryOf(cloud.state),
     admin,
     async stop() {
       clearInterval(timer);

@@ -23,7 +23,7 @@ export { emulatorConfig, NETWORK, policyYaml, SUBNETS, VPC, waitFor } from "./em
 
 const ROOT = resolve(import.meta.dir, "..");
 
-export interface WorldOptions {
+export interface EmulatedClusterOptions {
   nodes?: number;
   /** Spec fields of the policy every agent gets (prebind, releaseInterval, limits...). */
   spec?: Record<string, unknown>;
@@ -46,7 +46,7 @@ export interface WorldOptions {
   agentArgs?: string[];
 }
 
-export class WorldNode {
+export class EmulatedNode {
   agent: ManagedProcess | undefined;
   /** Loopback port of /healthz, /readyz and /metrics when the world has `listen`. */
   listenPort: number | null = null;
@@ -55,7 +55,7 @@ export class WorldNode {
   private seq = 0;
 
   constructor(
-    readonly world: World,
+    readonly world: EmulatedCluster,
     readonly name: string,
     readonly ns: NodeNs,
     readonly instanceId: string,
@@ -201,11 +201,11 @@ export class WorldNode {
   }
 }
 
-export class World {
-  readonly nodes: WorldNode[] = [];
+export class EmulatedCluster {
+  readonly nodes: EmulatedNode[] = [];
   cniBin = "";
   private constructor(
-    readonly opts: WorldOptions,
+    readonly opts: EmulatedClusterOptions,
     readonly dir: string,
     readonly bed: TestBed,
     readonly emulator: Emulator,
@@ -217,7 +217,7 @@ export class World {
     return this.opts.agentKubeconfig;
   }
 
-  static async start(opts: WorldOptions = {}): Promise<World> {
+  static async start(opts: EmulatedClusterOptions = {}): Promise<EmulatedCluster> {
     const count = opts.nodes ?? 2;
     // The harness's janitor removes this folder even when the test process is killed.
     const dir = makeTempDir("world");
@@ -228,16 +228,16 @@ export class World {
     let emulator: Emulator | undefined;
     try {
       emulator = await startEmulator({ config, fabric, log: () => {}, env: {} });
-      const world = new World(opts, dir, bed, emulator, fabric, opts.cluster);
+      const world = new EmulatedCluster(opts, dir, bed, emulator, fabric, opts.cluster);
       world.cniBin = await buildCni();
       const cloud = await emulator.admin.state();
-      for (const instance of emulator.world().instances) {
+      for (const instance of emulator.inventory().instances) {
         const name = `node${world.nodes.length + 1}`;
         // eth0 plays the instance's primary ENI: same MAC, as the metadata service reports it.
         const mac = cloud.enis[instance.primaryEniId]?.mac.toLowerCase();
         const ns = await bed.addNode({ name: `n${world.nodes.length + 1}`, ...(mac ? { mac } : {}) });
         byInstance.set(instance.instanceId, ns);
-        const node = new WorldNode(world, name, ns, instance.instanceId, join(dir, name));
+        const node = new EmulatedNode(world, name, ns, instance.instanceId, join(dir, name));
         world.nodes.push(node);
         node.writePolicy(policyYaml("e2e", opts.spec));
         // One conflist per node: its socket differs (on a real node it is the default path).

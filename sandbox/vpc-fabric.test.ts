@@ -3,7 +3,7 @@
 // unassign / detach undo it, so a pod's packets flow only while cloud and node agree.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startEmulator, type Emulator } from "../emulator/index.ts";
-import { FAST, sdk, waitTask, type SdkClient } from "../emulator/test-helpers.ts";
+import { FAST, sdk, waitTask, type SdkClient } from "../emulator/sdk-kit.ts";
 import { IprouteDataPlane } from "../runtime/net/index.ts";
 import { createTestBed, type NodeNs, type TestBed } from "./test-bed.ts";
 import { NetnsFabric } from "./vpc-fabric.ts";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Shared by scripts/build-*.sh (sourced, not run). Versions and cache paths live here
-# only; test/harness/paths.ts computes the same paths and must be kept in step.
+# only; sandbox/paths.ts computes the same paths and must be kept in step.
 set -euo pipefail
 
 KUBE_VERSION=v1.35.4

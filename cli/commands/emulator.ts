@@ -42,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) return usageError(`--port is '${values.port}'; allowed: an integer from 0 to 65535`);
   const instances = values.instances === undefined ? undefined : Number(values.instances);
   if (instances !== undefined && (!Number.isInteger(instances) || instances < 0 || instances > 1000)) return usageError(`--instances is '${values.instances}'; allowed: an integer from 0 to 1000`);
-  const { startEmulator, initialState, worldOf, loadConfigFile } = await import("../../emulator/index.ts");
+  const { startEmulator, initialState, inventoryOf, loadConfigFile } = await import("../../emulator/index.ts");
   let config;
   try {
     config = values.config === undefined ? undefined : loadConfigFile(values.config);
@@ -52,11 +52,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values["print-world"]) {
     const state = initialState({ config, instances });
-    process.stdout.write(JSON.stringify({ ...worldOf(state), credentials: state.credentials.map((c) => ({ secretId: c.secretId })) }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ ...inventoryOf(state), credentials: state.credentials.map((c) => ({ secretId: c.secretId })) }, null, 2) + "\n");
     return 0;
   }
   const emu = await startEmulator({ port, hostname: values.host, config, instances, statePath: values.state });
-  const world = emu.world();
+  const world = emu.inventory();
   const fromEnv = process.env.TENCENTCLOUD_SECRET_ID === emu.credentials.secretId;
   // The generated key is printed once, on purpose: it is the only way to learn it. A key from
   // the environment is never echoed.

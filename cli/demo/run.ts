@@ -12,7 +12,7 @@ import { EXAMPLE_POLICY } from "../../sandbox/emulated-cloud.ts";
 import { ensureOsTools, SANDBOX_TOOLS } from "../../sandbox/os-packages.ts";
 import { kubeCall } from "../../sandbox/kube-api.ts";
 import { paths } from "../../sandbox/paths.ts";
-import { World, waitFor } from "../../sandbox/emulated-cluster.ts";
+import { EmulatedCluster, waitFor } from "../../sandbox/emulated-cluster.ts";
 import { tcpEcho } from "./connectivity.ts";
 import { apiCalls, poolLine, Progress } from "./progress.ts";
 
@@ -65,9 +65,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   }
 
   say("2/6 start the emulated cloud and the network test bed");
-  const world = await World.start({ nodes: opts.nodes, cluster, caller: "direct", spec: {} });
+  const world = await EmulatedCluster.start({ nodes: opts.nodes, cluster, caller: "direct", spec: {} });
   try {
-    const w = world.emulator.world();
+    const w = world.emulator.inventory();
     say(`    emulator at ${world.emulator.url}: ${w.vpcs[0]?.vpcId}, pod subnets ${w.subnets.filter((s) => s.subnetId.includes("pods")).map((s) => `${s.subnetId} ${s.cidrBlock}`).join(", ")}`);
     say(`    ${world.nodes.length} nodes (network namespaces) behind a VPC router namespace; attaching an ENI in the cloud plugs a link into its node`);
 

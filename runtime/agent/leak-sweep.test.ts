@@ -2,14 +2,14 @@
 // attached nowhere and older than the age guard go; everything else stays.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { TAG_CLUSTER, TAG_CREATED_AT, TAG_NODE } from "../cloud/tencent.ts";
-import { INSTANCE, POD_SUBNET, SG, testWorld, type TestWorld } from "../cloud/test-world.ts";
+import { INSTANCE, POD_SUBNET, SG, startEmulatedVpc, type EmulatedVpc } from "../cloud/emulated-vpc-kit.ts";
 import { silentLogger } from "./log.ts";
 import { LEAK_MIN_AGE_MS, sweepLeakedEnis } from "./maintenance.ts";
 
 describe("leak sweep", () => {
-  let w: TestWorld;
+  let w: EmulatedVpc;
   beforeAll(async () => {
-    w = await testWorld();
+    w = await startEmulatedVpc();
   });
   afterAll(async () => {
     await w?.stop();

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { startEmulator, type Emulator } from "../../emulator/index.ts";
 import { cvmRoleCredentials, envCredentials, parseKeyValues, resolveCredentials, secretCredentials } from "./credentials.ts";
 import { MetadataClient } from "./metadata.ts";
-import { FakeClock, INSTANCE, newApi, testConfig } from "./test-world.ts";
+import { FakeClock, INSTANCE, newApi, testConfig } from "./emulated-vpc-kit.ts";
 
 let emu: Emulator;
 const clock = new FakeClock();

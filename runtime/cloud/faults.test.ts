@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmulator } from "../../emulator/index.ts";
-import { FakeClock, INSTANCE, newApi, POD_SUBNET, SG, testConfig, testWorld, type TestWorld } from "./test-world.ts";
+import { FakeClock, INSTANCE, newApi, POD_SUBNET, SG, testConfig, startEmulatedVpc, type EmulatedVpc } from "./emulated-vpc-kit.ts";
 
-const worlds: TestWorld[] = [];
+const worlds: EmulatedVpc[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(worlds.splice(0).map((w) => w.stop()));
@@ -16,7 +16,7 @@ afterEach(async () => {
 
 test("with 20% InternalError on every action, operations converge without duplicate ENIs or IPs", async () => {
   // Task polls at once (firstPollMs 0): more calls, so more of them meet an injected error.
-  const w = await testWorld({ config: testConfig({ seed: 5, faults: { "*": { errorRate: 0.2, errorCode: "InternalError", errorPhase: "either" } } }), api: { retry: { attempts: 10 }, waits: { firstPollMs: { attach: 0, detach: 0, default: 0 } } } });
+  const w = await startEmulatedVpc({ config: testConfig({ seed: 5, faults: { "*": { errorRate: 0.2, errorCode: "InternalError", errorPhase: "either" } } }), api: { retry: { attempts: 10 }, waits: { firstPollMs: { attach: 0, detach: 0, default: 0 } } } });
   worlds.push(w);
   const expected = new Map<string, Set<string>>();
   for (let i = 0; i < 3; i++) {

@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { CloudError } from "./errors.ts";
-import { FAR_SUBNET, INSTANCE, POD_SUBNET, SG, testConfig, testWorld, TINY_SUBNET } from "./test-world.ts";
+import { FAR_SUBNET, INSTANCE, POD_SUBNET, SG, testConfig, startEmulatedVpc, TINY_SUBNET } from "./emulated-vpc-kit.ts";
 
 type Op =
   | { op: "create"; subnet: string; ips: number }
@@ -25,7 +25,7 @@ const expected = (e: unknown) => e instanceof CloudError && (EXPECTED.has(e.kind
 test("random sequences with failing tasks: no IP on two ENIs, subnet counts balance, quotas hold, the adapter's view matches", async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(opArb, { minLength: 4, maxLength: 16 }), fc.integer({ min: 1, max: 1000 }), async (ops, seed) => {
-      const w = await testWorld({ config: testConfig({ seed, faults: { "*": { errorRate: 0.1, errorPhase: "either", taskFailRate: 0.1 }, DescribeNetworkInterfaces: { errorRate: 0.1, staleMs: 1_500 } } }), api: { retry: { attempts: 12 } } });
+      const w = await startEmulatedVpc({ config: testConfig({ seed, faults: { "*": { errorRate: 0.1, errorPhase: "either", taskFailRate: 0.1 }, DescribeNetworkInterfaces: { errorRate: 0.1, staleMs: 1_500 } } }), api: { retry: { attempts: 12 } } });
       try {
         const enis: string[] = [];
         const ips = new Map<string, Set<string>>();
@@ -99,7 +99,7 @@ const eniOpArb: fc.Arbitrary<EniOp> = fc.oneof(
 test("concurrent sequences on three ENIs keep every ENI's IPs and attachment as the adapter reported", async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(fc.array(eniOpArb, { maxLength: 8 }), { minLength: 3, maxLength: 3 }), fc.integer({ min: 1, max: 1000 }), async (plans, seed) => {
-      const w = await testWorld({ config: testConfig({ seed, faults: { "*": { errorRate: 0.1, taskFailRate: 0.05 }, DescribeNetworkInterfaces: { errorRate: 0.1, staleMs: 500 } } }), api: { retry: { attempts: 15 } } });
+      const w = await startEmulatedVpc({ config: testConfig({ seed, faults: { "*": { errorRate: 0.1, taskFailRate: 0.05 }, DescribeNetworkInterfaces: { errorRate: 0.1, staleMs: 500 } } }), api: { retry: { attempts: 15 } } });
       try {
         const models = await Promise.all(
           plans.map(async (plan) => {

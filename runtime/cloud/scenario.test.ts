@@ -6,7 +6,7 @@ import { startEmulator, type Emulator } from "../../emulator/index.ts";
 import { cvmRoleCredentials } from "./credentials.ts";
 import { MetadataClient } from "./metadata.ts";
 import { TencentVpcApi } from "./tencent.ts";
-import { FakeClock, INSTANCE, POD_SUBNET, SG, testConfig, TINY_SUBNET, VPC } from "./test-world.ts";
+import { FakeClock, INSTANCE, POD_SUBNET, SG, testConfig, TINY_SUBNET, VPC } from "./emulated-vpc-kit.ts";
 
 let emu: Emulator;
 const clock = new FakeClock();

@@ -1,10 +1,10 @@
 import { afterEach, expect, test } from "bun:test";
-import { vpcApiContract } from "./contract.ts";
+import { vpcApiContract } from "./vpc-api-contract-kit.ts";
 import { bypassProxy } from "./sdk.ts";
-import { FakeClock, FAR_SUBNET, INSTANCE, POD_SUBNET, SG, testConfig, testWorld, TINY_SUBNET, type TestWorld } from "./test-world.ts";
+import { FakeClock, FAR_SUBNET, INSTANCE, POD_SUBNET, SG, testConfig, startEmulatedVpc, TINY_SUBNET, type EmulatedVpc } from "./emulated-vpc-kit.ts";
 
 const contractWorld = (config = testConfig()) => async () => {
-  const { api, stop } = await testWorld({ config });
+  const { api, stop } = await startEmulatedVpc({ config });
   return {
     api,
     clusterId: "cls-test0001",
@@ -22,14 +22,14 @@ vpcApiContract("TencentVpcApi over the emulator", contractWorld());
 // The docs leave open whether Describe of a deleted ENI is an empty set or ResourceNotFound.
 vpcApiContract("TencentVpcApi, cloud answering ResourceNotFound for unknown IDs", contractWorld(testConfig({ settings: { unknownIdInDescribe: "ResourceNotFound" } })));
 
-const worlds: TestWorld[] = [];
+const worlds: EmulatedVpc[] = [];
 const EAGER = { attach: 0, detach: 0, default: 0 };
 afterEach(async () => {
   await Promise.all(worlds.splice(0).map((w) => w.stop()));
 });
 
-async function world(...args: Parameters<typeof testWorld>): Promise<TestWorld> {
-  const w = await testWorld(...args);
+async function world(...args: Parameters<typeof startEmulatedVpc>): Promise<EmulatedVpc> {
+  const w = await startEmulatedVpc(...args);
   worlds.push(w);
   return w;
 }

@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { classify, kindOf, poolErrorKind } from "./errors.ts";
 import { backoffMs, DEFAULT_RETRY, withRetry } from "./retry.ts";
 import { parseEndpoint } from "./sdk.ts";
-import { FakeClock } from "./test-world.ts";
+import { FakeClock } from "./emulated-vpc-kit.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { Waiter } from "./waits.ts";
 

@@ -9,7 +9,7 @@ import type { Kubeconfig } from "../../sandbox/kubeconfig.ts";
 import { kubeCall } from "../../sandbox/kube-api.ts";
 import { writeKubeconfig } from "../../sandbox/kubeconfig.ts";
 import { run } from "../../sandbox/exec.ts";
-import { useSharedCluster } from "../harness/shared-cluster.ts";
+import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
 import { agentPod, allowed, compileExamples, kubectl, ownRules, patchStatus, REPO, serviceAccountToken, wave } from "./deploy-kit.ts";
 
 // A namespace of its own: the shared cluster never deletes namespaces (no controller-manager).

@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PodNs } from "../../sandbox/test-bed.ts";
 import { execCni, makeRig, requireDataPlaneTools, vpccniPlugin, type CniRig } from "./cni-kit.ts";
-import { startStubAgent, type StubAgent } from "./stub-agent.ts";
-import { makeWorld, type World } from "./eni-bed-kit.ts";
+import { startStubAgent, type StubAgent } from "./stub-agent-kit.ts";
+import { makeEniBed, type EniBed } from "./eni-bed-kit.ts";
 
-let w: World;
+let w: EniBed;
 let rig: CniRig;
 let agent: StubAgent;
 let pod: PodNs;
@@ -17,7 +17,7 @@ const IPS = ["10.231.8.101", "10.231.8.102"];
 
 beforeAll(async () => {
   requireDataPlaneTools();
-  w = await makeWorld(1);
+  w = await makeEniBed(1);
   rig = await makeRig();
   await w.fabric.onAssign(w.nodes[0]!.eni, IPS);
   agent = startStubAgent({ socket: rig.socket, dp: w.nodes[0]!.dp, eniMac: w.nodes[0]!.eni.mac, table: w.nodes[0]!.link.table, ips: IPS });

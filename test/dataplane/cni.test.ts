@@ -4,17 +4,17 @@ import { statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { PodNs } from "../../sandbox/test-bed.ts";
 import { cnitool, execCni, makeRig, removeCnitoolCache, requireDataPlaneTools, vpccniPlugin, writeConf, type CniRig } from "./cni-kit.ts";
-import { startStubAgent, type StubAgent } from "./stub-agent.ts";
-import { makeWorld, ping, type World } from "./eni-bed-kit.ts";
+import { startStubAgent, type StubAgent } from "./stub-agent-kit.ts";
+import { makeEniBed, ping, type EniBed } from "./eni-bed-kit.ts";
 
-let w: World;
+let w: EniBed;
 const rigs: CniRig[] = [];
 const agents: StubAgent[] = [];
 const IPS = [["10.231.8.101", "10.231.8.102", "10.231.8.103"], ["10.231.8.111", "10.231.8.112"]];
 
 beforeAll(async () => {
   requireDataPlaneTools();
-  w = await makeWorld(2);
+  w = await makeEniBed(2);
   for (const [i, n] of w.nodes.entries()) {
     const rig = await makeRig();
     rigs.push(rig);

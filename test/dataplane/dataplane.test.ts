@@ -5,9 +5,9 @@ import { FROM_POD_PRIORITY, hostVethName, IprouteDataPlane, TO_POD_PRIORITY, typ
 import { runOk } from "../../sandbox/exec.ts";
 import type { PodNs } from "../../sandbox/test-bed.ts";
 import { requireDataPlaneTools } from "./cni-kit.ts";
-import { makeWorld, ping, rxPackets, type World } from "./eni-bed-kit.ts";
+import { makeEniBed, ping, rxPackets, type EniBed } from "./eni-bed-kit.ts";
 
-let w: World;
+let w: EniBed;
 let pods: { pod: PodNs; spec: PodSpec }[];
 
 async function addPod(nodeIdx: number, ip: string, name: string) {
@@ -21,7 +21,7 @@ async function addPod(nodeIdx: number, ip: string, name: string) {
 
 beforeAll(async () => {
   requireDataPlaneTools();
-  w = await makeWorld(2);
+  w = await makeEniBed(2);
   pods = [await addPod(0, "10.231.8.101", "a"), await addPod(1, "10.231.8.102", "b"), await addPod(0, "10.231.8.103", "c")];
 }, 60_000);
 

@@ -8,7 +8,7 @@ import { createTestBed, type NodeNs, type TestBed } from "../../sandbox/test-bed
 export const POD_SUBNET = "10.231.8.0/24";
 export const POD_GATEWAY_VPC = "10.231.8.1";
 
-export interface WorldNode {
+export interface EniBedNode {
   node: NodeNs;
   dp: IprouteDataPlane;
   instance: FabricInstance;
@@ -17,10 +17,10 @@ export interface WorldNode {
   link: EniLink;
 }
 
-export interface World {
+export interface EniBed {
   bed: TestBed;
   fabric: NetnsFabric;
-  nodes: WorldNode[];
+  nodes: EniBedNode[];
 }
 
 function mac(n: number, k: number): string {
@@ -28,12 +28,12 @@ function mac(n: number, k: number): string {
 }
 
 /** `count` nodes, each with one attached secondary ENI (primary IP 10.231.8.<10n>) set up. */
-export async function makeWorld(count = 2): Promise<World> {
+export async function makeEniBed(count = 2): Promise<EniBed> {
   const bed = await createTestBed();
   try {
     const instances = new Map<string, NodeNs>();
     const fabric = new NetnsFabric(bed, (i) => instances.get(i.instanceId));
-    const nodes: WorldNode[] = [];
+    const nodes: EniBedNode[] = [];
     for (let n = 1; n <= count; n++) {
       const node = await bed.addNode();
       const instance: FabricInstance = { instanceId: `ins-${n}`, zone: "ap-test-1", primaryIp: node.ip, primaryMac: mac(n, 0) };

@@ -1,20 +1,20 @@
 // The node agent end to end on real parts: emulator + real SDK, kernel namespaces, the compiled
 // CNI binary through cnitool, agents as real processes, the Node on a real kube-apiserver.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { useSharedCluster } from "../harness/shared-cluster.ts";
+import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
 import { kubeCall } from "../../sandbox/kube-api.ts";
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { run } from "../../sandbox/exec.ts";
-import { policyYaml, waitFor, World } from "../../sandbox/emulated-cluster.ts";
+import { policyYaml, waitFor, EmulatedCluster } from "../../sandbox/emulated-cluster.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 
 describe("node agent, two nodes", () => {
   const cluster = useSharedCluster();
-  let world: World;
+  let world: EmulatedCluster;
   beforeAll(async () => {
-    world = await World.start({ nodes: 2, cluster: cluster(), listen: true, spec: { prebind: { min: 3, max: 6 }, releaseInterval: "2s", ipCooldown: "0s" } });
+    world = await EmulatedCluster.start({ nodes: 2, cluster: cluster(), listen: true, spec: { prebind: { min: 3, max: 6 }, releaseInterval: "2s", ipCooldown: "0s" } });
     await Promise.all(world.nodes.map((n) => n.startAgent()));
   }, 120_000);
   afterAll(async () => {

@@ -2,15 +2,15 @@
 // later" (CNI code 11) instead of hanging, and the Node tells the user why through Events.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { kubeCall } from "../../sandbox/kube-api.ts";
-import { useSharedCluster } from "../harness/shared-cluster.ts";
-import { emulatorConfig, SUBNETS, VPC, waitFor, World } from "../../sandbox/emulated-cluster.ts";
+import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
+import { emulatorConfig, SUBNETS, VPC, waitFor, EmulatedCluster } from "../../sandbox/emulated-cluster.ts";
 
 describe("an exhausted pod subnet", () => {
   const cluster = useSharedCluster();
-  let world: World;
+  let world: EmulatedCluster;
   beforeAll(async () => {
     const base = emulatorConfig(1);
-    world = await World.start({
+    world = await EmulatedCluster.start({
       nodes: 1,
       cluster: cluster(),
       caller: "direct",

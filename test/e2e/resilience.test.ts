@@ -1,10 +1,10 @@
 // The agent under the failures its peers' users report: a policy that lowers limits, a
 // kill -9 in the middle of a burst, and a cloud that throttles and fails one call in five.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { policyYaml, waitFor, World, type WorldNode } from "../../sandbox/emulated-cluster.ts";
+import { policyYaml, waitFor, EmulatedCluster, type EmulatedNode } from "../../sandbox/emulated-cluster.ts";
 
 /** Pool and cloud agree: same ENIs, as many bound IPs as the cloud lists, nothing leaked. */
-async function expectNoLeak(node: WorldNode): Promise<void> {
+async function expectNoLeak(node: EmulatedNode): Promise<void> {
   await waitFor(`${node.name} to settle`, async () => (await node.view()).summary.inflight === 0, 90_000);
   const [view, cloud] = [await node.view(), await node.cloud()];
   expect(view.enis.map((e) => e.id).sort()).toEqual(cloud.enis);
@@ -15,7 +15,7 @@ async function expectNoLeak(node: WorldNode): Promise<void> {
   for (const ip of podIps) expect(cloud.ips).toContain(ip);
 }
 
-async function pingAll(world: World, node: WorldNode): Promise<void> {
+async function pingAll(world: EmulatedCluster, node: EmulatedNode): Promise<void> {
   const pods = [...node.pods.values()];
   const from = pods[0]!;
   for (const to of pods.slice(1)) {
@@ -25,9 +25,9 @@ async function pingAll(world: World, node: WorldNode): Promise<void> {
 }
 
 describe("node agent under failure", () => {
-  let world: World;
+  let world: EmulatedCluster;
   beforeAll(async () => {
-    world = await World.start({ nodes: 2, spec: { prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" } });
+    world = await EmulatedCluster.start({ nodes: 2, spec: { prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" } });
     await Promise.all(world.nodes.map((n) => n.startAgent()));
   }, 120_000);
   afterAll(async () => {
@@ -99,9 +99,9 @@ describe("node agent under failure", () => {
 });
 
 describe("a subnet removed from a live policy", () => {
-  let world: World;
+  let world: EmulatedCluster;
   beforeAll(async () => {
-    world = await World.start({ nodes: 1, spec: { prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" } });
+    world = await EmulatedCluster.start({ nodes: 1, spec: { prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" } });
     await world.nodes[0]!.startAgent();
   }, 120_000);
   afterAll(async () => {

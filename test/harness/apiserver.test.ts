@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { useSharedCluster } from "./shared-cluster.ts";
+import { useSharedCluster } from "./shared-apiserver-kit.ts";
 import { kubeCall, KubeApiError } from "../../sandbox/kube-api.ts";
 import { runOk, run } from "../../sandbox/exec.ts";
 import { paths, versions } from "../../sandbox/paths.ts";

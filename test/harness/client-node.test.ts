@@ -3,7 +3,7 @@
 // below (NODE_EXTRA_CA_CERTS) is read only at process start.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { useSharedCluster } from "./shared-cluster.ts";
+import { useSharedCluster } from "./shared-apiserver-kit.ts";
 import { run } from "../../sandbox/exec.ts";
 
 const PROBE = join(import.meta.dir, "client-node-probe.ts");

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CloudError, type CloudErrorKind } from "./errors.ts";
 import type { VpcApi } from "./types.ts";
 
-export interface ContractWorld {
+export interface VpcApiUnderTest {
   api: VpcApi;
   clusterId: string;
   /** An instance with at least 3 ENIs of at least 14 IPs in its quota, and room for 2 pod ENIs. */
@@ -31,12 +31,12 @@ export async function expectKind(call: Promise<unknown>, kind: CloudErrorKind): 
   throw new Error(`expected a CloudError of kind ${kind}; the call succeeded`);
 }
 
-export function vpcApiContract(name: string, make: () => Promise<ContractWorld>): void {
+export function vpcApiContract(name: string, make: () => Promise<VpcApiUnderTest>): void {
   describe(name, () => contract(name, make));
 }
 
-function contract(name: string, make: () => Promise<ContractWorld>): void {
-  let w: ContractWorld;
+function contract(name: string, make: () => Promise<VpcApiUnderTest>): void {
+  let w: VpcApiUnderTest;
   beforeAll(async () => {
     w = await make();
   });

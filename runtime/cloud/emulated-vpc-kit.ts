@@ -41,14 +41,14 @@ export class FakeClock implements Clock {
   };
 }
 
-export interface TestWorld {
+export interface EmulatedVpc {
   emu: Emulator;
   api: TencentVpcApi;
   clock: FakeClock;
   stop(): Promise<void>;
 }
 
-export async function testWorld(opts: { config?: EmulatorConfigInput; statePath?: string; port?: number; clock?: FakeClock; credentials?: CredentialSource; api?: Partial<TencentVpcApiOptions>; seed?: number } = {}): Promise<TestWorld> {
+export async function startEmulatedVpc(opts: { config?: EmulatorConfigInput; statePath?: string; port?: number; clock?: FakeClock; credentials?: CredentialSource; api?: Partial<TencentVpcApiOptions>; seed?: number } = {}): Promise<EmulatedVpc> {
   const clock = opts.clock ?? new FakeClock();
   const emu = await startEmulator({ config: opts.config ?? testConfig(), now: clock.now, log: () => {}, statePath: opts.statePath, port: opts.port });
   const api = newApi(emu, clock, opts.credentials, opts.api, opts.seed);
