@@ -32,23 +32,23 @@ export const LAYOUT = layoutOf(EXAMPLE_POLICY);
 export const VPC = LAYOUT.vpcId;
 /** The node subnet is the sandbox's own; the first pod subnet is large, the second small. */
 export const SUBNETS = { nodes: "subnet-node0001", large: LAYOUT.podSubnets[0]!, small: LAYOUT.podSubnets[1]! } as const;
-const ZONE = `${LAYOUT.region}-3`;
 /** CIDRs of the pod subnets, in the policy's order: a /23 (510 IPs), then a /26 (62 IPs). */
 const POD_CIDRS = ["10.231.8.0/23", "10.231.12.0/26", "10.231.16.0/24", "10.231.20.0/24"];
 
 /** Default: 3 pod ENIs of 10 secondary IPs per node (quota 4 x 11, primary ENI and IPs excluded). */
 export function emulatorConfig(nodes: number, quota = { eniQuota: 4, ipsPerEni: 11 }, layout = LAYOUT): EmulatorConfigInput {
   if (layout.podSubnets.length > POD_CIDRS.length) throw new Error(`the sandbox lays out at most ${POD_CIDRS.length} pod subnets; the policy lists ${layout.podSubnets.length}`);
+  const zone = `${layout.region}-3`;
   return {
     region: layout.region,
     vpcs: [{ vpcId: layout.vpcId, cidrBlock: "10.231.0.0/16" }],
     subnets: [
-      { subnetId: SUBNETS.nodes, vpcId: layout.vpcId, cidrBlock: "10.231.0.0/24", zone: ZONE },
-      ...layout.podSubnets.map((subnetId, i) => ({ subnetId, vpcId: layout.vpcId, cidrBlock: POD_CIDRS[i]!, zone: ZONE })),
+      { subnetId: SUBNETS.nodes, vpcId: layout.vpcId, cidrBlock: "10.231.0.0/24", zone },
+      ...layout.podSubnets.map((subnetId, i) => ({ subnetId, vpcId: layout.vpcId, cidrBlock: POD_CIDRS[i]!, zone })),
     ],
     securityGroups: ["sg-demo0001"],
     instanceTypes: { "S5.LARGE8": quota },
-    instances: Array.from({ length: nodes }, (_, i) => ({ instanceId: `ins-node000${i + 1}`, instanceType: "S5.LARGE8", zone: ZONE, subnetId: SUBNETS.nodes })),
+    instances: Array.from({ length: nodes }, (_, i) => ({ instanceId: `ins-node000${i + 1}`, instanceType: "S5.LARGE8", zone, subnetId: SUBNETS.nodes })),
     settings: { asyncMs: { create: 20, attach: 100, detach: 60, delete: 20, assign: 20, unassign: 20 } },
   };
 }

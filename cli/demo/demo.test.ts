@@ -1,7 +1,10 @@
 // The README's main job, as a user runs it: `vpccni demo` as root, end to end, with the local
 // kube-apiserver the prerequisites built. It must finish, prove TCP across nodes and clean up.
 import { expect, test } from "bun:test";
+import { mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { listNamespaces } from "../../sandbox/test-bed.ts";
 import { requireKube, requireNetns } from "../../sandbox/prereq.ts";
 
@@ -21,3 +24,45 @@ test("vpccni demo runs end to end and leaves no namespace behind", async () => {
   expect(out).toMatch(/route tables eth1=20\d\d/);
   expect(listNamespaces().filter((ns) => !before.has(ns))).toEqual([]);
 }, 180_000);
+
+test("the demo's VPC and subnets are the ones examples/policies/general.yaml names", async () => {
+  requireNetns();
+  const policy = parse(await Bun.file(join(ROOT, "examples/policies/general.yaml")).text()) as {
+    spec: { vpcId: string; subnets: string[] };
+  };
+  const proc = Bun.spawn([process.execPath, join(ROOT, "cli/main.ts"), "demo", "--pods", "4", "--no-kube"], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text(), await proc.exited];
+  expect(code, out + err).toBe(0);
+  const cloudLine = out.split("\n").find((l) => l.includes("emulator at")) ?? "";
+  expect(cloudLine).toContain(`${policy.spec.vpcId},`);
+  for (const subnet of policy.spec.subnets) expect(cloudLine).toContain(subnet);
+}, 120_000);
+
+test("a missing OS tool that cannot be installed is one line naming the package, not a stack trace", async () => {
+  requireNetns();
+  // PATH holds sh and env but neither `ip` nor apt-get: what a non-Debian machine without
+  // iproute2 looks like to the demo.
+  const bin = join(tmpdir(), `vpccni-demo-path-${process.pid}`);
+  mkdirSync(bin, { recursive: true });
+  for (const tool of ["sh", "env", "bash"]) symlinkSync(Bun.which(tool)!, join(bin, tool));
+  try {
+    const proc = Bun.spawn([process.execPath, join(ROOT, "cli/main.ts"), "demo", "--no-kube"], {
+      cwd: ROOT,
+      env: { ...process.env, PATH: bin },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text(), await proc.exited];
+    expect(code, out + err).toBe(1);
+    expect(err.trim().split("\n")).toEqual([
+      "vpccni demo: ip, nsenter not found and this machine has no apt-get; install iproute2 util-linux with your package manager (e.g. apt-get install iproute2 util-linux)",
+    ]);
+    expect(out + err).not.toMatch(/\n\s+at /);
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+}, 60_000);
