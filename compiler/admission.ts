@@ -4,8 +4,9 @@
 // node its pod runs on (the node name the kubelet-issued token carries), and there only the
 // tke.cloud.tencent.com/eni-ip capacity and allocatable. Needs Kubernetes >= 1.32
 // (ValidatingAdmissionPolicy v1, node name in pod-bound ServiceAccount tokens).
+import type { V1ValidatingAdmissionPolicy, V1ValidatingAdmissionPolicyBinding } from "@kubernetes/client-node";
 import { commonLabels, names } from "./labels.ts";
-import type { Resource } from "./resource.ts";
+import type { Manifest, Resource } from "./resource.ts";
 
 import { ENI_IP_RESOURCE } from "../schema/names.ts";
 
@@ -57,7 +58,7 @@ export function nodeStatusGuard(namespace: string): Resource[] {
           },
         ],
       },
-    },
+    } satisfies Manifest<V1ValidatingAdmissionPolicy>,
   };
   const binding: Resource = {
     manifest: {
@@ -65,7 +66,7 @@ export function nodeStatusGuard(namespace: string): Resource[] {
       kind: "ValidatingAdmissionPolicyBinding",
       metadata: { name, labels },
       spec: { policyName: name, validationActions: ["Deny"] },
-    },
+    } satisfies Manifest<V1ValidatingAdmissionPolicyBinding>,
   };
   return [policy, binding];
 }

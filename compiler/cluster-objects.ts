@@ -1,11 +1,22 @@
 // Objects shared by every policy of a cluster: the Namespace, the agent's roles and their
 // bindings, the CNI conflist, and the metrics Service in front of all agents.
+import type {
+  RbacV1Subject,
+  V1ClusterRole,
+  V1ClusterRoleBinding,
+  V1ConfigMap,
+  V1Namespace,
+  V1Role,
+  V1RoleBinding,
+  V1RoleRef,
+  V1Service,
+  V1ServiceSpec,
+} from "@kubernetes/client-node";
 import { FILES, METRICS_PATH, PORT } from "./contract.ts";
 import { conflist } from "./conflist.ts";
-import type { RoleRef, ServiceSpec, Subject } from "./k8s.ts";
 import { allAgentsSelector, commonLabels, names } from "./labels.ts";
 import { roleNamespaces, rulesFor } from "./rbac.ts";
-import type { Resource } from "./resource.ts";
+import type { Manifest, Resource } from "./resource.ts";
 
 /** Namespaces vpccni deploys into but must never own (Argo CD would prune them with vpccni). */
 const SYSTEM_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
@@ -16,7 +27,7 @@ export function namespace(name: string): Resource[] {
   // for enforce, audit and warn keeps a cluster-wide stricter default from rejecting agents.
   const pss = { enforce: "privileged", audit: "privileged", warn: "privileged" };
   const labels = { ...commonLabels("namespace"), ...Object.fromEntries(Object.entries(pss).map(([k, v]) => [`pod-security.kubernetes.io/${k}`, v])) };
-  return [{ manifest: { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } } }];
+  return [{ manifest: { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } } satisfies Manifest<V1Namespace> }];
 }
 
 export function clusterRole(): Resource {
@@ -27,17 +38,17 @@ export function clusterRole(): Resource {
       kind: "ClusterRole",
       metadata: { name: names.clusterRole, labels: commonLabels("rbac") },
       rules: rules.map((r) => r.rule),
-    },
+    } satisfies Manifest<V1ClusterRole>,
     comments: rules.map((r, i) => ({ path: ["rules", i], text: r.why.join("\n") })),
   };
 }
 
-function agentSubjects(namespace: string, policies: readonly string[]): Subject[] {
+function agentSubjects(namespace: string, policies: readonly string[]): RbacV1Subject[] {
   return [...policies].sort().map((p) => ({ kind: "ServiceAccount", name: names.agent(p), namespace }));
 }
 
 export function clusterRoleBinding(namespace: string, policies: readonly string[]): Resource {
-  const roleRef: RoleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: names.clusterRole };
+  const roleRef: V1RoleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: names.clusterRole };
   return {
     manifest: {
       apiVersion: "rbac.authorization.k8s.io/v1",
@@ -45,7 +56,7 @@ export function clusterRoleBinding(namespace: string, policies: readonly string[
       metadata: { name: names.clusterRole, labels: commonLabels("rbac") },
       roleRef,
       subjects: agentSubjects(namespace, policies),
-    },
+    } satisfies Manifest<V1ClusterRoleBinding>,
   };
 }
 
@@ -54,13 +65,21 @@ export function namespacedRoles(namespace: string, policies: readonly string[]):
   return roleNamespaces().flatMap((ns): Resource[] => {
     const rules = rulesFor({ namespace: ns });
     const metadata = { name: names.clusterRole, namespace: ns, labels: commonLabels("rbac") };
-    const roleRef: RoleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.clusterRole };
+    const roleRef: V1RoleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.clusterRole };
     return [
       {
-        manifest: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules: rules.map((r) => r.rule) },
+        manifest: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules: rules.map((r) => r.rule) } satisfies Manifest<V1Role>,
         comments: rules.map((r, i) => ({ path: ["rules", i], text: r.why.join("\n") })),
       },
-      { manifest: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { ...metadata }, roleRef, subjects: agentSubjects(namespace, policies) } },
+      {
+        manifest: {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "RoleBinding",
+          metadata: { ...metadata },
+          roleRef,
+          subjects: agentSubjects(namespace, policies),
+        } satisfies Manifest<V1RoleBinding>,
+      },
     ];
   });
 }
@@ -72,12 +91,12 @@ export function cniConfig(namespace: string): Resource {
       kind: "ConfigMap",
       metadata: { name: names.cniConfig, namespace, labels: commonLabels("cni-config") },
       data: { [FILES.conflist]: conflist() },
-    },
+    } satisfies Manifest<V1ConfigMap>,
   };
 }
 
 export function metricsService(namespace: string): Resource {
-  const spec: ServiceSpec = {
+  const spec: V1ServiceSpec = {
     // Headless: Prometheus scrapes every agent (each is its node's address), not one of them.
     clusterIP: "None",
     selector: allAgentsSelector(),
@@ -96,6 +115,6 @@ export function metricsService(namespace: string): Resource {
         annotations: { "prometheus.io/path": METRICS_PATH, "prometheus.io/port": String(PORT), "prometheus.io/scrape": "true" },
       },
       spec,
-    },
+    } satisfies Manifest<V1Service>,
   };
 }

@@ -1,11 +1,11 @@
 // The agent DaemonSet of one policy. Every privilege below is one the agent cannot work
 // without; see docs/gitops.md ("What the agent may do") for the list and the reasons.
+import type { V1Container, V1DaemonSet, V1DaemonSetSpec, V1Probe, V1SecurityContext, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { VpcCniPolicy } from "../schema/index.ts";
 import { AGENT_COMMAND, ENV, HEALTH_PATHS, INSTALL_CNI_SCRIPT, PATHS, PORT, agentArgs } from "./contract.ts";
-import type { Container, DaemonSetSpec, HttpProbe, SecurityContext, Volume, VolumeMount } from "./k8s.ts";
 import { agentSelector, commonLabels, names, withUserLabels } from "./labels.ts";
 import { credentialsSecretName } from "./policy-objects.ts";
-import type { Resource } from "./resource.ts";
+import type { Manifest, Resource } from "./resource.ts";
 
 export interface DaemonSetInput {
   policy: VpcCniPolicy;
@@ -22,7 +22,7 @@ export interface DaemonSetInput {
  * allows only with CAP_SYS_ADMIN. No NET_RAW: netlink needs none, and the agent sends no ARP
  * or ICMP and runs no iptables. Not privileged: no devices, the rest of /proc stays masked.
  */
-const agentSecurity: SecurityContext = {
+const agentSecurity: V1SecurityContext = {
   allowPrivilegeEscalation: false,
   capabilities: { add: ["NET_ADMIN", "SYS_ADMIN"], drop: ["ALL"] },
   privileged: false,
@@ -32,14 +32,14 @@ const agentSecurity: SecurityContext = {
 };
 
 /** Root only to write root-owned host directories; it owns the files it writes, so no caps. */
-const installSecurity: SecurityContext = { ...agentSecurity, capabilities: { drop: ["ALL"] } };
+const installSecurity: V1SecurityContext = { ...agentSecurity, capabilities: { drop: ["ALL"] } };
 
-function probe(path: string, periodSeconds: number, failureThreshold: number): HttpProbe {
+function probe(path: string, periodSeconds: number, failureThreshold: number): V1Probe {
   // hostNetwork: the pod IP the kubelet probes is the node's, where the agent listens.
   return { httpGet: { path, port: PORT, scheme: "HTTP" }, periodSeconds, timeoutSeconds: 5, failureThreshold };
 }
 
-const hostDir = (name: string, path: string, type: "Directory" | "DirectoryOrCreate" = "DirectoryOrCreate"): Volume => ({ name, hostPath: { path, type } });
+const hostDir = (name: string, path: string, type: "Directory" | "DirectoryOrCreate" = "DirectoryOrCreate"): V1Volume => ({ name, hostPath: { path, type } });
 
 export function daemonSet(input: DaemonSetInput): Resource {
   const { policy, namespace, image } = input;
@@ -48,7 +48,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
   const selector = agentSelector(name);
   const podLabels = withUserLabels(policy.metadata.labels, { ...commonLabels("agent", name), ...selector });
 
-  const volumes: Volume[] = [
+  const volumes: V1Volume[] = [
     hostDir("cni-bin", PATHS.hostCniBinDir),
     hostDir("cni-conf", PATHS.hostCniConfDir),
     { name: "cni-config", configMap: { name: names.cniConfig, defaultMode: 0o444 } },
@@ -64,10 +64,10 @@ export function daemonSet(input: DaemonSetInput): Resource {
     // The root filesystem is read-only; Bun and SQLite may need scratch space.
     { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
   ];
-  const agentMounts: VolumeMount[] = [
+  const agentMounts: V1VolumeMount[] = [
     ...(secret === undefined ? [] : [{ name: "credentials", mountPath: PATHS.credentialsDir, readOnly: true }]),
     // Pod namespaces are bind mounts the runtime makes later: they must propagate in.
-    { name: "netns", mountPath: PATHS.netnsDir, mountPropagation: "HostToContainer" as const, readOnly: true },
+    { name: "netns", mountPath: PATHS.netnsDir, mountPropagation: "HostToContainer", readOnly: true },
     { name: "policy", mountPath: PATHS.policyDir, readOnly: true },
     { name: "run", mountPath: PATHS.socketDir },
     { name: "state", mountPath: PATHS.stateDir },
@@ -75,7 +75,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
     { name: "tmp", mountPath: "/tmp" },
   ];
 
-  const install: Container = {
+  const install: V1Container = {
     name: "install-cni",
     image,
     imagePullPolicy: "IfNotPresent",
@@ -91,7 +91,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
     ],
     terminationMessagePolicy: "FallbackToLogsOnError",
   };
-  const agent: Container = {
+  const agent: V1Container = {
     name: "agent",
     image,
     imagePullPolicy: "IfNotPresent",
@@ -116,7 +116,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
     terminationMessagePolicy: "FallbackToLogsOnError",
   };
 
-  const spec: DaemonSetSpec = {
+  const spec: V1DaemonSetSpec = {
     selector: { matchLabels: selector },
     template: {
       metadata: {
@@ -151,6 +151,6 @@ export function daemonSet(input: DaemonSetInput): Resource {
       kind: "DaemonSet",
       metadata: { name: names.agent(name), namespace, labels: withUserLabels(policy.metadata.labels, commonLabels("agent", name)) },
       spec,
-    },
+    } satisfies Manifest<V1DaemonSet>,
   };
 }

@@ -2,6 +2,7 @@
 // one in the output folder. Two kinds: policy fields whose change would strand what nodes
 // already hold (ENIs tagged with a cluster, IPs in a mode), and object fields the API server
 // rejects on update (a DaemonSet's selector, a binding's roleRef).
+import type { V1ConfigMap } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import type { Diagnostic, SourcedPolicy } from "../schema/index.ts";
 import { FILES } from "./contract.ts";
@@ -98,7 +99,7 @@ function parseManifest(text: string): Manifest | undefined {
 /** The policy kept in a previous policy ConfigMap, if that is what the object is. */
 function oldPolicy(m: Manifest): { spec?: Record<string, unknown> } | undefined {
   if (m.kind !== "ConfigMap") return undefined;
-  const text = (m.data as Record<string, string> | undefined)?.[FILES.policy];
+  const text = (m as Manifest<V1ConfigMap>).data?.[FILES.policy];
   if (text === undefined) return undefined;
   try {
     return parse(text) as { spec?: Record<string, unknown> };

@@ -1,6 +1,8 @@
 // Names and labels of generated objects. Selector labels are a subset that never changes
 // (a DaemonSet's selector is immutable), so they carry no version and no user labels.
-import type { Labels } from "./k8s.ts";
+import type { V1ObjectMeta } from "@kubernetes/client-node";
+
+export type Labels = NonNullable<V1ObjectMeta["labels"]>;
 
 export const APP = "vpccni";
 

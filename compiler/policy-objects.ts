@@ -1,11 +1,12 @@
 // Objects of one policy except its DaemonSet: the agent's ServiceAccount and the ConfigMap the
 // agent reads the policy from.
 import { createHash } from "node:crypto";
+import type { V1ConfigMap, V1ServiceAccount } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import type { VpcCniPolicy } from "../schema/index.ts";
 import { FILES } from "./contract.ts";
 import { commonLabels, names, withUserLabels } from "./labels.ts";
-import type { Resource } from "./resource.ts";
+import type { Manifest, Resource } from "./resource.ts";
 
 /** The policy as the agent reads it: defaults filled in, keys sorted. */
 export function policyYaml(policy: VpcCniPolicy): string {
@@ -31,7 +32,7 @@ export function serviceAccount(policy: VpcCniPolicy, namespace: string, source: 
       kind: "ServiceAccount",
       // One per policy: audit logs and the API server's view name the policy whose agent acted.
       metadata: { name: names.agent(name), namespace, labels: withUserLabels(policy.metadata.labels, commonLabels("agent", name)) },
-    },
+    } satisfies Manifest<V1ServiceAccount>,
   };
 }
 
@@ -44,6 +45,6 @@ export function policyConfigMap(policy: VpcCniPolicy, namespace: string, source:
       kind: "ConfigMap",
       metadata: { name: names.policyConfig(name), namespace, labels: withUserLabels(policy.metadata.labels, commonLabels("policy", name)) },
       data: { [FILES.policy]: yaml },
-    },
+    } satisfies Manifest<V1ConfigMap>,
   };
 }

@@ -4,6 +4,7 @@
 // everything else in AGENT_DENIED_REQUESTS denied). Adding a request means adding it here.
 // Not here, on purpose: the policy ConfigMap and the credentials Secret reach the agent as
 // volumes the kubelet mounts, so the agent needs no access to ConfigMaps or Secrets at all.
+import type { V1PolicyRule } from "@kubernetes/client-node";
 
 export interface ApiRequest {
   verb: "get" | "list" | "watch" | "create" | "patch";
@@ -67,12 +68,8 @@ export const AGENT_DENIED_REQUESTS: readonly { verb: string; group: string; reso
   { verb: "list", group: "apps", resource: "daemonsets" },
 ];
 
-export interface PolicyRule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-  resourceNames?: string[];
-}
+/** An RBAC rule as we write them: always for resources (the model allows nonResourceURLs instead). */
+export type PolicyRule = V1PolicyRule & Required<Pick<V1PolicyRule, "apiGroups" | "resources">>;
 
 export interface CommentedRule {
   rule: PolicyRule;

@@ -1,13 +1,21 @@
 // A generated object and where it goes: its apply order (file prefix), its Argo CD sync wave,
-// comments to print above parts of it, and the policy file it came from.
-import type { ObjectMeta } from "./k8s.ts";
+// comments to print above parts of it, and the policy file it came from. Objects are typed with
+// @kubernetes/client-node's V1 models, imported as types only: erased, so the compiler loads
+// none of client-node at run time.
+import type { KubernetesObject, V1ObjectMeta } from "@kubernetes/client-node";
 
-export interface Manifest {
+/**
+ * An object as the compiler writes it: a client-node model (Manifest<V1DaemonSet>, ...) with
+ * apiVersion, kind and metadata.name required. The models leave them optional because the API
+ * server's replies may omit them; ours always have them, and the file is named after them.
+ * Without T, any kind (what Resource holds). Omit, not an intersection: the models are classes,
+ * and a class type has no implicit index signature, so V1DaemonSet & {...} would not fit that.
+ */
+export type Manifest<T extends KubernetesObject = { [field: string]: unknown }> = Omit<T, "apiVersion" | "kind" | "metadata"> & {
   apiVersion: string;
   kind: string;
-  metadata: ObjectMeta;
-  [field: string]: unknown;
-}
+  metadata: V1ObjectMeta & { name: string };
+};
 
 export interface Comment {
   /** Where in the object the comment goes, e.g. ["rules", 0]. */
