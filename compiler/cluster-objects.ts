@@ -12,7 +12,7 @@ import type {
   V1Service,
   V1ServiceSpec,
 } from "@kubernetes/client-node";
-import { FILES, METRICS_PATH, PORT } from "./contract.ts";
+import { FILES, METRICS_PATH, PORT } from "./agent-contract.ts";
 import { conflist } from "./conflist.ts";
 import { allAgentsSelector, commonLabels, names } from "./labels.ts";
 import { roleNamespaces, rulesFor } from "./rbac.ts";

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileToDir, isCurrent } from "./compile.ts";
 import { OWNED_MARKER } from "./render.ts";
-import { cleanScratchAfterEach, policyYaml, readTree, scratchRepo, tempDir } from "./testkit.ts";
+import { cleanScratchAfterEach, policyYaml, readTree, scratchRepo, tempDir } from "./compile-kit.ts";
 
 cleanScratchAfterEach();
 

@@ -1,6 +1,6 @@
 // The CNI network configuration the init container installs as /etc/cni/net.d/10-vpccni.conflist:
 // vpccni gives the pod its VPC IP, then the reference portmap plugin serves hostPort.
-import { PATHS } from "./contract.ts";
+import { PATHS } from "./agent-contract.ts";
 
 export const CNI_VERSION = "1.1.0";
 export const NETWORK_NAME = "vpccni";

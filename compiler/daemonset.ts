@@ -2,7 +2,7 @@
 // without; see docs/gitops.md ("What the agent may do") for the list and the reasons.
 import type { V1Container, V1DaemonSet, V1DaemonSetSpec, V1Probe, V1SecurityContext, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { VpcCniPolicy } from "../schema/index.ts";
-import { AGENT_COMMAND, ENV, HEALTH_PATHS, INSTALL_CNI_SCRIPT, PATHS, PORT, agentArgs } from "./contract.ts";
+import { AGENT_COMMAND, ENV, HEALTH_PATHS, INSTALL_CNI_SCRIPT, PATHS, PORT, agentArgs } from "./agent-contract.ts";
 import { agentSelector, commonLabels, names, withUserLabels } from "./labels.ts";
 import { credentialsSecretName } from "./policy-objects.ts";
 import type { Manifest, Resource } from "./resource.ts";

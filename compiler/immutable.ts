@@ -5,7 +5,7 @@
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import type { Diagnostic, SourcedPolicy } from "../schema/index.ts";
-import { FILES } from "./contract.ts";
+import { FILES } from "./agent-contract.ts";
 import { locateField } from "./locate.ts";
 import { isOwned, type OutDirState } from "./outdir.ts";
 import { names } from "./labels.ts";

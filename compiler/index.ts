@@ -5,7 +5,7 @@ export { generate, type Generated } from "./generate.ts";
 export { AGENT_API_REQUESTS, AGENT_DENIED_REQUESTS, EVENTS_NAMESPACE, type ApiRequest } from "./rbac.ts";
 export { agentRequestFor, attributesOf, type RequestAttributes } from "./rbac-match.ts";
 export { ENI_IP_RESOURCE, NODE_NAME_EXTRA } from "./admission.ts";
-export * as contract from "./contract.ts";
+export * as contract from "./agent-contract.ts";
 export { OWNED_MARKER, KUSTOMIZATION } from "./render.ts";
 export { FIXED_IP_COMPONENT } from "./refuse.ts";
 export { IMMUTABLE_POLICY_FIELDS } from "./immutable.ts";

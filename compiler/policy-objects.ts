@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import type { V1ConfigMap, V1ServiceAccount } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import type { VpcCniPolicy } from "../schema/index.ts";
-import { FILES } from "./contract.ts";
+import { FILES } from "./agent-contract.ts";
 import { commonLabels, names, withUserLabels } from "./labels.ts";
 import type { Manifest, Resource } from "./resource.ts";
 

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderDiagnostics } from "../schema/index.ts";
 import { compileToDir } from "./compile.ts";
-import { cleanScratchAfterEach, policyYaml, readTree, REPO, scratchRepo } from "./testkit.ts";
+import { cleanScratchAfterEach, policyYaml, readTree, REPO, scratchRepo } from "./compile-kit.ts";
 
 cleanScratchAfterEach();
 

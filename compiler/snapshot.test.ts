@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { join, relative } from "node:path";
 import { loadPolicies } from "../schema/index.ts";
 import { generate } from "./generate.ts";
-import { REPO, readTree } from "./testkit.ts";
+import { REPO, readTree } from "./compile-kit.ts";
 
 async function expectSnapshot(policies: string, expected: string, options: { namespace?: string; image?: string } = {}) {
   const loaded = await loadPolicies([policies], REPO);

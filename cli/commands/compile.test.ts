@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../../sandbox/exec.ts";
-import { cleanScratchAfterEach, policyYaml, REPO, scratchRepo } from "../../compiler/testkit.ts";
+import { cleanScratchAfterEach, policyYaml, REPO, scratchRepo } from "../../compiler/compile-kit.ts";
 
 cleanScratchAfterEach();
 

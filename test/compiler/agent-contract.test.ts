@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { conflist } from "../../compiler/conflist.ts";
-import { agentArgs, PATHS } from "../../compiler/contract.ts";
+import { agentArgs, PATHS } from "../../compiler/agent-contract.ts";
 import { parseNetConf } from "../../runtime/cni/config.ts";
 import { DEFAULT_SOCKET } from "../../runtime/cni/protocol.ts";
 import { run } from "../../sandbox/exec.ts";

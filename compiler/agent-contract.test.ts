@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from "node:path";
 import { run } from "../sandbox/exec.ts";
 import { conflist } from "./conflist.ts";
-import { FILES, INSTALL_CNI_SCRIPT, PATHS } from "./contract.ts";
-import { cleanScratchAfterEach, tempDir } from "./testkit.ts";
+import { FILES, INSTALL_CNI_SCRIPT, PATHS } from "./agent-contract.ts";
+import { cleanScratchAfterEach, tempDir } from "./compile-kit.ts";
 
 cleanScratchAfterEach();
 
