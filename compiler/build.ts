@@ -17,6 +17,12 @@ export interface BuildOptions {
    * node name in pod-bound tokens; the agents can then patch any Node's status.
    */
   nodeStatusPolicy?: boolean;
+  /**
+   * The node's CNI folders, for runtimes configured with others than /opt/cni/bin and
+   * /etc/cni/net.d (containerd's `bin_dir` / `conf_dir`). Absolute paths.
+   */
+  cniBinDir?: string;
+  cniConfDir?: string;
   /** How a policy file is named in generated headers (e.g. relative to the output folder). */
   sourceName?: (file: string) => string;
 }
@@ -51,7 +57,7 @@ export function build(policies: readonly SourcedPolicy[], sources: ReadonlyMap<s
     resources.push(
       serviceAccount(policy, ns, source),
       policyConfigMap(policy, ns, source, yaml),
-      daemonSet({ policy, namespace: ns, image, source, policyDigest: policyDigest(yaml) }),
+      daemonSet({ policy, namespace: ns, image, source, policyDigest: policyDigest(yaml), cniBinDir: options.cniBinDir, cniConfDir: options.cniConfDir }),
     );
   }
   return { resources, diagnostics };

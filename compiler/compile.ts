@@ -15,6 +15,9 @@ export interface CompileRequest {
   image?: string;
   /** See BuildOptions.nodeStatusPolicy. */
   nodeStatusPolicy?: boolean;
+  /** See BuildOptions.cniBinDir / cniConfDir. */
+  cniBinDir?: string;
+  cniConfDir?: string;
   /** Compare only; write nothing. */
   check?: boolean;
 }
@@ -44,7 +47,7 @@ export async function compileToDir(req: CompileRequest): Promise<CompileOutcome>
   outcome.diagnostics.push(...policyFieldChanges(loaded.policies, previous, loaded.sources, outName));
   // Headers name policy files relative to the output folder, so the bytes do not depend on cwd.
   const sourceName = (file: string) => relative(outAbs, resolve(cwd, file)).split(sep).join("/");
-  const generated = generate(loaded.policies, loaded.sources, { namespace: req.namespace, image: req.image, nodeStatusPolicy: req.nodeStatusPolicy, sourceName });
+  const generated = generate(loaded.policies, loaded.sources, { namespace: req.namespace, image: req.image, nodeStatusPolicy: req.nodeStatusPolicy, cniBinDir: req.cniBinDir, cniConfDir: req.cniConfDir, sourceName });
   outcome.diagnostics.push(...generated.diagnostics);
   if (!hasErrors(outcome.diagnostics)) outcome.diagnostics.push(...objectFieldChanges(generated.objects, previous, loaded.policies, outName));
   sortDiagnostics(outcome.diagnostics);

@@ -13,6 +13,9 @@ export interface DaemonSetInput {
   image: string;
   source: string;
   policyDigest: string;
+  /** The node's CNI folders, where the kubelet's runtime looks (default /opt/cni/bin, /etc/cni/net.d). */
+  cniBinDir?: string;
+  cniConfDir?: string;
 }
 
 /**
@@ -49,8 +52,8 @@ export function daemonSet(input: DaemonSetInput): Resource {
   const podLabels = withUserLabels(policy.metadata.labels, { ...commonLabels("agent", name), ...selector });
 
   const volumes: V1Volume[] = [
-    hostDir("cni-bin", PATHS.hostCniBinDir),
-    hostDir("cni-conf", PATHS.hostCniConfDir),
+    hostDir("cni-bin", input.cniBinDir ?? PATHS.hostCniBinDir),
+    hostDir("cni-conf", input.cniConfDir ?? PATHS.hostCniConfDir),
     { name: "cni-config", configMap: { name: names.cniConfig, defaultMode: 0o444 } },
     // The kubelet reads the Secret (the node authorizer lets it, for pods on its node): the
     // agent's ServiceAccount needs no access to Secrets. Rotation shows up in the files.

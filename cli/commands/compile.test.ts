@@ -1,6 +1,6 @@
 // `vpccni compile` end to end as a user runs it: exit codes and what it prints.
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../../sandbox/exec.ts";
 import { cleanScratchAfterEach, policyYaml, REPO, scratchRepo } from "../../compiler/compile-kit.ts";
@@ -32,6 +32,21 @@ describe("vpccni compile", () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain("policies/a.yaml:12:3: error[fixed-ip-unsupported]");
     expect(res.stderr).toEndWith("1 policy in 1 file: 1 error; nothing written\n");
+  });
+
+  test("--cni-bin-dir and --cni-conf-dir point the install step at the runtime's folders", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    const res = await vpccni(repo, "compile", "policies", "--out", "deploy", "--cni-bin-dir", "/usr/libexec/cni", "--cni-conf-dir", "/etc/containerd/cni");
+    expect(res.code, res.stderr).toBe(0);
+    const ds = readFileSync(join(repo, "deploy", "40-daemonset-vpccni-agent-alpha.yaml"), "utf8");
+    expect(ds).toContain("path: /usr/libexec/cni\n");
+    expect(ds).toContain("path: /etc/containerd/cni\n");
+    expect(ds).not.toContain("path: /opt/cni/bin\n");
+    const bad = await vpccni(repo, "compile", "policies", "--out", "deploy", "--cni-bin-dir", "opt/cni/bin");
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({
+      code: 2,
+      stderr: 'vpccni compile: --cni-bin-dir is "opt/cni/bin"; allowed: an absolute path on the node, such as /opt/cni/bin\n',
+    });
   });
 
   test("--without-node-status-policy leaves the admission policy out (clusters before 1.30)", async () => {

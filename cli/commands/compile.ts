@@ -3,7 +3,7 @@ import { renderDiagnostics, summary } from "../../schema/index.ts";
 import { compileToDir, DEFAULT_IMAGE, DEFAULT_NAMESPACE, isCurrent } from "../../compiler/index.ts";
 
 export const help = `Usage: vpccni compile <file-or-folder>... --out DIR [--check] [--namespace NS] [--image IMAGE]
-                      [--without-node-status-policy]
+                      [--cni-bin-dir DIR] [--cni-conf-dir DIR] [--without-node-status-policy]
 
 Compiles VpcCniPolicy files into Kubernetes manifests for Argo CD or Flux: one file per
 object in DIR, named in apply order, and DIR/kustomization.yaml listing them. The same
@@ -18,6 +18,9 @@ Options:
   --check           write nothing; exit 1 and list the files that differ when DIR is stale
   --namespace NS    namespace of the agents (default ${DEFAULT_NAMESPACE})
   --image IMAGE     agent image (default ${DEFAULT_IMAGE})
+  --cni-bin-dir DIR the node's CNI plugin folder, where the runtime looks (default /opt/cni/bin)
+  --cni-conf-dir DIR
+                    the node's CNI config folder (default /etc/cni/net.d)
   --without-node-status-policy
                     leave out the admission policy that holds each agent to its own Node's
                     eni-ip resource: only for clusters older than Kubernetes 1.30
@@ -36,6 +39,8 @@ export async function run(argv: string[]): Promise<number> {
       check: { type: "boolean", default: false },
       namespace: { type: "string" },
       image: { type: "string" },
+      "cni-bin-dir": { type: "string" },
+      "cni-conf-dir": { type: "string" },
       "without-node-status-policy": { type: "boolean", default: false },
     },
   });
@@ -47,12 +52,21 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`vpccni compile: --namespace is ${JSON.stringify(values.namespace)}; allowed: a DNS-1123 label such as vpccni-system\n`);
     return 2;
   }
+  for (const flag of ["cni-bin-dir", "cni-conf-dir"] as const) {
+    const dir = values[flag];
+    if (dir !== undefined && !/^\/[^\0]*$/.test(dir)) {
+      process.stderr.write(`vpccni compile: --${flag} is ${JSON.stringify(dir)}; allowed: an absolute path on the node, such as ${flag === "cni-bin-dir" ? "/opt/cni/bin" : "/etc/cni/net.d"}\n`);
+      return 2;
+    }
+  }
   const outcome = await compileToDir({
     paths: positionals,
     outDir: values.out,
     check: values.check,
     namespace: values.namespace,
     image: values.image,
+    cniBinDir: values["cni-bin-dir"],
+    cniConfDir: values["cni-conf-dir"],
     nodeStatusPolicy: !values["without-node-status-policy"],
   });
   if (outcome.diagnostics.length > 0) process.stderr.write(`${renderDiagnostics(outcome.diagnostics, outcome.sources)}\n\n`);
