@@ -11,10 +11,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { VpcCniPolicy } from "../schema/policy.ts";
 import { allocate, applyResult, createState, plan, release, seededRng, type Decision, type OperationResult, type PoolState } from "../runtime/pool/index.ts";
-import { LATENCY_PROFILES } from "../runtime/pool/simulator/cloud-model.ts";
-import { simulate } from "../runtime/pool/simulator/run.ts";
-import { awsSettings, vpccniSettings } from "../runtime/pool/simulator/strategies.ts";
-import { parseTrace } from "../runtime/pool/simulator/trace.ts";
+import { LATENCY_PROFILES } from "../simulator/cloud-model.ts";
+import { simulate } from "../simulator/run.ts";
+import { awsSettings, vpccniSettings } from "../simulator/strategies.ts";
+import { parseTrace } from "../simulator/trace.ts";
 
 const budget = Math.min(2000, Math.max(20, Number(process.argv[2] ?? 200) || 200));
 const SUBNET = "subnet-aaaaaaaa";

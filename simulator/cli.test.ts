@@ -1,9 +1,9 @@
 // `vpccni simulate` end to end through the real CLI entry point.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { makeTempDir } from "../../../sandbox/janitor.ts";
+import { makeTempDir } from "../sandbox/janitor.ts";
 
-const root = join(import.meta.dir, "../../..");
+const root = join(import.meta.dir, "..");
 
 function vpccni(args: string[]) {
   const r = Bun.spawnSync([process.execPath, "cli/main.ts", ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1" } });

@@ -1,6 +1,6 @@
 // The simulated cloud: how long each operation takes, how often it fails, and the subnets'
 // free IPs shared by all nodes. Seeded, so a run replays exactly.
-import type { Decision, ErrorKind, OperationResult, Rng } from "../types.ts";
+import type { Decision, ErrorKind, OperationResult, Rng } from "../runtime/pool/index.ts";
 
 export type ApiAction =
   | "CreateNetworkInterface"

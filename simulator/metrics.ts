@@ -1,7 +1,6 @@
 // What the simulator counts while it runs: API calls, waits, idle and bound IPs over time (as a
 // cluster total), ENIs, and two safety checks that must stay at zero.
-import type { PoolSummary } from "../figures.ts";
-import type { Decision, ErrorKind, OperationResult } from "../types.ts";
+import type { Decision, ErrorKind, OperationResult, PoolSummary } from "../runtime/pool/index.ts";
 import { API_ACTIONS, type ApiAction, callsOf } from "./cloud-model.ts";
 
 export interface Sample {

@@ -1,7 +1,6 @@
 // The simulator's report: one object per strategy (documented field by field in docs/pool.md),
 // and its text rendering. Rendering is separate so that the JSON stays the contract.
-import type { Limits } from "../settings.ts";
-import type { ErrorKind } from "../types.ts";
+import type { ErrorKind, Limits } from "../runtime/pool/index.ts";
 import type { ApiAction } from "./cloud-model.ts";
 import { lowerBound } from "./lower-bound.ts";
 import type { Metrics } from "./metrics.ts";

@@ -1,14 +1,22 @@
 // Replays a pod churn trace through the pool engine, one engine state per node, against the
 // simulated cloud. Discrete-event: trace events, operation completions and engine wake-ups are
 // processed in time order; nothing sleeps, so a day of churn takes well under a second.
-import { allocate, release } from "../allocate.ts";
-import { nextWakeAt, summary } from "../figures.ts";
-import { plan } from "../plan.ts";
-import { applyResult } from "../results.ts";
-import { seededRng } from "../rng.ts";
-import { limitsOf } from "../settings.ts";
-import { createState, setSubnets } from "../state.ts";
-import type { Decision, OperationResult, PoolSettings, PoolState } from "../types.ts";
+import {
+  allocate,
+  applyResult,
+  createState,
+  type Decision,
+  limitsOf,
+  nextWakeAt,
+  type OperationResult,
+  plan,
+  type PoolSettings,
+  type PoolState,
+  release,
+  seededRng,
+  setSubnets,
+  summary,
+} from "../runtime/pool/index.ts";
 import { CloudModel, type LatencyProfile } from "./cloud-model.ts";
 import { Heap } from "./heap.ts";
 import { Metrics, type Sample } from "./metrics.ts";

@@ -2,7 +2,7 @@
 // chart files and the report. The CLI only parses argv and prints what this returns.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { PolicySpec } from "../../../schema/policy.ts";
+import type { PolicySpec } from "../schema/policy.ts";
 import { chartSpec, renderSvg, svgToPng } from "./chart.ts";
 import { LATENCY_PROFILES, type LatencyProfile } from "./cloud-model.ts";
 import { renderReports, REPORT_VERSION, type SimReport } from "./report.ts";

@@ -3,13 +3,13 @@ import { describe, expect, test } from "bun:test";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { VpcCniPolicy } from "../../../schema/policy.ts";
+import { VpcCniPolicy } from "../schema/policy.ts";
 import { parseLatencyProfile } from "./cloud-model.ts";
 import { lowerBound } from "./lower-bound.ts";
 import { percentile } from "./report.ts";
 import { runSession } from "./session.ts";
 import { parseTrace } from "./trace.ts";
-import { makeTempDir } from "../../../sandbox/janitor.ts";
+import { makeTempDir } from "../sandbox/janitor.ts";
 
 const spec = VpcCniPolicy.parse({
   apiVersion: "vpccni.io/v1alpha1",
@@ -19,7 +19,7 @@ const spec = VpcCniPolicy.parse({
 }).spec;
 /** A day-long trace replays in about a second; the margin is for loaded CI machines. */
 const SIM_TIMEOUT_MS = 60_000;
-const traceFile = (name: string) => join(import.meta.dir, "../../../examples/traces", `${name}.jsonl`);
+const traceFile = (name: string) => join(import.meta.dir, "../examples/traces", `${name}.jsonl`);
 
 describe("vpccni simulate on the shipped traces", () => {
   for (const name of ["steady", "burst", "diurnal"]) {

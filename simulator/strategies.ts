@@ -6,9 +6,8 @@
 // So: minPrebind = maxPrebind = WARM_IP_TARGET, floor = MINIMUM_IP_TARGET, release interval and
 // cooldown 30 s. ENI placement stays vpccni's (least-ENI), which AWS does not do: the
 // comparison isolates the warm-target policy, not placement.
-import type { PolicySpec } from "../../../schema/policy.ts";
-import { settingsFromPolicy } from "../settings.ts";
-import type { PoolSettings } from "../types.ts";
+import type { PolicySpec } from "../schema/policy.ts";
+import { type PoolSettings, settingsFromPolicy } from "../runtime/pool/index.ts";
 
 export type StrategyName = "vpccni" | "aws";
 

@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { hasErrors, loadPolicies, renderDiagnostics } from "../../schema/index.ts";
-import { parseLatencyProfile } from "../../runtime/pool/simulator/cloud-model.ts";
-import { runSession } from "../../runtime/pool/simulator/session.ts";
+import { parseLatencyProfile } from "../../simulator/cloud-model.ts";
+import { runSession } from "../../simulator/session.ts";
 
 export const help = `Usage: vpccni simulate --policy P --trace T [--latency fast|typical|slow] [--compare aws]
                        [--aws-warm-ip-target N] [--aws-minimum-ip-target N] [--prebind MIN:MAX]

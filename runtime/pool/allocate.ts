@@ -7,15 +7,15 @@ import type { AllocateResult, EniState, IpSlot, Millis, PodAssignment, PoolState
 export const WAITING_TTL_MS = 10 * 60_000;
 
 /**
- * An idle IP for the pod, from the ENI with the MOST assigned IPs (least-ENI principle), chosen at
- * random among that ENI's idle IPs. Idempotent: a pod that already has an IP gets the same one.
- * When no IP is free the pod is recorded as waiting, so that plan() binds one for it.
+ * Rule 4: an idle IP for the pod at once, from the ENI with the MOST assigned IPs (rule 5a, least
+ * ENIs), chosen at random among that ENI's idle IPs. Idempotent: a pod that already has an IP
+ * gets the same one. When no IP is free the pod is recorded as waiting, so that plan() binds one.
  */
 export function allocate(state: PoolState, key: string, now: Millis, rng: Rng): AllocateResult {
   const existing = state.pods[key];
   if (existing !== undefined) return { state, ok: true, ip: existing.ip, eni: existing.eni };
   const s = cloneState(state);
-  const eni = pickEni(s, now);
+  const eni = mostAssignedEni(s, now);
   if (eni === undefined) {
     if (s.waiting[key] === undefined) s.waiting[key] = now;
     const idle = idleCount(s, now);
@@ -38,8 +38,8 @@ export function allocate(state: PoolState, key: string, now: Millis, rng: Rng): 
 }
 
 /**
- * The pod's IP goes back to the node pool (not to the VPC) and rests for ipCooldown before the
- * next pod gets it. Unknown pods are fine: CNI DEL must be idempotent.
+ * Rule 4: the pod's IP goes back to the node pool (not to the VPC) and rests for ipCooldown
+ * before the next pod gets it. Unknown pods are fine: CNI DEL must be idempotent.
  */
 export function release(state: PoolState, key: string, now: Millis): { state: PoolState; released: PodAssignment | null } {
   const assignment = state.pods[key];
@@ -65,7 +65,11 @@ export function isReady(slot: IpSlot, now: Millis): boolean {
   return slot.pod === null && !slot.releasing && now >= slot.coolUntil;
 }
 
-function pickEni(s: PoolState, now: Millis): EniState | undefined {
+/**
+ * Rule 5a: the ENI a new pod's IP comes from: of the ENIs with an idle IP ready now (not the
+ * primary, not being deleted), the one with the MOST assigned IPs; ties: the lowest id.
+ */
+export function mostAssignedEni(s: PoolState, now: Millis): EniState | undefined {
   let best: EniState | undefined;
   let bestAssigned = -1;
   for (const e of s.enis) {

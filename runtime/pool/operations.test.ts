@@ -1,11 +1,11 @@
 // In-flight operations, typed cloud errors, the primary ENI, waiting pods and the persisted state.
 import { describe, expect, test } from "bun:test";
 import { allocate, release } from "./allocate.ts";
-import { nextWakeAt } from "./figures.ts";
+import { applyResult, AUTH_PAUSE_MS, ENI_QUOTA_PAUSE_MS, SUBNET_PAUSE_MS } from "./apply-result.ts";
+import { nextWakeAt } from "./next-wake.ts";
 import { plan } from "./plan.ts";
-import { applyResult, AUTH_PAUSE_MS, ENI_QUOTA_PAUSE_MS, SUBNET_PAUSE_MS } from "./results.ts";
 import { podKey, syncInventory } from "./state.ts";
-import { FakeCloud, fixedRng, ips, makeState, SUBNET_A, SUBNET_B } from "./testkit.ts";
+import { FakeCloud, fixedRng, ips, makeState, SUBNET_A, SUBNET_B } from "./pool-kit.ts";
 import { POOL_STATE_VERSION, type PoolState } from "./types.ts";
 
 const oneEni = (n: number) => [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, n) }];

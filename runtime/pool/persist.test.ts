@@ -4,10 +4,10 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { allocate } from "./allocate.ts";
+import { applyResult } from "./apply-result.ts";
 import { parseState, serializeState } from "./persist.ts";
 import { plan } from "./plan.ts";
-import { applyResult } from "./results.ts";
-import { fixedRng, ips, makeState, SUBNET_A } from "./testkit.ts";
+import { fixedRng, ips, makeState, SUBNET_A } from "./pool-kit.ts";
 
 const fixture = readFileSync(join(import.meta.dir, "testdata/state-v1.json"), "utf8");
 

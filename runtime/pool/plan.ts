@@ -1,9 +1,26 @@
 // plan(): the rules of "Non-fixed IP mode" turned into cloud decisions. It is called after every
 // event (pod added or deleted, operation result, clock tick); each decision it returns is
 // recorded as in flight in the returned state, so calling it again never repeats a request.
+//
+// Rule table: each rule of spec/behaviour.md "Non-fixed IP mode" and the exported function that
+// implements it (rule-functions.test.ts tests each one and that every name here is exported).
+//      rule                                        function              file
+//   1  bind to pods+min, never past maxBindable    bindNeed              plan.ts
+//   2  release on timer                            releaseOnTimer        plan.ts
+//   3  release above maxBindable at once           releaseAboveLimits    plan.ts
+//   4  idle IP at once / cooldown                  allocate              allocate.ts
+//   4  released pod IP back to the node pool       release               allocate.ts
+//   5a assign from most-used ENI                   mostAssignedEni       allocate.ts
+//   5b release from least-used ENI                 releaseLeastAssigned  plan.ts
+//   5c new ENI only when all full                  fillBoundEnis         plan.ts
+//   5d delete empty ENI                            deleteEmptyEnis       plan.ts
+//   6  subnet with most free IPs                   subnetForNewEni       plan.ts
+//   7  eni-ip Allocatable = bound, Capacity = max  extendedResource      summary.ts
+//   8  min<=max                                    checkSettings         settings.ts
+// Least ENIs (rule 5) also: on the release timer spareEni() empties a podless ENI for 5d.
 import { expireWaiting, idleCount } from "./allocate.ts";
 import { limitsOf, type Limits } from "./settings.ts";
-import { assignedOn, boundCount, busyEnis, cloneState, cmp, demandCount, isPaused, podEnis } from "./state.ts";
+import { assignedOn, busyEnis, cloneState, cmp, demandCount, isPaused, pendingBindCount, pledgedCount, podEnis } from "./state.ts";
 import type { Decision, EniState, IpSlot, Millis, PoolState } from "./types.ts";
 
 export interface PlanResult {
@@ -11,52 +28,59 @@ export interface PlanResult {
   decisions: Decision[];
 }
 
-/** Bound IPs plus IPs that in-flight binds and creates will add. */
-export function pendingBindCount(s: PoolState): number {
-  let n = 0;
-  for (const op of s.inflight) {
-    const d = op.decision;
-    if (d.action === "bind") n += d.count;
-    else if (d.action === "create-eni") n += d.ips;
-  }
-  return n;
+/** How a rule hands over a decision. */
+export type Emit = (d: Decision) => void;
+
+/** Decisions are returned and recorded as in flight at once, so that the next rule sees them. */
+export function decisionSink(s: PoolState, now: Millis): { decisions: Decision[]; emit: Emit } {
+  const decisions: Decision[] = [];
+  const emit = (d: Decision) => {
+    decisions.push(d);
+    s.inflight.push({ decision: d, startedAt: now });
+  };
+  return { decisions, emit };
 }
 
 export function plan(state: PoolState, now: Millis): PlanResult {
   const s = cloneState(state);
   expireWaiting(s, now);
-  const out: Decision[] = [];
-  const emit = (d: Decision) => {
-    out.push(d);
-    s.inflight.push({ decision: d, startedAt: now });
-  };
+  const { decisions, emit } = decisionSink(s, now);
   const limits = limitsOf(s);
-  enforceEniLimits(s, now, limits, emit);
-  const demand = demandCount(s);
-  const have = boundCount(s) + pendingBindCount(s);
-  // Rule 1: bound = pods + minPrebind at once, never past maxBindable.
-  const target = Math.min(Math.max(demand + s.settings.minPrebind, s.settings.floor), limits.maxBindable);
-  const high = Math.max(demand + s.settings.maxPrebind, s.settings.floor);
   let unmet = 0;
-
-  if (have > limits.maxBindable) {
-    // Rule 3: a lowered limit is honoured at once, not on the release timer.
-    releaseIdle(s, have - limits.maxBindable, now, limits, emit);
-    s.release = { dueAt: null, draining: false };
-  } else {
-    // Cooling IPs count as bound but cannot serve a waiting pod: bind for those pods too,
-    // rather than let them wait out the cooldown (rule 4: a new pod gets an IP at once).
-    const forWaiting = Object.keys(s.waiting).length - idleCount(s, now).ready - pendingBindCount(s);
-    const need = Math.max(target - have, Math.min(forWaiting, limits.maxBindable - have));
-    if (need > 0) unmet = grow(s, need, now, limits, emit);
-    releaseOnTimer(s, have - high, now, limits, emit);
+  if (!releaseAboveLimits(s, now, limits, emit)) { // rule 3
+    const counts = countsOf(s);
+    const need = bindNeed(s, counts, now, limits); // rules 1 and 4
+    if (need > 0) unmet = grow(s, need, now, limits, emit); // rules 5c and 6
+    releaseOnTimer(s, counts, now, limits, emit); // rules 2 and 5b
   }
-  deleteEmptyEnis(s, unmet > 0, now, emit);
-  return { state: s, decisions: out };
+  deleteEmptyEnis(s, unmet > 0, now, emit); // rule 5d
+  return { state: s, decisions };
 }
 
 function newId(s: PoolState): string {
   return `op-${s.nextOpSeq++}`;
+}
+
+/**
+ * What rules 1 and 2 compare, counted once per plan (counting pods is the costly part): demand =
+ * pods plus waiting pods; have = bound IPs plus those in-flight binds and creates will add.
+ */
+export type PoolCounts = { demand: number; have: number };
+
+export function countsOf(s: PoolState): PoolCounts {
+  return { demand: demandCount(s), have: pledgedCount(s) };
+}
+
+/**
+ * Rule 1: how many IPs to bind now so that bound = pods + minPrebind (at least the floor), never
+ * past maxBindable; IPs in-flight binds and creates will add count as bound. Cooling IPs count as
+ * bound but cannot serve a waiting pod, so the pool also grows for waiting pods rather than let
+ * them wait out the cooldown (rule 4: a new pod gets an IP at once).
+ */
+export function bindNeed(s: PoolState, { demand, have }: PoolCounts, now: Millis, limits: Limits): number {
+  const target = Math.min(Math.max(demand + s.settings.minPrebind, s.settings.floor), limits.maxBindable);
+  const forWaiting = Object.keys(s.waiting).length - idleCount(s, now).ready - pendingBindCount(s);
+  return Math.max(target - have, Math.min(forWaiting, limits.maxBindable - have));
 }
 
 /** Free IPs of a subnet that in-flight binds and creates have not already spoken for. */
@@ -78,6 +102,15 @@ function pendingOn(s: PoolState, eni: string): number {
   return n;
 }
 
+/**
+ * IPs a bound ENI can still take: up to its IP quota (in-flight binds count; none once the cloud
+ * said ip-quota) and no more than its subnet has free.
+ */
+export function eniRoom(s: PoolState, e: EniState, now: Millis, limits: Limits): number {
+  if (e.full) return 0;
+  return Math.max(0, Math.min(limits.ipsPerEni - e.ips.length - pendingOn(s, e.id), subnetRoom(s, e.subnet, now)));
+}
+
 /** ENIs past a lowered maxEnisPerNode get no new IPs: the ones with the most pods are kept. */
 function growableEnis(s: PoolState, limits: Limits): EniState[] {
   const live = podEnis(s)
@@ -86,45 +119,54 @@ function growableEnis(s: PoolState, limits: Limits): EniState[] {
   return live.slice(0, limits.maxEnis);
 }
 
-/** Binds toward the target; returns the need this plan could not cover (0 when covered). */
-function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: (d: Decision) => void): number {
+/** Binds `need` IPs (rule 1): on the bound ENIs, then on new ENIs once those are full. Returns the need left. */
+function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: Emit): number {
+  const filled = fillBoundEnis(s, need, now, limits, emit);
+  if (filled.need <= 0 || !filled.allFull) return filled.need;
+  return createEnis(s, filled.need, now, limits, emit);
+}
+
+/**
+ * Rule 5c: bound ENIs are filled before a new ENI is bound. Binds toward `need` on the ENI with
+ * the most assigned IPs first, so that pods crowd onto few ENIs, and reports whether every bound
+ * ENI is then full: at its IP quota, or no free IP in its subnet. Only then may a new ENI be bound.
+ * An ENI that could take more but is busy, or whose bind was capped at ipsPerCall, is not full: the
+ * plan waits for it. Each ENI is judged right after its own bind.
+ */
+export function fillBoundEnis(s: PoolState, need: number, now: Millis, limits: Limits, emit: Emit): { need: number; allFull: boolean } {
   const busy = busyEnis(s);
   const bindPaused = isPaused(s, "bind", now);
-  // Rule 5: fill the ENI with the most assigned IPs first, so that pods crowd onto few ENIs.
-  let waitForBusy = false;
+  let allFull = true;
   for (const e of growableEnis(s, limits)) {
     if (need <= 0) break;
-    const room = e.full ? 0 : limits.ipsPerEni - e.ips.length - pendingOn(s, e.id);
-    const free = subnetRoom(s, e.subnet, now);
-    if (room <= 0 || free <= 0) continue;
-    if (busy.has(e.id) || bindPaused) {
-      waitForBusy = true; // it can still take IPs: no new ENI for now (rule 5)
-      continue;
+    const room = eniRoom(s, e, now, limits);
+    if (room <= 0) continue;
+    if (!busy.has(e.id) && !bindPaused) {
+      const count = Math.min(need, room, limits.ipsPerCall);
+      emit({ id: newId(s), action: "bind", eni: e.id, count });
+      need -= count;
     }
-    const count = Math.min(need, room, free, limits.ipsPerCall);
-    emit({ id: newId(s), action: "bind", eni: e.id, count });
-    need -= count;
-    if (count < Math.min(room, free)) waitForBusy = true; // capped per call: the ENI takes more next round
+    if (eniRoom(s, e, now, limits) > 0) allFull = false;
   }
-  if (need <= 0 || waitForBusy) return need;
-  // ENIs being created take more IPs once attached than their Create call carries.
+  return { need, allFull };
+}
+
+/**
+ * New ENIs for a need the bound ENIs could not take. ENIs being created take more IPs once
+ * attached than their Create call carries, so that room counts first; then several Creates at
+ * once when the need is more than one ENI holds (a burst on a fresh node). Returns the need left.
+ */
+function createEnis(s: PoolState, need: number, now: Millis, limits: Limits, emit: Emit): number {
   const creating = s.inflight.flatMap((op) => (op.decision.action === "create-eni" ? [op.decision] : []));
   const futureRoom = creating.reduce((n, d) => n + Math.max(0, limits.ipsPerEni - d.ips), 0);
   if (need <= futureRoom) return 0;
   if (isPaused(s, "create-eni", now)) return need - futureRoom;
   need -= futureRoom;
-  // Rule 5: a new ENI only when every ENI is at quota or its subnet is full; several at once
-  // when the need is more than one ENI holds (a burst on a fresh node).
   let enis = podEnis(s).length + creating.length;
   while (need > 0 && enis < limits.maxEnis) {
-    // Rule 6: the listed subnet with the most available IPs (ties: the policy's order).
-    let best: { id: string; room: number } | undefined;
-    for (const n of s.subnets) {
-      const room = subnetRoom(s, n.id, now);
-      if (room > 0 && (best === undefined || room > best.room)) best = { id: n.id, room };
-    }
-    if (best === undefined) return need;
-    emit({ id: newId(s), action: "create-eni", subnet: best.id, ips: Math.min(need, limits.ipsPerEni, best.room, limits.ipsPerCall) });
+    const subnet = subnetForNewEni(s, now);
+    if (subnet === undefined) return need;
+    emit({ id: newId(s), action: "create-eni", subnet: subnet.id, ips: Math.min(need, limits.ipsPerEni, subnet.room, limits.ipsPerCall) });
     need -= Math.min(need, limits.ipsPerEni);
     enis++;
   }
@@ -132,10 +174,35 @@ function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: (d:
 }
 
 /**
- * Rule 3 per ENI: after the policy lowered maxEnisPerNode or ipsPerEni, idle IPs on an ENI past
- * the limit (or above its per-ENI quota) go at once, so that the ENI shrinks or can be deleted.
+ * Rule 6: a new ENI goes into the listed subnet with the most available IPs (free IPs that
+ * in-flight binds and creates have not spoken for; ties: the policy's order). A paused subnet or
+ * one with no free IP is never chosen; undefined when no subnet has room.
  */
-function enforceEniLimits(s: PoolState, now: Millis, limits: Limits, emit: (d: Decision) => void): void {
+export function subnetForNewEni(s: PoolState, now: Millis): { id: string; room: number } | undefined {
+  let best: { id: string; room: number } | undefined;
+  for (const n of s.subnets) {
+    const room = subnetRoom(s, n.id, now);
+    if (room > 0 && (best === undefined || room > best.room)) best = { id: n.id, room };
+  }
+  return best;
+}
+
+/**
+ * Rule 3: after the policy lowered a limit, idle IPs past it go at once, not on the release
+ * timer: first on each ENI past maxEnisPerNode or above ipsPerEni (so that it shrinks or can be
+ * deleted), then node-wide down to maxBindable. Returns whether the node was above maxBindable;
+ * then nothing is bound this round.
+ */
+export function releaseAboveLimits(s: PoolState, now: Millis, limits: Limits, emit: Emit): boolean {
+  releaseAboveEniLimits(s, now, limits, emit);
+  const excess = pledgedCount(s) - limits.maxBindable;
+  if (excess <= 0) return false;
+  releaseLeastAssigned(s, excess, now, limits, emit);
+  s.release = { dueAt: null, draining: false };
+  return true;
+}
+
+function releaseAboveEniLimits(s: PoolState, now: Millis, limits: Limits, emit: Emit): void {
   if (isPaused(s, "release", now)) return;
   const busy = busyEnis(s);
   const kept = new Set(growableEnis(s, limits).map((e) => e.id));
@@ -157,9 +224,11 @@ function idleFirst(e: EniState, now: Millis): IpSlot[] {
 /**
  * Rule 2: idle IPs above pods + maxPrebind are released only after the surplus has lasted a
  * whole releaseInterval (damping churn); once the timer fires, releasing goes on until the
- * surplus is gone.
+ * surplus is gone. A bind or create in flight disarms it. `counts` are those before this plan's
+ * binds (with a bind in flight the surplus does not matter).
  */
-function releaseOnTimer(s: PoolState, surplus: number, now: Millis, limits: Limits, emit: (d: Decision) => void): void {
+export function releaseOnTimer(s: PoolState, { demand, have }: PoolCounts, now: Millis, limits: Limits, emit: Emit): void {
+  const surplus = have - Math.max(demand + s.settings.maxPrebind, s.settings.floor);
   const growing = s.inflight.some((op) => op.decision.action === "bind" || op.decision.action === "create-eni");
   const spare = surplus > 0 || growing ? undefined : spareEni(s, limits, now);
   if ((surplus <= 0 && spare === undefined) || growing) {
@@ -169,7 +238,7 @@ function releaseOnTimer(s: PoolState, surplus: number, now: Millis, limits: Limi
   if (s.release.dueAt === null) s.release.dueAt = now + s.settings.releaseIntervalMs;
   if (!s.release.draining && now < s.release.dueAt) return;
   s.release.draining = true;
-  if (spare === undefined) releaseIdle(s, surplus, now, limits, emit);
+  if (spare === undefined) releaseLeastAssigned(s, surplus, now, limits, emit);
   else releaseFrom(s, spare, spare.ips.length, now, limits, emit);
 }
 
@@ -192,8 +261,8 @@ function spareEni(s: PoolState, limits: Limits, now: Millis): EniState | undefin
   return undefined;
 }
 
-/** Rule 5: release from the ENI with the FEWEST assigned IPs, so that it empties and can go. */
-function releaseIdle(s: PoolState, count: number, now: Millis, limits: Limits, emit: (d: Decision) => void): void {
+/** Rule 5b: `count` idle IPs go back, from the ENI with the FEWEST assigned IPs first, so that it empties. */
+export function releaseLeastAssigned(s: PoolState, count: number, now: Millis, limits: Limits, emit: Emit): void {
   if (isPaused(s, "release", now)) return;
   const busy = busyEnis(s);
   const order = podEnis(s)
@@ -206,7 +275,7 @@ function releaseIdle(s: PoolState, count: number, now: Millis, limits: Limits, e
 }
 
 /** One Unassign call of up to `count` idle IPs of an ENI; returns how many it carries. */
-function releaseFrom(s: PoolState, e: EniState, count: number, now: Millis, limits: Limits, emit: (d: Decision) => void): number {
+function releaseFrom(s: PoolState, e: EniState, count: number, now: Millis, limits: Limits, emit: Emit): number {
   const take = idleFirst(e, now).slice(0, Math.min(count, limits.ipsPerCall));
   if (take.length === 0) return 0;
   for (const slot of take) slot.releasing = true;
@@ -214,8 +283,8 @@ function releaseFrom(s: PoolState, e: EniState, count: number, now: Millis, limi
   return take.length;
 }
 
-/** Rule 5: an ENI with no secondary IP goes, unless IPs are still needed and it could take them. */
-function deleteEmptyEnis(s: PoolState, needMore: boolean, now: Millis, emit: (d: Decision) => void): void {
+/** Rule 5d: an ENI with no secondary IP goes, unless IPs are still needed and it could take them. */
+export function deleteEmptyEnis(s: PoolState, needMore: boolean, now: Millis, emit: Emit): void {
   if (isPaused(s, "delete-eni", now)) return;
   const busy = busyEnis(s);
   const limits = limitsOf(s);

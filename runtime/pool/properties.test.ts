@@ -4,11 +4,11 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { allocate, idleCount, release } from "./allocate.ts";
-import { pendingBindCount, plan } from "./plan.ts";
-import { applyResult } from "./results.ts";
+import { applyResult } from "./apply-result.ts";
+import { plan } from "./plan.ts";
 import { limitsOf } from "./settings.ts";
-import { assignedOn, boundCount, podEnis, setSettings, setSubnets, syncInventory } from "./state.ts";
-import { FakeCloud, makeState, settings, SUBNET_A, SUBNET_B } from "./testkit.ts";
+import { assignedOn, boundCount, pendingBindCount, podEnis, setSettings, setSubnets, syncInventory } from "./state.ts";
+import { FakeCloud, makeState, settings, SUBNET_A, SUBNET_B } from "./pool-kit.ts";
 import { ERROR_KINDS, type ErrorKind, type PoolSettings, type PoolState, type Quota } from "./types.ts";
 import { seededRng } from "./rng.ts";
 

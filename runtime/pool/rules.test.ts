@@ -1,23 +1,13 @@
 // One named example per rule of spec/behaviour.md "Non-fixed IP mode".
 import { describe, expect, test } from "bun:test";
 import { allocate, release } from "./allocate.ts";
-import { extendedResource } from "./figures.ts";
+import { applyResult } from "./apply-result.ts";
 import { plan } from "./plan.ts";
-import { applyResult } from "./results.ts";
 import { settingsFromPolicy } from "./settings.ts";
-import { cloneState, createState, setSettings } from "./state.ts";
-import { FakeCloud, fixedRng, ips, makeState, settings, SUBNET_A, SUBNET_B } from "./testkit.ts";
+import { createState, setSettings } from "./state.ts";
+import { extendedResource } from "./summary.ts";
+import { assignTo, FakeCloud, fixedRng, ips, makeState, settings, SUBNET_A, SUBNET_B, withPods } from "./pool-kit.ts";
 import type { PoolState } from "./types.ts";
-
-function withPods(state: PoolState, n: number, now = 0): PoolState {
-  let s = state;
-  for (let i = 0; i < n; i++) {
-    const r = allocate(s, `net/c${i}/eth0`, now, fixedRng(0));
-    if (!r.ok) throw new Error(r.error.message);
-    s = r.state;
-  }
-  return s;
-}
 
 describe("non-fixed IP mode rules", () => {
   test("rule 1: bound < pods + minPrebind binds at once up to pods + minPrebind", () => {
@@ -55,7 +45,7 @@ describe("non-fixed IP mode rules", () => {
     let s = makeState({ enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 9) }] });
     s = withPods(s, 1);
     s = plan(s, 0).state; // armed for 120 s
-    s = withPodsFrom(s, 1, 3, 10_000); // pods 4 + max 5 = 9 = bound: the surplus is gone
+    s = withPods(s, 3, 10_000, 1); // pods 4 + max 5 = 9 = bound: the surplus is gone
     s = plan(s, 10_000).state;
     expect(s.release.dueAt).toBeNull();
     s = release(s, "net/c1/eth0", 100_000).state; // surplus again: a new full interval starts
@@ -227,23 +217,3 @@ describe("non-fixed IP mode rules", () => {
     expect(() => createState({ settings: settings({ maxPrebind: 2 }), quota: { enis: 1, ipsPerEni: 1, ipsPerCall: 10 }, subnets: {} })).toThrow("minPrebind (5)");
   });
 });
-
-/** Puts a pod on a given IP by hand, to set up a placement that allocate() would not choose. */
-function assignTo(state: PoolState, eni: string, ip: string, key: string): PoolState {
-  const s = cloneState(state);
-  const slot = s.enis.find((e) => e.id === eni)?.ips.find((x) => x.ip === ip);
-  if (slot === undefined) throw new Error(`no ${ip} on ${eni}`);
-  slot.pod = key;
-  s.pods[key] = { ip, eni, since: 0 };
-  return s;
-}
-
-function withPodsFrom(state: PoolState, from: number, n: number, now: number): PoolState {
-  let s = state;
-  for (let i = from; i < from + n; i++) {
-    const r = allocate(s, `net/c${i}/eth0`, now, fixedRng(0));
-    if (!r.ok) throw new Error(r.error.message);
-    s = r.state;
-  }
-  return s;
-}

@@ -151,6 +151,22 @@ export function boundCount(s: PoolState): number {
   return n;
 }
 
+/** IPs that in-flight binds and creates will add once they succeed. */
+export function pendingBindCount(s: PoolState): number {
+  let n = 0;
+  for (const op of s.inflight) {
+    const d = op.decision;
+    if (d.action === "bind") n += d.count;
+    else if (d.action === "create-eni") n += d.ips;
+  }
+  return n;
+}
+
+/** Bound IPs plus those in-flight binds and creates will add. */
+export function pledgedCount(s: PoolState): number {
+  return boundCount(s) + pendingBindCount(s);
+}
+
 export function demandCount(s: PoolState): number {
   return Object.keys(s.pods).length + Object.keys(s.waiting).length;
 }

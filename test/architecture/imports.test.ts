@@ -35,7 +35,7 @@ export const RULES: Record<string, Rule> = {
   "runtime/controller": { parts: [...RUNTIME, "schema"], packages: ["bun:sqlite", "prom-client", NODE] },
   // Written from the API docs, independent of the client it tests.
   emulator: { parts: [], packages: ["yaml", "zod", NODE] },
-  simulator: { parts: ["runtime/pool", "schema"], packages: ["vega", "vega-lite", "@resvg/resvg-js", NODE] },
+  simulator: { parts: ["runtime/pool", "schema"], packages: ["vega", "vega-lite", "@resvg/resvg-js", "zod", NODE] },
   sandbox: { parts: ["emulator", ...RUNTIME, "compiler", "schema"], packages: ["yaml", NODE] },
   cli: { parts: ["schema", "compiler", ...RUNTIME, "emulator", "simulator", "sandbox", "package.json"], packages: ["*"] },
   bench: { parts: ["schema", "compiler", ...RUNTIME, "emulator", "simulator", "sandbox", "cli"], packages: ["*"] },

@@ -1,6 +1,8 @@
-// Helpers for the engine's tests: a state builder and a fake cloud that always succeeds.
-import { applyResult } from "./results.ts";
-import { createState } from "./state.ts";
+// Helpers for the engine's tests: a state builder, pods placed on it, and a fake cloud that
+// always succeeds.
+import { allocate } from "./allocate.ts";
+import { applyResult } from "./apply-result.ts";
+import { cloneState, createState } from "./state.ts";
 import type { Decision, EniInventory, OperationResult, PoolSettings, PoolState, Quota } from "./types.ts";
 
 export const SUBNET_A = "subnet-aaaaaaaa";
@@ -22,6 +24,27 @@ export function makeState(opts: { settings?: Partial<PoolSettings>; quota?: Part
 /** `n` addresses 10.<eni>.0.<i> for an inventory ENI. */
 export function ips(eni: number, n: number, from = 1): string[] {
   return Array.from({ length: n }, (_, i) => `10.${eni}.0.${from + i}`);
+}
+
+/** Pods net/c<from>/eth0 ... added through allocate(), which places them by rule 5a. */
+export function withPods(state: PoolState, n: number, now = 0, from = 0): PoolState {
+  let s = state;
+  for (let i = from; i < from + n; i++) {
+    const r = allocate(s, `net/c${i}/eth0`, now, fixedRng(0));
+    if (!r.ok) throw new Error(r.error.message);
+    s = r.state;
+  }
+  return s;
+}
+
+/** Puts a pod on a given IP by hand, to set up a placement that allocate() would not choose. */
+export function assignTo(state: PoolState, eni: string, ip: string, key: string): PoolState {
+  const s = cloneState(state);
+  const slot = s.enis.find((e) => e.id === eni)?.ips.find((x) => x.ip === ip);
+  if (slot === undefined) throw new Error(`no ${ip} on ${eni}`);
+  slot.pod = key;
+  s.pods[key] = { ip, eni, since: 0 };
+  return s;
 }
 
 /** A cloud that grants every decision, handing out fresh addresses. */
