@@ -27,14 +27,22 @@ function lowerBoundMs(): number {
   const perEni = QUOTA.ipsPerEni - 1;
   const enis = Math.ceil((PODS + MIN_PREBIND) / perEni);
   const ipsOnBusiest = Math.min(perEni, Math.ceil((PODS + MIN_PREBIND) / enis));
-  return ASYNC.create + ASYNC.attach + Math.ceil(Math.max(0, ipsOnBusiest - IPS_PER_CALL) / IPS_PER_CALL) * ASYNC.assign;
+  return (
+    ASYNC.create + ASYNC.attach + Math.ceil(Math.max(0, ipsOnBusiest - IPS_PER_CALL) / IPS_PER_CALL) * ASYNC.assign
+  );
 }
 
 if (process.getuid?.() !== 0) {
   console.error("bench/burst.ts needs root (network namespaces)");
   process.exit(1);
 }
-const world = await EmulatedCluster.start({ nodes: 1, caller: "direct", quota: QUOTA, emulator: { settings: { asyncMs: ASYNC } }, spec: { prebind: { min: MIN_PREBIND, max: MIN_PREBIND } } });
+const world = await EmulatedCluster.start({
+  nodes: 1,
+  caller: "direct",
+  quota: QUOTA,
+  emulator: { settings: { asyncMs: ASYNC } },
+  spec: { prebind: { min: MIN_PREBIND, max: MIN_PREBIND } },
+});
 try {
   const node = world.nodes[0]!;
   await node.startAgent();
@@ -66,14 +74,25 @@ try {
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
   const lb = lowerBoundMs();
-  console.log(`pods                      ${PODS} on a fresh node (quota ${QUOTA.eniQuota - 1} pod ENIs x ${QUOTA.ipsPerEni - 1} IPs, prebind min ${MIN_PREBIND})`);
-  console.log(`latency profile           create ${ASYNC.create} ms, attach ${ASYNC.attach} ms, assign ${ASYNC.assign} ms per task`);
-  console.log(`time to all IPs           ${total.toFixed(0)} ms (pod p50 ${q(0.5).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms)`);
+  console.log(
+    `pods                      ${PODS} on a fresh node (quota ${QUOTA.eniQuota - 1} pod ENIs x ${QUOTA.ipsPerEni - 1} IPs, prebind min ${MIN_PREBIND})`,
+  );
+  console.log(
+    `latency profile           create ${ASYNC.create} ms, attach ${ASYNC.attach} ms, assign ${ASYNC.assign} ms per task`,
+  );
+  console.log(
+    `time to all IPs           ${total.toFixed(0)} ms (pod p50 ${q(0.5).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms)`,
+  );
   console.log(`lower bound               ${lb} ms (cloud critical path; see the comment in bench/burst.ts)`);
-  console.log(`where the time goes       the pool held all ${PODS + MIN_PREBIND} IPs after ${Number.isNaN(poolReadyMs) ? "?" : poolReadyMs.toFixed(0)} ms (cloud side, ${Number.isNaN(poolReadyMs) ? "?" : (poolReadyMs / lb).toFixed(2)}x the bound); the rest is ${PODS} CNI processes and veth wirings sharing ${navigator.hardwareConcurrency} cores`);
+  console.log(
+    `where the time goes       the pool held all ${PODS + MIN_PREBIND} IPs after ${Number.isNaN(poolReadyMs) ? "?" : poolReadyMs.toFixed(0)} ms (cloud side, ${Number.isNaN(poolReadyMs) ? "?" : (poolReadyMs / lb).toFixed(2)}x the bound); the rest is ${PODS} CNI processes and veth wirings sharing ${navigator.hardwareConcurrency} cores`,
+  );
   console.log(`ENIs / bound IPs          ${view.summary.enis} / ${view.summary.bound}`);
-  console.log(`API calls                 ${calls.total - before} for the burst, ${((calls.total - before) / PODS).toFixed(2)} per pod (${calls.byAction.map(([a, n]) => `${a} ${n}`).join(", ")})`);
-  for (const line of cloudTimeline(await world.emulator.admin.state(), join(node.dir, "state", "node.db"), wall0)) console.log(line);
+  console.log(
+    `API calls                 ${calls.total - before} for the burst, ${((calls.total - before) / PODS).toFixed(2)} per pod (${calls.byAction.map(([a, n]) => `${a} ${n}`).join(", ")})`,
+  );
+  for (const line of cloudTimeline(await world.emulator.admin.state(), join(node.dir, "state", "node.db"), wall0))
+    console.log(line);
   console.log(`ratio burst=${(total / lb).toFixed(2)}`);
 } finally {
   await world.stop();
@@ -84,7 +103,11 @@ try {
  * task time) and the gaps between them, which are the agent's share (polls, Describe, plan,
  * link setup, HTTP under load). Times in ms after the burst began.
  */
-function cloudTimeline(state: { tasks: Record<string, { action: string; eniId: string; doneAt: number }> }, dbPath: string, wall0: number): string[] {
+function cloudTimeline(
+  state: { tasks: Record<string, { action: string; eniId: string; doneAt: number }> },
+  dbPath: string,
+  wall0: number,
+): string[] {
   const short: Record<string, [string, number]> = {
     CreateNetworkInterface: ["create", ASYNC.create],
     AttachNetworkInterface: ["attach", ASYNC.attach],
@@ -99,11 +122,17 @@ function cloudTimeline(state: { tasks: Record<string, { action: string; eniId: s
     byEni.set(t.eniId, list);
   }
   const db = new Database(dbPath, { readonly: true });
-  const ops = db.query("SELECT decision, opened_at, resolved_at FROM journal WHERE opened_at >= ? ORDER BY opened_at").all(wall0) as { decision: string; opened_at: number; resolved_at: number | null }[];
+  const ops = db
+    .query("SELECT decision, opened_at, resolved_at FROM journal WHERE opened_at >= ? ORDER BY opened_at")
+    .all(wall0) as { decision: string; opened_at: number; resolved_at: number | null }[];
   db.close();
   const creates = ops.filter((o) => JSON.parse(o.decision).action === "create-eni").map((o) => o.opened_at - wall0);
-  const out = [`cloud timeline            ENI creates decided at ${creates.join(", ") || "-"} ms; per ENI, tasks as the emulator ran them (gaps: the agent's share)`];
-  const rows = [...byEni.entries()].sort((a, b) => Math.min(...a[1].map((x) => x.from)) - Math.min(...b[1].map((x) => x.from)));
+  const out = [
+    `cloud timeline            ENI creates decided at ${creates.join(", ") || "-"} ms; per ENI, tasks as the emulator ran them (gaps: the agent's share)`,
+  ];
+  const rows = [...byEni.entries()].sort(
+    (a, b) => Math.min(...a[1].map((x) => x.from)) - Math.min(...b[1].map((x) => x.from)),
+  );
   for (const [eni, tasks] of rows) {
     tasks.sort((a, b) => a.from - b.from);
     let gaps = 0;
@@ -112,6 +141,9 @@ function cloudTimeline(state: { tasks: Record<string, { action: string; eniId: s
     out.push(`  ${eni}  ${spans}  (gaps ${gaps.toFixed(0)} ms)`);
   }
   const binds = ops.filter((o) => JSON.parse(o.decision).action === "bind" && o.resolved_at !== null);
-  if (binds.length > 0) out.push(`  last bind answered at ${Math.max(...binds.map((o) => (o.resolved_at ?? 0) - wall0)).toFixed(0)} ms (${binds.length} binds)`);
+  if (binds.length > 0)
+    out.push(
+      `  last bind answered at ${Math.max(...binds.map((o) => (o.resolved_at ?? 0) - wall0)).toFixed(0)} ms (${binds.length} binds)`,
+    );
   return out;
 }

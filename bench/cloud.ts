@@ -17,7 +17,9 @@ function rawClient(emu: Emulator) {
   return new vpc.v20170312.Client({
     credential: emu.credentials,
     region: emu.region,
-    profile: { httpProfile: { endpoint: emu.endpoint, protocol: "http://", agent: new http.Agent({ keepAlive: true }) } },
+    profile: {
+      httpProfile: { endpoint: emu.endpoint, protocol: "http://", agent: new http.Agent({ keepAlive: true }) },
+    },
   });
 }
 
@@ -35,24 +37,43 @@ async function throughput(emu: Emulator): Promise<void> {
     }),
   );
   const s = (performance.now() - t0) / 1000;
-  console.log(`emulator: ${READS} signed DescribeNetworkInterfaces, ${CONCURRENCY} in flight: ${(READS / s).toFixed(0)} requests/s`);
+  console.log(
+    `emulator: ${READS} signed DescribeNetworkInterfaces, ${CONCURRENCY} in flight: ${(READS / s).toFixed(0)} requests/s`,
+  );
 
   const w = emu.inventory();
   const t1 = performance.now();
   const CYCLES = 100;
   for (let i = 0; i < CYCLES; i++) {
-    const c = await client.CreateNetworkInterface({ VpcId: w.vpcs[0]!.vpcId, SubnetId: w.subnets[1]!.subnetId, NetworkInterfaceName: "bench", SecurityGroupIds: w.securityGroups, SecondaryPrivateIpAddressCount: 5 });
+    const c = await client.CreateNetworkInterface({
+      VpcId: w.vpcs[0]!.vpcId,
+      SubnetId: w.subnets[1]!.subnetId,
+      NetworkInterfaceName: "bench",
+      SecurityGroupIds: w.securityGroups,
+      SecondaryPrivateIpAddressCount: 5,
+    });
     await emu.admin.tick();
     await client.DeleteNetworkInterface({ NetworkInterfaceId: c.NetworkInterface!.NetworkInterfaceId! });
   }
   const s1 = (performance.now() - t1) / 1000;
-  console.log(`emulator: ${CYCLES} create+delete ENI cycles (sequential, tasks of 0 ms): ${((CYCLES * 2) / s1).toFixed(0)} mutations/s`);
+  console.log(
+    `emulator: ${CYCLES} create+delete ENI cycles (sequential, tasks of 0 ms): ${((CYCLES * 2) / s1).toFixed(0)} mutations/s`,
+  );
 }
 
 async function overhead(emu: Emulator): Promise<void> {
   const raw = rawClient(emu);
-  const unlimited = Object.fromEntries(["DescribeNetworkInterfaceLimit", "DescribeSubnets"].map((a) => [a, { perSecond: 1e9, burst: 1e9 }]));
-  const api = new TencentVpcApi({ region: emu.region, endpoint: `http://${emu.endpoint}`, credentials: { description: "bench", get: async () => emu.credentials }, clusterId: "cls-bench", vpcId: emu.inventory().vpcs[0]!.vpcId, rates: unlimited });
+  const unlimited = Object.fromEntries(
+    ["DescribeNetworkInterfaceLimit", "DescribeSubnets"].map((a) => [a, { perSecond: 1e9, burst: 1e9 }]),
+  );
+  const api = new TencentVpcApi({
+    region: emu.region,
+    endpoint: `http://${emu.endpoint}`,
+    credentials: { description: "bench", get: async () => emu.credentials },
+    clusterId: "cls-bench",
+    vpcId: emu.inventory().vpcs[0]!.vpcId,
+    rates: unlimited,
+  });
   const instanceId = emu.inventory().instances[0]!.instanceId;
   const time = async (fn: () => Promise<unknown>) => {
     for (let i = 0; i < 50; i++) await fn(); // warm-up
@@ -62,7 +83,9 @@ async function overhead(emu: Emulator): Promise<void> {
   };
   const rawUs = await time(() => raw.DescribeNetworkInterfaceLimit({ InstanceId: instanceId }));
   const adapterUs = await time(() => api.instanceLimits(instanceId));
-  console.log(`adapter: DescribeNetworkInterfaceLimit raw SDK ${rawUs.toFixed(0)} µs/call, TencentVpcApi ${adapterUs.toFixed(0)} µs/call (overhead ${(adapterUs - rawUs).toFixed(0)} µs, ratio ${(adapterUs / rawUs).toFixed(2)})`);
+  console.log(
+    `adapter: DescribeNetworkInterfaceLimit raw SDK ${rawUs.toFixed(0)} µs/call, TencentVpcApi ${adapterUs.toFixed(0)} µs/call (overhead ${(adapterUs - rawUs).toFixed(0)} µs, ratio ${(adapterUs / rawUs).toFixed(2)})`,
+  );
 }
 
 async function startup(): Promise<void> {
@@ -82,10 +105,15 @@ async function startup(): Promise<void> {
   const vpcOnly = await median('await import("tencentcloud-sdk-nodejs/tencentcloud/services/vpc")');
   const index = await median('await import("tencentcloud-sdk-nodejs")');
   const cloud = await median('await import("./runtime/cloud/index.ts")');
-  console.log(`start-up (median of ${STARTS}): bun alone ${empty.toFixed(0)} ms, + VPC service only ${vpcOnly.toFixed(0)} ms, + whole SDK index ${index.toFixed(0)} ms, + runtime/cloud ${cloud.toFixed(0)} ms`);
+  console.log(
+    `start-up (median of ${STARTS}): bun alone ${empty.toFixed(0)} ms, + VPC service only ${vpcOnly.toFixed(0)} ms, + whole SDK index ${index.toFixed(0)} ms, + runtime/cloud ${cloud.toFixed(0)} ms`,
+  );
 }
 
-const emu = await startEmulator({ config: { settings: { asyncMs: { create: 0, attach: 0, detach: 0, delete: 0, assign: 0, unassign: 0 } } }, log: () => {} });
+const emu = await startEmulator({
+  config: { settings: { asyncMs: { create: 0, attach: 0, detach: 0, delete: 0, assign: 0, unassign: 0 } } },
+  log: () => {},
+});
 try {
   await throughput(emu);
   await overhead(emu);

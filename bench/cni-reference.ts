@@ -71,11 +71,21 @@ export async function referenceCniLatency(iterations = 30): Promise<ReferenceLat
     const netconf = { cniVersion: conflist.cniVersion, name: conflist.name, ...plugin };
     const stdin = JSON.stringify(netconf);
     const cniEnv = (command: string, id: string) => ({
-      CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: paths.cniPluginDir,
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: id,
+      CNI_NETNS: pod.path,
+      CNI_IFNAME: "eth0",
+      CNI_PATH: paths.cniPluginDir,
     });
     const cnitoolEnv = { NETCONFPATH: dirs.netconf, CNI_PATH: paths.cniPluginDir };
     const ptp = join(paths.cniPluginDir, "ptp");
-    const r = { baseline: [] as number[], directAdd: [] as number[], directDel: [] as number[], toolAdd: [] as number[], toolDel: [] as number[] };
+    const r = {
+      baseline: [] as number[],
+      directAdd: [] as number[],
+      directDel: [] as number[],
+      toolAdd: [] as number[],
+      toolDel: [] as number[],
+    };
 
     // one untimed round of each, so first-use costs (page cache, ARP) do not land in the figures
     for (let i = 0; i <= iterations; i++) {
@@ -87,7 +97,11 @@ export async function referenceCniLatency(iterations = 30): Promise<ReferenceLat
       const ta = await timed(inNode(node, [paths.cnitool, "add", "benchptp", pod.path]), { env: cnitoolEnv });
       const td = await timed(inNode(node, [paths.cnitool, "del", "benchptp", pod.path]), { env: cnitoolEnv });
       if (keep) {
-        r.baseline.push(b); r.directAdd.push(da); r.directDel.push(dd); r.toolAdd.push(ta); r.toolDel.push(td);
+        r.baseline.push(b);
+        r.directAdd.push(da);
+        r.directDel.push(dd);
+        r.toolAdd.push(ta);
+        r.toolDel.push(td);
       }
     }
     return {
@@ -106,8 +120,12 @@ export async function referenceCniLatency(iterations = 30): Promise<ReferenceLat
 if (import.meta.main) {
   const iterations = Number(process.argv[2] ?? 30) || 30;
   const r = await referenceCniLatency(iterations);
-  console.log(`reference ptp + host-local in the test bed, ${r.directAdd.n} iterations, milliseconds (wall clock per process)`);
-  console.log(`${"operation".padEnd(26)}${"n".padStart(5)}${"p50".padStart(8)}${"p99".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`);
+  console.log(
+    `reference ptp + host-local in the test bed, ${r.directAdd.n} iterations, milliseconds (wall clock per process)`,
+  );
+  console.log(
+    `${"operation".padEnd(26)}${"n".padStart(5)}${"p50".padStart(8)}${"p99".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`,
+  );
   console.log(row("nsenter --net true", r.baseline));
   console.log(row("ptp ADD (direct exec)", r.directAdd));
   console.log(row("ptp DEL (direct exec)", r.directDel));

@@ -33,7 +33,11 @@ function pct(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
   return sorted[Math.max(0, i)] ?? NaN;
 }
-const p50 = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
+const p50 = (xs: number[]) =>
+  pct(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 
 function row(name: string, samples: number[]): string {
   const s = [...samples].sort((a, b) => a - b);
@@ -48,7 +52,13 @@ function agentTimings(log: string, msg: string): Map<string, Record<string, numb
     if (!line.includes(`"msg":"${msg}"`)) continue;
     const rec = JSON.parse(line) as Record<string, unknown>;
     const id = String(rec.key ?? "").split("/")[1] ?? "";
-    out.set(id, Object.fromEntries(Object.entries(rec).filter(([k, v]) => k.endsWith("Ms") && typeof v === "number")) as Record<string, number>);
+    out.set(
+      id,
+      Object.fromEntries(Object.entries(rec).filter(([k, v]) => k.endsWith("Ms") && typeof v === "number")) as Record<
+        string,
+        number
+      >,
+    );
   }
   return out;
 }
@@ -60,18 +70,38 @@ async function main(): Promise<void> {
   try {
     const node = world.nodes[0]!;
     await node.startAgent();
-    await waitFor(`the agent to bind ${PREBIND} idle IPs`, async () => (await node.view()).summary.ready >= PREBIND, 120_000);
+    await waitFor(
+      `the agent to bind ${PREBIND} idle IPs`,
+      async () => (await node.view()).summary.ready >= PREBIND,
+      120_000,
+    );
     const inNode = (cmd: string[]) => ["nsenter", `--net=/var/run/netns/${node.ns.ns}`, "--", ...cmd];
     const ptpList = ptpConflist("benchptp", "10.232.9.0/24", dirs.ipamData);
-    const ptpStdin = JSON.stringify({ cniVersion: ptpList.cniVersion, name: ptpList.name, ...(ptpList.plugins as object[])[0] });
+    const ptpStdin = JSON.stringify({
+      cniVersion: ptpList.cniVersion,
+      name: ptpList.name,
+      ...(ptpList.plugins as object[])[0],
+    });
     const ourStdin = JSON.stringify({ cniVersion: "1.1.0", name: NETWORK, type: "vpccni", socket: node.socket });
     const env = (command: string, id: string, netns: string, pod: string) => ({
-      CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: paths.cniPluginDir,
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: id,
+      CNI_NETNS: netns,
+      CNI_IFNAME: "eth0",
+      CNI_PATH: paths.cniPluginDir,
       CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=${pod}`,
     });
     const ptp = join(paths.cniPluginDir, "ptp");
     const ours = join(world.cniBin, "vpccni");
-    const r = { base: [] as number[], start: [] as number[], status: [] as number[], oAdd: [] as number[], oDel: [] as number[], rAdd: [] as number[], rDel: [] as number[] };
+    const r = {
+      base: [] as number[],
+      start: [] as number[],
+      status: [] as number[],
+      oAdd: [] as number[],
+      oDel: [] as number[],
+      rAdd: [] as number[],
+      rDel: [] as number[],
+    };
     const timedIds: string[] = [];
 
     // Rounds 0-2 are untimed: first-use costs (page cache of a 100 MB binary, ARP, the one
@@ -93,7 +123,13 @@ async function main(): Promise<void> {
       await runOk(["ip", "netns", "del", podB.ns]);
       if (i < warmup) continue;
       timedIds.push(id);
-      r.base.push(b); r.start.push(s); r.status.push(st); r.oAdd.push(oa); r.oDel.push(od); r.rAdd.push(ra); r.rDel.push(rd);
+      r.base.push(b);
+      r.start.push(s);
+      r.status.push(st);
+      r.oAdd.push(oa);
+      r.oDel.push(od);
+      r.rAdd.push(ra);
+      r.rDel.push(rd);
     }
     const view = await node.view();
     const log = node.agentLog();
@@ -101,13 +137,18 @@ async function main(): Promise<void> {
     const delLog = agentTimings(log, "pod unwired");
     const adds = timedIds.map((id) => addLog.get(id) ?? {});
     const dels = timedIds.map((id) => delLog.get(id) ?? {});
-    const field = (recs: Record<string, number>[], k: string) => recs.map((x) => x[k]).filter((v): v is number => v !== undefined);
+    const field = (recs: Record<string, number>[], k: string) =>
+      recs.map((x) => x[k]).filter((v): v is number => v !== undefined);
     const agentAdd = adds.map((x) => (x.allocMs ?? NaN) + (x.recordMs ?? NaN) + (x.wireMs ?? NaN));
     // Per ADD: its wall time minus what the agent spent inside the handler, paired sample by sample.
     const outside = r.oAdd.map((ms, i) => ms - (agentAdd[i] ?? NaN)).filter((x) => !Number.isNaN(x));
 
-    console.log(`CNI latency, real agent (prebind ${PREBIND}; at the end ${view.summary.ready} idle, ${view.inflight.length} cloud operations in flight), ${iterations} iterations, ms (wall clock per process, incl. nsenter)`);
-    console.log(`${"operation".padEnd(38)}${"n".padStart(5)}${"p50".padStart(8)}${"p99".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`);
+    console.log(
+      `CNI latency, real agent (prebind ${PREBIND}; at the end ${view.summary.ready} idle, ${view.inflight.length} cloud operations in flight), ${iterations} iterations, ms (wall clock per process, incl. nsenter)`,
+    );
+    console.log(
+      `${"operation".padEnd(38)}${"n".padStart(5)}${"p50".padStart(8)}${"p99".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`,
+    );
     console.log(row("nsenter --net true", r.base));
     console.log(row("vpccni VERSION (bare start-up)", r.start));
     console.log(row("vpccni STATUS (socket round trip)", r.status));

@@ -47,7 +47,9 @@ for (const n of [10, 100, 1000]) {
 console.log(`compile (median of ${RUNS} runs, Bun ${Bun.version})`);
 console.log("policies  files  MB     ms       ms/policy");
 for (const r of rows) {
-  console.log(`${String(r.n).padEnd(8)}  ${String(r.files).padEnd(5)}  ${(r.bytes / 1e6).toFixed(2).padEnd(5)}  ${r.ms.toFixed(1).padEnd(7)}  ${(r.ms / r.n).toFixed(3)}`);
+  console.log(
+    `${String(r.n).padEnd(8)}  ${String(r.files).padEnd(5)}  ${(r.bytes / 1e6).toFixed(2).padEnd(5)}  ${r.ms.toFixed(1).padEnd(7)}  ${(r.ms / r.n).toFixed(3)}`,
+  );
 }
 const ratio = rows[2]!.ms / rows[0]!.ms;
 console.log(`1000/10 time ratio: ${ratio.toFixed(1)} (100 would be linear)`);

@@ -10,7 +10,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { VpcCniPolicy } from "../schema/policy.ts";
-import { allocate, applyResult, createState, plan, release, seededRng, type Decision, type OperationResult, type PoolState } from "../runtime/pool/index.ts";
+import {
+  allocate,
+  applyResult,
+  createState,
+  plan,
+  release,
+  seededRng,
+  type Decision,
+  type OperationResult,
+  type PoolState,
+} from "../runtime/pool/index.ts";
 import { LATENCY_PROFILES } from "../simulator/cloud-model.ts";
 import { simulate } from "../simulator/run.ts";
 import { awsSettings, vpccniSettings } from "../simulator/strategies.ts";
@@ -21,9 +31,11 @@ const SUBNET = "subnet-aaaaaaaa";
 let nextIp = 0;
 
 function grant(d: Decision): OperationResult {
-  const fresh = (n: number) => Array.from({ length: n }, () => `10.${(++nextIp >> 16) & 255}.${(nextIp >> 8) & 255}.${nextIp & 255}`);
+  const fresh = (n: number) =>
+    Array.from({ length: n }, () => `10.${(++nextIp >> 16) & 255}.${(nextIp >> 8) & 255}.${nextIp & 255}`);
   if (d.action === "bind") return { ok: true, ips: fresh(d.count) };
-  if (d.action === "create-eni") return { ok: true, eni: `eni-${(++nextIp).toString(36).padStart(8, "0")}`, ips: fresh(d.ips) };
+  if (d.action === "create-eni")
+    return { ok: true, eni: `eni-${(++nextIp).toString(36).padStart(8, "0")}`, ips: fresh(d.ips) };
   return { ok: true };
 }
 
@@ -85,7 +97,14 @@ function fmt(x: number): string {
 }
 
 console.log(`pool engine throughput (budget ${budget} ms per case; ENIs x IPs per ENI, 80 % full)`);
-for (const [e, i] of [[1, 10], [3, 20], [8, 30], [15, 50], [32, 100]] as const) console.log(engineCase(e, i));
+for (const [e, i] of [
+  [1, 10],
+  [3, 20],
+  [8, 30],
+  [15, 50],
+  [32, 100],
+] as const)
+  console.log(engineCase(e, i));
 
 const spec = VpcCniPolicy.parse({
   apiVersion: "vpccni.io/v1alpha1",
@@ -95,13 +114,21 @@ const spec = VpcCniPolicy.parse({
 }).spec;
 
 console.log("\nshipped traces (latency typical, seed 1): vpccni (prebind 5/5) vs AWS-style (WARM_IP_TARGET 5)");
-console.log(`${"trace".padEnd(9)} ${"calls".padStart(7)} ${"LB".padStart(6)} ${"calls/LB".padStart(9)} | ${"aws calls".padStart(9)} ${"calls/LB".padStart(9)} | ${"aws/vpccni calls".padStart(16)} ${"idle mean v/a".padStart(14)} ${"waited v/a".padStart(11)} ${"ms".padStart(6)}`);
+console.log(
+  `${"trace".padEnd(9)} ${"calls".padStart(7)} ${"LB".padStart(6)} ${"calls/LB".padStart(9)} | ${"aws calls".padStart(9)} ${"calls/LB".padStart(9)} | ${"aws/vpccni calls".padStart(16)} ${"idle mean v/a".padStart(14)} ${"waited v/a".padStart(11)} ${"ms".padStart(6)}`,
+);
 for (const name of ["steady", "burst", "diurnal"]) {
   const trace = parseTrace(readFileSync(join(import.meta.dir, "../examples/traces", `${name}.jsonl`), "utf8"), name);
   const start = performance.now();
   const latency = LATENCY_PROFILES.typical as (typeof LATENCY_PROFILES)[string];
   const v = simulate({ trace, settings: vpccniSettings(spec), strategy: "vpccni", latency, seed: 1 }).report;
-  const a = simulate({ trace, settings: awsSettings(spec, { warmIpTarget: spec.prebind.min, minimumIpTarget: 0 }), strategy: "aws", latency, seed: 1 }).report;
+  const a = simulate({
+    trace,
+    settings: awsSettings(spec, { warmIpTarget: spec.prebind.min, minimumIpTarget: 0 }),
+    strategy: "aws",
+    latency,
+    seed: 1,
+  }).report;
   const ms = performance.now() - start;
   console.log(
     `${name.padEnd(9)} ${String(v.apiCalls.total).padStart(7)} ${String(v.lowerBound.apiCalls).padStart(6)} ${`${v.lowerBound.ratio}x`.padStart(9)} | ${String(a.apiCalls.total).padStart(9)} ${`${a.lowerBound.ratio}x`.padStart(9)} | ${`${(a.apiCalls.total / Math.max(1, v.apiCalls.total)).toFixed(2)}x`.padStart(16)} ${`${v.idleIps.mean}/${a.idleIps.mean}`.padStart(14)} ${`${v.pods.waited}/${a.pods.waited}`.padStart(11)} ${ms.toFixed(0).padStart(6)}`,

@@ -18,5 +18,5 @@ if (child.error) {
   process.stderr.write(`vpccni: cannot start Bun (${bun}): ${child.error.message}\n`);
   process.exit(127);
 }
-const signo = child.signal ? require("node:os").constants.signals[child.signal] ?? 15 : 0;
+const signo = child.signal ? (require("node:os").constants.signals[child.signal] ?? 15) : 0;
 process.exit(child.status ?? 128 + signo);

@@ -6,8 +6,16 @@ import { commands } from "./commands.ts";
 const MAIN = join(import.meta.dir, "main.ts");
 
 async function vpccni(...args: string[]) {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NODE_NAME: "" } });
-  const [stdout, stderr, code] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text(), await proc.exited];
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, NODE_NAME: "" },
+  });
+  const [stdout, stderr, code] = [
+    await new Response(proc.stdout).text(),
+    await new Response(proc.stderr).text(),
+    await proc.exited,
+  ];
   return { stdout, stderr, code };
 }
 

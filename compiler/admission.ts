@@ -14,13 +14,24 @@ export { ENI_IP_RESOURCE };
 export const NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name";
 
 /** NodeStatus fields the agent must leave as they are (every field but the two it sets). */
-const UNTOUCHED = ["phase", "conditions", "addresses", "daemonEndpoints", "nodeInfo", "images", "volumesInUse", "volumesAttached", "config"];
+const UNTOUCHED = [
+  "phase",
+  "conditions",
+  "addresses",
+  "daemonEndpoints",
+  "nodeInfo",
+  "images",
+  "volumesInUse",
+  "volumesAttached",
+  "config",
+];
 
 /** A resource map may change only in the eni-ip key: no other key added, changed or removed. */
 function onlyEniIp(field: "capacity" | "allocatable"): string {
   const cur = `object.status.${field}`;
   const old = `oldObject.status.${field}`;
-  const keep = (a: string, b: string) => `(!has(${a}) || ${a}.all(k, k == variables.eniIp || (has(${b}) && k in ${b} && ${b}[k] == ${a}[k])))`;
+  const keep = (a: string, b: string) =>
+    `(!has(${a}) || ${a}.all(k, k == variables.eniIp || (has(${b}) && k in ${b} && ${b}[k] == ${a}[k])))`;
   return `${keep(cur, old)} && ${keep(old, cur)}`;
 }
 
@@ -36,12 +47,22 @@ export function nodeStatusGuard(namespace: string): Resource[] {
         failurePolicy: "Fail",
         matchConstraints: {
           // A PATCH reaches admission as an UPDATE of the whole Node.
-          resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["nodes/status"] }],
+          resourceRules: [
+            { apiGroups: [""], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["nodes/status"] },
+          ],
         },
-        matchConditions: [{ name: "vpccni-agent", expression: `request.userInfo.username.startsWith('system:serviceaccount:${namespace}:vpccni-agent-')` }],
+        matchConditions: [
+          {
+            name: "vpccni-agent",
+            expression: `request.userInfo.username.startsWith('system:serviceaccount:${namespace}:vpccni-agent-')`,
+          },
+        ],
         variables: [
           { name: "eniIp", expression: `'${ENI_IP_RESOURCE}'` },
-          { name: "tokenNode", expression: `'${NODE_NAME_EXTRA}' in request.userInfo.extra ? request.userInfo.extra['${NODE_NAME_EXTRA}'] : []` },
+          {
+            name: "tokenNode",
+            expression: `'${NODE_NAME_EXTRA}' in request.userInfo.extra ? request.userInfo.extra['${NODE_NAME_EXTRA}'] : []`,
+          },
         ],
         validations: [
           {
@@ -49,10 +70,21 @@ export function nodeStatusGuard(namespace: string): Resource[] {
             messageExpression: `'a vpccni agent may only update the status of the node it runs on (token for ' + (variables.tokenNode.size() == 0 ? 'no node' : variables.tokenNode[0]) + ', request for ' + object.metadata.name + ')'`,
             reason: "Forbidden",
           },
-          { expression: onlyEniIp("capacity"), message: `a vpccni agent may only change ${ENI_IP_RESOURCE} in status.capacity`, reason: "Forbidden" },
-          { expression: onlyEniIp("allocatable"), message: `a vpccni agent may only change ${ENI_IP_RESOURCE} in status.allocatable`, reason: "Forbidden" },
           {
-            expression: UNTOUCHED.map((f) => `has(object.status.${f}) == has(oldObject.status.${f}) && (!has(object.status.${f}) || object.status.${f} == oldObject.status.${f})`).join(" && "),
+            expression: onlyEniIp("capacity"),
+            message: `a vpccni agent may only change ${ENI_IP_RESOURCE} in status.capacity`,
+            reason: "Forbidden",
+          },
+          {
+            expression: onlyEniIp("allocatable"),
+            message: `a vpccni agent may only change ${ENI_IP_RESOURCE} in status.allocatable`,
+            reason: "Forbidden",
+          },
+          {
+            expression: UNTOUCHED.map(
+              (f) =>
+                `has(object.status.${f}) == has(oldObject.status.${f}) && (!has(object.status.${f}) || object.status.${f} == oldObject.status.${f})`,
+            ).join(" && "),
             message: `a vpccni agent may only change status.capacity and status.allocatable (${ENI_IP_RESOURCE})`,
             reason: "Forbidden",
           },

@@ -16,7 +16,13 @@ function scriptUnder(root: string): string {
 }
 
 function tree(root: string, nodeHasPortmap: boolean) {
-  for (const dir of ["opt/vpccni/bin", PATHS.cniConfigDir.slice(1), PATHS.cniBinMount.slice(1), PATHS.cniConfMount.slice(1)]) mkdirSync(join(root, dir), { recursive: true });
+  for (const dir of [
+    "opt/vpccni/bin",
+    PATHS.cniConfigDir.slice(1),
+    PATHS.cniBinMount.slice(1),
+    PATHS.cniConfMount.slice(1),
+  ])
+    mkdirSync(join(root, dir), { recursive: true });
   writeFileSync(join(root, PATHS.cniBinaryInImage), "vpccni-cni v2", { mode: 0o600 });
   writeFileSync(join(root, PATHS.portmapInImage), "portmap from the image");
   writeFileSync(join(root, PATHS.cniConfigDir, FILES.conflist), conflist());

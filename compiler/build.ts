@@ -1,6 +1,13 @@
 // Policies in, the list of objects for their cluster out (or the diagnostics that refuse them).
 import { type Diagnostic, hasErrors, type SourcedPolicy } from "../schema/index.ts";
-import { clusterRole, clusterRoleBinding, cniConfig, metricsService, namespace, namespacedRoles } from "./cluster-objects.ts";
+import {
+  clusterRole,
+  clusterRoleBinding,
+  cniConfig,
+  metricsService,
+  namespace,
+  namespacedRoles,
+} from "./cluster-objects.ts";
 import { nodeStatusGuard } from "./admission.ts";
 import { daemonSet } from "./daemonset.ts";
 import { policyConfigMap, policyDigest, policyYaml, serviceAccount } from "./policy-objects.ts";
@@ -32,7 +39,11 @@ export interface BuildResult {
   diagnostics: Diagnostic[];
 }
 
-export function build(policies: readonly SourcedPolicy[], sources: ReadonlyMap<string, string>, options: BuildOptions = {}): BuildResult {
+export function build(
+  policies: readonly SourcedPolicy[],
+  sources: ReadonlyMap<string, string>,
+  options: BuildOptions = {},
+): BuildResult {
   const ns = options.namespace ?? DEFAULT_NAMESPACE;
   const diagnostics = refusals(policies, sources, ns);
   if (hasErrors(diagnostics)) return { resources: [], diagnostics };
@@ -57,7 +68,15 @@ export function build(policies: readonly SourcedPolicy[], sources: ReadonlyMap<s
     resources.push(
       serviceAccount(policy, ns, source),
       policyConfigMap(policy, ns, source, yaml),
-      daemonSet({ policy, namespace: ns, image, source, policyDigest: policyDigest(yaml), cniBinDir: options.cniBinDir, cniConfDir: options.cniConfDir }),
+      daemonSet({
+        policy,
+        namespace: ns,
+        image,
+        source,
+        policyDigest: policyDigest(yaml),
+        cniBinDir: options.cniBinDir,
+        cniConfDir: options.cniConfDir,
+      }),
     );
   }
   return { resources, diagnostics };

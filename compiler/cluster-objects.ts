@@ -26,8 +26,13 @@ export function namespace(name: string): Resource[] {
   // hostNetwork, hostPath and NET_ADMIN need the privileged Pod Security level; saying so
   // for enforce, audit and warn keeps a cluster-wide stricter default from rejecting agents.
   const pss = { enforce: "privileged", audit: "privileged", warn: "privileged" };
-  const labels = { ...commonLabels("namespace"), ...Object.fromEntries(Object.entries(pss).map(([k, v]) => [`pod-security.kubernetes.io/${k}`, v])) };
-  return [{ manifest: { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } } satisfies Manifest<V1Namespace> }];
+  const labels = {
+    ...commonLabels("namespace"),
+    ...Object.fromEntries(Object.entries(pss).map(([k, v]) => [`pod-security.kubernetes.io/${k}`, v])),
+  };
+  return [
+    { manifest: { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } } satisfies Manifest<V1Namespace> },
+  ];
 }
 
 export function clusterRole(): Resource {
@@ -68,7 +73,12 @@ export function namespacedRoles(namespace: string, policies: readonly string[]):
     const roleRef: V1RoleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.clusterRole };
     return [
       {
-        manifest: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules: rules.map((r) => r.rule) } satisfies Manifest<V1Role>,
+        manifest: {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "Role",
+          metadata,
+          rules: rules.map((r) => r.rule),
+        } satisfies Manifest<V1Role>,
         comments: rules.map((r, i) => ({ path: ["rules", i], text: r.why.join("\n") })),
       },
       {
@@ -112,7 +122,11 @@ export function metricsService(namespace: string): Resource {
         name: names.metrics,
         namespace,
         labels: commonLabels("metrics"),
-        annotations: { "prometheus.io/path": METRICS_PATH, "prometheus.io/port": String(PORT), "prometheus.io/scrape": "true" },
+        annotations: {
+          "prometheus.io/path": METRICS_PATH,
+          "prometheus.io/port": String(PORT),
+          "prometheus.io/scrape": "true",
+        },
       },
       spec,
     } satisfies Manifest<V1Service>,

@@ -35,14 +35,22 @@ export function scratchRepo(files?: Record<string, string>): string {
     // TypeScript policies import the schema relative to the repository: point them back at it.
     for (const f of readdirSync(join(dir, "policies")).filter((n) => n.endsWith(".ts"))) {
       const path = join(dir, "policies", f);
-      writeFileSync(path, readFileSync(path, "utf8").replaceAll("../../schema/index.ts", join(REPO, "schema", "index.ts")));
+      writeFileSync(
+        path,
+        readFileSync(path, "utf8").replaceAll("../../schema/index.ts", join(REPO, "schema", "index.ts")),
+      );
     }
-  } else for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, "policies", name), text, { flag: "w" });
+  } else
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, "policies", name), text, { flag: "w" });
   return dir;
 }
 
 export function readTree(dir: string): Map<string, string> {
-  return new Map(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f), "utf8")]));
+  return new Map(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [f, readFileSync(join(dir, f), "utf8")]),
+  );
 }
 
 /** A shared-mode YAML policy; `extra` lines are appended under spec. */

@@ -60,7 +60,10 @@ describe("--check", () => {
     writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["prebind: { min: 1, max: 3 }"]));
     const before = readTree(out);
     const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo, check: true });
-    expect(result.diff!.changed).toEqual(["30-configmap-vpccni-policy-alpha.yaml", "40-daemonset-vpccni-agent-alpha.yaml"]);
+    expect(result.diff!.changed).toEqual([
+      "30-configmap-vpccni-policy-alpha.yaml",
+      "40-daemonset-vpccni-agent-alpha.yaml",
+    ]);
     expect(readTree(out)).toEqual(before);
   });
 
@@ -103,7 +106,9 @@ describe("the output folder", () => {
     const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
     expect(result.diagnostics.map((d) => [d.code, d.severity])).toEqual([["no-policies", "warning"]]);
     expect([...readTree(join(repo, "deploy")).keys()]).toEqual(["kustomization.yaml"]);
-    expect(readFileSync(join(repo, "deploy", "kustomization.yaml"), "utf8")).toEndWith("kind: Kustomization\nresources: []\n");
+    expect(readFileSync(join(repo, "deploy", "kustomization.yaml"), "utf8")).toEndWith(
+      "kind: Kustomization\nresources: []\n",
+    );
   });
 
   test("a file without the header in the place of a generated one is refused, not overwritten", async () => {
@@ -111,7 +116,9 @@ describe("the output folder", () => {
     mkdirSync(join(repo, "deploy"));
     writeFileSync(join(repo, "deploy", "21-clusterrole-vpccni-agent.yaml"), "# mine\n");
     const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
-    expect(result.diagnostics.map((d) => [d.code, d.file])).toEqual([["foreign-file", "deploy/21-clusterrole-vpccni-agent.yaml"]]);
+    expect(result.diagnostics.map((d) => [d.code, d.file])).toEqual([
+      ["foreign-file", "deploy/21-clusterrole-vpccni-agent.yaml"],
+    ]);
     expect(readFileSync(join(repo, "deploy", "21-clusterrole-vpccni-agent.yaml"), "utf8")).toBe("# mine\n");
     expect([...readTree(join(repo, "deploy")).keys()]).toEqual(["21-clusterrole-vpccni-agent.yaml"]);
   });

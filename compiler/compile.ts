@@ -34,11 +34,21 @@ export async function compileToDir(req: CompileRequest): Promise<CompileOutcome>
   const cwd = req.cwd ?? process.cwd();
   const outAbs = resolve(cwd, req.outDir);
   const loaded = await loadPolicies(req.paths, cwd);
-  const outcome: CompileOutcome = { diagnostics: loaded.diagnostics, sources: loaded.sources, policies: loaded.policies.length };
+  const outcome: CompileOutcome = {
+    diagnostics: loaded.diagnostics,
+    sources: loaded.sources,
+    policies: loaded.policies.length,
+  };
   if (hasErrors(loaded.diagnostics)) return outcome;
   if (loaded.policies.length === 0) {
     outcome.diagnostics.push({
-      file: req.paths[0] ?? ".", line: 1, col: 1, length: 1, code: "no-policies", severity: "warning", path: [],
+      file: req.paths[0] ?? ".",
+      line: 1,
+      col: 1,
+      length: 1,
+      code: "no-policies",
+      severity: "warning",
+      path: [],
       message: `no policy found in ${req.paths.join(", ")}; the output holds no objects, so Argo CD or Flux removes vpccni from the cluster`,
     });
   }
@@ -47,17 +57,30 @@ export async function compileToDir(req: CompileRequest): Promise<CompileOutcome>
   outcome.diagnostics.push(...policyFieldChanges(loaded.policies, previous, loaded.sources, outName));
   // Headers name policy files relative to the output folder, so the bytes do not depend on cwd.
   const sourceName = (file: string) => relative(outAbs, resolve(cwd, file)).split(sep).join("/");
-  const generated = generate(loaded.policies, loaded.sources, { namespace: req.namespace, image: req.image, nodeStatusPolicy: req.nodeStatusPolicy, cniBinDir: req.cniBinDir, cniConfDir: req.cniConfDir, sourceName });
+  const generated = generate(loaded.policies, loaded.sources, {
+    namespace: req.namespace,
+    image: req.image,
+    nodeStatusPolicy: req.nodeStatusPolicy,
+    cniBinDir: req.cniBinDir,
+    cniConfDir: req.cniConfDir,
+    sourceName,
+  });
   outcome.diagnostics.push(...generated.diagnostics);
-  if (!hasErrors(outcome.diagnostics)) outcome.diagnostics.push(...objectFieldChanges(generated.objects, previous, loaded.policies, outName));
+  if (!hasErrors(outcome.diagnostics))
+    outcome.diagnostics.push(...objectFieldChanges(generated.objects, previous, loaded.policies, outName));
   sortDiagnostics(outcome.diagnostics);
   if (hasErrors(outcome.diagnostics)) return outcome;
   const diff = diffOutDir(generated.files, previous);
   outcome.diff = diff;
   for (const name of diff.foreign) {
     outcome.diagnostics.push({
-      file: `${outName}/${name}`, line: 1, col: 1, length: 1,
-      code: "foreign-file", severity: "error", path: [],
+      file: `${outName}/${name}`,
+      line: 1,
+      col: 1,
+      length: 1,
+      code: "foreign-file",
+      severity: "error",
+      path: [],
       message: `${outName}/${name} is in the way of a generated file and has no vpccni header, so it is not ours to overwrite; allowed: move it out of ${outName}`,
     });
   }

@@ -1,6 +1,14 @@
 // The agent DaemonSet of one policy. Every privilege below is one the agent cannot work
 // without; see docs/gitops.md ("What the agent may do") for the list and the reasons.
-import type { V1Container, V1DaemonSet, V1DaemonSetSpec, V1Probe, V1SecurityContext, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type {
+  V1Container,
+  V1DaemonSet,
+  V1DaemonSetSpec,
+  V1Probe,
+  V1SecurityContext,
+  V1Volume,
+  V1VolumeMount,
+} from "@kubernetes/client-node";
 import type { VpcCniPolicy } from "../schema/index.ts";
 import { AGENT_COMMAND, ENV, HEALTH_PATHS, INSTALL_CNI_SCRIPT, PATHS, PORT, agentArgs } from "./agent-contract.ts";
 import { agentSelector, commonLabels, names, withUserLabels } from "./labels.ts";
@@ -42,7 +50,11 @@ function probe(path: string, periodSeconds: number, failureThreshold: number): V
   return { httpGet: { path, port: PORT, scheme: "HTTP" }, periodSeconds, timeoutSeconds: 5, failureThreshold };
 }
 
-const hostDir = (name: string, path: string, type: "Directory" | "DirectoryOrCreate" = "DirectoryOrCreate"): V1Volume => ({ name, hostPath: { path, type } });
+const hostDir = (
+  name: string,
+  path: string,
+  type: "Directory" | "DirectoryOrCreate" = "DirectoryOrCreate",
+): V1Volume => ({ name, hostPath: { path, type } });
 
 export function daemonSet(input: DaemonSetInput): Resource {
   const { policy, namespace, image } = input;
@@ -57,7 +69,9 @@ export function daemonSet(input: DaemonSetInput): Resource {
     { name: "cni-config", configMap: { name: names.cniConfig, defaultMode: 0o444 } },
     // The kubelet reads the Secret (the node authorizer lets it, for pods on its node): the
     // agent's ServiceAccount needs no access to Secrets. Rotation shows up in the files.
-    ...(secret === undefined ? [] : [{ name: "credentials", secret: { secretName: secret, defaultMode: 0o400, optional: false } }]),
+    ...(secret === undefined
+      ? []
+      : [{ name: "credentials", secret: { secretName: secret, defaultMode: 0o400, optional: false } }]),
     hostDir("netns", PATHS.netnsDir),
     { name: "policy", configMap: { name: names.policyConfig(name), defaultMode: 0o444 } },
     hostDir("run", PATHS.socketDir),
@@ -124,7 +138,10 @@ export function daemonSet(input: DaemonSetInput): Resource {
     template: {
       metadata: {
         labels: podLabels,
-        annotations: { "kubectl.kubernetes.io/default-container": "agent", "vpccni.io/policy-digest": input.policyDigest },
+        annotations: {
+          "kubectl.kubernetes.io/default-container": "agent",
+          "vpccni.io/policy-digest": input.policyDigest,
+        },
       },
       spec: {
         automountServiceAccountToken: true,
@@ -152,7 +169,11 @@ export function daemonSet(input: DaemonSetInput): Resource {
     manifest: {
       apiVersion: "apps/v1",
       kind: "DaemonSet",
-      metadata: { name: names.agent(name), namespace, labels: withUserLabels(policy.metadata.labels, commonLabels("agent", name)) },
+      metadata: {
+        name: names.agent(name),
+        namespace,
+        labels: withUserLabels(policy.metadata.labels, commonLabels("agent", name)),
+      },
       spec,
     } satisfies Manifest<V1DaemonSet>,
   };

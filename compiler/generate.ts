@@ -12,7 +12,11 @@ export interface Generated {
   files: Map<string, string>;
 }
 
-export function generate(policies: readonly SourcedPolicy[], sources: ReadonlyMap<string, string>, options: BuildOptions = {}): Generated {
+export function generate(
+  policies: readonly SourcedPolicy[],
+  sources: ReadonlyMap<string, string>,
+  options: BuildOptions = {},
+): Generated {
   const built = build(policies, sources, options);
   if (hasErrors(built.diagnostics)) return { diagnostics: built.diagnostics, objects: [], files: new Map() };
   const objects = synth(built.resources);

@@ -14,8 +14,10 @@ import type { Synthesized } from "./synth.ts";
 
 /** Policy fields fixed for the life of a policy, and why. */
 export const IMMUTABLE_POLICY_FIELDS: Record<string, string> = {
-  ipMode: "IP mode can only be chosen when a cluster is created: nodes hold a per-node pool in shared mode and a cluster pool reservation in fixed mode, and neither converts into the other",
-  clusterId: "every ENI the nodes hold is tagged with the cluster ID; changing it would orphan them (leak detection would no longer find them)",
+  ipMode:
+    "IP mode can only be chosen when a cluster is created: nodes hold a per-node pool in shared mode and a cluster pool reservation in fixed mode, and neither converts into the other",
+  clusterId:
+    "every ENI the nodes hold is tagged with the cluster ID; changing it would orphan them (leak detection would no longer find them)",
   vpcId: "the nodes' ENIs and bound IPs live in this VPC; ENIs cannot move to another VPC",
   region: "the nodes' ENIs live in this region; the agent would manage ENIs it cannot see",
 };
@@ -29,7 +31,12 @@ const IMMUTABLE_OBJECT_FIELDS: Record<string, { path: string[]; why: string }[]>
 };
 
 /** Object fields of the new output that differ from the previous output where the API server forbids it. */
-export function objectFieldChanges(next: readonly Synthesized[], previous: OutDirState, policies: readonly SourcedPolicy[], outDir: string): Diagnostic[] {
+export function objectFieldChanges(
+  next: readonly Synthesized[],
+  previous: OutDirState,
+  policies: readonly SourcedPolicy[],
+  outDir: string,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const byName = new Map(policies.map((p) => [p.policy.metadata.name, p]));
   for (const r of next) {
@@ -57,10 +64,19 @@ export function objectFieldChanges(next: readonly Synthesized[], previous: OutDi
 }
 
 /** Policy fields that differ from the policy kept in the previous output's ConfigMap. */
-export function policyFieldChanges(policies: readonly SourcedPolicy[], previous: OutDirState, sources: ReadonlyMap<string, string>, outDir: string): Diagnostic[] {
+export function policyFieldChanges(
+  policies: readonly SourcedPolicy[],
+  previous: OutDirState,
+  sources: ReadonlyMap<string, string>,
+  outDir: string,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const owner of policies) {
-    const file = fileName({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: names.policyConfig(owner.policy.metadata.name) } });
+    const file = fileName({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: names.policyConfig(owner.policy.metadata.name) },
+    });
     const old = previousManifest(previous, file);
     const policy = old === undefined ? undefined : oldPolicy(old);
     if (policy === undefined) continue;
@@ -117,5 +133,9 @@ function dig(value: unknown, path: readonly string[]): unknown {
 /** JSON with sorted keys, so that key order never counts as a change. */
 function stable(value: unknown): string {
   if (value === undefined) return "nothing";
-  return JSON.stringify(value, (_k, v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+  return JSON.stringify(value, (_k, v) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
 }

@@ -20,7 +20,11 @@ export function commonLabels(component: Component, instance?: string): Labels {
 
 /** The agent pods of one policy; the DaemonSet's selector. */
 export function agentSelector(policy: string): Labels {
-  return { "app.kubernetes.io/component": "agent", "app.kubernetes.io/instance": policy, "app.kubernetes.io/name": APP };
+  return {
+    "app.kubernetes.io/component": "agent",
+    "app.kubernetes.io/instance": policy,
+    "app.kubernetes.io/name": APP,
+  };
 }
 
 /** Every agent pod of every policy: what the metrics Service selects. */

@@ -5,7 +5,11 @@
 import type { Location } from "../schema/diagnostic.ts";
 import type { SourcedPolicy } from "../schema/index.ts";
 
-export function locateField(policy: SourcedPolicy, sources: ReadonlyMap<string, string>, path: readonly string[]): Location {
+export function locateField(
+  policy: SourcedPolicy,
+  sources: ReadonlyMap<string, string>,
+  path: readonly string[],
+): Location {
   const text = sources.get(policy.file);
   if (text === undefined) return policy.nameAt;
   const lines = text.split("\n");

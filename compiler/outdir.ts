@@ -53,7 +53,11 @@ export function diffOutDir(generated: ReadonlyMap<string, string>, state: OutDir
 }
 
 /** Writes added and changed files (temp file + rename, so a reader never sees half a file), removes stale ones. */
-export async function applyOutDir(dir: string, generated: ReadonlyMap<string, string>, diff: OutDirDiff): Promise<void> {
+export async function applyOutDir(
+  dir: string,
+  generated: ReadonlyMap<string, string>,
+  diff: OutDirDiff,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const name of [...diff.added, ...diff.changed]) {
     const tmp = join(dir, `.${name}.tmp`);

@@ -31,7 +31,11 @@ export function serviceAccount(policy: VpcCniPolicy, namespace: string, source: 
       apiVersion: "v1",
       kind: "ServiceAccount",
       // One per policy: audit logs and the API server's view name the policy whose agent acted.
-      metadata: { name: names.agent(name), namespace, labels: withUserLabels(policy.metadata.labels, commonLabels("agent", name)) },
+      metadata: {
+        name: names.agent(name),
+        namespace,
+        labels: withUserLabels(policy.metadata.labels, commonLabels("agent", name)),
+      },
     } satisfies Manifest<V1ServiceAccount>,
   };
 }
@@ -43,7 +47,11 @@ export function policyConfigMap(policy: VpcCniPolicy, namespace: string, source:
     manifest: {
       apiVersion: "v1",
       kind: "ConfigMap",
-      metadata: { name: names.policyConfig(name), namespace, labels: withUserLabels(policy.metadata.labels, commonLabels("policy", name)) },
+      metadata: {
+        name: names.policyConfig(name),
+        namespace,
+        labels: withUserLabels(policy.metadata.labels, commonLabels("policy", name)),
+      },
       data: { [FILES.policy]: yaml },
     } satisfies Manifest<V1ConfigMap>,
   };

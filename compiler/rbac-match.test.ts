@@ -3,14 +3,49 @@ import { agentRequestFor, attributesOf } from "./rbac-match.ts";
 
 describe("attributesOf", () => {
   test("core and group paths, namespaced or not, subresources, watch in both spellings", () => {
-    expect(attributesOf("GET", "/api/v1/nodes/node-a")).toEqual({ verb: "get", group: "", resource: "nodes", name: "node-a" });
-    expect(attributesOf("PATCH", "/api/v1/nodes/node-a/status")).toEqual({ verb: "patch", group: "", resource: "nodes", subresource: "status", name: "node-a" });
-    expect(attributesOf("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dn")).toEqual({ verb: "list", group: "", resource: "pods" });
+    expect(attributesOf("GET", "/api/v1/nodes/node-a")).toEqual({
+      verb: "get",
+      group: "",
+      resource: "nodes",
+      name: "node-a",
+    });
+    expect(attributesOf("PATCH", "/api/v1/nodes/node-a/status")).toEqual({
+      verb: "patch",
+      group: "",
+      resource: "nodes",
+      subresource: "status",
+      name: "node-a",
+    });
+    expect(attributesOf("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dn")).toEqual({
+      verb: "list",
+      group: "",
+      resource: "pods",
+    });
     expect(attributesOf("GET", "/api/v1/pods?watch=true")).toEqual({ verb: "watch", group: "", resource: "pods" });
-    expect(attributesOf("GET", "/api/v1/watch/namespaces/x/pods")).toEqual({ verb: "watch", group: "", resource: "pods", namespace: "x" });
-    expect(attributesOf("POST", "/api/v1/namespaces/default/events")).toEqual({ verb: "create", group: "", resource: "events", namespace: "default" });
-    expect(attributesOf("GET", "/api/v1/namespaces/kube-system")).toEqual({ verb: "get", group: "", resource: "namespaces", name: "kube-system" });
-    expect(attributesOf("DELETE", "/apis/apps/v1/namespaces/x/daemonsets")).toEqual({ verb: "deletecollection", group: "apps", resource: "daemonsets", namespace: "x" });
+    expect(attributesOf("GET", "/api/v1/watch/namespaces/x/pods")).toEqual({
+      verb: "watch",
+      group: "",
+      resource: "pods",
+      namespace: "x",
+    });
+    expect(attributesOf("POST", "/api/v1/namespaces/default/events")).toEqual({
+      verb: "create",
+      group: "",
+      resource: "events",
+      namespace: "default",
+    });
+    expect(attributesOf("GET", "/api/v1/namespaces/kube-system")).toEqual({
+      verb: "get",
+      group: "",
+      resource: "namespaces",
+      name: "kube-system",
+    });
+    expect(attributesOf("DELETE", "/apis/apps/v1/namespaces/x/daemonsets")).toEqual({
+      verb: "deletecollection",
+      group: "apps",
+      resource: "daemonsets",
+      namespace: "x",
+    });
     expect(attributesOf("GET", "/healthz")).toBeUndefined();
   });
 });

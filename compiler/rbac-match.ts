@@ -40,13 +40,31 @@ export function attributesOf(method: string, url: string): RequestAttributes | u
   const watch = watchPath || ["1", "true"].includes(u.searchParams.get("watch") ?? "");
   const m = method.toUpperCase();
   const verb =
-    m === "GET" || m === "HEAD" ? (watch ? "watch" : name === undefined ? "list" : "get")
-    : m === "POST" ? "create"
-    : m === "PUT" ? "update"
-    : m === "PATCH" ? "patch"
-    : m === "DELETE" ? (name === undefined ? "deletecollection" : "delete")
-    : m.toLowerCase();
-  return { verb, group, resource, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) };
+    m === "GET" || m === "HEAD"
+      ? watch
+        ? "watch"
+        : name === undefined
+          ? "list"
+          : "get"
+      : m === "POST"
+        ? "create"
+        : m === "PUT"
+          ? "update"
+          : m === "PATCH"
+            ? "patch"
+            : m === "DELETE"
+              ? name === undefined
+                ? "deletecollection"
+                : "delete"
+              : m.toLowerCase();
+  return {
+    verb,
+    group,
+    resource,
+    ...(subresource ? { subresource } : {}),
+    ...(namespace ? { namespace } : {}),
+    ...(name ? { name } : {}),
+  };
 }
 
 /** The entry of AGENT_API_REQUESTS the request is, or undefined when the agent must not send it. */
@@ -55,7 +73,10 @@ export function agentRequestFor(method: string, url: string): ApiRequest | undef
   if (a === undefined) return undefined;
   return AGENT_API_REQUESTS.find(
     (r) =>
-      r.verb === a.verb && r.group === a.group && r.resource === a.resource && (r.subresource ?? undefined) === a.subresource &&
+      r.verb === a.verb &&
+      r.group === a.group &&
+      r.resource === a.resource &&
+      (r.subresource ?? undefined) === a.subresource &&
       // A Role's grant holds only in its namespace.
       (r.scope === "cluster" || r.scope.namespace === a.namespace),
   );

@@ -27,15 +27,25 @@ export const EVENTS_NAMESPACE = "default";
 /** What runtime/kube/client.ts sends: its KubePort, request by request. */
 export const AGENT_API_REQUESTS: readonly ApiRequest[] = [
   {
-    verb: "patch", group: "", resource: "nodes", subresource: "status", scope: "cluster",
+    verb: "patch",
+    group: "",
+    resource: "nodes",
+    subresource: "status",
+    scope: "cluster",
     why: "publishes tke.cloud.tencent.com/eni-ip capacity (max bindable) and allocatable (bound IPs) on its own Node (merge patch); the admission policy vpccni-agent-node-status holds it to its own node and that resource",
   },
   {
-    verb: "list", group: "", resource: "pods", scope: "cluster",
+    verb: "list",
+    group: "",
+    resource: "pods",
+    scope: "cluster",
     why: "lists the pods on its node (fieldSelector spec.nodeName=NODE_NAME, all namespaces) to free the IPs of pods that are gone (a missed CNI DEL)",
   },
   {
-    verb: "create", group: "", resource: "events", scope: { namespace: EVENTS_NAMESPACE },
+    verb: "create",
+    group: "",
+    resource: "events",
+    scope: { namespace: EVENTS_NAMESPACE },
     why: "records events on its Node (subnet exhausted, cloud errors, policy rejected) in namespace default, where the kubelet's Node events are",
   },
 ];
@@ -44,7 +54,14 @@ export const AGENT_API_REQUESTS: readonly ApiRequest[] = [
  * Requests the agent never makes; the RBAC test proves each is denied to its ServiceAccount.
  * "NS" stands for the namespace vpccni is deployed into.
  */
-export const AGENT_DENIED_REQUESTS: readonly { verb: string; group: string; resource: string; subresource?: string; namespace?: string; name?: string }[] = [
+export const AGENT_DENIED_REQUESTS: readonly {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}[] = [
   { verb: "get", group: "", resource: "secrets", namespace: "NS", name: "tencentcloud-credentials" },
   { verb: "list", group: "", resource: "secrets" },
   { verb: "watch", group: "", resource: "secrets" },
@@ -63,7 +80,14 @@ export const AGENT_DENIED_REQUESTS: readonly { verb: string; group: string; reso
   { verb: "create", group: "", resource: "pods", subresource: "eviction", namespace: "default", name: "p" },
   { verb: "create", group: "", resource: "events", namespace: "kube-system" },
   { verb: "update", group: "", resource: "events", namespace: "default", name: "e" },
-  { verb: "create", group: "", resource: "serviceaccounts", subresource: "token", namespace: "NS", name: "vpccni-agent-general" },
+  {
+    verb: "create",
+    group: "",
+    resource: "serviceaccounts",
+    subresource: "token",
+    namespace: "NS",
+    name: "vpccni-agent-general",
+  },
   { verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings" },
   { verb: "list", group: "apps", resource: "daemonsets" },
 ];

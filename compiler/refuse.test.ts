@@ -46,11 +46,15 @@ describe("refused policies", () => {
     ].join("\n");
     const repo = scratchRepo({ "all.policy.ts": ts });
     const { diagnostics } = await compileIn(repo);
-    expect(diagnostics.map((d) => [d.code, d.file, d.line, d.col])).toEqual([["fixed-ip-unsupported", "policies/all.policy.ts", 9, 7]]);
+    expect(diagnostics.map((d) => [d.code, d.file, d.line, d.col])).toEqual([
+      ["fixed-ip-unsupported", "policies/all.policy.ts", 9, 7],
+    ]);
   });
 
   test("a credentials Secret in another namespace than the agents' is refused at its namespace", async () => {
-    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a", ["cloud:", "  credentialsSecretRef: { name: keys, namespace: elsewhere }"]) });
+    const repo = scratchRepo({
+      "a.yaml": policyYaml("alpha", "a", ["cloud:", "  credentialsSecretRef: { name: keys, namespace: elsewhere }"]),
+    });
     const { diagnostics } = await compileIn(repo);
     expect(diagnostics.map((d) => [d.code, d.line])).toEqual([["credentials-secret-namespace", 13]]);
     expect(diagnostics[0]!.message).toBe(
@@ -59,10 +63,17 @@ describe("refused policies", () => {
   });
 
   test("policies of two clusters are refused at the second clusterId", async () => {
-    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a"), "b.yaml": policyYaml("beta", "b", [], "cls-other001") });
+    const repo = scratchRepo({
+      "a.yaml": policyYaml("alpha", "a"),
+      "b.yaml": policyYaml("beta", "b", [], "cls-other001"),
+    });
     const { diagnostics } = await compileIn(repo);
-    expect(diagnostics.map((d) => [d.code, d.file, d.line, d.col])).toEqual([["mixed-clusters", "policies/b.yaml", 6, 3]]);
-    expect(diagnostics[0]!.message).toContain('is "cls-other001", but "alpha" (policies/a.yaml:4) is for "cls-test0001"');
+    expect(diagnostics.map((d) => [d.code, d.file, d.line, d.col])).toEqual([
+      ["mixed-clusters", "policies/b.yaml", 6, 3],
+    ]);
+    expect(diagnostics[0]!.message).toContain(
+      'is "cls-other001", but "alpha" (policies/a.yaml:4) is for "cls-test0001"',
+    );
   });
 });
 
@@ -73,7 +84,10 @@ describe("changes a running cluster cannot take", () => {
     const before = readTree(join(repo, "deploy"));
     writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["ipMode: fixed"]));
     const { diagnostics, text } = await compileIn(repo);
-    expect(diagnostics.map((d) => [d.code, d.line, d.col])).toEqual([["fixed-ip-unsupported", 12, 3], ["immutable-field", 12, 3]]);
+    expect(diagnostics.map((d) => [d.code, d.line, d.col])).toEqual([
+      ["fixed-ip-unsupported", 12, 3],
+      ["immutable-field", 12, 3],
+    ]);
     expect(text).toContain(
       'policies/a.yaml:12:3: error[immutable-field]: spec.ipMode of "alpha" changes from "shared" to "fixed" (previous output deploy/30-configmap-vpccni-policy-alpha.yaml); IP mode can only be chosen when a cluster is created',
     );
@@ -83,7 +97,10 @@ describe("changes a running cluster cannot take", () => {
   test("changing clusterId or vpcId of an existing policy is refused; other fields are fine", async () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
     await compileIn(repo);
-    writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", [], "cls-moved001").replace("vpc-test0001", "vpc-moved001"));
+    writeFileSync(
+      join(repo, "policies", "a.yaml"),
+      policyYaml("alpha", "a", [], "cls-moved001").replace("vpc-test0001", "vpc-moved001"),
+    );
     const { diagnostics } = await compileIn(repo);
     expect(diagnostics.map((d) => [d.code, d.path.join("."), d.line])).toEqual([
       ["immutable-field", "spec.clusterId", 6],
@@ -99,7 +116,10 @@ describe("changes a running cluster cannot take", () => {
     await compileIn(repo);
     // What an older generator with another selector scheme would have left behind.
     const file = join(repo, "deploy", "40-daemonset-vpccni-agent-alpha.yaml");
-    writeFileSync(file, readFileSync(file, "utf8").replace("    matchLabels:\n", "    matchLabels:\n      tier: old\n"));
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace("    matchLabels:\n", "    matchLabels:\n      tier: old\n"),
+    );
     const { diagnostics } = await compileIn(repo);
     expect(diagnostics.map((d) => [d.code, d.file, d.line])).toEqual([["immutable-field", "policies/a.yaml", 4]]);
     expect(diagnostics[0]!.message).toContain("DaemonSet vpccni-agent-alpha: spec.selector would change from");

@@ -6,7 +6,11 @@ import { locateField } from "./locate.ts";
 /** The cluster component fixed IP mode needs; named in the diagnostic. */
 export const FIXED_IP_COMPONENT = "ipamd";
 
-export function refusals(policies: readonly SourcedPolicy[], sources: ReadonlyMap<string, string>, namespace: string): Diagnostic[] {
+export function refusals(
+  policies: readonly SourcedPolicy[],
+  sources: ReadonlyMap<string, string>,
+  namespace: string,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const p of policies) {
     const ref = p.policy.spec.cloud.credentialsSecretRef;

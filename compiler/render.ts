@@ -34,7 +34,11 @@ function yamlOf(value: unknown, comments: readonly { path: (string | number)[]; 
   const doc = new Document(value, { sortMapEntries: true });
   for (const c of comments) {
     const node = nodeAt(doc.contents, c.path);
-    if (node) node.commentBefore = c.text.split("\n").map((l) => ` ${l}`).join("\n");
+    if (node)
+      node.commentBefore = c.text
+        .split("\n")
+        .map((l) => ` ${l}`)
+        .join("\n");
   }
   return doc.toString({ lineWidth: 0 });
 }

@@ -11,7 +11,10 @@ import type { KubernetesObject, V1ObjectMeta } from "@kubernetes/client-node";
  * Without T, any kind (what Resource holds). Omit, not an intersection: the models are classes,
  * and a class type has no implicit index signature, so V1DaemonSet & {...} would not fit that.
  */
-export type Manifest<T extends KubernetesObject = { [field: string]: unknown }> = Omit<T, "apiVersion" | "kind" | "metadata"> & {
+export type Manifest<T extends KubernetesObject = { [field: string]: unknown }> = Omit<
+  T,
+  "apiVersion" | "kind" | "metadata"
+> & {
   apiVersion: string;
   kind: string;
   metadata: V1ObjectMeta & { name: string };
@@ -50,7 +53,8 @@ export const STAGES: Record<string, { prefix: number; wave: number }> = {
 
 export function stageOf(kind: string): { prefix: number; wave: number } {
   const stage = STAGES[kind];
-  if (stage === undefined) throw new Error(`no apply stage for kind ${JSON.stringify(kind)}; allowed: ${Object.keys(STAGES).join(", ")}`);
+  if (stage === undefined)
+    throw new Error(`no apply stage for kind ${JSON.stringify(kind)}; allowed: ${Object.keys(STAGES).join(", ")}`);
   return stage;
 }
 

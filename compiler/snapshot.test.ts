@@ -9,7 +9,11 @@ import { loadPolicies } from "../schema/index.ts";
 import { generate } from "./generate.ts";
 import { REPO, readTree } from "./compile-kit.ts";
 
-async function expectSnapshot(policies: string, expected: string, options: { namespace?: string; image?: string } = {}) {
+async function expectSnapshot(
+  policies: string,
+  expected: string,
+  options: { namespace?: string; image?: string } = {},
+) {
   const loaded = await loadPolicies([policies], REPO);
   expect(loaded.diagnostics).toEqual([]);
   const outAbs = join(REPO, expected);

@@ -13,7 +13,10 @@ export function synth(resources: readonly Resource[]): Synthesized[] {
   const chart = new Chart(app, "vpccni", { disableResourceNameHashes: true });
   const objects = resources.map((r, i) => {
     const { wave } = stageOf(r.manifest.kind);
-    const metadata = { ...r.manifest.metadata, annotations: { ...r.manifest.metadata.annotations, [SYNC_WAVE]: String(wave) } };
+    const metadata = {
+      ...r.manifest.metadata,
+      annotations: { ...r.manifest.metadata.annotations, [SYNC_WAVE]: String(wave) },
+    };
     return { resource: r, object: new ApiObject(chart, `r${i}`, { ...r.manifest, metadata }) };
   });
   const out = objects.map(({ resource, object }) => {
@@ -22,7 +25,8 @@ export function synth(resources: readonly Resource[]): Synthesized[] {
   });
   const seen = new Set<string>();
   for (const r of out) {
-    if (seen.has(r.file)) throw new Error(`two generated objects share the file ${r.file}; object names must be unique per kind`);
+    if (seen.has(r.file))
+      throw new Error(`two generated objects share the file ${r.file}; object names must be unique per kind`);
     seen.add(r.file);
   }
   return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));

@@ -35,7 +35,8 @@ beforeAll(async () => {
       settings: FAST,
     },
     fabric: {
-      onAttach: async (eni: FabricEni, inst) => void hooks.push(`attach ${eni.eniId} ${inst.instanceId} dev${eni.deviceIndex}`),
+      onAttach: async (eni: FabricEni, inst) =>
+        void hooks.push(`attach ${eni.eniId} ${inst.instanceId} dev${eni.deviceIndex}`),
       onDetach: async (eni: FabricEni, inst) => void hooks.push(`detach ${eni.eniId} ${inst.instanceId}`),
       onAssign: async (eni: FabricEni, ips) => void hooks.push(`assign ${eni.eniId} ${ips.join(",")}`),
       onUnassign: async (eni: FabricEni, ips) => void hooks.push(`unassign ${eni.eniId} ${ips.join(",")}`),
@@ -47,7 +48,13 @@ beforeAll(async () => {
 afterAll(() => emu.stop());
 
 async function createEni(subnetId = PODS, extra: Record<string, unknown> = {}): Promise<string> {
-  const r = await client.CreateNetworkInterface({ VpcId: VPC, SubnetId: subnetId, NetworkInterfaceName: "t", SecurityGroupIds: [SG], ...extra });
+  const r = await client.CreateNetworkInterface({
+    VpcId: VPC,
+    SubnetId: subnetId,
+    NetworkInterfaceName: "t",
+    SecurityGroupIds: [SG],
+    ...extra,
+  });
   expect(await waitTask(client, r.RequestId!)).toBe("SUCCESS");
   return r.NetworkInterface!.NetworkInterfaceId!;
 }
@@ -63,7 +70,13 @@ async function describe(eniId: string) {
 }
 
 test("an ENI goes PENDING -> AVAILABLE, ATTACHING -> attached, DETACHING -> detached, and the fabric hears attach/detach", async () => {
-  const r = await client.CreateNetworkInterface({ VpcId: VPC, SubnetId: PODS, NetworkInterfaceName: "life", SecurityGroupIds: [SG], SecondaryPrivateIpAddressCount: 2 });
+  const r = await client.CreateNetworkInterface({
+    VpcId: VPC,
+    SubnetId: PODS,
+    NetworkInterfaceName: "life",
+    SecurityGroupIds: [SG],
+    SecondaryPrivateIpAddressCount: 2,
+  });
   const id = r.NetworkInterface!.NetworkInterfaceId!;
   expect(id).toMatch(/^eni-[a-z0-9]{8}$/);
   expect(r.NetworkInterface!.State).toBe("PENDING");
@@ -91,21 +104,35 @@ test("an ENI goes PENDING -> AVAILABLE, ATTACHING -> attached, DETACHING -> deta
 test("double attach, delete while attached, detach of a detached ENI and a mutation during a task are refused", async () => {
   const id = await createEni();
   await attach(id);
-  expect(await errorCode(client.AttachNetworkInterface({ NetworkInterfaceId: id, InstanceId: INS }))).toBe("UnsupportedOperation.AttachmentAlreadyExists");
-  expect(await errorCode(client.AttachNetworkInterface({ NetworkInterfaceId: id, InstanceId: SMALL }))).toBe("UnsupportedOperation.AttachmentAlreadyExists");
+  expect(await errorCode(client.AttachNetworkInterface({ NetworkInterfaceId: id, InstanceId: INS }))).toBe(
+    "UnsupportedOperation.AttachmentAlreadyExists",
+  );
+  expect(await errorCode(client.AttachNetworkInterface({ NetworkInterfaceId: id, InstanceId: SMALL }))).toBe(
+    "UnsupportedOperation.AttachmentAlreadyExists",
+  );
   expect(await errorCode(client.DeleteNetworkInterface({ NetworkInterfaceId: id }))).toBe("ResourceInUse");
   const d = await client.DetachNetworkInterface({ NetworkInterfaceId: id, InstanceId: INS });
-  expect(await errorCode(client.AssignPrivateIpAddresses({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 1 }))).toBe("UnsupportedOperation.MutexOperationTaskRunning");
+  expect(
+    await errorCode(client.AssignPrivateIpAddresses({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 1 })),
+  ).toBe("UnsupportedOperation.MutexOperationTaskRunning");
   await waitTask(client, d.RequestId!);
-  expect(await errorCode(client.DetachNetworkInterface({ NetworkInterfaceId: id, InstanceId: INS }))).toBe("UnsupportedOperation.AttachmentNotFound");
-  expect(await errorCode(client.DeleteNetworkInterface({ NetworkInterfaceId: "eni-00000000" }))).toBe("ResourceNotFound");
+  expect(await errorCode(client.DetachNetworkInterface({ NetworkInterfaceId: id, InstanceId: INS }))).toBe(
+    "UnsupportedOperation.AttachmentNotFound",
+  );
+  expect(await errorCode(client.DeleteNetworkInterface({ NetworkInterfaceId: "eni-00000000" }))).toBe(
+    "ResourceNotFound",
+  );
 });
 
 test("an ENI in another zone cannot be attached (ZoneMismatch), nor one without a security group", async () => {
   const far = await createEni(OTHER_ZONE);
-  expect(await errorCode(client.AttachNetworkInterface({ NetworkInterfaceId: far, InstanceId: INS }))).toBe("UnsupportedOperation.ZoneMismatch");
+  expect(await errorCode(client.AttachNetworkInterface({ NetworkInterfaceId: far, InstanceId: INS }))).toBe(
+    "UnsupportedOperation.ZoneMismatch",
+  );
   const bare = await createEni(PODS, { SecurityGroupIds: [] });
-  expect(await errorCode(client.AttachNetworkInterface({ NetworkInterfaceId: bare, InstanceId: INS }))).toBe("UnsupportedOperation");
+  expect(await errorCode(client.AttachNetworkInterface({ NetworkInterfaceId: bare, InstanceId: INS }))).toBe(
+    "UnsupportedOperation",
+  );
 });
 
 test("the instance type caps ENIs per instance and IPs per ENI (LimitExceeded)", async () => {
@@ -114,25 +141,52 @@ test("the instance type caps ENIs per instance and IPs per ENI (LimitExceeded)",
   const first = await createEni();
   await attach(first, SMALL);
   const second = await createEni();
-  expect(await errorCode(client.AttachNetworkInterface({ NetworkInterfaceId: second, InstanceId: SMALL }))).toBe("LimitExceeded");
+  expect(await errorCode(client.AttachNetworkInterface({ NetworkInterfaceId: second, InstanceId: SMALL }))).toBe(
+    "LimitExceeded",
+  );
   const a = await client.AssignPrivateIpAddresses({ NetworkInterfaceId: first, SecondaryPrivateIpAddressCount: 2 });
   await waitTask(client, a.RequestId!);
-  expect(await errorCode(client.AssignPrivateIpAddresses({ NetworkInterfaceId: first, SecondaryPrivateIpAddressCount: 1 }))).toBe("LimitExceeded");
+  expect(
+    await errorCode(client.AssignPrivateIpAddresses({ NetworkInterfaceId: first, SecondaryPrivateIpAddressCount: 1 })),
+  ).toBe("LimitExceeded");
   expect(hooks.some((h) => h.startsWith(`assign ${first} `))).toBe(true);
 });
 
 test("a full subnet gives ResourceInsufficient.Subnet and AvailableIpAddressCount follows assign/unassign", async () => {
-  const count = async () => (await client.DescribeSubnets({ SubnetIds: [TINY] })).SubnetSet![0]!.AvailableIpAddressCount;
+  const count = async () =>
+    (await client.DescribeSubnets({ SubnetIds: [TINY] })).SubnetSet![0]!.AvailableIpAddressCount;
   expect(await count()).toBe(5);
   const id = await createEni(TINY, { SecondaryPrivateIpAddressCount: 3 });
   expect(await count()).toBe(1);
-  expect(await errorCode(client.AssignPrivateIpAddresses({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 2 }))).toBe("ResourceInsufficient.Subnet");
-  expect(await errorCode(client.CreateNetworkInterface({ VpcId: VPC, SubnetId: TINY, NetworkInterfaceName: "x", SecurityGroupIds: [SG], SecondaryPrivateIpAddressCount: 1 }))).toBe("ResourceInsufficient.Subnet");
+  expect(
+    await errorCode(client.AssignPrivateIpAddresses({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 2 })),
+  ).toBe("ResourceInsufficient.Subnet");
+  expect(
+    await errorCode(
+      client.CreateNetworkInterface({
+        VpcId: VPC,
+        SubnetId: TINY,
+        NetworkInterfaceName: "x",
+        SecurityGroupIds: [SG],
+        SecondaryPrivateIpAddressCount: 1,
+      }),
+    ),
+  ).toBe("ResourceInsufficient.Subnet");
   const eni = await describe(id);
   const secondary = eni!.PrivateIpAddressSet!.filter((i) => !i.Primary).map((i) => i.PrivateIpAddress!);
   const primary = eni!.PrivateIpAddressSet!.find((i) => i.Primary)!.PrivateIpAddress!;
-  expect(await errorCode(client.UnassignPrivateIpAddresses({ NetworkInterfaceId: id, PrivateIpAddresses: [{ PrivateIpAddress: primary }] }))).toBe("UnauthorizedOperation.PrimaryIp");
-  const u = await client.UnassignPrivateIpAddresses({ NetworkInterfaceId: id, PrivateIpAddresses: secondary.map((PrivateIpAddress) => ({ PrivateIpAddress })) });
+  expect(
+    await errorCode(
+      client.UnassignPrivateIpAddresses({
+        NetworkInterfaceId: id,
+        PrivateIpAddresses: [{ PrivateIpAddress: primary }],
+      }),
+    ),
+  ).toBe("UnauthorizedOperation.PrimaryIp");
+  const u = await client.UnassignPrivateIpAddresses({
+    NetworkInterfaceId: id,
+    PrivateIpAddresses: secondary.map((PrivateIpAddress) => ({ PrivateIpAddress })),
+  });
   await waitTask(client, u.RequestId!);
   expect(await count()).toBe(4);
   expect(hooks).toContain(`unassign ${id} ${secondary.join(",")}`);
@@ -142,7 +196,14 @@ test("a full subnet gives ResourceInsufficient.Subnet and AvailableIpAddressCoun
 });
 
 test("a repeated ClientToken returns the first answer; reused with other parameters it is refused", async () => {
-  const req = { VpcId: VPC, SubnetId: PODS, NetworkInterfaceName: "idem", SecurityGroupIds: [SG], SecondaryPrivateIpAddressCount: 1, ClientToken: "tok-1" };
+  const req = {
+    VpcId: VPC,
+    SubnetId: PODS,
+    NetworkInterfaceName: "idem",
+    SecurityGroupIds: [SG],
+    SecondaryPrivateIpAddressCount: 1,
+    ClientToken: "tok-1",
+  };
   const a = await client.CreateNetworkInterface(req);
   const b = await client.CreateNetworkInterface(req);
   expect(b.NetworkInterface!.NetworkInterfaceId).toBe(a.NetworkInterface!.NetworkInterfaceId!);
@@ -150,29 +211,61 @@ test("a repeated ClientToken returns the first answer; reused with other paramet
   const { SubnetId, VpcId, ...others } = req;
   const reordered = await client.CreateNetworkInterface({ ...others, SubnetId, VpcId });
   expect(reordered.NetworkInterface!.NetworkInterfaceId).toBe(a.NetworkInterface!.NetworkInterfaceId!);
-  expect(await errorCode(client.CreateNetworkInterface({ ...req, NetworkInterfaceName: "other" }))).toBe("UnsupportedOperation.IdempotentParameterMismatch");
-  const named = await client.DescribeNetworkInterfaces({ Filters: [{ Name: "network-interface-name", Values: ["idem"] }] });
+  expect(await errorCode(client.CreateNetworkInterface({ ...req, NetworkInterfaceName: "other" }))).toBe(
+    "UnsupportedOperation.IdempotentParameterMismatch",
+  );
+  const named = await client.DescribeNetworkInterfaces({
+    Filters: [{ Name: "network-interface-name", Values: ["idem"] }],
+  });
   expect(named.TotalCount).toBe(1);
 });
 
 test("DescribeNetworkInterfaces filters AND across names, OR within values, and pages with Offset/Limit", async () => {
-  const tagged = [await createEni(PODS, { Tags: [{ Key: "cluster", Value: "c1" }] }), await createEni(PODS, { Tags: [{ Key: "cluster", Value: "c2" }] })];
-  const byTag = await client.DescribeNetworkInterfaces({ Filters: [{ Name: "tag:cluster", Values: ["c1", "c2"] }, { Name: "subnet-id", Values: [PODS] }] });
+  const tagged = [
+    await createEni(PODS, { Tags: [{ Key: "cluster", Value: "c1" }] }),
+    await createEni(PODS, { Tags: [{ Key: "cluster", Value: "c2" }] }),
+  ];
+  const byTag = await client.DescribeNetworkInterfaces({
+    Filters: [
+      { Name: "tag:cluster", Values: ["c1", "c2"] },
+      { Name: "subnet-id", Values: [PODS] },
+    ],
+  });
   expect(byTag.NetworkInterfaceSet!.map((e) => e.NetworkInterfaceId).sort()).toEqual([...tagged].sort());
-  const none = await client.DescribeNetworkInterfaces({ Filters: [{ Name: "tag:cluster", Values: ["c1"] }, { Name: "subnet-id", Values: [TINY] }] });
+  const none = await client.DescribeNetworkInterfaces({
+    Filters: [
+      { Name: "tag:cluster", Values: ["c1"] },
+      { Name: "subnet-id", Values: [TINY] },
+    ],
+  });
   expect(none.TotalCount).toBe(0);
   const all = await client.DescribeNetworkInterfaces({ Filters: [{ Name: "vpc-id", Values: [VPC] }], Limit: 100 });
   const pages: string[] = [];
   for (let offset = 0; offset < all.TotalCount!; offset += 3) {
-    const p = await client.DescribeNetworkInterfaces({ Filters: [{ Name: "vpc-id", Values: [VPC] }], Offset: offset, Limit: 3 });
+    const p = await client.DescribeNetworkInterfaces({
+      Filters: [{ Name: "vpc-id", Values: [VPC] }],
+      Offset: offset,
+      Limit: 3,
+    });
     expect(p.TotalCount).toBe(all.TotalCount!);
     pages.push(...p.NetworkInterfaceSet!.map((e) => e.NetworkInterfaceId!));
   }
   expect(pages).toEqual(all.NetworkInterfaceSet!.map((e) => e.NetworkInterfaceId!));
   expect(await errorCode(client.DescribeNetworkInterfaces({ Limit: 101 }))).toBe("InvalidParameterValue.Range");
-  expect(await errorCode(client.DescribeNetworkInterfaces({ Filters: [{ Name: "colour", Values: ["x"] }] }))).toBe("InvalidParameter.FilterInvalidKey");
-  expect(await errorCode(client.DescribeNetworkInterfaces({ NetworkInterfaceIds: tagged, Filters: [{ Name: "vpc-id", Values: [VPC] }] }))).toBe("InvalidParameter.Coexist");
-  const prim = await client.DescribeNetworkInterfaces({ Filters: [{ Name: "attachment.instance-id", Values: [INS] }, { Name: "is-primary", Values: ["true"] }] });
+  expect(await errorCode(client.DescribeNetworkInterfaces({ Filters: [{ Name: "colour", Values: ["x"] }] }))).toBe(
+    "InvalidParameter.FilterInvalidKey",
+  );
+  expect(
+    await errorCode(
+      client.DescribeNetworkInterfaces({ NetworkInterfaceIds: tagged, Filters: [{ Name: "vpc-id", Values: [VPC] }] }),
+    ),
+  ).toBe("InvalidParameter.Coexist");
+  const prim = await client.DescribeNetworkInterfaces({
+    Filters: [
+      { Name: "attachment.instance-id", Values: [INS] },
+      { Name: "is-primary", Values: ["true"] },
+    ],
+  });
   expect(prim.TotalCount).toBe(1);
 });
 
@@ -198,29 +291,52 @@ test("the admin API needs its bearer token and sets faults", async () => {
   const unauth = await fetch(`${emu.url}/_emulator/stats`);
   expect(unauth.status).toBe(401);
   const auth = { authorization: `Bearer ${emu.adminToken}`, "content-type": "application/json" };
-  const bad = await fetch(`${emu.url}/_emulator/faults`, { method: "PUT", headers: auth, body: JSON.stringify({ NoSuchAction: { errorRate: 1 } }) });
+  const bad = await fetch(`${emu.url}/_emulator/faults`, {
+    method: "PUT",
+    headers: auth,
+    body: JSON.stringify({ NoSuchAction: { errorRate: 1 } }),
+  });
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { error: string }).error).toContain("unknown action 'NoSuchAction'");
-  const put = await fetch(`${emu.url}/_emulator/faults`, { method: "PUT", headers: auth, body: JSON.stringify({ DescribeSubnets: { errorRate: 1, errorCode: "InternalError" } }) });
+  const put = await fetch(`${emu.url}/_emulator/faults`, {
+    method: "PUT",
+    headers: auth,
+    body: JSON.stringify({ DescribeSubnets: { errorRate: 1, errorCode: "InternalError" } }),
+  });
   expect(put.status).toBe(200);
   expect(await errorCode(client.DescribeSubnets({}))).toBe("InternalError");
   await fetch(`${emu.url}/_emulator/faults`, { method: "PUT", headers: auth, body: "{}" });
   expect((await client.DescribeSubnets({})).TotalCount).toBe(4);
-  const stats = (await (await fetch(`${emu.url}/_emulator/stats`, { headers: auth })).json()) as Record<string, Record<string, number>>;
+  const stats = (await (await fetch(`${emu.url}/_emulator/stats`, { headers: auth })).json()) as Record<
+    string,
+    Record<string, number>
+  >;
   expect(stats.DescribeSubnets!.InternalError).toBe(1);
 });
 
 test("an instance added through the admin API gets a primary ENI, quotas and metadata", async () => {
   const auth = { authorization: `Bearer ${emu.adminToken}`, "content-type": "application/json" };
-  const res = await fetch(`${emu.url}/_emulator/instances`, { method: "POST", headers: auth, body: JSON.stringify({ instanceType: "S5.SMALL1" }) });
+  const res = await fetch(`${emu.url}/_emulator/instances`, {
+    method: "POST",
+    headers: auth,
+    body: JSON.stringify({ instanceType: "S5.SMALL1" }),
+  });
   expect(res.status).toBe(201);
   const inst = (await res.json()) as { instanceId: string; subnetId: string; zone: string };
   expect(inst).toMatchObject({ subnetId: NODES, zone: "ap-guangzhou-3" });
   expect((await client.DescribeNetworkInterfaceLimit({ InstanceId: inst.instanceId })).EniQuantity).toBe(2);
-  const enis = await client.DescribeNetworkInterfaces({ Filters: [{ Name: "attachment.instance-id", Values: [inst.instanceId] }] });
+  const enis = await client.DescribeNetworkInterfaces({
+    Filters: [{ Name: "attachment.instance-id", Values: [inst.instanceId] }],
+  });
   expect(enis.NetworkInterfaceSet!.map((e) => e.Primary)).toEqual([true]);
-  expect(await (await fetch(emu.metadataUrl(inst.instanceId) + "local-ipv4")).text()).toBe(enis.NetworkInterfaceSet![0]!.PrivateIpAddressSet![0]!.PrivateIpAddress!);
-  const dup = await fetch(`${emu.url}/_emulator/instances`, { method: "POST", headers: auth, body: JSON.stringify({ instanceId: inst.instanceId }) });
+  expect(await (await fetch(emu.metadataUrl(inst.instanceId) + "local-ipv4")).text()).toBe(
+    enis.NetworkInterfaceSet![0]!.PrivateIpAddressSet![0]!.PrivateIpAddress!,
+  );
+  const dup = await fetch(`${emu.url}/_emulator/instances`, {
+    method: "POST",
+    headers: auth,
+    body: JSON.stringify({ instanceId: inst.instanceId }),
+  });
   expect(dup.status).toBe(400);
   expect(((await dup.json()) as { error: string }).error).toBe(`instance ${inst.instanceId} exists already`);
 });

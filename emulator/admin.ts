@@ -24,9 +24,24 @@ export interface Admin {
   addInstance(spec?: Partial<InstanceSpec>): Promise<InstanceRec>;
 }
 
-const InstanceBody = z.strictObject({ instanceId: z.string().regex(/^ins-[a-z0-9]{8}$/).optional(), instanceType: z.string().optional(), zone: z.string().optional(), subnetId: z.string().optional(), role: z.string().optional() });
+const InstanceBody = z.strictObject({
+  instanceId: z
+    .string()
+    .regex(/^ins-[a-z0-9]{8}$/)
+    .optional(),
+  instanceType: z.string().optional(),
+  zone: z.string().optional(),
+  subnetId: z.string().optional(),
+  role: z.string().optional(),
+});
 
-const Credential = z.strictObject({ secretId: z.string().min(1), secretKey: z.string().min(1), token: z.string().optional(), expiresAt: z.int().optional(), actions: z.array(z.string()).optional() });
+const Credential = z.strictObject({
+  secretId: z.string().min(1),
+  secretKey: z.string().min(1),
+  token: z.string().optional(),
+  expiresAt: z.int().optional(),
+  actions: z.array(z.string()).optional(),
+});
 
 export function makeAdmin(cloud: Cloud): Admin {
   return {
@@ -38,7 +53,10 @@ export function makeAdmin(cloud: Cloud): Admin {
       cloud.persist();
     },
     addCredential: (cred) => {
-      cloud.state.credentials = [...cloud.state.credentials.filter((c) => c.secretId !== cred.secretId), Credential.parse(cred)];
+      cloud.state.credentials = [
+        ...cloud.state.credentials.filter((c) => c.secretId !== cred.secretId),
+        Credential.parse(cred),
+      ];
       cloud.persist();
     },
     setClockOffset: (ms) => cloud.setClockOffset(ms),
@@ -47,7 +65,8 @@ export function makeAdmin(cloud: Cloud): Admin {
     addInstance: (spec = {}) =>
       cloud.exclusive(() => {
         const { state } = cloud;
-        const subnet = state.subnets.find((s) => s.subnetId === (spec.subnetId ?? state.instances[0]?.subnetId)) ?? state.subnets[0];
+        const subnet =
+          state.subnets.find((s) => s.subnetId === (spec.subnetId ?? state.instances[0]?.subnetId)) ?? state.subnets[0];
         if (!subnet) throw new Error("the world has no subnet to put an instance in");
         const inst = addInstance(
           state,
@@ -70,24 +89,48 @@ export function makeAdmin(cloud: Cloud): Admin {
 export async function handleAdmin(admin: Admin, adminToken: string, req: Request, path: string): Promise<Response> {
   const given = Buffer.from(req.headers.get("authorization") ?? "");
   const want = Buffer.from(`Bearer ${adminToken}`);
-  if (given.length !== want.length || !timingSafeEqual(given, want)) return Response.json({ error: "admin API needs 'Authorization: Bearer <admin token>'" }, { status: 401 });
+  if (given.length !== want.length || !timingSafeEqual(given, want))
+    return Response.json({ error: "admin API needs 'Authorization: Bearer <admin token>'" }, { status: 401 });
   const route = `${req.method} ${path}`;
   try {
     const body = req.method === "GET" ? undefined : await req.json();
     switch (route) {
-      case "GET state": return Response.json(await admin.state());
-      case "GET faults": return Response.json(admin.faults());
-      case "PUT faults": admin.setFaults(body as z.input<typeof Faults>); return Response.json(admin.faults());
-      case "PATCH settings": admin.setSettings(body as Partial<z.input<typeof Settings>>); return Response.json((await admin.state()).settings);
-      case "POST credentials": admin.addCredential(body as CredentialRec); return new Response(null, { status: 204 });
-      case "POST clock": admin.setClockOffset(z.object({ offsetMs: z.number() }).parse(body).offsetMs); return new Response(null, { status: 204 });
-      case "GET stats": return Response.json(admin.stats());
-      case "POST tick": await admin.tick(); return new Response(null, { status: 204 });
-      case "POST instances": return Response.json(await admin.addInstance(InstanceBody.parse(body ?? {})), { status: 201 });
-      default: return Response.json({ error: `no admin route '${route}'; routes: GET state, GET|PUT faults, PATCH settings, POST credentials, POST clock, GET stats, POST tick, POST instances` }, { status: 404 });
+      case "GET state":
+        return Response.json(await admin.state());
+      case "GET faults":
+        return Response.json(admin.faults());
+      case "PUT faults":
+        admin.setFaults(body as z.input<typeof Faults>);
+        return Response.json(admin.faults());
+      case "PATCH settings":
+        admin.setSettings(body as Partial<z.input<typeof Settings>>);
+        return Response.json((await admin.state()).settings);
+      case "POST credentials":
+        admin.addCredential(body as CredentialRec);
+        return new Response(null, { status: 204 });
+      case "POST clock":
+        admin.setClockOffset(z.object({ offsetMs: z.number() }).parse(body).offsetMs);
+        return new Response(null, { status: 204 });
+      case "GET stats":
+        return Response.json(admin.stats());
+      case "POST tick":
+        await admin.tick();
+        return new Response(null, { status: 204 });
+      case "POST instances":
+        return Response.json(await admin.addInstance(InstanceBody.parse(body ?? {})), { status: 201 });
+      default:
+        return Response.json(
+          {
+            error: `no admin route '${route}'; routes: GET state, GET|PUT faults, PATCH settings, POST credentials, POST clock, GET stats, POST tick, POST instances`,
+          },
+          { status: 404 },
+        );
     }
   } catch (e) {
-    const message = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : (e as Error).message;
+    const message =
+      e instanceof z.ZodError
+        ? e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")
+        : (e as Error).message;
     return Response.json({ error: message }, { status: 400 });
   }
 }

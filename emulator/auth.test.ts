@@ -6,7 +6,11 @@ import { errorCode, FAST, sdk } from "./sdk-kit.ts";
 let emu: Emulator;
 let clockMs = Date.now();
 beforeAll(async () => {
-  emu = await startEmulator({ config: { seed: 7, settings: { ...FAST, tempCredentialTtlSec: 100 } }, now: () => clockMs, log: () => {} });
+  emu = await startEmulator({
+    config: { seed: 7, settings: { ...FAST, tempCredentialTtlSec: 100 } },
+    now: () => clockMs,
+    log: () => {},
+  });
 });
 afterAll(() => emu.stop());
 
@@ -20,8 +24,12 @@ test("the real SDK's TC3 signature is accepted", async () => {
 
 test("a wrong SecretKey gives AuthFailure.SignatureFailure, an unknown SecretId AuthFailure.SecretIdNotFound", async () => {
   const { secretId } = emu.credentials;
-  expect(await errorCode(sdk(emu, { secretId, secretKey: "wrong" }).DescribeSubnets({}))).toBe("AuthFailure.SignatureFailure");
-  expect(await errorCode(sdk(emu, { secretId: "AKIDnobody", secretKey: "x" }).DescribeSubnets({}))).toBe("AuthFailure.SecretIdNotFound");
+  expect(await errorCode(sdk(emu, { secretId, secretKey: "wrong" }).DescribeSubnets({}))).toBe(
+    "AuthFailure.SignatureFailure",
+  );
+  expect(await errorCode(sdk(emu, { secretId: "AKIDnobody", secretKey: "x" }).DescribeSubnets({}))).toBe(
+    "AuthFailure.SecretIdNotFound",
+  );
 });
 
 test("a timestamp more than 300 s off the server clock gives AuthFailure.SignatureExpire", async () => {
@@ -37,7 +45,13 @@ test("a timestamp more than 300 s off the server clock gives AuthFailure.Signatu
 test("a body changed after signing fails the signature check", async () => {
   const body = JSON.stringify({ InstanceId: instanceId() });
   const timestamp = Math.floor(Date.now() / 1000);
-  const signed = { secretKey: emu.credentials.secretKey, service: "127", timestamp, headers: { "content-type": "application/json", host: "127.0.0.1" }, body };
+  const signed = {
+    secretKey: emu.credentials.secretKey,
+    service: "127",
+    timestamp,
+    headers: { "content-type": "application/json", host: "127.0.0.1" },
+    body,
+  };
   const headers = {
     "content-type": "application/json",
     "x-tc-action": "DescribeNetworkInterfaceLimit",
@@ -46,7 +60,9 @@ test("a body changed after signing fails the signature check", async () => {
     "x-tc-timestamp": String(timestamp),
     authorization: authorization(emu.credentials.secretId, signed),
   };
-  const ok = (await (await fetch(emu.url, { method: "POST", headers, body })).json()) as { Response: { EniQuantity: number } };
+  const ok = (await (await fetch(emu.url, { method: "POST", headers, body })).json()) as {
+    Response: { EniQuantity: number };
+  };
   expect(ok.Response.EniQuantity).toBe(4);
   const bad = await fetch(emu.url, { method: "POST", headers, body: body.replace("ins-", "ins-x") });
   expect(bad.status).toBe(200);
@@ -58,7 +74,13 @@ test("a body changed after signing fails the signature check", async () => {
 test("temporary credentials from the metadata service work with their token, not without, not after expiry", async () => {
   const base = emu.metadataUrl(instanceId());
   const role = await (await fetch(base + "cam/security-credentials/")).text();
-  const creds = (await (await fetch(base + "cam/security-credentials/" + role)).json()) as { Code: string; ExpiredTime: number; TmpSecretId: string; TmpSecretKey: string; Token: string };
+  const creds = (await (await fetch(base + "cam/security-credentials/" + role)).json()) as {
+    Code: string;
+    ExpiredTime: number;
+    TmpSecretId: string;
+    TmpSecretKey: string;
+    Token: string;
+  };
   expect(creds.Code).toBe("Success");
   expect(creds.ExpiredTime).toBe(Math.floor(clockMs / 1000) + 100);
   const temp = { secretId: creds.TmpSecretId, secretKey: creds.TmpSecretKey };
@@ -66,7 +88,9 @@ test("temporary credentials from the metadata service work with their token, not
   expect(await errorCode(sdk(emu, temp).DescribeSubnets({}))).toBe("AuthFailure.TokenFailure");
   clockMs = Date.now() + 101_000;
   try {
-    expect(await errorCode(sdk(emu, { ...temp, token: creds.Token }).DescribeSubnets({}))).toBe("AuthFailure.TokenFailure");
+    expect(await errorCode(sdk(emu, { ...temp, token: creds.Token }).DescribeSubnets({}))).toBe(
+      "AuthFailure.TokenFailure",
+    );
   } finally {
     clockMs = Date.now();
   }
@@ -76,7 +100,9 @@ test("credentials limited to some actions get AuthFailure.UnauthorizedOperation 
   emu.admin.addCredential({ secretId: "AKIDreadonly", secretKey: "k", actions: ["DescribeSubnets"] });
   const ro = sdk(emu, { secretId: "AKIDreadonly", secretKey: "k" });
   expect((await ro.DescribeSubnets({})).TotalCount).toBe(3);
-  expect(await errorCode(ro.DescribeNetworkInterfaceLimit({ InstanceId: instanceId() }))).toBe("AuthFailure.UnauthorizedOperation");
+  expect(await errorCode(ro.DescribeNetworkInterfaceLimit({ InstanceId: instanceId() }))).toBe(
+    "AuthFailure.UnauthorizedOperation",
+  );
 });
 
 test("a wrong region or unknown action is refused in the error envelope", async () => {

@@ -17,26 +17,50 @@ export function authenticate(req: AuthRequest): CredentialRec {
   const header = req.headers.get("authorization");
   if (!header) throw new ApiError("AuthFailure.SignatureFailure", "The request has no Authorization header.");
   const auth = parseAuthorization(header);
-  if (!auth) throw new ApiError("AuthFailure.SignatureFailure", "The Authorization header is not 'TC3-HMAC-SHA256 Credential=<id>/<date>/<service>/tc3_request, SignedHeaders=..., Signature=<hex>'.");
+  if (!auth)
+    throw new ApiError(
+      "AuthFailure.SignatureFailure",
+      "The Authorization header is not 'TC3-HMAC-SHA256 Credential=<id>/<date>/<service>/tc3_request, SignedHeaders=..., Signature=<hex>'.",
+    );
   const tsText = req.headers.get("x-tc-timestamp") ?? "";
   const timestamp = Number(tsText);
-  if (!/^\d+$/.test(tsText)) throw new ApiError("MissingParameter", `X-TC-Timestamp is ${JSON.stringify(tsText)}; expected unix seconds`);
+  if (!/^\d+$/.test(tsText))
+    throw new ApiError("MissingParameter", `X-TC-Timestamp is ${JSON.stringify(tsText)}; expected unix seconds`);
   const skew = Math.abs(req.nowMs / 1000 - timestamp);
   if (skew > req.clockSkewSec) {
-    throw new ApiError("AuthFailure.SignatureExpire", `X-TC-Timestamp ${timestamp} is ${Math.round(skew)} s away from the server clock; allowed: ${req.clockSkewSec} s.`);
+    throw new ApiError(
+      "AuthFailure.SignatureExpire",
+      `X-TC-Timestamp ${timestamp} is ${Math.round(skew)} s away from the server clock; allowed: ${req.clockSkewSec} s.`,
+    );
   }
-  if (auth.date !== scopeDate(timestamp)) throw new ApiError("AuthFailure.SignatureFailure", `Credential date ${auth.date} is not the UTC date of X-TC-Timestamp (${scopeDate(timestamp)}).`);
+  if (auth.date !== scopeDate(timestamp))
+    throw new ApiError(
+      "AuthFailure.SignatureFailure",
+      `Credential date ${auth.date} is not the UTC date of X-TC-Timestamp (${scopeDate(timestamp)}).`,
+    );
   const cred = req.credentials.find((c) => c.secretId === auth.secretId);
-  if (!cred) throw new ApiError("AuthFailure.SecretIdNotFound", "The SecretId is not found; check that it exists and is enabled.");
+  if (!cred)
+    throw new ApiError(
+      "AuthFailure.SecretIdNotFound",
+      "The SecretId is not found; check that it exists and is enabled.",
+    );
   if (!signedBy(cred.secretKey, auth.service, auth.signedHeaders, timestamp, req)) {
-    throw new ApiError("AuthFailure.SignatureFailure", "The provided credentials could not be validated; check the SecretKey and the signing steps.");
+    throw new ApiError(
+      "AuthFailure.SignatureFailure",
+      "The provided credentials could not be validated; check the SecretKey and the signing steps.",
+    );
   }
   if (cred.token !== undefined) {
-    if (req.headers.get("x-tc-token") !== cred.token) throw new ApiError("AuthFailure.TokenFailure", "The token of these temporary credentials is missing or wrong.");
-    if (cred.expiresAt !== undefined && cred.expiresAt * 1000 <= req.nowMs) throw new ApiError("AuthFailure.TokenFailure", "These temporary credentials have expired.");
+    if (req.headers.get("x-tc-token") !== cred.token)
+      throw new ApiError("AuthFailure.TokenFailure", "The token of these temporary credentials is missing or wrong.");
+    if (cred.expiresAt !== undefined && cred.expiresAt * 1000 <= req.nowMs)
+      throw new ApiError("AuthFailure.TokenFailure", "These temporary credentials have expired.");
   }
   if (cred.actions && !cred.actions.includes(req.action)) {
-    throw new ApiError("AuthFailure.UnauthorizedOperation", `These credentials may not call ${req.action}; allowed: ${cred.actions.join(", ")}.`);
+    throw new ApiError(
+      "AuthFailure.UnauthorizedOperation",
+      `These credentials may not call ${req.action}; allowed: ${cred.actions.join(", ")}.`,
+    );
   }
   return cred;
 }

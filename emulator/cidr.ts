@@ -31,7 +31,8 @@ export function parseCidr(cidr: string): Cidr {
   }
   const size = 2 ** (32 - prefix);
   const base = ipToInt(ip);
-  if (base % size !== 0) throw new Error(`CIDR '${cidr}' has host bits set; the network address is ${intToIp(base - (base % size))}`);
+  if (base % size !== 0)
+    throw new Error(`CIDR '${cidr}' has host bits set; the network address is ${intToIp(base - (base % size))}`);
   return { base, prefix };
 }
 

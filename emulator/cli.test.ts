@@ -10,7 +10,12 @@ const root = join(import.meta.dir, "..");
 const bun = process.execPath;
 
 test("--print-world prints the default world for --instances N and exits 0", async () => {
-  const p = Bun.spawn([bun, "cli/main.ts", "emulator", "--print-world", "--instances", "3"], { cwd: root, stdout: "pipe", stderr: "pipe", env: { ...process.env, TENCENTCLOUD_SECRET_ID: "AKIDfromenv", TENCENTCLOUD_SECRET_KEY: "k" } });
+  const p = Bun.spawn([bun, "cli/main.ts", "emulator", "--print-world", "--instances", "3"], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, TENCENTCLOUD_SECRET_ID: "AKIDfromenv", TENCENTCLOUD_SECRET_KEY: "k" },
+  });
   const world = JSON.parse(await new Response(p.stdout).text());
   expect(await p.exited).toBe(0);
   expect(world.instances).toHaveLength(3);
@@ -23,10 +28,18 @@ test("a bad option or config file is refused with the value and what is allowed"
   const dir = mkdtempSync(join(tmpdir(), "emu-cli-"));
   try {
     writeFileSync(join(dir, "c.yaml"), "settings: { maxIpsPerCall: 0 }\n");
-    const bad = Bun.spawn([bun, "cli/main.ts", "emulator", "--config", join(dir, "c.yaml"), "--print-world"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+    const bad = Bun.spawn([bun, "cli/main.ts", "emulator", "--config", join(dir, "c.yaml"), "--print-world"], {
+      cwd: root,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(await bad.exited).toBe(1);
     expect(await new Response(bad.stderr).text()).toContain("settings.maxIpsPerCall");
-    const port = Bun.spawn([bun, "cli/main.ts", "emulator", "--instances", "x"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+    const port = Bun.spawn([bun, "cli/main.ts", "emulator", "--instances", "x"], {
+      cwd: root,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(await port.exited).toBe(2);
     expect(await new Response(port.stderr).text()).toContain("--instances is 'x'; allowed: an integer from 0 to 1000");
   } finally {
@@ -40,7 +53,12 @@ test("the served emulator answers the real SDK with the credentials it wrote to 
   const env = { ...process.env };
   delete env.TENCENTCLOUD_SECRET_ID;
   delete env.TENCENTCLOUD_SECRET_KEY;
-  const p = Bun.spawn([bun, "cli/main.ts", "emulator", "--instances", "1", "--info", infoPath], { cwd: root, stdout: "pipe", stderr: "pipe", env });
+  const p = Bun.spawn([bun, "cli/main.ts", "emulator", "--instances", "1", "--info", infoPath], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+    env,
+  });
   try {
     const reader = p.stdout.getReader();
     let out = "";
@@ -53,7 +71,11 @@ test("the served emulator answers the real SDK with the credentials it wrote to 
     const info = JSON.parse(readFileSync(infoPath, "utf8"));
     expect(statSync(infoPath).mode & 0o777).toBe(0o600);
     expect(out).toContain(`TENCENTCLOUD_SECRET_ID=${info.secretId}`);
-    const emu = { endpoint: info.endpoint, region: info.region, credentials: { secretId: info.secretId, secretKey: info.secretKey } } as Emulator;
+    const emu = {
+      endpoint: info.endpoint,
+      region: info.region,
+      credentials: { secretId: info.secretId, secretKey: info.secretKey },
+    } as Emulator;
     expect((await sdk(emu).DescribeNetworkInterfaceLimit({ InstanceId: info.instances[0] })).EniQuantity).toBe(4);
     expect(await (await fetch(info.metadataUrls[info.instances[0]] + "instance-id")).text()).toBe(info.instances[0]);
   } finally {

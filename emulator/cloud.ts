@@ -83,14 +83,35 @@ export class Cloud {
     return Response.json({ Response: answer });
   }
 
-  private async answer(req: Request, action: string, body: Uint8Array, requestId: string): Promise<Record<string, unknown>> {
+  private async answer(
+    req: Request,
+    action: string,
+    body: Uint8Array,
+    requestId: string,
+  ): Promise<Record<string, unknown>> {
     if (action === "") throw new ApiError("MissingParameter", "The request has no X-TC-Action header.");
-    if (!(ACTIONS as readonly string[]).includes(action)) throw new ApiError("InvalidAction", `Action '${action}' is not served; allowed: ${ACTIONS.join(", ")}.`);
+    if (!(ACTIONS as readonly string[]).includes(action))
+      throw new ApiError("InvalidAction", `Action '${action}' is not served; allowed: ${ACTIONS.join(", ")}.`);
     const version = req.headers.get("x-tc-version");
-    if (version !== API_VERSION) throw new ApiError("InvalidParameterValue", `X-TC-Version is ${JSON.stringify(version)}; allowed: ${API_VERSION}`);
-    authenticate({ headers: req.headers, body, action, nowMs: this.now(), clockSkewSec: this.state.settings.clockSkewSec, credentials: this.state.credentials });
+    if (version !== API_VERSION)
+      throw new ApiError(
+        "InvalidParameterValue",
+        `X-TC-Version is ${JSON.stringify(version)}; allowed: ${API_VERSION}`,
+      );
+    authenticate({
+      headers: req.headers,
+      body,
+      action,
+      nowMs: this.now(),
+      clockSkewSec: this.state.settings.clockSkewSec,
+      credentials: this.state.credentials,
+    });
     const region = req.headers.get("x-tc-region");
-    if (region !== this.state.region) throw new ApiError("UnsupportedRegion", `X-TC-Region is ${JSON.stringify(region)}; this emulator serves ${this.state.region}.`);
+    if (region !== this.state.region)
+      throw new ApiError(
+        "UnsupportedRegion",
+        `X-TC-Region is ${JSON.stringify(region)}; this emulator serves ${this.state.region}.`,
+      );
     let params: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(new TextDecoder().decode(body) || "{}");
@@ -119,18 +140,33 @@ export class Cloud {
     return result;
   }
 
-  private run(action: Action, params: Record<string, unknown>, requestId: string, staleMs: number): Record<string, unknown> {
-    const token = IDEMPOTENT.has(action) && typeof params.ClientToken === "string" && params.ClientToken !== "" ? params.ClientToken : undefined;
+  private run(
+    action: Action,
+    params: Record<string, unknown>,
+    requestId: string,
+    staleMs: number,
+  ): Record<string, unknown> {
+    const token =
+      IDEMPOTENT.has(action) && typeof params.ClientToken === "string" && params.ClientToken !== ""
+        ? params.ClientToken
+        : undefined;
     const { ClientToken: _drop, ...rest } = params;
     const paramsHash = createHash("sha256").update(canonicalJson(rest)).digest("hex");
     if (token !== undefined) {
       const seen = this.state.clientTokens[`${action}/${token}`];
       if (seen && seen.paramsHash === paramsHash) return seen.response;
-      if (seen) throw new ApiError("UnsupportedOperation.IdempotentParameterMismatch", `ClientToken '${token}' was used for a different ${action} request; allowed: a new token per distinct request`);
+      if (seen)
+        throw new ApiError(
+          "UnsupportedOperation.IdempotentParameterMismatch",
+          `ClientToken '${token}' was used for a different ${action} request; allowed: a new token per distinct request`,
+        );
     }
     const nowMs = this.now();
     const view = (staleMs > 0 && this.history.at(nowMs - staleMs)) || this.state.enis;
-    const response = { ...handlers[action]({ state: this.state, rng: this.rng, nowMs, requestId, view }, params), RequestId: requestId };
+    const response = {
+      ...handlers[action]({ state: this.state, rng: this.rng, nowMs, requestId, view }, params),
+      RequestId: requestId,
+    };
     if (MUTATING.has(action)) {
       const task = this.state.tasks[requestId];
       const failRate = faultFor(this.state.faults, action)?.taskFailRate ?? 0;
@@ -166,7 +202,10 @@ export class Cloud {
 function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
   if (v !== null && typeof v === "object") {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(",")}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
   }
   return JSON.stringify(v) ?? "null";
 }

@@ -5,7 +5,9 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
 const resourceId = (prefix: string) =>
-  z.string().regex(new RegExp(`^${prefix}-[a-z0-9]{8}$`), { error: `an ID '${prefix}-' and 8 lowercase letters or digits` });
+  z
+    .string()
+    .regex(new RegExp(`^${prefix}-[a-z0-9]{8}$`), { error: `an ID '${prefix}-' and 8 lowercase letters or digits` });
 
 export const ACTIONS = [
   "CreateNetworkInterface",
@@ -49,7 +51,11 @@ export type ActionFault = z.output<typeof ActionFault>;
 export const Faults = z.record(z.string(), ActionFault).superRefine((faults, ctx) => {
   for (const name of Object.keys(faults)) {
     if (name !== "*" && !(ACTIONS as readonly string[]).includes(name)) {
-      ctx.addIssue({ code: "custom", path: [name], message: `fault for unknown action '${name}'; allowed: "*" or one of ${ACTIONS.join(", ")}` });
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: `fault for unknown action '${name}'; allowed: "*" or one of ${ACTIONS.join(", ")}`,
+      });
     }
   }
 });
@@ -88,13 +94,27 @@ const Tags = z.record(z.string(), z.string()).default({});
 
 export const EmulatorConfig = z.strictObject({
   seed: z.int().default(1),
-  region: z.string().regex(/^[a-z]{2,4}-[a-z]+(-[a-z0-9]+)?$/, { error: "a region such as ap-guangzhou" }).default("ap-guangzhou"),
+  region: z
+    .string()
+    .regex(/^[a-z]{2,4}-[a-z]+(-[a-z0-9]+)?$/, { error: "a region such as ap-guangzhou" })
+    .default("ap-guangzhou"),
   vpcs: z.array(z.strictObject({ vpcId: resourceId("vpc"), cidrBlock: z.string() })).optional(),
   subnets: z
-    .array(z.strictObject({ subnetId: resourceId("subnet"), vpcId: resourceId("vpc"), cidrBlock: z.string(), zone: z.string(), name: z.string().default(""), tags: Tags }))
+    .array(
+      z.strictObject({
+        subnetId: resourceId("subnet"),
+        vpcId: resourceId("vpc"),
+        cidrBlock: z.string(),
+        zone: z.string(),
+        name: z.string().default(""),
+        tags: Tags,
+      }),
+    )
     .optional(),
   securityGroups: z.array(resourceId("sg")).optional(),
-  instanceTypes: z.record(z.string(), z.strictObject({ eniQuota: z.int().min(1), ipsPerEni: z.int().min(1) })).optional(),
+  instanceTypes: z
+    .record(z.string(), z.strictObject({ eniQuota: z.int().min(1), ipsPerEni: z.int().min(1) }))
+    .optional(),
   instances: z
     .array(
       z.strictObject({
@@ -109,7 +129,15 @@ export const EmulatorConfig = z.strictObject({
   /** Instances of the default type when `instances` is not given (overridden by --instances). */
   instanceCount: z.int().min(0).max(1000).default(2),
   credentials: z
-    .array(z.strictObject({ secretId: z.string().min(1), secretKey: z.string().min(1), token: z.string().optional(), expiresAt: z.int().optional(), actions: z.array(z.string()).optional() }))
+    .array(
+      z.strictObject({
+        secretId: z.string().min(1),
+        secretKey: z.string().min(1),
+        token: z.string().optional(),
+        expiresAt: z.int().optional(),
+        actions: z.array(z.string()).optional(),
+      }),
+    )
     .optional(),
   settings: Settings.default(Settings.parse({})),
   faults: Faults.default({}),

@@ -21,7 +21,13 @@ async function emulator(opts: EmulatorOptions): Promise<Emulator> {
 
 function podsRequest(emu: Emulator, extra: Record<string, unknown> = {}) {
   const w = emu.inventory();
-  return { VpcId: w.vpcs[0]!.vpcId, SubnetId: w.subnets[1]!.subnetId, NetworkInterfaceName: "f", SecurityGroupIds: w.securityGroups, ...extra };
+  return {
+    VpcId: w.vpcs[0]!.vpcId,
+    SubnetId: w.subnets[1]!.subnetId,
+    NetworkInterfaceName: "f",
+    SecurityGroupIds: w.securityGroups,
+    ...extra,
+  };
 }
 
 test("a qps fault throttles with RequestLimitExceeded and refills with the clock", async () => {
@@ -31,16 +37,24 @@ test("a qps fault throttles with RequestLimitExceeded and refills with the clock
   await c.DescribeSubnets({});
   await c.DescribeSubnets({});
   expect(await errorCode(c.DescribeSubnets({}))).toBe("RequestLimitExceeded");
-  expect((await c.DescribeNetworkInterfaceLimit({ InstanceId: emu.inventory().instances[0]!.instanceId })).EniQuantity).toBe(4);
+  expect(
+    (await c.DescribeNetworkInterfaceLimit({ InstanceId: emu.inventory().instances[0]!.instanceId })).EniQuantity,
+  ).toBe(4);
   clock += 500;
   expect((await c.DescribeSubnets({})).TotalCount).toBe(3);
   expect(await errorCode(c.DescribeSubnets({}))).toBe("RequestLimitExceeded");
 });
 
 test("an 'after' error fault applies the action and still answers the error; 'before' applies nothing", async () => {
-  const emu = await emulator({ config: { settings: FAST, faults: { CreateNetworkInterface: { errorRate: 1, errorCode: "InternalError", errorPhase: "after" } } } });
+  const emu = await emulator({
+    config: {
+      settings: FAST,
+      faults: { CreateNetworkInterface: { errorRate: 1, errorCode: "InternalError", errorPhase: "after" } },
+    },
+  });
   const c = sdk(emu);
-  const count = async () => (await c.DescribeNetworkInterfaces({ Filters: [{ Name: "network-interface-name", Values: ["f"] }] })).TotalCount;
+  const count = async () =>
+    (await c.DescribeNetworkInterfaces({ Filters: [{ Name: "network-interface-name", Values: ["f"] }] })).TotalCount;
   expect(await errorCode(c.CreateNetworkInterface(podsRequest(emu)))).toBe("InternalError");
   expect(await count()).toBe(1);
   emu.admin.setFaults({ CreateNetworkInterface: { errorRate: 1, errorCode: "InternalError", errorPhase: "before" } });
@@ -50,7 +64,10 @@ test("an 'after' error fault applies the action and still answers the error; 'be
 
 test("a stale Describe answers from the state staleMs ago", async () => {
   let clock = Date.now();
-  const emu = await emulator({ now: () => clock, config: { settings: FAST, faults: { DescribeNetworkInterfaces: { staleMs: 1000 } } } });
+  const emu = await emulator({
+    now: () => clock,
+    config: { settings: FAST, faults: { DescribeNetworkInterfaces: { staleMs: 1000 } } },
+  });
   const c = sdk(emu);
   clock += 2000;
   const created = await c.CreateNetworkInterface(podsRequest(emu));
@@ -62,12 +79,23 @@ test("a stale Describe answers from the state staleMs ago", async () => {
 });
 
 test("latency and hung requests are applied", async () => {
-  const emu = await emulator({ config: { settings: FAST, faults: { DescribeSubnets: { latency: { fixedMs: 60 } }, DescribeNetworkInterfaceLimit: { hangRate: 1 } } } });
+  const emu = await emulator({
+    config: {
+      settings: FAST,
+      faults: { DescribeSubnets: { latency: { fixedMs: 60 } }, DescribeNetworkInterfaceLimit: { hangRate: 1 } },
+    },
+  });
   const c = sdk(emu);
   const t0 = performance.now();
   await c.DescribeSubnets({});
   expect(performance.now() - t0).toBeGreaterThanOrEqual(55);
-  const outcome = await Promise.race([c.DescribeNetworkInterfaceLimit({ InstanceId: emu.inventory().instances[0]!.instanceId }).then(() => "answered", () => "failed"), Bun.sleep(300).then(() => "hung")]);
+  const outcome = await Promise.race([
+    c.DescribeNetworkInterfaceLimit({ InstanceId: emu.inventory().instances[0]!.instanceId }).then(
+      () => "answered",
+      () => "failed",
+    ),
+    Bun.sleep(300).then(() => "hung"),
+  ]);
   expect(outcome).toBe("hung");
 });
 
@@ -92,14 +120,18 @@ test("a restart with --state continues running tasks and keeps IDs, credentials 
   expect(second.credentials).toEqual(first.credentials);
   const c2 = sdk(second);
   expect((await c2.DescribeVpcTaskResult({ TaskId: attach.RequestId! })).Status).toBe("RUNNING");
-  expect((await c2.DescribeNetworkInterfaces({ NetworkInterfaceIds: [id] })).NetworkInterfaceSet![0]!.State).toBe("ATTACHING");
+  expect((await c2.DescribeNetworkInterfaces({ NetworkInterfaceIds: [id] })).NetworkInterfaceSet![0]!.State).toBe(
+    "ATTACHING",
+  );
   clock += 60_000;
   expect(await waitTask(c2, attach.RequestId!)).toBe("SUCCESS");
   const eni = (await c2.DescribeNetworkInterfaces({ NetworkInterfaceIds: [id] })).NetworkInterfaceSet![0]!;
   expect([eni.State, eni.Attachment?.InstanceId]).toEqual(["AVAILABLE", instanceId]);
   const again = await c2.CreateNetworkInterface(podsRequest(second));
   expect(again.NetworkInterface!.NetworkInterfaceId).not.toBe(id);
-  expect(again.NetworkInterface!.PrivateIpAddressSet![0]!.PrivateIpAddress).not.toBe(created.NetworkInterface!.PrivateIpAddressSet![0]!.PrivateIpAddress!);
+  expect(again.NetworkInterface!.PrivateIpAddressSet![0]!.PrivateIpAddress).not.toBe(
+    created.NetworkInterface!.PrivateIpAddressSet![0]!.PrivateIpAddress!,
+  );
 });
 
 test("the same seed builds the same world", () => {
@@ -113,9 +145,15 @@ test("the same seed builds the same world", () => {
 
 test("a configuration error names the field, the value and what is allowed", () => {
   expect(() => parseConfig({ faults: { Nope: {} } })).toThrow("faults.Nope: fault for unknown action 'Nope'");
-  expect(() => initialState({ env: {}, config: { subnets: [{ subnetId: "subnet-aaaaaaaa", vpcId: "vpc-bbbbbbbb", cidrBlock: "10.0.0.0/24", zone: "z" }], vpcs: [{ vpcId: "vpc-aaaaaaaa", cidrBlock: "10.0.0.0/16" }] } })).toThrow(
-    "subnets[0].vpcId 'vpc-bbbbbbbb' is not a configured VPC; allowed: vpc-aaaaaaaa",
-  );
+  expect(() =>
+    initialState({
+      env: {},
+      config: {
+        subnets: [{ subnetId: "subnet-aaaaaaaa", vpcId: "vpc-bbbbbbbb", cidrBlock: "10.0.0.0/24", zone: "z" }],
+        vpcs: [{ vpcId: "vpc-aaaaaaaa", cidrBlock: "10.0.0.0/16" }],
+      },
+    }),
+  ).toThrow("subnets[0].vpcId 'vpc-bbbbbbbb' is not a configured VPC; allowed: vpc-aaaaaaaa");
 });
 
 test("latency distributions draw from the seeded generator within their bounds", async () => {
@@ -123,10 +161,14 @@ test("latency distributions draw from the seeded generator within their bounds",
   const { Rng } = await import("./rng.ts");
   const { ActionFault } = await import("./config.ts");
   const rng = new Rng(9);
-  const uniform = Array.from({ length: 200 }, () => latencyMs(ActionFault.parse({ latency: { uniformMs: [10, 30] } }), rng));
+  const uniform = Array.from({ length: 200 }, () =>
+    latencyMs(ActionFault.parse({ latency: { uniformMs: [10, 30] } }), rng),
+  );
   expect(Math.min(...uniform)).toBeGreaterThanOrEqual(10);
   expect(Math.max(...uniform)).toBeLessThanOrEqual(30);
-  const exp = Array.from({ length: 2000 }, () => latencyMs(ActionFault.parse({ latency: { exponentialMeanMs: 50 } }), rng));
+  const exp = Array.from({ length: 2000 }, () =>
+    latencyMs(ActionFault.parse({ latency: { exponentialMeanMs: 50 } }), rng),
+  );
   const mean = exp.reduce((a, b) => a + b, 0) / exp.length;
   expect(mean).toBeGreaterThan(40);
   expect(mean).toBeLessThan(60);
@@ -139,13 +181,21 @@ test("a fabric hook that throws is logged and the task still succeeds", async ()
   const emu = await emulator({
     config: { settings: FAST },
     log: (l) => lines.push(l),
-    fabric: { onAttach: async () => Promise.reject(new Error("no netns")), onDetach: async () => {}, onAssign: async () => {}, onUnassign: async () => {} },
+    fabric: {
+      onAttach: async () => Promise.reject(new Error("no netns")),
+      onDetach: async () => {},
+      onAssign: async () => {},
+      onUnassign: async () => {},
+    },
   });
   const c = sdk(emu);
   const created = await c.CreateNetworkInterface(podsRequest(emu));
   await waitTask(c, created.RequestId!);
   const id = created.NetworkInterface!.NetworkInterfaceId!;
-  const a = await c.AttachNetworkInterface({ NetworkInterfaceId: id, InstanceId: emu.inventory().instances[0]!.instanceId });
+  const a = await c.AttachNetworkInterface({
+    NetworkInterfaceId: id,
+    InstanceId: emu.inventory().instances[0]!.instanceId,
+  });
   expect(await waitTask(c, a.RequestId!)).toBe("SUCCESS");
   expect(lines).toContain(`fabric hook for AttachNetworkInterface on ${id} failed: no netns`);
 });

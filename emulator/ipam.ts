@@ -11,7 +11,12 @@ export function usedIps(state: State, subnetId: string): Set<string> {
 }
 
 /** Takes `count` free addresses, or returns undefined (and takes none) if the subnet has fewer. */
-export function allocate(state: State, subnet: SubnetRec, count: number, reserved: readonly string[] = []): string[] | undefined {
+export function allocate(
+  state: State,
+  subnet: SubnetRec,
+  count: number,
+  reserved: readonly string[] = [],
+): string[] | undefined {
   const cidr = parseCidr(subnet.cidrBlock);
   const used = usedIps(state, subnet.subnetId);
   for (const ip of reserved) used.add(ip);

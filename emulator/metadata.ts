@@ -73,7 +73,9 @@ function macEntry(state: State, eni: EniRec, path: string): string | undefined {
   if (path in fields) return fields[path];
   const ip = /^local-ipv4s\/([\d.]+)(?:\/(.*))?$/.exec(path);
   if (!ip || !ips.some((i) => i.ip === ip[1])) return undefined;
-  return ({ "": "gateway\nsubnet-mask", gateway: gateway(cidr), "subnet-mask": netmask(cidr) } as Record<string, string>)[ip[2] ?? ""];
+  return (
+    { "": "gateway\nsubnet-mask", gateway: gateway(cidr), "subnet-mask": netmask(cidr) } as Record<string, string>
+  )[ip[2] ?? ""];
 }
 
 /**
@@ -86,9 +88,16 @@ function issueCredentials(cloud: Cloud, inst: InstanceRec) {
   const ttl = state.settings.tempCredentialTtlSec;
   state.credentials = state.credentials.filter((c) => c.expiresAt === undefined || c.expiresAt > nowS);
   const prefix = `AKIDtmp${inst.instanceId.slice(4)}`;
-  let cred = state.credentials.find((c) => c.secretId.startsWith(prefix) && c.expiresAt !== undefined && c.expiresAt - nowS > ttl / 2);
+  let cred = state.credentials.find(
+    (c) => c.secretId.startsWith(prefix) && c.expiresAt !== undefined && c.expiresAt - nowS > ttl / 2,
+  );
   if (!cred) {
-    cred = { secretId: prefix + randomBytes(8).toString("hex"), secretKey: randomBytes(16).toString("hex"), token: randomBytes(24).toString("hex"), expiresAt: nowS + ttl };
+    cred = {
+      secretId: prefix + randomBytes(8).toString("hex"),
+      secretKey: randomBytes(16).toString("hex"),
+      token: randomBytes(24).toString("hex"),
+      expiresAt: nowS + ttl,
+    };
     state.credentials.push(cred);
     cloud.persist();
   }

@@ -8,7 +8,10 @@ export type SdkClient = InstanceType<typeof vpc.v20170312.Client>;
 /** Fast tasks so that tests spend their time on behaviour, not on waiting. */
 export const FAST = { asyncMs: { create: 5, attach: 15, detach: 15, delete: 5, assign: 5, unassign: 5 } };
 
-export function sdk(emu: Emulator, credential: { secretId: string; secretKey: string; token?: string } = emu.credentials): SdkClient {
+export function sdk(
+  emu: Emulator,
+  credential: { secretId: string; secretKey: string; token?: string } = emu.credentials,
+): SdkClient {
   // Under Bun the SDK's fetch ignores the agent and reads http_proxy; NO_PROXY is the way out.
   for (const name of ["NO_PROXY", "no_proxy"]) {
     const list = (process.env[name] ?? "").split(",").filter((s) => s !== "");
@@ -17,7 +20,15 @@ export function sdk(emu: Emulator, credential: { secretId: string; secretKey: st
   return new vpc.v20170312.Client({
     credential,
     region: emu.region,
-    profile: { signMethod: "TC3-HMAC-SHA256", httpProfile: { endpoint: emu.endpoint, protocol: "http://", reqTimeout: 10, agent: new http.Agent({ keepAlive: true }) } },
+    profile: {
+      signMethod: "TC3-HMAC-SHA256",
+      httpProfile: {
+        endpoint: emu.endpoint,
+        protocol: "http://",
+        reqTimeout: 10,
+        agent: new http.Agent({ keepAlive: true }),
+      },
+    },
   });
 }
 

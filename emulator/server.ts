@@ -54,7 +54,11 @@ export type Inventory = Pick<State, "region" | "vpcs" | "subnets" | "securityGro
 
 export function initialState(opts: Pick<EmulatorOptions, "config" | "instances" | "env" | "now">): State {
   const config = parseConfig(opts.config ?? {});
-  return buildState(config, { instances: opts.instances, env: opts.env ?? process.env, nowMs: (opts.now ?? Date.now)() }).state;
+  return buildState(config, {
+    instances: opts.instances,
+    env: opts.env ?? process.env,
+    nowMs: (opts.now ?? Date.now)(),
+  }).state;
 }
 
 export function inventoryOf(state: State): Inventory {
@@ -79,10 +83,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       if (path.startsWith("/_emulator/")) return handleAdmin(admin, adminToken, req, path.slice("/_emulator/".length));
       if (path.startsWith(METADATA_PREFIX)) return handleMetadata(cloud, path.slice(METADATA_PREFIX.length));
       if (path === "/" && req.method === "POST") return cloud.handle(req);
-      return new Response("not found: the API is POST /, metadata under /meta/<instance-id>/latest/meta-data/, admin under /_emulator/\n", { status: 404 });
+      return new Response(
+        "not found: the API is POST /, metadata under /meta/<instance-id>/latest/meta-data/, admin under /_emulator/\n",
+        { status: 404 },
+      );
     },
   });
-  const timer = setInterval(() => void cloud.tick().catch((e) => log(`tick failed: ${(e as Error).message}`)), opts.tickMs ?? 20);
+  const timer = setInterval(
+    () => void cloud.tick().catch((e) => log(`tick failed: ${(e as Error).message}`)),
+    opts.tickMs ?? 20,
+  );
   const longTerm = state.credentials.find((c: CredentialRec) => c.token === undefined) ?? state.credentials[0]!;
   const url = `http://${server.hostname}:${server.port}`;
   return {

@@ -21,7 +21,9 @@ test("a changed body or key changes the signature", () => {
 
 test("the Authorization header round-trips through the parser", () => {
   const header = authorization("AKIDEXAMPLE", vector);
-  expect(header).toStartWith("TC3-HMAC-SHA256 Credential=AKIDEXAMPLE/2019-02-25/cvm/tc3_request, SignedHeaders=content-type;host, Signature=");
+  expect(header).toStartWith(
+    "TC3-HMAC-SHA256 Credential=AKIDEXAMPLE/2019-02-25/cvm/tc3_request, SignedHeaders=content-type;host, Signature=",
+  );
   expect(parseAuthorization(header)).toEqual({
     secretId: "AKIDEXAMPLE",
     date: "2019-02-25",

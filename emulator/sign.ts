@@ -23,14 +23,23 @@ export function scopeDate(timestamp: number): string {
 }
 
 export function signedHeaderNames(input: SignInput): string[] {
-  return Object.keys(input.headers).map((k) => k.toLowerCase()).sort();
+  return Object.keys(input.headers)
+    .map((k) => k.toLowerCase())
+    .sort();
 }
 
 export function canonicalRequest(input: SignInput): string {
   const lower = Object.fromEntries(Object.entries(input.headers).map(([k, v]) => [k.toLowerCase(), v.trim()]));
   const names = signedHeaderNames(input);
   const headers = names.map((n) => `${n}:${lower[n]}\n`).join("");
-  return [input.method ?? "POST", input.path ?? "/", input.query ?? "", headers, names.join(";"), sha256Hex(input.body)].join("\n");
+  return [
+    input.method ?? "POST",
+    input.path ?? "/",
+    input.query ?? "",
+    headers,
+    names.join(";"),
+    sha256Hex(input.body),
+  ].join("\n");
 }
 
 export function stringToSign(input: SignInput): string {
@@ -60,7 +69,10 @@ export interface ParsedAuthorization {
 
 /** Parses the Authorization header; undefined when it is not a TC3 header at all. */
 export function parseAuthorization(header: string): ParsedAuthorization | undefined {
-  const m = /^TC3-HMAC-SHA256\s+Credential=([^/,\s]+)\/(\d{4}-\d{2}-\d{2})\/([^/,\s]+)\/tc3_request,\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(header.trim());
+  const m =
+    /^TC3-HMAC-SHA256\s+Credential=([^/,\s]+)\/(\d{4}-\d{2}-\d{2})\/([^/,\s]+)\/tc3_request,\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(
+      header.trim(),
+    );
   if (!m) return undefined;
   return { secretId: m[1]!, date: m[2]!, service: m[3]!, signedHeaders: m[4]!.split(";"), signature: m[5]! };
 }

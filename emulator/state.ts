@@ -112,23 +112,27 @@ export function buildState(config: EmulatorConfig, opts: BuildOptions): { state:
   const vpcs = config.vpcs ?? [{ vpcId: rng.id("vpc"), cidrBlock: "10.0.0.0/16" }];
   const defaultVpc = vpcs[0]!.vpcId;
   const zone = `${config.region}-3`;
-  const subnets: SubnetRec[] = (config.subnets ?? [
-    { subnetId: rng.id("subnet"), vpcId: defaultVpc, cidrBlock: "10.0.0.0/24", zone, name: "nodes", tags: {} },
-    { subnetId: rng.id("subnet"), vpcId: defaultVpc, cidrBlock: "10.0.16.0/20", zone, name: "pods-large", tags: {} },
-    { subnetId: rng.id("subnet"), vpcId: defaultVpc, cidrBlock: "10.0.32.0/26", zone, name: "pods-small", tags: {} },
-  ]).map((s) => ({ ...s }));
+  const subnets: SubnetRec[] = (
+    config.subnets ?? [
+      { subnetId: rng.id("subnet"), vpcId: defaultVpc, cidrBlock: "10.0.0.0/24", zone, name: "nodes", tags: {} },
+      { subnetId: rng.id("subnet"), vpcId: defaultVpc, cidrBlock: "10.0.16.0/20", zone, name: "pods-large", tags: {} },
+      { subnetId: rng.id("subnet"), vpcId: defaultVpc, cidrBlock: "10.0.32.0/26", zone, name: "pods-small", tags: {} },
+    ]
+  ).map((s) => ({ ...s }));
   checkTopology(vpcs, subnets);
   const securityGroups = config.securityGroups ?? [rng.id("sg")];
   const instanceTypes = config.instanceTypes ?? { [DEFAULT_INSTANCE_TYPE]: { eniQuota: 4, ipsPerEni: 10 } };
   const count = opts.instances ?? config.instanceCount;
   const nodeSubnet = subnets[0]!;
-  const instanceSpecs = config.instances ?? Array.from({ length: count }, () => ({
-    instanceId: rng.id("ins"),
-    instanceType: Object.keys(instanceTypes)[0] ?? DEFAULT_INSTANCE_TYPE,
-    zone: nodeSubnet.zone,
-    subnetId: nodeSubnet.subnetId,
-    role: "vpccni-node",
-  }));
+  const instanceSpecs =
+    config.instances ??
+    Array.from({ length: count }, () => ({
+      instanceId: rng.id("ins"),
+      instanceType: Object.keys(instanceTypes)[0] ?? DEFAULT_INSTANCE_TYPE,
+      zone: nodeSubnet.zone,
+      subnetId: nodeSubnet.subnetId,
+      role: "vpccni-node",
+    }));
   const state: State = {
     version: STATE_VERSION,
     region: config.region,
@@ -161,13 +165,24 @@ export interface InstanceSpec {
 /** A new instance with its primary ENI (and primary IP) in `spec.subnetId`. */
 export function addInstance(state: State, rng: Rng, spec: InstanceSpec, nowMs: number): InstanceRec {
   const { subnets, instanceTypes } = state;
-  if (state.instances.some((i) => i.instanceId === spec.instanceId)) throw new Error(`instance ${spec.instanceId} exists already`);
+  if (state.instances.some((i) => i.instanceId === spec.instanceId))
+    throw new Error(`instance ${spec.instanceId} exists already`);
   const subnet = subnets.find((s) => s.subnetId === spec.subnetId);
-  if (!subnet) throw new Error(`instance ${spec.instanceId}: subnetId '${spec.subnetId}' is not a configured subnet; allowed: ${subnets.map((s) => s.subnetId).join(", ")}`);
-  if (!instanceTypes[spec.instanceType]) throw new Error(`instance ${spec.instanceId}: instanceType '${spec.instanceType}' is not configured; allowed: ${Object.keys(instanceTypes).join(", ")}`);
-  if (subnet.zone !== spec.zone) throw new Error(`instance ${spec.instanceId}: zone '${spec.zone}' differs from its subnet's zone '${subnet.zone}'`);
+  if (!subnet)
+    throw new Error(
+      `instance ${spec.instanceId}: subnetId '${spec.subnetId}' is not a configured subnet; allowed: ${subnets.map((s) => s.subnetId).join(", ")}`,
+    );
+  if (!instanceTypes[spec.instanceType])
+    throw new Error(
+      `instance ${spec.instanceId}: instanceType '${spec.instanceType}' is not configured; allowed: ${Object.keys(instanceTypes).join(", ")}`,
+    );
+  if (subnet.zone !== spec.zone)
+    throw new Error(`instance ${spec.instanceId}: zone '${spec.zone}' differs from its subnet's zone '${subnet.zone}'`);
   const primaryIp = allocate(state, subnet, 1)?.[0];
-  if (primaryIp === undefined) throw new Error(`instance ${spec.instanceId}: subnet ${subnet.subnetId} (${subnet.cidrBlock}) has no address left for its primary IP`);
+  if (primaryIp === undefined)
+    throw new Error(
+      `instance ${spec.instanceId}: subnet ${subnet.subnetId} (${subnet.cidrBlock}) has no address left for its primary IP`,
+    );
   let eniId = rng.id("eni");
   while (state.enis[eniId]) eniId = rng.id("eni");
   state.enis[eniId] = {
@@ -194,10 +209,15 @@ export function addInstance(state: State, rng: Rng, spec: InstanceSpec, nowMs: n
 function checkTopology(vpcs: State["vpcs"], subnets: SubnetRec[]): void {
   subnets.forEach((s, i) => {
     const vpc = vpcs.find((v) => v.vpcId === s.vpcId);
-    if (!vpc) throw new Error(`subnets[${i}].vpcId '${s.vpcId}' is not a configured VPC; allowed: ${vpcs.map((v) => v.vpcId).join(", ")}`);
-    if (!within(parseCidr(s.cidrBlock), parseCidr(vpc.cidrBlock))) throw new Error(`subnets[${i}].cidrBlock '${s.cidrBlock}' is outside VPC ${vpc.vpcId} (${vpc.cidrBlock})`);
+    if (!vpc)
+      throw new Error(
+        `subnets[${i}].vpcId '${s.vpcId}' is not a configured VPC; allowed: ${vpcs.map((v) => v.vpcId).join(", ")}`,
+      );
+    if (!within(parseCidr(s.cidrBlock), parseCidr(vpc.cidrBlock)))
+      throw new Error(`subnets[${i}].cidrBlock '${s.cidrBlock}' is outside VPC ${vpc.vpcId} (${vpc.cidrBlock})`);
     subnets.slice(0, i).forEach((o) => {
-      if (o.vpcId === s.vpcId && overlaps(parseCidr(o.cidrBlock), parseCidr(s.cidrBlock))) throw new Error(`subnets[${i}].cidrBlock '${s.cidrBlock}' overlaps ${o.subnetId} (${o.cidrBlock})`);
+      if (o.vpcId === s.vpcId && overlaps(parseCidr(o.cidrBlock), parseCidr(s.cidrBlock)))
+        throw new Error(`subnets[${i}].cidrBlock '${s.cidrBlock}' overlaps ${o.subnetId} (${o.cidrBlock})`);
     });
   });
 }
@@ -219,6 +239,9 @@ export function saveState(path: string, state: State): void {
 export function loadState(path: string): State | undefined {
   if (!existsSync(path)) return undefined;
   const data = JSON.parse(readFileSync(path, "utf8")) as Partial<State>;
-  if (data.version !== STATE_VERSION) throw new Error(`state file ${path}: version '${String(data.version)}' is not supported; allowed: ${STATE_VERSION}`);
+  if (data.version !== STATE_VERSION)
+    throw new Error(
+      `state file ${path}: version '${String(data.version)}' is not supported; allowed: ${STATE_VERSION}`,
+    );
   return data as State;
 }

@@ -16,7 +16,11 @@ export function runningTaskOn(state: State, eniId: string): TaskRec | undefined 
 /** Another task on the ENI blocks every mutation of it, as the cloud documents. */
 export function assertNoRunningTask(state: State, eniId: string): void {
   const t = runningTaskOn(state, eniId);
-  if (t) throw new ApiError("UnsupportedOperation.MutexOperationTaskRunning", `Task ${t.taskId} (${t.action}) is still running on ${eniId}; retry when it is done.`);
+  if (t)
+    throw new ApiError(
+      "UnsupportedOperation.MutexOperationTaskRunning",
+      `Task ${t.taskId} (${t.action}) is still running on ${eniId}; retry when it is done.`,
+    );
 }
 
 export function startTask(state: State, task: Omit<TaskRec, "status">): void {
@@ -24,7 +28,12 @@ export function startTask(state: State, task: Omit<TaskRec, "status">): void {
 }
 
 /** Completes due tasks in order; returns whether anything changed. */
-export async function settle(state: State, nowMs: number, fabric: Fabric, log: (line: string) => void): Promise<boolean> {
+export async function settle(
+  state: State,
+  nowMs: number,
+  fabric: Fabric,
+  log: (line: string) => void,
+): Promise<boolean> {
   const due = Object.values(state.tasks)
     .filter((t) => t.status === "RUNNING" && t.doneAt <= nowMs)
     .sort((a, b) => a.doneAt - b.doneAt);

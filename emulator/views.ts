@@ -17,8 +17,26 @@ export function eniView(eni: EniRec): Record<string, unknown> {
     Primary: eni.primary,
     MacAddress: eni.mac,
     State: eni.state,
-    PrivateIpAddressSet: eni.ips.map((ip) => ({ PrivateIpAddress: ip.ip, Primary: ip.primary, State: ip.state, PublicIpAddress: "", AddressId: "", Description: "", IsWanIpBlocked: false, QosLevel: "" })),
-    ...(eni.attachment ? { Attachment: { InstanceId: eni.attachment.instanceId, DeviceIndex: eni.attachment.deviceIndex, AttachTime: eni.attachment.attachTime, InstanceAccountId: "" } } : {}),
+    PrivateIpAddressSet: eni.ips.map((ip) => ({
+      PrivateIpAddress: ip.ip,
+      Primary: ip.primary,
+      State: ip.state,
+      PublicIpAddress: "",
+      AddressId: "",
+      Description: "",
+      IsWanIpBlocked: false,
+      QosLevel: "",
+    })),
+    ...(eni.attachment
+      ? {
+          Attachment: {
+            InstanceId: eni.attachment.instanceId,
+            DeviceIndex: eni.attachment.deviceIndex,
+            AttachTime: eni.attachment.attachTime,
+            InstanceAccountId: "",
+          },
+        }
+      : {}),
     Zone: eni.zone,
     CreatedTime: eni.createdTime,
     TagSet: tagSet(eni.tags),
@@ -54,16 +72,30 @@ export function readFilters(raw: unknown[] | undefined, allowed: readonly string
   return (raw ?? []).map((f, i) => {
     const { Name, Values } = (f ?? {}) as { Name?: unknown; Values?: unknown };
     if (typeof Name !== "string" || !(allowed.includes(Name) || Name.startsWith("tag:"))) {
-      throw new ApiError("InvalidParameter.FilterInvalidKey", `Filters[${i}].Name is ${JSON.stringify(Name)}; allowed: ${allowed.join(", ")}, tag:<key>`);
+      throw new ApiError(
+        "InvalidParameter.FilterInvalidKey",
+        `Filters[${i}].Name is ${JSON.stringify(Name)}; allowed: ${allowed.join(", ")}, tag:<key>`,
+      );
     }
     if (!Array.isArray(Values) || Values.length === 0 || Values.some((v) => typeof v !== "string")) {
-      throw new ApiError("InvalidParameter.FilterValuesNotList", `Filters[${i}].Values is ${JSON.stringify(Values)}; allowed: a non-empty list of strings`);
+      throw new ApiError(
+        "InvalidParameter.FilterValuesNotList",
+        `Filters[${i}].Values is ${JSON.stringify(Values)}; allowed: a non-empty list of strings`,
+      );
     }
     return { Name, Values: Values as string[] };
   });
 }
 
-export const ENI_FILTERS = ["vpc-id", "subnet-id", "attachment.instance-id", "network-interface-id", "address-ip", "is-primary", "network-interface-name"] as const;
+export const ENI_FILTERS = [
+  "vpc-id",
+  "subnet-id",
+  "attachment.instance-id",
+  "network-interface-id",
+  "address-ip",
+  "is-primary",
+  "network-interface-name",
+] as const;
 export const SUBNET_FILTERS = ["vpc-id", "subnet-id", "zone", "subnet-name", "cidr-block"] as const;
 
 /** Filters AND across names, OR within the values of one name (the documented rule). */
@@ -80,14 +112,22 @@ function eniField(eni: EniRec, name: string): string[] {
     return v === undefined ? [] : [v];
   }
   switch (name) {
-    case "vpc-id": return [eni.vpcId];
-    case "subnet-id": return [eni.subnetId];
-    case "attachment.instance-id": return eni.attachment ? [eni.attachment.instanceId] : [];
-    case "network-interface-id": return [eni.eniId];
-    case "network-interface-name": return [eni.name];
-    case "address-ip": return eni.ips.map((i) => i.ip);
-    case "is-primary": return [String(eni.primary)];
-    default: return [];
+    case "vpc-id":
+      return [eni.vpcId];
+    case "subnet-id":
+      return [eni.subnetId];
+    case "attachment.instance-id":
+      return eni.attachment ? [eni.attachment.instanceId] : [];
+    case "network-interface-id":
+      return [eni.eniId];
+    case "network-interface-name":
+      return [eni.name];
+    case "address-ip":
+      return eni.ips.map((i) => i.ip);
+    case "is-primary":
+      return [String(eni.primary)];
+    default:
+      return [];
   }
 }
 
@@ -98,7 +138,14 @@ export function subnetMatches(subnet: SubnetRec, filters: Filter[]): boolean {
       const v = subnet.tags[f.Name.slice(4)];
       values = v === undefined ? [] : [v];
     } else {
-      values = { "vpc-id": [subnet.vpcId], "subnet-id": [subnet.subnetId], zone: [subnet.zone], "subnet-name": [subnet.name], "cidr-block": [subnet.cidrBlock] }[f.Name] ?? [];
+      values =
+        {
+          "vpc-id": [subnet.vpcId],
+          "subnet-id": [subnet.subnetId],
+          zone: [subnet.zone],
+          "subnet-name": [subnet.name],
+          "cidr-block": [subnet.cidrBlock],
+        }[f.Name] ?? [];
     }
     return f.Values.some((v) => values.includes(v));
   });
@@ -122,5 +169,10 @@ export function fabricEni(state: State, eni: EniRec): FabricEni {
 
 export function fabricInstance(state: State, inst: InstanceRec): FabricInstance {
   const primary = state.enis[inst.primaryEniId];
-  return { instanceId: inst.instanceId, zone: inst.zone, primaryIp: primary?.ips.find((i) => i.primary)?.ip ?? "", primaryMac: primary?.mac ?? "" };
+  return {
+    instanceId: inst.instanceId,
+    zone: inst.zone,
+    primaryIp: primary?.ips.find((i) => i.primary)?.ip ?? "",
+    primaryMac: primary?.mac ?? "",
+  };
 }

@@ -68,7 +68,10 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
 
 class StartError extends Error {
   override name = "StartError";
-  constructor(message: string, readonly portClash: boolean) {
+  constructor(
+    message: string,
+    readonly portClash: boolean,
+  ) {
     super(message);
   }
 }
@@ -88,19 +91,31 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
   try {
     const etcdPort = await freePort();
     const apiPort = await freePort();
-    const etcd = spawnManaged("etcd", [
-      paths.etcd,
-      "--name", "vpccni-test",
-      "--data-dir", join(dir, "etcd"),
-      "--listen-client-urls", `http://127.0.0.1:${etcdPort}`,
-      "--advertise-client-urls", `http://127.0.0.1:${etcdPort}`,
-      "--initial-advertise-peer-urls", "http://localhost:2380",
-      "--initial-cluster", "vpccni-test=http://localhost:2380",
-      // port 0: no peer traffic in a one-member cluster, and no clash between clusters
-      "--listen-peer-urls", "http://localhost:0",
-      "--unsafe-no-fsync",
-      "--log-level", "warn",
-    ], { log: join(dir, "etcd.log") });
+    const etcd = spawnManaged(
+      "etcd",
+      [
+        paths.etcd,
+        "--name",
+        "vpccni-test",
+        "--data-dir",
+        join(dir, "etcd"),
+        "--listen-client-urls",
+        `http://127.0.0.1:${etcdPort}`,
+        "--advertise-client-urls",
+        `http://127.0.0.1:${etcdPort}`,
+        "--initial-advertise-peer-urls",
+        "http://localhost:2380",
+        "--initial-cluster",
+        "vpccni-test=http://localhost:2380",
+        // port 0: no peer traffic in a one-member cluster, and no clash between clusters
+        "--listen-peer-urls",
+        "http://localhost:0",
+        "--unsafe-no-fsync",
+        "--log-level",
+        "warn",
+      ],
+      { log: join(dir, "etcd.log") },
+    );
     procs.push(etcd);
     await waitFor(`etcd on 127.0.0.1:${etcdPort}`, etcd, readyTimeoutMs, async () => {
       const res = await fetch(`http://127.0.0.1:${etcdPort}/health`);
@@ -115,23 +130,27 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
     writeFileSync(tokenFile, `${adminToken},vpccni-admin,vpccni-admin,"system:masters"\n`, { mode: 0o600 });
     const serving = await issueServingCert(dir);
 
-    const api = spawnManaged("kube-apiserver", [
-      paths.kubeApiserver,
-      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
-      `--secure-port=${apiPort}`,
-      `--tls-cert-file=${serving.cert}`,
-      `--tls-private-key-file=${serving.key}`,
-      `--service-account-issuer=${ISSUER}`,
-      `--service-account-key-file=${keyFile}`,
-      `--service-account-signing-key-file=${keyFile}`,
-      `--token-auth-file=${tokenFile}`,
-      "--authorization-mode=RBAC",
-      "--service-cluster-ip-range=10.96.0.0/24",
-      "--disable-admission-plugins=ServiceAccount",
-      "--v=1",
-    ], { log: join(dir, "kube-apiserver.log") });
+    const api = spawnManaged(
+      "kube-apiserver",
+      [
+        paths.kubeApiserver,
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${apiPort}`,
+        `--tls-cert-file=${serving.cert}`,
+        `--tls-private-key-file=${serving.key}`,
+        `--service-account-issuer=${ISSUER}`,
+        `--service-account-key-file=${keyFile}`,
+        `--service-account-signing-key-file=${keyFile}`,
+        `--token-auth-file=${tokenFile}`,
+        "--authorization-mode=RBAC",
+        "--service-cluster-ip-range=10.96.0.0/24",
+        "--disable-admission-plugins=ServiceAccount",
+        "--v=1",
+      ],
+      { log: join(dir, "kube-apiserver.log") },
+    );
     procs.push(api);
 
     const server = `https://127.0.0.1:${apiPort}`;
@@ -143,7 +162,12 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
       });
       return res.ok;
     });
-    const admin = writeKubeconfig(join(dir, "admin.kubeconfig"), { server, ca, token: adminToken, user: "vpccni-admin" });
+    const admin = writeKubeconfig(join(dir, "admin.kubeconfig"), {
+      server,
+      ca,
+      token: adminToken,
+      user: "vpccni-admin",
+    });
     const caFile = paths.testCaCert;
 
     let saCount = 0;
@@ -182,9 +206,14 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
           },
         });
         const token = tr.json?.status?.token;
-        if (typeof token !== "string") throw new Error(`TokenRequest for ${namespace}/${name} gave no token: ${JSON.stringify(tr.json)}`);
+        if (typeof token !== "string")
+          throw new Error(`TokenRequest for ${namespace}/${name} gave no token: ${JSON.stringify(tr.json)}`);
         return writeKubeconfig(join(dir, `sa-${namespace}-${name}.kubeconfig`), {
-          server, ca, token, user: `system:serviceaccount:${namespace}:${name}`, namespace,
+          server,
+          ca,
+          token,
+          user: `system:serviceaccount:${namespace}:${name}`,
+          namespace,
         });
       },
     };
@@ -205,14 +234,22 @@ function tail(file: string, lines = 25): string {
 }
 
 /** Polls `ready` until it returns true; fails early when the process exits. */
-async function waitFor(what: string, proc: ManagedProcess, timeoutMs: number, ready: () => Promise<boolean>): Promise<void> {
+async function waitFor(
+  what: string,
+  proc: ManagedProcess,
+  timeoutMs: number,
+  ready: () => Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | undefined;
   proc.exited.then((c) => (exitCode = c));
   while (Date.now() < deadline) {
     if (exitCode !== undefined) {
       const log = tail(proc.log, 200);
-      throw new StartError(`${what}: exited with code ${exitCode} before it was ready`, /address already in use/.test(log));
+      throw new StartError(
+        `${what}: exited with code ${exitCode} before it was ready`,
+        /address already in use/.test(log),
+      );
     }
     try {
       if (await ready()) return;

@@ -73,11 +73,43 @@ export interface CnitoolOptions {
 const BIND_CACHE = `mkdir -p /var/lib/cni && mount --bind "$0" /var/lib/cni && exec "$@"`;
 
 /** `cnitool CMD NET POD` inside the node namespace. */
-export function cnitool(bed: TestBed, node: NodeNs, cmd: CniCommand, net: string, pod: PodNs, dirs: CniDirs, opts: CnitoolOptions = {}): Promise<RunResult> {
-  const tool = ["env", `NETCONFPATH=${dirs.netconf}`, `CNI_PATH=${paths.cniPluginDir}`, `CNI_IFNAME=${opts.ifname ?? "eth0"}`, paths.cnitool, cmd, net, pod.path];
+export function cnitool(
+  bed: TestBed,
+  node: NodeNs,
+  cmd: CniCommand,
+  net: string,
+  pod: PodNs,
+  dirs: CniDirs,
+  opts: CnitoolOptions = {},
+): Promise<RunResult> {
+  const tool = [
+    "env",
+    `NETCONFPATH=${dirs.netconf}`,
+    `CNI_PATH=${paths.cniPluginDir}`,
+    `CNI_IFNAME=${opts.ifname ?? "eth0"}`,
+    paths.cnitool,
+    cmd,
+    net,
+    pod.path,
+  ];
   if (opts.isolateCache === false) return bed.exec(node.ns, tool);
   bed.assertOwned(node.ns);
-  return run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", BIND_CACHE, dirs.cache, "ip", "netns", "exec", node.ns, ...tool]);
+  return run([
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "sh",
+    "-c",
+    BIND_CACHE,
+    dirs.cache,
+    "ip",
+    "netns",
+    "exec",
+    node.ns,
+    ...tool,
+  ]);
 }
 
 /**

@@ -8,10 +8,23 @@ test("the emulated cloud is laid out from the policy's region, VPC and pod subne
   const dir = makeTempDir("layout");
   try {
     const file = join(dir, "p.yaml");
-    const spec = { clusterId: "cls-other001", region: "ap-shanghai", vpcId: "vpc-other001", subnets: ["subnet-a0000001", "subnet-b0000001"] };
-    writeFileSync(file, `apiVersion: vpccni.io/v1alpha1\nkind: VpcCniPolicy\nmetadata: { name: x }\nspec: ${JSON.stringify(spec)}\n`);
+    const spec = {
+      clusterId: "cls-other001",
+      region: "ap-shanghai",
+      vpcId: "vpc-other001",
+      subnets: ["subnet-a0000001", "subnet-b0000001"],
+    };
+    writeFileSync(
+      file,
+      `apiVersion: vpccni.io/v1alpha1\nkind: VpcCniPolicy\nmetadata: { name: x }\nspec: ${JSON.stringify(spec)}\n`,
+    );
     const layout = layoutOf(file);
-    expect(layout).toEqual({ region: "ap-shanghai", clusterId: "cls-other001", vpcId: "vpc-other001", podSubnets: spec.subnets });
+    expect(layout).toEqual({
+      region: "ap-shanghai",
+      clusterId: "cls-other001",
+      vpcId: "vpc-other001",
+      podSubnets: spec.subnets,
+    });
     const config = emulatorConfig(2, undefined, layout);
     expect(config.region).toBe("ap-shanghai");
     expect(config.vpcs?.map((v) => v.vpcId)).toEqual(["vpc-other001"]);

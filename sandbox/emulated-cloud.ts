@@ -31,13 +31,24 @@ export function layoutOf(policyFile: string): CloudLayout {
 export const LAYOUT = layoutOf(EXAMPLE_POLICY);
 export const VPC = LAYOUT.vpcId;
 /** The node subnet is the sandbox's own; the first pod subnet is large, the second small. */
-export const SUBNETS = { nodes: "subnet-node0001", large: LAYOUT.podSubnets[0]!, small: LAYOUT.podSubnets[1]! } as const;
+export const SUBNETS = {
+  nodes: "subnet-node0001",
+  large: LAYOUT.podSubnets[0]!,
+  small: LAYOUT.podSubnets[1]!,
+} as const;
 /** CIDRs of the pod subnets, in the policy's order: a /23 (510 IPs), then a /26 (62 IPs). */
 const POD_CIDRS = ["10.231.8.0/23", "10.231.12.0/26", "10.231.16.0/24", "10.231.20.0/24"];
 
 /** Default: 3 pod ENIs of 10 secondary IPs per node (quota 4 x 11, primary ENI and IPs excluded). */
-export function emulatorConfig(nodes: number, quota = { eniQuota: 4, ipsPerEni: 11 }, layout = LAYOUT): EmulatorConfigInput {
-  if (layout.podSubnets.length > POD_CIDRS.length) throw new Error(`the sandbox lays out at most ${POD_CIDRS.length} pod subnets; the policy lists ${layout.podSubnets.length}`);
+export function emulatorConfig(
+  nodes: number,
+  quota = { eniQuota: 4, ipsPerEni: 11 },
+  layout = LAYOUT,
+): EmulatorConfigInput {
+  if (layout.podSubnets.length > POD_CIDRS.length)
+    throw new Error(
+      `the sandbox lays out at most ${POD_CIDRS.length} pod subnets; the policy lists ${layout.podSubnets.length}`,
+    );
   const zone = `${layout.region}-3`;
   return {
     region: layout.region,
@@ -48,7 +59,12 @@ export function emulatorConfig(nodes: number, quota = { eniQuota: 4, ipsPerEni: 
     ],
     securityGroups: ["sg-demo0001"],
     instanceTypes: { "S5.LARGE8": quota },
-    instances: Array.from({ length: nodes }, (_, i) => ({ instanceId: `ins-node000${i + 1}`, instanceType: "S5.LARGE8", zone, subnetId: SUBNETS.nodes })),
+    instances: Array.from({ length: nodes }, (_, i) => ({
+      instanceId: `ins-node000${i + 1}`,
+      instanceType: "S5.LARGE8",
+      zone,
+      subnetId: SUBNETS.nodes,
+    })),
     settings: { asyncMs: { create: 20, attach: 100, detach: 60, delete: 20, assign: 20, unassign: 20 } },
   };
 }
@@ -59,12 +75,22 @@ export function policyYaml(name: string, spec: Record<string, unknown> = {}, lay
     apiVersion: "vpccni.io/v1alpha1",
     kind: "VpcCniPolicy",
     metadata: { name },
-    spec: { clusterId: layout.clusterId, region: layout.region, vpcId: layout.vpcId, subnets: layout.podSubnets, ...spec },
+    spec: {
+      clusterId: layout.clusterId,
+      region: layout.region,
+      vpcId: layout.vpcId,
+      subnets: layout.podSubnets,
+      ...spec,
+    },
   });
 }
 
 /** Polls until `check` is true; the deadline only bounds a failure, success never waits on it. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -74,7 +100,10 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
       last = error;
       if ((error as Error).message.includes("agent exited")) throw error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`,
+      );
     await Bun.sleep(50);
   }
 }

@@ -85,10 +85,27 @@ export class EmulatedNode {
     const w = this.world;
     if (w.opts.listen && this.listenPort === null) this.listenPort = await freePort();
     const args = [
-      process.execPath, join(ROOT, "cli/main.ts"), "agent",
-      "--policy", this.policyFile, "--node-name", this.name, "--state-dir", join(this.dir, "state"), "--socket", this.socket,
-      "--listen", this.listenPort === null ? "off" : `127.0.0.1:${this.listenPort}`, "--metadata-url", w.emulator.metadataUrl(this.instanceId), "--endpoint", `http://${w.emulator.endpoint}`,
-      "--netns", this.ns.ns, "--log-level", "debug",
+      process.execPath,
+      join(ROOT, "cli/main.ts"),
+      "agent",
+      "--policy",
+      this.policyFile,
+      "--node-name",
+      this.name,
+      "--state-dir",
+      join(this.dir, "state"),
+      "--socket",
+      this.socket,
+      "--listen",
+      this.listenPort === null ? "off" : `127.0.0.1:${this.listenPort}`,
+      "--metadata-url",
+      w.emulator.metadataUrl(this.instanceId),
+      "--endpoint",
+      `http://${w.emulator.endpoint}`,
+      "--netns",
+      this.ns.ns,
+      "--log-level",
+      "debug",
       ...(w.cluster ? ["--kubeconfig", w.agentKubeconfig ?? w.cluster.admin.path] : ["--no-kube"]),
       ...(w.opts.agentArgs ?? []),
     ];
@@ -103,7 +120,14 @@ export class EmulatedNode {
     void agent.exited.then((code) => {
       if (this.agent === agent) this.agentExit = code;
     });
-    await waitFor(`agent of ${this.name} to answer on its socket`, async () => (this.agentExit !== null ? Promise.reject(new Error(`agent exited with ${this.agentExit}; log in ${join(this.dir, "agent.log")}`)) : (await this.view().catch(() => null)) !== null), 60_000);
+    await waitFor(
+      `agent of ${this.name} to answer on its socket`,
+      async () =>
+        this.agentExit !== null
+          ? Promise.reject(new Error(`agent exited with ${this.agentExit}; log in ${join(this.dir, "agent.log")}`))
+          : (await this.view().catch(() => null)) !== null,
+      60_000,
+    );
   }
 
   /** SIGTERM: a graceful stop; SIGKILL: a crash, as `kill -9` of the agent process group. */
@@ -118,7 +142,9 @@ export class EmulatedNode {
 
   /** The agent's log, for failure messages and the demo. */
   agentLog(): string {
-    return require("node:fs").existsSync(join(this.dir, "agent.log")) ? require("node:fs").readFileSync(join(this.dir, "agent.log"), "utf8") : "";
+    return require("node:fs").existsSync(join(this.dir, "agent.log"))
+      ? require("node:fs").readFileSync(join(this.dir, "agent.log"), "utf8")
+      : "";
   }
 
   async view(): Promise<PoolView> {
@@ -131,9 +157,13 @@ export class EmulatedNode {
   async addPod(name = `p${++this.seq}`, existing?: PodNs): Promise<{ pod: PodNs; ip: string; containerId: string }> {
     const pod = existing ?? (await this.newPodNamespace(name));
     // cnitool derives the container ID from the netns path (cnitool-<sha512>).
-    const containerId = this.world.opts.caller === "direct" ? `demo${this.name}${name}`.replace(/[^A-Za-z0-9]/g, "") : pod.path;
+    const containerId =
+      this.world.opts.caller === "direct" ? `demo${this.name}${name}`.replace(/[^A-Za-z0-9]/g, "") : pod.path;
     const args = `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`;
-    const r = this.world.opts.caller === "direct" ? await this.execCni("ADD", pod.path, containerId, args) : await this.cnitool("add", pod.path, { CNI_ARGS: args });
+    const r =
+      this.world.opts.caller === "direct"
+        ? await this.execCni("ADD", pod.path, containerId, args)
+        : await this.cnitool("add", pod.path, { CNI_ARGS: args });
     if (r.code !== 0) throw new Error(`CNI ADD for ${name} on ${this.name} failed (${r.code}): ${r.stdout}${r.stderr}`);
     const result = JSON.parse(r.stdout) as { ips: { address: string }[] };
     const ip = (result.ips[0]?.address ?? "").split("/")[0] ?? "";
@@ -160,8 +190,12 @@ export class EmulatedNode {
    */
   async del(name: string, pod: PodNs): Promise<void> {
     const args = `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`;
-    const containerId = this.world.opts.caller === "direct" ? `demo${this.name}${name}`.replace(/[^A-Za-z0-9]/g, "") : pod.path;
-    const r = this.world.opts.caller === "direct" ? await this.execCni("DEL", pod.path, containerId, args) : await this.cnitool("del", pod.path, { CNI_ARGS: args });
+    const containerId =
+      this.world.opts.caller === "direct" ? `demo${this.name}${name}`.replace(/[^A-Za-z0-9]/g, "") : pod.path;
+    const r =
+      this.world.opts.caller === "direct"
+        ? await this.execCni("DEL", pod.path, containerId, args)
+        : await this.cnitool("del", pod.path, { CNI_ARGS: args });
     if (r.code !== 0) throw new Error(`CNI DEL for ${name} failed (${r.code}): ${r.stdout}${r.stderr}`);
   }
 
@@ -172,8 +206,19 @@ export class EmulatedNode {
   /** The plugin executed as a container runtime does: CNI_* variables and the config on stdin. */
   execCni(command: "ADD" | "DEL" | "STATUS", netns: string, containerId: string, args: string) {
     const conf = JSON.stringify({ cniVersion: "1.1.0", name: NETWORK, type: "vpccni", socket: this.socket });
-    const env = { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: this.world.cniBin, CNI_ARGS: args };
-    return this.world.bed.exec(this.ns.ns, ["env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), join(this.world.cniBin, "vpccni")], { input: conf });
+    const env = {
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: containerId,
+      CNI_NETNS: netns,
+      CNI_IFNAME: "eth0",
+      CNI_PATH: this.world.cniBin,
+      CNI_ARGS: args,
+    };
+    return this.world.bed.exec(
+      this.ns.ns,
+      ["env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), join(this.world.cniBin, "vpccni")],
+      { input: conf },
+    );
   }
 
   /**
@@ -195,9 +240,33 @@ export class EmulatedNode {
     const w = this.world;
     const cache = join(this.dir, "cni-cache");
     mkdirSync(cache, { recursive: true });
-    const tool = ["env", `NETCONFPATH=${this.netconf}`, `CNI_PATH=${w.cniBin}:${paths.cniPluginDir}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), paths.cnitool, cmd, NETWORK, netns];
+    const tool = [
+      "env",
+      `NETCONFPATH=${this.netconf}`,
+      `CNI_PATH=${w.cniBin}:${paths.cniPluginDir}`,
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      paths.cnitool,
+      cmd,
+      NETWORK,
+      netns,
+    ];
     w.bed.assertOwned(this.ns.ns);
-    return run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", 'mkdir -p /var/lib/cni && mount --bind "$0" /var/lib/cni && exec "$@"', cache, "ip", "netns", "exec", this.ns.ns, ...tool]);
+    return run([
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      "sh",
+      "-c",
+      'mkdir -p /var/lib/cni && mount --bind "$0" /var/lib/cni && exec "$@"',
+      cache,
+      "ip",
+      "netns",
+      "exec",
+      this.ns.ns,
+      ...tool,
+    ]);
   }
 }
 
@@ -243,8 +312,22 @@ export class EmulatedCluster {
         // One conflist per node: its socket differs (on a real node it is the default path).
         mkdirSync(node.netconf, { recursive: true });
         // 1.0.0: Debian's portmap (1.1.1) speaks no CNI 1.1; vpccni speaks both.
-        writeFileSync(join(node.netconf, `10-${NETWORK}.conflist`), JSON.stringify({ cniVersion: "1.0.0", name: NETWORK, plugins: [{ type: "vpccni", socket: node.socket }, { type: "portmap", capabilities: { portMappings: true } }] }));
-        if (opts.cluster) await kubeCall(opts.cluster.admin, "POST", "/api/v1/nodes", { body: { apiVersion: "v1", kind: "Node", metadata: { name } }, allow: [409] });
+        writeFileSync(
+          join(node.netconf, `10-${NETWORK}.conflist`),
+          JSON.stringify({
+            cniVersion: "1.0.0",
+            name: NETWORK,
+            plugins: [
+              { type: "vpccni", socket: node.socket },
+              { type: "portmap", capabilities: { portMappings: true } },
+            ],
+          }),
+        );
+        if (opts.cluster)
+          await kubeCall(opts.cluster.admin, "POST", "/api/v1/nodes", {
+            body: { apiVersion: "v1", kind: "Node", metadata: { name } },
+            allow: [409],
+          });
       }
       return world;
     } catch (error) {

@@ -13,7 +13,10 @@ export interface RunOptions {
 
 export class CommandError extends Error {
   override name = "CommandError";
-  constructor(readonly cmd: string[], readonly result: RunResult) {
+  constructor(
+    readonly cmd: string[],
+    readonly result: RunResult,
+  ) {
     super(`\`${cmd.join(" ")}\` exited with ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, 1000)}`);
   }
 }

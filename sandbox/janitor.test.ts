@@ -19,7 +19,9 @@ describe("the janitor cleans up after a test process that died without teardown"
     const dir = mkdtempSync(join(tmpdir(), "vpccni-janitor-test-"));
     try {
       const script = join(dir, "victim.ts");
-      await Bun.write(script, `
+      await Bun.write(
+        script,
+        `
         import { createTestBed } from ${JSON.stringify(join(import.meta.dir, "test-bed.ts"))};
         import { makeCniDirs } from ${JSON.stringify(join(import.meta.dir, "cnitool.ts"))};
         const bed = await createTestBed();
@@ -27,7 +29,8 @@ describe("the janitor cleans up after a test process that died without teardown"
         const dirs = makeCniDirs();
         console.log(JSON.stringify({ id: bed.id, root: dirs.root }));
         await Bun.sleep(100000);
-      `);
+      `,
+      );
       const victim = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "inherit" });
       const first = await victim.stdout.getReader().read();
       const { id, root } = JSON.parse(new TextDecoder().decode(first.value)) as { id: string; root: string };

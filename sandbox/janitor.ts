@@ -40,10 +40,20 @@ export function ensureJanitor(): void {
   const log = process.env.VPCCNI_JANITOR_LOG;
   const script = (log ? "set -x\n" : "") + SCRIPT;
   const launched = Bun.spawnSync(
-    ["bash", "-c", LAUNCH, "launch", script, String(process.pid), netnsPrefix(), `${tmpdir()}/vpccni-*-p${process.pid}-*`],
+    [
+      "bash",
+      "-c",
+      LAUNCH,
+      "launch",
+      script,
+      String(process.pid),
+      netnsPrefix(),
+      `${tmpdir()}/vpccni-*-p${process.pid}-*`,
+    ],
     { stdio: ["ignore", "ignore", log ? Bun.file(log) : "ignore"] },
   );
-  if (launched.exitCode !== 0) throw new Error(`could not start the cleanup janitor (bash exited ${launched.exitCode})`);
+  if (launched.exitCode !== 0)
+    throw new Error(`could not start the cleanup janitor (bash exited ${launched.exitCode})`);
 }
 
 /**

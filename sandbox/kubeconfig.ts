@@ -30,7 +30,12 @@ export function writeKubeconfig(
   const config: KubeconfigObject = {
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: "vpccni-test", cluster: { server: opts.server, "certificate-authority-data": Buffer.from(opts.ca).toString("base64") } }],
+    clusters: [
+      {
+        name: "vpccni-test",
+        cluster: { server: opts.server, "certificate-authority-data": Buffer.from(opts.ca).toString("base64") },
+      },
+    ],
     users: [{ name: opts.user, user: { token: opts.token } }],
     contexts: [{ name: "vpccni-test", context: ctx }],
     "current-context": "vpccni-test",

@@ -22,8 +22,16 @@ function missingOf(tools: OsTool[]): OsTool[] {
 }
 
 async function apt(args: string[]): Promise<{ ok: boolean; output: string }> {
-  const proc = Bun.spawn(["apt-get", ...args], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text(), await proc.exited];
+  const proc = Bun.spawn(["apt-get", ...args], {
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = [
+    await new Response(proc.stdout).text(),
+    await new Response(proc.stderr).text(),
+    await proc.exited,
+  ];
   return { ok: code === 0, output: `${out}${err}`.trim().split("\n").slice(-3).join(" / ") };
 }
 
@@ -37,15 +45,23 @@ export async function ensureOsTools(tools: OsTool[], say: Say): Promise<string |
   const pkgs = [...new Set(missing.map((t) => t.pkg))];
   const manual = `install ${pkgs.join(" ")} with your package manager (e.g. apt-get install ${pkgs.join(" ")})`;
   if (process.getuid?.() !== 0) return `${missing.map((t) => t.command).join(", ")} not found; ${manual}`;
-  if (Bun.which("apt-get") === null) return `${missing.map((t) => t.command).join(", ")} not found and this machine has no apt-get; ${manual}`;
+  if (Bun.which("apt-get") === null)
+    return `${missing.map((t) => t.command).join(", ")} not found and this machine has no apt-get; ${manual}`;
   // An apt index may be missing (fresh images ship none) or stale: update once first.
   const update = await apt(["update", "-qq"]);
   if (!update.ok) return `apt-get update failed (${update.output}); ${manual}`;
   for (const pkg of pkgs) {
-    say(`    installing ${pkg} with apt-get (${missing.filter((t) => t.pkg === pkg).map((t) => `${t.command}: ${t.why}`).join("; ")})`);
+    say(
+      `    installing ${pkg} with apt-get (${missing
+        .filter((t) => t.pkg === pkg)
+        .map((t) => `${t.command}: ${t.why}`)
+        .join("; ")})`,
+    );
     const install = await apt(["install", "-y", "-qq", "--no-install-recommends", pkg]);
     if (!install.ok) return `apt-get install ${pkg} failed (${install.output}); ${manual}`;
   }
   missing = missingOf(tools);
-  return missing.length === 0 ? null : `${missing.map((t) => t.command).join(", ")} still not on PATH after installing ${pkgs.join(" ")}`;
+  return missing.length === 0
+    ? null
+    : `${missing.map((t) => t.command).join(", ")} still not on PATH after installing ${pkgs.join(" ")}`;
 }

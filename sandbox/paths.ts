@@ -18,16 +18,28 @@ function bin(name: string, version: string, file: string): string {
 }
 
 export const paths = {
-  get kubeApiserver() { return bin("kubernetes", versions.kubernetes, "kube-apiserver"); },
-  get kubectl() { return bin("kubernetes", versions.kubernetes, "kubectl"); },
-  get etcd() { return bin("etcd", versions.etcd, "etcd"); },
-  get cnitool() { return bin("cnitool", versions.cnitool, "cnitool"); },
+  get kubeApiserver() {
+    return bin("kubernetes", versions.kubernetes, "kube-apiserver");
+  },
+  get kubectl() {
+    return bin("kubernetes", versions.kubernetes, "kubectl");
+  },
+  get etcd() {
+    return bin("etcd", versions.etcd, "etcd");
+  },
+  get cnitool() {
+    return bin("cnitool", versions.cnitool, "cnitool");
+  },
   /**
    * The per-machine CA that signs every test API server's certificate (scripts/build-test-ca.sh).
    * Give it to Bun processes as NODE_EXTRA_CA_CERTS (see docs/testing.md).
    */
-  get testCaCert() { return join(cacheRoot(), "test-ca-v1", "ca.pem"); },
-  get testCaKey() { return join(cacheRoot(), "test-ca-v1", "ca.key"); },
+  get testCaCert() {
+    return join(cacheRoot(), "test-ca-v1", "ca.pem");
+  },
+  get testCaKey() {
+    return join(cacheRoot(), "test-ca-v1", "ca.key");
+  },
   /** Debian containernetworking-plugins: the reference plugins, the comparison peer. */
   cniPluginDir: "/usr/lib/cni",
 };

@@ -7,7 +7,8 @@ export class MissingPrerequisite extends Error {
   override name = "MissingPrerequisite";
 }
 
-const HOW = "install the test prerequisites with `bash scripts/prereqs.sh` (root; builds into ${VPCCNI_CACHE:-$HOME/.cache/vpccni})";
+const HOW =
+  "install the test prerequisites with `bash scripts/prereqs.sh` (root; builds into ${VPCCNI_CACHE:-$HOME/.cache/vpccni})";
 
 /**
  * Throws MissingPrerequisite unless `check` holds. `check` returns true, or false / a
@@ -37,8 +38,11 @@ function executable(path: string): boolean | string {
 }
 
 export function requireRoot(): void {
-  requirePrereq("root", () => process.getuid?.() === 0 || `running as uid ${process.getuid?.()}`,
-    "run the suite as root (network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)");
+  requirePrereq(
+    "root",
+    () => process.getuid?.() === 0 || `running as uid ${process.getuid?.()}`,
+    "run the suite as root (network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)",
+  );
 }
 
 export function requireBinary(name: string, path: string): void {
@@ -50,7 +54,10 @@ export function requireKube(): void {
   requireBinary("etcd", paths.etcd);
   requireBinary("kube-apiserver", paths.kubeApiserver);
   requireBinary("kubectl", paths.kubectl);
-  requirePrereq("test CA", () => existsSync(paths.testCaCert) && existsSync(paths.testCaKey) || `${paths.testCaCert} or its key is missing`);
+  requirePrereq(
+    "test CA",
+    () => (existsSync(paths.testCaCert) && existsSync(paths.testCaKey)) || `${paths.testCaCert} or its key is missing`,
+  );
   requirePrereq("openssl", () => Bun.which("openssl") !== null || "`openssl` is not on PATH");
 }
 

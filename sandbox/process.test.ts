@@ -49,12 +49,15 @@ describe("managed processes never outlive the test run", () => {
     const dir = mkdtempSync(join(tmpdir(), "vpccni-proc-"));
     try {
       const script = join(dir, "runner.ts");
-      await Bun.write(script, `
+      await Bun.write(
+        script,
+        `
         import { spawnManaged } from ${JSON.stringify(join(import.meta.dir, "process.ts"))};
         const p = spawnManaged("sleeper", ["sleep", "1000"], { log: ${JSON.stringify(join(dir, "log"))} });
         console.log(p.pgid);
         await Bun.sleep(100000);
-      `);
+      `,
+      );
       const runner = Bun.spawn([process.execPath, script], { stdout: "pipe" });
       const reader = runner.stdout.getReader();
       const first = await reader.read();

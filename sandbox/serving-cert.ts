@@ -12,11 +12,42 @@ export async function issueServingCert(dir: string): Promise<{ cert: string; key
   const csr = join(dir, "serving.csr");
   const cert = join(dir, "serving.crt");
   const ext = join(dir, "serving.ext");
-  writeFileSync(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n");
-  await runOk(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=vpccni-test-apiserver", "-keyout", key, "-out", csr]);
+  writeFileSync(
+    ext,
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n",
+  );
   await runOk([
-    "openssl", "x509", "-req", "-in", csr, "-CA", paths.testCaCert, "-CAkey", paths.testCaKey,
-    "-set_serial", `0x${randomBytes(8).toString("hex")}`, "-days", "7", "-extfile", ext, "-out", cert,
+    "openssl",
+    "req",
+    "-new",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/CN=vpccni-test-apiserver",
+    "-keyout",
+    key,
+    "-out",
+    csr,
+  ]);
+  await runOk([
+    "openssl",
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    paths.testCaCert,
+    "-CAkey",
+    paths.testCaKey,
+    "-set_serial",
+    `0x${randomBytes(8).toString("hex")}`,
+    "-days",
+    "7",
+    "-extfile",
+    ext,
+    "-out",
+    cert,
   ]);
   return { cert, key };
 }

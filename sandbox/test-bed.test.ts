@@ -4,7 +4,10 @@ import { createTestBed, listNamespaces, sweepStaleNamespaces, type TestBed } fro
 import { runOk } from "./exec.ts";
 
 function hostLinks(): string[] {
-  return spawnSync("ip", ["-o", "link", "show"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim());
+  return spawnSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
+    .stdout.split("\n")
+    .filter(Boolean)
+    .map((l) => l.split(":")[1]!.trim());
 }
 
 describe("network test bed", () => {

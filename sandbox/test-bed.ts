@@ -84,7 +84,8 @@ export class TestBed {
 
   /** Creates a namespace `<id>-<short>` with lo up, owned (and deleted) by this bed. */
   async addNamespace(short: string): Promise<string> {
-    if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(short)) throw new Error(`namespace short name '${short}' must match [a-z0-9][a-z0-9-]{0,30}`);
+    if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(short))
+      throw new Error(`namespace short name '${short}' must match [a-z0-9][a-z0-9-]{0,30}`);
     const ns = `${this.id}-${short}`;
     await runOk(["ip", "netns", "add", ns]);
     this.owned.push(ns);
@@ -202,7 +203,10 @@ function deleteNamespaceSync(ns: string): void {
 
 export function listNamespaces(): string[] {
   const out = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout ?? "";
-  return out.split("\n").map((l) => l.split(" ")[0] ?? "").filter(Boolean);
+  return out
+    .split("\n")
+    .map((l) => l.split(" ")[0] ?? "")
+    .filter(Boolean);
 }
 
 /**

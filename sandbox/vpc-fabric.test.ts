@@ -53,12 +53,20 @@ async function done(requestId: string | undefined): Promise<void> {
 }
 
 test("attach -> ethN with the ENI's MAC; assign -> /32 in vpc; unassign and detach undo it (emulator + SDK)", async () => {
-  const c = await client.CreateNetworkInterface({ VpcId: VPC, SubnetId: PODS, NetworkInterfaceName: "pods", SecurityGroupIds: [SG], SecondaryPrivateIpAddressCount: 1 });
+  const c = await client.CreateNetworkInterface({
+    VpcId: VPC,
+    SubnetId: PODS,
+    NetworkInterfaceName: "pods",
+    SecurityGroupIds: [SG],
+    SecondaryPrivateIpAddressCount: 1,
+  });
   await done(c.RequestId);
   const eni = c.NetworkInterface!;
   const mac = eni.MacAddress!.toLowerCase();
   const [primary, podIp] = eni.PrivateIpAddressSet!.map((i) => i.PrivateIpAddress!);
-  await done((await client.AttachNetworkInterface({ NetworkInterfaceId: eni.NetworkInterfaceId!, InstanceId: INS })).RequestId);
+  await done(
+    (await client.AttachNetworkInterface({ NetworkInterfaceId: eni.NetworkInterfaceId!, InstanceId: INS })).RequestId,
+  );
 
   const link = fabric.eni(eni.NetworkInterfaceId!)!;
   expect(link.link).toBe("eth1");
@@ -72,21 +80,40 @@ test("attach -> ethN with the ENI's MAC; assign -> /32 in vpc; unassign and deta
   const eniLink = await dp.setupEni({ mac, subnetCidr: "10.1.16.0/24", gateway: "10.1.16.1", primaryIp: primary });
   await dp.ensureSysctls("eth0", [eniLink.name]);
   const pod = await bed.addPod({ name: "p" });
-  await dp.wirePod({ network: "vpc", containerId: "c1", ifname: "eth0", netns: pod.path, ip: podIp!, table: eniLink.table });
+  await dp.wirePod({
+    network: "vpc",
+    containerId: "c1",
+    ifname: "eth0",
+    netns: pod.path,
+    ip: podIp!,
+    table: eniLink.table,
+  });
   const ping = () => bed.exec(pod.ns, ["ping", "-n", "-q", "-c", "1", "-W", "2", "10.1.16.1"]);
   expect((await ping()).code).toBe(0);
 
-  await done((await client.UnassignPrivateIpAddresses({ NetworkInterfaceId: eni.NetworkInterfaceId!, PrivateIpAddresses: [{ PrivateIpAddress: podIp! }] })).RequestId);
+  await done(
+    (
+      await client.UnassignPrivateIpAddresses({
+        NetworkInterfaceId: eni.NetworkInterfaceId!,
+        PrivateIpAddresses: [{ PrivateIpAddress: podIp! }],
+      })
+    ).RequestId,
+  );
   expect(await bed.ip(bed.vpc, "route", "show", "dev", link.vpcPeer)).not.toContain(podIp!);
   expect((await ping()).code).not.toBe(0);
 
-  const a = await client.AssignPrivateIpAddresses({ NetworkInterfaceId: eni.NetworkInterfaceId!, SecondaryPrivateIpAddressCount: 1 });
+  const a = await client.AssignPrivateIpAddresses({
+    NetworkInterfaceId: eni.NetworkInterfaceId!,
+    SecondaryPrivateIpAddressCount: 1,
+  });
   await done(a.RequestId);
   const newIp = a.PrivateIpAddressSet![0]!.PrivateIpAddress!;
   expect(await bed.ip(bed.vpc, "route", "show", "dev", link.vpcPeer)).toContain(newIp);
   expect(await bed.ip(bed.vpc, "neigh", "show", newIp)).toContain(`lladdr ${mac} PERMANENT`);
 
-  await done((await client.DetachNetworkInterface({ NetworkInterfaceId: eni.NetworkInterfaceId!, InstanceId: INS })).RequestId);
+  await done(
+    (await client.DetachNetworkInterface({ NetworkInterfaceId: eni.NetworkInterfaceId!, InstanceId: INS })).RequestId,
+  );
   expect(await bed.ip(node.ns, "-o", "link", "show")).not.toContain(mac);
   expect(await bed.ip(bed.vpc, "-o", "link", "show")).not.toContain(link.vpcPeer);
   expect(fabric.calls).toEqual([
@@ -95,5 +122,4 @@ test("attach -> ethN with the ENI's MAC; assign -> /32 in vpc; unassign and deta
     `assign ${eni.NetworkInterfaceId} ${newIp}`,
     `detach ${eni.NetworkInterfaceId} ${INS}`,
   ]);
-
 }, 30_000);

@@ -2,7 +2,8 @@
 // looks like a credential is refused, wherever it sits, and its value is never echoed.
 import type { PathSegment } from "./diagnostic.ts";
 
-const CREDENTIAL_KEY = /^(tmp)?(secret[-_]?(id|key)|access[-_]?key([-_]?(id|secret))?|(session[-_]?)?token|password|passwd|private[-_]?key|credentials?)$/i;
+const CREDENTIAL_KEY =
+  /^(tmp)?(secret[-_]?(id|key)|access[-_]?key([-_]?(id|secret))?|(session[-_]?)?token|password|passwd|private[-_]?key|credentials?)$/i;
 /** Tencent Cloud SecretIds start with AKID; keys are 32 characters of letters and digits. */
 const CREDENTIAL_VALUE = /\bAKID[A-Za-z0-9]{16,}\b/;
 

@@ -24,7 +24,8 @@ export function crossCheck(policies: readonly SourcedPolicy[]): Diagnostic[] {
     for (let j = 0; j < i; j++) {
       const a = policies[j]!;
       const b = policies[i]!;
-      if (a.policy.spec.clusterId !== b.policy.spec.clusterId || a.policy.metadata.name === b.policy.metadata.name) continue;
+      if (a.policy.spec.clusterId !== b.policy.spec.clusterId || a.policy.metadata.name === b.policy.metadata.name)
+        continue;
       const common = overlap(a.policy.spec.nodeSelector, b.policy.spec.nodeSelector);
       if (common === undefined) continue;
       diagnostics.push({
@@ -49,7 +50,9 @@ export function overlap(a: Record<string, string>, b: Record<string, string>): R
 
 function describe(labels: Record<string, string>): string {
   const entries = Object.entries(labels).sort(([x], [y]) => byCodePoint(x, y));
-  return entries.length === 0 ? "both select every node" : `a node labelled ${entries.map(([k, v]) => `${k}=${v}`).join(", ")}`;
+  return entries.length === 0
+    ? "both select every node"
+    : `a node labelled ${entries.map(([k, v]) => `${k}=${v}`).join(", ")}`;
 }
 
 function where(p: SourcedPolicy): string {

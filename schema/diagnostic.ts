@@ -59,5 +59,7 @@ export function byCodePoint(a: string, b: string): number {
 
 /** Stable order: by file, then position, then code. */
 export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
-  return diagnostics.sort((a, b) => byCodePoint(a.file, b.file) || a.line - b.line || a.col - b.col || byCodePoint(a.code, b.code));
+  return diagnostics.sort(
+    (a, b) => byCodePoint(a.file, b.file) || a.line - b.line || a.col - b.col || byCodePoint(a.code, b.code),
+  );
 }

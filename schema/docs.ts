@@ -50,9 +50,17 @@ a Secret with \`spec.cloud.credentialsSecretRef\` or use the node's CVM role.
 }
 
 function walk(schema: JsonSchema, path: string, required: boolean, rows: string[]): void {
-  if (path !== "") rows.push(`| \`${path}\` | ${typeOf(schema)} | ${required ? "yes" : "no"} | ${cell(schema.default)} | ${allowed(schema)} | ${(schema.description ?? "").replaceAll("|", "\\|")} |`);
+  if (path !== "")
+    rows.push(
+      `| \`${path}\` | ${typeOf(schema)} | ${required ? "yes" : "no"} | ${cell(schema.default)} | ${allowed(schema)} | ${(schema.description ?? "").replaceAll("|", "\\|")} |`,
+    );
   for (const [name, child] of Object.entries(schema.properties ?? {})) {
-    walk(child, path === "" ? name : `${path}.${name}`, (schema.required ?? []).includes(name) && child.default === undefined, rows);
+    walk(
+      child,
+      path === "" ? name : `${path}.${name}`,
+      (schema.required ?? []).includes(name) && child.default === undefined,
+      rows,
+    );
   }
   if (schema.items?.properties) walk(schema.items, `${path}[]`, true, rows);
 }
@@ -60,7 +68,8 @@ function walk(schema: JsonSchema, path: string, required: boolean, rows: string[
 function typeOf(schema: JsonSchema): string {
   if (schema.const !== undefined) return "string";
   if (schema.type === "array") return `list of ${schema.items?.type ?? "values"}`;
-  if (schema.type === "object" && schema.additionalProperties && typeof schema.additionalProperties === "object") return "map of string";
+  if (schema.type === "object" && schema.additionalProperties && typeof schema.additionalProperties === "object")
+    return "map of string";
   return schema.type ?? "value";
 }
 

@@ -5,7 +5,8 @@ import { POLICY_DOC_FILE, policyReference } from "./docs.ts";
 import { JSON_SCHEMA_FILE, policyJsonSchemaText } from "./json-schema.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const REFRESH = "refresh with: bun cli/main.ts schema > schema/vpccni-policy.schema.json && bun cli/main.ts schema --format markdown > docs/policy.md";
+const REFRESH =
+  "refresh with: bun cli/main.ts schema > schema/vpccni-policy.schema.json && bun cli/main.ts schema --format markdown > docs/policy.md";
 
 describe("checked-in generated files are current", () => {
   test(JSON_SCHEMA_FILE, () => {

@@ -3,7 +3,14 @@
 import type { z } from "zod";
 import type { PathSegment } from "./diagnostic.ts";
 
-type Def = { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; element?: z.ZodType; valueType?: z.ZodType; in?: z.ZodType };
+type Def = {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  in?: z.ZodType;
+};
 
 function def(schema: z.ZodType): Def {
   return (schema as unknown as { _zod: { def: Def } })._zod.def;

@@ -34,7 +34,9 @@ describe("examples", () => {
   test("every example YAML policy carries the yaml-language-server modeline", async () => {
     const result = await loadPolicies(["examples"], ROOT);
     for (const p of result.policies.filter((x) => x.file.endsWith(".yaml"))) {
-      expect(readFileSync(join(ROOT, p.file), "utf8")).toMatch(/^# yaml-language-server: \$schema=\S*vpccni-policy\.schema\.json$/m);
+      expect(readFileSync(join(ROOT, p.file), "utf8")).toMatch(
+        /^# yaml-language-server: \$schema=\S*vpccni-policy\.schema\.json$/m,
+      );
     }
   });
 });
@@ -74,7 +76,9 @@ describe("TypeScript policies", () => {
 describe("files and folders", () => {
   test("a missing path is reported, other paths still load", async () => {
     const result = await loadPolicies(["nope.yaml", "examples"], ROOT);
-    expect(result.diagnostics.map((d) => `${d.file}:${d.line}:${d.col} ${d.code}`)).toEqual(["nope.yaml:1:1 file-not-found"]);
+    expect(result.diagnostics.map((d) => `${d.file}:${d.line}:${d.col} ${d.code}`)).toEqual([
+      "nope.yaml:1:1 file-not-found",
+    ]);
     expect(result.policies).toHaveLength(2);
   });
 
@@ -93,7 +97,12 @@ describe("files and folders", () => {
 
   test("an alias bomb is refused, not expanded", () => {
     const bomb = ["a: &a [x, x, x, x, x, x, x, x, x]"];
-    for (let i = 1; i < 12; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
+    for (let i = 1; i < 12; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(", ")}]`,
+      );
     const result = loadYamlText(`${bomb.join("\n")}\nkind: VpcCniPolicy\n`, "bomb.yaml");
     expect(result.diagnostics.map((d) => d.code)).toEqual(["yaml-syntax"]);
   });

@@ -26,7 +26,13 @@ export async function loadPolicies(paths: readonly string[], cwd = process.cwd()
     const absolute = resolve(cwd, path);
     const info = await stat(absolute).catch(() => undefined);
     if (info === undefined) {
-      result.diagnostics.push(fileProblem(path, "file-not-found", `${path} does not exist; allowed: a policy file (.yaml, .yml, .ts) or a folder of them`));
+      result.diagnostics.push(
+        fileProblem(
+          path,
+          "file-not-found",
+          `${path} does not exist; allowed: a policy file (.yaml, .yml, .ts) or a folder of them`,
+        ),
+      );
     } else if (info.isDirectory()) {
       for (const file of await policyFiles(absolute)) await loadFile(file, false, cwd, result);
     } else {
@@ -55,23 +61,38 @@ async function loadFile(absolute: string, explicit: boolean, cwd: string, result
   const file = relative(cwd, absolute) || absolute;
   const ext = extname(absolute);
   if (!YAML.has(ext) && ext !== ".ts") {
-    result.diagnostics.push(fileProblem(file, "unsupported-file", `${file} is neither YAML nor TypeScript; allowed: .yaml, .yml or .ts files`));
+    result.diagnostics.push(
+      fileProblem(
+        file,
+        "unsupported-file",
+        `${file} is neither YAML nor TypeScript; allowed: .yaml, .yml or .ts files`,
+      ),
+    );
     return;
   }
   const size = (await stat(absolute)).size;
   if (size > MAX_FILE_BYTES) {
-    result.diagnostics.push(fileProblem(file, "file-too-large", `${file} has ${size} bytes; allowed: at most ${MAX_FILE_BYTES} bytes per policy file`));
+    result.diagnostics.push(
+      fileProblem(
+        file,
+        "file-too-large",
+        `${file} has ${size} bytes; allowed: at most ${MAX_FILE_BYTES} bytes per policy file`,
+      ),
+    );
     return;
   }
   let text: string;
   try {
     text = await readFile(absolute, "utf8");
   } catch (error) {
-    result.diagnostics.push(fileProblem(file, "file-unreadable", `${file} cannot be read: ${(error as Error).message}`));
+    result.diagnostics.push(
+      fileProblem(file, "file-unreadable", `${file} cannot be read: ${(error as Error).message}`),
+    );
     return;
   }
   result.sources.set(file, text);
-  const loaded: FileResult = ext === ".ts" ? await loadTsFile(absolute, file, text) : loadYamlText(text, file, explicit);
+  const loaded: FileResult =
+    ext === ".ts" ? await loadTsFile(absolute, file, text) : loadYamlText(text, file, explicit);
   result.policies.push(...loaded.policies);
   result.diagnostics.push(...loaded.diagnostics);
 }

@@ -14,29 +14,44 @@ function fail(ctx: z.RefinementCtx, path: PropertyKey[], code: string, message: 
 
 const dnsLabel = z
   .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: "a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit" })
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+    error: "a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+  })
   .max(40, { error: "at most 40 characters (it prefixes generated object names)" });
 
 const duration = (what: string) =>
-  z.string().refine((s) => parseDuration(s) !== undefined, { error: `${what}: a duration such as "30s", "2m" or "1h30m" (hours, minutes, seconds)` });
+  z.string().refine((s) => parseDuration(s) !== undefined, {
+    error: `${what}: a duration such as "30s", "2m" or "1h30m" (hours, minutes, seconds)`,
+  });
 
 const labelKey = z
   .string()
-  .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, {
-    error: "a Kubernetes label key: an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.'",
-  });
+  .regex(
+    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/,
+    {
+      error: "a Kubernetes label key: an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.'",
+    },
+  );
 const labelValue = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, {
-  error: "a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+  error:
+    "a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
 });
 
-export const SubnetId = z
-  .string()
-  .regex(/^subnet-[a-z0-9]{8}$/, { error: "a subnet ID: 'subnet-' and 8 lowercase letters or digits, e.g. subnet-2x7k9abc" });
+export const SubnetId = z.string().regex(/^subnet-[a-z0-9]{8}$/, {
+  error: "a subnet ID: 'subnet-' and 8 lowercase letters or digits, e.g. subnet-2x7k9abc",
+});
 
 export const Prebind = z
   .strictObject({
-    min: z.int().min(0).max(256).default(5).meta({ description: "Idle IPs the node binds ahead of pods: bound IPs are raised at once to pods + min." }),
-    max: z.int().min(0).max(256).default(5).meta({ description: "Idle IPs the node may keep: above pods + max, idle IPs are released every releaseInterval." }),
+    min: z
+      .int()
+      .min(0)
+      .max(256)
+      .default(5)
+      .meta({ description: "Idle IPs the node binds ahead of pods: bound IPs are raised at once to pods + min." }),
+    max: z.int().min(0).max(256).default(5).meta({
+      description: "Idle IPs the node may keep: above pods + max, idle IPs are released every releaseInterval.",
+    }),
   })
   .refine((p) => !(p.min > p.max), {
     path: ["min"],
@@ -53,8 +68,16 @@ export const Prebind = z
   });
 
 export const Limits = z.strictObject({
-  maxEnisPerNode: z.int().min(1).max(64).optional().meta({ description: "Lower the number of secondary ENIs a node may bind below the instance type's quota. Unset: the quota." }),
-  ipsPerEni: z.int().min(1).max(255).optional().meta({ description: "Lower the secondary IPs per ENI below the instance type's quota. Unset: the quota." }),
+  maxEnisPerNode: z.int().min(1).max(64).optional().meta({
+    description:
+      "Lower the number of secondary ENIs a node may bind below the instance type's quota. Unset: the quota.",
+  }),
+  ipsPerEni: z
+    .int()
+    .min(1)
+    .max(255)
+    .optional()
+    .meta({ description: "Lower the secondary IPs per ENI below the instance type's quota. Unset: the quota." }),
 });
 
 export const Reclaim = z
@@ -65,47 +88,68 @@ export const Reclaim = z
   .superRefine((value, ctx) => {
     const ms = parseDuration(value);
     if (ms !== undefined && ms < 5 * 60_000) {
-      fail(ctx, [], "reclaim-too-short", `is ${JSON.stringify(value)}, shorter than 5m; allowed: Immediate, Never, or a duration of at least 5m`, "Immediate, Never, or a duration of at least 5m");
+      fail(
+        ctx,
+        [],
+        "reclaim-too-short",
+        `is ${JSON.stringify(value)}, shorter than 5m; allowed: Immediate, Never, or a duration of at least 5m`,
+        "Immediate, Never, or a duration of at least 5m",
+      );
     }
   });
 
 export const FixedIp = z.strictObject({
   reclaim: Reclaim.default("Never").meta({
-    description: "When a deleted fixed-IP pod's IP goes back to the subnet: Immediate, Never (kept for the next pod of the same name), or after a duration of at least 5m.",
+    description:
+      "When a deleted fixed-IP pod's IP goes back to the subnet: Immediate, Never (kept for the next pod of the same name), or after a duration of at least 5m.",
   }),
 });
 
 export const SecretRef = z.strictObject({
-  name: z.string().min(1).meta({ description: "Name of a Secret holding TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY." }),
-  namespace: dnsLabel.optional().meta({ description: "Namespace of the Secret. Unset: the namespace vpccni is deployed into." }),
+  name: z
+    .string()
+    .min(1)
+    .meta({ description: "Name of a Secret holding TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY." }),
+  namespace: dnsLabel
+    .optional()
+    .meta({ description: "Namespace of the Secret. Unset: the namespace vpccni is deployed into." }),
 });
 
 export const Cloud = z.strictObject({
   credentialsSecretRef: SecretRef.optional().meta({
-    description: "Secret with the API key pair. Unset: the CVM role of the node, read from the instance metadata service.",
+    description:
+      "Secret with the API key pair. Unset: the CVM role of the node, read from the instance metadata service.",
   }),
   endpoint: z
     .string()
-    .regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, { error: "a host name with an optional port and http:// or https://, e.g. vpc.tencentcloudapi.com" })
+    .regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, {
+      error: "a host name with an optional port and http:// or https://, e.g. vpc.tencentcloudapi.com",
+    })
     .default("vpc.tencentcloudapi.com")
     .meta({ description: "VPC API endpoint. Change it for a private endpoint or the local emulator." }),
 });
 
 export const DataPlane = z.strictObject({
   routeTableBase: z.int().min(256).max(2_000_000_000).default(2000).meta({
-    description: "Route table number of an ENI = its link index + this base (the product's rule: eth1 with index 3 uses table 2003).",
+    description:
+      "Route table number of an ENI = its link index + this base (the product's rule: eth1 with index 3 uses table 2003).",
   }),
   manageRpFilter: z.boolean().default(true).meta({
-    description: "Set rp_filter to 0 on all, the primary interface and every ENI. Reverse-path filtering drops pod traffic that leaves through a secondary ENI.",
+    description:
+      "Set rp_filter to 0 on all, the primary interface and every ENI. Reverse-path filtering drops pod traffic that leaves through a secondary ENI.",
   }),
 });
 
 export const Spec = z
   .strictObject({
-    clusterId: dnsLabel.meta({ description: "Cluster this policy belongs to (e.g. cls-8x2kq7ab); tags every ENI so leaked ENIs can be found." }),
+    clusterId: dnsLabel.meta({
+      description: "Cluster this policy belongs to (e.g. cls-8x2kq7ab); tags every ENI so leaked ENIs can be found.",
+    }),
     region: z
       .string()
-      .regex(/^[a-z]{2,4}-[a-z]+(-[a-z0-9]+)?$/, { error: "a Tencent Cloud region such as ap-guangzhou or na-siliconvalley" })
+      .regex(/^[a-z]{2,4}-[a-z]+(-[a-z0-9]+)?$/, {
+        error: "a Tencent Cloud region such as ap-guangzhou or na-siliconvalley",
+      })
       .meta({ description: "Tencent Cloud region of the VPC, e.g. ap-guangzhou." }),
     vpcId: z
       .string()
@@ -119,38 +163,59 @@ export const Spec = z
         const seen = new Map<string, number>();
         value.forEach((id, i) => {
           const first = seen.get(id);
-          if (first !== undefined) fail(ctx, [i], "duplicate-subnet", `is ${JSON.stringify(id)}, already listed at index ${first}; allowed: each subnet once`, "each subnet once");
+          if (first !== undefined)
+            fail(
+              ctx,
+              [i],
+              "duplicate-subnet",
+              `is ${JSON.stringify(id)}, already listed at index ${first}; allowed: each subnet once`,
+              "each subnet once",
+            );
           else seen.set(id, i);
         });
       })
       .meta({ description: "Pod subnets. A new ENI goes into the one with the most available IPs." }),
-    nodeSelector: z
-      .record(labelKey, labelValue)
-      .default({})
-      .meta({ description: "Node labels this policy governs (all must match). Empty: every node. Two policies must not be able to select the same node." }),
-    ipMode: z.enum(["shared", "fixed"]).default("shared").meta({
-      description: "shared: a node-level pool of secondary IPs on shared ENIs. fixed: a cluster-level pool; a pod keeps its IP across re-creation. Can only be chosen when a cluster is created.",
+    nodeSelector: z.record(labelKey, labelValue).default({}).meta({
+      description:
+        "Node labels this policy governs (all must match). Empty: every node. Two policies must not be able to select the same node.",
     }),
-    prebind: Prebind.default({ min: 5, max: 5 }).meta({ description: "Idle IPs kept bound ahead of pods (shared mode)." }),
+    ipMode: z.enum(["shared", "fixed"]).default("shared").meta({
+      description:
+        "shared: a node-level pool of secondary IPs on shared ENIs. fixed: a cluster-level pool; a pod keeps its IP across re-creation. Can only be chosen when a cluster is created.",
+    }),
+    prebind: Prebind.default({ min: 5, max: 5 }).meta({
+      description: "Idle IPs kept bound ahead of pods (shared mode).",
+    }),
     releaseInterval: duration("releaseInterval")
       .default("2m")
       .meta({ description: "How often idle IPs above pods + prebind.max are released to the VPC." }),
     ipCooldown: duration("ipCooldown").default("30s").meta({
-      description: "How long a freed pod IP rests before another pod gets it, so that peers' stale ARP and conntrack entries expire first. 0s disables it.",
+      description:
+        "How long a freed pod IP rests before another pod gets it, so that peers' stale ARP and conntrack entries expire first. 0s disables it.",
     }),
     limits: Limits.optional().meta({ description: "Lower-only overrides of the instance type's ENI and IP quotas." }),
     fixedIp: FixedIp.optional().meta({ description: "Fixed IP settings; only with ipMode: fixed." }),
-    cloud: Cloud.default({ endpoint: "vpc.tencentcloudapi.com" }).meta({ description: "How the node reaches the Tencent Cloud VPC API." }),
-    dataPlane: DataPlane.default({ routeTableBase: 2000, manageRpFilter: true }).meta({ description: "Node data plane settings." }),
+    cloud: Cloud.default({ endpoint: "vpc.tencentcloudapi.com" }).meta({
+      description: "How the node reaches the Tencent Cloud VPC API.",
+    }),
+    dataPlane: DataPlane.default({ routeTableBase: 2000, manageRpFilter: true }).meta({
+      description: "Node data plane settings.",
+    }),
   })
   .refine((spec) => spec.fixedIp === undefined || spec.ipMode === "fixed", {
     path: ["fixedIp"],
     params: { code: "fixed-ip-needs-fixed-mode" },
-    error: (issue) => `is set but spec.ipMode is ${JSON.stringify((issue.input as { ipMode?: unknown }).ipMode ?? "shared")}; allowed: fixedIp only with ipMode: fixed`,
+    error: (issue) =>
+      `is set but spec.ipMode is ${JSON.stringify((issue.input as { ipMode?: unknown }).ipMode ?? "shared")}; allowed: fixedIp only with ipMode: fixed`,
     when: (payload) => {
       const v = payload.value as { fixedIp?: unknown; ipMode?: unknown };
       // Only when ipMode itself is valid: a misspelt ipMode gets its own diagnostic.
-      return v !== null && typeof v === "object" && v.fixedIp !== undefined && (v.ipMode === undefined || v.ipMode === "shared");
+      return (
+        v !== null &&
+        typeof v === "object" &&
+        v.fixedIp !== undefined &&
+        (v.ipMode === undefined || v.ipMode === "shared")
+      );
     },
   });
 
@@ -165,9 +230,15 @@ export const VpcCniPolicy = z
     apiVersion: z.literal(API_VERSION).meta({ description: `Always ${API_VERSION}.` }),
     kind: z.literal(KIND).meta({ description: `Always ${KIND}.` }),
     metadata: Metadata.meta({ description: "Name and labels of the policy." }),
-    spec: Spec.meta({ description: "What the policy's nodes do: subnets, IP mode, warm pool, cloud access, data plane." }),
+    spec: Spec.meta({
+      description: "What the policy's nodes do: subnets, IP mode, warm pool, cloud access, data plane.",
+    }),
   })
-  .meta({ id: "VpcCniPolicy", title: "VpcCniPolicy", description: "Pod networking on Tencent Cloud VPC secondary IPs, for the nodes a selector picks." });
+  .meta({
+    id: "VpcCniPolicy",
+    title: "VpcCniPolicy",
+    description: "Pod networking on Tencent Cloud VPC secondary IPs, for the nodes a selector picks.",
+  });
 
 /** A policy as written (defaults optional). */
 export type VpcCniPolicyInput = z.input<typeof VpcCniPolicy>;

@@ -27,7 +27,12 @@ const mutation = fc.oneof(
   fc.record({ kind: fc.constant("set" as const), pick: fc.nat(), value: fc.anything({ maxDepth: 2 }) }),
   fc.record({ kind: fc.constant("delete" as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant("rename" as const), pick: fc.nat(), name: fc.string({ maxLength: 12 }) }),
-  fc.record({ kind: fc.constant("text" as const), at: fc.nat(), insert: fc.string({ maxLength: 8, unit: "binary" }), cut: fc.nat({ max: 10 }) }),
+  fc.record({
+    kind: fc.constant("text" as const),
+    at: fc.nat(),
+    insert: fc.string({ maxLength: 8, unit: "binary" }),
+    cut: fc.nat({ max: 10 }),
+  }),
 );
 
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
@@ -49,7 +54,8 @@ function mutate(input: unknown, m: Mutation): string {
   const path = paths[m.pick % paths.length] ?? ["spec"];
   if (m.kind === "set") doc.setIn(path, m.value);
   else if (m.kind === "delete") doc.deleteIn(path);
-  else if (typeof path[path.length - 1] === "number") doc.deleteIn(path); // list items have no name
+  else if (typeof path[path.length - 1] === "number")
+    doc.deleteIn(path); // list items have no name
   else {
     const value = doc.getIn(path);
     doc.deleteIn(path);

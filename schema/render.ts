@@ -23,6 +23,9 @@ export function renderDiagnostics(diagnostics: readonly Diagnostic[], sources?: 
 export function summary(diagnostics: readonly Diagnostic[], policies: number, files: number): string {
   const errors = diagnostics.filter((d) => d.severity === "error").length;
   const warnings = diagnostics.length - errors;
-  const counts = [`${errors} error${errors === 1 ? "" : "s"}`, ...(warnings ? [`${warnings} warning${warnings === 1 ? "" : "s"}`] : [])];
+  const counts = [
+    `${errors} error${errors === 1 ? "" : "s"}`,
+    ...(warnings ? [`${warnings} warning${warnings === 1 ? "" : "s"}`] : []),
+  ];
   return `${policies} polic${policies === 1 ? "y" : "ies"} in ${files} file${files === 1 ? "" : "s"}: ${counts.join(", ")}`;
 }

@@ -12,7 +12,13 @@ export async function loadTsFile(absolute: string, file: string, text: string): 
   try {
     exported = ((await import(pathToFileURL(absolute).href)) as { default?: unknown }).default;
   } catch (error) {
-    out.diagnostics.push({ ...exportAt, code: "ts-load-failed", severity: "error", path: [], message: `the module failed to load: ${(error as Error).message}` });
+    out.diagnostics.push({
+      ...exportAt,
+      code: "ts-load-failed",
+      severity: "error",
+      path: [],
+      message: `the module failed to load: ${(error as Error).message}`,
+    });
     return out;
   }
   if (exported === undefined) {
@@ -30,7 +36,13 @@ export async function loadTsFile(absolute: string, file: string, text: string): 
     const locate = textLocator(text, file, Array.isArray(exported) ? index : undefined);
     const result = validatePolicy(item, locate);
     out.diagnostics.push(...result.diagnostics);
-    if (result.policy) out.policies.push({ policy: result.policy, file, nameAt: locate(["metadata", "name"], "value"), selectorAt: locate(["spec", "nodeSelector"], "key") });
+    if (result.policy)
+      out.policies.push({
+        policy: result.policy,
+        file,
+        nameAt: locate(["metadata", "name"], "value"),
+        selectorAt: locate(["spec", "nodeSelector"], "key"),
+      });
   }
   return out;
 }
@@ -39,7 +51,11 @@ export async function loadTsFile(absolute: string, file: string, text: string): 
  * Without a syntax tree, a field is found by looking for its keys in order after the default
  * export (and after the n-th `definePolicy(` for lists). Good enough to land on the right line.
  */
-function textLocator(text: string, file: string, index?: number): (path: PathSegment[], part: "key" | "value") => Location {
+function textLocator(
+  text: string,
+  file: string,
+  index?: number,
+): (path: PathSegment[], part: "key" | "value") => Location {
   return (path) => {
     let offset = Math.max(0, text.search(/export\s+default/));
     if (index !== undefined) {

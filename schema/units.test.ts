@@ -18,7 +18,8 @@ describe("durations", () => {
     expect(parseDuration(text)).toBeUndefined();
   });
   test("format is the inverse of parse on whole seconds", () => {
-    for (const s of [0, 1, 59, 60, 61, 3599, 3600, 3661, 86_400]) expect(parseDuration(formatDuration(s * 1000))).toBe(s * 1000);
+    for (const s of [0, 1, 59, 60, 61, 3599, 3600, 3661, 86_400])
+      expect(parseDuration(formatDuration(s * 1000))).toBe(s * 1000);
     expect(formatDuration(90_000)).toBe("1m30s");
   });
 });
@@ -49,7 +50,10 @@ describe("node selector overlap", () => {
 
 describe("inline credentials", () => {
   test("keys and SecretId-shaped values anywhere are found", () => {
-    const found = findInlineCredentials({ spec: { cloud: { SecretKey: "x" }, subnets: ["AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"] }, password: 1 });
+    const found = findInlineCredentials({
+      spec: { cloud: { SecretKey: "x" }, subnets: ["AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"] },
+      password: 1,
+    });
     expect(found).toEqual([
       { path: ["spec", "cloud", "SecretKey"], atKey: true },
       { path: ["spec", "subnets", 0], atKey: false },
@@ -57,6 +61,8 @@ describe("inline credentials", () => {
     ]);
   });
   test("ordinary fields are not credentials", () => {
-    expect(findInlineCredentials({ credentialsSecretRef: { name: "tencentcloud" }, endpoint: "vpc.tencentcloudapi.com" })).toEqual([]);
+    expect(
+      findInlineCredentials({ credentialsSecretRef: { name: "tencentcloud" }, endpoint: "vpc.tencentcloudapi.com" }),
+    ).toEqual([]);
   });
 });

@@ -72,7 +72,12 @@ function fromIssue(issue: z.core.$ZodIssue, locate: Locate): Diagnostic[] {
   const path = issue.path.filter((s): s is PathSegment => typeof s !== "symbol");
   const field = pathText(path);
   const input = (issue as { input?: unknown }).input;
-  const at = (code: string, message: string, extra: Partial<Diagnostic> = {}, part: "key" | "value" = "value"): Diagnostic => ({
+  const at = (
+    code: string,
+    message: string,
+    extra: Partial<Diagnostic> = {},
+    part: "key" | "value" = "value",
+  ): Diagnostic => ({
     ...locate(path, part),
     code,
     severity: "error",
@@ -104,20 +109,50 @@ function fromIssue(issue: z.core.$ZodIssue, locate: Locate): Diagnostic[] {
       const expected = isInt ? "an integer" : (TYPE_NAMES[issue.expected] ?? issue.expected);
       if (input === undefined) {
         const what = describe(path);
-        return [at("missing-field", `${field} is required${what ? ` (${what.replace(/\.$/, "")})` : ""}; allowed: ${expected}`, { allowed: expected })];
+        return [
+          at(
+            "missing-field",
+            `${field} is required${what ? ` (${what.replace(/\.$/, "")})` : ""}; allowed: ${expected}`,
+            { allowed: expected },
+          ),
+        ];
       }
-      return [at("invalid-type", `${field} must be ${expected}, found ${showValue(input)}`, { found: showValue(input), allowed: expected })];
+      return [
+        at("invalid-type", `${field} must be ${expected}, found ${showValue(input)}`, {
+          found: showValue(input),
+          allowed: expected,
+        }),
+      ];
     }
     case "too_small":
     case "too_big": {
       const bound = issue.code === "too_small" ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
       const limit = Number(issue.code === "too_small" ? issue.minimum : issue.maximum);
-      const unit = issue.origin === "array" ? plural(limit, " item") : issue.origin === "string" ? plural(limit, " character") : "";
-      const size = Array.isArray(input) ? `${input.length}${plural(input.length, " item")}` : typeof input === "string" ? `${input.length}${plural(input.length, " character")}` : showValue(input);
-      return [at("out-of-range", `${field} must be ${bound}${unit}, found ${size}`, { found: size, allowed: `${bound}${unit}` })];
+      const unit =
+        issue.origin === "array"
+          ? plural(limit, " item")
+          : issue.origin === "string"
+            ? plural(limit, " character")
+            : "";
+      const size = Array.isArray(input)
+        ? `${input.length}${plural(input.length, " item")}`
+        : typeof input === "string"
+          ? `${input.length}${plural(input.length, " character")}`
+          : showValue(input);
+      return [
+        at("out-of-range", `${field} must be ${bound}${unit}, found ${size}`, {
+          found: size,
+          allowed: `${bound}${unit}`,
+        }),
+      ];
     }
     case "invalid_format":
-      return [at("invalid-format", `${field} is ${showValue(input)}; expected ${issue.message}`, { found: showValue(input), allowed: issue.message })];
+      return [
+        at("invalid-format", `${field} is ${showValue(input)}; expected ${issue.message}`, {
+          found: showValue(input),
+          allowed: issue.message,
+        }),
+      ];
     case "invalid_value": {
       if (input === undefined) {
         const allowed = issue.values.map((v) => JSON.stringify(v)).join(" or ");
@@ -126,22 +161,44 @@ function fromIssue(issue: z.core.$ZodIssue, locate: Locate): Diagnostic[] {
       const allowed = issue.values.map((v) => JSON.stringify(v)).join(" or ");
       const guess = typeof input === "string" ? closest(input, issue.values.map(String)) : undefined;
       return [
-        at("invalid-value", `${field} is ${showValue(input)}; allowed: ${allowed}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""}`, {
-          found: showValue(input),
-          allowed,
-          ...(guess ? { hint: `did you mean ${JSON.stringify(guess)}?` } : {}),
-        }),
+        at(
+          "invalid-value",
+          `${field} is ${showValue(input)}; allowed: ${allowed}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""}`,
+          {
+            found: showValue(input),
+            allowed,
+            ...(guess ? { hint: `did you mean ${JSON.stringify(guess)}?` } : {}),
+          },
+        ),
       ];
     }
     case "invalid_key": {
       const inner = issue.issues[0]?.message ?? issue.message;
       const key = path[path.length - 1];
-      return [at("invalid-key", `${field}: the key ${JSON.stringify(key)} is not ${inner}`, { found: JSON.stringify(key), allowed: inner }, "key")];
+      return [
+        at(
+          "invalid-key",
+          `${field}: the key ${JSON.stringify(key)} is not ${inner}`,
+          { found: JSON.stringify(key), allowed: inner },
+          "key",
+        ),
+      ];
     }
     case "custom": {
       const params = issue.params as { code?: string; allowed?: string } | undefined;
-      if (params?.code) return [at(params.code, `${field} ${issue.message}`, { found: showValue(input), ...(params.allowed ? { allowed: params.allowed } : {}) })];
-      return [at("invalid-value", `${field} is ${showValue(input)}; expected ${issue.message}`, { found: showValue(input), allowed: issue.message })];
+      if (params?.code)
+        return [
+          at(params.code, `${field} ${issue.message}`, {
+            found: showValue(input),
+            ...(params.allowed ? { allowed: params.allowed } : {}),
+          }),
+        ];
+      return [
+        at("invalid-value", `${field} is ${showValue(input)}; expected ${issue.message}`, {
+          found: showValue(input),
+          allowed: issue.message,
+        }),
+      ];
     }
     default:
       return [at("invalid-value", `${field}: ${issue.message}`, { found: showValue(input) })];

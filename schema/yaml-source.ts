@@ -33,7 +33,13 @@ export function loadYamlText(text: string, file: string, strict = true): FileRes
     if (syntax !== undefined) {
       // Only the first: the parser's later errors in a document mostly follow from it.
       const [start, end] = syntax.pos;
-      out.diagnostics.push({ ...position(lines, file, text, start, end - start), code: "yaml-syntax", severity: "error", path: [], message: syntax.message.split("\n")[0] ?? syntax.message });
+      out.diagnostics.push({
+        ...position(lines, file, text, start, end - start),
+        code: "yaml-syntax",
+        severity: "error",
+        path: [],
+        message: syntax.message.split("\n")[0] ?? syntax.message,
+      });
       continue;
     }
     // An empty document, e.g. after a leading `---` or one holding only comments.
@@ -42,7 +48,13 @@ export function loadYamlText(text: string, file: string, strict = true): FileRes
     try {
       raw = doc.toJS({ maxAliasCount: 64 });
     } catch (error) {
-      out.diagnostics.push({ ...locate([], "value"), code: "yaml-syntax", severity: "error", path: [], message: (error as Error).message });
+      out.diagnostics.push({
+        ...locate([], "value"),
+        code: "yaml-syntax",
+        severity: "error",
+        path: [],
+        message: (error as Error).message,
+      });
       continue;
     }
     if (!isPolicyDocument(raw)) {
@@ -61,7 +73,12 @@ export function loadYamlText(text: string, file: string, strict = true): FileRes
     const result = validatePolicy(raw, locate);
     out.diagnostics.push(...result.diagnostics);
     if (result.policy) {
-      out.policies.push({ policy: result.policy, file, nameAt: locate(["metadata", "name"], "value"), selectorAt: locate(["spec", "nodeSelector"], "key") });
+      out.policies.push({
+        policy: result.policy,
+        file,
+        nameAt: locate(["metadata", "name"], "value"),
+        selectorAt: locate(["spec", "nodeSelector"], "key"),
+      });
     }
   }
   return out;

@@ -13,6 +13,9 @@ bash scripts/prereqs.sh
 step "typecheck"
 node_modules/.bin/tsc --noEmit -p .
 
+step "format (biome.json: one formatter, 120 columns; fix with node_modules/.bin/biome format --write .)"
+node_modules/.bin/biome format --max-diagnostics=5 .
+
 step "examples: validate, and the committed compiled output is current"
 node_modules/.bin/bun cli/main.ts validate examples/
 node_modules/.bin/bun cli/main.ts compile examples/policies --out examples/deploy --check

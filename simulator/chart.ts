@@ -50,5 +50,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 export function svgToPng(svg: string): Uint8Array {
   // System fonts are loaded so that axis labels render; resvg draws nothing for missing glyphs.
-  return new Resvg(svg, { fitTo: { mode: "width", value: 1200 }, font: { loadSystemFonts: true }, background: "white" }).render().asPng();
+  return new Resvg(svg, { fitTo: { mode: "width", value: 1200 }, font: { loadSystemFonts: true }, background: "white" })
+    .render()
+    .asPng();
 }

@@ -46,11 +46,35 @@ export interface LatencyProfile {
 
 export const LATENCY_PROFILES: Record<string, LatencyProfile> = {
   // Async tasks finishing quickly, a healthy account.
-  fast: { name: "fast", bind: [0.2, 0.5], createEni: [1, 2], release: [0.2, 0.5], deleteEni: [1, 2], throttledRate: 0, transientRate: 0 },
+  fast: {
+    name: "fast",
+    bind: [0.2, 0.5],
+    createEni: [1, 2],
+    release: [0.2, 0.5],
+    deleteEni: [1, 2],
+    throttledRate: 0,
+    transientRate: 0,
+  },
   // What the VPC API usually does: seconds for an attach, rare throttling.
-  typical: { name: "typical", bind: [0.5, 1.5], createEni: [3, 8], release: [0.5, 1.5], deleteEni: [2, 5], throttledRate: 0.01, transientRate: 0.005 },
+  typical: {
+    name: "typical",
+    bind: [0.5, 1.5],
+    createEni: [3, 8],
+    release: [0.5, 1.5],
+    deleteEni: [2, 5],
+    throttledRate: 0.01,
+    transientRate: 0.005,
+  },
   // A busy region: slow async tasks and frequent throttling.
-  slow: { name: "slow", bind: [1.5, 5], createEni: [8, 25], release: [1.5, 5], deleteEni: [5, 15], throttledRate: 0.08, transientRate: 0.02 },
+  slow: {
+    name: "slow",
+    bind: [1.5, 5],
+    createEni: [8, 25],
+    release: [1.5, 5],
+    deleteEni: [5, 15],
+    throttledRate: 0.08,
+    transientRate: 0.02,
+  },
 };
 
 /** A profile from JSON (`--latency my-profile.json`); errors name the field and what is allowed. */
@@ -58,18 +82,33 @@ export function parseLatencyProfile(raw: unknown, name: string): LatencyProfile 
   const o = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
   const range = (field: string): [number, number] => {
     const v = o[field];
-    if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === "number" && x >= 0) || (v[0] as number) > (v[1] as number)) {
+    if (
+      !Array.isArray(v) ||
+      v.length !== 2 ||
+      !v.every((x) => typeof x === "number" && x >= 0) ||
+      (v[0] as number) > (v[1] as number)
+    ) {
       throw new Error(`${name}: ${field} (${JSON.stringify(v)}) must be [min, max] seconds with 0 <= min <= max`);
     }
     return [v[0] as number, v[1] as number];
   };
   const rate = (field: string): number => {
     const v = o[field] ?? 0;
-    if (typeof v !== "number" || v < 0 || v > 1) throw new Error(`${name}: ${field} (${JSON.stringify(v)}) must be a probability between 0 and 1`);
+    if (typeof v !== "number" || v < 0 || v > 1)
+      throw new Error(`${name}: ${field} (${JSON.stringify(v)}) must be a probability between 0 and 1`);
     return v;
   };
-  const profile = { name, bind: range("bind"), createEni: range("createEni"), release: range("release"), deleteEni: range("deleteEni"), throttledRate: rate("throttledRate"), transientRate: rate("transientRate") };
-  if (profile.throttledRate + profile.transientRate > 1) throw new Error(`${name}: throttledRate + transientRate must not exceed 1`);
+  const profile = {
+    name,
+    bind: range("bind"),
+    createEni: range("createEni"),
+    release: range("release"),
+    deleteEni: range("deleteEni"),
+    throttledRate: rate("throttledRate"),
+    transientRate: rate("transientRate"),
+  };
+  if (profile.throttledRate + profile.transientRate > 1)
+    throw new Error(`${name}: throttledRate + transientRate must not exceed 1`);
   return profile;
 }
 
@@ -89,7 +128,14 @@ export class CloudModel {
 
   /** Decides, when the decision starts, how long it takes and what it returns. */
   start(d: Decision): { durationMs: number; result: OperationResult } {
-    const range = d.action === "bind" ? this.profile.bind : d.action === "create-eni" ? this.profile.createEni : d.action === "release" ? this.profile.release : this.profile.deleteEni;
+    const range =
+      d.action === "bind"
+        ? this.profile.bind
+        : d.action === "create-eni"
+          ? this.profile.createEni
+          : d.action === "release"
+            ? this.profile.release
+            : this.profile.deleteEni;
     const durationMs = Math.round((range[0] + (range[1] - range[0]) * this.rng()) * 1000);
     const roll = this.rng();
     const fail = (kind: ErrorKind) => ({ durationMs, result: { ok: false as const, error: { kind } } });

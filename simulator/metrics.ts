@@ -87,7 +87,12 @@ export class Metrics {
     const now: Totals = { pods: s.pods, bound: s.bound, idle: s.idle, enis: s.enis };
     this.perNode.set(node, now);
     const x = this.totals;
-    this.totals = { pods: x.pods + now.pods - before.pods, bound: x.bound + now.bound - before.bound, idle: x.idle + now.idle - before.idle, enis: x.enis + now.enis - before.enis };
+    this.totals = {
+      pods: x.pods + now.pods - before.pods,
+      bound: x.bound + now.bound - before.bound,
+      idle: x.idle + now.idle - before.idle,
+      enis: x.enis + now.enis - before.enis,
+    };
     for (const k of ["pods", "bound", "idle", "enis"] as const) this.peak[k] = Math.max(this.peak[k], this.totals[k]);
     const sample = { t: t / 1000, ...this.totals };
     if (this.samples.at(-1)?.t === sample.t) this.samples[this.samples.length - 1] = sample;
@@ -98,7 +103,9 @@ export class Metrics {
   means(end: number): { idle: number; bound: number } {
     this.advance(end);
     const span = end - (this.start ?? end);
-    return span > 0 ? { idle: this.idleArea / span, bound: this.boundArea / span } : { idle: this.totals.idle, bound: this.totals.bound };
+    return span > 0
+      ? { idle: this.idleArea / span, bound: this.boundArea / span }
+      : { idle: this.totals.idle, bound: this.totals.bound };
   }
 
   /** At most MAX_POINTS samples: each time bucket keeps its highest values, so peaks show. */
@@ -110,7 +117,18 @@ export class Metrics {
     for (const s of this.samples) {
       const b = Math.floor((s.t - first.t) / width);
       const cur = out.get(b);
-      out.set(b, cur === undefined ? { ...s, t: first.t + b * width } : { t: cur.t, pods: Math.max(cur.pods, s.pods), bound: Math.max(cur.bound, s.bound), idle: Math.max(cur.idle, s.idle), enis: Math.max(cur.enis, s.enis) });
+      out.set(
+        b,
+        cur === undefined
+          ? { ...s, t: first.t + b * width }
+          : {
+              t: cur.t,
+              pods: Math.max(cur.pods, s.pods),
+              bound: Math.max(cur.bound, s.bound),
+              idle: Math.max(cur.idle, s.idle),
+              enis: Math.max(cur.enis, s.enis),
+            },
+      );
     }
     return [...out.values()];
   }

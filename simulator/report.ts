@@ -14,13 +14,35 @@ export interface SimReport {
   strategy: StrategyName;
   seed: number;
   latency: string;
-  settings: { minPrebind: number; maxPrebind: number; floor: number; releaseIntervalMs: number; cooldownMs: number; maxBindable: number; ipsPerEni: number; maxEnis: number };
+  settings: {
+    minPrebind: number;
+    maxPrebind: number;
+    floor: number;
+    releaseIntervalMs: number;
+    cooldownMs: number;
+    maxBindable: number;
+    ipsPerEni: number;
+    maxEnis: number;
+  };
   trace: { nodes: number; events: number; durationS: number };
-  apiCalls: { total: number; byAction: Record<ApiAction, number>; failed: number; failedByKind: Partial<Record<ErrorKind, number>> };
+  apiCalls: {
+    total: number;
+    byAction: Record<ApiAction, number>;
+    failed: number;
+    failedByKind: Partial<Record<ErrorKind, number>>;
+  };
   lowerBound: { apiCalls: number; ratio: number | null };
   idleIps: { peak: number; mean: number };
   boundIps: { peak: number; mean: number };
-  pods: { added: number; servedAtOnce: number; waited: number; abandoned: number; waitP50Ms: number | null; waitP99Ms: number | null; waitMaxMs: number | null };
+  pods: {
+    added: number;
+    servedAtOnce: number;
+    waited: number;
+    abandoned: number;
+    waitP50Ms: number | null;
+    waitP99Ms: number | null;
+    waitMaxMs: number | null;
+  };
   enis: { peak: number; created: number; deleted: number };
   checks: { doubleAssigned: number; overMaxBindable: number };
 }
@@ -28,7 +50,12 @@ export interface SimReport {
 export function buildReport(opts: SimOptions, m: Metrics, limits: Limits, end: number): SimReport {
   const { settings, trace } = opts;
   const total = Object.values(m.byAction).reduce((a, b) => a + b, 0);
-  const bound = lowerBound(trace.events, { cooldownMs: settings.cooldownMs, ipsPerEni: limits.ipsPerEni, ipsPerCall: limits.ipsPerCall, maxBindable: limits.maxBindable });
+  const bound = lowerBound(trace.events, {
+    cooldownMs: settings.cooldownMs,
+    ipsPerEni: limits.ipsPerEni,
+    ipsPerCall: limits.ipsPerCall,
+    maxBindable: limits.maxBindable,
+  });
   const means = m.means(end);
   const waits = [...m.waits].sort((a, b) => a - b);
   return {
@@ -46,7 +73,11 @@ export function buildReport(opts: SimOptions, m: Metrics, limits: Limits, end: n
       ipsPerEni: limits.ipsPerEni,
       maxEnis: limits.maxEnis,
     },
-    trace: { nodes: trace.nodes.length, events: trace.events.length, durationS: round((trace.events.at(-1)?.t ?? 0) / 1000) },
+    trace: {
+      nodes: trace.nodes.length,
+      events: trace.events.length,
+      durationS: round((trace.events.at(-1)?.t ?? 0) / 1000),
+    },
     apiCalls: { total, byAction: { ...m.byAction }, failed: m.failedCalls, failedByKind: { ...m.failedByKind } },
     lowerBound: { apiCalls: bound.calls, ratio: bound.calls > 0 ? round(total / bound.calls) : null },
     idleIps: { peak: m.peak.idle, mean: round(means.idle) },
@@ -81,10 +112,19 @@ export function renderReports(reports: readonly SimReport[], traceName: string):
   if (first === undefined) return "";
   const ms = (x: number | null) => (x === null ? "-" : x >= 1000 ? `${(x / 1000).toFixed(1)}s` : `${x}ms`);
   const rows: [string, (r: SimReport) => string][] = [
-    ["prebind min/max (floor)", (r) => `${r.settings.minPrebind}/${r.settings.maxPrebind}${r.settings.floor ? ` (${r.settings.floor})` : ""}`],
-    ["release interval / cooldown", (r) => `${r.settings.releaseIntervalMs / 1000}s / ${r.settings.cooldownMs / 1000}s`],
+    [
+      "prebind min/max (floor)",
+      (r) => `${r.settings.minPrebind}/${r.settings.maxPrebind}${r.settings.floor ? ` (${r.settings.floor})` : ""}`,
+    ],
+    [
+      "release interval / cooldown",
+      (r) => `${r.settings.releaseIntervalMs / 1000}s / ${r.settings.cooldownMs / 1000}s`,
+    ],
     ["API calls (total)", (r) => String(r.apiCalls.total)],
-    ...(Object.keys(first.apiCalls.byAction) as ApiAction[]).map((a): [string, (r: SimReport) => string] => [`  ${a}`, (r) => String(r.apiCalls.byAction[a])]),
+    ...(Object.keys(first.apiCalls.byAction) as ApiAction[]).map((a): [string, (r: SimReport) => string] => [
+      `  ${a}`,
+      (r) => String(r.apiCalls.byAction[a]),
+    ]),
     ["  failed (kinds in --json)", (r) => String(r.apiCalls.failed)],
     ["lower bound of API calls", (r) => String(r.lowerBound.apiCalls)],
     ["calls / lower bound", (r) => (r.lowerBound.ratio === null ? "-" : `${r.lowerBound.ratio}x`)],
@@ -99,9 +139,18 @@ export function renderReports(reports: readonly SimReport[], traceName: string):
   const width = Math.max(...rows.map(([label]) => label.length));
   // Each column as wide as its widest cell, two spaces apart, so long values never touch.
   const cols = reports.map((r) => Math.max(r.strategy.length, ...rows.map(([, f]) => f(r).length)));
-  const line = (label: string, cells: string[]) => `${label.padEnd(width)}${cells.map((c, i) => `  ${c.padStart(cols[i] ?? 0)}`).join("")}`;
-  const head = line("", reports.map((r) => r.strategy));
-  const body = rows.map(([label, f]) => line(label, reports.map((r) => f(r))));
+  const line = (label: string, cells: string[]) =>
+    `${label.padEnd(width)}${cells.map((c, i) => `  ${c.padStart(cols[i] ?? 0)}`).join("")}`;
+  const head = line(
+    "",
+    reports.map((r) => r.strategy),
+  );
+  const body = rows.map(([label, f]) =>
+    line(
+      label,
+      reports.map((r) => f(r)),
+    ),
+  );
   const t = first.trace;
   return [
     `trace ${traceName}: ${t.nodes} node(s), ${t.events} events over ${t.durationS}s; latency ${first.latency}, seed ${first.seed}; maxBindable ${first.settings.maxBindable} per node`,

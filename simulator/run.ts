@@ -71,7 +71,12 @@ export function simulate(opts: SimOptions): SimResult {
   const nodeOf = (name: string, t: number): NodeSim => {
     let n = nodes.get(name);
     if (n === undefined) {
-      n = { state: createState({ settings, quota, subnets: Object.fromEntries(cloud.free) }), waiting: new Map(), wakeAt: null, subnetsReadAt: t };
+      n = {
+        state: createState({ settings, quota, subnets: Object.fromEntries(cloud.free) }),
+        waiting: new Map(),
+        wakeAt: null,
+        subnetsReadAt: t,
+      };
       nodes.set(name, n);
     }
     return n;
@@ -141,7 +146,8 @@ export function simulate(opts: SimOptions): SimResult {
     const n = nodes.get(next.node) as NodeSim;
     if (next.kind === "done") {
       const d = next.decision;
-      if (d.action === "delete-eni" && next.result.ok) cloud.deleted(d.eni, n.state.enis.find((x) => x.id === d.eni)?.ips.length ?? 0);
+      if (d.action === "delete-eni" && next.result.ok)
+        cloud.deleted(d.eni, n.state.enis.find((x) => x.id === d.eni)?.ips.length ?? 0);
       n.state = applyResult(n.state, d.id, next.result, next.t, { rng: jitterRng });
       if (next.result.ok && d.action === "create-eni") metrics.eniCreated();
       if (next.result.ok && d.action === "delete-eni") metrics.eniDeleted();

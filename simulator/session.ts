@@ -35,7 +35,9 @@ export interface SessionOutput {
 export async function runSession(input: SessionInput): Promise<{ output: SessionOutput; text: string }> {
   const latency = typeof input.latency === "string" ? LATENCY_PROFILES[input.latency] : input.latency;
   if (latency === undefined) {
-    throw new Error(`--latency is ${JSON.stringify(input.latency)}; allowed: ${Object.keys(LATENCY_PROFILES).join(", ")}, or a .json profile file`);
+    throw new Error(
+      `--latency is ${JSON.stringify(input.latency)}; allowed: ${Object.keys(LATENCY_PROFILES).join(", ")}, or a .json profile file`,
+    );
   }
   const trace = parseTrace(input.traceText, input.traceName);
   const base = input.prebind === undefined ? input.spec : { ...input.spec, prebind: input.prebind };
@@ -51,14 +53,27 @@ export async function runSession(input: SessionInput): Promise<{ output: Session
       strategy,
       latency,
       seed: input.seed,
-      ...(progress ? { onProgress: (done: number, total: number) => progress(`simulate ${strategy}: ${Math.floor((100 * done) / Math.max(1, total))}% (${done}/${total} events)`) } : {}),
+      ...(progress
+        ? {
+            onProgress: (done: number, total: number) =>
+              progress(
+                `simulate ${strategy}: ${Math.floor((100 * done) / Math.max(1, total))}% (${done}/${total} events)`,
+              ),
+          }
+        : {}),
     });
     reports[strategy] = result.report;
     series.push({ strategy, samples: result.series });
   }
   await mkdir(input.outDir, { recursive: true });
-  const files = { svg: join(input.outDir, "chart.svg"), png: join(input.outDir, "chart.png"), report: join(input.outDir, "report.json") };
-  const svg = await renderSvg(chartSpec(series, `${input.traceName}: pods, bound and idle IPs (latency ${latency.name}, seed ${input.seed})`));
+  const files = {
+    svg: join(input.outDir, "chart.svg"),
+    png: join(input.outDir, "chart.png"),
+    report: join(input.outDir, "report.json"),
+  };
+  const svg = await renderSvg(
+    chartSpec(series, `${input.traceName}: pods, bound and idle IPs (latency ${latency.name}, seed ${input.seed})`),
+  );
   await writeFile(files.svg, svg);
   await writeFile(files.png, svgToPng(svg));
   const output: SessionOutput = { version: REPORT_VERSION, trace: input.traceName, reports, files };

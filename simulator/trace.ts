@@ -53,16 +53,20 @@ export function parseTrace(text: string, name = "trace"): Trace {
       throw new Error(`${name}:${i + 1}: not JSON; allowed: one JSON object per line`);
     }
     if (typeof value === "object" && value !== null && "trace" in value) {
-      if (events.length > 0) throw new Error(`${name}:${i + 1}: a header after events; allowed: the header on the first line only`);
+      if (events.length > 0)
+        throw new Error(`${name}:${i + 1}: a header after events; allowed: the header on the first line only`);
       header = check(Header, value, name, i);
       return;
     }
     const e = check(Event, value, name, i);
-    if (e.t < last) throw new Error(`${name}:${i + 1}: t ${e.t} is before the previous event's ${last}; allowed: t never decreasing`);
+    if (e.t < last)
+      throw new Error(`${name}:${i + 1}: t ${e.t} is before the previous event's ${last}; allowed: t never decreasing`);
     last = e.t;
     const key = `${e.node}/${e.pod}`;
-    if (e.event === "add" && alive.get(key)) throw new Error(`${name}:${i + 1}: pod ${e.pod} on ${e.node} is added twice; allowed: delete it first`);
-    if (e.event === "delete" && !alive.get(key)) throw new Error(`${name}:${i + 1}: pod ${e.pod} on ${e.node} is deleted but not alive; allowed: add it first`);
+    if (e.event === "add" && alive.get(key))
+      throw new Error(`${name}:${i + 1}: pod ${e.pod} on ${e.node} is added twice; allowed: delete it first`);
+    if (e.event === "delete" && !alive.get(key))
+      throw new Error(`${name}:${i + 1}: pod ${e.pod} on ${e.node} is deleted but not alive; allowed: add it first`);
     alive.set(key, e.event === "add");
     events.push({ ...e, t: Math.round(e.t * 1000) });
   });

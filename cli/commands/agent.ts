@@ -52,17 +52,23 @@ export async function run(argv: string[]): Promise<number> {
   });
   const level = values["log-level"] as Level;
   if (!["debug", "info", "warn", "error"].includes(level)) {
-    process.stderr.write(`vpccni agent: --log-level is ${JSON.stringify(level)}; allowed: debug, info, warn or error\n`);
+    process.stderr.write(
+      `vpccni agent: --log-level is ${JSON.stringify(level)}; allowed: debug, info, warn or error\n`,
+    );
     return 2;
   }
   const addTimeoutMs = parseDuration(values["add-timeout"] as string);
   if (addTimeoutMs === undefined || addTimeoutMs < 1000 || addTimeoutMs > 10 * 60_000) {
-    process.stderr.write(`vpccni agent: --add-timeout is ${JSON.stringify(values["add-timeout"])}; allowed: a duration from 1s to 10m, e.g. 20s\n`);
+    process.stderr.write(
+      `vpccni agent: --add-timeout is ${JSON.stringify(values["add-timeout"])}; allowed: a duration from 1s to 10m, e.g. 20s\n`,
+    );
     return 2;
   }
   const nodeName = values["node-name"];
   if (!nodeName) {
-    process.stderr.write("vpccni agent: --node-name (or NODE_NAME) is required; the DaemonSet sets it from spec.nodeName\n");
+    process.stderr.write(
+      "vpccni agent: --node-name (or NODE_NAME) is required; the DaemonSet sets it from spec.nodeName\n",
+    );
     return 2;
   }
   const useKube = !values["no-kube"];
@@ -119,7 +125,10 @@ export async function run(argv: string[]): Promise<number> {
 
 /** Runs this same command again with extra environment (read only at process start). */
 async function restartWith(extra: Record<string, string>): Promise<number> {
-  const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], { env: { ...process.env, ...extra }, stdio: ["inherit", "inherit", "inherit"] });
+  const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
+    env: { ...process.env, ...extra },
+    stdio: ["inherit", "inherit", "inherit"],
+  });
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => child.kill(signal));
   process.exit(await child.exited);
 }

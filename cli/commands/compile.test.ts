@@ -7,7 +7,8 @@ import { cleanScratchAfterEach, policyYaml, REPO, scratchRepo } from "../../comp
 
 cleanScratchAfterEach();
 
-const vpccni = (cwd: string, ...args: string[]) => run([process.execPath, join(REPO, "cli", "main.ts"), ...args], { cwd });
+const vpccni = (cwd: string, ...args: string[]) =>
+  run([process.execPath, join(REPO, "cli", "main.ts"), ...args], { cwd });
 
 describe("vpccni compile", () => {
   test("writes, then --check passes; a policy change makes --check exit 1 naming the files", async () => {
@@ -16,7 +17,10 @@ describe("vpccni compile", () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toStartWith("deploy: 1 policy -> 13 added, 0 changed, 0 removed, 0 unchanged\n");
     const check = await vpccni(repo, "compile", "policies", "--out", "deploy", "--check");
-    expect({ code: check.code, stdout: check.stdout }).toEqual({ code: 0, stdout: "deploy is current (13 files, 1 policy)\n" });
+    expect({ code: check.code, stdout: check.stdout }).toEqual({
+      code: 0,
+      stdout: "deploy is current (13 files, 1 policy)\n",
+    });
     writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["releaseInterval: 10m"]));
     const stale = await vpccni(repo, "compile", "policies", "--out", "deploy", "--check");
     expect(stale.code).toBe(1);
@@ -36,7 +40,17 @@ describe("vpccni compile", () => {
 
   test("--cni-bin-dir and --cni-conf-dir point the install step at the runtime's folders", async () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
-    const res = await vpccni(repo, "compile", "policies", "--out", "deploy", "--cni-bin-dir", "/usr/libexec/cni", "--cni-conf-dir", "/etc/containerd/cni");
+    const res = await vpccni(
+      repo,
+      "compile",
+      "policies",
+      "--out",
+      "deploy",
+      "--cni-bin-dir",
+      "/usr/libexec/cni",
+      "--cni-conf-dir",
+      "/etc/containerd/cni",
+    );
     expect(res.code, res.stderr).toBe(0);
     const ds = readFileSync(join(repo, "deploy", "40-daemonset-vpccni-agent-alpha.yaml"), "utf8");
     expect(ds).toContain("path: /usr/libexec/cni\n");
@@ -45,7 +59,8 @@ describe("vpccni compile", () => {
     const bad = await vpccni(repo, "compile", "policies", "--out", "deploy", "--cni-bin-dir", "opt/cni/bin");
     expect({ code: bad.code, stderr: bad.stderr }).toEqual({
       code: 2,
-      stderr: 'vpccni compile: --cni-bin-dir is "opt/cni/bin"; allowed: an absolute path on the node, such as /opt/cni/bin\n',
+      stderr:
+        'vpccni compile: --cni-bin-dir is "opt/cni/bin"; allowed: an absolute path on the node, such as /opt/cni/bin\n',
     });
   });
 
@@ -65,6 +80,9 @@ describe("vpccni compile", () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
     expect((await vpccni(repo, "compile", "policies")).code).toBe(2);
     const bad = await vpccni(repo, "compile", "policies", "--out", "d", "--namespace", "Bad_NS");
-    expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: 'vpccni compile: --namespace is "Bad_NS"; allowed: a DNS-1123 label such as vpccni-system\n' });
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({
+      code: 2,
+      stderr: 'vpccni compile: --namespace is "Bad_NS"; allowed: a DNS-1123 label such as vpccni-system\n',
+    });
   });
 });

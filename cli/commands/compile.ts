@@ -49,13 +49,17 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(values.namespace)) {
-    process.stderr.write(`vpccni compile: --namespace is ${JSON.stringify(values.namespace)}; allowed: a DNS-1123 label such as vpccni-system\n`);
+    process.stderr.write(
+      `vpccni compile: --namespace is ${JSON.stringify(values.namespace)}; allowed: a DNS-1123 label such as vpccni-system\n`,
+    );
     return 2;
   }
   for (const flag of ["cni-bin-dir", "cni-conf-dir"] as const) {
     const dir = values[flag];
     if (dir !== undefined && !/^\/[^\0]*$/.test(dir)) {
-      process.stderr.write(`vpccni compile: --${flag} is ${JSON.stringify(dir)}; allowed: an absolute path on the node, such as ${flag === "cni-bin-dir" ? "/opt/cni/bin" : "/etc/cni/net.d"}\n`);
+      process.stderr.write(
+        `vpccni compile: --${flag} is ${JSON.stringify(dir)}; allowed: an absolute path on the node, such as ${flag === "cni-bin-dir" ? "/opt/cni/bin" : "/etc/cni/net.d"}\n`,
+      );
       return 2;
     }
   }
@@ -69,7 +73,8 @@ export async function run(argv: string[]): Promise<number> {
     cniConfDir: values["cni-conf-dir"],
     nodeStatusPolicy: !values["without-node-status-policy"],
   });
-  if (outcome.diagnostics.length > 0) process.stderr.write(`${renderDiagnostics(outcome.diagnostics, outcome.sources)}\n\n`);
+  if (outcome.diagnostics.length > 0)
+    process.stderr.write(`${renderDiagnostics(outcome.diagnostics, outcome.sources)}\n\n`);
   const diff = outcome.diff;
   if (diff === undefined || outcome.diagnostics.some((d) => d.severity === "error")) {
     process.stderr.write(`${summary(outcome.diagnostics, outcome.policies, outcome.sources.size)}; nothing written\n`);
@@ -82,13 +87,19 @@ export async function run(argv: string[]): Promise<number> {
   ];
   if (values.check) {
     if (isCurrent(diff)) {
-      process.stdout.write(`${values.out} is current (${diff.unchanged.length} files, ${policies(outcome.policies)})\n`);
+      process.stdout.write(
+        `${values.out} is current (${diff.unchanged.length} files, ${policies(outcome.policies)})\n`,
+      );
       return 0;
     }
-    process.stderr.write(`${values.out} is stale: run \`vpccni compile ${positionals.join(" ")} --out ${values.out}\` and commit\n${lines.join("\n")}\n`);
+    process.stderr.write(
+      `${values.out} is stale: run \`vpccni compile ${positionals.join(" ")} --out ${values.out}\` and commit\n${lines.join("\n")}\n`,
+    );
     return 1;
   }
   const counts = `${diff.added.length} added, ${diff.changed.length} changed, ${diff.stale.length} removed, ${diff.unchanged.length} unchanged`;
-  process.stdout.write(`${values.out}: ${policies(outcome.policies)} -> ${counts}\n${lines.length ? `${lines.join("\n")}\n` : ""}`);
+  process.stdout.write(
+    `${values.out}: ${policies(outcome.policies)} -> ${counts}\n${lines.length ? `${lines.join("\n")}\n` : ""}`,
+  );
   return 0;
 }

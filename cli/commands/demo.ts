@@ -14,7 +14,14 @@ Uses a local kube-apiserver for the Node objects when scripts/prereqs.sh has bui
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { nodes: { type: "string", default: "2" }, pods: { type: "string", default: "24" }, "no-kube": { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nodes: { type: "string", default: "2" },
+      pods: { type: "string", default: "24" },
+      "no-kube": { type: "boolean", default: false },
+    },
+  });
   const nodes = Number(values.nodes);
   const pods = Number(values.pods);
   if (!Number.isInteger(nodes) || nodes < 2 || nodes > 8) {
@@ -22,7 +29,9 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (!Number.isInteger(pods) || pods < nodes || pods > nodes * 25) {
-    process.stderr.write(`vpccni demo: --pods is ${JSON.stringify(values.pods)}; allowed: an integer from ${nodes} to ${nodes * 25} (each node has 30 IPs, and churn adds 3)\n`);
+    process.stderr.write(
+      `vpccni demo: --pods is ${JSON.stringify(values.pods)}; allowed: an integer from ${nodes} to ${nodes * 25} (each node has 30 IPs, and churn adds 3)\n`,
+    );
     return 2;
   }
   const demo = await import("../demo/run.ts");

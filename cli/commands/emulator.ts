@@ -39,9 +39,11 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return usageError(`--port is '${values.port}'; allowed: an integer from 0 to 65535`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    return usageError(`--port is '${values.port}'; allowed: an integer from 0 to 65535`);
   const instances = values.instances === undefined ? undefined : Number(values.instances);
-  if (instances !== undefined && (!Number.isInteger(instances) || instances < 0 || instances > 1000)) return usageError(`--instances is '${values.instances}'; allowed: an integer from 0 to 1000`);
+  if (instances !== undefined && (!Number.isInteger(instances) || instances < 0 || instances > 1000))
+    return usageError(`--instances is '${values.instances}'; allowed: an integer from 0 to 1000`);
   const { startEmulator, initialState, inventoryOf, loadConfigFile } = await import("../../emulator/index.ts");
   let config;
   try {
@@ -52,7 +54,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values["print-world"]) {
     const state = initialState({ config, instances });
-    process.stdout.write(JSON.stringify({ ...inventoryOf(state), credentials: state.credentials.map((c) => ({ secretId: c.secretId })) }, null, 2) + "\n");
+    process.stdout.write(
+      JSON.stringify(
+        { ...inventoryOf(state), credentials: state.credentials.map((c) => ({ secretId: c.secretId })) },
+        null,
+        2,
+      ) + "\n",
+    );
     return 0;
   }
   const emu = await startEmulator({ port, hostname: values.host, config, instances, statePath: values.state });
@@ -63,9 +71,13 @@ export async function run(argv: string[]): Promise<number> {
   const lines = [
     `vpccni emulator listening on ${emu.url} (region ${emu.region})`,
     `  endpoint (SDK httpProfile.endpoint, protocol http://): ${emu.endpoint}`,
-    fromEnv ? "  credentials: TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY from the environment" : `  TENCENTCLOUD_SECRET_ID=${emu.credentials.secretId}\n  TENCENTCLOUD_SECRET_KEY=${emu.credentials.secretKey}`,
+    fromEnv
+      ? "  credentials: TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY from the environment"
+      : `  TENCENTCLOUD_SECRET_ID=${emu.credentials.secretId}\n  TENCENTCLOUD_SECRET_KEY=${emu.credentials.secretKey}`,
     `  admin API: ${emu.url}/_emulator/ with 'Authorization: Bearer ${emu.adminToken}'`,
-    ...world.instances.map((i) => `  instance ${i.instanceId} (${i.instanceType}, ${i.zone}) metadata: ${emu.metadataUrl(i.instanceId)}`),
+    ...world.instances.map(
+      (i) => `  instance ${i.instanceId} (${i.instanceType}, ${i.zone}) metadata: ${emu.metadataUrl(i.instanceId)}`,
+    ),
     ...world.subnets.map((s) => `  subnet ${s.subnetId} ${s.cidrBlock} ${s.zone} ${s.name}`),
   ];
   process.stdout.write(lines.join("\n") + "\n");

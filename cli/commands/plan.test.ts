@@ -9,13 +9,28 @@ import { TencentVpcApi } from "../../runtime/cloud/index.ts";
 
 cleanScratchAfterEach();
 
-const vpccni = (cwd: string, ...args: string[]) => run([process.execPath, join(REPO, "cli", "main.ts"), ...args], { cwd });
+const vpccni = (cwd: string, ...args: string[]) =>
+  run([process.execPath, join(REPO, "cli", "main.ts"), ...args], { cwd });
 
 describe("vpccni plan", () => {
   test("prints the tables and exits 0 when the subnets suffice, 1 when one runs short", async () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a", ["prebind: { min: 2, max: 4 }"]) });
-    writeFileSync(join(repo, "subnets.json"), JSON.stringify([{ subnetId: "subnet-test0001", cidr: "10.0.0.0/24", availableIpAddressCount: 120 }]));
-    const args = ["plan", "--pods-per-node", "16", "--enis-per-node", "2", "--ips-per-eni", "10", "--subnets", "subnets.json", "policies"];
+    writeFileSync(
+      join(repo, "subnets.json"),
+      JSON.stringify([{ subnetId: "subnet-test0001", cidr: "10.0.0.0/24", availableIpAddressCount: 120 }]),
+    );
+    const args = [
+      "plan",
+      "--pods-per-node",
+      "16",
+      "--enis-per-node",
+      "2",
+      "--ips-per-eni",
+      "10",
+      "--subnets",
+      "subnets.json",
+      "policies",
+    ];
     const ok = await vpccni(repo, ...args, "--nodes", "5");
     expect(ok.code).toBe(0);
     expect(ok.stdout).toBe(
@@ -52,23 +67,63 @@ describe("vpccni plan --cloud", () => {
       config: {
         seed: 3,
         vpcs: [{ vpcId: "vpc-test0001", cidrBlock: "10.9.0.0/16" }],
-        subnets: [{ subnetId: "subnet-test0001", vpcId: "vpc-test0001", cidrBlock: "10.9.4.0/26", zone: "ap-guangzhou-3" }],
+        subnets: [
+          { subnetId: "subnet-test0001", vpcId: "vpc-test0001", cidrBlock: "10.9.4.0/26", zone: "ap-guangzhou-3" },
+        ],
         securityGroups: ["sg-test0001"],
       },
     });
     try {
-      const policy = policyYaml("alpha", "a", [`cloud: { endpoint: "http://${emu.endpoint}" }`]).replace("ap-guangzhou", emu.region);
+      const policy = policyYaml("alpha", "a", [`cloud: { endpoint: "http://${emu.endpoint}" }`]).replace(
+        "ap-guangzhou",
+        emu.region,
+      );
       const repo = scratchRepo({ "a.yaml": policy });
-      const direct = new TencentVpcApi({ region: emu.region, endpoint: `http://${emu.endpoint}`, credentials: { description: "emulator", get: async () => emu.credentials }, vpcId: "vpc-test0001", clusterId: "cls-test0001" });
+      const direct = new TencentVpcApi({
+        region: emu.region,
+        endpoint: `http://${emu.endpoint}`,
+        credentials: { description: "emulator", get: async () => emu.credentials },
+        vpcId: "vpc-test0001",
+        clusterId: "cls-test0001",
+      });
       const free = (await direct.describeSubnets(["subnet-test0001"]))[0]!.availableIps;
       expect(free).toBeGreaterThan(34);
-      const env = { TENCENTCLOUD_SECRET_ID: emu.credentials.secretId, TENCENTCLOUD_SECRET_KEY: emu.credentials.secretKey, http_proxy: "" };
-      const res = await run([process.execPath, join(REPO, "cli", "main.ts"), "plan", "--cloud", "--nodes", "2", "--pods-per-node", "10", "--enis-per-node", "2", "--ips-per-eni", "10", "policies"], { cwd: repo, env });
+      const env = {
+        TENCENTCLOUD_SECRET_ID: emu.credentials.secretId,
+        TENCENTCLOUD_SECRET_KEY: emu.credentials.secretKey,
+        http_proxy: "",
+      };
+      const res = await run(
+        [
+          process.execPath,
+          join(REPO, "cli", "main.ts"),
+          "plan",
+          "--cloud",
+          "--nodes",
+          "2",
+          "--pods-per-node",
+          "10",
+          "--enis-per-node",
+          "2",
+          "--ips-per-eni",
+          "10",
+          "policies",
+        ],
+        { cwd: repo, env },
+      );
       expect(res.stderr).toBe("");
-      expect(res.stdout).toContain(`subnet-test0001  10.9.4.0/26  ${String(free).padEnd(4)}  34      ${String(free - 34).padEnd(4)}  alpha     ok`);
+      expect(res.stdout).toContain(
+        `subnet-test0001  10.9.4.0/26  ${String(free).padEnd(4)}  34      ${String(free - 34).padEnd(4)}  alpha     ok`,
+      );
       expect(res.code).toBe(0);
-      const noKeys = await run([process.execPath, join(REPO, "cli", "main.ts"), "plan", "--cloud", "--nodes", "2", "policies"], { cwd: repo, env: { TENCENTCLOUD_SECRET_ID: "", TENCENTCLOUD_SECRET_KEY: "" } });
-      expect({ code: noKeys.code, stderr: noKeys.stderr }).toEqual({ code: 2, stderr: "vpccni plan: --cloud needs TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the environment\n" });
+      const noKeys = await run(
+        [process.execPath, join(REPO, "cli", "main.ts"), "plan", "--cloud", "--nodes", "2", "policies"],
+        { cwd: repo, env: { TENCENTCLOUD_SECRET_ID: "", TENCENTCLOUD_SECRET_KEY: "" } },
+      );
+      expect({ code: noKeys.code, stderr: noKeys.stderr }).toEqual({
+        code: 2,
+        stderr: "vpccni plan: --cloud needs TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the environment\n",
+      });
     } finally {
       await emu.stop();
     }

@@ -46,23 +46,40 @@ export async function run(argv: string[]): Promise<number> {
   }
   const loaded = await loadPolicies(positionals);
   if (hasErrors(loaded.diagnostics)) {
-    process.stderr.write(`${renderDiagnostics(loaded.diagnostics, loaded.sources)}\n\n${summary(loaded.diagnostics, loaded.policies.length, loaded.sources.size)}\n`);
+    process.stderr.write(
+      `${renderDiagnostics(loaded.diagnostics, loaded.sources)}\n\n${summary(loaded.diagnostics, loaded.policies.length, loaded.sources.size)}\n`,
+    );
     return 1;
   }
   const names = loaded.policies.map((p) => p.policy.metadata.name);
   const errors: string[] = [];
   const nodes = perPolicy("--nodes", values.nodes, names, errors);
-  const pods = values["pods-per-node"] === undefined ? new Map<string, number>() : perPolicy("--pods-per-node", values["pods-per-node"], names, errors);
+  const pods =
+    values["pods-per-node"] === undefined
+      ? new Map<string, number>()
+      : perPolicy("--pods-per-node", values["pods-per-node"], names, errors);
   const enisPerNode = count("--enis-per-node", values["enis-per-node"], errors);
   const ipsPerEni = count("--ips-per-eni", values["ips-per-eni"], errors);
-  if (values.cloud && values.subnets !== undefined) errors.push("--cloud and --subnets both give subnet figures; allowed: one of them");
-  const file = values.subnets !== undefined ? await readSubnetsFile(values.subnets) : values.cloud && errors.length === 0 ? await cloudSubnets(loaded.policies.map((p) => p.policy)) : undefined;
+  if (values.cloud && values.subnets !== undefined)
+    errors.push("--cloud and --subnets both give subnet figures; allowed: one of them");
+  const file =
+    values.subnets !== undefined
+      ? await readSubnetsFile(values.subnets)
+      : values.cloud && errors.length === 0
+        ? await cloudSubnets(loaded.policies.map((p) => p.policy))
+        : undefined;
   errors.push(...(file?.errors ?? []));
   if (errors.length > 0) {
     process.stderr.write(`${errors.map((e) => `vpccni plan: ${e}`).join("\n")}\n`);
     return 2;
   }
-  const plan = planCapacity({ policies: loaded.policies.map((p) => p.policy), nodes, podsPerNode: pods, quota: { enisPerNode, ipsPerEni }, subnets: file?.subnets });
+  const plan = planCapacity({
+    policies: loaded.policies.map((p) => p.policy),
+    nodes,
+    podsPerNode: pods,
+    quota: { enisPerNode, ipsPerEni },
+    subnets: file?.subnets,
+  });
   process.stdout.write(renderPlan(plan));
   return plan.ok ? 0 : 1;
 }
@@ -76,8 +93,12 @@ export function perPolicy(flag: string, text: string, names: readonly string[], 
   }
   for (const part of text.split(",")) {
     const m = /^([a-z0-9-]+)=(\d+)$/.exec(part.trim());
-    if (!m) errors.push(`${flag} part ${JSON.stringify(part)} is not NAME=COUNT; allowed: a count, or NAME=COUNT,... for policies ${names.join(", ")}`);
-    else if (!names.includes(m[1]!)) errors.push(`${flag} names ${JSON.stringify(m[1])}, which is no loaded policy; allowed: ${names.join(", ")}`);
+    if (!m)
+      errors.push(
+        `${flag} part ${JSON.stringify(part)} is not NAME=COUNT; allowed: a count, or NAME=COUNT,... for policies ${names.join(", ")}`,
+      );
+    else if (!names.includes(m[1]!))
+      errors.push(`${flag} names ${JSON.stringify(m[1])}, which is no loaded policy; allowed: ${names.join(", ")}`);
     else out.set(m[1]!, Number(m[2]));
   }
   return out;
@@ -85,16 +106,20 @@ export function perPolicy(flag: string, text: string, names: readonly string[], 
 
 function count(flag: string, text: string | undefined, errors: string[]): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^[1-9]\d*$/.test(text)) errors.push(`${flag} is ${JSON.stringify(text)}; allowed: a whole number of at least 1`);
+  if (!/^[1-9]\d*$/.test(text))
+    errors.push(`${flag} is ${JSON.stringify(text)}; allowed: a whole number of at least 1`);
   return Number(text);
 }
 
 /** DescribeSubnets for every policy's subnets, one client per region, endpoint and VPC. */
-async function cloudSubnets(policies: readonly VpcCniPolicy[]): Promise<{ subnets?: SubnetFigures[]; errors: string[] }> {
+async function cloudSubnets(
+  policies: readonly VpcCniPolicy[],
+): Promise<{ subnets?: SubnetFigures[]; errors: string[] }> {
   // Loaded only here: `vpccni plan` without --cloud does not pay for the SDK.
   const { envCredentials, TencentVpcApi } = await import("../../runtime/cloud/index.ts");
   const credentials = envCredentials();
-  if (credentials === undefined) return { errors: ["--cloud needs TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the environment"] };
+  if (credentials === undefined)
+    return { errors: ["--cloud needs TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the environment"] };
   const groups = new Map<string, { policy: VpcCniPolicy; ids: Set<string> }>();
   for (const p of policies) {
     const key = [p.spec.region, p.spec.cloud.endpoint, p.spec.vpcId].join(" ");
@@ -106,9 +131,17 @@ async function cloudSubnets(policies: readonly VpcCniPolicy[]): Promise<{ subnet
   const errors: string[] = [];
   for (const { policy, ids } of groups.values()) {
     const { region, vpcId, clusterId, cloud } = policy.spec;
-    const api = new TencentVpcApi({ region, endpoint: cloud.endpoint, credentials, vpcId, clusterId, retry: { attempts: 3 } });
+    const api = new TencentVpcApi({
+      region,
+      endpoint: cloud.endpoint,
+      credentials,
+      vpcId,
+      clusterId,
+      retry: { attempts: 3 },
+    });
     try {
-      for (const s of await api.describeSubnets([...ids].sort())) subnets.push({ subnetId: s.id, availableIpAddressCount: s.availableIps, cidr: s.cidr });
+      for (const s of await api.describeSubnets([...ids].sort()))
+        subnets.push({ subnetId: s.id, availableIpAddressCount: s.availableIps, cidr: s.cidr });
     } catch (error) {
       errors.push(`DescribeSubnets in ${region} at ${cloud.endpoint} failed: ${(error as Error).message}`);
     }

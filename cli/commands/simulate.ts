@@ -46,8 +46,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`vpccni simulate: ${message}\n`);
     return 2;
   };
-  if (values.policy === undefined || values.trace === undefined) return fail(`--policy and --trace are required\n\n${help}`);
-  if (values.compare !== undefined && values.compare !== "aws") return fail(`--compare is ${JSON.stringify(values.compare)}; allowed: aws`);
+  if (values.policy === undefined || values.trace === undefined)
+    return fail(`--policy and --trace are required\n\n${help}`);
+  if (values.compare !== undefined && values.compare !== "aws")
+    return fail(`--compare is ${JSON.stringify(values.compare)}; allowed: aws`);
   const seed = int("--seed", values.seed);
   const minimum = int("--aws-minimum-ip-target", values["aws-minimum-ip-target"]);
   const prebind = values.prebind === undefined ? undefined : parsePrebind(values.prebind);
@@ -63,7 +65,9 @@ export async function run(argv: string[]): Promise<number> {
   const matching = loaded.policies.filter((p) => values.name === undefined || p.policy.metadata.name === values.name);
   if (matching.length !== 1) {
     const names = loaded.policies.map((p) => p.policy.metadata.name).join(", ") || "none";
-    return fail(`--policy ${values.policy} holds ${matching.length} matching policies (${names}); allowed: exactly one, pick it with --name`);
+    return fail(
+      `--policy ${values.policy} holds ${matching.length} matching policies (${names}); allowed: exactly one, pick it with --name`,
+    );
   }
   const spec = (matching[0] as (typeof matching)[number]).policy.spec;
   const warm = int("--aws-warm-ip-target", values["aws-warm-ip-target"] ?? String(prebind?.min ?? spec.prebind.min));
@@ -73,7 +77,10 @@ export async function run(argv: string[]): Promise<number> {
   let latency: Parameters<typeof runSession>[0]["latency"] = values.latency;
   if (values.latency.endsWith(".json")) {
     try {
-      latency = parseLatencyProfile(JSON.parse(await readFile(values.latency, "utf8")), basename(values.latency, ".json"));
+      latency = parseLatencyProfile(
+        JSON.parse(await readFile(values.latency, "utf8")),
+        basename(values.latency, ".json"),
+      );
     } catch (error) {
       return fail(`--latency ${values.latency}: ${(error as Error).message}`);
     }
@@ -108,6 +115,7 @@ function parsePrebind(text: string): { min: number; max: number } | string {
   const m = /^(\d+):(\d+)$/.exec(text);
   const min = Number(m?.[1]);
   const max = Number(m?.[2]);
-  if (m === null || min > max || max > 256) return `--prebind is ${JSON.stringify(text)}; allowed: MIN:MAX with 0 <= MIN <= MAX <= 256, e.g. 5:15`;
+  if (m === null || min > max || max > 256)
+    return `--prebind is ${JSON.stringify(text)}; allowed: MIN:MAX with 0 <= MIN <= MAX <= 256, e.g. 5:15`;
   return { min, max };
 }

@@ -10,7 +10,10 @@ and the route table, the pods, and cloud operations in flight. Reads the agent's
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { socket: { type: "string", default: DEFAULT_SOCKET }, json: { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { socket: { type: "string", default: DEFAULT_SOCKET }, json: { type: "boolean", default: false } },
+  });
   const socket = values.socket as string;
   let view: PoolView;
   try {
@@ -18,7 +21,9 @@ export async function run(argv: string[]): Promise<number> {
     if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
     view = (await res.json()) as PoolView;
   } catch (error) {
-    process.stderr.write(`vpccni status: cannot read the agent at ${socket}: ${(error as Error).message}\n(is the agent running on this node, and are you root?)\n`);
+    process.stderr.write(
+      `vpccni status: cannot read the agent at ${socket}: ${(error as Error).message}\n(is the agent running on this node, and are you root?)\n`,
+    );
     return 1;
   }
   process.stdout.write(values.json ? `${JSON.stringify(view, null, 2)}\n` : renderPoolView(view));

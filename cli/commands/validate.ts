@@ -10,7 +10,11 @@ Exits 1 when any policy has an error.
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { format: { type: "string", default: "text" } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { format: { type: "string", default: "text" } },
+  });
   if (positionals.length === 0) {
     process.stderr.write(`vpccni validate: name at least one policy file or folder\n\n${help}`);
     return 2;
@@ -25,8 +29,11 @@ export async function run(argv: string[]): Promise<number> {
     const policies = result.policies.map((p) => ({ name: p.policy.metadata.name, file: p.file, line: p.nameAt.line }));
     process.stdout.write(`${JSON.stringify({ ok: !failed, policies, diagnostics: result.diagnostics }, null, 2)}\n`);
   } else {
-    if (result.diagnostics.length > 0) process.stderr.write(`${renderDiagnostics(result.diagnostics, result.sources)}\n\n`);
-    (failed ? process.stderr : process.stdout).write(`${summary(result.diagnostics, result.policies.length, result.sources.size)}\n`);
+    if (result.diagnostics.length > 0)
+      process.stderr.write(`${renderDiagnostics(result.diagnostics, result.sources)}\n\n`);
+    (failed ? process.stderr : process.stdout).write(
+      `${summary(result.diagnostics, result.policies.length, result.sources.size)}\n`,
+    );
   }
   return failed ? 1 : 0;
 }

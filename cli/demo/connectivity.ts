@@ -19,15 +19,30 @@ await Bun.connect({ hostname: ip, port: Number(port), socket: {
 } });
 `;
 
-export async function tcpEcho(bed: TestBed, from: { ns: string; ip: string }, to: { ns: string; ip: string }, port = 7777): Promise<{ ok: boolean; detail: string }> {
-  const server = Bun.spawn(["ip", "netns", "exec", to.ns, process.execPath, "-e", SERVER, to.ip, String(port)], { stdout: "pipe", stderr: "pipe" });
+export async function tcpEcho(
+  bed: TestBed,
+  from: { ns: string; ip: string },
+  to: { ns: string; ip: string },
+  port = 7777,
+): Promise<{ ok: boolean; detail: string }> {
+  const server = Bun.spawn(["ip", "netns", "exec", to.ns, process.execPath, "-e", SERVER, to.ip, String(port)], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   try {
     const reader = server.stdout.getReader();
     await reader.read(); // "listening"
     bed.assertOwned(from.ns);
     const message = `hello from ${from.ip}`;
-    const client = Bun.spawn(["ip", "netns", "exec", from.ns, process.execPath, "-e", CLIENT, to.ip, String(port), message], { stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = [await new Response(client.stdout).text(), await new Response(client.stderr).text(), await client.exited];
+    const client = Bun.spawn(
+      ["ip", "netns", "exec", from.ns, process.execPath, "-e", CLIENT, to.ip, String(port), message],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    const [out, err, code] = [
+      await new Response(client.stdout).text(),
+      await new Response(client.stderr).text(),
+      await client.exited,
+    ];
     return { ok: code === 0 && out.trim() === message, detail: (out + err).trim() };
   } finally {
     server.kill();

@@ -14,8 +14,16 @@ test("vpccni demo runs end to end and leaves no namespace behind", async () => {
   requireNetns();
   requireKube();
   const before = new Set(listNamespaces());
-  const proc = Bun.spawn([process.execPath, join(ROOT, "cli/main.ts"), "demo", "--pods", "12"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text(), await proc.exited];
+  const proc = Bun.spawn([process.execPath, join(ROOT, "cli/main.ts"), "demo", "--pods", "12"], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = [
+    await new Response(proc.stdout).text(),
+    await new Response(proc.stderr).text(),
+    await proc.exited,
+  ];
   expect(code, out + err).toBe(0);
   for (const step of ["1/6", "2/6", "3/6", "4/6", "5/6", "6/6"]) expect(out).toContain(step);
   expect(out).toContain("Kubernetes: a local kube-apiserver");
@@ -35,7 +43,11 @@ test("the demo's VPC and subnets are the ones examples/policies/general.yaml nam
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [out, err, code] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text(), await proc.exited];
+  const [out, err, code] = [
+    await new Response(proc.stdout).text(),
+    await new Response(proc.stderr).text(),
+    await proc.exited,
+  ];
   expect(code, out + err).toBe(0);
   const cloudLine = out.split("\n").find((l) => l.includes("emulator at")) ?? "";
   expect(cloudLine).toContain(`${policy.spec.vpcId},`);
@@ -56,7 +68,11 @@ test("a missing OS tool that cannot be installed is one line naming the package,
       stdout: "pipe",
       stderr: "pipe",
     });
-    const [out, err, code] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text(), await proc.exited];
+    const [out, err, code] = [
+      await new Response(proc.stdout).text(),
+      await new Response(proc.stderr).text(),
+      await proc.exited,
+    ];
     expect(code, out + err).toBe(1);
     expect(err.trim().split("\n")).toEqual([
       "vpccni demo: ip, nsenter not found and this machine has no apt-get; install iproute2 util-linux with your package manager (e.g. apt-get install iproute2 util-linux)",

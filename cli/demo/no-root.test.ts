@@ -9,13 +9,20 @@ const ROOT = join(import.meta.dir, "../..");
 test("without root the demo explains why and runs the compiler and the simulator", async () => {
   const setpriv = Bun.which("setpriv") ?? "";
   requireBinary("setpriv (util-linux)", setpriv);
-  const proc = Bun.spawn([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, join(ROOT, "cli/main.ts"), "demo"], {
-    cwd: ROOT,
-    env: { ...process.env, HOME: "/tmp" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text(), await proc.exited];
+  const proc = Bun.spawn(
+    [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, join(ROOT, "cli/main.ts"), "demo"],
+    {
+      cwd: ROOT,
+      env: { ...process.env, HOME: "/tmp" },
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  const [out, err, code] = [
+    await new Response(proc.stdout).text(),
+    await new Response(proc.stderr).text(),
+    await proc.exited,
+  ];
   expect(code, err).toBe(0);
   expect(out).toContain("vpccni demo needs root to create network namespaces");
   expect(out).toMatch(/2 policies in examples\/policies -> \d+ manifests/);

@@ -7,7 +7,10 @@ export function poolLine(name: string, v: PoolView): string {
   return `${name}: pods ${s.pods} bound ${s.bound}/${s.maxBindable} idle ${s.idle} ENIs ${s.enis}${s.inflight ? ` (${s.inflight} in flight)` : ""}`;
 }
 
-export function apiCalls(stats: Record<string, Record<string, number>>): { total: number; byAction: [string, number][] } {
+export function apiCalls(stats: Record<string, Record<string, number>>): {
+  total: number;
+  byAction: [string, number][];
+} {
   const byAction = Object.entries(stats)
     .map(([action, codes]) => [action, Object.values(codes).reduce((a, b) => a + b, 0)] as [string, number])
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));

@@ -36,7 +36,9 @@ export async function compileStep(): Promise<boolean> {
       return false;
     }
     const files = new Bun.Glob("*.yaml").scanSync(out);
-    say(`    ${outcome.policies} policies in examples/policies -> ${[...files].length} manifests (kustomization.yaml, sync waves) for Argo CD or Flux`);
+    say(
+      `    ${outcome.policies} policies in examples/policies -> ${[...files].length} manifests (kustomization.yaml, sync waves) for Argo CD or Flux`,
+    );
     return true;
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -61,15 +63,24 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     cluster = await startCluster();
     say(`    Kubernetes: a local kube-apiserver at ${cluster.server} holds the Node objects`);
   } else {
-    say(`    Kubernetes: ${opts.kube === "off" ? "off (--no-kube)" : "no local kube-apiserver is built (bash scripts/prereqs.sh builds one)"}; running without it`);
+    say(
+      `    Kubernetes: ${opts.kube === "off" ? "off (--no-kube)" : "no local kube-apiserver is built (bash scripts/prereqs.sh builds one)"}; running without it`,
+    );
   }
 
   say("2/6 start the emulated cloud and the network test bed");
   const world = await EmulatedCluster.start({ nodes: opts.nodes, cluster, caller: "direct", spec: {} });
   try {
     const w = world.emulator.inventory();
-    say(`    emulator at ${world.emulator.url}: ${w.vpcs[0]?.vpcId}, pod subnets ${w.subnets.filter((s) => s.subnetId.includes("pods")).map((s) => `${s.subnetId} ${s.cidrBlock}`).join(", ")}`);
-    say(`    ${world.nodes.length} nodes (network namespaces) behind a VPC router namespace; attaching an ENI in the cloud plugs a link into its node`);
+    say(
+      `    emulator at ${world.emulator.url}: ${w.vpcs[0]?.vpcId}, pod subnets ${w.subnets
+        .filter((s) => s.subnetId.includes("pods"))
+        .map((s) => `${s.subnetId} ${s.cidrBlock}`)
+        .join(", ")}`,
+    );
+    say(
+      `    ${world.nodes.length} nodes (network namespaces) behind a VPC router namespace; attaching an ENI in the cloud plugs a link into its node`,
+    );
 
     say("3/6 start one vpccni agent per node with examples/policies/general.yaml");
     for (const node of world.nodes) node.writePolicy(await Bun.file(POLICY).text());
@@ -79,26 +90,47 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       const views = await Promise.all(world.nodes.map((n) => n.view()));
       return `${world.nodes.map((n, i) => poolLine(n.name, views[i]!)).join(" | ")} | API calls ${apiCalls(world.emulator.admin.stats()).total}`;
     };
-    await waitFor("the first ENI of every node", async () => (await Promise.all(world.nodes.map((n) => n.view()))).every((v) => v.summary.inflight === 0 && v.summary.bound >= 5), 60_000);
+    await waitFor(
+      "the first ENI of every node",
+      async () =>
+        (await Promise.all(world.nodes.map((n) => n.view()))).every(
+          (v) => v.summary.inflight === 0 && v.summary.bound >= 5,
+        ),
+      60_000,
+    );
     progress.done(await line());
 
     say(`4/6 a burst of ${opts.pods} pods, then churn`);
     const burstStart = Date.now();
     const ticker = setInterval(() => void line().then((l) => progress.update(l)), 250);
-    const perNode = world.nodes.map((_, i) => Math.floor(opts.pods / world.nodes.length) + (i < opts.pods % world.nodes.length ? 1 : 0));
-    await Promise.all(world.nodes.map((n, i) => Promise.all(Array.from({ length: perNode[i]! }, (_, k) => n.addPod(`web-${k}`)))));
+    const perNode = world.nodes.map(
+      (_, i) => Math.floor(opts.pods / world.nodes.length) + (i < opts.pods % world.nodes.length ? 1 : 0),
+    );
+    await Promise.all(
+      world.nodes.map((n, i) => Promise.all(Array.from({ length: perNode[i]! }, (_, k) => n.addPod(`web-${k}`)))),
+    );
     const burstMs = Date.now() - burstStart;
-    for (const n of world.nodes) for (let k = 0; k < Math.floor(perNode[world.nodes.indexOf(n)]! / 3); k++) await n.delPod(`web-${k}`);
+    for (const n of world.nodes)
+      for (let k = 0; k < Math.floor(perNode[world.nodes.indexOf(n)]! / 3); k++) await n.delPod(`web-${k}`);
     for (const n of world.nodes) for (let k = 0; k < 3; k++) await n.addPod(`api-${k}`);
-    await waitFor("the pools to settle", async () => (await Promise.all(world.nodes.map((n) => n.view()))).every((v) => v.summary.inflight === 0), 60_000);
+    await waitFor(
+      "the pools to settle",
+      async () => (await Promise.all(world.nodes.map((n) => n.view()))).every((v) => v.summary.inflight === 0),
+      60_000,
+    );
     clearInterval(ticker);
     progress.done(await line());
     say(`    ${opts.pods} pods had their IPs ${(burstMs / 1000).toFixed(1)} s after the burst began`);
 
     say("5/6 pod-to-pod connectivity across nodes, through the VPC");
-    const [a, b] = [[...world.nodes[0]!.pods.values()][0]!, [...world.nodes[world.nodes.length - 1]!.pods.values()][0]!];
+    const [a, b] = [
+      [...world.nodes[0]!.pods.values()][0]!,
+      [...world.nodes[world.nodes.length - 1]!.pods.values()][0]!,
+    ];
     const echo = await tcpEcho(world.bed, { ns: a.pod.ns, ip: a.ip }, { ns: b.pod.ns, ip: b.ip });
-    say(`    TCP ${a.ip} (${world.nodes[0]!.name}) -> ${b.ip} (${world.nodes.at(-1)!.name}): ${echo.ok ? `ok, echoed "${echo.detail}"` : `FAILED: ${echo.detail}`}`);
+    say(
+      `    TCP ${a.ip} (${world.nodes[0]!.name}) -> ${b.ip} (${world.nodes.at(-1)!.name}): ${echo.ok ? `ok, echoed "${echo.detail}"` : `FAILED: ${echo.detail}`}`,
+    );
 
     say("6/6 summary");
     for (const n of world.nodes) {
@@ -106,7 +138,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       say(`    ${poolLine(n.name, v)}; route tables ${v.enis.map((e) => `${e.link}=${e.routeTable}`).join(", ")}`);
       if (cluster) {
         const node = (await kubeCall(cluster.admin, "GET", `/api/v1/nodes/${n.name}`)).json;
-        say(`      Node ${n.name}: ${ENI_IP_RESOURCE} allocatable ${node.status?.allocatable?.[ENI_IP_RESOURCE]}, capacity ${node.status?.capacity?.[ENI_IP_RESOURCE]}`);
+        say(
+          `      Node ${n.name}: ${ENI_IP_RESOURCE} allocatable ${node.status?.allocatable?.[ENI_IP_RESOURCE]}, capacity ${node.status?.capacity?.[ENI_IP_RESOURCE]}`,
+        );
       }
     }
     const calls = apiCalls(world.emulator.admin.stats());
@@ -128,7 +162,16 @@ export async function runWithoutRoot(): Promise<number> {
   say("2/2 simulate a burst of 100 pods, vpccni against AWS VPC CNI-style warm targets");
   const out = mkdtempSync(join(tmpdir(), "vpccni-demo-sim-"));
   const simulate = await import("../commands/simulate.ts");
-  const code = await simulate.run(["--policy", POLICY, "--trace", join(ROOT, "examples/traces/burst.jsonl"), "--compare", "aws", "--out", out]);
+  const code = await simulate.run([
+    "--policy",
+    POLICY,
+    "--trace",
+    join(ROOT, "examples/traces/burst.jsonl"),
+    "--compare",
+    "aws",
+    "--out",
+    out,
+  ]);
   say(`\ncharts in ${out}`);
   return code;
 }

@@ -9,7 +9,14 @@ function policy(name: string, spec: Partial<VpcCniPolicyInput["spec"]> = {}): Vp
     apiVersion: "vpccni.io/v1alpha1",
     kind: "VpcCniPolicy",
     metadata: { name },
-    spec: { clusterId: "cls-plan0001", region: "ap-guangzhou", vpcId: "vpc-plan0001", subnets: ["subnet-aaaa0001"], nodeSelector: { pool: name }, ...spec },
+    spec: {
+      clusterId: "cls-plan0001",
+      region: "ap-guangzhou",
+      vpcId: "vpc-plan0001",
+      subnets: ["subnet-aaaa0001"],
+      nodeSelector: { pool: name },
+      ...spec,
+    },
   });
 }
 
@@ -27,13 +34,25 @@ function input(over: Partial<PlanInput>): PlanInput {
 describe("per node", () => {
   test("pods + prebind.max IPs per node, and one primary IP per ENI used", () => {
     const plan = planCapacity(input({ podsPerNode: new Map([["p", 12]]) }));
-    expect(plan.policies[0]).toMatchObject({ maxBindable: 30, ipsPerNode: 17, enisUsedPerNode: 2, subnetIpsPerNode: 19, problems: [] });
+    expect(plan.policies[0]).toMatchObject({
+      maxBindable: 30,
+      ipsPerNode: 17,
+      enisUsedPerNode: 2,
+      subnetIpsPerNode: 19,
+      problems: [],
+    });
     expect(plan.ok).toBe(true);
   });
 
   test("without --pods-per-node nodes are assumed full: every IP the quota allows", () => {
     const plan = planCapacity(input({}));
-    expect(plan.policies[0]).toMatchObject({ podsPerNode: 30, fullNodes: true, ipsPerNode: 30, enisUsedPerNode: 3, subnetIpsPerNode: 33 });
+    expect(plan.policies[0]).toMatchObject({
+      podsPerNode: 30,
+      fullNodes: true,
+      ipsPerNode: 30,
+      enisUsedPerNode: 3,
+      subnetIpsPerNode: 33,
+    });
   });
 
   test("spec.limits lowers the instance quota, never raises it", () => {
@@ -47,7 +66,9 @@ describe("per node", () => {
     expect(over.problems).toEqual(["p: 31 pods per node need 31 IPs, but a node binds at most 30 (3 ENIs x 10 IPs)"]);
     const tight = planCapacity(input({ podsPerNode: new Map([["p", 28]]) }));
     expect(tight.ok).toBe(true);
-    expect(tight.warnings).toEqual(["p: 28 pods + prebind.min 5 = 33 IPs per node, above the 30 a node can bind: new pods wait for IPs"]);
+    expect(tight.warnings).toEqual([
+      "p: 28 pods + prebind.min 5 = 33 IPs per node, above the 30 a node can bind: new pods wait for IPs",
+    ]);
   });
 
   test("an unknown quota is a problem that says which flag gives it", () => {
@@ -62,13 +83,21 @@ describe("subnets", () => {
   const two = [policy("p", { subnets: ["subnet-aaaa0001", "subnet-bbbb0002"] })];
 
   test("ENIs go to the subnet with the most free IPs, so two subnets fill evenly", () => {
-    const plan = planCapacity(input({
-      policies: two,
-      podsPerNode: new Map([["p", 5]]),
-      subnets: [{ subnetId: "subnet-aaaa0001", availableIpAddressCount: 100, cidr: "10.0.1.0/24" }, { subnetId: "subnet-bbbb0002", availableIpAddressCount: 100 }],
-    }));
+    const plan = planCapacity(
+      input({
+        policies: two,
+        podsPerNode: new Map([["p", 5]]),
+        subnets: [
+          { subnetId: "subnet-aaaa0001", availableIpAddressCount: 100, cidr: "10.0.1.0/24" },
+          { subnetId: "subnet-bbbb0002", availableIpAddressCount: 100 },
+        ],
+      }),
+    );
     // 10 nodes x 1 ENI x (10 IPs + 1 primary): 5 ENIs in each subnet.
-    expect(plan.subnets.map((s) => [s.subnetId, s.needed, s.left])).toEqual([["subnet-aaaa0001", 55, 45], ["subnet-bbbb0002", 55, 45]]);
+    expect(plan.subnets.map((s) => [s.subnetId, s.needed, s.left])).toEqual([
+      ["subnet-aaaa0001", 55, 45],
+      ["subnet-bbbb0002", 55, 45],
+    ]);
     expect(plan.ok).toBe(true);
   });
 
@@ -80,10 +109,25 @@ describe("subnets", () => {
   });
 
   test("subnets shared by two policies count both; a subnet missing from the file is a problem", () => {
-    const shared = planCapacity(input({ policies: [policy("a"), policy("b")], podsPerNode: new Map([["a", 5], ["b", 5]]), subnets: [{ subnetId: "subnet-aaaa0001", availableIpAddressCount: 220 }] }));
-    expect(shared.subnets).toEqual([{ subnetId: "subnet-aaaa0001", cidr: "", free: 220, needed: 220, left: 0, policies: ["a", "b"] }]);
+    const shared = planCapacity(
+      input({
+        policies: [policy("a"), policy("b")],
+        podsPerNode: new Map([
+          ["a", 5],
+          ["b", 5],
+        ]),
+        subnets: [{ subnetId: "subnet-aaaa0001", availableIpAddressCount: 220 }],
+      }),
+    );
+    expect(shared.subnets).toEqual([
+      { subnetId: "subnet-aaaa0001", cidr: "", free: 220, needed: 220, left: 0, policies: ["a", "b"] },
+    ]);
     expect(shared.ok).toBe(true);
-    const missing = planCapacity(input({ policies: two, subnets: [{ subnetId: "subnet-aaaa0001", availableIpAddressCount: 1000 }] }));
-    expect(missing.problems).toEqual(["p: subnet subnet-bbbb0002 not in the subnets file; allowed: every subnet of spec.subnets listed there"]);
+    const missing = planCapacity(
+      input({ policies: two, subnets: [{ subnetId: "subnet-aaaa0001", availableIpAddressCount: 1000 }] }),
+    );
+    expect(missing.problems).toEqual([
+      "p: subnet subnet-bbbb0002 not in the subnets file; allowed: every subnet of spec.subnets listed there",
+    ]);
   });
 });

@@ -66,7 +66,19 @@ export function planCapacity(input: PlanInput): Plan {
   const problems: string[] = [];
   const warnings: string[] = [];
   const rows: PolicyRow[] = [];
-  const subnets = new Map((input.subnets ?? []).map((s) => [s.subnetId, { subnetId: s.subnetId, cidr: s.cidr ?? "", free: s.availableIpAddressCount, needed: 0, left: s.availableIpAddressCount, policies: [] as string[] }]));
+  const subnets = new Map(
+    (input.subnets ?? []).map((s) => [
+      s.subnetId,
+      {
+        subnetId: s.subnetId,
+        cidr: s.cidr ?? "",
+        free: s.availableIpAddressCount,
+        needed: 0,
+        left: s.availableIpAddressCount,
+        policies: [] as string[],
+      },
+    ]),
+  );
   for (const policy of [...input.policies].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     const row = policyRow(policy, input);
     rows.push(row);
@@ -76,7 +88,9 @@ export function planCapacity(input: PlanInput): Plan {
     const own = policy.spec.subnets.map((id) => subnets.get(id));
     const missing = policy.spec.subnets.filter((_, i) => own[i] === undefined);
     if (missing.length > 0) {
-      problems.push(`${row.policy}: subnet${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not in the subnets file; allowed: every subnet of spec.subnets listed there`);
+      problems.push(
+        `${row.policy}: subnet${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not in the subnets file; allowed: every subnet of spec.subnets listed there`,
+      );
       continue;
     }
     const mine = own as SubnetRow[];
@@ -96,7 +110,9 @@ export function planCapacity(input: PlanInput): Plan {
   for (const s of subnets.values()) {
     if (s.left < 0) problems.push(`${s.subnetId}: needs ${s.needed} IPs, has ${s.free} free (short by ${-s.left})`);
   }
-  const subnetRows = [...subnets.values()].filter((s) => s.policies.length > 0).sort((a, b) => (a.subnetId < b.subnetId ? -1 : 1));
+  const subnetRows = [...subnets.values()]
+    .filter((s) => s.policies.length > 0)
+    .sort((a, b) => (a.subnetId < b.subnetId ? -1 : 1));
   return { policies: rows, subnets: subnetRows, problems, warnings, ok: problems.length === 0 };
 }
 
@@ -106,8 +122,14 @@ function policyRow(policy: VpcCniPolicy, input: PlanInput): PolicyRow {
   const warnings: string[] = [];
   const enis = lowest(policy.spec.limits?.maxEnisPerNode, input.quota.enisPerNode);
   const ips = lowest(policy.spec.limits?.ipsPerEni, input.quota.ipsPerEni);
-  if (enis === undefined) problems.push("the ENI quota is unknown: pass --enis-per-node (the instance type's secondary ENIs) or set spec.limits.maxEnisPerNode");
-  if (ips === undefined) problems.push("the IP quota is unknown: pass --ips-per-eni (secondary IPs per ENI of the instance type) or set spec.limits.ipsPerEni");
+  if (enis === undefined)
+    problems.push(
+      "the ENI quota is unknown: pass --enis-per-node (the instance type's secondary ENIs) or set spec.limits.maxEnisPerNode",
+    );
+  if (ips === undefined)
+    problems.push(
+      "the IP quota is unknown: pass --ips-per-eni (secondary IPs per ENI of the instance type) or set spec.limits.ipsPerEni",
+    );
   const maxBindable = (enis ?? 0) * (ips ?? 0);
   const nodes = input.nodes.get(name);
   if (nodes === undefined) problems.push("no node count: pass --nodes N or --nodes " + `${name}=N`);
@@ -115,8 +137,14 @@ function policyRow(policy: VpcCniPolicy, input: PlanInput): PolicyRow {
   const pods = given ?? maxBindable;
   const { min, max } = policy.spec.prebind;
   if (enis !== undefined && ips !== undefined) {
-    if (pods > maxBindable) problems.push(`${pods} pods per node need ${pods} IPs, but a node binds at most ${maxBindable} (${enis} ENIs x ${ips} IPs)`);
-    else if (given !== undefined && pods + min > maxBindable) warnings.push(`${pods} pods + prebind.min ${min} = ${pods + min} IPs per node, above the ${maxBindable} a node can bind: new pods wait for IPs`);
+    if (pods > maxBindable)
+      problems.push(
+        `${pods} pods per node need ${pods} IPs, but a node binds at most ${maxBindable} (${enis} ENIs x ${ips} IPs)`,
+      );
+    else if (given !== undefined && pods + min > maxBindable)
+      warnings.push(
+        `${pods} pods + prebind.min ${min} = ${pods + min} IPs per node, above the ${maxBindable} a node can bind: new pods wait for IPs`,
+      );
   }
   const ipsPerNode = Math.min(pods + max, maxBindable);
   const enisUsed = ips ? Math.ceil(ipsPerNode / ips) : 0;

@@ -22,10 +22,15 @@ export async function readSubnetsFile(path: string): Promise<{ subnets?: SubnetF
   }
   const result = SubnetsFile.safeParse(raw);
   if (!result.success) {
-    const errors = result.error.issues.map((i) => `${path}: ${i.path.length ? i.path.join(".") : "(document)"}: ${i.message}; allowed: a list of {subnetId, availableIpAddressCount, cidr}`);
+    const errors = result.error.issues.map(
+      (i) =>
+        `${path}: ${i.path.length ? i.path.join(".") : "(document)"}: ${i.message}; allowed: a list of {subnetId, availableIpAddressCount, cidr}`,
+    );
     return { errors: [...new Set(errors)] };
   }
   const seen = new Set<string>();
-  const errors = result.data.filter((s) => (seen.has(s.subnetId) ? true : (seen.add(s.subnetId), false))).map((s) => `${path}: ${s.subnetId} is listed twice; allowed: each subnet once`);
+  const errors = result.data
+    .filter((s) => (seen.has(s.subnetId) ? true : (seen.add(s.subnetId), false)))
+    .map((s) => `${path}: ${s.subnetId} is listed twice; allowed: each subnet once`);
   return errors.length ? { errors } : { subnets: result.data, errors: [] };
 }

@@ -19,14 +19,43 @@ export function renderPlan(plan: Plan): string {
       p.problems.length ? "CANNOT" : "ok",
     ];
   });
-  const parts = [table(["policy", "nodes", "pods/node", "prebind min/max", "ENIs x IPs = max", "IPs/node", "ENIs/node", "subnet IPs/node", "subnet IPs", "status"], policyRows)];
+  const parts = [
+    table(
+      [
+        "policy",
+        "nodes",
+        "pods/node",
+        "prebind min/max",
+        "ENIs x IPs = max",
+        "IPs/node",
+        "ENIs/node",
+        "subnet IPs/node",
+        "subnet IPs",
+        "status",
+      ],
+      policyRows,
+    ),
+  ];
   if (plan.subnets.length > 0) {
-    const subnetRows = plan.subnets.map((s) => [s.subnetId, s.cidr || "-", String(s.free), String(s.needed), String(s.left), s.policies.join(","), s.left < 0 ? `SHORT by ${-s.left}` : "ok"]);
+    const subnetRows = plan.subnets.map((s) => [
+      s.subnetId,
+      s.cidr || "-",
+      String(s.free),
+      String(s.needed),
+      String(s.left),
+      s.policies.join(","),
+      s.left < 0 ? `SHORT by ${-s.left}` : "ok",
+    ]);
     parts.push(table(["subnet", "cidr", "free", "needed", "left", "policies", "status"], subnetRows));
   }
   if (plan.warnings.length) parts.push(plan.warnings.map((w) => `warning: ${w}`).join("\n"));
   if (plan.problems.length) parts.push(plan.problems.map((p) => `cannot be met: ${p}`).join("\n"));
-  else parts.push(plan.subnets.length ? "the policies can be met" : "the ENI quotas can be met (subnets not checked: pass --subnets FILE)");
+  else
+    parts.push(
+      plan.subnets.length
+        ? "the policies can be met"
+        : "the ENI quotas can be met (subnets not checked: pass --subnets FILE)",
+    );
   return `${parts.join("\n\n")}\n`;
 }
 

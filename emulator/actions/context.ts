@@ -27,7 +27,11 @@ export function getInstance(state: State, instanceId: string) {
 }
 
 export function refusePrimary(eni: EniRec, action: string): void {
-  if (eni.primary) throw new ApiError("UnsupportedOperation", `${eni.eniId} is a primary network interface; ${action} works on secondary ones only.`);
+  if (eni.primary)
+    throw new ApiError(
+      "UnsupportedOperation",
+      `${eni.eniId} is a primary network interface; ${action} works on secondary ones only.`,
+    );
 }
 
 /** IP limits of an ENI: the instance type's when attached (or attaching), else the unattached cap. */

@@ -5,7 +5,8 @@ import { getInstance, type Handler } from "./context.ts";
 
 function filterList(p: Record<string, unknown>): unknown[] | undefined {
   const f = list(p, "Filters", Number.MAX_SAFE_INTEGER);
-  if (f && f.length > 10) throw new ApiError("LimitExceeded.NumberOfFilters", `Filters has ${f.length} entries; allowed: at most 10`);
+  if (f && f.length > 10)
+    throw new ApiError("LimitExceeded.NumberOfFilters", `Filters has ${f.length} entries; allowed: at most 10`);
   return f;
 }
 
@@ -16,11 +17,14 @@ function page<T>(items: T[], offset: number, limit: number): T[] {
 export const describeNetworkInterfaces: Handler = (ctx, p) => {
   const ids = strList(p, "NetworkInterfaceIds", 100);
   const rawFilters = filterList(p);
-  if (ids && rawFilters) throw new ApiError("InvalidParameter.Coexist", "NetworkInterfaceIds and Filters cannot be used together.");
+  if (ids && rawFilters)
+    throw new ApiError("InvalidParameter.Coexist", "NetworkInterfaceIds and Filters cannot be used together.");
   const filters = readFilters(rawFilters, ENI_FILTERS);
   const offset = int(p, "Offset", 0, Number.MAX_SAFE_INTEGER) ?? 0;
   const limit = int(p, "Limit", 1, 100) ?? 20;
-  let enis = Object.values(ctx.view).sort((a, b) => a.createdTime.localeCompare(b.createdTime) || a.eniId.localeCompare(b.eniId));
+  let enis = Object.values(ctx.view).sort(
+    (a, b) => a.createdTime.localeCompare(b.createdTime) || a.eniId.localeCompare(b.eniId),
+  );
   if (ids) {
     const missing = ids.filter((id) => !ctx.view[id]);
     if (missing.length > 0 && ctx.state.settings.unknownIdInDescribe === "ResourceNotFound") {
@@ -35,7 +39,8 @@ export const describeNetworkInterfaces: Handler = (ctx, p) => {
 export const describeSubnets: Handler = (ctx, p) => {
   const ids = strList(p, "SubnetIds", 100);
   const rawFilters = filterList(p);
-  if (ids && rawFilters) throw new ApiError("InvalidParameter.Coexist", "SubnetIds and Filters cannot be used together.");
+  if (ids && rawFilters)
+    throw new ApiError("InvalidParameter.Coexist", "SubnetIds and Filters cannot be used together.");
   const filters = readFilters(rawFilters, SUBNET_FILTERS);
   const offset = int(p, "Offset", 0, Number.MAX_SAFE_INTEGER) ?? 0;
   const limit = int(p, "Limit", 1, 100) ?? 20;
@@ -69,6 +74,10 @@ export const describeNetworkInterfaceLimit: Handler = (ctx, p) => {
 export const describeVpcTaskResult: Handler = (ctx, p) => {
   const taskId = required(p, "TaskId");
   const task = ctx.state.tasks[taskId];
-  if (!task) throw new ApiError("ResourceNotFound", `The task '${taskId}' does not exist (tasks are kept for an hour after they end).`);
+  if (!task)
+    throw new ApiError(
+      "ResourceNotFound",
+      `The task '${taskId}' does not exist (tasks are kept for an hour after they end).`,
+    );
   return { Status: task.status, Output: task.output ?? "", Result: [] };
 };

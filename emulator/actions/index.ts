@@ -1,7 +1,12 @@
 import { ACTIONS, type Action } from "../config.ts";
 import { attachNetworkInterface, detachNetworkInterface } from "./attach.ts";
 import type { Handler } from "./context.ts";
-import { describeNetworkInterfaceLimit, describeNetworkInterfaces, describeSubnets, describeVpcTaskResult } from "./describe.ts";
+import {
+  describeNetworkInterfaceLimit,
+  describeNetworkInterfaces,
+  describeSubnets,
+  describeVpcTaskResult,
+} from "./describe.ts";
 import { createNetworkInterface, deleteNetworkInterface } from "./enis.ts";
 import { assignPrivateIpAddresses, unassignPrivateIpAddresses } from "./ips.ts";
 
@@ -22,4 +27,9 @@ export const handlers: Record<Action, Handler> = {
 export const MUTATING: ReadonlySet<string> = new Set(ACTIONS.filter((a) => !a.startsWith("Describe")));
 
 /** Actions whose ClientToken makes a repeated call return the first call's answer. */
-export const IDEMPOTENT: ReadonlySet<string> = new Set(["CreateNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface", "AssignPrivateIpAddresses"]);
+export const IDEMPOTENT: ReadonlySet<string> = new Set([
+  "CreateNetworkInterface",
+  "AttachNetworkInterface",
+  "DetachNetworkInterface",
+  "AssignPrivateIpAddresses",
+]);

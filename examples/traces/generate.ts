@@ -8,7 +8,10 @@ type Line = { t: number; node: string; pod: string; event: "add" | "delete" };
 
 function write(name: string, header: object, events: Line[]): void {
   events.sort((a, b) => a.t - b.t || (a.event === b.event ? 0 : a.event === "delete" ? -1 : 1));
-  const lines = [JSON.stringify(header), ...events.map((e) => JSON.stringify({ t: Math.round(e.t * 10) / 10, node: e.node, pod: e.pod, event: e.event }))];
+  const lines = [
+    JSON.stringify(header),
+    ...events.map((e) => JSON.stringify({ t: Math.round(e.t * 10) / 10, node: e.node, pod: e.pod, event: e.event })),
+  ];
   writeFileSync(join(import.meta.dir, name), `${lines.join("\n")}\n`);
 }
 
@@ -35,7 +38,16 @@ function steady(): void {
       }
     }
   }
-  write("steady.jsonl", { trace: "vpccni-trace/1", description: "3 nodes, about 20 pods each, lifetimes ~30 min, replaced as they go; 4 h", node: { enis: 3, ipsPerEni: 10, ipsPerCall: 10 }, subnetFree: 4000 }, events);
+  write(
+    "steady.jsonl",
+    {
+      trace: "vpccni-trace/1",
+      description: "3 nodes, about 20 pods each, lifetimes ~30 min, replaced as they go; 4 h",
+      node: { enis: 3, ipsPerEni: 10, ipsPerCall: 10 },
+      subnetFree: 4000,
+    },
+    events,
+  );
 }
 
 // burst: 100 pods land within 10 s on a node that joined 30 s before, live 20-30 min, then go.
@@ -48,7 +60,16 @@ function burst(): void {
     events.push({ t, node: "node-1", pod, event: "add" });
     events.push({ t: 1200 + rng() * 600, node: "node-1", pod, event: "delete" });
   }
-  write("burst.jsonl", { trace: "vpccni-trace/1", description: "a burst of 100 pods within 10 s on a node that joined 30 s before, gone after 20-30 min", node: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 }, subnetFree: 4000 }, events);
+  write(
+    "burst.jsonl",
+    {
+      trace: "vpccni-trace/1",
+      description: "a burst of 100 pods within 10 s on a node that joined 30 s before, gone after 20-30 min",
+      node: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 },
+      subnetFree: 4000,
+    },
+    events,
+  );
 }
 
 // diurnal: 4 nodes over 24 h; the pods wanted per node follow a day curve between 4 and 40,
@@ -78,7 +99,16 @@ function diurnal(): void {
       }
     }
   }
-  write("diurnal.jsonl", { trace: "vpccni-trace/1", description: "4 nodes over 24 h; pods per node follow a day curve between ~4 and ~40, lifetimes ~45 min", node: { enis: 4, ipsPerEni: 15, ipsPerCall: 10 }, subnetFree: 4000 }, events);
+  write(
+    "diurnal.jsonl",
+    {
+      trace: "vpccni-trace/1",
+      description: "4 nodes over 24 h; pods per node follow a day curve between ~4 and ~40, lifetimes ~45 min",
+      node: { enis: 4, ipsPerEni: 15, ipsPerCall: 10 },
+      subnetFree: 4000,
+    },
+    events,
+  );
 }
 
 steady();

@@ -9,7 +9,17 @@ import { DEFAULT_METADATA_URL, MetadataClient } from "../cloud/metadata.ts";
 import type { Subnet, VpcApi } from "../cloud/types.ts";
 import { IprouteDataPlane } from "../net/index.ts";
 import type { DataPlane } from "../net/types.ts";
-import { createState, type PoolState, type Quota, setQuota, setSettings, setSubnets, settingsFromPolicy, summary, syncInventory } from "../pool/index.ts";
+import {
+  createState,
+  type PoolState,
+  type Quota,
+  setQuota,
+  setSettings,
+  setSubnets,
+  settingsFromPolicy,
+  summary,
+  syncInventory,
+} from "../pool/index.ts";
 import type { KubePort } from "../kube/client.ts";
 import { cniApi } from "./cni-api.ts";
 import { PoolDriver } from "./driver.ts";
@@ -70,10 +80,17 @@ export class Agent {
     if (!load.ok) throw new Error(`the policy cannot be used:\n${describeRejection(load)}`);
     const policy = load.policy;
     this.policy = policy;
-    if (policy.spec.ipMode !== "shared") throw new Error(`spec.ipMode is ${JSON.stringify(policy.spec.ipMode)}; this agent runs shared mode only (fixed IP needs the cluster ipamd)`);
+    if (policy.spec.ipMode !== "shared")
+      throw new Error(
+        `spec.ipMode is ${JSON.stringify(policy.spec.ipMode)}; this agent runs shared mode only (fixed IP needs the cluster ipamd)`,
+      );
 
     const metadata = new MetadataClient(opts.metadataUrl ?? DEFAULT_METADATA_URL);
-    const [instanceId, zone, primaryMac] = await Promise.all([metadata.instanceId(), metadata.zone(), metadata.get("mac")]);
+    const [instanceId, zone, primaryMac] = await Promise.all([
+      metadata.instanceId(),
+      metadata.zone(),
+      metadata.get("mac"),
+    ]);
     const api =
       opts.api ??
       new TencentVpcApi({
@@ -84,11 +101,18 @@ export class Agent {
         vpcId: policy.spec.vpcId,
         log: (event, fields) => log.debug(event, fields),
       });
-    const dataPlane = (this.dataPlane = opts.dataPlane ?? new IprouteDataPlane({ netns: opts.netns, routeTableBase: policy.spec.dataPlane.routeTableBase, manageRpFilter: policy.spec.dataPlane.manageRpFilter }));
+    const dataPlane = (this.dataPlane =
+      opts.dataPlane ??
+      new IprouteDataPlane({
+        netns: opts.netns,
+        routeTableBase: policy.spec.dataPlane.routeTableBase,
+        manageRpFilter: policy.spec.dataPlane.manageRpFilter,
+      }));
     // The primary interface is the link with the primary ENI's MAC; names are not stable.
     const [primaryLink] = await dataPlane.listEnis([primaryMac.toLowerCase()]);
     const primaryInterface = primaryLink?.name ?? opts.primaryInterface;
-    if (!primaryLink) log.warn("no link has the primary ENI's MAC; using --primary-interface", { mac: primaryMac, primaryInterface });
+    if (!primaryLink)
+      log.warn("no link has the primary ENI's MAC; using --primary-interface", { mac: primaryMac, primaryInterface });
     log.info("node identified", { node: opts.nodeName, instanceId, zone, primaryMac, primaryInterface });
 
     // What the cloud says this instance has and may have. ENIs this cluster made stay managed
@@ -102,9 +126,14 @@ export class Agent {
     const managed = isManaged(policy, new Set(saved?.enis.map((e) => e.id) ?? []));
     const subnets = await api.describeSubnets(subnetsToWatch(policy, enis.filter(managed)));
     const primary = enis.find((e) => e.primary);
-    if (!primary) throw new Error(`instance ${instanceId} lists no primary ENI; cannot copy its security groups to new ENIs`);
+    if (!primary)
+      throw new Error(`instance ${instanceId} lists no primary ENI; cannot copy its security groups to new ENIs`);
     // The limits count the primary ENI and each ENI's primary IP; pods can use neither.
-    const quota: Quota = { enis: Math.max(0, limits.enis - 1), ipsPerEni: Math.max(0, limits.ipsPerEni - 1), ipsPerCall: 10 };
+    const quota: Quota = {
+      enis: Math.max(0, limits.enis - 1),
+      ipsPerEni: Math.max(0, limits.ipsPerEni - 1),
+      ipsPerCall: 10,
+    };
     this.identity = { node: opts.nodeName, instanceId, zone, securityGroupIds: primary.securityGroupIds };
     const subnetMap = new Map<string, Subnet>(subnets.map((s) => [s.id, s]));
     const executor = new CloudExecutor(api, dataPlane, this.identity, () => subnetMap, log);
@@ -113,7 +142,10 @@ export class Agent {
     // The kernel: sysctls, and every pod ENI's link and route table.
     const podEniList = enis.filter((e) => !e.primary && managed(e));
     for (const eni of podEniList) await executor.setupLink(eni);
-    await dataPlane.ensureSysctls(primaryInterface, [...executor.links.values()].map((l) => l.name));
+    await dataPlane.ensureSysctls(
+      primaryInterface,
+      [...executor.links.values()].map((l) => l.name),
+    );
 
     // What this node remembers, reconciled with the cloud.
     const settings = settingsFromPolicy(policy.spec);
@@ -147,8 +179,18 @@ export class Agent {
     store.commit(state);
     this.metrics.pool(summary(state, Date.now()));
 
-    if (opts.kube) this.kubeSync = new KubeSync({ kube: opts.kube, node: opts.nodeName, log, driver, store, dataPlane });
-    const cni = cniApi({ driver, store, dataPlane, executor, metrics: this.metrics, log, addTimeoutMs: opts.addTimeoutMs ?? 20_000, onExhausted: (m) => this.kubeSync?.exhausted(m) });
+    if (opts.kube)
+      this.kubeSync = new KubeSync({ kube: opts.kube, node: opts.nodeName, log, driver, store, dataPlane });
+    const cni = cniApi({
+      driver,
+      store,
+      dataPlane,
+      executor,
+      metrics: this.metrics,
+      log,
+      addTimeoutMs: opts.addTimeoutMs ?? 20_000,
+      onExhausted: (m) => this.kubeSync?.exhausted(m),
+    });
     this.servers = startServers({
       socket: opts.socket,
       listen: opts.listen,
@@ -158,7 +200,21 @@ export class Agent {
       view: () => this.view(),
     });
     driver.start();
-    this.maintenance = new Maintenance({ api, dataPlane, driver, executor, store, log, metrics: this.metrics, identity: this.identity, policy: () => this.policy as VpcCniPolicy, primaryInterface, subnets: subnetMap, leakTags: { [TAG_CLUSTER]: policy.spec.clusterId, [TAG_NODE]: opts.nodeName }, createdAtTag: TAG_CREATED_AT });
+    this.maintenance = new Maintenance({
+      api,
+      dataPlane,
+      driver,
+      executor,
+      store,
+      log,
+      metrics: this.metrics,
+      identity: this.identity,
+      policy: () => this.policy as VpcCniPolicy,
+      primaryInterface,
+      subnets: subnetMap,
+      leakTags: { [TAG_CLUSTER]: policy.spec.clusterId, [TAG_NODE]: opts.nodeName },
+      createdAtTag: TAG_CREATED_AT,
+    });
     this.maintenance.start();
     await this.kubeSync?.start();
 
@@ -181,15 +237,26 @@ export class Agent {
     const current = this.policy as VpcCniPolicy;
     const fixed = ["region", "vpcId", "clusterId", "ipMode"] as const;
     const changed = fixed.filter((f) => JSON.stringify(next.spec[f]) !== JSON.stringify(current.spec[f]));
-    if (changed.length > 0 || JSON.stringify(next.spec.dataPlane) !== JSON.stringify(current.spec.dataPlane) || JSON.stringify(next.spec.cloud) !== JSON.stringify(current.spec.cloud)) {
+    if (
+      changed.length > 0 ||
+      JSON.stringify(next.spec.dataPlane) !== JSON.stringify(current.spec.dataPlane) ||
+      JSON.stringify(next.spec.cloud) !== JSON.stringify(current.spec.cloud)
+    ) {
       this.metrics.policyReloads.inc({ result: "needs-restart" });
-      log.warn("policy change needs an agent restart to take effect; prebind, limits, timers and subnets were applied", { fields: changed });
+      log.warn(
+        "policy change needs an agent restart to take effect; prebind, limits, timers and subnets were applied",
+        { fields: changed },
+      );
     }
     try {
       this.driver?.update((s) => setSettings(s, settingsFromPolicy(next.spec)));
       this.policy = next;
       this.metrics.policyReloads.inc({ result: "applied" });
-      log.info("policy reloaded", { prebind: next.spec.prebind, limits: next.spec.limits ?? {}, releaseInterval: next.spec.releaseInterval });
+      log.info("policy reloaded", {
+        prebind: next.spec.prebind,
+        limits: next.spec.limits ?? {},
+        releaseInterval: next.spec.releaseInterval,
+      });
     } catch (error) {
       this.metrics.policyReloads.inc({ result: "rejected" });
       log.error("policy reload failed; the previous one stays in force", { error: (error as Error).message });
@@ -198,8 +265,19 @@ export class Agent {
 
   view() {
     const driver = this.driver as PoolDriver;
-    const links = new Map([...(this.executor?.links.values() ?? [])].map((l) => [l.eniId, { mac: l.mac, link: l.name, routeTable: l.table }]));
-    return { node: this.opts.nodeName, instanceId: this.identity?.instanceId ?? "", policy: this.policy?.metadata.name ?? "", state: driver.state, links };
+    const links = new Map(
+      [...(this.executor?.links.values() ?? [])].map((l) => [
+        l.eniId,
+        { mac: l.mac, link: l.name, routeTable: l.table },
+      ]),
+    );
+    return {
+      node: this.opts.nodeName,
+      instanceId: this.identity?.instanceId ?? "",
+      policy: this.policy?.metadata.name ?? "",
+      state: driver.state,
+      links,
+    };
   }
 
   /** Graceful: answers in flight are journaled; pods stay wired (a restart must not cut them). */

@@ -30,7 +30,10 @@ const round = (ms: number) => Math.round(ms * 100) / 100;
 export function cniApi(deps: CniApiDeps): CniAgentApi {
   const now = deps.now ?? Date.now;
 
-  async function unwireAndRelease(key: string, ref: { containerId: string; ifname: string; network: string }): Promise<{ ip: string | undefined; unwireMs: number; releaseMs: number }> {
+  async function unwireAndRelease(
+    key: string,
+    ref: { containerId: string; ifname: string; network: string },
+  ): Promise<{ ip: string | undefined; unwireMs: number; releaseMs: number }> {
     const assignment = deps.driver.state.pods[key];
     const ip = assignment?.ip;
     const t0 = performance.now();
@@ -50,7 +53,13 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       const key = podKey(req);
       const started = now();
       const t0 = performance.now();
-      const record = { key, netns: req.netns, namespace: req.podNamespace ?? null, name: req.podName ?? null, createdAt: now() };
+      const record = {
+        key,
+        netns: req.netns,
+        namespace: req.podNamespace ?? null,
+        name: req.podName ?? null,
+        createdAt: now(),
+      };
       let recorded = false;
       const pending = deps.store.atomically(() => {
         const before = deps.driver.state;
@@ -68,7 +77,10 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       deps.metrics.allocation(answer.ok, now() - started);
       if (!answer.ok) {
         deps.onExhausted?.(answer.message);
-        throw new CniError(CniCode.TryAgainLater, `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"} yet: ${answer.message}`);
+        throw new CniError(
+          CniCode.TryAgainLater,
+          `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"} yet: ${answer.message}`,
+        );
       }
       const link = deps.executor.links.get(answer.eni);
       if (!link) {
@@ -76,22 +88,51 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
           deps.driver.release(key);
           deps.store.deleteAttachment(key);
         });
-        throw new CniError(CniCode.TryAgainLater, `IP ${answer.ip} is on ENI ${answer.eni}, whose link is not configured yet`);
+        throw new CniError(
+          CniCode.TryAgainLater,
+          `IP ${answer.ip} is on ENI ${answer.eni}, whose link is not configured yet`,
+        );
       }
       // The IP came later (the pool had to grow) or was the pod's already: record it now.
       if (!recorded) deps.store.putAttachment(record);
       const t2 = performance.now();
       try {
-        const wiring = await deps.dataPlane.wirePod({ network: req.network, containerId: req.containerId, ifname: req.ifname, netns: req.netns, ip: answer.ip, table: link.table });
+        const wiring = await deps.dataPlane.wirePod({
+          network: req.network,
+          containerId: req.containerId,
+          ifname: req.ifname,
+          netns: req.netns,
+          ip: answer.ip,
+          table: link.table,
+        });
         const t3 = performance.now();
         // Where the agent's share of an ADD goes (bench/cni.ts reads these fields).
         const ms = { allocMs: round(t1 - t0), recordMs: round(t2 - t1), wireMs: round(t3 - t2) };
-        deps.log.info("pod wired", { pod: `${req.podNamespace ?? ""}/${req.podName ?? ""}`, key, ip: answer.ip, eni: answer.eni, table: link.table, ...ms });
-        return { ip: answer.ip, prefixLength: 32, gateway: POD_GATEWAY, eniMac: link.mac, routeTable: link.table, hostVeth: wiring.hostVeth, hostMac: wiring.hostMac, podMac: wiring.podMac };
+        deps.log.info("pod wired", {
+          pod: `${req.podNamespace ?? ""}/${req.podName ?? ""}`,
+          key,
+          ip: answer.ip,
+          eni: answer.eni,
+          table: link.table,
+          ...ms,
+        });
+        return {
+          ip: answer.ip,
+          prefixLength: 32,
+          gateway: POD_GATEWAY,
+          eniMac: link.mac,
+          routeTable: link.table,
+          hostVeth: wiring.hostVeth,
+          hostMac: wiring.hostMac,
+          podMac: wiring.podMac,
+        };
       } catch (error) {
         // Nothing half-done stays behind: the wiring is undone and the IP goes back.
         await unwireAndRelease(key, req).catch(() => {});
-        throw new CniError(CniCode.AgentFailure, `wiring ${req.netns} with ${answer.ip} failed: ${(error as Error).message}`);
+        throw new CniError(
+          CniCode.AgentFailure,
+          `wiring ${req.netns} with ${answer.ip} failed: ${(error as Error).message}`,
+        );
       }
     },
 
@@ -105,10 +146,19 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       const key = podKey(req);
       const assignment = deps.driver.state.pods[key];
       if (!assignment) throw new CniError(CniCode.UnknownContainer, `the agent has no IP for ${key}`);
-      if (req.ip && req.ip !== assignment.ip) throw new CniError(CniCode.CheckFailed, `${key} has ${assignment.ip}, the runtime's result says ${req.ip}`);
+      if (req.ip && req.ip !== assignment.ip)
+        throw new CniError(CniCode.CheckFailed, `${key} has ${assignment.ip}, the runtime's result says ${req.ip}`);
       const table = deps.executor.links.get(assignment.eni)?.table;
-      if (table === undefined) throw new CniError(CniCode.CheckFailed, `ENI ${assignment.eni} of ${key} has no configured link`);
-      const problems = await deps.dataPlane.checkPod({ network: req.network, containerId: req.containerId, ifname: req.ifname, netns: req.netns, ip: assignment.ip, table });
+      if (table === undefined)
+        throw new CniError(CniCode.CheckFailed, `ENI ${assignment.eni} of ${key} has no configured link`);
+      const problems = await deps.dataPlane.checkPod({
+        network: req.network,
+        containerId: req.containerId,
+        ifname: req.ifname,
+        netns: req.netns,
+        ip: assignment.ip,
+        table,
+      });
       if (problems.length > 0) throw new CniError(CniCode.CheckFailed, `${key}: ${problems.join("; ")}`);
       return { ok: true };
     },
@@ -122,7 +172,8 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
         const { ip } = await unwireAndRelease(key, { network, containerId, ifname });
         if (ip) released.push({ containerId, ifname, ip });
       }
-      if (released.length > 0) deps.log.info("CNI GC freed attachments the runtime no longer knows", { count: released.length });
+      if (released.length > 0)
+        deps.log.info("CNI GC freed attachments the runtime no longer knows", { count: released.length });
       return { released };
     },
 
@@ -133,12 +184,21 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       if (s.ready > 0) return { ready: true, idleIps: s.ready };
       // No idle IP: the next pod is served only if the pool can still grow.
       if (s.bound + s.pendingBind >= s.maxBindable) {
-        return { ready: false, idleIps: 0, message: `all ${s.maxBindable} IPs this node may bind are in use (${s.pods} pods); no new pod can get an IP here` };
+        return {
+          ready: false,
+          idleIps: 0,
+          message: `all ${s.maxBindable} IPs this node may bind are in use (${s.pods} pods); no new pod can get an IP here`,
+        };
       }
-      if (t < state.paused.allUntil) return { ready: false, idleIps: 0, message: "cloud calls are paused after the cloud refused the credentials" };
+      if (t < state.paused.allUntil)
+        return { ready: false, idleIps: 0, message: "cloud calls are paused after the cloud refused the credentials" };
       const room = state.subnets.filter((n) => n.available > 0 && t >= n.pausedUntil);
       if (room.length === 0 && s.pendingBind === 0) {
-        return { ready: false, idleIps: 0, message: `no pod subnet has a free IP (${state.subnets.map((n) => n.id).join(", ")}); add a subnet to the policy or free addresses` };
+        return {
+          ready: false,
+          idleIps: 0,
+          message: `no pod subnet has a free IP (${state.subnets.map((n) => n.id).join(", ")}); add a subnet to the policy or free addresses`,
+        };
       }
       return { ready: true, idleIps: 0 };
     },

@@ -1,7 +1,15 @@
 // The driver against an in-memory executor. The same driver runs against the emulator through
 // the real cloud adapter in the end-to-end suite (test/e2e).
 import { afterEach, describe, expect, test } from "bun:test";
-import { createState, type Decision, extendedResource, type OperationResult, type PoolState, seededRng, summary } from "../pool/index.ts";
+import {
+  createState,
+  type Decision,
+  extendedResource,
+  type OperationResult,
+  type PoolState,
+  seededRng,
+  summary,
+} from "../pool/index.ts";
 import { type Executor, type Intent, PoolDriver } from "./driver.ts";
 import { silentLogger } from "./log.ts";
 import { NodeStore } from "./store.ts";
@@ -20,10 +28,12 @@ class MemoryCloud implements Executor {
     if (this.fail) return this.fail;
     const seen = this.byToken.get(token);
     if (seen) return seen; // ClientToken idempotency, as the real API has it
-    const ips = (n: number) => Array.from({ length: n }, () => `10.1.${Math.floor(this.nextIp / 250)}.${(this.nextIp++ % 250) + 1}`);
+    const ips = (n: number) =>
+      Array.from({ length: n }, () => `10.1.${Math.floor(this.nextIp / 250)}.${(this.nextIp++ % 250) + 1}`);
     let result: OperationResult;
     if (decision.action === "bind") result = { ok: true, ips: ips(decision.count) };
-    else if (decision.action === "create-eni") result = { ok: true, eni: `eni-${String(this.nextEni++).padStart(8, "0")}`, ips: ips(decision.ips) };
+    else if (decision.action === "create-eni")
+      result = { ok: true, eni: `eni-${String(this.nextEni++).padStart(8, "0")}`, ips: ips(decision.ips) };
     else result = { ok: true };
     this.byToken.set(token, result);
     return result;
@@ -32,7 +42,14 @@ class MemoryCloud implements Executor {
 
 function freshState(): PoolState {
   return createState({
-    settings: { minPrebind: 5, maxPrebind: 5, releaseIntervalMs: 120_000, cooldownMs: 30_000, subnets: ["subnet-a"], floor: 0 },
+    settings: {
+      minPrebind: 5,
+      maxPrebind: 5,
+      releaseIntervalMs: 120_000,
+      cooldownMs: 30_000,
+      subnets: ["subnet-a"],
+      floor: 0,
+    },
     quota: { enis: 3, ipsPerEni: 10, ipsPerCall: 10 },
     subnets: { "subnet-a": 1000 },
   });
@@ -101,7 +118,16 @@ describe("PoolDriver", () => {
     const cloud = new MemoryCloud();
     const store = new NodeStore(":memory:");
     // First run: the decision is journaled, the call is made, and the agent dies before the answer.
-    const first = new PoolDriver(freshState(), { store, executor: { execute: (intent) => { void cloud.execute(intent); return new Promise(() => {}); } }, log: silentLogger });
+    const first = new PoolDriver(freshState(), {
+      store,
+      executor: {
+        execute: (intent) => {
+          void cloud.execute(intent);
+          return new Promise(() => {});
+        },
+      },
+      log: silentLogger,
+    });
     first.start();
     await Promise.resolve();
     await Promise.resolve();

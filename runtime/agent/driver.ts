@@ -40,7 +40,9 @@ export interface DriverDeps {
   onOperation?: (decision: Decision, result: OperationResult, ms: number) => void;
 }
 
-export type AllocateAnswer = { ok: true; ip: string; eni: string } | { ok: false; code: "no-idle-ip" | "stopped"; message: string };
+export type AllocateAnswer =
+  | { ok: true; ip: string; eni: string }
+  | { ok: false; code: "no-idle-ip" | "stopped"; message: string };
 
 interface Waiter {
   key: string;
@@ -50,7 +52,8 @@ interface Waiter {
 
 export class PoolDriver {
   private s: PoolState;
-  private readonly deps: Required<Omit<DriverDeps, "onChange" | "onOperation">> & Pick<DriverDeps, "onChange" | "onOperation">;
+  private readonly deps: Required<Omit<DriverDeps, "onChange" | "onOperation">> &
+    Pick<DriverDeps, "onChange" | "onOperation">;
   private readonly waiters: Waiter[] = [];
   private readonly running = new Map<string, Promise<void>>();
   private passQueued = false;
@@ -73,8 +76,16 @@ export class PoolDriver {
   start(): void {
     const open = new Map(this.deps.store.openIntents().map((i) => [i.id, i]));
     for (const op of this.s.inflight) {
-      const intent = open.get(op.decision.id) ?? { id: op.decision.id, clientToken: randomUUID(), decision: op.decision, openedAt: op.startedAt };
-      this.deps.log.info("replaying an intent left open by the previous run", { op: intent.id, action: intent.decision.action });
+      const intent = open.get(op.decision.id) ?? {
+        id: op.decision.id,
+        clientToken: randomUUID(),
+        decision: op.decision,
+        openedAt: op.startedAt,
+      };
+      this.deps.log.info("replaying an intent left open by the previous run", {
+        op: intent.id,
+        action: intent.decision.action,
+      });
       this.launch(intent);
     }
     this.kick();
@@ -143,7 +154,12 @@ export class PoolDriver {
   private pass(): void {
     const now = this.deps.now();
     const { state, decisions } = plan(this.s, now);
-    const intents: Intent[] = decisions.map((d) => ({ id: d.id, clientToken: randomUUID(), decision: d, openedAt: now }));
+    const intents: Intent[] = decisions.map((d) => ({
+      id: d.id,
+      clientToken: randomUUID(),
+      decision: d,
+      openedAt: now,
+    }));
     if (state !== this.s || intents.length > 0) this.commit(state, { open: intents });
     for (const intent of intents) this.launch(intent);
     this.serveWaiters();
@@ -161,7 +177,13 @@ export class PoolDriver {
       }
       const now = this.deps.now();
       this.deps.onOperation?.(intent.decision, result, now - started);
-      if (!result.ok) this.deps.log.warn("cloud operation failed", { op: intent.id, action: intent.decision.action, kind: result.error.kind, error: result.error.message });
+      if (!result.ok)
+        this.deps.log.warn("cloud operation failed", {
+          op: intent.id,
+          action: intent.decision.action,
+          kind: result.error.kind,
+          error: result.error.message,
+        });
       const next = applyResult(this.s, intent.id, result, now, { rng: this.deps.rng });
       this.commit(next, { resolve: [{ id: intent.id, outcome: result.ok ? "ok" : result.error.kind }] });
     })().finally(() => {
@@ -174,7 +196,9 @@ export class PoolDriver {
   private tryAllocate(key: string): AllocateAnswer {
     const result = allocate(this.s, key, this.deps.now(), this.deps.rng);
     if (result.state !== this.s) this.commit(result.state);
-    return result.ok ? { ok: true, ip: result.ip, eni: result.eni } : { ok: false, code: "no-idle-ip", message: result.error.message };
+    return result.ok
+      ? { ok: true, ip: result.ip, eni: result.eni }
+      : { ok: false, code: "no-idle-ip", message: result.error.message };
   }
 
   /** Oldest waiter first, so that a burst is served in arrival order. */

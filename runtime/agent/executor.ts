@@ -47,7 +47,9 @@ export class CloudExecutor implements Executor {
         case "delete-eni": {
           const link = this.links.get(d.eni);
           if (link) await this.dataPlane.teardownEni(link.mac);
-          await this.api.detachEni(d.eni, this.identity.instanceId, { clientToken: derived(intent.clientToken, "detach") });
+          await this.api.detachEni(d.eni, this.identity.instanceId, {
+            clientToken: derived(intent.clientToken, "detach"),
+          });
           await this.api.deleteEni(d.eni);
           this.links.delete(d.eni);
           return { ok: true };
@@ -70,12 +72,18 @@ export class CloudExecutor implements Executor {
     });
     let attached: Eni;
     try {
-      attached = await this.api.attachEni(eni.id, this.identity.instanceId, { clientToken: derived(intent.clientToken, "attach") });
+      attached = await this.api.attachEni(eni.id, this.identity.instanceId, {
+        clientToken: derived(intent.clientToken, "attach"),
+      });
     } catch (error) {
       // An ENI that cannot be attached is of no use and would leak: give it back now. Should
       // this fail too, the tag-based leak sweep finds it later.
       this.log.warn("attach failed; deleting the new ENI", { eni: eni.id, error: (error as Error).message });
-      await this.api.deleteEni(eni.id).catch((e: unknown) => this.log.warn("delete of an unattached ENI failed", { eni: eni.id, error: (e as Error).message }));
+      await this.api
+        .deleteEni(eni.id)
+        .catch((e: unknown) =>
+          this.log.warn("delete of an unattached ENI failed", { eni: eni.id, error: (e as Error).message }),
+        );
       throw error;
     }
     await this.setupLink(attached);
@@ -94,7 +102,10 @@ export class CloudExecutor implements Executor {
         this.links.set(eni.id, { ...link, eniId: eni.id });
         return link;
       } catch (error) {
-        if (attempt >= LINK_WAIT_ATTEMPTS) throw new Error(`ENI ${eni.id} (${eni.mac}) is attached but its link was not usable after ${attempt} tries: ${(error as Error).message}`);
+        if (attempt >= LINK_WAIT_ATTEMPTS)
+          throw new Error(
+            `ENI ${eni.id} (${eni.mac}) is attached but its link was not usable after ${attempt} tries: ${(error as Error).message}`,
+          );
         await Bun.sleep(LINK_WAIT_MS);
       }
     }
@@ -114,6 +125,7 @@ export function gatewayOf(cidr: string): string {
 }
 
 function failure(error: unknown): OperationResult {
-  if (error instanceof CloudError) return { ok: false, error: { kind: poolErrorKind(error.kind), message: error.message } };
+  if (error instanceof CloudError)
+    return { ok: false, error: { kind: poolErrorKind(error.kind), message: error.message } };
   return { ok: false, error: { kind: "transient", message: (error as Error).message ?? String(error) } };
 }

@@ -19,12 +19,20 @@ export interface ServerDeps {
   cni: CniAgentApi;
   metrics: AgentMetrics;
   ready: () => boolean;
-  view: () => { node: string; instanceId: string; policy: string; state: PoolState; links: ReadonlyMap<string, LinkInfo> };
+  view: () => {
+    node: string;
+    instanceId: string;
+    policy: string;
+    state: PoolState;
+    links: ReadonlyMap<string, LinkInfo>;
+  };
 }
 
 export function startServers(deps: ServerDeps): AgentServers {
   const local = serveCni(deps.socket, deps.cni, (req) =>
-    new URL(req.url).pathname === "/v1/pool" && req.method === "GET" ? Response.json(poolView({ ...deps.view(), now: Date.now() })) : undefined,
+    new URL(req.url).pathname === "/v1/pool" && req.method === "GET"
+      ? Response.json(poolView({ ...deps.view(), now: Date.now() }))
+      : undefined,
   );
 
   let tcp: ReturnType<typeof Bun.serve> | undefined;
@@ -40,7 +48,9 @@ export function startServers(deps: ServerDeps): AgentServers {
           case "/readyz":
             return deps.ready() ? new Response("ready\n") : new Response("starting\n", { status: 503 });
           case "/metrics":
-            return new Response(await deps.metrics.text(), { headers: { "content-type": deps.metrics.registry.contentType } });
+            return new Response(await deps.metrics.text(), {
+              headers: { "content-type": deps.metrics.registry.contentType },
+            });
           default:
             return new Response("routes: /healthz /readyz /metrics\n", { status: 404 });
         }
@@ -59,6 +69,7 @@ export function startServers(deps: ServerDeps): AgentServers {
 export function splitHostPort(listen: string): [string, number] {
   const m = /^(.*):(\d{1,5})$/.exec(listen);
   const port = Number(m?.[2]);
-  if (!m || port > 65535) throw new Error(`--listen ${JSON.stringify(listen)} is not host:port; allowed: e.g. 0.0.0.0:61678 or 127.0.0.1:0`);
+  if (!m || port > 65535)
+    throw new Error(`--listen ${JSON.stringify(listen)} is not host:port; allowed: e.g. 0.0.0.0:61678 or 127.0.0.1:0`);
   return [(m[1] ?? "").replace(/^\[|\]$/g, "") || "0.0.0.0", port];
 }

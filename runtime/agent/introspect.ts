@@ -2,7 +2,14 @@
 // `vpccni status`: per ENI what is bound and assigned and which route table it uses, the pods,
 // and what the agent is doing in the cloud right now.
 import { ENI_IP_RESOURCE } from "../../schema/names.ts";
-import { extendedResource, type PoolState, summary, type PoolSummary, type ExtendedResource, type Operation } from "../pool/index.ts";
+import {
+  extendedResource,
+  type PoolState,
+  summary,
+  type PoolSummary,
+  type ExtendedResource,
+  type Operation,
+} from "../pool/index.ts";
 
 export interface EniView {
   id: string;
@@ -34,7 +41,14 @@ export interface LinkInfo {
   routeTable: number;
 }
 
-export function poolView(input: { node: string; instanceId: string; policy: string; state: PoolState; links: ReadonlyMap<string, LinkInfo>; now: number }): PoolView {
+export function poolView(input: {
+  node: string;
+  instanceId: string;
+  policy: string;
+  state: PoolState;
+  links: ReadonlyMap<string, LinkInfo>;
+  now: number;
+}): PoolView {
   const { state } = input;
   return {
     version: "vpccni-introspect/1",
@@ -77,10 +91,24 @@ export function renderPoolView(view: PoolView): string {
   ];
   const rows = [["ENI", "SUBNET", "LINK", "TABLE", "BOUND", "ASSIGNED", "IDLE", ""]];
   for (const e of view.enis) {
-    rows.push([e.id, e.subnet, e.link ?? "-", e.routeTable === null ? "-" : String(e.routeTable), String(e.bound), String(e.assigned), String(e.idle), e.deleting ? "deleting" : ""]);
+    rows.push([
+      e.id,
+      e.subnet,
+      e.link ?? "-",
+      e.routeTable === null ? "-" : String(e.routeTable),
+      String(e.bound),
+      String(e.assigned),
+      String(e.idle),
+      e.deleting ? "deleting" : "",
+    ]);
   }
   const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd());
+  const table = rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd(),
+  );
   const ops = view.inflight.map((op) => `  in flight: ${op.decision.id} ${op.decision.action}`);
   return `${[...head, "", ...table, ...ops].join("\n")}\n`;
 }

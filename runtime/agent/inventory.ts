@@ -9,7 +9,9 @@ import type { EniInventory } from "../pool/index.ts";
  * cluster's, or already in the pool. Anything else attached to the node is left alone.
  */
 export function isManaged(policy: VpcCniPolicy, known: ReadonlySet<string>): (eni: Eni) => boolean {
-  return (e) => !e.primary && (known.has(e.id) || policy.spec.subnets.includes(e.subnetId) || e.tags[TAG_CLUSTER] === policy.spec.clusterId);
+  return (e) =>
+    !e.primary &&
+    (known.has(e.id) || policy.spec.subnets.includes(e.subnetId) || e.tags[TAG_CLUSTER] === policy.spec.clusterId);
 }
 
 /** The policy's subnets, then those of managed ENIs in subnets the policy no longer lists. */
@@ -18,5 +20,7 @@ export function subnetsToWatch(policy: VpcCniPolicy, managed: Eni[]): string[] {
 }
 
 export function toInventory(enis: Eni[], managed: (eni: Eni) => boolean): EniInventory[] {
-  return enis.filter((e) => e.primary || managed(e)).map((e) => ({ id: e.id, subnet: e.subnetId, primary: e.primary, ips: e.secondaryIps }));
+  return enis
+    .filter((e) => e.primary || managed(e))
+    .map((e) => ({ id: e.id, subnet: e.subnetId, primary: e.primary, ips: e.secondaryIps }));
 }

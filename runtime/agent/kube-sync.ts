@@ -61,7 +61,12 @@ export class KubeSync {
   }
 
   cloudError(kind: string, message: string): void {
-    const reasons: Record<string, string> = { "subnet-exhausted": "SubnetExhausted", "eni-quota": "EniQuotaReached", "ip-quota": "IpQuotaReached", auth: "CloudAuthFailed" };
+    const reasons: Record<string, string> = {
+      "subnet-exhausted": "SubnetExhausted",
+      "eni-quota": "EniQuotaReached",
+      "ip-quota": "IpQuotaReached",
+      auth: "CloudAuthFailed",
+    };
     const reason = reasons[kind];
     if (reason) this.event("Warning", reason, message);
   }
@@ -75,7 +80,9 @@ export class KubeSync {
     const now = Date.now();
     if (now - (this.lastEvent.get(reason) ?? 0) < EVENT_INTERVAL_MS) return;
     this.lastEvent.set(reason, now);
-    this.deps.kube.nodeEvent(this.deps.node, type, reason, message.slice(0, 1000)).catch((e: unknown) => this.deps.log.warn("could not record an Event", { reason, error: (e as Error).message }));
+    this.deps.kube
+      .nodeEvent(this.deps.node, type, reason, message.slice(0, 1000))
+      .catch((e: unknown) => this.deps.log.warn("could not record an Event", { reason, error: (e as Error).message }));
   }
 
   /** Frees IPs of pods the API server no longer lists on this node (a DEL that never came). */
@@ -90,7 +97,13 @@ export class KubeSync {
     const alive = new Set(pods.map((p) => `${p.namespace}/${p.name}`));
     const now = Date.now();
     for (const a of this.deps.store.attachments()) {
-      if (a.namespace === null || a.name === null || alive.has(`${a.namespace}/${a.name}`) || now - a.createdAt < POD_GC_MIN_AGE_MS) continue;
+      if (
+        a.namespace === null ||
+        a.name === null ||
+        alive.has(`${a.namespace}/${a.name}`) ||
+        now - a.createdAt < POD_GC_MIN_AGE_MS
+      )
+        continue;
       const ip = this.deps.driver.state.pods[a.key]?.ip;
       const [network = "", containerId = "", ifname = ""] = a.key.split("/");
       // Without the table the data plane looks the rule up itself.

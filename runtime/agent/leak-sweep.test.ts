@@ -18,7 +18,8 @@ describe("leak sweep", () => {
   test("deletes old unattached ENIs of this node, keeps young, attached and other nodes' ones", async () => {
     const now = w.clock.now();
     const old = now - LEAK_MIN_AGE_MS - 60_000;
-    const make = (node: string, createdAt: number) => w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG], node, createdAt, secondaryIps: 1 });
+    const make = (node: string, createdAt: number) =>
+      w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG], node, createdAt, secondaryIps: 1 });
     const leaked = await make("node-a", old);
     const young = await make("node-a", now - 60_000);
     const attached = await make("node-a", old);

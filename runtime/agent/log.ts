@@ -12,7 +12,9 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(options: { level?: Level; write?: (line: string) => void; base?: Record<string, unknown>; now?: () => number } = {}): Logger {
+export function createLogger(
+  options: { level?: Level; write?: (line: string) => void; base?: Record<string, unknown>; now?: () => number } = {},
+): Logger {
   const min = ORDER[options.level ?? "info"];
   const write = options.write ?? ((line: string) => process.stderr.write(line));
   const now = options.now ?? Date.now;

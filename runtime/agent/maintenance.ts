@@ -103,11 +103,16 @@ export class Maintenance {
     const described = await api.describeSubnets(subnetsToWatch(policy, enis.filter(managed)));
     if (driver.state.inflight.length > 0) return; // an operation started while we listed
     for (const s of described) this.deps.subnets.set(s.id, s);
-    for (const eni of enis) if (managed(eni) && !this.deps.executor.links.has(eni.id)) await this.deps.executor.setupLink(eni);
+    for (const eni of enis)
+      if (managed(eni) && !this.deps.executor.links.has(eni.id)) await this.deps.executor.setupLink(eni);
     const inventory = toInventory(enis, managed);
     driver.update((s) => {
-      const synced = syncInventory(setSubnets(s, Object.fromEntries(described.map((d) => [d.id, d.availableIps]))), inventory);
-      if (synced.lostPods.length > 0) this.deps.log.warn("the cloud no longer lists these pods' IPs", { pods: synced.lostPods });
+      const synced = syncInventory(
+        setSubnets(s, Object.fromEntries(described.map((d) => [d.id, d.availableIps]))),
+        inventory,
+      );
+      if (synced.lostPods.length > 0)
+        this.deps.log.warn("the cloud no longer lists these pods' IPs", { pods: synced.lostPods });
       return synced.state;
     });
   }
@@ -123,7 +128,13 @@ export class Maintenance {
  * more than LEAK_MIN_AGE_MS ago: a create whose attach never happened (a crash in between).
  * Younger ones may be a create still on its way to the attach, so they are left alone.
  */
-export async function sweepLeakedEnis(api: VpcApi, tags: Record<string, string>, createdAtTag: string, log: Logger, now = Date.now()): Promise<string[]> {
+export async function sweepLeakedEnis(
+  api: VpcApi,
+  tags: Record<string, string>,
+  createdAtTag: string,
+  log: Logger,
+  now = Date.now(),
+): Promise<string[]> {
   const found = await api.findEnis({ tags });
   const deleted: string[] = [];
   for (const eni of found) {

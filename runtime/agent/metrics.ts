@@ -6,12 +6,38 @@ import type { Decision, OperationResult, PoolSummary } from "../pool/index.ts";
 
 export class AgentMetrics {
   readonly registry = new Registry();
-  private readonly ips = new Gauge({ name: "vpccni_pool_ips", help: "Secondary IPs of the node pool by state", labelNames: ["state"], registers: [this.registry] });
-  private readonly maxBindable = new Gauge({ name: "vpccni_pool_max_bindable", help: "Most IPs the node may bind (ENIs x IPs per ENI, after policy limits)", registers: [this.registry] });
-  private readonly enis = new Gauge({ name: "vpccni_enis", help: "Secondary ENIs the node holds for pods", registers: [this.registry] });
-  private readonly waiting = new Gauge({ name: "vpccni_pods_waiting", help: "Pods that asked for an IP and have none yet", registers: [this.registry] });
-  private readonly inflight = new Gauge({ name: "vpccni_cloud_operations_inflight", help: "Cloud operations in flight", registers: [this.registry] });
-  private readonly operations = new Counter({ name: "vpccni_cloud_operations_total", help: "Pool decisions carried out, by action and outcome", labelNames: ["action", "outcome"], registers: [this.registry] });
+  private readonly ips = new Gauge({
+    name: "vpccni_pool_ips",
+    help: "Secondary IPs of the node pool by state",
+    labelNames: ["state"],
+    registers: [this.registry],
+  });
+  private readonly maxBindable = new Gauge({
+    name: "vpccni_pool_max_bindable",
+    help: "Most IPs the node may bind (ENIs x IPs per ENI, after policy limits)",
+    registers: [this.registry],
+  });
+  private readonly enis = new Gauge({
+    name: "vpccni_enis",
+    help: "Secondary ENIs the node holds for pods",
+    registers: [this.registry],
+  });
+  private readonly waiting = new Gauge({
+    name: "vpccni_pods_waiting",
+    help: "Pods that asked for an IP and have none yet",
+    registers: [this.registry],
+  });
+  private readonly inflight = new Gauge({
+    name: "vpccni_cloud_operations_inflight",
+    help: "Cloud operations in flight",
+    registers: [this.registry],
+  });
+  private readonly operations = new Counter({
+    name: "vpccni_cloud_operations_total",
+    help: "Pool decisions carried out, by action and outcome",
+    labelNames: ["action", "outcome"],
+    registers: [this.registry],
+  });
   private readonly operationSeconds = new Histogram({
     name: "vpccni_cloud_operation_duration_seconds",
     help: "Time from decision to cloud answer, by action",
@@ -19,15 +45,30 @@ export class AgentMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
-  private readonly allocations = new Counter({ name: "vpccni_allocations_total", help: "CNI ADD answers, by result", labelNames: ["result"], registers: [this.registry] });
+  private readonly allocations = new Counter({
+    name: "vpccni_allocations_total",
+    help: "CNI ADD answers, by result",
+    labelNames: ["result"],
+    registers: [this.registry],
+  });
   private readonly allocationSeconds = new Histogram({
     name: "vpccni_allocation_duration_seconds",
     help: "Time a CNI ADD waited for its IP",
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly repairs = new Counter({ name: "vpccni_dataplane_repairs_total", help: "Data plane drift repaired, by kind", labelNames: ["kind"], registers: [this.registry] });
-  readonly policyReloads = new Counter({ name: "vpccni_policy_reloads_total", help: "Policy file reloads, by result", labelNames: ["result"], registers: [this.registry] });
+  readonly repairs = new Counter({
+    name: "vpccni_dataplane_repairs_total",
+    help: "Data plane drift repaired, by kind",
+    labelNames: ["kind"],
+    registers: [this.registry],
+  });
+  readonly policyReloads = new Counter({
+    name: "vpccni_policy_reloads_total",
+    help: "Policy file reloads, by result",
+    labelNames: ["result"],
+    registers: [this.registry],
+  });
 
   pool(s: PoolSummary): void {
     this.ips.set({ state: "bound" }, s.bound);

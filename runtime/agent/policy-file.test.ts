@@ -39,7 +39,12 @@ describe("policy file", () => {
     const mount = configMapMount(EXAMPLE);
     const applied: VpcCniPolicy[] = [];
     const rejected: PolicyLoad[] = [];
-    const watcher = new PolicyWatcher(mount.file, EXAMPLE, { onPolicy: (p) => applied.push(p), onRejected: (l) => rejected.push(l) }, 60_000);
+    const watcher = new PolicyWatcher(
+      mount.file,
+      EXAMPLE,
+      { onPolicy: (p) => applied.push(p), onRejected: (l) => rejected.push(l) },
+      60_000,
+    );
     await watcher.check();
     expect(applied).toEqual([]); // unchanged text is not re-applied
 

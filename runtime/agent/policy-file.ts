@@ -6,7 +6,9 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { type Diagnostic, loadYamlText, renderDiagnostics, type VpcCniPolicy } from "../../schema/index.ts";
 
-export type PolicyLoad = { ok: true; policy: VpcCniPolicy; text: string } | { ok: false; diagnostics: Diagnostic[]; text: string };
+export type PolicyLoad =
+  | { ok: true; policy: VpcCniPolicy; text: string }
+  | { ok: false; diagnostics: Diagnostic[]; text: string };
 
 export async function readPolicyFile(path: string): Promise<PolicyLoad> {
   let text: string;
@@ -14,13 +16,25 @@ export async function readPolicyFile(path: string): Promise<PolicyLoad> {
     text = await readFile(path, "utf8");
   } catch (error) {
     const message = `${path} cannot be read: ${(error as Error).message}; allowed: a file holding one VpcCniPolicy (the agent's ConfigMap mount)`;
-    return { ok: false, text: "", diagnostics: [{ file: path, line: 1, col: 1, length: 1, code: "file-unreadable", severity: "error", path: [], message }] };
+    return {
+      ok: false,
+      text: "",
+      diagnostics: [
+        { file: path, line: 1, col: 1, length: 1, code: "file-unreadable", severity: "error", path: [], message },
+      ],
+    };
   }
   const result = loadYamlText(text, path, true);
   if (result.diagnostics.length > 0) return { ok: false, diagnostics: result.diagnostics, text };
   if (result.policies.length !== 1) {
     const message = `${path} holds ${result.policies.length} policies; allowed: exactly one (the compiler mounts one policy per DaemonSet)`;
-    return { ok: false, text, diagnostics: [{ file: path, line: 1, col: 1, length: 1, code: "policy-count", severity: "error", path: [], message }] };
+    return {
+      ok: false,
+      text,
+      diagnostics: [
+        { file: path, line: 1, col: 1, length: 1, code: "policy-count", severity: "error", path: [], message },
+      ],
+    };
   }
   return { ok: true, policy: (result.policies[0] as { policy: VpcCniPolicy }).policy, text };
 }

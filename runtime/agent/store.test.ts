@@ -17,7 +17,14 @@ afterEach(() => {
 
 function state(): PoolState {
   return createState({
-    settings: { minPrebind: 5, maxPrebind: 5, releaseIntervalMs: 120_000, cooldownMs: 30_000, subnets: ["subnet-a"], floor: 0 },
+    settings: {
+      minPrebind: 5,
+      maxPrebind: 5,
+      releaseIntervalMs: 120_000,
+      cooldownMs: 30_000,
+      subnets: ["subnet-a"],
+      floor: 0,
+    },
     quota: { enis: 3, ipsPerEni: 10, ipsPerCall: 10 },
     subnets: { "subnet-a": 100 },
   });
@@ -51,7 +58,9 @@ describe("NodeStore", () => {
     store.commit(state(), { open: [{ id: "op-1", clientToken: "t-1", decision: bind, openedAt: 1 }] });
     const changed = { ...state(), nextOpSeq: 99 };
     // The same client token twice violates UNIQUE: the state update must roll back with it.
-    expect(() => store.commit(changed, { open: [{ id: "op-2", clientToken: "t-1", decision: bind, openedAt: 2 }] })).toThrow();
+    expect(() =>
+      store.commit(changed, { open: [{ id: "op-2", clientToken: "t-1", decision: bind, openedAt: 2 }] }),
+    ).toThrow();
     expect(store.loadPool()?.nextOpSeq).toBe(1);
     expect(store.openIntents().map((i) => i.id)).toEqual(["op-1"]);
     store.close();
@@ -83,7 +92,13 @@ describe("NodeStore", () => {
     const store = new NodeStore(path);
     store.commit(state(), {}, 1);
     const changed = { ...state(), nextOpSeq: 5 };
-    const record = { key: "k8s/c1/eth0", netns: "/var/run/netns/p1", namespace: "default", name: "web-1", createdAt: 2 };
+    const record = {
+      key: "k8s/c1/eth0",
+      netns: "/var/run/netns/p1",
+      namespace: "default",
+      name: "web-1",
+      createdAt: 2,
+    };
     expect(() =>
       store.atomically(() => {
         store.commit(changed, {}, 2);
@@ -128,18 +143,32 @@ describe("NodeStore", () => {
     const raw = new Database(path, { create: true });
     // The version 1 tables, exactly as the first agent release created them.
     raw.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    raw.exec("CREATE TABLE pool (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, updated_at INTEGER NOT NULL)");
-    raw.exec("CREATE TABLE journal (id TEXT PRIMARY KEY, client_token TEXT NOT NULL UNIQUE, decision TEXT NOT NULL, opened_at INTEGER NOT NULL, resolved_at INTEGER, outcome TEXT)");
+    raw.exec(
+      "CREATE TABLE pool (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, updated_at INTEGER NOT NULL)",
+    );
+    raw.exec(
+      "CREATE TABLE journal (id TEXT PRIMARY KEY, client_token TEXT NOT NULL UNIQUE, decision TEXT NOT NULL, opened_at INTEGER NOT NULL, resolved_at INTEGER, outcome TEXT)",
+    );
     raw.query("INSERT INTO meta VALUES ('version', '1')").run();
     raw.query("INSERT INTO pool VALUES (1, ?, 1)").run(JSON.stringify(state()));
-    raw.query("INSERT INTO journal (id, client_token, decision, opened_at) VALUES ('op-1', 't-1', ?, 5)").run(JSON.stringify(bind));
+    raw
+      .query("INSERT INTO journal (id, client_token, decision, opened_at) VALUES ('op-1', 't-1', ?, 5)")
+      .run(JSON.stringify(bind));
     raw.close();
     const store = new NodeStore(path);
     expect(store.version()).toBe(2);
     expect(store.loadPool()).toEqual(state());
     expect(store.openIntents().map((i) => i.clientToken)).toEqual(["t-1"]);
-    store.putAttachment({ key: "k8s/c1/eth0", netns: "/var/run/netns/p1", namespace: "default", name: "web-1", createdAt: 7 });
-    expect(store.attachments()).toEqual([{ key: "k8s/c1/eth0", netns: "/var/run/netns/p1", namespace: "default", name: "web-1", createdAt: 7 }]);
+    store.putAttachment({
+      key: "k8s/c1/eth0",
+      netns: "/var/run/netns/p1",
+      namespace: "default",
+      name: "web-1",
+      createdAt: 7,
+    });
+    expect(store.attachments()).toEqual([
+      { key: "k8s/c1/eth0", netns: "/var/run/netns/p1", namespace: "default", name: "web-1", createdAt: 7 },
+    ]);
     store.close();
   });
 
@@ -148,7 +177,11 @@ describe("NodeStore", () => {
     new NodeStore(path).close();
     // A child commits decisions as fast as it can; each commit bumps nextOpSeq and opens one
     // intent in the same transaction. Whenever it dies, the two must still agree.
-    const child = Bun.spawn([process.execPath, "-e", `
+    const child = Bun.spawn(
+      [
+        process.execPath,
+        "-e",
+        `
       const { NodeStore } = await import(${JSON.stringify(join(import.meta.dir, "store.ts"))});
       const { createState } = await import(${JSON.stringify(join(import.meta.dir, "../pool/index.ts"))});
       const store = new NodeStore(${JSON.stringify(path)});
@@ -158,7 +191,10 @@ describe("NodeStore", () => {
         store.commit(s, { open: [{ id: "op-" + i, clientToken: "t-" + i, decision: { id: "op-" + i, action: "bind", eni: "eni-1", count: 1 }, openedAt: i }] });
         if (i === 200) console.log("running");
       }
-    `], { stdout: "pipe", stderr: "inherit" });
+    `,
+      ],
+      { stdout: "pipe", stderr: "inherit" },
+    );
     const reader = child.stdout.getReader();
     await reader.read(); // at least 200 commits happened
     child.kill("SIGKILL");

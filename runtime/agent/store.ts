@@ -83,7 +83,9 @@ export class NodeStore {
   private migrate(): void {
     const current = this.version();
     if (current > STORE_VERSION) {
-      throw new StoreError(`${this.path} has store version ${current}, newer than this agent's ${STORE_VERSION}; allowed: ${STORE_VERSION} or older (roll the agent forward, or move the file aside)`);
+      throw new StoreError(
+        `${this.path} has store version ${current}, newer than this agent's ${STORE_VERSION}; allowed: ${STORE_VERSION} or older (roll the agent forward, or move the file aside)`,
+      );
     }
     for (let v = current + 1; v <= STORE_VERSION; v++) {
       this.db.transaction(() => {
@@ -105,7 +107,9 @@ export class NodeStore {
     if (row === null) return null;
     const state = JSON.parse(row.state) as PoolState;
     if (state.version !== POOL_STATE_VERSION) {
-      throw new StoreError(`${this.path}: pool state version ${JSON.stringify(state.version)} is not ${JSON.stringify(POOL_STATE_VERSION)}; no migration exists for it`);
+      throw new StoreError(
+        `${this.path}: pool state version ${JSON.stringify(state.version)} is not ${JSON.stringify(POOL_STATE_VERSION)}; no migration exists for it`,
+      );
     }
     return state;
   }
@@ -124,8 +128,11 @@ export class NodeStore {
     this.db.transaction(() => {
       this.db.query("INSERT OR REPLACE INTO pool (id, state, updated_at) VALUES (1, ?, ?)").run(json, now);
       const open = this.db.query("INSERT INTO journal (id, client_token, decision, opened_at) VALUES (?, ?, ?, ?)");
-      for (const intent of opened) open.run(intent.id, intent.clientToken, JSON.stringify(intent.decision), intent.openedAt);
-      const resolve = this.db.query("UPDATE journal SET resolved_at = ?, outcome = ? WHERE id = ? AND resolved_at IS NULL");
+      for (const intent of opened)
+        open.run(intent.id, intent.clientToken, JSON.stringify(intent.decision), intent.openedAt);
+      const resolve = this.db.query(
+        "UPDATE journal SET resolved_at = ?, outcome = ? WHERE id = ? AND resolved_at IS NULL",
+      );
       for (const r of resolved) resolve.run(now, r.outcome, r.id);
     })();
     this.written = json;
@@ -147,7 +154,9 @@ export class NodeStore {
   }
 
   putAttachment(a: AttachmentRecord): void {
-    this.db.query("INSERT OR REPLACE INTO attachments (key, netns, namespace, name, created_at) VALUES (?, ?, ?, ?, ?)").run(a.key, a.netns, a.namespace, a.name, a.createdAt);
+    this.db
+      .query("INSERT OR REPLACE INTO attachments (key, netns, namespace, name, created_at) VALUES (?, ?, ?, ?, ?)")
+      .run(a.key, a.netns, a.namespace, a.name, a.createdAt);
   }
 
   deleteAttachment(key: string): void {
@@ -156,7 +165,9 @@ export class NodeStore {
 
   attachments(): AttachmentRecord[] {
     return this.db
-      .query<{ key: string; netns: string; namespace: string | null; name: string | null; created_at: number }, []>("SELECT * FROM attachments ORDER BY key")
+      .query<{ key: string; netns: string; namespace: string | null; name: string | null; created_at: number }, []>(
+        "SELECT * FROM attachments ORDER BY key",
+      )
       .all()
       .map((r) => ({ key: r.key, netns: r.netns, namespace: r.namespace, name: r.name, createdAt: r.created_at }));
   }
@@ -168,17 +179,37 @@ export class NodeStore {
         "SELECT id, client_token, decision, opened_at FROM journal WHERE resolved_at IS NULL ORDER BY opened_at, id",
       )
       .all();
-    return rows.map((r) => ({ id: r.id, clientToken: r.client_token, decision: JSON.parse(r.decision) as Decision, openedAt: r.opened_at }));
+    return rows.map((r) => ({
+      id: r.id,
+      clientToken: r.client_token,
+      decision: JSON.parse(r.decision) as Decision,
+      openedAt: r.opened_at,
+    }));
   }
 
   /** The journal, newest first, for introspection. */
   recentIntents(limit = 50): (Intent & { resolvedAt: number | null; outcome: string | null })[] {
     const rows = this.db
-      .query<{ id: string; client_token: string; decision: string; opened_at: number; resolved_at: number | null; outcome: string | null }, [number]>(
-        "SELECT * FROM journal ORDER BY opened_at DESC, id DESC LIMIT ?",
-      )
+      .query<
+        {
+          id: string;
+          client_token: string;
+          decision: string;
+          opened_at: number;
+          resolved_at: number | null;
+          outcome: string | null;
+        },
+        [number]
+      >("SELECT * FROM journal ORDER BY opened_at DESC, id DESC LIMIT ?")
       .all(limit);
-    return rows.map((r) => ({ id: r.id, clientToken: r.client_token, decision: JSON.parse(r.decision) as Decision, openedAt: r.opened_at, resolvedAt: r.resolved_at, outcome: r.outcome }));
+    return rows.map((r) => ({
+      id: r.id,
+      clientToken: r.client_token,
+      decision: JSON.parse(r.decision) as Decision,
+      openedAt: r.opened_at,
+      resolvedAt: r.resolved_at,
+      outcome: r.outcome,
+    }));
   }
 
   /** Resolved entries older than `before` are history; keep the journal small. */

@@ -36,7 +36,14 @@ export class Caller {
   private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
-    private readonly deps: { clock: Clock; random: Random; retry?: Partial<RetryPolicy>; rates?: Record<string, Rate>; log?: CallLog; observe?: (o: CallObservation) => void },
+    private readonly deps: {
+      clock: Clock;
+      random: Random;
+      retry?: Partial<RetryPolicy>;
+      rates?: Record<string, Rate>;
+      log?: CallLog;
+      observe?: (o: CallObservation) => void;
+    },
   ) {}
 
   private bucket(action: string): TokenBucket {
@@ -71,7 +78,15 @@ export class Caller {
         policy: { ...DEFAULT_RETRY, ...this.deps.retry },
         clock: this.deps.clock,
         random: this.deps.random,
-        onRetry: (err, attempt, delayMs) => this.deps.log?.("cloud call retried", { action, kind: err.kind, code: err.code, requestId: err.requestId, attempt, delayMs: Math.round(delayMs) }),
+        onRetry: (err, attempt, delayMs) =>
+          this.deps.log?.("cloud call retried", {
+            action,
+            kind: err.kind,
+            code: err.code,
+            requestId: err.requestId,
+            attempt,
+            delayMs: Math.round(delayMs),
+          }),
       },
     );
   }

@@ -1,12 +1,19 @@
 // SDK models -> the runtime's types. Fields the cloud leaves out become explicit defaults here,
 // so the rest of the runtime never deals with optional API fields.
-import type { NetworkInterface, Subnet as SdkSubnet } from "tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models";
+import type {
+  NetworkInterface,
+  Subnet as SdkSubnet,
+} from "tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models";
 import type { Eni, EniState, Subnet } from "./types.ts";
 
 const STATES: ReadonlySet<string> = new Set(["PENDING", "AVAILABLE", "ATTACHING", "DETACHING", "DELETING"]);
 
 export function toEni(n: NetworkInterface): Eni {
-  const ips = (n.PrivateIpAddressSet ?? []).map((i) => ({ ip: i.PrivateIpAddress ?? "", primary: i.Primary === true, state: i.State ?? "AVAILABLE" }));
+  const ips = (n.PrivateIpAddressSet ?? []).map((i) => ({
+    ip: i.PrivateIpAddress ?? "",
+    primary: i.Primary === true,
+    state: i.State ?? "AVAILABLE",
+  }));
   const state = STATES.has(n.State ?? "") ? (n.State as EniState) : "PENDING";
   const att = n.Attachment;
   return {

@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmulator, type Emulator } from "../../emulator/index.ts";
-import { cvmRoleCredentials, envCredentials, parseKeyValues, resolveCredentials, secretCredentials } from "./credentials.ts";
+import {
+  cvmRoleCredentials,
+  envCredentials,
+  parseKeyValues,
+  resolveCredentials,
+  secretCredentials,
+} from "./credentials.ts";
 import { MetadataClient } from "./metadata.ts";
 import { FakeClock, INSTANCE, newApi, testConfig } from "./emulated-vpc-kit.ts";
 
@@ -11,7 +17,11 @@ let emu: Emulator;
 const clock = new FakeClock();
 let dir: string;
 beforeAll(async () => {
-  emu = await startEmulator({ config: testConfig({ settings: { tempCredentialTtlSec: 100 } }), now: clock.now, log: () => {} });
+  emu = await startEmulator({
+    config: testConfig({ settings: { tempCredentialTtlSec: 100 } }),
+    now: clock.now,
+    log: () => {},
+  });
   dir = mkdtempSync(join(tmpdir(), "cloud-cred-"));
 });
 afterAll(async () => {
@@ -21,13 +31,24 @@ afterAll(async () => {
 
 test("environment credentials need both id and key; the session token is optional", async () => {
   expect(envCredentials({ TENCENTCLOUD_SECRET_ID: "id" })).toBeUndefined();
-  expect(await envCredentials({ TENCENTCLOUD_SECRET_ID: "id", TENCENTCLOUD_SECRET_KEY: "key" })!.get()).toEqual({ secretId: "id", secretKey: "key" });
-  expect(await envCredentials({ TENCENTCLOUD_SECRET_ID: "id", TENCENTCLOUD_SECRET_KEY: "key", TENCENTCLOUD_SESSION_TOKEN: "t" })!.get()).toEqual({ secretId: "id", secretKey: "key", token: "t" });
+  expect(await envCredentials({ TENCENTCLOUD_SECRET_ID: "id", TENCENTCLOUD_SECRET_KEY: "key" })!.get()).toEqual({
+    secretId: "id",
+    secretKey: "key",
+  });
+  expect(
+    await envCredentials({
+      TENCENTCLOUD_SECRET_ID: "id",
+      TENCENTCLOUD_SECRET_KEY: "key",
+      TENCENTCLOUD_SESSION_TOKEN: "t",
+    })!.get(),
+  ).toEqual({ secretId: "id", secretKey: "key", token: "t" });
 });
 
 test("a mounted Secret is read, re-read when it changes, and a missing key is named", async () => {
   const src = secretCredentials(dir);
-  await expect(src.get()).rejects.toThrow("TENCENTCLOUD_SECRET_KEY cannot be read (ENOENT); the Secret needs keys TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY");
+  await expect(src.get()).rejects.toThrow(
+    "TENCENTCLOUD_SECRET_KEY cannot be read (ENOENT); the Secret needs keys TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY",
+  );
   writeFileSync(join(dir, "TENCENTCLOUD_SECRET_ID"), "id-1\n");
   writeFileSync(join(dir, "TENCENTCLOUD_SECRET_KEY"), "key-1\n");
   expect(await src.get()).toEqual({ secretId: "id-1", secretKey: "key-1" });
@@ -42,13 +63,18 @@ test("a Secret key mounted as one file of KEY=value lines works too", async () =
   expect(await secretCredentials(file).get()).toEqual({ secretId: "id-f", secretKey: "key-f" });
   writeFileSync(file, "TENCENTCLOUD_SECRET_ID=only-id\n");
   utimesSync(file, new Date(), new Date(Date.now() + 5_000));
-  await expect(secretCredentials(file).get()).rejects.toThrow("has no or an empty TENCENTCLOUD_SECRET_ID or TENCENTCLOUD_SECRET_KEY");
+  await expect(secretCredentials(file).get()).rejects.toThrow(
+    "has no or an empty TENCENTCLOUD_SECRET_ID or TENCENTCLOUD_SECRET_KEY",
+  );
   await expect(secretCredentials(join(dir, "absent")).get()).rejects.toThrow("absent cannot be read (ENOENT)");
   expect(parseKeyValues('A=1\n\nB = "two words"\nbad line\n')).toEqual({ A: "1", B: "two words" });
 });
 
 test("resolveCredentials prefers the environment, then the Secret, then the CVM role", () => {
-  expect(resolveCredentials({ env: { TENCENTCLOUD_SECRET_ID: "a", TENCENTCLOUD_SECRET_KEY: "b" }, secretPath: dir }).description).toContain("environment");
+  expect(
+    resolveCredentials({ env: { TENCENTCLOUD_SECRET_ID: "a", TENCENTCLOUD_SECRET_KEY: "b" }, secretPath: dir })
+      .description,
+  ).toContain("environment");
   expect(resolveCredentials({ env: {}, secretPath: dir }).description).toBe(`secret ${dir}`);
   expect(resolveCredentials({ env: {}, metadataUrl: "http://127.0.0.1:1/" }).description).toContain("CVM role");
 });

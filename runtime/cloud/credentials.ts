@@ -38,7 +38,9 @@ const KEYS = "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY";
 export function secretCredentials(path: string): CredentialSource {
   let cached: { mtimeMs: number; cred: Credential } | undefined;
   const fail = (file: string, e: unknown): never => {
-    throw new Error(`credentials: ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"}); the Secret needs keys ${KEYS}`);
+    throw new Error(
+      `credentials: ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"}); the Secret needs keys ${KEYS}`,
+    );
   };
   return {
     description: `secret ${path}`,
@@ -61,7 +63,10 @@ export function secretCredentials(path: string): CredentialSource {
       const values = isDir ? readDir(path, fail) : parseKeyValues(readFileSync(path, "utf8"));
       const secretId = values.TENCENTCLOUD_SECRET_ID ?? "";
       const secretKey = values.TENCENTCLOUD_SECRET_KEY ?? "";
-      if (!secretId || !secretKey) throw new Error(`credentials: ${path} has no or an empty TENCENTCLOUD_SECRET_ID or TENCENTCLOUD_SECRET_KEY; it needs both`);
+      if (!secretId || !secretKey)
+        throw new Error(
+          `credentials: ${path} has no or an empty TENCENTCLOUD_SECRET_ID or TENCENTCLOUD_SECRET_KEY; it needs both`,
+        );
       const token = values.TENCENTCLOUD_SESSION_TOKEN;
       cached = { mtimeMs, cred: token ? { secretId, secretKey, token } : { secretId, secretKey } };
       return cached.cred;
@@ -89,7 +94,10 @@ export function parseKeyValues(text: string): Record<string, string> {
     if (line === "" || line.startsWith("#")) continue;
     const eq = line.indexOf("=");
     if (eq <= 0) continue;
-    out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim().replace(/^(["'])(.*)\1$/, "$2");
+    out[line.slice(0, eq).trim()] = line
+      .slice(eq + 1)
+      .trim()
+      .replace(/^(["'])(.*)\1$/, "$2");
   }
   return out;
 }
@@ -104,7 +112,10 @@ export function cvmRoleCredentials(metadata: MetadataClient, clock: Clock = syst
   const refresh = async (): Promise<Credential> => {
     const role = await metadata.roleName();
     const c = await metadata.roleCredentials(role);
-    cached = { cred: { secretId: c.TmpSecretId, secretKey: c.TmpSecretKey, token: c.Token }, expiresAtMs: c.ExpiredTime * 1000 };
+    cached = {
+      cred: { secretId: c.TmpSecretId, secretKey: c.TmpSecretKey, token: c.Token },
+      expiresAtMs: c.ExpiredTime * 1000,
+    };
     return cached.cred;
   };
   return {

@@ -48,16 +48,38 @@ export interface EmulatedVpc {
   stop(): Promise<void>;
 }
 
-export async function startEmulatedVpc(opts: { config?: EmulatorConfigInput; statePath?: string; port?: number; clock?: FakeClock; credentials?: CredentialSource; api?: Partial<TencentVpcApiOptions>; seed?: number } = {}): Promise<EmulatedVpc> {
+export async function startEmulatedVpc(
+  opts: {
+    config?: EmulatorConfigInput;
+    statePath?: string;
+    port?: number;
+    clock?: FakeClock;
+    credentials?: CredentialSource;
+    api?: Partial<TencentVpcApiOptions>;
+    seed?: number;
+  } = {},
+): Promise<EmulatedVpc> {
   const clock = opts.clock ?? new FakeClock();
-  const emu = await startEmulator({ config: opts.config ?? testConfig(), now: clock.now, log: () => {}, statePath: opts.statePath, port: opts.port });
+  const emu = await startEmulator({
+    config: opts.config ?? testConfig(),
+    now: clock.now,
+    log: () => {},
+    statePath: opts.statePath,
+    port: opts.port,
+  });
   const api = newApi(emu, clock, opts.credentials, opts.api, opts.seed);
   return { emu, api, clock, stop: () => emu.stop() };
 }
 
-export function newApi(emu: Emulator, clock: Clock, credentials?: CredentialSource, extra: Partial<TencentVpcApiOptions> = {}, seed = 1): TencentVpcApi {
+export function newApi(
+  emu: Emulator,
+  clock: Clock,
+  credentials?: CredentialSource,
+  extra: Partial<TencentVpcApiOptions> = {},
+  seed = 1,
+): TencentVpcApi {
   let s = seed;
-  const random = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const random = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   return new TencentVpcApi({
     region: emu.region,
     endpoint: `http://${emu.endpoint}`,

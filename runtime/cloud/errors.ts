@@ -49,7 +49,13 @@ export function classify(action: string, err: unknown): CloudError {
   const message = `${action}: ${code ? `${code}: ` : ""}${typeof e.message === "string" ? e.message : String(err)}`;
   if (code === undefined) {
     // No API code: the HTTP status was not 200, or the request never got an answer.
-    return new CloudError("transient", action, message, typeof e.httpCode === "number" ? `HTTP ${e.httpCode}` : undefined, requestId);
+    return new CloudError(
+      "transient",
+      action,
+      message,
+      typeof e.httpCode === "number" ? `HTTP ${e.httpCode}` : undefined,
+      requestId,
+    );
   }
   return new CloudError(kindOf(action, code), action, message, code, requestId);
 }
@@ -57,12 +63,19 @@ export function classify(action: string, err: unknown): CloudError {
 export function kindOf(action: string, code: string): CloudErrorKind {
   if (code === "UnauthorizedOperation.PrimaryIp") return "invalid-parameter";
   // "No such attachment": the ENI is not attached there, which is a state, not a missing resource.
-  if (code === "UnauthorizedOperation.AttachmentNotFound" || code === "UnsupportedOperation.AttachmentNotFound") return "invalid-state";
+  if (code === "UnauthorizedOperation.AttachmentNotFound" || code === "UnsupportedOperation.AttachmentNotFound")
+    return "invalid-state";
   if (code.startsWith("AuthFailure") || code.startsWith("UnauthorizedOperation")) return "auth";
   if (code.startsWith("RequestLimitExceeded") || code === "LimitExceeded.ActionLimited") return "throttled";
-  if (code.startsWith("InternalError") || code === "InternalServerError" || code === "ServiceUnavailable") return "transient";
+  if (code.startsWith("InternalError") || code === "InternalServerError" || code === "ServiceUnavailable")
+    return "transient";
   // Another task on the ENI, or the first call with this ClientToken still running.
-  if (code.endsWith("MutexOperationTaskRunning") || code.endsWith("MutexTaskRunning") || code === "UnsupportedOperation.IdempotentProcessing") return "busy";
+  if (
+    code.endsWith("MutexOperationTaskRunning") ||
+    code.endsWith("MutexTaskRunning") ||
+    code === "UnsupportedOperation.IdempotentProcessing"
+  )
+    return "busy";
   if (code === "ResourceInUse.Address") return "address-in-use";
   if (code.startsWith("ResourceInsufficient")) return "subnet-exhausted";
   if (code === "LimitExceeded.NetworkInterfaceLimitExceeded") return "eni-quota";
@@ -76,13 +89,28 @@ export function kindOf(action: string, code: string): CloudErrorKind {
   if (code.startsWith("ResourceNotFound") || code.endsWith("NotFound")) return "not-found";
   if (code === "UnsupportedOperation.ZoneMismatch") return "zone-mismatch";
   if (code === "UnsupportedOperation.IdempotentParameterMismatch") return "invalid-parameter";
-  if (code.startsWith("UnsupportedOperation") || code === "ResourceInUse" || code.startsWith("InvalidState")) return "invalid-state";
-  if (code.startsWith("InvalidParameter") || code.startsWith("MissingParameter") || code.startsWith("UnknownParameter") || code === "UnsupportedRegion" || code === "InvalidAction") return "invalid-parameter";
+  if (code.startsWith("UnsupportedOperation") || code === "ResourceInUse" || code.startsWith("InvalidState"))
+    return "invalid-state";
+  if (
+    code.startsWith("InvalidParameter") ||
+    code.startsWith("MissingParameter") ||
+    code.startsWith("UnknownParameter") ||
+    code === "UnsupportedRegion" ||
+    code === "InvalidAction"
+  )
+    return "invalid-parameter";
   return "transient";
 }
 
 /** The kinds runtime/pool knows; the others it treats as transient. */
-export type PoolErrorKind = "eni-quota" | "ip-quota" | "subnet-exhausted" | "throttled" | "not-found" | "auth" | "transient";
+export type PoolErrorKind =
+  | "eni-quota"
+  | "ip-quota"
+  | "subnet-exhausted"
+  | "throttled"
+  | "not-found"
+  | "auth"
+  | "transient";
 
 export function poolErrorKind(kind: CloudErrorKind): PoolErrorKind {
   switch (kind) {

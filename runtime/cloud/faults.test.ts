@@ -5,7 +5,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmulator } from "../../emulator/index.ts";
-import { FakeClock, INSTANCE, newApi, POD_SUBNET, SG, testConfig, startEmulatedVpc, type EmulatedVpc } from "./emulated-vpc-kit.ts";
+import {
+  FakeClock,
+  INSTANCE,
+  newApi,
+  POD_SUBNET,
+  SG,
+  testConfig,
+  startEmulatedVpc,
+  type EmulatedVpc,
+} from "./emulated-vpc-kit.ts";
 
 const worlds: EmulatedVpc[] = [];
 const dirs: string[] = [];
@@ -16,11 +25,24 @@ afterEach(async () => {
 
 test("with 20% InternalError on every action, operations converge without duplicate ENIs or IPs", async () => {
   // Task polls at once (firstPollMs 0): more calls, so more of them meet an injected error.
-  const w = await startEmulatedVpc({ config: testConfig({ seed: 5, faults: { "*": { errorRate: 0.2, errorCode: "InternalError", errorPhase: "either" } } }), api: { retry: { attempts: 10 }, waits: { firstPollMs: { attach: 0, detach: 0, default: 0 } } } });
+  const w = await startEmulatedVpc({
+    config: testConfig({
+      seed: 5,
+      faults: { "*": { errorRate: 0.2, errorCode: "InternalError", errorPhase: "either" } },
+    }),
+    api: { retry: { attempts: 10 }, waits: { firstPollMs: { attach: 0, detach: 0, default: 0 } } },
+  });
   worlds.push(w);
   const expected = new Map<string, Set<string>>();
   for (let i = 0; i < 3; i++) {
-    const eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG], secondaryIps: 2, node: "n1", clientToken: `conv-create-${i}`, createdAt: 1_700_000_000_000 });
+    const eni = await w.api.createEni({
+      subnetId: POD_SUBNET,
+      securityGroupIds: [SG],
+      secondaryIps: 2,
+      node: "n1",
+      clientToken: `conv-create-${i}`,
+      createdAt: 1_700_000_000_000,
+    });
     await w.api.attachEni(eni.id, INSTANCE, { clientToken: `conv-attach-${i}` });
     const added = await w.api.assignIps(eni.id, { count: 5, clientToken: `conv-assign-${i}` });
     await w.api.unassignIps(eni.id, added.slice(0, 2));
@@ -54,11 +76,16 @@ test("an emulator restart in the middle of an attach: the adapter's wait rides i
   // The emulator's clock moves only when the test says so: the attach cannot finish early.
   let emuNow = Date.now();
   const now = () => emuNow;
-  const config = testConfig({ settings: { asyncMs: { create: 0, attach: 5_000, detach: 0, delete: 0, assign: 0, unassign: 0 } } });
+  const config = testConfig({
+    settings: { asyncMs: { create: 0, attach: 5_000, detach: 0, delete: 0, assign: 0, unassign: 0 } },
+  });
   const first = await startEmulator({ config, statePath, now, log: () => {} });
   // The adapter's own fake clock; each of its sleeps also pauses 10 ms of real time so that
   // its retries span the restart.
-  const api = newApi(first, new FakeClock(10), undefined, { retry: { attempts: 50, maxMs: 200 }, waits: { attachMs: 1e12 } });
+  const api = newApi(first, new FakeClock(10), undefined, {
+    retry: { attempts: 50, maxMs: 200 },
+    waits: { attachMs: 1e12 },
+  });
   const eni = await api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG] });
   const attaching = api.attachEni(eni.id, INSTANCE);
   for (let i = 0; i < 500 && (await first.admin.state()).enis[eni.id]?.state !== "ATTACHING"; i++) await Bun.sleep(2);

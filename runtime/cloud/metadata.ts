@@ -31,7 +31,10 @@ export class MetadataClient {
 
   /** Entries of a directory listing, without the trailing '/' of sub-directories. */
   async list(path: string): Promise<string[]> {
-    return (await this.get(path)).split("\n").map((l) => l.trim().replace(/\/$/, "")).filter((l) => l !== "");
+    return (await this.get(path))
+      .split("\n")
+      .map((l) => l.trim().replace(/\/$/, ""))
+      .filter((l) => l !== "");
   }
 
   instanceId(): Promise<string> {
@@ -53,22 +56,34 @@ export class MetadataClient {
 
   async eni(mac: string): Promise<MetadataEni> {
     const dir = `network/interfaces/macs/${mac.toLowerCase()}/`;
-    const [vpcId, subnetId, primaryIp, ips] = await Promise.all([this.get(dir + "vpc-id"), this.get(dir + "subnet-id"), this.get(dir + "primary-local-ipv4"), this.list(dir + "local-ipv4s/")]);
+    const [vpcId, subnetId, primaryIp, ips] = await Promise.all([
+      this.get(dir + "vpc-id"),
+      this.get(dir + "subnet-id"),
+      this.get(dir + "primary-local-ipv4"),
+      this.list(dir + "local-ipv4s/"),
+    ]);
     return { mac: mac.toLowerCase(), vpcId, subnetId, primaryIp, ips };
   }
 
   async roleName(): Promise<string> {
     const roles = await this.list("cam/security-credentials/");
-    if (roles[0] === undefined) throw new Error("metadata cam/security-credentials/: no role is bound to this instance");
+    if (roles[0] === undefined)
+      throw new Error("metadata cam/security-credentials/: no role is bound to this instance");
     return roles[0];
   }
 
-  async roleCredentials(role: string): Promise<{ TmpSecretId: string; TmpSecretKey: string; Token: string; ExpiredTime: number }> {
+  async roleCredentials(
+    role: string,
+  ): Promise<{ TmpSecretId: string; TmpSecretKey: string; Token: string; ExpiredTime: number }> {
     const data = JSON.parse(await this.get(`cam/security-credentials/${role}`)) as Record<string, unknown>;
     for (const f of ["TmpSecretId", "TmpSecretKey", "Token"]) {
-      if (typeof data[f] !== "string" || data[f] === "") throw new Error(`metadata cam/security-credentials/${role}: field ${f} is missing`);
+      if (typeof data[f] !== "string" || data[f] === "")
+        throw new Error(`metadata cam/security-credentials/${role}: field ${f} is missing`);
     }
-    if (typeof data.ExpiredTime !== "number") throw new Error(`metadata cam/security-credentials/${role}: field ExpiredTime is ${JSON.stringify(data.ExpiredTime)}; expected unix seconds`);
+    if (typeof data.ExpiredTime !== "number")
+      throw new Error(
+        `metadata cam/security-credentials/${role}: field ExpiredTime is ${JSON.stringify(data.ExpiredTime)}; expected unix seconds`,
+      );
     return data as { TmpSecretId: string; TmpSecretKey: string; Token: string; ExpiredTime: number };
   }
 }

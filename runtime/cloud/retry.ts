@@ -21,7 +21,12 @@ export function backoffMs(policy: RetryPolicy, failures: number, random: Random)
 export async function withRetry<T>(
   action: string,
   fn: () => Promise<T>,
-  deps: { policy: RetryPolicy; clock: Clock; random: Random; onRetry?: (err: CloudError, attempt: number, delayMs: number) => void },
+  deps: {
+    policy: RetryPolicy;
+    clock: Clock;
+    random: Random;
+    onRetry?: (err: CloudError, attempt: number, delayMs: number) => void;
+  },
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {

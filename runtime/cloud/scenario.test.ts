@@ -37,7 +37,13 @@ test("boot: identity from metadata, role credentials, an ENI in the roomiest sub
   const roomiest = subnets.reduce((a, b) => (b.availableIps > a.availableIps ? b : a));
   expect(roomiest.id).toBe(POD_SUBNET);
 
-  const eni = await api.createEni({ subnetId: roomiest.id, securityGroupIds: primary.securityGroupIds, secondaryIps: limits.ipsPerEni - 1, node: "node-1", clientToken: "intent-1" });
+  const eni = await api.createEni({
+    subnetId: roomiest.id,
+    securityGroupIds: primary.securityGroupIds,
+    secondaryIps: limits.ipsPerEni - 1,
+    node: "node-1",
+    clientToken: "intent-1",
+  });
   expect(eni.secondaryIps).toHaveLength(limits.ipsPerEni - 1);
   const attached = await api.attachEni(eni.id, instanceId, { clientToken: "intent-1.attach" });
   expect(attached.attachment?.deviceIndex).toBe(1);
@@ -49,7 +55,11 @@ test("boot: identity from metadata, role credentials, an ENI in the roomiest sub
 
   // A crash after CreateNetworkInterface, before the agent learnt the ENI: the GC sweep finds it by tag.
   const before = clock.now();
-  const leaked = await api.createEni({ subnetId: POD_SUBNET, securityGroupIds: primary.securityGroupIds, node: "node-1" });
+  const leaked = await api.createEni({
+    subnetId: POD_SUBNET,
+    securityGroupIds: primary.securityGroupIds,
+    node: "node-1",
+  });
   const tagged = await api.findEnis({ tags: { "vpccni.io/cluster": "cls-scenario", "vpccni.io/node": "node-1" } });
   const known = new Set((await api.listEnis(instanceId)).map((e) => e.id));
   expect(tagged.filter((e) => !known.has(e.id)).map((e) => e.id)).toEqual([leaked.id]);

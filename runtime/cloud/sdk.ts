@@ -27,7 +27,12 @@ export type VpcAction = keyof VpcActions;
  * One SDK call with a deadline. The SDK's own reqTimeout is a node-fetch option that Bun's
  * fetch ignores (a hung request would hang forever); an AbortSignal works in both runtimes.
  */
-export function send<A extends VpcAction>(client: VpcClient, action: A, req: VpcActions[A][0], timeoutMs: number): Promise<VpcActions[A][1]> {
+export function send<A extends VpcAction>(
+  client: VpcClient,
+  action: A,
+  req: VpcActions[A][0],
+  timeoutMs: number,
+): Promise<VpcActions[A][1]> {
   return client.request(action, req, { signal: AbortSignal.timeout(timeoutMs) }) as Promise<VpcActions[A][1]>;
 }
 
@@ -49,7 +54,10 @@ export interface SdkOptions {
 
 export function parseEndpoint(endpoint: string): { protocol: "http://" | "https://"; host: string } {
   const m = /^(https?:\/\/)?([A-Za-z0-9.-]+(?::\d{1,5})?)\/?$/.exec(endpoint.trim());
-  if (!m) throw new Error(`cloud endpoint '${endpoint}' is not a host name with an optional port and http:// or https://, e.g. vpc.tencentcloudapi.com`);
+  if (!m)
+    throw new Error(
+      `cloud endpoint '${endpoint}' is not a host name with an optional port and http:// or https://, e.g. vpc.tencentcloudapi.com`,
+    );
   return { protocol: (m[1] as "http://" | "https://" | undefined) ?? "https://", host: m[2]! };
 }
 
@@ -58,14 +66,23 @@ export function makeVpcClient(opts: SdkOptions): VpcClient {
   // Under Node an explicit agent has priority over http_proxy in the SDK's fetch (and keeps
   // connections alive). Under Bun the SDK's node-fetch is Bun's native fetch, which ignores
   // the agent and reads http_proxy itself; only NO_PROXY keeps it off the proxy.
-  const agent = opts.proxy ? undefined : protocol === "http://" ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
+  const agent = opts.proxy
+    ? undefined
+    : protocol === "http://"
+      ? new http.Agent({ keepAlive: true })
+      : new https.Agent({ keepAlive: true });
   if (!opts.proxy) bypassProxy(host, opts.env ?? process.env);
   return new vpc.v20170312.Client({
     credential: { getCredential: () => opts.credentials.get() },
     region: opts.region,
     profile: {
       signMethod: "TC3-HMAC-SHA256",
-      httpProfile: { endpoint: host, protocol, reqTimeout: Math.ceil((opts.requestTimeoutMs ?? 10_000) / 1000), ...(agent ? { agent } : { proxy: opts.proxy }) },
+      httpProfile: {
+        endpoint: host,
+        protocol,
+        reqTimeout: Math.ceil((opts.requestTimeoutMs ?? 10_000) / 1000),
+        ...(agent ? { agent } : { proxy: opts.proxy }),
+      },
     },
   });
 }
@@ -77,7 +94,10 @@ export function makeVpcClient(opts: SdkOptions): VpcClient {
 export function bypassProxy(hostPort: string, env: Record<string, string | undefined>): void {
   const host = hostPort.replace(/:\d+$/, "");
   for (const name of ["NO_PROXY", "no_proxy"]) {
-    const list = (env[name] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const list = (env[name] ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
     if (!list.includes(host)) env[name] = [...list, host].join(",");
   }
 }

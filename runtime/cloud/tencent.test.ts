@@ -1,26 +1,41 @@
 import { afterEach, expect, test } from "bun:test";
 import { vpcApiContract } from "./vpc-api-contract-kit.ts";
 import { bypassProxy } from "./sdk.ts";
-import { FakeClock, FAR_SUBNET, INSTANCE, POD_SUBNET, SG, testConfig, startEmulatedVpc, TINY_SUBNET, type EmulatedVpc } from "./emulated-vpc-kit.ts";
+import {
+  FakeClock,
+  FAR_SUBNET,
+  INSTANCE,
+  POD_SUBNET,
+  SG,
+  testConfig,
+  startEmulatedVpc,
+  TINY_SUBNET,
+  type EmulatedVpc,
+} from "./emulated-vpc-kit.ts";
 
-const contractWorld = (config = testConfig()) => async () => {
-  const { api, stop } = await startEmulatedVpc({ config });
-  return {
-    api,
-    clusterId: "cls-test0001",
-    instanceId: INSTANCE,
-    subnetId: POD_SUBNET,
-    tinySubnetId: TINY_SUBNET,
-    tinyFree: 5,
-    otherZoneSubnetId: FAR_SUBNET,
-    securityGroupIds: [SG],
-    cleanup: stop,
+const contractWorld =
+  (config = testConfig()) =>
+  async () => {
+    const { api, stop } = await startEmulatedVpc({ config });
+    return {
+      api,
+      clusterId: "cls-test0001",
+      instanceId: INSTANCE,
+      subnetId: POD_SUBNET,
+      tinySubnetId: TINY_SUBNET,
+      tinyFree: 5,
+      otherZoneSubnetId: FAR_SUBNET,
+      securityGroupIds: [SG],
+      cleanup: stop,
+    };
   };
-};
 
 vpcApiContract("TencentVpcApi over the emulator", contractWorld());
 // The docs leave open whether Describe of a deleted ENI is an empty set or ResourceNotFound.
-vpcApiContract("TencentVpcApi, cloud answering ResourceNotFound for unknown IDs", contractWorld(testConfig({ settings: { unknownIdInDescribe: "ResourceNotFound" } })));
+vpcApiContract(
+  "TencentVpcApi, cloud answering ResourceNotFound for unknown IDs",
+  contractWorld(testConfig({ settings: { unknownIdInDescribe: "ResourceNotFound" } })),
+);
 
 const worlds: EmulatedVpc[] = [];
 const EAGER = { attach: 0, detach: 0, default: 0 };
@@ -38,7 +53,14 @@ test("under throttling (2 qps per action) the adapter retries and every call suc
   const retries: string[] = [];
   const seen: string[] = [];
   // Task polls at once (firstPollMs 0), so that 2 qps is sure to throttle them.
-  const w = await world({ config: testConfig({ faults: { "*": { qps: 2 } } }), api: { waits: { firstPollMs: EAGER }, log: (event, f) => retries.push(`${event} ${f.action} ${f.code}`), observe: (o) => seen.push(`${o.action} ${o.code ?? "OK"}`) } });
+  const w = await world({
+    config: testConfig({ faults: { "*": { qps: 2 } } }),
+    api: {
+      waits: { firstPollMs: EAGER },
+      log: (event, f) => retries.push(`${event} ${f.action} ${f.code}`),
+      observe: (o) => seen.push(`${o.action} ${o.code ?? "OK"}`),
+    },
+  });
   const eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG], secondaryIps: 1 });
   await w.api.attachEni(eni.id, INSTANCE);
   const ips = await w.api.assignIps(eni.id, { count: 3 });
@@ -48,7 +70,9 @@ test("under throttling (2 qps per action) the adapter retries and every call suc
   expect(w.emu.admin.stats().DescribeVpcTaskResult?.RequestLimitExceeded ?? 0).toBeGreaterThan(0);
   // Every HTTP attempt is observed, throttled ones included, as the emulator counted them.
   const count = (line: string) => seen.filter((s) => s === line).length;
-  expect(count("DescribeVpcTaskResult RequestLimitExceeded")).toBe(w.emu.admin.stats().DescribeVpcTaskResult!.RequestLimitExceeded!);
+  expect(count("DescribeVpcTaskResult RequestLimitExceeded")).toBe(
+    w.emu.admin.stats().DescribeVpcTaskResult!.RequestLimitExceeded!,
+  );
   expect(count("CreateNetworkInterface OK")).toBe(1);
 });
 
@@ -77,14 +101,23 @@ test("bypassProxy appends the host once to NO_PROXY and no_proxy", () => {
 });
 
 test("a call that keeps failing with InternalError gives up after the configured attempts as 'transient'", async () => {
-  const w = await world({ config: testConfig({ faults: { DescribeSubnets: { errorRate: 1, errorCode: "InternalError" } } }), api: { retry: { attempts: 3 } } });
+  const w = await world({
+    config: testConfig({ faults: { DescribeSubnets: { errorRate: 1, errorCode: "InternalError" } } }),
+    api: { retry: { attempts: 3 } },
+  });
   const err = await w.api.describeSubnets([POD_SUBNET]).catch((e: unknown) => e);
   expect(err).toMatchObject({ kind: "transient", code: "InternalError", action: "DescribeSubnets" });
   expect(w.emu.admin.stats().DescribeSubnets?.InternalError).toBe(3);
 });
 
 test("a hung request is cut at requestTimeoutMs and retried; a request that always hangs ends as 'transient'", async () => {
-  const w = await world({ config: testConfig({ seed: 4, faults: { DescribeSubnets: { hangRate: 0.5 }, DescribeNetworkInterfaceLimit: { hangRate: 1 } } }), api: { requestTimeoutMs: 100, retry: { attempts: 8 } } });
+  const w = await world({
+    config: testConfig({
+      seed: 4,
+      faults: { DescribeSubnets: { hangRate: 0.5 }, DescribeNetworkInterfaceLimit: { hangRate: 1 } },
+    }),
+    api: { requestTimeoutMs: 100, retry: { attempts: 8 } },
+  });
   for (let i = 0; i < 3; i++) expect((await w.api.describeSubnets([POD_SUBNET]))[0]!.id).toBe(POD_SUBNET);
   const err = await w.api.instanceLimits(INSTANCE).catch((e: unknown) => e);
   expect(err).toMatchObject({ kind: "transient", action: "DescribeNetworkInterfaceLimit" });
@@ -94,11 +127,19 @@ test("a FAILED attach task is a transient error, the ENI stays detached, and a n
   const w = await world({ config: testConfig({ faults: { AttachNetworkInterface: { taskFailRate: 1 } } }) });
   const eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG] });
   const err = await w.api.attachEni(eni.id, INSTANCE, { clientToken: "attach-1" }).catch((e: unknown) => e);
-  expect(err).toMatchObject({ kind: "transient", code: "FailedOperation.TaskFailed", action: "AttachNetworkInterface" });
+  expect(err).toMatchObject({
+    kind: "transient",
+    code: "FailedOperation.TaskFailed",
+    action: "AttachNetworkInterface",
+  });
   const after = (await w.api.getEni(eni.id))!;
   expect([after.state, after.attachment]).toEqual(["AVAILABLE", undefined]);
   w.emu.admin.setFaults({});
-  expect(await w.api.attachEni(eni.id, INSTANCE, { clientToken: "attach-1" }).catch((e: unknown) => (e as { code: string }).code)).toBe("FailedOperation.TaskFailed");
+  expect(
+    await w.api
+      .attachEni(eni.id, INSTANCE, { clientToken: "attach-1" })
+      .catch((e: unknown) => (e as { code: string }).code),
+  ).toBe("FailedOperation.TaskFailed");
   expect((await w.api.attachEni(eni.id, INSTANCE, { clientToken: "attach-2" })).attachment?.instanceId).toBe(INSTANCE);
 });
 
@@ -110,7 +151,12 @@ test("errors that retrying cannot fix are not retried", async () => {
 });
 
 test("an attach that never completes ends in a 'timeout' error at its deadline", async () => {
-  const w = await world({ config: testConfig({ settings: { asyncMs: { create: 10, attach: 10_000_000, detach: 10, delete: 10, assign: 10, unassign: 10 } } }), api: { waits: { attachMs: 30_000 } } });
+  const w = await world({
+    config: testConfig({
+      settings: { asyncMs: { create: 10, attach: 10_000_000, detach: 10, delete: 10, assign: 10, unassign: 10 } },
+    }),
+    api: { waits: { attachMs: 30_000 } },
+  });
   const eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG] });
   const started = w.clock.now();
   const err = await w.api.attachEni(eni.id, INSTANCE).catch((e: unknown) => e);

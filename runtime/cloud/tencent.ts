@@ -47,8 +47,20 @@ export class TencentVpcApi implements VpcApi {
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;
     this.maxIps = opts.maxIpsPerCall ?? 10;
-    this.caller = new Caller({ clock: this.clock, random: this.random, retry: opts.retry, rates: opts.rates, log: opts.log, observe: opts.observe });
-    this.wait = new Waiter({ clock: this.clock, options: opts.waits, taskStatus: (id) => this.taskStatus(id), getEni: (id) => this.getEni(id) });
+    this.caller = new Caller({
+      clock: this.clock,
+      random: this.random,
+      retry: opts.retry,
+      rates: opts.rates,
+      log: opts.log,
+      observe: opts.observe,
+    });
+    this.wait = new Waiter({
+      clock: this.clock,
+      options: opts.waits,
+      taskStatus: (id) => this.taskStatus(id),
+      getEni: (id) => this.getEni(id),
+    });
   }
 
   async instanceLimits(instanceId: string): Promise<InstanceLimits> {
@@ -99,7 +111,14 @@ export class TencentVpcApi implements VpcApi {
       ClientToken: token,
     });
     const id = r.NetworkInterface?.NetworkInterfaceId;
-    if (!id) throw new CloudError("transient", "CreateNetworkInterface", "CreateNetworkInterface answered without NetworkInterfaceId", undefined, r.RequestId);
+    if (!id)
+      throw new CloudError(
+        "transient",
+        "CreateNetworkInterface",
+        "CreateNetworkInterface answered without NetworkInterfaceId",
+        undefined,
+        r.RequestId,
+      );
     await this.wait.task("CreateNetworkInterface", r.RequestId);
     let eni = present(await this.wait.eni("CreateNetworkInterface", id, (e) => e?.state === "AVAILABLE", "AVAILABLE"));
     if (secondary > first) {
@@ -110,10 +129,16 @@ export class TencentVpcApi implements VpcApi {
         // The ENI exists and carries our tags: hand it back with the IPs it got rather than
         // lose track of it; the caller sees fewer secondaryIps than it asked for.
         const err = classify("AssignPrivateIpAddresses", e);
-        this.opts.log?.("created ENI without all its IPs", { eni: id, kind: err.kind, code: err.code, requestId: err.requestId });
+        this.opts.log?.("created ENI without all its IPs", {
+          eni: id,
+          kind: err.kind,
+          code: err.code,
+          requestId: err.requestId,
+        });
       }
       // Describe may lag: wait until it shows the added IPs bound, so the answer is consistent.
-      const bound = (e: Eni | undefined) => !!e && added.every((ip) => e.ips.some((r) => r.ip === ip && r.state === "AVAILABLE"));
+      const bound = (e: Eni | undefined) =>
+        !!e && added.every((ip) => e.ips.some((r) => r.ip === ip && r.state === "AVAILABLE"));
       eni = present(await this.wait.eni("AssignPrivateIpAddresses", id, bound, `holding ${added.join(", ")}`));
     }
     return eni;
@@ -123,7 +148,11 @@ export class TencentVpcApi implements VpcApi {
     const action = "AttachNetworkInterface";
     const token = opts.clientToken ?? this.newToken();
     try {
-      const r = await this.send("AttachNetworkInterface", { NetworkInterfaceId: eniId, InstanceId: instanceId, ClientToken: token });
+      const r = await this.send("AttachNetworkInterface", {
+        NetworkInterfaceId: eniId,
+        InstanceId: instanceId,
+        ClientToken: token,
+      });
       await this.wait.task(action, r.RequestId, "attach");
     } catch (e) {
       // An earlier attempt whose answer was lost may have attached it already: then just wait.
@@ -131,14 +160,26 @@ export class TencentVpcApi implements VpcApi {
       const now = await this.getEni(eniId);
       if (now?.attachment?.instanceId !== instanceId) throw e;
     }
-    return present(await this.wait.eni(action, eniId, (e) => e?.state === "AVAILABLE" && e.attachment?.instanceId === instanceId, `AVAILABLE and attached to ${instanceId}`, "attach"));
+    return present(
+      await this.wait.eni(
+        action,
+        eniId,
+        (e) => e?.state === "AVAILABLE" && e.attachment?.instanceId === instanceId,
+        `AVAILABLE and attached to ${instanceId}`,
+        "attach",
+      ),
+    );
   }
 
   async detachEni(eniId: string, instanceId: string, opts: CallOptions = {}): Promise<void> {
     const action = "DetachNetworkInterface";
     const token = opts.clientToken ?? this.newToken();
     try {
-      const r = await this.send("DetachNetworkInterface", { NetworkInterfaceId: eniId, InstanceId: instanceId, ClientToken: token });
+      const r = await this.send("DetachNetworkInterface", {
+        NetworkInterfaceId: eniId,
+        InstanceId: instanceId,
+        ClientToken: token,
+      });
       await this.wait.task(action, r.RequestId, "detach");
     } catch (e) {
       if (e instanceof CloudError && e.kind === "not-found") return;
@@ -146,7 +187,13 @@ export class TencentVpcApi implements VpcApi {
       const now = await this.getEni(eniId);
       if (now && now.attachment?.instanceId === instanceId && now.state !== "DETACHING") throw e;
     }
-    await this.wait.eni(action, eniId, (e) => e === undefined || (e.attachment?.instanceId !== instanceId && e.state !== "DETACHING"), `detached from ${instanceId}`, "detach");
+    await this.wait.eni(
+      action,
+      eniId,
+      (e) => e === undefined || (e.attachment?.instanceId !== instanceId && e.state !== "DETACHING"),
+      `detached from ${instanceId}`,
+      "detach",
+    );
   }
 
   async deleteEni(eniId: string): Promise<void> {
@@ -177,7 +224,9 @@ export class TencentVpcApi implements VpcApi {
       try {
         const r = await this.send(action, {
           NetworkInterfaceId: eniId,
-          ...(c.ips ? { PrivateIpAddresses: c.ips.map((PrivateIpAddress) => ({ PrivateIpAddress })) } : { SecondaryPrivateIpAddressCount: c.count }),
+          ...(c.ips
+            ? { PrivateIpAddresses: c.ips.map((PrivateIpAddress) => ({ PrivateIpAddress })) }
+            : { SecondaryPrivateIpAddressCount: c.count }),
           ClientToken: clientToken,
         });
         await this.wait.task(action, r.RequestId);
@@ -209,7 +258,10 @@ export class TencentVpcApi implements VpcApi {
   private async unassignChunk(eniId: string, chunk: string[]): Promise<void> {
     const action = "UnassignPrivateIpAddresses";
     try {
-      const r = await this.send(action, { NetworkInterfaceId: eniId, PrivateIpAddresses: chunk.map((PrivateIpAddress) => ({ PrivateIpAddress })) });
+      const r = await this.send(action, {
+        NetworkInterfaceId: eniId,
+        PrivateIpAddresses: chunk.map((PrivateIpAddress) => ({ PrivateIpAddress })),
+      });
       await this.wait.task(action, r.RequestId);
     } catch (e) {
       if (!(e instanceof CloudError && e.kind === "not-found")) throw e;
@@ -259,13 +311,23 @@ export class TencentVpcApi implements VpcApi {
   /** A multi-call request that failed part-way: report what was done, log why the rest was not. */
   private partial(action: string, eniId: string, done: string[], e: unknown): string[] {
     const err = classify(action, e);
-    this.opts.log?.("request done in part", { action, eni: eniId, done: done.length, kind: err.kind, code: err.code, requestId: err.requestId });
+    this.opts.log?.("request done in part", {
+      action,
+      eni: eniId,
+      done: done.length,
+      kind: err.kind,
+      code: err.code,
+      requestId: err.requestId,
+    });
     return done;
   }
 
   private newToken(): string {
     let s = "";
-    for (let i = 0; i < 4; i++) s += Math.floor(this.random() * 0x100000000).toString(16).padStart(8, "0");
+    for (let i = 0; i < 4; i++)
+      s += Math.floor(this.random() * 0x100000000)
+        .toString(16)
+        .padStart(8, "0");
     return s;
   }
 }

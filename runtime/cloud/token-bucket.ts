@@ -14,7 +14,8 @@ export class TokenBucket {
     private readonly rate: Rate,
     private readonly clock: Clock,
   ) {
-    if (!(rate.perSecond > 0) || !(rate.burst >= 1)) throw new Error(`rate ${JSON.stringify(rate)}: perSecond must be > 0 and burst >= 1`);
+    if (!(rate.perSecond > 0) || !(rate.burst >= 1))
+      throw new Error(`rate ${JSON.stringify(rate)}: perSecond must be > 0 and burst >= 1`);
     this.tokens = rate.burst;
     this.at = clock.now();
   }

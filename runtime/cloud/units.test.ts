@@ -43,9 +43,18 @@ test("Tencent error codes map onto the kinds the pool engine acts on", () => {
 });
 
 test("a failure without an API code is a transient network error; an HTTP status is kept", () => {
-  expect(classify("DescribeSubnets", new Error("ECONNREFUSED"))).toMatchObject({ kind: "transient", code: undefined, retryable: true });
-  expect(classify("DescribeSubnets", Object.assign(new Error("Bad Gateway"), { httpCode: 502 }))).toMatchObject({ kind: "transient", code: "HTTP 502" });
-  expect(classify("X", Object.assign(new Error("m"), { code: "AuthFailure.SignatureFailure", requestId: "r-1" }))).toMatchObject({ kind: "auth", retryable: false, requestId: "r-1" });
+  expect(classify("DescribeSubnets", new Error("ECONNREFUSED"))).toMatchObject({
+    kind: "transient",
+    code: undefined,
+    retryable: true,
+  });
+  expect(classify("DescribeSubnets", Object.assign(new Error("Bad Gateway"), { httpCode: 502 }))).toMatchObject({
+    kind: "transient",
+    code: "HTTP 502",
+  });
+  expect(
+    classify("X", Object.assign(new Error("m"), { code: "AuthFailure.SignatureFailure", requestId: "r-1" })),
+  ).toMatchObject({ kind: "auth", retryable: false, requestId: "r-1" });
 });
 
 test("backoff grows exponentially, is capped, and its jitter keeps at least half the delay", () => {
@@ -61,14 +70,18 @@ test("withRetry retries only retryable kinds, up to the attempt limit", async ()
     calls++;
     return Promise.reject(Object.assign(new Error("slow down"), { code: "RequestLimitExceeded" }));
   };
-  await expect(withRetry("A", throttled, { policy: { attempts: 4, baseMs: 10, maxMs: 100 }, clock, random: () => 0.5 })).rejects.toMatchObject({ kind: "throttled" });
+  await expect(
+    withRetry("A", throttled, { policy: { attempts: 4, baseMs: 10, maxMs: 100 }, clock, random: () => 0.5 }),
+  ).rejects.toMatchObject({ kind: "throttled" });
   expect(calls).toBe(4);
   calls = 0;
   const quota = () => {
     calls++;
     return Promise.reject(Object.assign(new Error("full"), { code: "LimitExceeded" }));
   };
-  await expect(withRetry("AttachNetworkInterface", quota, { policy: DEFAULT_RETRY, clock, random: () => 0.5 })).rejects.toMatchObject({ kind: "eni-quota" });
+  await expect(
+    withRetry("AttachNetworkInterface", quota, { policy: DEFAULT_RETRY, clock, random: () => 0.5 }),
+  ).rejects.toMatchObject({ kind: "eni-quota" });
   expect(calls).toBe(1);
 });
 
@@ -96,7 +109,8 @@ test("a task is first polled when it is expected done, then polls back off to th
     polls.push(clock.now() - start);
     return clock.now() - start >= ms ? "SUCCESS" : "RUNNING";
   };
-  const waiter = (doneMs: number) => new Waiter({ clock, taskStatus: doneAfter(doneMs), getEni: async () => undefined });
+  const waiter = (doneMs: number) =>
+    new Waiter({ clock, taskStatus: doneAfter(doneMs), getEni: async () => undefined });
   await waiter(50).task("AssignPrivateIpAddresses", "t1");
   expect(polls).toEqual([50]); // a 50 ms task: one poll, no overshoot
   polls.length = 0;

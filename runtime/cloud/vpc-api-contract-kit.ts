@@ -57,15 +57,32 @@ function contract(name: string, make: () => Promise<VpcApiUnderTest>): void {
 
   test("create, attach, assign, unassign, detach, delete — each idempotent", async () => {
     const before = (await w.api.describeSubnets([w.subnetId]))[0]!.availableIps;
-    const eni = await w.api.createEni({ subnetId: w.subnetId, securityGroupIds: w.securityGroupIds, secondaryIps: 2, node: "node-a", clientToken: `${name}-create-1` });
+    const eni = await w.api.createEni({
+      subnetId: w.subnetId,
+      securityGroupIds: w.securityGroupIds,
+      secondaryIps: 2,
+      node: "node-a",
+      clientToken: `${name}-create-1`,
+    });
     expect(eni).toMatchObject({ state: "AVAILABLE", subnetId: w.subnetId, primary: false });
     expect(eni.secondaryIps).toHaveLength(2);
     expect(eni.tags["vpccni.io/cluster"]).toBe(w.clusterId);
     expect(eni.tags["vpccni.io/node"]).toBe("node-a");
     expect(eni.attachment).toBeUndefined();
-    const again = await w.api.createEni({ subnetId: w.subnetId, securityGroupIds: w.securityGroupIds, secondaryIps: 2, node: "node-a", clientToken: `${name}-create-1`, createdAt: Date.parse(eni.tags["vpccni.io/created-at"]!) });
+    const again = await w.api.createEni({
+      subnetId: w.subnetId,
+      securityGroupIds: w.securityGroupIds,
+      secondaryIps: 2,
+      node: "node-a",
+      clientToken: `${name}-create-1`,
+      createdAt: Date.parse(eni.tags["vpccni.io/created-at"]!),
+    });
     expect(again.id).toBe(eni.id);
-    expect((await w.api.findEnis({ tags: { "vpccni.io/cluster": w.clusterId, "vpccni.io/node": "node-a" } })).map((e) => e.id)).toEqual([eni.id]);
+    expect(
+      (await w.api.findEnis({ tags: { "vpccni.io/cluster": w.clusterId, "vpccni.io/node": "node-a" } })).map(
+        (e) => e.id,
+      ),
+    ).toEqual([eni.id]);
 
     const attached = await w.api.attachEni(eni.id, w.instanceId, { clientToken: `${name}-attach-1` });
     expect(attached.attachment?.instanceId).toBe(w.instanceId);
@@ -112,7 +129,10 @@ function contract(name: string, make: () => Promise<VpcApiUnderTest>): void {
       await w.api.assignIps(full, { count: limits.ipsPerEni - 1 });
       await expectKind(w.api.assignIps(full, { count: 1 }), "ip-quota");
 
-      await expectKind(w.api.createEni({ subnetId: w.tinySubnetId, securityGroupIds: w.securityGroupIds, secondaryIps: w.tinyFree }), "subnet-exhausted");
+      await expectKind(
+        w.api.createEni({ subnetId: w.tinySubnetId, securityGroupIds: w.securityGroupIds, secondaryIps: w.tinyFree }),
+        "subnet-exhausted",
+      );
       const far = await w.api.createEni({ subnetId: w.otherZoneSubnetId, securityGroupIds: w.securityGroupIds });
       made.push(far.id);
       await expectKind(w.api.attachEni(far.id, w.instanceId), "zone-mismatch");

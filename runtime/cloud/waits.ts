@@ -32,7 +32,9 @@ export const DEFAULT_WAITS: WaitOptions = {
 };
 
 /** What callers may set: any field, and any task kind's first poll. */
-export type WaitOptionsInput = Partial<Omit<WaitOptions, "firstPollMs">> & { firstPollMs?: Partial<WaitOptions["firstPollMs"]> };
+export type WaitOptionsInput = Partial<Omit<WaitOptions, "firstPollMs">> & {
+  firstPollMs?: Partial<WaitOptions["firstPollMs"]>;
+};
 
 export class Waiter {
   private readonly o: WaitOptions;
@@ -45,15 +47,26 @@ export class Waiter {
       getEni: (eniId: string) => Promise<Eni | undefined>;
     },
   ) {
-    this.o = { ...DEFAULT_WAITS, ...deps.options, firstPollMs: { ...DEFAULT_WAITS.firstPollMs, ...deps.options?.firstPollMs } };
+    this.o = {
+      ...DEFAULT_WAITS,
+      ...deps.options,
+      firstPollMs: { ...DEFAULT_WAITS.firstPollMs, ...deps.options?.firstPollMs },
+    };
   }
 
   private deadline(kind: "attach" | "detach" | "default"): number {
-    return this.deps.clock.now() + (kind === "attach" ? this.o.attachMs : kind === "detach" ? this.o.detachMs : this.o.defaultMs);
+    return (
+      this.deps.clock.now() +
+      (kind === "attach" ? this.o.attachMs : kind === "detach" ? this.o.detachMs : this.o.defaultMs)
+    );
   }
 
   /** Until the task leaves RUNNING. An unknown task (not queryable) is left to the Describe wait. */
-  async task(action: string, taskId: string | undefined, kind: "attach" | "detach" | "default" = "default"): Promise<void> {
+  async task(
+    action: string,
+    taskId: string | undefined,
+    kind: "attach" | "detach" | "default" = "default",
+  ): Promise<void> {
     if (!taskId) return;
     const until = this.deadline(kind);
     await this.deps.clock.sleep(Math.min(this.o.firstPollMs[kind], Math.max(0, until - this.deps.clock.now())));
@@ -61,20 +74,44 @@ export class Waiter {
       const status = await this.deps.taskStatus(taskId);
       if (status === undefined || status === "SUCCESS") return;
       // The cloud undid the call; a new attempt (with a new ClientToken: the old one replays the failure) may work.
-      if (status === "FAILED") throw new CloudError("transient", action, `${action}: task ${taskId} FAILED`, "FailedOperation.TaskFailed", taskId);
-      if (this.deps.clock.now() + poll > until) throw new CloudError("timeout", action, `${action}: task ${taskId} still ${status} at its deadline`, undefined, taskId);
+      if (status === "FAILED")
+        throw new CloudError(
+          "transient",
+          action,
+          `${action}: task ${taskId} FAILED`,
+          "FailedOperation.TaskFailed",
+          taskId,
+        );
+      if (this.deps.clock.now() + poll > until)
+        throw new CloudError(
+          "timeout",
+          action,
+          `${action}: task ${taskId} still ${status} at its deadline`,
+          undefined,
+          taskId,
+        );
       await this.deps.clock.sleep(poll);
     }
   }
 
   /** Until Describe shows the ENI as `ok` wants; returns what it showed last. */
-  async eni(action: string, eniId: string, ok: (e: Eni | undefined) => boolean, what: string, kind: "attach" | "detach" | "default" = "default"): Promise<Eni | undefined> {
+  async eni(
+    action: string,
+    eniId: string,
+    ok: (e: Eni | undefined) => boolean,
+    what: string,
+    kind: "attach" | "detach" | "default" = "default",
+  ): Promise<Eni | undefined> {
     const until = this.deadline(kind);
     for (let poll = this.o.pollMs; ; poll = Math.min(this.o.maxPollMs, poll * 2)) {
       const eni = await this.deps.getEni(eniId);
       if (ok(eni)) return eni;
       if (this.deps.clock.now() + poll > until) {
-        throw new CloudError("timeout", action, `${action}: ${eniId} is ${eni ? eni.state : "absent"}, not ${what}, at its deadline`);
+        throw new CloudError(
+          "timeout",
+          action,
+          `${action}: ${eniId} is ${eni ? eni.state : "absent"}, not ${what}, at its deadline`,
+        );
       }
       await this.deps.clock.sleep(poll);
     }

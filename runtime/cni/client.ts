@@ -13,7 +13,8 @@ export type AgentCall = <O extends Op>(op: O, body: RequestOf<O>) => Promise<Res
 function parseHttp(raw: string): { status: number; body: string } {
   const end = raw.indexOf("\r\n\r\n");
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(raw);
-  if (end < 0 || !m) throw new CniError(CniCode.AgentFailure, "agent answered with something that is not HTTP", raw.slice(0, 200));
+  if (end < 0 || !m)
+    throw new CniError(CniCode.AgentFailure, "agent answered with something that is not HTTP", raw.slice(0, 200));
   const head = raw.slice(0, end);
   let body = raw.slice(end + 4);
   if (/\r\ntransfer-encoding: *chunked/i.test(head)) body = unchunk(body);
@@ -48,7 +49,10 @@ export function agentClient(opts: AgentClientOptions): AgentCall {
         sock?.terminate(); // an open socket would keep the process alive past the timeout
         reject(new CniError(CniCode.TryAgainLater, msg));
       };
-      const timer = setTimeout(() => fail(`agent did not answer ${op} within ${opts.timeoutMs} ms on ${opts.socket}`), opts.timeoutMs);
+      const timer = setTimeout(
+        () => fail(`agent did not answer ${op} within ${opts.timeoutMs} ms on ${opts.socket}`),
+        opts.timeoutMs,
+      );
       Bun.connect({
         unix: opts.socket,
         socket: {

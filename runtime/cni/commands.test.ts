@@ -5,29 +5,63 @@ import type { AgentCall } from "./client.ts";
 import { runCni, type CniDeps } from "./commands.ts";
 import { CniCode, CniError, type AddResponse } from "./protocol.ts";
 
-const answer: AddResponse = { ip: "10.0.1.5", prefixLength: 32, gateway: "169.254.1.1", eniMac: "02:00:00:00:00:01", routeTable: 2003, hostVeth: "vpc0123456789ab", hostMac: "0e:00:00:00:00:01", podMac: "0a:00:00:00:00:01" };
+const answer: AddResponse = {
+  ip: "10.0.1.5",
+  prefixLength: 32,
+  gateway: "169.254.1.1",
+  eniMac: "02:00:00:00:00:01",
+  routeTable: 2003,
+  hostVeth: "vpc0123456789ab",
+  hostMac: "0e:00:00:00:00:01",
+  podMac: "0a:00:00:00:00:01",
+};
 
-function deps(handler: (op: string, body: unknown) => unknown, exists = true): CniDeps & { calls: [string, unknown][] } {
+function deps(
+  handler: (op: string, body: unknown) => unknown,
+  exists = true,
+): CniDeps & { calls: [string, unknown][] } {
   const calls: [string, unknown][] = [];
-  const agent = (() => (async (op: string, body: unknown) => {
-    calls.push([op, body]);
-    return handler(op, body);
-  }) as AgentCall) as CniDeps["agent"];
+  const agent = (() =>
+    (async (op: string, body: unknown) => {
+      calls.push([op, body]);
+      return handler(op, body);
+    }) as AgentCall) as CniDeps["agent"];
   return { agent, exists: () => exists, calls };
 }
 
 const conf = (extra: object = {}) => JSON.stringify({ cniVersion: "1.1.0", name: "vpc", type: "vpccni", ...extra });
-const env = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_NETNS: "/var/run/netns/p", CNI_IFNAME: "eth0", CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=web-0" };
+const env = {
+  CNI_COMMAND: "ADD",
+  CNI_CONTAINERID: "c1",
+  CNI_NETNS: "/var/run/netns/p",
+  CNI_IFNAME: "eth0",
+  CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=web-0",
+};
 
 describe("runCni", () => {
   test("ADD sends the key, netns and pod identity, and prints a 1.1.0 result", async () => {
     const d = deps(() => answer);
     const out = await runCni(env, conf(), d);
     expect(out.exitCode).toBe(0);
-    expect(d.calls).toEqual([["add", { network: "vpc", containerId: "c1", ifname: "eth0", netns: "/var/run/netns/p", podNamespace: "ns1", podName: "web-0" }]]);
+    expect(d.calls).toEqual([
+      [
+        "add",
+        {
+          network: "vpc",
+          containerId: "c1",
+          ifname: "eth0",
+          netns: "/var/run/netns/p",
+          podNamespace: "ns1",
+          podName: "web-0",
+        },
+      ],
+    ]);
     expect(JSON.parse(out.stdout)).toEqual({
       cniVersion: "1.1.0",
-      interfaces: [{ name: "vpc0123456789ab", mac: "0e:00:00:00:00:01" }, { name: "eth0", mac: "0a:00:00:00:00:01", sandbox: "/var/run/netns/p" }],
+      interfaces: [
+        { name: "vpc0123456789ab", mac: "0e:00:00:00:00:01" },
+        { name: "eth0", mac: "0a:00:00:00:00:01", sandbox: "/var/run/netns/p" },
+      ],
       ips: [{ address: "10.0.1.5/32", gateway: "169.254.1.1", interface: 1 }],
       routes: [{ dst: "0.0.0.0/0", gw: "169.254.1.1" }],
       dns: {},
@@ -35,8 +69,21 @@ describe("runCni", () => {
   });
 
   test("ADD after another plugin appends to its prevResult; result keeps the config's 1.0.0", async () => {
-    const prev = { cniVersion: "1.0.0", interfaces: [{ name: "lo", mac: "00:00:00:00:00:00", sandbox: "/var/run/netns/p" }], ips: [], dns: { nameservers: ["10.0.0.10"] } };
-    const out = JSON.parse((await runCni(env, conf({ cniVersion: "1.0.0", prevResult: prev }), deps(() => answer))).stdout);
+    const prev = {
+      cniVersion: "1.0.0",
+      interfaces: [{ name: "lo", mac: "00:00:00:00:00:00", sandbox: "/var/run/netns/p" }],
+      ips: [],
+      dns: { nameservers: ["10.0.0.10"] },
+    };
+    const out = JSON.parse(
+      (
+        await runCni(
+          env,
+          conf({ cniVersion: "1.0.0", prevResult: prev }),
+          deps(() => answer),
+        )
+      ).stdout,
+    );
     expect(out.cniVersion).toBe("1.0.0");
     expect(out.interfaces.map((i: { name: string }) => i.name)).toEqual(["lo", "vpc0123456789ab", "eth0"]);
     expect(out.ips).toEqual([{ address: "10.0.1.5/32", gateway: "169.254.1.1", interface: 2 }]);
@@ -52,27 +99,70 @@ describe("runCni", () => {
 
   test("CHECK sends the IP prevResult gave the sandbox interface", async () => {
     const d = deps(() => ({ ok: true }));
-    const prev = { cniVersion: "1.1.0", interfaces: [{ name: "vpcx", mac: "0e:00:00:00:00:01" }, { name: "eth0", mac: "0a:00:00:00:00:01", sandbox: "/var/run/netns/p" }], ips: [{ address: "10.0.1.5/32", interface: 1 }] };
+    const prev = {
+      cniVersion: "1.1.0",
+      interfaces: [
+        { name: "vpcx", mac: "0e:00:00:00:00:01" },
+        { name: "eth0", mac: "0a:00:00:00:00:01", sandbox: "/var/run/netns/p" },
+      ],
+      ips: [{ address: "10.0.1.5/32", interface: 1 }],
+    };
     expect((await runCni({ ...env, CNI_COMMAND: "CHECK" }, conf({ prevResult: prev }), d)).exitCode).toBe(0);
     expect(d.calls[0]![1]).toMatchObject({ ip: "10.0.1.5" });
   });
 
   test("GC passes cni.dev/valid-attachments as containerId/ifname pairs", async () => {
     const d = deps(() => ({ released: [] }));
-    await runCni({ CNI_COMMAND: "GC" }, conf({ "cni.dev/valid-attachments": [{ containerID: "c1", ifname: "eth0" }] }), d);
+    await runCni(
+      { CNI_COMMAND: "GC" },
+      conf({ "cni.dev/valid-attachments": [{ containerID: "c1", ifname: "eth0" }] }),
+      d,
+    );
     expect(d.calls).toEqual([["gc", { network: "vpc", validAttachments: [{ containerId: "c1", ifname: "eth0" }] }]]);
   });
 
   test("STATUS: ready is success; not ready or unreachable is 50", async () => {
-    expect((await runCni({ CNI_COMMAND: "STATUS" }, conf(), deps(() => ({ ready: true, idleIps: 3 })))).exitCode).toBe(0);
-    const notReady = JSON.parse((await runCni({ CNI_COMMAND: "STATUS" }, conf(), deps(() => ({ ready: false, idleIps: 0, message: "pool empty" })))).stdout);
+    expect(
+      (
+        await runCni(
+          { CNI_COMMAND: "STATUS" },
+          conf(),
+          deps(() => ({ ready: true, idleIps: 3 })),
+        )
+      ).exitCode,
+    ).toBe(0);
+    const notReady = JSON.parse(
+      (
+        await runCni(
+          { CNI_COMMAND: "STATUS" },
+          conf(),
+          deps(() => ({ ready: false, idleIps: 0, message: "pool empty" })),
+        )
+      ).stdout,
+    );
     expect(notReady).toEqual({ cniVersion: "1.1.0", code: 50, msg: "node agent cannot assign an IP now: pool empty" });
-    const down = JSON.parse((await runCni({ CNI_COMMAND: "STATUS" }, conf(), deps(() => { throw new CniError(CniCode.TryAgainLater, "connect refused"); }))).stdout);
+    const down = JSON.parse(
+      (
+        await runCni(
+          { CNI_COMMAND: "STATUS" },
+          conf(),
+          deps(() => {
+            throw new CniError(CniCode.TryAgainLater, "connect refused");
+          }),
+        )
+      ).stdout,
+    );
     expect(down.code).toBe(50);
   });
 
   test("the agent's CNI error is printed with its code and details", async () => {
-    const out = await runCni(env, conf(), deps(() => { throw new CniError(11, "no idle IP", "pool 0/10"); }));
+    const out = await runCni(
+      env,
+      conf(),
+      deps(() => {
+        throw new CniError(11, "no idle IP", "pool 0/10");
+      }),
+    );
     expect(out.exitCode).toBe(1);
     expect(JSON.parse(out.stdout)).toEqual({ cniVersion: "1.1.0", code: 11, msg: "no idle IP", details: "pool 0/10" });
   });

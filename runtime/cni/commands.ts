@@ -22,7 +22,11 @@ const NETNS = /^\/\S{1,4000}$/;
 const DEFAULT_TIMEOUT_MS = 10_000;
 const STATUS_TIMEOUT_MS = 2_000;
 
-export async function runCni(envVars: Record<string, string | undefined>, stdin: string, deps: CniDeps): Promise<CniOutput> {
+export async function runCni(
+  envVars: Record<string, string | undefined>,
+  stdin: string,
+  deps: CniDeps,
+): Promise<CniOutput> {
   let version = "1.1.0";
   try {
     const env = readEnv(envVars);
@@ -43,9 +47,18 @@ function ok(v: unknown): CniOutput {
   return { stdout: v === undefined ? "" : JSON.stringify(v), exitCode: 0 };
 }
 
-async function dispatch(command: string, env: ReturnType<typeof readEnv>, conf: NetConf, deps: CniDeps): Promise<unknown> {
+async function dispatch(
+  command: string,
+  env: ReturnType<typeof readEnv>,
+  conf: NetConf,
+  deps: CniDeps,
+): Promise<unknown> {
   const agent = (timeoutMs = conf.timeoutMs ?? DEFAULT_TIMEOUT_MS) => deps.agent({ socket: socketOf(conf), timeoutMs });
-  const key = () => ({ network: conf.name, containerId: need(env.containerId, "CNI_CONTAINERID", ID), ifname: need(env.ifname, "CNI_IFNAME", IFNAME) });
+  const key = () => ({
+    network: conf.name,
+    containerId: need(env.containerId, "CNI_CONTAINERID", ID),
+    ifname: need(env.ifname, "CNI_IFNAME", IFNAME),
+  });
   const netns = () => {
     const path = need(env.netns, "CNI_NETNS", NETNS);
     if (!deps.exists(path)) throw new CniError(CniCode.UnknownContainer, `CNI_NETNS '${path}' does not exist`);
@@ -57,7 +70,10 @@ async function dispatch(command: string, env: ReturnType<typeof readEnv>, conf: 
       const ns = netns();
       const args = parseCniArgs(env.args);
       const a = await agent()("add", {
-        ...k, netns: ns, podNamespace: args.get("K8S_POD_NAMESPACE"), podName: args.get("K8S_POD_NAME"),
+        ...k,
+        netns: ns,
+        podNamespace: args.get("K8S_POD_NAMESPACE"),
+        podName: args.get("K8S_POD_NAME"),
       });
       return addResult(conf.cniVersion, k.ifname, ns, a, conf.prevResult);
     }
@@ -70,7 +86,8 @@ async function dispatch(command: string, env: ReturnType<typeof readEnv>, conf: 
     case "CHECK": {
       const k = key();
       const ns = netns();
-      if (!conf.prevResult) throw new CniError(CniCode.InvalidConfig, "CHECK needs prevResult in the network configuration");
+      if (!conf.prevResult)
+        throw new CniError(CniCode.InvalidConfig, "CHECK needs prevResult in the network configuration");
       const ip = ipFromPrevResult(conf.prevResult, k.ifname, ns);
       if (!ip) throw new CniError(CniCode.CheckFailed, `prevResult has no IPv4 address for ${k.ifname} in ${ns}`);
       await agent()("check", { ...k, netns: ns, ip });
@@ -78,7 +95,10 @@ async function dispatch(command: string, env: ReturnType<typeof readEnv>, conf: 
     }
     case "GC": {
       needs11(conf, "GC");
-      const valid = (conf["cni.dev/valid-attachments"] ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
+      const valid = (conf["cni.dev/valid-attachments"] ?? []).map((a) => ({
+        containerId: a.containerID,
+        ifname: a.ifname,
+      }));
       await agent()("gc", { network: conf.name, validAttachments: valid });
       return undefined;
     }
@@ -90,14 +110,25 @@ async function dispatch(command: string, env: ReturnType<typeof readEnv>, conf: 
       } catch (err) {
         throw new CniError(CniCode.NotAvailable, `node agent unavailable: ${(err as Error).message}`);
       }
-      if (!s.ready) throw new CniError(CniCode.NotAvailable, `node agent cannot assign an IP now: ${s.message ?? `${s.idleIps} idle IPs`}`);
+      if (!s.ready)
+        throw new CniError(
+          CniCode.NotAvailable,
+          `node agent cannot assign an IP now: ${s.message ?? `${s.idleIps} idle IPs`}`,
+        );
       return undefined;
     }
     default:
-      throw new CniError(CniCode.InvalidEnvironment, `CNI_COMMAND '${command.slice(0, 50)}' is not one of ADD, DEL, CHECK, GC, STATUS, VERSION`);
+      throw new CniError(
+        CniCode.InvalidEnvironment,
+        `CNI_COMMAND '${command.slice(0, 50)}' is not one of ADD, DEL, CHECK, GC, STATUS, VERSION`,
+      );
   }
 }
 
 function needs11(conf: NetConf, what: string): void {
-  if (conf.cniVersion !== "1.1.0") throw new CniError(CniCode.IncompatibleVersion, `${what} needs cniVersion 1.1.0, the configuration says ${conf.cniVersion}`);
+  if (conf.cniVersion !== "1.1.0")
+    throw new CniError(
+      CniCode.IncompatibleVersion,
+      `${what} needs cniVersion 1.1.0, the configuration says ${conf.cniVersion}`,
+    );
 }

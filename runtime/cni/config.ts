@@ -33,7 +33,10 @@ export function parseNetConf(stdin: string): NetConf {
   const r = NetConf.safeParse(json);
   if (!r.success) throw new CniError(CniCode.InvalidConfig, "invalid network configuration", z.prettifyError(r.error));
   if (!(SUPPORTED_VERSIONS as readonly string[]).includes(r.data.cniVersion)) {
-    throw new CniError(CniCode.IncompatibleVersion, `cniVersion '${r.data.cniVersion}' is not supported; supported: ${SUPPORTED_VERSIONS.join(", ")}`);
+    throw new CniError(
+      CniCode.IncompatibleVersion,
+      `cniVersion '${r.data.cniVersion}' is not supported; supported: ${SUPPORTED_VERSIONS.join(", ")}`,
+    );
   }
   return r.data;
 }
@@ -53,13 +56,20 @@ export interface CniEnv {
 export function readEnv(env: Record<string, string | undefined>): CniEnv {
   const command = env.CNI_COMMAND;
   if (!command) throw new CniError(CniCode.InvalidEnvironment, "CNI_COMMAND is not set");
-  return { command, containerId: env.CNI_CONTAINERID || undefined, netns: env.CNI_NETNS || undefined, ifname: env.CNI_IFNAME || undefined, args: env.CNI_ARGS || undefined };
+  return {
+    command,
+    containerId: env.CNI_CONTAINERID || undefined,
+    netns: env.CNI_NETNS || undefined,
+    ifname: env.CNI_IFNAME || undefined,
+    args: env.CNI_ARGS || undefined,
+  };
 }
 
 /** The variable or a spec error 4 naming it. */
 export function need(value: string | undefined, name: string, pattern?: RegExp): string {
   if (!value) throw new CniError(CniCode.InvalidEnvironment, `${name} is not set`);
-  if (pattern && !pattern.test(value)) throw new CniError(CniCode.InvalidEnvironment, `${name} '${value.slice(0, 200)}' must match ${pattern}`);
+  if (pattern && !pattern.test(value))
+    throw new CniError(CniCode.InvalidEnvironment, `${name} '${value.slice(0, 200)}' must match ${pattern}`);
   return value;
 }
 
@@ -69,7 +79,8 @@ export function parseCniArgs(args: string | undefined): Map<string, string> {
   for (const pair of (args ?? "").split(";")) {
     if (!pair) continue;
     const i = pair.indexOf("=");
-    if (i <= 0) throw new CniError(CniCode.InvalidEnvironment, `CNI_ARGS item '${pair.slice(0, 100)}' must be KEY=VALUE`);
+    if (i <= 0)
+      throw new CniError(CniCode.InvalidEnvironment, `CNI_ARGS item '${pair.slice(0, 100)}' must be KEY=VALUE`);
     out.set(pair.slice(0, i), pair.slice(i + 1));
   }
   return out;

@@ -4,7 +4,9 @@ import { describe, expect, test } from "bun:test";
 import { CniCode, CniError, decodeAnswer, protocolHandler, type CniAgentApi } from "./protocol.ts";
 
 const api: CniAgentApi = {
-  add: async () => { throw new CniError(CniCode.TryAgainLater, "no idle IP"); },
+  add: async () => {
+    throw new CniError(CniCode.TryAgainLater, "no idle IP");
+  },
   del: async () => ({ released: "10.0.1.5" }),
   check: async () => ({ ok: true as const }),
   gc: async () => ({ released: [] }),
@@ -12,7 +14,13 @@ const api: CniAgentApi = {
 };
 const handle = protocolHandler(api);
 type Err = { error: { code: number; message: string } };
-const post = (path: string, body: unknown) => handle(new Request(`http://agent${path}`, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) }));
+const post = (path: string, body: unknown) =>
+  handle(
+    new Request(`http://agent${path}`, {
+      method: "POST",
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    }),
+  );
 
 describe("protocol", () => {
   test("a valid call round-trips through handler and decoder", async () => {
@@ -20,9 +28,16 @@ describe("protocol", () => {
     expect(decodeAnswer("del", r.status, await r.text())).toEqual({ released: "10.0.1.5" });
   });
   test("a thrown CniError keeps its code end to end (503 for try-again)", async () => {
-    const r = await post("/v1/cni/add", { network: "vpc", containerId: "c1", ifname: "eth0", netns: "/var/run/netns/p" });
+    const r = await post("/v1/cni/add", {
+      network: "vpc",
+      containerId: "c1",
+      ifname: "eth0",
+      netns: "/var/run/netns/p",
+    });
     expect(r.status).toBe(503);
-    expect(() => decodeAnswer("add", r.status, JSON.stringify({ error: { code: 11, message: "no idle IP" } }))).toThrow("no idle IP");
+    expect(() => decodeAnswer("add", r.status, JSON.stringify({ error: { code: 11, message: "no idle IP" } }))).toThrow(
+      "no idle IP",
+    );
   });
   test("invalid request bodies are 400 with code 7 or 6", async () => {
     const bad = await post("/v1/cni/add", { network: "vpc" });

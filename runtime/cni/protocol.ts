@@ -38,10 +38,18 @@ export const AddResponse = z.object({
 });
 export const DelRequest = z.object({ network: Name, containerId: Name, ifname: Name, netns: z.optional(z.string()) });
 export const DelResponse = z.object({ released: z.optional(Ipv4) });
-export const CheckRequest = z.object({ network: Name, containerId: Name, ifname: Name, netns: z.string(), ip: z.optional(Ipv4) });
+export const CheckRequest = z.object({
+  network: Name,
+  containerId: Name,
+  ifname: Name,
+  netns: z.string(),
+  ip: z.optional(Ipv4),
+});
 export const CheckResponse = z.object({ ok: z.literal(true) });
 export const GcRequest = z.object({ network: Name, validAttachments: z.array(Attachment) });
-export const GcResponse = z.object({ released: z.array(z.object({ containerId: z.string(), ifname: z.string(), ip: Ipv4 })) });
+export const GcResponse = z.object({
+  released: z.array(z.object({ containerId: z.string(), ifname: z.string(), ip: Ipv4 })),
+});
 export const StatusRequest = z.object({ network: Name });
 export const StatusResponse = z.object({
   /** false: the agent cannot give the next pod an IP right now (STATUS answers error 50). */
@@ -50,7 +58,9 @@ export const StatusResponse = z.object({
   message: z.optional(z.string()),
 });
 /** Every non-2xx answer. `code` is a CNI error code the binary passes on unchanged. */
-export const ErrorResponse = z.object({ error: z.object({ code: z.number(), message: z.string(), details: z.optional(z.string()) }) });
+export const ErrorResponse = z.object({
+  error: z.object({ code: z.number(), message: z.string(), details: z.optional(z.string()) }),
+});
 
 export type AddRequest = z.infer<typeof AddRequest>;
 export type AddResponse = z.infer<typeof AddResponse>;
@@ -96,7 +106,11 @@ export const CniCode = {
 
 export class CniError extends Error {
   override name = "CniError";
-  constructor(readonly code: number, message: string, readonly details?: string) {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly details?: string,
+  ) {
     super(message);
   }
 }
@@ -114,7 +128,12 @@ export function protocolHandler(api: CniAgentApi): (req: Request) => Promise<Res
   const byPath = new Map<string, Op>(Object.entries(routes).map(([op, r]) => [r.path, op as Op]));
   return async (req) => {
     const op = byPath.get(new URL(req.url).pathname);
-    if (!op) return problem(404, CniCode.InvalidConfig, `no route ${new URL(req.url).pathname}; routes: ${[...byPath.keys()].join(", ")}`);
+    if (!op)
+      return problem(
+        404,
+        CniCode.InvalidConfig,
+        `no route ${new URL(req.url).pathname}; routes: ${[...byPath.keys()].join(", ")}`,
+      );
     if (req.method !== "POST") return problem(405, CniCode.InvalidConfig, `${op} takes POST, got ${req.method}`);
     let body: unknown;
     try {
@@ -123,12 +142,14 @@ export function protocolHandler(api: CniAgentApi): (req: Request) => Promise<Res
       return problem(400, CniCode.DecodeFailure, `${op}: request body is not JSON`);
     }
     const parsed = routes[op].request.safeParse(body);
-    if (!parsed.success) return problem(400, CniCode.InvalidConfig, `${op}: invalid request`, z.prettifyError(parsed.error));
+    if (!parsed.success)
+      return problem(400, CniCode.InvalidConfig, `${op}: invalid request`, z.prettifyError(parsed.error));
     try {
       const out = await (api[op] as (r: unknown) => Promise<unknown>)(parsed.data);
       return Response.json(routes[op].response.parse(out));
     } catch (err) {
-      if (err instanceof CniError) return problem(err.code === CniCode.TryAgainLater ? 503 : 500, err.code, err.message, err.details);
+      if (err instanceof CniError)
+        return problem(err.code === CniCode.TryAgainLater ? 503 : 500, err.code, err.message, err.details);
       return problem(500, CniCode.AgentFailure, `${op} failed: ${(err as Error).message}`);
     }
   };
@@ -140,7 +161,11 @@ export function decodeAnswer<O extends Op>(op: O, status: number, text: string):
   try {
     json = JSON.parse(text);
   } catch {
-    throw new CniError(CniCode.AgentFailure, `agent answered ${op} with status ${status} and a body that is not JSON`, text.slice(0, 200));
+    throw new CniError(
+      CniCode.AgentFailure,
+      `agent answered ${op} with status ${status} and a body that is not JSON`,
+      text.slice(0, 200),
+    );
   }
   if (status < 200 || status > 299) {
     const e = ErrorResponse.safeParse(json);
@@ -148,6 +173,11 @@ export function decodeAnswer<O extends Op>(op: O, status: number, text: string):
     throw new CniError(CniCode.AgentFailure, `agent answered ${op} with status ${status}`, text.slice(0, 200));
   }
   const r = routes[op].response.safeParse(json);
-  if (!r.success) throw new CniError(CniCode.AgentFailure, `agent's ${op} answer does not match ${PROTOCOL}`, z.prettifyError(r.error));
+  if (!r.success)
+    throw new CniError(
+      CniCode.AgentFailure,
+      `agent's ${op} answer does not match ${PROTOCOL}`,
+      z.prettifyError(r.error),
+    );
   return r.data as ResponseOf<O>;
 }

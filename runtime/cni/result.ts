@@ -12,7 +12,13 @@ export interface CniResult {
 }
 
 /** Appends our interfaces and IP to a previous plugin's result (or starts a new one). */
-export function addResult(version: string, ifname: string, netns: string, a: AddResponse, prev?: Record<string, unknown>): CniResult {
+export function addResult(
+  version: string,
+  ifname: string,
+  netns: string,
+  a: AddResponse,
+  prev?: Record<string, unknown>,
+): CniResult {
   const base = (prev ?? {}) as Partial<CniResult>;
   const interfaces = [...(base.interfaces ?? [])];
   interfaces.push({ name: a.hostVeth, mac: a.hostMac });
@@ -21,14 +27,21 @@ export function addResult(version: string, ifname: string, netns: string, a: Add
     ...base,
     cniVersion: version,
     interfaces,
-    ips: [...(base.ips ?? []), { address: `${a.ip}/${a.prefixLength}`, gateway: a.gateway, interface: interfaces.length - 1 }],
+    ips: [
+      ...(base.ips ?? []),
+      { address: `${a.ip}/${a.prefixLength}`, gateway: a.gateway, interface: interfaces.length - 1 },
+    ],
     routes: [...(base.routes ?? []), { dst: "0.0.0.0/0", gw: a.gateway }],
     dns: base.dns ?? {},
   };
 }
 
 /** The IPv4 address prevResult gives the sandbox interface `ifname`, if any. */
-export function ipFromPrevResult(prev: Record<string, unknown> | undefined, ifname: string, netns: string): string | undefined {
+export function ipFromPrevResult(
+  prev: Record<string, unknown> | undefined,
+  ifname: string,
+  netns: string,
+): string | undefined {
   const r = (prev ?? {}) as Partial<CniResult>;
   const idx = (r.interfaces ?? []).findIndex((i) => i.name === ifname && i.sandbox === netns);
   const ip = (r.ips ?? []).find((i) => i.interface === idx && idx >= 0 && /^\d+\.\d+\.\d+\.\d+\//.test(i.address));

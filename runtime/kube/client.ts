@@ -44,8 +44,16 @@ export class KubeClient implements KubePort {
    * leaves every other resource alone.
    */
   async setEniIpResource(node: string, figures: { capacity: number; allocatable: number }): Promise<void> {
-    const body = { status: { capacity: { [ENI_IP_RESOURCE]: String(figures.capacity) }, allocatable: { [ENI_IP_RESOURCE]: String(figures.allocatable) } } };
-    await this.core.patchNodeStatus({ name: node, body }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+    const body = {
+      status: {
+        capacity: { [ENI_IP_RESOURCE]: String(figures.capacity) },
+        allocatable: { [ENI_IP_RESOURCE]: String(figures.allocatable) },
+      },
+    };
+    await this.core.patchNodeStatus(
+      { name: node, body },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
   }
 
   async podsOnNode(node: string): Promise<PodOnNode[]> {

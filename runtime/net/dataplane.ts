@@ -46,7 +46,8 @@ export class IprouteDataPlane implements DataPlane {
 
   async setupEni(eni: EniSpec): Promise<EniLink> {
     const link = await findEniLink(this.node, eni.mac, this.base);
-    if (this.manageRpFilter) await ensureSysctls(this.opts.netns, new Map([[`net.ipv4.conf.${link.name}.rp_filter`, "0"]]));
+    if (this.manageRpFilter)
+      await ensureSysctls(this.opts.netns, new Map([[`net.ipv4.conf.${link.name}.rp_filter`, "0"]]));
     await this.node.batch(eniCommands(link, eni));
     return link;
   }
@@ -77,8 +78,14 @@ export class IprouteDataPlane implements DataPlane {
 
   async unwirePod(key: PodKey, ip?: string, table?: number): Promise<void> {
     // without the table it is read from the rules, so DEL works from the key and IP alone
-    const tables = table !== undefined ? [table] : ip ? (await this.node.jsonBatch<[RuleJson[]]>(["rule show"]))[0]
-      .filter((r) => r.priority === FROM_POD_PRIORITY && ruleSrc(r) === ip).map((r) => Number(r.table)) : [];
+    const tables =
+      table !== undefined
+        ? [table]
+        : ip
+          ? (await this.node.jsonBatch<[RuleJson[]]>(["rule show"]))[0]
+              .filter((r) => r.priority === FROM_POD_PRIORITY && ruleSrc(r) === ip)
+              .map((r) => Number(r.table))
+          : [];
     const [linkDel, ...rest] = unwireLines(key, ip, tables);
     await this.node.batchForce(rest);
     const veth = hostVethName(key);
@@ -103,9 +110,16 @@ export class IprouteDataPlane implements DataPlane {
     const link = o.links.find((l) => l.ifname === w.hostVeth);
     if (!link) return [`host veth ${w.hostVeth} does not exist`];
     if (!(link.flags ?? []).includes("UP")) problems.push(`host veth ${w.hostVeth} is down`);
-    if (!o.routes.some((r) => r.dev === w.hostVeth && tableOf(r.table) === "main" && hostOf(r.dst) === pod.ip)) problems.push(`route ${pod.ip}/32 dev ${w.hostVeth} missing in main`);
-    if (!o.rules.some((r) => r.priority === TO_POD_PRIORITY && ruleDst(r) === pod.ip && tableOf(r.table) === "main")) problems.push(`rule to ${pod.ip} lookup main (pref ${TO_POD_PRIORITY}) missing`);
-    if (!o.rules.some((r) => r.priority === FROM_POD_PRIORITY && ruleSrc(r) === pod.ip && String(r.table) === String(pod.table))) problems.push(`rule from ${pod.ip} lookup ${pod.table} (pref ${FROM_POD_PRIORITY}) missing`);
+    if (!o.routes.some((r) => r.dev === w.hostVeth && tableOf(r.table) === "main" && hostOf(r.dst) === pod.ip))
+      problems.push(`route ${pod.ip}/32 dev ${w.hostVeth} missing in main`);
+    if (!o.rules.some((r) => r.priority === TO_POD_PRIORITY && ruleDst(r) === pod.ip && tableOf(r.table) === "main"))
+      problems.push(`rule to ${pod.ip} lookup main (pref ${TO_POD_PRIORITY}) missing`);
+    if (
+      !o.rules.some(
+        (r) => r.priority === FROM_POD_PRIORITY && ruleSrc(r) === pod.ip && String(r.table) === String(pod.table),
+      )
+    )
+      problems.push(`rule from ${pod.ip} lookup ${pod.table} (pref ${FROM_POD_PRIORITY}) missing`);
     problems.push(...(await this.checkPodSide(pod, w)));
     return problems;
   }
@@ -114,13 +128,28 @@ export class IprouteDataPlane implements DataPlane {
     const problems: string[] = [];
     // no `link show` in this batch: iproute2 keeps a flag from it that turns a later
     // `addr show` of the same batch into a link listing; `addr show` carries the MAC anyway
-    const [addrs, routes, neigh] = await new Ip(pod.netns).jsonBatch<[(LinkJson & { addr_info?: { local: string; prefixlen: number }[] })[], RouteJson[], { dst: string; lladdr?: string; state?: string[] }[]]>([
-      `addr show dev ${pod.ifname}`, "route show", `neigh show dev ${pod.ifname}`,
-    ]);
-    if ((addrs[0]?.address ?? "").toLowerCase() !== w.podMac) problems.push(`${pod.ifname} in the pod has MAC ${addrs[0]?.address}, expected ${w.podMac}`);
-    if (!(addrs[0]?.addr_info ?? []).some((a) => a.local === pod.ip && a.prefixlen === 32)) problems.push(`${pod.ifname} in the pod lacks ${pod.ip}/32`);
-    if (!routes.some((r) => r.dst === "default" && r.gateway === POD_GATEWAY)) problems.push(`pod default route via ${POD_GATEWAY} missing`);
-    if (!neigh.some((n) => n.dst === POD_GATEWAY && (n.lladdr ?? "").toLowerCase() === w.hostMac && (n.state ?? []).includes("PERMANENT"))) problems.push(`pod neighbour ${POD_GATEWAY} -> ${w.hostMac} (permanent) missing`);
+    const [addrs, routes, neigh] = await new Ip(pod.netns).jsonBatch<
+      [
+        (LinkJson & { addr_info?: { local: string; prefixlen: number }[] })[],
+        RouteJson[],
+        { dst: string; lladdr?: string; state?: string[] }[],
+      ]
+    >([`addr show dev ${pod.ifname}`, "route show", `neigh show dev ${pod.ifname}`]);
+    if ((addrs[0]?.address ?? "").toLowerCase() !== w.podMac)
+      problems.push(`${pod.ifname} in the pod has MAC ${addrs[0]?.address}, expected ${w.podMac}`);
+    if (!(addrs[0]?.addr_info ?? []).some((a) => a.local === pod.ip && a.prefixlen === 32))
+      problems.push(`${pod.ifname} in the pod lacks ${pod.ip}/32`);
+    if (!routes.some((r) => r.dst === "default" && r.gateway === POD_GATEWAY))
+      problems.push(`pod default route via ${POD_GATEWAY} missing`);
+    if (
+      !neigh.some(
+        (n) =>
+          n.dst === POD_GATEWAY &&
+          (n.lladdr ?? "").toLowerCase() === w.hostMac &&
+          (n.state ?? []).includes("PERMANENT"),
+      )
+    )
+      problems.push(`pod neighbour ${POD_GATEWAY} -> ${w.hostMac} (permanent) missing`);
     return problems;
   }
 
@@ -134,7 +163,9 @@ export class IprouteDataPlane implements DataPlane {
     await this.settle();
     const o = await observe(this.node);
     if (this.manageRpFilter) {
-      const eniNames = o.links.filter((l) => desired.enis.some((e) => e.mac.toLowerCase() === (l.address ?? "").toLowerCase())).map((l) => l.ifname);
+      const eniNames = o.links
+        .filter((l) => desired.enis.some((e) => e.mac.toLowerCase() === (l.address ?? "").toLowerCase()))
+        .map((l) => l.ifname);
       fixed.push(...(await ensureSysctls(this.opts.netns, this.wanted(desired.primaryInterface, eniNames))));
     }
     const plan = planRepair(desired, o, this.base);

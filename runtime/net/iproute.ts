@@ -42,7 +42,9 @@ export class Ip {
       cancel() {
         if (fed) return;
         fed = true;
-        Promise.resolve().then(() => proc.stdin.end()).catch(() => {});
+        Promise.resolve()
+          .then(() => proc.stdin.end())
+          .catch(() => {});
       },
     };
   }
@@ -59,7 +61,9 @@ export class Ip {
     const text = await execOk([...ipPrefix(this.target), "-json", "-batch", "-"], commands.join("\n") + "\n");
     const lines = text.split("\n").filter((l) => l.trim() !== "");
     if (lines.length !== commands.length) {
-      throw new Error(`ip -json -batch answered ${lines.length} documents for ${commands.length} commands: ${text.slice(0, 300)}`);
+      throw new Error(
+        `ip -json -batch answered ${lines.length} documents for ${commands.length} commands: ${text.slice(0, 300)}`,
+      );
     }
     return lines.map((l) => JSON.parse(l)) as T;
   }

@@ -28,7 +28,13 @@ describe("netns targets", () => {
     expect(ipPrefix("node1")).toEqual(["ip", "-n", "node1"]);
     expect(ipPrefix("/var/run/netns/cni-1")).toEqual(["ip", "-n", "cni-1"]);
     expect(ipPrefix("/proc/42/ns/net")).toEqual(["nsenter", "--net=/proc/42/ns/net", "ip"]);
-    expect(inNetns("node1", ["sysctl", "-n", "x"])).toEqual(["nsenter", "--net=/var/run/netns/node1", "sysctl", "-n", "x"]);
+    expect(inNetns("node1", ["sysctl", "-n", "x"])).toEqual([
+      "nsenter",
+      "--net=/var/run/netns/node1",
+      "sysctl",
+      "-n",
+      "x",
+    ]);
     expect(() => ipPrefix("bad name")).toThrow("netns 'bad name' must be an absolute path or a name");
   });
 });

@@ -73,7 +73,15 @@ export async function readSysctls(target: NetnsTarget, keys: string[]): Promise<
   }
   const paths = keys.map((k) => procPath(k));
   // prints path:value per readable file and skips missing ones (a link that is gone)
-  const text = await execOk(inNetns(target, ["sh", "-c", 'for f in "$@"; do [ -r "$f" ] && printf "%s:%s\\n" "$f" "$(cat "$f")"; done; true', "sh", ...paths]));
+  const text = await execOk(
+    inNetns(target, [
+      "sh",
+      "-c",
+      'for f in "$@"; do [ -r "$f" ] && printf "%s:%s\\n" "$f" "$(cat "$f")"; done; true',
+      "sh",
+      ...paths,
+    ]),
+  );
   const byPath = new Map<string, string>();
   for (const line of text.split("\n")) {
     const i = line.indexOf(":");
@@ -95,5 +103,13 @@ export async function writeSysctls(target: NetnsTarget, values: Map<string, stri
     if (!/^[0-9]+$/.test(v)) throw new Error(`sysctl ${k} value '${v}' must be a number`);
     return [procPath(k), v];
   });
-  await execOk(inNetns(target, ["sh", "-c", 'while [ $# -gt 0 ]; do printf "%s" "$2" > "$1" || exit 1; shift 2; done', "sh", ...args]));
+  await execOk(
+    inNetns(target, [
+      "sh",
+      "-c",
+      'while [ $# -gt 0 ]; do printf "%s" "$2" > "$1" || exit 1; shift 2; done',
+      "sh",
+      ...args,
+    ]),
+  );
 }

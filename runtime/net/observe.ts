@@ -39,7 +39,9 @@ export function wiredPods(o: Observed): PodWiring[] {
   for (const l of o.links) {
     const key = parseAlias(l.ifalias);
     if (!key) continue;
-    const route = o.routes.find((r) => r.dev === l.ifname && tableOf(r.table) === "main" && hostOf(r.dst) !== undefined);
+    const route = o.routes.find(
+      (r) => r.dev === l.ifname && tableOf(r.table) === "main" && hostOf(r.dst) !== undefined,
+    );
     const ip = hostOf(route?.dst) ?? "";
     const rule = o.rules.find((r) => r.priority === FROM_POD_PRIORITY && ruleSrc(r) === ip);
     out.push({

@@ -16,8 +16,14 @@ export function assertIpv4(ip: string): void {
 export function wiringOf(pod: PodSpec): PodWiring {
   const macs = vethMacs(pod);
   return {
-    network: pod.network, containerId: pod.containerId, ifname: pod.ifname,
-    ip: pod.ip, table: pod.table, hostVeth: hostVethName(pod), hostMac: macs.host, podMac: macs.pod,
+    network: pod.network,
+    containerId: pod.containerId,
+    ifname: pod.ifname,
+    ip: pod.ip,
+    table: pod.table,
+    hostVeth: hostVethName(pod),
+    hostMac: macs.host,
+    podMac: macs.pod,
   };
 }
 

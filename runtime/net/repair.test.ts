@@ -5,7 +5,14 @@ import type { Observed } from "./observe.ts";
 import { planRepair } from "./repair.ts";
 import type { DesiredState, PodSpec } from "./types.ts";
 
-const pod: PodSpec = { network: "vpc", containerId: "c1", ifname: "eth0", netns: "/var/run/netns/p", ip: "10.0.1.5", table: 2003 };
+const pod: PodSpec = {
+  network: "vpc",
+  containerId: "c1",
+  ifname: "eth0",
+  netns: "/var/run/netns/p",
+  ip: "10.0.1.5",
+  table: 2003,
+};
 const veth = hostVethName(pod);
 const eni = { mac: "02:00:00:00:00:01", subnetCidr: "10.0.1.0/24", gateway: "10.0.1.1" };
 const desired: DesiredState = { primaryInterface: "eth0", enis: [eni], pods: [pod] };
@@ -14,7 +21,14 @@ function healthy(): Observed {
   return {
     links: [
       { ifindex: 3, ifname: "eth1", address: eni.mac, flags: ["UP"], link_type: "ether" },
-      { ifindex: 9, ifname: veth, address: vethMacs(pod).host, flags: ["UP"], link_type: "ether", ifalias: `vpccni vpc c1 eth0` },
+      {
+        ifindex: 9,
+        ifname: veth,
+        address: vethMacs(pod).host,
+        flags: ["UP"],
+        link_type: "ether",
+        ifalias: `vpccni vpc c1 eth0`,
+      },
     ],
     routes: [
       { dst: "10.0.1.0/24", dev: "eth1", table: "2003" },
@@ -67,7 +81,11 @@ describe("planRepair", () => {
 
   test("removes rules and veths no desired pod explains; leaves foreign rules alone", () => {
     const o = healthy();
-    o.rules.push({ priority: 512, dst: "10.0.1.9", table: "main" }, { priority: 1536, src: "10.0.1.9", table: "2003" }, { priority: 100, src: "10.0.1.77", table: "7" });
+    o.rules.push(
+      { priority: 512, dst: "10.0.1.9", table: "main" },
+      { priority: 1536, src: "10.0.1.9", table: "2003" },
+      { priority: 100, src: "10.0.1.77", table: "7" },
+    );
     o.links.push({ ifindex: 11, ifname: "vpcdeadbeef0000", flags: ["UP"], ifalias: "vpccni vpc gone eth0" });
     expect(planRepair(desired, o, 2000).lines).toEqual([
       "rule del to 10.0.1.9/32 lookup main pref 512",

@@ -26,7 +26,11 @@ export function planRepair(desired: DesiredState, o: Observed, base: number): Re
     plan.fixed.push(why);
   };
 
-  const links = eniLinksByMac(o.links, desired.enis.map((e) => e.mac), base);
+  const links = eniLinksByMac(
+    o.links,
+    desired.enis.map((e) => e.mac),
+    base,
+  );
   for (const eni of desired.enis) {
     const link = links.find((l) => l.mac === eni.mac.toLowerCase());
     if (!link) {
@@ -56,10 +60,16 @@ export function planRepair(desired: DesiredState, o: Observed, base: number): Re
     }
     const from = o.rules.filter((r) => r.priority === FROM_POD_PRIORITY && ruleSrc(r) === pod.ip);
     for (const r of from.filter((r) => String(r.table) !== String(pod.table))) {
-      add(`rule del from ${pod.ip}/32 lookup ${r.table} pref ${FROM_POD_PRIORITY}`, `stale rule from ${pod.ip} lookup ${r.table} removed`);
+      add(
+        `rule del from ${pod.ip}/32 lookup ${r.table} pref ${FROM_POD_PRIORITY}`,
+        `stale rule from ${pod.ip} lookup ${r.table} removed`,
+      );
     }
     if (!from.some((r) => String(r.table) === String(pod.table))) {
-      add(`rule add from ${pod.ip}/32 lookup ${pod.table} pref ${FROM_POD_PRIORITY}`, `rule from ${pod.ip} lookup ${pod.table} re-added`);
+      add(
+        `rule add from ${pod.ip}/32 lookup ${pod.table} pref ${FROM_POD_PRIORITY}`,
+        `rule from ${pod.ip} lookup ${pod.table} re-added`,
+      );
     }
   }
 
@@ -67,10 +77,14 @@ export function planRepair(desired: DesiredState, o: Observed, base: number): Re
     const ip = r.priority === TO_POD_PRIORITY ? ruleDst(r) : r.priority === FROM_POD_PRIORITY ? ruleSrc(r) : undefined;
     if (ip === undefined || wantIps.has(ip)) continue;
     const dir = r.priority === TO_POD_PRIORITY ? "to" : "from";
-    add(`rule del ${dir} ${ip}/32 lookup ${r.table} pref ${r.priority}`, `stale rule ${dir} ${ip} lookup ${r.table} removed`);
+    add(
+      `rule del ${dir} ${ip}/32 lookup ${r.table} pref ${r.priority}`,
+      `stale rule ${dir} ${ip} lookup ${r.table} removed`,
+    );
   }
   for (const l of o.links) {
-    if (parseAlias(l.ifalias) && !wantVeths.has(l.ifname)) add(`link del dev ${l.ifname}`, `stale veth ${l.ifname} removed`);
+    if (parseAlias(l.ifalias) && !wantVeths.has(l.ifname))
+      add(`link del dev ${l.ifname}`, `stale veth ${l.ifname} removed`);
   }
   return plan;
 }

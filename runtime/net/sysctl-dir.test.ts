@@ -27,13 +27,23 @@ describe("own-namespace sysctls", () => {
     writeFileSync(join(dir, "ipv4/conf/eth1/rp_filter"), "1\n");
     writeFileSync(join(dir, "ipv4/ip_forward"), "0\n");
     process.env.VPCCNI_SYSCTL_NET_DIR = dir;
-    const before = await readSysctls(undefined, ["net.ipv4.conf.eth1.rp_filter", "net.ipv4.ip_forward", "net.ipv4.conf.eth9.rp_filter"]);
+    const before = await readSysctls(undefined, [
+      "net.ipv4.conf.eth1.rp_filter",
+      "net.ipv4.ip_forward",
+      "net.ipv4.conf.eth9.rp_filter",
+    ]);
     expect([...before]).toEqual([
       ["net.ipv4.conf.eth1.rp_filter", "1"],
       ["net.ipv4.ip_forward", "0"],
       ["net.ipv4.conf.eth9.rp_filter", undefined],
     ]);
-    await writeSysctls(undefined, new Map([["net.ipv4.conf.eth1.rp_filter", "0"], ["net.ipv4.ip_forward", "1"]]));
+    await writeSysctls(
+      undefined,
+      new Map([
+        ["net.ipv4.conf.eth1.rp_filter", "0"],
+        ["net.ipv4.ip_forward", "1"],
+      ]),
+    );
     expect(readFileSync(join(dir, "ipv4/conf/eth1/rp_filter"), "utf8")).toBe("0");
     expect(readFileSync(join(dir, "ipv4/ip_forward"), "utf8")).toBe("1");
   });

@@ -41,7 +41,11 @@ export function allocate(state: PoolState, key: string, now: Millis, rng: Rng): 
  * Rule 4: the pod's IP goes back to the node pool (not to the VPC) and rests for ipCooldown
  * before the next pod gets it. Unknown pods are fine: CNI DEL must be idempotent.
  */
-export function release(state: PoolState, key: string, now: Millis): { state: PoolState; released: PodAssignment | null } {
+export function release(
+  state: PoolState,
+  key: string,
+  now: Millis,
+): { state: PoolState; released: PodAssignment | null } {
   const assignment = state.pods[key];
   if (assignment === undefined && state.waiting[key] === undefined) return { state, released: null };
   const s = cloneState(state);

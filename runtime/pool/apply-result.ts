@@ -19,7 +19,13 @@ export interface ApplyOptions {
   rng?: Rng;
 }
 
-export function applyResult(state: PoolState, operationId: string, result: OperationResult, now: Millis, options: ApplyOptions = {}): PoolState {
+export function applyResult(
+  state: PoolState,
+  operationId: string,
+  result: OperationResult,
+  now: Millis,
+  options: ApplyOptions = {},
+): PoolState {
   const index = state.inflight.findIndex((op) => op.decision.id === operationId);
   if (index < 0) {
     const known = state.inflight.map((op) => op.decision.id).join(", ") || "none";
@@ -51,7 +57,9 @@ function onSuccess(s: PoolState, d: Decision, result: { eni?: string; ips?: stri
     }
     case "create-eni": {
       if (typeof result.eni !== "string" || result.eni === "") {
-        throw new Error(`applyResult ${d.id} (create-eni): result.eni (${JSON.stringify(result.eni)}) must be the new ENI's id`);
+        throw new Error(
+          `applyResult ${d.id} (create-eni): result.eni (${JSON.stringify(result.eni)}) must be the new ENI's id`,
+        );
       }
       const id = result.eni;
       const ips = newIps(s, d, id, result.ips);
@@ -100,7 +108,8 @@ function onFailure(s: PoolState, d: Decision, error: CloudError, now: Millis, rn
       return;
     }
     case "subnet-exhausted": {
-      const subnet = d.action === "create-eni" ? d.subnet : "eni" in d ? s.enis.find((x) => x.id === d.eni)?.subnet : undefined;
+      const subnet =
+        d.action === "create-eni" ? d.subnet : "eni" in d ? s.enis.find((x) => x.id === d.eni)?.subnet : undefined;
       const n = s.subnets.find((x) => x.id === subnet);
       if (n !== undefined) {
         n.available = 0;
@@ -137,13 +146,17 @@ function backOff(s: PoolState, action: Action, now: Millis, rng: Rng | undefined
 /** The result's addresses that `eni` does not hold yet. An address on another ENI is a contradiction. */
 function newIps(s: PoolState, d: Decision, eni: string, ips: string[] | undefined): string[] {
   if (!Array.isArray(ips) || ips.some((ip) => typeof ip !== "string" || ip === "")) {
-    throw new Error(`applyResult ${d.id} (${d.action}): result.ips (${JSON.stringify(ips)}) must list the bound IP addresses`);
+    throw new Error(
+      `applyResult ${d.id} (${d.action}): result.ips (${JSON.stringify(ips)}) must list the bound IP addresses`,
+    );
   }
   const owner = new Map<string, string>();
   for (const e of s.enis) for (const slot of e.ips) owner.set(slot.ip, e.id);
   const clash = ips.find((ip) => owner.has(ip) && owner.get(ip) !== eni);
   if (clash !== undefined) {
-    throw new Error(`applyResult ${d.id} (${d.action}): result.ips has ${clash}, which is bound to ${owner.get(clash)}, not ${eni}; allowed: addresses of ${eni} only`);
+    throw new Error(
+      `applyResult ${d.id} (${d.action}): result.ips has ${clash}, which is bound to ${owner.get(clash)}, not ${eni}; allowed: addresses of ${eni} only`,
+    );
   }
   return [...new Set(ips)].filter((ip) => !owner.has(ip));
 }

@@ -20,7 +20,11 @@ describe("in-flight operations", () => {
   });
 
   test("one Assign call carries at most ipsPerCall IPs; the rest follows after it returns", () => {
-    const s = makeState({ settings: { minPrebind: 25, maxPrebind: 25 }, quota: { ipsPerEni: 30, ipsPerCall: 10 }, enis: oneEni(0) });
+    const s = makeState({
+      settings: { minPrebind: 25, maxPrebind: 25 },
+      quota: { ipsPerEni: 30, ipsPerCall: 10 },
+      enis: oneEni(0),
+    });
     const first = plan(s, 0);
     expect(first.decisions).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000001", count: 10 }]);
     const next = plan(new FakeCloud().settle(first.state, 1), 1);
@@ -28,7 +32,10 @@ describe("in-flight operations", () => {
   });
 
   test("a burst bigger than one ENI creates several ENIs at once, each to be filled after attach", () => {
-    const s = makeState({ settings: { minPrebind: 45, maxPrebind: 45 }, quota: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 } });
+    const s = makeState({
+      settings: { minPrebind: 45, maxPrebind: 45 },
+      quota: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 },
+    });
     const first = plan(s, 0);
     expect(first.decisions).toEqual([
       { id: "op-1", action: "create-eni", subnet: SUBNET_A, ips: 10 },
@@ -82,14 +89,27 @@ describe("in-flight operations", () => {
     const a = allocate(s, key, 0, fixedRng(0));
     const b = allocate(a.state, key, 0, fixedRng(0.9));
     expect(b).toMatchObject({ ok: true, ip: (a as { ip: string }).ip });
-    const other = allocate(a.state, podKey({ network: "vpccni", containerId: "abc123", ifname: "eth1" }), 0, fixedRng(0));
+    const other = allocate(
+      a.state,
+      podKey({ network: "vpccni", containerId: "abc123", ifname: "eth1" }),
+      0,
+      fixedRng(0),
+    );
     expect(other.ok && other.ip).not.toBe((a as { ip: string }).ip);
   });
 });
 
 describe("typed cloud errors", () => {
-  const failing = (s: PoolState, id: string, kind: Parameters<typeof applyResult>[2] extends infer R ? (R extends { ok: false; error: { kind: infer K } } ? K : never) : never, now = 0) =>
-    applyResult(s, id, { ok: false, error: { kind } }, now);
+  const failing = (
+    s: PoolState,
+    id: string,
+    kind: Parameters<typeof applyResult>[2] extends infer R
+      ? R extends { ok: false; error: { kind: infer K } }
+        ? K
+        : never
+      : never,
+    now = 0,
+  ) => applyResult(s, id, { ok: false, error: { kind } }, now);
 
   test("eni-quota pauses ENI creation for 10 minutes", () => {
     const p = plan(makeState(), 0);
@@ -156,13 +176,22 @@ describe("typed cloud errors", () => {
   });
 
   test("a result for an unknown operation is refused, naming it", () => {
-    expect(() => applyResult(makeState(), "op-9", { ok: true }, 0)).toThrow('operation "op-9" is not in flight; in flight: none');
+    expect(() => applyResult(makeState(), "op-9", { ok: true }, 0)).toThrow(
+      'operation "op-9" is not in flight; in flight: none',
+    );
   });
 
   test("a bind result must list the addresses, none of them bound to another ENI", () => {
-    const s = plan(makeState({ enis: [...oneEni(1), { id: "eni-00000002", subnet: SUBNET_A, primary: false, ips: ips(2, 1) }] }), 0).state;
-    expect(() => applyResult(s, "op-1", { ok: true }, 0)).toThrow("result.ips (undefined) must list the bound IP addresses");
-    expect(() => applyResult(s, "op-1", { ok: true, ips: ["10.2.0.1"] }, 0)).toThrow("result.ips has 10.2.0.1, which is bound to eni-00000002, not eni-00000001");
+    const s = plan(
+      makeState({ enis: [...oneEni(1), { id: "eni-00000002", subnet: SUBNET_A, primary: false, ips: ips(2, 1) }] }),
+      0,
+    ).state;
+    expect(() => applyResult(s, "op-1", { ok: true }, 0)).toThrow(
+      "result.ips (undefined) must list the bound IP addresses",
+    );
+    expect(() => applyResult(s, "op-1", { ok: true, ips: ["10.2.0.1"] }, 0)).toThrow(
+      "result.ips has 10.2.0.1, which is bound to eni-00000002, not eni-00000001",
+    );
   });
 
   test("a result that an inventory sync saw first is merged, not refused", () => {
@@ -173,7 +202,9 @@ describe("typed cloud errors", () => {
     const gone = syncInventory(p, []).state; // the ENI vanished before the bind reported
     expect(applyResult(gone, "op-1", { ok: true, ips: ips(1, 5, 2) }, 1).enis).toEqual([]);
     const created = plan(makeState(), 0).state; // op-1: create-eni
-    const seen = syncInventory(created, [{ id: "eni-0000000a", subnet: SUBNET_A, primary: false, ips: ips(10, 2) }]).state;
+    const seen = syncInventory(created, [
+      { id: "eni-0000000a", subnet: SUBNET_A, primary: false, ips: ips(10, 2) },
+    ]).state;
     const merged = applyResult(seen, "op-1", { ok: true, eni: "eni-0000000a", ips: ips(10, 5) }, 1);
     expect(merged.enis.map((e) => [e.id, e.ips.length])).toEqual([["eni-0000000a", 5]]);
   });
@@ -192,7 +223,9 @@ describe("persisted state", () => {
     s = allocate(s, "net/a/eth0", 0, fixedRng(0)).state;
     s = allocate(s, "net/b/eth0", 0, fixedRng(0)).state;
     const ipA = s.pods["net/a/eth0"]?.ip as string;
-    const { state, lostPods } = syncInventory(s, [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: [ipA] }]);
+    const { state, lostPods } = syncInventory(s, [
+      { id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: [ipA] },
+    ]);
     expect(lostPods).toEqual(["net/b/eth0"]);
     expect(state.pods["net/a/eth0"]?.ip).toBe(ipA);
   });

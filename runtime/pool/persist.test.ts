@@ -28,7 +28,9 @@ describe("persisted pool state", () => {
   });
 
   test("an unknown version or a damaged field is refused, naming it", () => {
-    expect(() => parseState(fixture.replace("vpccni-pool/1", "vpccni-pool/0"))).toThrow('state.version "vpccni-pool/0" is not supported; allowed: vpccni-pool/1');
+    expect(() => parseState(fixture.replace("vpccni-pool/1", "vpccni-pool/0"))).toThrow(
+      'state.version "vpccni-pool/0" is not supported; allowed: vpccni-pool/1',
+    );
     const bad = JSON.parse(fixture);
     bad.enis[0].ips[1].releasing = "no";
     expect(() => parseState(bad)).toThrow("state.enis[0].ips[1]");

@@ -20,7 +20,17 @@
 // Least ENIs (rule 5) also: on the release timer spareEni() empties a podless ENI for 5d.
 import { expireWaiting, idleCount } from "./allocate.ts";
 import { limitsOf, type Limits } from "./settings.ts";
-import { assignedOn, busyEnis, cloneState, cmp, demandCount, isPaused, pendingBindCount, pledgedCount, podEnis } from "./state.ts";
+import {
+  assignedOn,
+  busyEnis,
+  cloneState,
+  cmp,
+  demandCount,
+  isPaused,
+  pendingBindCount,
+  pledgedCount,
+  podEnis,
+} from "./state.ts";
 import type { Decision, EniState, IpSlot, Millis, PoolState } from "./types.ts";
 
 export interface PlanResult {
@@ -47,7 +57,8 @@ export function plan(state: PoolState, now: Millis): PlanResult {
   const { decisions, emit } = decisionSink(s, now);
   const limits = limitsOf(s);
   let unmet = 0;
-  if (!releaseAboveLimits(s, now, limits, emit)) { // rule 3
+  if (!releaseAboveLimits(s, now, limits, emit)) {
+    // rule 3
     const counts = countsOf(s);
     const need = bindNeed(s, counts, now, limits); // rules 1 and 4
     if (need > 0) unmet = grow(s, need, now, limits, emit); // rules 5c and 6
@@ -133,7 +144,13 @@ function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: Emi
  * An ENI that could take more but is busy, or whose bind was capped at ipsPerCall, is not full: the
  * plan waits for it. Each ENI is judged right after its own bind.
  */
-export function fillBoundEnis(s: PoolState, need: number, now: Millis, limits: Limits, emit: Emit): { need: number; allFull: boolean } {
+export function fillBoundEnis(
+  s: PoolState,
+  need: number,
+  now: Millis,
+  limits: Limits,
+  emit: Emit,
+): { need: number; allFull: boolean } {
   const busy = busyEnis(s);
   const bindPaused = isPaused(s, "bind", now);
   let allFull = true;
@@ -166,7 +183,12 @@ function createEnis(s: PoolState, need: number, now: Millis, limits: Limits, emi
   while (need > 0 && enis < limits.maxEnis) {
     const subnet = subnetForNewEni(s, now);
     if (subnet === undefined) return need;
-    emit({ id: newId(s), action: "create-eni", subnet: subnet.id, ips: Math.min(need, limits.ipsPerEni, subnet.room, limits.ipsPerCall) });
+    emit({
+      id: newId(s),
+      action: "create-eni",
+      subnet: subnet.id,
+      ips: Math.min(need, limits.ipsPerEni, subnet.room, limits.ipsPerCall),
+    });
     need -= Math.min(need, limits.ipsPerEni);
     enis++;
   }
@@ -218,7 +240,9 @@ function releaseAboveEniLimits(s: PoolState, now: Millis, limits: Limits, emit: 
 function idleFirst(e: EniState, now: Millis): IpSlot[] {
   return e.ips
     .filter((slot) => slot.pod === null && !slot.releasing)
-    .sort((a, b) => Number(a.coolUntil > now) - Number(b.coolUntil > now) || a.coolUntil - b.coolUntil || cmp(a.ip, b.ip));
+    .sort(
+      (a, b) => Number(a.coolUntil > now) - Number(b.coolUntil > now) || a.coolUntil - b.coolUntil || cmp(a.ip, b.ip),
+    );
 }
 
 /**
@@ -227,7 +251,13 @@ function idleFirst(e: EniState, now: Millis): IpSlot[] {
  * surplus is gone. A bind or create in flight disarms it. `counts` are those before this plan's
  * binds (with a bind in flight the surplus does not matter).
  */
-export function releaseOnTimer(s: PoolState, { demand, have }: PoolCounts, now: Millis, limits: Limits, emit: Emit): void {
+export function releaseOnTimer(
+  s: PoolState,
+  { demand, have }: PoolCounts,
+  now: Millis,
+  limits: Limits,
+  emit: Emit,
+): void {
   const surplus = have - Math.max(demand + s.settings.maxPrebind, s.settings.floor);
   const growing = s.inflight.some((op) => op.decision.action === "bind" || op.decision.action === "create-eni");
   const spare = surplus > 0 || growing ? undefined : spareEni(s, limits, now);
@@ -250,9 +280,17 @@ export function releaseOnTimer(s: PoolState, { demand, have }: PoolCounts, now: 
 function spareEni(s: PoolState, limits: Limits, now: Millis): EniState | undefined {
   if (isPaused(s, "release", now) || isPaused(s, "bind", now)) return undefined;
   const busy = busyEnis(s);
-  const growable = growableEnis(s, limits).filter((e) => !busy.has(e.id) && !e.full && subnetRoom(s, e.subnet, now) > 0);
+  const growable = growableEnis(s, limits).filter(
+    (e) => !busy.has(e.id) && !e.full && subnetRoom(s, e.subnet, now) > 0,
+  );
   const candidates = podEnis(s)
-    .filter((e) => !e.deleting && !busy.has(e.id) && e.ips.length > 0 && e.ips.every((slot) => slot.pod === null && !slot.releasing))
+    .filter(
+      (e) =>
+        !e.deleting &&
+        !busy.has(e.id) &&
+        e.ips.length > 0 &&
+        e.ips.every((slot) => slot.pod === null && !slot.releasing),
+    )
     .sort((a, b) => a.ips.length - b.ips.length || cmp(a.id, b.id));
   for (const e of candidates) {
     const room = growable.reduce((n, x) => n + (x.id === e.id ? 0 : Math.max(0, limits.ipsPerEni - x.ips.length)), 0);

@@ -9,10 +9,25 @@ export const SUBNET_A = "subnet-aaaaaaaa";
 export const SUBNET_B = "subnet-bbbbbbbb";
 
 export function settings(over: Partial<PoolSettings> = {}): PoolSettings {
-  return { minPrebind: 5, maxPrebind: 5, releaseIntervalMs: 120_000, cooldownMs: 30_000, subnets: [SUBNET_A], floor: 0, ...over };
+  return {
+    minPrebind: 5,
+    maxPrebind: 5,
+    releaseIntervalMs: 120_000,
+    cooldownMs: 30_000,
+    subnets: [SUBNET_A],
+    floor: 0,
+    ...over,
+  };
 }
 
-export function makeState(opts: { settings?: Partial<PoolSettings>; quota?: Partial<Quota>; subnets?: Record<string, number>; enis?: EniInventory[] } = {}): PoolState {
+export function makeState(
+  opts: {
+    settings?: Partial<PoolSettings>;
+    quota?: Partial<Quota>;
+    subnets?: Record<string, number>;
+    enis?: EniInventory[];
+  } = {},
+): PoolState {
   return createState({
     settings: settings(opts.settings),
     quota: { enis: 3, ipsPerEni: 10, ipsPerCall: 10, ...opts.quota },

@@ -19,38 +19,52 @@ type Event =
   | { kind: "complete"; pick: number; error: ErrorKind | null }
   | { kind: "policy"; min: number; extra: number; ipsPerEni: number | null; maxEnis: number | null };
 
-const event = (chaos: boolean): fc.Arbitrary<Event> => fc.oneof(
-  { weight: 5, arbitrary: fc.constant({ kind: "add" as const }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("delete" as const), pick: fc.nat(1000) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 200_000 }) }) },
-  {
-    weight: 6,
-    arbitrary: fc.record({
-      kind: fc.constant("complete" as const),
-      pick: fc.nat(1000),
-      error: chaos ? fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom(...ERROR_KINDS) }) : fc.constant(null),
-    }),
-  },
-  {
-    weight: chaos ? 1 : 0,
-    arbitrary: fc.record({
-      kind: fc.constant("policy" as const),
-      min: fc.integer({ min: 0, max: 8 }),
-      extra: fc.integer({ min: 0, max: 6 }),
-      ipsPerEni: fc.option(fc.integer({ min: 1, max: 12 }), { nil: null }),
-      maxEnis: fc.option(fc.integer({ min: 1, max: 4 }), { nil: null }),
-    }),
-  },
-);
+const event = (chaos: boolean): fc.Arbitrary<Event> =>
+  fc.oneof(
+    { weight: 5, arbitrary: fc.constant({ kind: "add" as const }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant("delete" as const), pick: fc.nat(1000) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ kind: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 200_000 }) }),
+    },
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        kind: fc.constant("complete" as const),
+        pick: fc.nat(1000),
+        error: chaos
+          ? fc.oneof(
+              { weight: 4, arbitrary: fc.constant(null) },
+              { weight: 1, arbitrary: fc.constantFrom(...ERROR_KINDS) },
+            )
+          : fc.constant(null),
+      }),
+    },
+    {
+      weight: chaos ? 1 : 0,
+      arbitrary: fc.record({
+        kind: fc.constant("policy" as const),
+        min: fc.integer({ min: 0, max: 8 }),
+        extra: fc.integer({ min: 0, max: 6 }),
+        ipsPerEni: fc.option(fc.integer({ min: 1, max: 12 }), { nil: null }),
+        maxEnis: fc.option(fc.integer({ min: 1, max: 4 }), { nil: null }),
+      }),
+    },
+  );
 
-const scenario = (chaos: boolean) => fc.record({
-  quota: fc.record({ enis: fc.integer({ min: 1, max: 4 }), ipsPerEni: fc.integer({ min: 2, max: 12 }), ipsPerCall: fc.integer({ min: 1, max: 10 }) }),
-  min: fc.integer({ min: 0, max: 8 }),
-  extra: fc.integer({ min: 0, max: 6 }),
-  cooldownMs: fc.constantFrom(0, 30_000),
-  seed: fc.integer(),
-  events: fc.array(event(chaos), { maxLength: 80, size: "max" }),
-});
+const scenario = (chaos: boolean) =>
+  fc.record({
+    quota: fc.record({
+      enis: fc.integer({ min: 1, max: 4 }),
+      ipsPerEni: fc.integer({ min: 2, max: 12 }),
+      ipsPerCall: fc.integer({ min: 1, max: 10 }),
+    }),
+    min: fc.integer({ min: 0, max: 8 }),
+    extra: fc.integer({ min: 0, max: 6 }),
+    cooldownMs: fc.constantFrom(0, 30_000),
+    seed: fc.integer(),
+    events: fc.array(event(chaos), { maxLength: 80, size: "max" }),
+  });
 
 /** Thousands of runs take a few seconds; a loaded CI machine must not turn that into a failure. */
 const PROPERTY_TIMEOUT_MS = 120_000;
@@ -101,19 +115,23 @@ class Driver {
       case "complete": {
         const op = this.s.inflight[e.pick % Math.max(1, this.s.inflight.length)];
         if (op === undefined) break;
-        const result = e.error === null ? this.cloud.result(op.decision) : { ok: false as const, error: { kind: e.error } };
+        const result =
+          e.error === null ? this.cloud.result(op.decision) : { ok: false as const, error: { kind: e.error } };
         this.s = applyResult(this.s, op.decision.id, result, this.now, { rng: this.rng });
         this.retryWaiting();
         break;
       }
       case "policy":
-        this.s = setSettings(this.s, settings({
-          minPrebind: e.min,
-          maxPrebind: e.min + e.extra,
-          subnets: [SUBNET_A, SUBNET_B],
-          ...(e.ipsPerEni === null ? {} : { ipsPerEni: e.ipsPerEni }),
-          ...(e.maxEnis === null ? {} : { maxEnisPerNode: e.maxEnis }),
-        }));
+        this.s = setSettings(
+          this.s,
+          settings({
+            minPrebind: e.min,
+            maxPrebind: e.min + e.extra,
+            subnets: [SUBNET_A, SUBNET_B],
+            ...(e.ipsPerEni === null ? {} : { ipsPerEni: e.ipsPerEni }),
+            ...(e.maxEnis === null ? {} : { maxEnisPerNode: e.maxEnis }),
+          }),
+        );
         break;
     }
     this.plan();
@@ -122,14 +140,18 @@ class Driver {
   converge(): void {
     for (let round = 0; round < 60; round++) {
       // The agent re-reads the cloud now and then; that clears "full" marks from ip-quota errors.
-      this.s = syncInventory(this.s, this.s.enis.map((e) => ({ id: e.id, subnet: e.subnet, primary: e.primary, ips: e.ips.map((x) => x.ip) }))).state;
+      this.s = syncInventory(
+        this.s,
+        this.s.enis.map((e) => ({ id: e.id, subnet: e.subnet, primary: e.primary, ips: e.ips.map((x) => x.ip) })),
+      ).state;
       // ... and DescribeSubnets, which ends the "exhausted" mark of a subnet that has room again.
       this.s = setSubnets(this.s, SUBNETS);
       this.s = this.cloud.settle(this.s, this.now);
       this.retryWaiting();
       this.now += 11 * 60_000;
       this.plan();
-      if (this.s.inflight.length === 0 && this.s.release.dueAt === null && Object.keys(this.s.waiting).length === 0) return;
+      if (this.s.inflight.length === 0 && this.s.release.dueAt === null && Object.keys(this.s.waiting).length === 0)
+        return;
     }
     throw new Error(`no convergence: ${JSON.stringify(this.s)}`);
   }
@@ -159,10 +181,17 @@ function checkPlan(before: PoolState, after: PoolState): void {
   const added = pendingBindCount(after) - pendingBindCount(before);
   if (added > 0) expect(boundCount(after) + pendingBindCount(after)).toBeLessThanOrEqual(limits.maxBindable);
   expect(podEnis(after).length).toBeLessThanOrEqual(Math.max(after.quota.enis, podEnis(before).length));
-  const created = after.inflight.filter((op) => op.decision.action === "create-eni" && !before.inflight.some((b) => b.decision.id === op.decision.id));
+  const created = after.inflight.filter(
+    (op) => op.decision.action === "create-eni" && !before.inflight.some((b) => b.decision.id === op.decision.id),
+  );
   if (created.length > 0) {
-    for (const e of podEnis(after).filter((x) => !x.deleting).slice(0, limits.maxEnis)) {
-      const pending = after.inflight.reduce((n, op) => n + (op.decision.action === "bind" && op.decision.eni === e.id ? op.decision.count : 0), 0);
+    for (const e of podEnis(after)
+      .filter((x) => !x.deleting)
+      .slice(0, limits.maxEnis)) {
+      const pending = after.inflight.reduce(
+        (n, op) => n + (op.decision.action === "bind" && op.decision.eni === e.id ? op.decision.count : 0),
+        0,
+      );
       const subnet = after.subnets.find((n) => n.id === e.subnet);
       const atQuota = e.full || e.ips.length + pending >= limits.ipsPerEni;
       const subnetFull = subnet === undefined || subnet.available === 0 || subnet.pausedUntil > 0;
@@ -180,8 +209,16 @@ function checkNoStall(s: PoolState, now: number): void {
   expect(s.inflight.length).toBeGreaterThan(0);
 }
 
-function runScenario(sc: { quota: Quota; min: number; extra: number; cooldownMs: number; seed: number; events: Event[] }, chaos: boolean): { d: Driver; policyChanged: boolean } {
-  const base = settings({ minPrebind: sc.min, maxPrebind: sc.min + sc.extra, cooldownMs: sc.cooldownMs, subnets: [SUBNET_A, SUBNET_B] });
+function runScenario(
+  sc: { quota: Quota; min: number; extra: number; cooldownMs: number; seed: number; events: Event[] },
+  chaos: boolean,
+): { d: Driver; policyChanged: boolean } {
+  const base = settings({
+    minPrebind: sc.min,
+    maxPrebind: sc.min + sc.extra,
+    cooldownMs: sc.cooldownMs,
+    subnets: [SUBNET_A, SUBNET_B],
+  });
   const d = new Driver(base, sc.quota, sc.seed, checkPlan);
   const policyChanged = sc.events.some((e) => e.kind === "policy");
   for (const e of sc.events) {
@@ -213,32 +250,42 @@ function checkEnisNeeded(s: PoolState): void {
 }
 
 describe("pool engine properties", () => {
-  test("with cloud errors and policy changes: no IP assigned twice, never past maxBindable, and after convergence pods + min <= bound <= pods + max with no more ENIs than needed", () => {
-    fc.assert(
-      fc.property(scenario(true), (sc) => {
-        const { s } = runScenario(sc, true).d;
-        const limits = limitsOf(s);
-        const pods = Object.keys(s.pods).length;
-        const bound = boundCount(s);
-        // bound <= maxBindable once converged, even after a lowered limit (pods are never evicted).
-        expect(bound).toBeLessThanOrEqual(Math.max(limits.maxBindable, pods));
-        // Rule 1 after convergence, unless capped at maxBindable.
-        expect(bound).toBeGreaterThanOrEqual(Math.min(pods + s.settings.minPrebind, limits.maxBindable));
-        // Rule 2 after a release period.
-        expect(bound).toBeLessThanOrEqual(Math.max(pods + s.settings.maxPrebind, Math.min(pods + s.settings.minPrebind, limits.maxBindable)));
-        checkEnisNeeded(s);
-      }),
-      { numRuns: 2500 },
-    );
-  }, PROPERTY_TIMEOUT_MS);
+  test(
+    "with cloud errors and policy changes: no IP assigned twice, never past maxBindable, and after convergence pods + min <= bound <= pods + max with no more ENIs than needed",
+    () => {
+      fc.assert(
+        fc.property(scenario(true), (sc) => {
+          const { s } = runScenario(sc, true).d;
+          const limits = limitsOf(s);
+          const pods = Object.keys(s.pods).length;
+          const bound = boundCount(s);
+          // bound <= maxBindable once converged, even after a lowered limit (pods are never evicted).
+          expect(bound).toBeLessThanOrEqual(Math.max(limits.maxBindable, pods));
+          // Rule 1 after convergence, unless capped at maxBindable.
+          expect(bound).toBeGreaterThanOrEqual(Math.min(pods + s.settings.minPrebind, limits.maxBindable));
+          // Rule 2 after a release period.
+          expect(bound).toBeLessThanOrEqual(
+            Math.max(pods + s.settings.maxPrebind, Math.min(pods + s.settings.minPrebind, limits.maxBindable)),
+          );
+          checkEnisNeeded(s);
+        }),
+        { numRuns: 2500 },
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
-  test("without errors or policy changes: a waiting pod always has an operation working for it, and no more ENIs than needed", () => {
-    fc.assert(
-      fc.property(scenario(false), (sc) => {
-        const { d } = runScenario(sc, false);
-        checkEnisNeeded(d.s);
-      }),
-      { numRuns: 1500 },
-    );
-  }, PROPERTY_TIMEOUT_MS);
+  test(
+    "without errors or policy changes: a waiting pod always has an operation working for it, and no more ENIs than needed",
+    () => {
+      fc.assert(
+        fc.property(scenario(false), (sc) => {
+          const { d } = runScenario(sc, false);
+          checkEnisNeeded(d.s);
+        }),
+        { numRuns: 1500 },
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });

@@ -19,7 +19,10 @@ describe("non-fixed IP mode rules", () => {
   });
 
   test("rule 1: binding never goes past maxBindable", () => {
-    const s = makeState({ quota: { enis: 1, ipsPerEni: 6 }, enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 4) }] });
+    const s = makeState({
+      quota: { enis: 1, ipsPerEni: 6 },
+      enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 4) }],
+    });
     const full = withPods(s, 4);
     // pods 4 + min 5 = 9 > maxBindable 6: only 2 more.
     expect(plan(full, 0).decisions).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000001", count: 2 }]);
@@ -106,8 +109,16 @@ describe("non-fixed IP mode rules", () => {
     // eni-2 holds one pod, eni-1 none: every new pod goes to eni-2 while it has idle IPs.
     const s = assignTo(makeState({ enis: two }), "eni-00000002", "10.2.0.3", "net/z/eth0");
     expect(allocate(s, "net/p/eth0", 0, fixedRng(0))).toMatchObject({ ok: true, eni: "eni-00000002", ip: "10.2.0.1" });
-    expect(allocate(s, "net/p/eth0", 0, fixedRng(0.5))).toMatchObject({ ok: true, eni: "eni-00000002", ip: "10.2.0.4" });
-    expect(allocate(s, "net/p/eth0", 0, fixedRng(0.99))).toMatchObject({ ok: true, eni: "eni-00000002", ip: "10.2.0.5" });
+    expect(allocate(s, "net/p/eth0", 0, fixedRng(0.5))).toMatchObject({
+      ok: true,
+      eni: "eni-00000002",
+      ip: "10.2.0.4",
+    });
+    expect(allocate(s, "net/p/eth0", 0, fixedRng(0.99))).toMatchObject({
+      ok: true,
+      eni: "eni-00000002",
+      ip: "10.2.0.5",
+    });
     const seen = new Set<string>();
     let latest = s;
     for (let i = 0; i < 4; i++) {
@@ -137,7 +148,10 @@ describe("non-fixed IP mode rules", () => {
   });
 
   test("rule 5: a new ENI is bound only when every ENI is at its IP quota", () => {
-    const s = makeState({ quota: { ipsPerEni: 10 }, enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 8) }] });
+    const s = makeState({
+      quota: { ipsPerEni: 10 },
+      enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 8) }],
+    });
     const eight = withPods(s, 8);
     // pods 8 + min 5 = 13: 2 fill eni-1 to its quota, only then a new ENI for the other 3.
     expect(plan(eight, 0).decisions).toEqual([
@@ -162,7 +176,9 @@ describe("non-fixed IP mode rules", () => {
       { id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 5) },
       { id: "eni-00000002", subnet: SUBNET_A, primary: false, ips: [] },
     ];
-    expect(plan(makeState({ enis: inv }), 0).decisions).toEqual([{ id: "op-1", action: "delete-eni", eni: "eni-00000002" }]);
+    expect(plan(makeState({ enis: inv }), 0).decisions).toEqual([
+      { id: "op-1", action: "delete-eni", eni: "eni-00000002" },
+    ]);
     const needy = withPods(makeState({ quota: { ipsPerEni: 5 }, enis: inv }), 1);
     expect(plan(needy, 0).decisions).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000002", count: 1 }]);
   });
@@ -189,10 +205,17 @@ describe("non-fixed IP mode rules", () => {
       { id: "op-3", action: "delete-eni", eni: "eni-00000002" },
     ]);
     // With no room on the pod ENI, the podless ENI stays: it holds the prebind IPs.
-    const full = withPods(makeState({ settings: { minPrebind: 2, maxPrebind: 2 }, quota: { ipsPerEni: 2 }, enis: [
-      { id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 2) },
-      { id: "eni-00000002", subnet: SUBNET_A, primary: false, ips: ips(2, 2) },
-    ] }), 2);
+    const full = withPods(
+      makeState({
+        settings: { minPrebind: 2, maxPrebind: 2 },
+        quota: { ipsPerEni: 2 },
+        enis: [
+          { id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 2) },
+          { id: "eni-00000002", subnet: SUBNET_A, primary: false, ips: ips(2, 2) },
+        ],
+      }),
+      2,
+    );
     expect(plan(plan(full, 0).state, 120_000).decisions).toEqual([]);
   });
 
@@ -204,16 +227,33 @@ describe("non-fixed IP mode rules", () => {
   });
 
   test("rule 7: extended resource eni-ip has Allocatable = bound IPs, Capacity = maxBindable", () => {
-    let s = makeState({ quota: { enis: 4, ipsPerEni: 10 }, settings: { ipsPerEni: 6 }, enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 4) }] });
+    let s = makeState({
+      quota: { enis: 4, ipsPerEni: 10 },
+      settings: { ipsPerEni: 6 },
+      enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 4) }],
+    });
     expect(extendedResource(s)).toEqual({ allocatable: 4, capacity: 24 });
     s = applyResult(plan(s, 0).state, "op-1", { ok: true, ips: ["10.9.9.9"] }, 0);
     expect(extendedResource(s).allocatable).toBe(5);
   });
 
   test("rule 8: minPrebind <= maxPrebind must hold, and both default to 5", () => {
-    expect(() => makeState({ settings: { minPrebind: 6, maxPrebind: 5 } })).toThrow("settings.minPrebind (6) must not be greater than settings.maxPrebind (5)");
-    const spec = { prebind: { min: 5, max: 5 }, releaseInterval: "2m", ipCooldown: "30s", subnets: [SUBNET_A] } as Parameters<typeof settingsFromPolicy>[0];
+    expect(() => makeState({ settings: { minPrebind: 6, maxPrebind: 5 } })).toThrow(
+      "settings.minPrebind (6) must not be greater than settings.maxPrebind (5)",
+    );
+    const spec = {
+      prebind: { min: 5, max: 5 },
+      releaseInterval: "2m",
+      ipCooldown: "30s",
+      subnets: [SUBNET_A],
+    } as Parameters<typeof settingsFromPolicy>[0];
     expect(settingsFromPolicy(spec)).toEqual(settings());
-    expect(() => createState({ settings: settings({ maxPrebind: 2 }), quota: { enis: 1, ipsPerEni: 1, ipsPerCall: 10 }, subnets: {} })).toThrow("minPrebind (5)");
+    expect(() =>
+      createState({
+        settings: settings({ maxPrebind: 2 }),
+        quota: { enis: 1, ipsPerEni: 1, ipsPerCall: 10 },
+        subnets: {},
+      }),
+    ).toThrow("minPrebind (5)");
   });
 });

@@ -19,7 +19,8 @@ export function settingsFromPolicy(spec: PolicySpec): PoolSettings {
 
 function durationField(field: string, value: string): number {
   const ms = parseDuration(value);
-  if (ms === undefined) throw new Error(`spec.${field} ${JSON.stringify(value)} is not a duration; allowed: "30s", "2m", "1h30m"`);
+  if (ms === undefined)
+    throw new Error(`spec.${field} ${JSON.stringify(value)} is not a duration; allowed: "30s", "2m", "1h30m"`);
   return ms;
 }
 
@@ -37,9 +38,12 @@ export function checkSettings(settings: PoolSettings, quota: Quota): void {
   for (const [field, value] of ints) {
     if (!Number.isInteger(value) || value < 0) throw new Error(`${field} (${value}) must be an integer >= 0`);
   }
-  if (!Number.isInteger(quota.ipsPerCall) || quota.ipsPerCall < 1) throw new Error(`quota.ipsPerCall (${quota.ipsPerCall}) must be an integer >= 1`);
+  if (!Number.isInteger(quota.ipsPerCall) || quota.ipsPerCall < 1)
+    throw new Error(`quota.ipsPerCall (${quota.ipsPerCall}) must be an integer >= 1`);
   if (settings.minPrebind > settings.maxPrebind) {
-    throw new Error(`settings.minPrebind (${settings.minPrebind}) must not be greater than settings.maxPrebind (${settings.maxPrebind}); allowed: min <= max`);
+    throw new Error(
+      `settings.minPrebind (${settings.minPrebind}) must not be greater than settings.maxPrebind (${settings.maxPrebind}); allowed: min <= max`,
+    );
   }
   if (settings.subnets.length === 0) throw new Error("settings.subnets is empty; allowed: at least one pod subnet");
 }

@@ -2,7 +2,17 @@
 // returns a new state; the caller's object is never changed, so a failed transaction in the
 // agent can simply keep the old one.
 import { checkSettings } from "./settings.ts";
-import type { Action, Backoff, EniInventory, EniState, Millis, PodRef, PoolSettings, PoolState, Quota } from "./types.ts";
+import type {
+  Action,
+  Backoff,
+  EniInventory,
+  EniState,
+  Millis,
+  PodRef,
+  PoolSettings,
+  PoolState,
+  Quota,
+} from "./types.ts";
 import { POOL_STATE_VERSION } from "./types.ts";
 
 export const ACTIONS: readonly Action[] = ["bind", "create-eni", "release", "delete-eni"];
@@ -90,7 +100,8 @@ export function setSubnets(state: PoolState, available: Record<string, number>):
   const paused = new Map(state.subnets.map((n) => [n.id, n.pausedUntil]));
   s.subnets = s.settings.subnets.map((id) => {
     const value = available[id] ?? 0;
-    if (!Number.isInteger(value) || value < 0) throw new Error(`subnets[${JSON.stringify(id)}] (${value}) must be an integer >= 0`);
+    if (!Number.isInteger(value) || value < 0)
+      throw new Error(`subnets[${JSON.stringify(id)}] (${value}) must be an integer >= 0`);
     return { id, available: value, pausedUntil: paused.get(id) ?? 0 };
   });
   return s;
@@ -113,7 +124,9 @@ export function syncInventory(state: PoolState, inventory: EniInventory[]): { st
         id: inv.id,
         subnet: inv.subnet,
         primary: inv.primary,
-        ips: [...new Set(inv.ips)].sort(cmp).map((ip) => ({ ...(slots.get(ip) ?? { ip, pod: null, coolUntil: 0, releasing: false }) })),
+        ips: [...new Set(inv.ips)]
+          .sort(cmp)
+          .map((ip) => ({ ...(slots.get(ip) ?? { ip, pod: null, coolUntil: 0, releasing: false }) })),
         full: false,
         deleting: before?.deleting ?? false,
       };

@@ -112,8 +112,23 @@ export interface Operation {
 }
 
 /** Typed cloud failures; runtime/cloud maps Tencent error codes onto these. */
-export type ErrorKind = "eni-quota" | "ip-quota" | "subnet-exhausted" | "throttled" | "not-found" | "auth" | "transient";
-export const ERROR_KINDS: readonly ErrorKind[] = ["eni-quota", "ip-quota", "subnet-exhausted", "throttled", "not-found", "auth", "transient"];
+export type ErrorKind =
+  | "eni-quota"
+  | "ip-quota"
+  | "subnet-exhausted"
+  | "throttled"
+  | "not-found"
+  | "auth"
+  | "transient";
+export const ERROR_KINDS: readonly ErrorKind[] = [
+  "eni-quota",
+  "ip-quota",
+  "subnet-exhausted",
+  "throttled",
+  "not-found",
+  "auth",
+  "transient",
+];
 
 export interface CloudError {
   kind: ErrorKind;

@@ -17,12 +17,25 @@ interface Rule {
 }
 
 const NODE = "node:*";
-const RUNTIME = ["runtime/agent", "runtime/cloud", "runtime/cni", "runtime/controller", "runtime/fixed", "runtime/kube", "runtime/net", "runtime/pool"];
+const RUNTIME = [
+  "runtime/agent",
+  "runtime/cloud",
+  "runtime/cni",
+  "runtime/controller",
+  "runtime/fixed",
+  "runtime/kube",
+  "runtime/net",
+  "runtime/pool",
+];
 
 /** Product code (tests excluded). The part of a file is its top folder, or runtime/<part>. */
 export const RULES: Record<string, Rule> = {
   schema: { parts: [], packages: ["yaml", "zod", NODE] },
-  compiler: { parts: ["schema", "package.json"], packages: ["cdk8s", "constructs", "yaml", "zod", NODE], typePackages: ["@kubernetes/client-node"] },
+  compiler: {
+    parts: ["schema", "package.json"],
+    packages: ["cdk8s", "constructs", "yaml", "zod", NODE],
+    typePackages: ["@kubernetes/client-node"],
+  },
   // Pure: schema types, and the schema's own pure duration parser.
   "runtime/pool": { parts: ["schema/duration.ts"], typeParts: ["schema"], packages: [] },
   "runtime/fixed": { parts: ["schema/duration.ts"], typeParts: ["schema"], packages: [] },
@@ -37,7 +50,10 @@ export const RULES: Record<string, Rule> = {
   emulator: { parts: [], packages: ["yaml", "zod", NODE] },
   simulator: { parts: ["runtime/pool", "schema"], packages: ["vega", "vega-lite", "@resvg/resvg-js", "zod", NODE] },
   sandbox: { parts: ["emulator", ...RUNTIME, "compiler", "schema"], packages: ["yaml", NODE] },
-  cli: { parts: ["schema", "compiler", ...RUNTIME, "emulator", "simulator", "sandbox", "package.json"], packages: ["*"] },
+  cli: {
+    parts: ["schema", "compiler", ...RUNTIME, "emulator", "simulator", "sandbox", "package.json"],
+    packages: ["*"],
+  },
   bench: { parts: ["schema", "compiler", ...RUNTIME, "emulator", "simulator", "sandbox", "cli"], packages: ["*"] },
   examples: { parts: ["schema", "simulator", "runtime/pool"], packages: [NODE] },
 };
@@ -86,7 +102,9 @@ describe("import rules (docs/architecture.md)", () => {
   });
 
   test("runtime/ imports the emulator and the sandbox only from tests", () => {
-    const bad = product.filter((e) => e.from.startsWith("runtime/") && e.relative && /^(emulator|sandbox|simulator|test)\//.test(e.to));
+    const bad = product.filter(
+      (e) => e.from.startsWith("runtime/") && e.relative && /^(emulator|sandbox|simulator|test)\//.test(e.to),
+    );
     expect(bad.map(where)).toEqual([]);
   });
 
@@ -96,12 +114,15 @@ describe("import rules (docs/architecture.md)", () => {
   });
 
   test("the pure engines take time and randomness as inputs", () => {
-    const impure = /\b(Date\.now|Math\.random|performance\.now|setTimeout|setInterval|Bun\.(spawn|file|write|sleep)|fetch)\s*\(/;
+    const impure =
+      /\b(Date\.now|Math\.random|performance\.now|setTimeout|setInterval|Bun\.(spawn|file|write|sleep)|fetch)\s*\(/;
     const bad: string[] = [];
     for (const f of files.filter((f) => /^runtime\/(pool|fixed)\//.test(f) && !isTestCode(f))) {
-      readFileSync(join(REPO, f), "utf8").split("\n").forEach((line, i) => {
-        if (impure.test(line.replace(/\/\/.*$/, ""))) bad.push(`${f}:${i + 1}: ${line.trim()}`);
-      });
+      readFileSync(join(REPO, f), "utf8")
+        .split("\n")
+        .forEach((line, i) => {
+          if (impure.test(line.replace(/\/\/.*$/, ""))) bad.push(`${f}:${i + 1}: ${line.trim()}`);
+        });
     }
     expect(bad).toEqual([]);
   });
@@ -121,8 +142,15 @@ describe("import rules (docs/architecture.md)", () => {
   });
 
   test("the graph reader sees every kind of import", () => {
-    const text = 'import type { A } from "./a.ts";\nimport { b } from "../../schema/b.ts";\nexport { c } from "zod";\nimport "./side.ts";\nconst d = await import("../../emulator/index.ts");\n';
+    const text =
+      'import type { A } from "./a.ts";\nimport { b } from "../../schema/b.ts";\nexport { c } from "zod";\nimport "./side.ts";\nconst d = await import("../../emulator/index.ts");\n';
     const found = edgesOf("runtime/pool/x.ts", text).map((e) => `${e.to}${e.typeOnly ? ":type" : ""}`);
-    expect(found.sort()).toEqual(["emulator/index.ts", "runtime/pool/a.ts:type", "runtime/pool/side.ts", "schema/b.ts", "zod"]);
+    expect(found.sort()).toEqual([
+      "emulator/index.ts",
+      "runtime/pool/a.ts:type",
+      "runtime/pool/side.ts",
+      "schema/b.ts",
+      "zod",
+    ]);
   });
 });

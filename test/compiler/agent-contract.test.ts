@@ -9,7 +9,8 @@ import { DEFAULT_SOCKET } from "../../runtime/cni/protocol.ts";
 import { run } from "../../sandbox/exec.ts";
 import { REPO } from "./deploy-kit.ts";
 
-const agent = (args: string[]) => run([process.execPath, join(REPO, "cli", "main.ts"), ...args], { env: { NODE_NAME: "" } });
+const agent = (args: string[]) =>
+  run([process.execPath, join(REPO, "cli", "main.ts"), ...args], { env: { NODE_NAME: "" } });
 
 describe("agent contract", () => {
   test("vpccni agent parses every argument the DaemonSet passes (it stops only at the missing NODE_NAME)", async () => {

@@ -17,7 +17,10 @@ const outcome = async (call: () => Promise<unknown>) => {
 };
 const out = {
   setEniIpResource: await outcome(() => kube.setEniIpResource(node, { capacity: 40, allocatable: 12 })),
-  podsOnNode: await kube.podsOnNode(node).then((pods) => pods.map((p) => p.name).sort(), (e: Error) => `failed ${e.message}`),
+  podsOnNode: await kube.podsOnNode(node).then(
+    (pods) => pods.map((p) => p.name).sort(),
+    (e: Error) => `failed ${e.message}`,
+  ),
   nodeEvent: await outcome(() => kube.nodeEvent(node, "Normal", "ProbeEvent", "the agent's client under its own RBAC")),
   otherNodeStatus: await outcome(() => kube.setEniIpResource(other, { capacity: 1, allocatable: 1 })),
 };

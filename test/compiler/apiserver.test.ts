@@ -10,7 +10,17 @@ import { kubeCall } from "../../sandbox/kube-api.ts";
 import { writeKubeconfig } from "../../sandbox/kubeconfig.ts";
 import { run } from "../../sandbox/exec.ts";
 import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
-import { agentPod, allowed, compileExamples, kubectl, ownRules, patchStatus, REPO, serviceAccountToken, wave } from "./deploy-kit.ts";
+import {
+  agentPod,
+  allowed,
+  compileExamples,
+  kubectl,
+  ownRules,
+  patchStatus,
+  REPO,
+  serviceAccountToken,
+  wave,
+} from "./deploy-kit.ts";
 
 // A namespace of its own: the shared cluster never deletes namespaces (no controller-manager).
 const ENI_IP = "tke.cloud.tencent.com/eni-ip";
@@ -33,8 +43,21 @@ describe("compiled examples on a real API server", () => {
     const kinds = [...res.stdout.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]);
     // kustomize's own kind order (it agrees with our waves).
     expect(kinds).toEqual([
-      "Namespace", "ServiceAccount", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ConfigMap", "ConfigMap", "ConfigMap",
-      "Service", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "DaemonSet", "DaemonSet",
+      "Namespace",
+      "ServiceAccount",
+      "ServiceAccount",
+      "Role",
+      "ClusterRole",
+      "RoleBinding",
+      "ClusterRoleBinding",
+      "ConfigMap",
+      "ConfigMap",
+      "ConfigMap",
+      "Service",
+      "ValidatingAdmissionPolicy",
+      "ValidatingAdmissionPolicyBinding",
+      "DaemonSet",
+      "DaemonSet",
     ]);
   });
 
@@ -45,23 +68,44 @@ describe("compiled examples on a real API server", () => {
       expect(files.length).toBeGreaterThan(0);
       for (const dry of [["--dry-run=server"], []]) {
         const res = await kubectl(admin, ["apply", "--server-side", "--field-manager=vpccni-test", ...dry, ...files]);
-        expect({ wave: w, dry: dry.length > 0, code: res.code, stderr: res.stderr }).toEqual({ wave: w, dry: dry.length > 0, code: 0, stderr: "" });
+        expect({ wave: w, dry: dry.length > 0, code: res.code, stderr: res.stderr }).toEqual({
+          wave: w,
+          dry: dry.length > 0,
+          code: 0,
+          stderr: "",
+        });
       }
     }
     const again = await kubectl(admin, ["apply", "--server-side", "--field-manager=vpccni-test", "-k", out.dir]);
     expect(again.stderr).toBe("");
-    expect(again.stdout.trim().split("\n").every((l) => l.endsWith(" serverside-applied"))).toBe(true);
+    expect(
+      again.stdout
+        .trim()
+        .split("\n")
+        .every((l) => l.endsWith(" serverside-applied")),
+    ).toBe(true);
     // Nothing the server defaults differs from what we wrote in a way apply would fight over.
     const diff = await kubectl(admin, ["diff", "--server-side", "--field-manager=vpccni-test", "-k", out.dir]);
     expect({ code: diff.code, stdout: diff.stdout, stderr: diff.stderr }).toEqual({ code: 0, stdout: "", stderr: "" });
     const ds = await kubeCall(admin, "GET", `/apis/apps/v1/namespaces/${NS}/daemonsets/vpccni-agent-general`);
     expect(ds.json.spec.template.spec.priorityClassName).toBe("system-node-critical");
-    expect(ds.json.spec.template.spec.containers[0].securityContext.capabilities).toEqual({ add: ["NET_ADMIN", "SYS_ADMIN"], drop: ["ALL"] });
+    expect(ds.json.spec.template.spec.containers[0].securityContext.capabilities).toEqual({
+      add: ["NET_ADMIN", "SYS_ADMIN"],
+      drop: ["ALL"],
+    });
   }, 60_000);
 
   test("the committed variants output (kube-system, no Namespace object) passes a server-side dry run", async () => {
     const dir = join(REPO, "compiler", "testdata", "variants", "expected");
-    const res = await kubectl(cluster().admin, ["apply", "--server-side", "--dry-run=server", "--field-manager=vpccni-variants", "--force-conflicts", "-k", dir]);
+    const res = await kubectl(cluster().admin, [
+      "apply",
+      "--server-side",
+      "--dry-run=server",
+      "--field-manager=vpccni-variants",
+      "--force-conflicts",
+      "-k",
+      dir,
+    ]);
     expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: "" });
     expect(res.stdout).toContain("daemonset.apps/vpccni-agent-edge serverside-applied (server dry run)");
   });
@@ -72,29 +116,48 @@ describe("compiled examples on a real API server", () => {
     beforeAll(async () => {
       const c = cluster();
       for (const name of [NODE, OTHER_NODE]) {
-        await kubeCall(c.admin, "POST", "/api/v1/nodes", { body: { apiVersion: "v1", kind: "Node", metadata: { name } }, allow: [409] });
+        await kubeCall(c.admin, "POST", "/api/v1/nodes", {
+          body: { apiVersion: "v1", kind: "Node", metadata: { name } },
+          allow: [409],
+        });
       }
       // Tokens as the kubelet mounts them: bound to an agent pod, so they carry its node.
       general = await serviceAccountToken(c, NS, "vpccni-agent-general", await agentPod(c, NS, "general", NODE));
       batch = await serviceAccountToken(c, NS, "vpccni-agent-batch", await agentPod(c, NS, "batch", OTHER_NODE));
       for (const name of ["tencentcloud-credentials"]) {
         await kubeCall(c.admin, "POST", `/api/v1/namespaces/${NS}/secrets`, {
-          body: { apiVersion: "v1", kind: "Secret", metadata: { name }, stringData: { TENCENTCLOUD_SECRET_ID: "test-id", TENCENTCLOUD_SECRET_KEY: "test-key" } },
+          body: {
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name },
+            stringData: { TENCENTCLOUD_SECRET_ID: "test-id", TENCENTCLOUD_SECRET_KEY: "test-key" },
+          },
         });
       }
       await kubeCall(c.admin, "POST", `/api/v1/namespaces/${NS}/pods`, {
-        body: { apiVersion: "v1", kind: "Pod", metadata: { name: "p1" }, spec: { nodeName: NODE, containers: [{ name: "c", image: "example.invalid/none" }] } },
+        body: {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "p1" },
+          spec: { nodeName: NODE, containers: [{ name: "c", image: "example.invalid/none" }] },
+        },
       });
     });
 
     test("every request in AGENT_API_REQUESTS is allowed (SelfSubjectAccessReview with the agent's own token)", async () => {
       for (const r of AGENT_API_REQUESTS) {
         const attributes = {
-          verb: r.verb, group: r.group, resource: r.resource, subresource: r.subresource,
+          verb: r.verb,
+          group: r.group,
+          resource: r.resource,
+          subresource: r.subresource,
           ...(r.scope === "cluster" ? {} : { namespace: r.scope.namespace }),
           ...(r.resource === "nodes" ? { name: NODE } : {}),
         };
-        expect({ ...attributes, allowed: await allowed(general, attributes) }).toEqual({ ...attributes, allowed: true });
+        expect({ ...attributes, allowed: await allowed(general, attributes) }).toEqual({
+          ...attributes,
+          allowed: true,
+        });
       }
     });
 
@@ -116,8 +179,14 @@ describe("compiled examples on a real API server", () => {
       expect(listed.json.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toContain("p1");
       const event = await agentCall(general, "POST", `/api/v1/namespaces/${EVENTS_NAMESPACE}/events`, {
         body: {
-          apiVersion: "v1", kind: "Event", metadata: { generateName: `${NODE}.vpccni.` }, type: "Warning", reason: "SubnetExhausted", message: "test",
-          involvedObject: { kind: "Node", name: NODE, apiVersion: "v1" }, source: { component: "vpccni-agent", host: NODE },
+          apiVersion: "v1",
+          kind: "Event",
+          metadata: { generateName: `${NODE}.vpccni.` },
+          type: "Warning",
+          reason: "SubnetExhausted",
+          message: "test",
+          involvedObject: { kind: "Node", name: NODE, apiVersion: "v1" },
+          source: { component: "vpccni-agent", host: NODE },
         },
       });
       expect(event.status).toBe(201);
@@ -131,10 +200,19 @@ describe("compiled examples on a real API server", () => {
         for (const d of denied) expect({ ...d, allowed: await allowed(sa, d) }).toEqual({ ...d, allowed: false });
       }
       // The credentials Secret reaches the agent as a volume: its ServiceAccount cannot read it.
-      const secret = await kubeCall(general, "GET", `/api/v1/namespaces/${NS}/secrets/tencentcloud-credentials`, { allow: [403] });
+      const secret = await kubeCall(general, "GET", `/api/v1/namespaces/${NS}/secrets/tencentcloud-credentials`, {
+        allow: [403],
+      });
       expect(secret.status).toBe(403);
-      const ds = await kubeCall(cluster().admin, "GET", `/apis/apps/v1/namespaces/${NS}/daemonsets/vpccni-agent-general`);
-      expect(ds.json.spec.template.spec.volumes).toContainEqual({ name: "credentials", secret: { secretName: "tencentcloud-credentials", defaultMode: 0o400, optional: false } });
+      const ds = await kubeCall(
+        cluster().admin,
+        "GET",
+        `/apis/apps/v1/namespaces/${NS}/daemonsets/vpccni-agent-general`,
+      );
+      expect(ds.json.spec.template.spec.volumes).toContainEqual({
+        name: "credentials",
+        secret: { secretName: "tencentcloud-credentials", defaultMode: 0o400, optional: false },
+      });
     });
 
     test("the admission policy narrows patch nodes/status to the agent's own node and the eni-ip resource", async () => {
@@ -150,10 +228,17 @@ describe("compiled examples on a real API server", () => {
         status: 403,
         message: `nodes "${OTHER_NODE}" is forbidden: ValidatingAdmissionPolicy 'vpccni-agent-node-status' with binding 'vpccni-agent-node-status' denied request: a vpccni agent may only update the status of the node it runs on (token for ${NODE}, request for ${OTHER_NODE})`,
       });
-      expect((await patchStatus(general, NODE, { capacity: { [ENI_IP]: "31" }, allocatable: { [ENI_IP]: "6" } })).status).toBe(200);
+      expect(
+        (await patchStatus(general, NODE, { capacity: { [ENI_IP]: "31" }, allocatable: { [ENI_IP]: "6" } })).status,
+      ).toBe(200);
       const cpu = await patchStatus(general, NODE, { capacity: { cpu: "64" } });
-      expect({ status: cpu.status, reason: cpu.json.message.replace(/.*denied request: /, "") }).toEqual({ status: 403, reason: `a vpccni agent may only change ${ENI_IP} in status.capacity` });
-      const ready = await patchStatus(general, NODE, { conditions: [{ type: "Ready", status: "False", reason: "Hijacked", message: "x" }] });
+      expect({ status: cpu.status, reason: cpu.json.message.replace(/.*denied request: /, "") }).toEqual({
+        status: 403,
+        reason: `a vpccni agent may only change ${ENI_IP} in status.capacity`,
+      });
+      const ready = await patchStatus(general, NODE, {
+        conditions: [{ type: "Ready", status: "False", reason: "Hijacked", message: "x" }],
+      });
       expect({ status: ready.status, reason: ready.json.message.replace(/.*denied request: /, "") }).toEqual({
         status: 403,
         reason: `a vpccni agent may only change status.capacity and status.allocatable (${ENI_IP})`,
@@ -169,9 +254,19 @@ describe("compiled examples on a real API server", () => {
 
     test("the agent's own Kubernetes client (runtime/kube) works with these rights, and is refused on another node", async () => {
       const c = cluster();
-      const kubeconfig = writeKubeconfig(join(out.dir, "general.kubeconfig"), { server: c.server, ca: c.admin.ca, token: general.token, user: "vpccni-agent-general" });
+      const kubeconfig = writeKubeconfig(join(out.dir, "general.kubeconfig"), {
+        server: c.server,
+        ca: c.admin.ca,
+        token: general.token,
+        user: "vpccni-agent-general",
+      });
       const res = await run([process.execPath, join(import.meta.dir, "agent-kube-probe.ts")], {
-        env: { KUBECONFIG: kubeconfig.path, NODE_EXTRA_CA_CERTS: c.caFile, PROBE_NODE: NODE, PROBE_OTHER_NODE: OTHER_NODE },
+        env: {
+          KUBECONFIG: kubeconfig.path,
+          NODE_EXTRA_CA_CERTS: c.caFile,
+          PROBE_NODE: NODE,
+          PROBE_OTHER_NODE: OTHER_NODE,
+        },
       });
       expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: "" });
       expect(JSON.parse(res.stdout)).toEqual({

@@ -16,9 +16,19 @@ export const REPO = resolve(import.meta.dir, "../..");
 /** examples/policies compiled for namespace `ns` into a temporary folder. */
 export async function compileExamples(ns: string): Promise<{ dir: string; files: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), "vpccni-deploy-"));
-  const outcome = await compileToDir({ paths: [join(REPO, "examples", "policies")], outDir: dir, namespace: ns, cwd: REPO });
+  const outcome = await compileToDir({
+    paths: [join(REPO, "examples", "policies")],
+    outDir: dir,
+    namespace: ns,
+    cwd: REPO,
+  });
   if (outcome.diff === undefined) throw new Error(`compile failed: ${JSON.stringify(outcome.diagnostics)}`);
-  return { dir, files: readdirSync(dir).filter((f) => f !== "kustomization.yaml").sort() };
+  return {
+    dir,
+    files: readdirSync(dir)
+      .filter((f) => f !== "kustomization.yaml")
+      .sort(),
+  };
 }
 
 export function wave(dir: string, file: string): number {
@@ -35,10 +45,20 @@ export function kubectl(kc: Kubeconfig, args: string[]): Promise<RunResult> {
  * A token of an existing ServiceAccount (TokenRequest). Bound to a pod, as the kubelet mounts
  * it, the token carries the pod's node name, which the node-status admission policy checks.
  */
-export async function serviceAccountToken(c: Cluster, namespace: string, name: string, pod?: { name: string; uid: string }): Promise<Kubeconfig> {
-  const boundObjectRef = pod === undefined ? undefined : { apiVersion: "v1", kind: "Pod", name: pod.name, uid: pod.uid };
+export async function serviceAccountToken(
+  c: Cluster,
+  namespace: string,
+  name: string,
+  pod?: { name: string; uid: string },
+): Promise<Kubeconfig> {
+  const boundObjectRef =
+    pod === undefined ? undefined : { apiVersion: "v1", kind: "Pod", name: pod.name, uid: pod.uid };
   const tr = await kubeCall(c.admin, "POST", `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
-    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 600, boundObjectRef } },
+    body: {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds: 600, boundObjectRef },
+    },
   });
   const token = tr.json?.status?.token;
   if (typeof token !== "string") throw new Error(`no token for ${namespace}/${name}: ${JSON.stringify(tr.json)}`);
@@ -62,24 +82,43 @@ export async function ownRules(sa: Kubeconfig, namespace: string): Promise<strin
     body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectRulesReview", spec: { namespace } },
   });
   const everyone = new Set(["selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews"]);
-  const rules = review.json.status.resourceRules as { verbs: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[] }[];
+  const rules = review.json.status.resourceRules as {
+    verbs: string[];
+    apiGroups?: string[];
+    resources?: string[];
+    resourceNames?: string[];
+  }[];
   return rules
     .filter((r) => !(r.resources ?? []).every((x) => everyone.has(x)))
     .flatMap((r) =>
       (r.resources ?? []).flatMap((res) =>
-        r.verbs.map((v) => `${v} ${(r.apiGroups ?? [""]).join(",") || "core"}/${res}${r.resourceNames ? `[${r.resourceNames.join(",")}]` : ""}`),
+        r.verbs.map(
+          (v) =>
+            `${v} ${(r.apiGroups ?? [""]).join(",") || "core"}/${res}${r.resourceNames ? `[${r.resourceNames.join(",")}]` : ""}`,
+        ),
       ),
     )
     .sort();
 }
 
 /** An agent pod of a policy on a node (no kubelet runs: it only anchors a bound token). */
-export async function agentPod(c: Cluster, namespace: string, policy: string, node: string): Promise<{ name: string; uid: string }> {
+export async function agentPod(
+  c: Cluster,
+  namespace: string,
+  policy: string,
+  node: string,
+): Promise<{ name: string; uid: string }> {
   const name = `vpccni-agent-${policy}-${node}`;
   const pod = await kubeCall(c.admin, "POST", `/api/v1/namespaces/${namespace}/pods`, {
     body: {
-      apiVersion: "v1", kind: "Pod", metadata: { name },
-      spec: { nodeName: node, serviceAccountName: `vpccni-agent-${policy}`, containers: [{ name: "agent", image: "example.invalid/vpccni" }] },
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name },
+      spec: {
+        nodeName: node,
+        serviceAccountName: `vpccni-agent-${policy}`,
+        containers: [{ name: "agent", image: "example.invalid/vpccni" }],
+      },
     },
   });
   return { name, uid: pod.json.metadata.uid as string };
@@ -87,5 +126,9 @@ export async function agentPod(c: Cluster, namespace: string, policy: string, no
 
 /** A strategic merge patch of a Node's status, as the agent sends it; 403 is returned, not thrown. */
 export function patchStatus(kc: Kubeconfig, node: string, status: Record<string, unknown>) {
-  return kubeCall(kc, "PATCH", `/api/v1/nodes/${node}/status`, { contentType: "application/strategic-merge-patch+json", body: { status }, allow: [403] });
+  return kubeCall(kc, "PATCH", `/api/v1/nodes/${node}/status`, {
+    contentType: "application/strategic-merge-patch+json",
+    body: { status },
+    allow: [403],
+  });
 }

@@ -20,7 +20,13 @@ beforeAll(async () => {
   w = await makeEniBed(1);
   rig = await makeRig();
   await w.fabric.onAssign(w.nodes[0]!.eni, IPS);
-  agent = startStubAgent({ socket: rig.socket, dp: w.nodes[0]!.dp, eniMac: w.nodes[0]!.eni.mac, table: w.nodes[0]!.link.table, ips: IPS });
+  agent = startStubAgent({
+    socket: rig.socket,
+    dp: w.nodes[0]!.dp,
+    eniMac: w.nodes[0]!.eni.mac,
+    table: w.nodes[0]!.link.table,
+    ips: IPS,
+  });
   pod = await w.bed.addPod({ name: "p" });
 }, 60_000);
 
@@ -32,7 +38,14 @@ afterAll(async () => {
 
 const good = () => ({ cniVersion: "1.1.0", name: "vpc", ...vpccniPlugin(rig) });
 const env = (over: Record<string, string | undefined> = {}) => {
-  const base: Record<string, string | undefined> = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: "/", ...over };
+  const base: Record<string, string | undefined> = {
+    CNI_COMMAND: "ADD",
+    CNI_CONTAINERID: "c1",
+    CNI_NETNS: pod.path,
+    CNI_IFNAME: "eth0",
+    CNI_PATH: "/",
+    ...over,
+  };
   return Object.fromEntries(Object.entries(base).filter(([, v]) => v !== undefined)) as Record<string, string>;
 };
 
@@ -56,7 +69,13 @@ describe("vpccni rejects bad calls with spec error codes and no partial state", 
   });
   test("DEL of an attachment the agent never saw succeeds with empty output, netns gone or not", async () => {
     for (const netns of [pod.path, "/var/run/netns/vpccni-no-such-ns", undefined]) {
-      const r = await execCni(w.bed, w.nodes[0]!.node, rig, JSON.stringify(good()), env({ CNI_COMMAND: "DEL", CNI_CONTAINERID: "never-added", CNI_NETNS: netns }));
+      const r = await execCni(
+        w.bed,
+        w.nodes[0]!.node,
+        rig,
+        JSON.stringify(good()),
+        env({ CNI_COMMAND: "DEL", CNI_CONTAINERID: "never-added", CNI_NETNS: netns }),
+      );
       expect(r).toEqual({ code: 0, stdout: "", stderr: "" });
     }
   });
@@ -64,33 +83,68 @@ describe("vpccni rejects bad calls with spec error codes and no partial state", 
     const dir = mkdtempSync(join(tmpdir(), "vpccni-cwd-"));
     try {
       writeFileSync(join(dir, ".env"), "CNI_COMMAND=VERSION\n");
-      const r = await w.bed.exec(w.nodes[0]!.node.ns, ["env", "-i", join(rig.binDir, "vpccni")], { input: JSON.stringify(good()), cwd: dir });
+      const r = await w.bed.exec(w.nodes[0]!.node.ns, ["env", "-i", join(rig.binDir, "vpccni")], {
+        input: JSON.stringify(good()),
+        cwd: dir,
+      });
       expect(JSON.parse(r.stdout)).toMatchObject({ code: 4, msg: "CNI_COMMAND is not set" });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-  test("malformed stdin: 6", () => expectError("{\"cniVersion\": ", env(), 6, /not JSON/));
+  test("malformed stdin: 6", () => expectError('{"cniVersion": ', env(), 6, /not JSON/));
   test("empty stdin: 6", () => expectError("", env(), 6, /not JSON/));
-  test("config without name: 7", () => expectError(JSON.stringify({ cniVersion: "1.1.0", type: "vpccni" }), env(), 7, /invalid network configuration/));
-  test("unsupported cniVersion: 1", () => expectError(JSON.stringify({ ...good(), cniVersion: "0.3.1" }), env(), 1, /cniVersion '0.3.1' is not supported/));
-  test("oversized stdin (over 1 MiB): 7", () => expectError(JSON.stringify({ ...good(), pad: "x".repeat(1.5 * 1024 * 1024) }), env(), 7, /larger than 1048576 bytes/));
-  test("missing CNI_COMMAND: 4", () => expectError(JSON.stringify(good()), env({ CNI_COMMAND: undefined }), 4, /CNI_COMMAND is not set/));
-  test("unknown CNI_COMMAND: 4", () => expectError(JSON.stringify(good()), env({ CNI_COMMAND: "FROB" }), 4, /CNI_COMMAND 'FROB'/));
-  test("missing CNI_CONTAINERID: 4", () => expectError(JSON.stringify(good()), env({ CNI_CONTAINERID: undefined }), 4, /CNI_CONTAINERID is not set/));
-  test("missing CNI_IFNAME: 4", () => expectError(JSON.stringify(good()), env({ CNI_IFNAME: undefined }), 4, /CNI_IFNAME is not set/));
-  test("missing CNI_NETNS: 4", () => expectError(JSON.stringify(good()), env({ CNI_NETNS: undefined }), 4, /CNI_NETNS is not set/));
-  test("relative netns path: 4", () => expectError(JSON.stringify(good()), env({ CNI_NETNS: "var/run/netns/x" }), 4, /CNI_NETNS 'var\/run\/netns\/x' must match/));
-  test("netns path that does not exist: 3", () => expectError(JSON.stringify(good()), env({ CNI_NETNS: "/var/run/netns/vpccni-no-such-ns" }), 3, /does not exist/));
+  test("config without name: 7", () =>
+    expectError(JSON.stringify({ cniVersion: "1.1.0", type: "vpccni" }), env(), 7, /invalid network configuration/));
+  test("unsupported cniVersion: 1", () =>
+    expectError(JSON.stringify({ ...good(), cniVersion: "0.3.1" }), env(), 1, /cniVersion '0.3.1' is not supported/));
+  test("oversized stdin (over 1 MiB): 7", () =>
+    expectError(
+      JSON.stringify({ ...good(), pad: "x".repeat(1.5 * 1024 * 1024) }),
+      env(),
+      7,
+      /larger than 1048576 bytes/,
+    ));
+  test("missing CNI_COMMAND: 4", () =>
+    expectError(JSON.stringify(good()), env({ CNI_COMMAND: undefined }), 4, /CNI_COMMAND is not set/));
+  test("unknown CNI_COMMAND: 4", () =>
+    expectError(JSON.stringify(good()), env({ CNI_COMMAND: "FROB" }), 4, /CNI_COMMAND 'FROB'/));
+  test("missing CNI_CONTAINERID: 4", () =>
+    expectError(JSON.stringify(good()), env({ CNI_CONTAINERID: undefined }), 4, /CNI_CONTAINERID is not set/));
+  test("missing CNI_IFNAME: 4", () =>
+    expectError(JSON.stringify(good()), env({ CNI_IFNAME: undefined }), 4, /CNI_IFNAME is not set/));
+  test("missing CNI_NETNS: 4", () =>
+    expectError(JSON.stringify(good()), env({ CNI_NETNS: undefined }), 4, /CNI_NETNS is not set/));
+  test("relative netns path: 4", () =>
+    expectError(
+      JSON.stringify(good()),
+      env({ CNI_NETNS: "var/run/netns/x" }),
+      4,
+      /CNI_NETNS 'var\/run\/netns\/x' must match/,
+    ));
+  test("netns path that does not exist: 3", () =>
+    expectError(JSON.stringify(good()), env({ CNI_NETNS: "/var/run/netns/vpccni-no-such-ns" }), 3, /does not exist/));
   test("a netns path that is not a netns: the agent's wiring fails, nothing is left", () =>
     expectError(JSON.stringify(good()), env({ CNI_NETNS: "/etc/hostname" }), 102, /wiring failed/));
-  test("GC with a 1.0.0 config: 1", () => expectError(JSON.stringify({ ...good(), cniVersion: "1.0.0" }), env({ CNI_COMMAND: "GC" }), 1, /GC needs cniVersion 1.1.0/));
-  test("CHECK without prevResult: 7", () => expectError(JSON.stringify(good()), env({ CNI_COMMAND: "CHECK" }), 7, /CHECK needs prevResult/));
+  test("GC with a 1.0.0 config: 1", () =>
+    expectError(
+      JSON.stringify({ ...good(), cniVersion: "1.0.0" }),
+      env({ CNI_COMMAND: "GC" }),
+      1,
+      /GC needs cniVersion 1.1.0/,
+    ));
+  test("CHECK without prevResult: 7", () =>
+    expectError(JSON.stringify(good()), env({ CNI_COMMAND: "CHECK" }), 7, /CHECK needs prevResult/));
   test("an agent that accepts but never answers: 11 after timeoutMs, nothing left", async () => {
     const socket = `${rig.root}/hang.sock`;
     const listener = Bun.listen({ unix: socket, socket: { data() {} } }); // reads, never answers
     try {
-      await expectError(JSON.stringify({ ...good(), socket, timeoutMs: 300 }), env(), 11, /did not answer add within 300 ms/);
+      await expectError(
+        JSON.stringify({ ...good(), socket, timeoutMs: 300 }),
+        env(),
+        11,
+        /did not answer add within 300 ms/,
+      );
     } finally {
       listener.stop(true);
     }

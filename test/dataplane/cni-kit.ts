@@ -50,17 +50,50 @@ export function vpccniPlugin(rig: CniRig, extra: Record<string, unknown> = {}): 
 }
 
 /** cnitool with our binary and the reference plugins on CNI_PATH, inside the node namespace. */
-export function cnitool(bed: TestBed, node: NodeNs, rig: CniRig, cmd: string, net: string, netns: string, env: Record<string, string> = {}): Promise<RunResult> {
-  return bed.exec(node.ns, ["env", `NETCONFPATH=${rig.netconf}`, `CNI_PATH=${rig.binDir}:${paths.cniPluginDir}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), paths.cnitool, cmd, net, netns]);
+export function cnitool(
+  bed: TestBed,
+  node: NodeNs,
+  rig: CniRig,
+  cmd: string,
+  net: string,
+  netns: string,
+  env: Record<string, string> = {},
+): Promise<RunResult> {
+  return bed.exec(node.ns, [
+    "env",
+    `NETCONFPATH=${rig.netconf}`,
+    `CNI_PATH=${rig.binDir}:${paths.cniPluginDir}`,
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    paths.cnitool,
+    cmd,
+    net,
+    netns,
+  ]);
 }
 
 /** The binary run directly, as a runtime would: stdin + the given CNI_* variables only. */
-export function execCni(bed: TestBed, node: NodeNs, rig: CniRig, stdin: string, env: Record<string, string>): Promise<RunResult> {
-  return bed.exec(node.ns, ["env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), join(rig.binDir, "vpccni")], { input: stdin });
+export function execCni(
+  bed: TestBed,
+  node: NodeNs,
+  rig: CniRig,
+  stdin: string,
+  env: Record<string, string>,
+): Promise<RunResult> {
+  return bed.exec(
+    node.ns,
+    ["env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), join(rig.binDir, "vpccni")],
+    { input: stdin },
+  );
 }
 
 export function podEnv(command: string, pod: PodNs, containerId: string): Record<string, string> {
-  return { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: "/nonexistent" };
+  return {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: containerId,
+    CNI_NETNS: pod.path,
+    CNI_IFNAME: "eth0",
+    CNI_PATH: "/nonexistent",
+  };
 }
 
 /**

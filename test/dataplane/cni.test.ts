@@ -3,14 +3,26 @@
 import { statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { PodNs } from "../../sandbox/test-bed.ts";
-import { cnitool, execCni, makeRig, removeCnitoolCache, requireDataPlaneTools, vpccniPlugin, writeConf, type CniRig } from "./cni-kit.ts";
+import {
+  cnitool,
+  execCni,
+  makeRig,
+  removeCnitoolCache,
+  requireDataPlaneTools,
+  vpccniPlugin,
+  writeConf,
+  type CniRig,
+} from "./cni-kit.ts";
 import { startStubAgent, type StubAgent } from "./stub-agent-kit.ts";
 import { makeEniBed, ping, type EniBed } from "./eni-bed-kit.ts";
 
 let w: EniBed;
 const rigs: CniRig[] = [];
 const agents: StubAgent[] = [];
-const IPS = [["10.231.8.101", "10.231.8.102", "10.231.8.103"], ["10.231.8.111", "10.231.8.112"]];
+const IPS = [
+  ["10.231.8.101", "10.231.8.102", "10.231.8.103"],
+  ["10.231.8.111", "10.231.8.112"],
+];
 
 beforeAll(async () => {
   requireDataPlaneTools();
@@ -32,7 +44,8 @@ afterAll(async () => {
   for (const r of rigs) r.remove();
 });
 
-const tool = (i: number, cmd: string, pod: PodNs, net = "vpc", env: Record<string, string> = {}) => cnitool(w.bed, w.nodes[i]!.node, rigs[i]!, cmd, net, pod.path, env);
+const tool = (i: number, cmd: string, pod: PodNs, net = "vpc", env: Record<string, string> = {}) =>
+  cnitool(w.bed, w.nodes[i]!.node, rigs[i]!, cmd, net, pod.path, env);
 const ok = async (p: ReturnType<typeof tool>) => {
   const r = await p;
   if (r.code !== 0) throw new Error(`cnitool failed (${r.code}): ${r.stderr}${r.stdout}`);
@@ -62,7 +75,11 @@ describe("vpccni under cnitool", () => {
     const r = await tool(0, "check", a);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("rule to 10.231.8.101 lookup main (pref 512) missing");
-    await w.nodes[0]!.dp.repair({ primaryInterface: "eth0", enis: [w.nodes[0]!.eniSpec], pods: [...agents[0]!.pods.values()] });
+    await w.nodes[0]!.dp.repair({
+      primaryInterface: "eth0",
+      enis: [w.nodes[0]!.eniSpec],
+      pods: [...agents[0]!.pods.values()],
+    });
     await ok(tool(0, "check", a));
   });
 
@@ -72,7 +89,8 @@ describe("vpccni under cnitool", () => {
 
   test("the agent socket is 0600 and curl can inspect it", async () => {
     expect(statSync(rigs[0]!.socket).mode & 0o777).toBe(0o600);
-    const out = await Bun.$`curl -sS --max-time 5 --unix-socket ${rigs[0]!.socket} -H content-type:application/json -d ${'{"network":"vpc"}'} http://agent/v1/cni/status`.text();
+    const out =
+      await Bun.$`curl -sS --max-time 5 --unix-socket ${rigs[0]!.socket} -H content-type:application/json -d ${'{"network":"vpc"}'} http://agent/v1/cni/status`.text();
     expect(JSON.parse(out)).toEqual({ ready: true, idleIps: 2 });
   });
 
@@ -94,14 +112,20 @@ describe("vpccni under cnitool", () => {
 
   test("chains with portmap (CNI 1.0.0 conflist): DNAT to the pod IP on ADD, gone after DEL", async () => {
     const d = await w.bed.addPod({ name: "d" });
-    const cap = { CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }] }) };
+    const cap = {
+      CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }] }),
+    };
     const r = JSON.parse(await ok(tool(1, "add", d, "chain", cap)));
     expect(r.cniVersion).toBe("1.0.0");
     const ip = r.ips[0].address.split("/")[0];
-    expect(await w.bed.execOk(w.nodes[1]!.node.ns, ["iptables-save", "-t", "nat"])).toContain(`--to-destination ${ip}:80`);
+    expect(await w.bed.execOk(w.nodes[1]!.node.ns, ["iptables-save", "-t", "nat"])).toContain(
+      `--to-destination ${ip}:80`,
+    );
     // no CHECK here: portmap 1.1.1's CHECK insists on an IPv6 chain it never made (its bug)
     await ok(tool(1, "del", d, "chain", cap));
-    expect(await w.bed.execOk(w.nodes[1]!.node.ns, ["iptables-save", "-t", "nat"])).not.toContain(`--to-destination ${ip}:80`);
+    expect(await w.bed.execOk(w.nodes[1]!.node.ns, ["iptables-save", "-t", "nat"])).not.toContain(
+      `--to-destination ${ip}:80`,
+    );
     expect(agents[1]!.pods.size).toBe(0);
   });
 
@@ -109,15 +133,33 @@ describe("vpccni under cnitool", () => {
     const n = w.nodes[0]!;
     const leaked = await w.bed.addPod({ name: "leak" });
     const keep = await w.bed.addPod({ name: "keep" });
-    const conf = (extra: object) => JSON.stringify({ cniVersion: "1.1.0", name: "vpc", ...vpccniPlugin(rigs[0]!), ...extra });
-    for (const [pod, id] of [[leaked, "leaked-1"], [keep, "keep-1"]] as const) {
-      const r = await execCni(w.bed, n.node, rigs[0]!, conf({}), { CNI_COMMAND: "ADD", CNI_CONTAINERID: id, CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: "/" });
+    const conf = (extra: object) =>
+      JSON.stringify({ cniVersion: "1.1.0", name: "vpc", ...vpccniPlugin(rigs[0]!), ...extra });
+    for (const [pod, id] of [
+      [leaked, "leaked-1"],
+      [keep, "keep-1"],
+    ] as const) {
+      const r = await execCni(w.bed, n.node, rigs[0]!, conf({}), {
+        CNI_COMMAND: "ADD",
+        CNI_CONTAINERID: id,
+        CNI_NETNS: pod.path,
+        CNI_IFNAME: "eth0",
+        CNI_PATH: "/",
+      });
       expect(r.code).toBe(0);
     }
-    const valid = [{ containerID: "keep-1", ifname: "eth0" }, { containerID: [...agents[0]!.pods.values()].find((p) => p.netns === a.path)!.containerId, ifname: "eth0" }];
-    const gc = await execCni(w.bed, n.node, rigs[0]!, conf({ "cni.dev/valid-attachments": valid }), { CNI_COMMAND: "GC", CNI_PATH: "/" });
+    const valid = [
+      { containerID: "keep-1", ifname: "eth0" },
+      { containerID: [...agents[0]!.pods.values()].find((p) => p.netns === a.path)!.containerId, ifname: "eth0" },
+    ];
+    const gc = await execCni(w.bed, n.node, rigs[0]!, conf({ "cni.dev/valid-attachments": valid }), {
+      CNI_COMMAND: "GC",
+      CNI_PATH: "/",
+    });
     expect(gc.code).toBe(0);
-    expect([...agents[0]!.pods.values()].map((p) => p.containerId).sort()).toEqual([valid[1]!.containerID, "keep-1"].sort());
+    expect([...agents[0]!.pods.values()].map((p) => p.containerId).sort()).toEqual(
+      [valid[1]!.containerID, "keep-1"].sort(),
+    );
     expect((await n.dp.listPods()).length).toBe(2);
     // cnitool's GC lists no valid attachments: it DELs its cached ones, then GC drops the rest
     await ok(tool(0, "gc", a));
@@ -139,7 +181,12 @@ describe("vpccni under cnitool", () => {
     const gone = await execCni(w.bed, n.node, rigs[0]!, conf, { CNI_COMMAND: "STATUS" });
     expect(JSON.parse(gone.stdout)).toMatchObject({ code: 50 });
     expect(JSON.parse(gone.stdout).msg).toContain("node agent unavailable");
-    const add = await execCni(w.bed, n.node, rigs[0]!, conf, { CNI_COMMAND: "ADD", CNI_CONTAINERID: "x", CNI_NETNS: a.path, CNI_IFNAME: "eth0" });
+    const add = await execCni(w.bed, n.node, rigs[0]!, conf, {
+      CNI_COMMAND: "ADD",
+      CNI_CONTAINERID: "x",
+      CNI_NETNS: a.path,
+      CNI_IFNAME: "eth0",
+    });
     expect(JSON.parse(add.stdout)).toMatchObject({ code: 11 });
   });
 });

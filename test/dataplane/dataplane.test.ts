@@ -1,7 +1,13 @@
 // The data plane against the real kernel, in test-bed namespaces: two nodes, one ENI each,
 // pods wired by IprouteDataPlane, packets through the `vpc` router.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { FROM_POD_PRIORITY, hostVethName, IprouteDataPlane, TO_POD_PRIORITY, type PodSpec } from "../../runtime/net/index.ts";
+import {
+  FROM_POD_PRIORITY,
+  hostVethName,
+  IprouteDataPlane,
+  TO_POD_PRIORITY,
+  type PodSpec,
+} from "../../runtime/net/index.ts";
 import { runOk } from "../../sandbox/exec.ts";
 import type { PodNs } from "../../sandbox/test-bed.ts";
 import { requireDataPlaneTools } from "./cni-kit.ts";
@@ -14,7 +20,14 @@ async function addPod(nodeIdx: number, ip: string, name: string) {
   const n = w.nodes[nodeIdx]!;
   const pod = await w.bed.addPod({ name });
   await w.fabric.onAssign(n.eni, [ip]);
-  const spec: PodSpec = { network: "vpccni", containerId: `c-${name}`, ifname: "eth0", netns: pod.path, ip, table: n.link.table };
+  const spec: PodSpec = {
+    network: "vpccni",
+    containerId: `c-${name}`,
+    ifname: "eth0",
+    netns: pod.path,
+    ip,
+    table: n.link.table,
+  };
   await n.dp.wirePod(spec);
   return { pod, spec };
 }
@@ -22,7 +35,11 @@ async function addPod(nodeIdx: number, ip: string, name: string) {
 beforeAll(async () => {
   requireDataPlaneTools();
   w = await makeEniBed(2);
-  pods = [await addPod(0, "10.231.8.101", "a"), await addPod(1, "10.231.8.102", "b"), await addPod(0, "10.231.8.103", "c")];
+  pods = [
+    await addPod(0, "10.231.8.101", "a"),
+    await addPod(1, "10.231.8.102", "b"),
+    await addPod(0, "10.231.8.103", "c"),
+  ];
 }, 60_000);
 
 afterAll(async () => {
@@ -32,7 +49,9 @@ afterAll(async () => {
 describe("data plane in namespaces", () => {
   test("ENI route table number is exactly ifindex + 2000, holding subnet and default routes", async () => {
     for (const n of w.nodes) {
-      const [link] = JSON.parse(await w.bed.ip(n.node.ns, "-json", "link", "show", "dev", n.link.name)) as { ifindex: number }[];
+      const [link] = JSON.parse(await w.bed.ip(n.node.ns, "-json", "link", "show", "dev", n.link.name)) as {
+        ifindex: number;
+      }[];
       expect(n.link.table).toBe(link!.ifindex + 2000);
       const routes = await w.bed.ip(n.node.ns, "route", "show", "table", String(link!.ifindex + 2000));
       expect(routes).toContain(`10.231.8.0/24 dev ${n.link.name} scope link`);
@@ -42,7 +61,14 @@ describe("data plane in namespaces", () => {
 
   test("rp_filter is 0 on all, eth0 and the ENI; forwarding is on", async () => {
     const n = w.nodes[0]!;
-    const out = await w.bed.execOk(n.node.ns, ["sysctl", "-n", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.eth0.rp_filter", `net.ipv4.conf.${n.link.name}.rp_filter`, "net.ipv4.ip_forward"]);
+    const out = await w.bed.execOk(n.node.ns, [
+      "sysctl",
+      "-n",
+      "net.ipv4.conf.all.rp_filter",
+      "net.ipv4.conf.eth0.rp_filter",
+      `net.ipv4.conf.${n.link.name}.rp_filter`,
+      "net.ipv4.ip_forward",
+    ]);
     expect(out.trim().split("\n")).toEqual(["0", "0", "0", "1"]);
   });
 
@@ -61,9 +87,15 @@ describe("data plane in namespaces", () => {
   test("a pod's traffic leaves through its ENI, not eth0 (counters on the vpc-side peers)", async () => {
     const n = w.nodes[0]!;
     const eniPeer = w.fabric.eni(n.eni.eniId)!.vpcPeer;
-    const [eni0, eth0] = [await rxPackets(w.bed, w.bed.vpc, eniPeer), await rxPackets(w.bed, w.bed.vpc, n.node.vpcPeer)];
+    const [eni0, eth0] = [
+      await rxPackets(w.bed, w.bed.vpc, eniPeer),
+      await rxPackets(w.bed, w.bed.vpc, n.node.vpcPeer),
+    ];
     expect(await ping(w.bed, pods[0]!.pod.ns, "10.231.8.102", 5)).toBe(true);
-    const [eni1, eth1] = [await rxPackets(w.bed, w.bed.vpc, eniPeer), await rxPackets(w.bed, w.bed.vpc, n.node.vpcPeer)];
+    const [eni1, eth1] = [
+      await rxPackets(w.bed, w.bed.vpc, eniPeer),
+      await rxPackets(w.bed, w.bed.vpc, n.node.vpcPeer),
+    ];
     expect(eni1 - eni0).toBeGreaterThanOrEqual(5);
     expect(eth1 - eth0).toBeLessThan(5);
   });
@@ -88,7 +120,9 @@ describe("data plane in namespaces", () => {
     const n = w.nodes[0]!;
     expect(await n.dp.checkPod(pods[0]!.spec)).toEqual([]);
     await w.bed.ip(n.node.ns, "rule", "del", "from", "10.231.8.101", "pref", String(FROM_POD_PRIORITY));
-    expect(await n.dp.checkPod(pods[0]!.spec)).toEqual([`rule from 10.231.8.101 lookup ${n.link.table} (pref 1536) missing`]);
+    expect(await n.dp.checkPod(pods[0]!.spec)).toEqual([
+      `rule from 10.231.8.101 lookup ${n.link.table} (pref 1536) missing`,
+    ]);
   });
 
   test("repair re-creates deleted rules, routes and sysctls, and traffic flows again", async () => {
@@ -102,14 +136,16 @@ describe("data plane in namespaces", () => {
     expect(await ping(w.bed, pods[1]!.pod.ns, "10.231.8.101")).toBe(false);
     const desired = { primaryInterface: "eth0", enis: [n.eniSpec], pods: [pods[0]!.spec, pods[2]!.spec] };
     const report = await n.dp.repair(desired);
-    expect(report.fixed.sort()).toEqual([
-      `net.ipv4.conf.${n.link.name}.rp_filter: 1 -> 0`,
-      "net.ipv4.conf.all.rp_filter: 1 -> 0",
-      `route replace default via 10.231.8.1 dev ${n.link.name} onlink table ${n.link.table} (ENI ${n.link.name})`,
-      `route 10.231.8.101/32 dev ${hostVethName(pods[0]!.spec)} re-added`,
-      "rule from 10.231.8.101 lookup " + n.link.table + " re-added",
-      "rule to 10.231.8.101 lookup main re-added",
-    ].sort());
+    expect(report.fixed.sort()).toEqual(
+      [
+        `net.ipv4.conf.${n.link.name}.rp_filter: 1 -> 0`,
+        "net.ipv4.conf.all.rp_filter: 1 -> 0",
+        `route replace default via 10.231.8.1 dev ${n.link.name} onlink table ${n.link.table} (ENI ${n.link.name})`,
+        `route 10.231.8.101/32 dev ${hostVethName(pods[0]!.spec)} re-added`,
+        "rule from 10.231.8.101 lookup " + n.link.table + " re-added",
+        "rule to 10.231.8.101 lookup main re-added",
+      ].sort(),
+    );
     expect(await n.dp.checkPod(pods[0]!.spec)).toEqual([]);
     expect(await ping(w.bed, pods[1]!.pod.ns, "10.231.8.101")).toBe(true);
     expect((await n.dp.repair(desired)).fixed).toEqual([]);
@@ -119,9 +155,15 @@ describe("data plane in namespaces", () => {
     const n = w.nodes[0]!;
     await w.bed.sysctl(n.node.ns, `net.ipv4.conf.${n.link.name}.rp_filter`, "2");
     const hands = new IprouteDataPlane({ netns: n.node.ns, manageRpFilter: false });
-    const report = await hands.repair({ primaryInterface: "eth0", enis: [n.eniSpec], pods: [pods[0]!.spec, pods[2]!.spec] });
+    const report = await hands.repair({
+      primaryInterface: "eth0",
+      enis: [n.eniSpec],
+      pods: [pods[0]!.spec, pods[2]!.spec],
+    });
     expect(report.fixed).toEqual([]);
-    expect((await w.bed.execOk(n.node.ns, ["sysctl", "-n", `net.ipv4.conf.${n.link.name}.rp_filter`])).trim()).toBe("2");
+    expect((await w.bed.execOk(n.node.ns, ["sysctl", "-n", `net.ipv4.conf.${n.link.name}.rp_filter`])).trim()).toBe(
+      "2",
+    );
     await n.dp.ensureSysctls("eth0", [n.link.name]);
   });
 
@@ -148,7 +190,14 @@ describe("data plane in namespaces", () => {
   test("a netns reused right after DEL: the next attachment waits for the old veth to go", async () => {
     const n = w.nodes[1]!;
     const pod = await w.bed.addPod({ name: "reuse" });
-    const first: PodSpec = { network: "vpccni", containerId: "c-first", ifname: "eth0", netns: pod.path, ip: "10.231.8.121", table: n.link.table };
+    const first: PodSpec = {
+      network: "vpccni",
+      containerId: "c-first",
+      ifname: "eth0",
+      netns: pod.path,
+      ip: "10.231.8.121",
+      table: n.link.table,
+    };
     const second: PodSpec = { ...first, containerId: "c-second", ip: "10.231.8.122" };
     await n.dp.wirePod(first);
     await n.dp.unwirePod(first, first.ip, first.table);
@@ -163,7 +212,14 @@ describe("data plane in namespaces", () => {
   test("leftover rules and veth of a crashed ADD for the same IP do not block the next one", async () => {
     const n = w.nodes[1]!;
     const pod = await w.bed.addPod({ name: "crash" });
-    const spec: PodSpec = { network: "vpccni", containerId: "c-crash", ifname: "eth0", netns: pod.path, ip: "10.231.8.125", table: n.link.table };
+    const spec: PodSpec = {
+      network: "vpccni",
+      containerId: "c-crash",
+      ifname: "eth0",
+      netns: pod.path,
+      ip: "10.231.8.125",
+      table: n.link.table,
+    };
     await w.bed.ip(n.node.ns, "rule", "add", "to", spec.ip, "lookup", "main", "pref", "512");
     await w.bed.ip(n.node.ns, "rule", "add", "from", spec.ip, "lookup", String(n.link.table), "pref", "1536");
     await n.dp.wirePod(spec);
@@ -176,7 +232,14 @@ describe("data plane in namespaces", () => {
 
   test("a failed wiring leaves nothing behind", async () => {
     const n = w.nodes[1]!;
-    const spec: PodSpec = { network: "vpccni", containerId: "c-bad", ifname: "eth0", netns: "/var/run/netns/does-not-exist-vpccni", ip: "10.231.8.120", table: n.link.table };
+    const spec: PodSpec = {
+      network: "vpccni",
+      containerId: "c-bad",
+      ifname: "eth0",
+      netns: "/var/run/netns/does-not-exist-vpccni",
+      ip: "10.231.8.120",
+      table: n.link.table,
+    };
     await expect(n.dp.wirePod(spec)).rejects.toThrow(/does-not-exist/);
     expect(await n.dp.listPods()).toEqual([]);
     expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain("10.231.8.120");

@@ -36,15 +36,32 @@ export async function makeEniBed(count = 2): Promise<EniBed> {
     const nodes: EniBedNode[] = [];
     for (let n = 1; n <= count; n++) {
       const node = await bed.addNode();
-      const instance: FabricInstance = { instanceId: `ins-${n}`, zone: "ap-test-1", primaryIp: node.ip, primaryMac: mac(n, 0) };
+      const instance: FabricInstance = {
+        instanceId: `ins-${n}`,
+        zone: "ap-test-1",
+        primaryIp: node.ip,
+        primaryMac: mac(n, 0),
+      };
       instances.set(instance.instanceId, node);
       const eni: FabricEni = {
-        eniId: `eni-${n}`, mac: mac(n, 1), vpcId: "vpc-t", subnetId: "subnet-pods", cidrBlock: POD_SUBNET,
-        gateway: POD_GATEWAY_VPC, primaryIp: `10.231.8.${10 * n}`, secondaryIps: [], deviceIndex: 1,
+        eniId: `eni-${n}`,
+        mac: mac(n, 1),
+        vpcId: "vpc-t",
+        subnetId: "subnet-pods",
+        cidrBlock: POD_SUBNET,
+        gateway: POD_GATEWAY_VPC,
+        primaryIp: `10.231.8.${10 * n}`,
+        secondaryIps: [],
+        deviceIndex: 1,
       };
       await fabric.onAttach(eni, instance);
       const dp = new IprouteDataPlane({ netns: node.ns });
-      const eniSpec: EniSpec = { mac: eni.mac, subnetCidr: POD_SUBNET, gateway: POD_GATEWAY_VPC, primaryIp: eni.primaryIp };
+      const eniSpec: EniSpec = {
+        mac: eni.mac,
+        subnetCidr: POD_SUBNET,
+        gateway: POD_GATEWAY_VPC,
+        primaryIp: eni.primaryIp,
+      };
       const link = await dp.setupEni(eniSpec);
       await dp.ensureSysctls("eth0", [link.name]);
       nodes.push({ node, dp, instance, eni, eniSpec, link });
@@ -58,7 +75,9 @@ export async function makeEniBed(count = 2): Promise<EniBed> {
 
 /** rx packets of a link in a namespace, from `ip -s -json`. */
 export async function rxPackets(bed: TestBed, ns: string, dev: string): Promise<number> {
-  const out = JSON.parse(await bed.ip(ns, "-s", "-json", "link", "show", "dev", dev)) as { stats64: { rx: { packets: number } } }[];
+  const out = JSON.parse(await bed.ip(ns, "-s", "-json", "link", "show", "dev", dev)) as {
+    stats64: { rx: { packets: number } };
+  }[];
   return out[0]!.stats64.rx.packets;
 }
 

@@ -14,7 +14,17 @@ beforeAll(async () => {
   bed = await createTestBed();
   node = await bed.addNode();
   const fabric = new NetnsFabric(bed, () => node);
-  const eni: FabricEni = { eniId: "eni-self", mac: "02:00:0a:e8:09:01", vpcId: "v", subnetId: "s", cidrBlock: "10.231.8.0/24", gateway: "10.231.8.1", primaryIp: "10.231.8.90", secondaryIps: [], deviceIndex: 2 };
+  const eni: FabricEni = {
+    eniId: "eni-self",
+    mac: "02:00:0a:e8:09:01",
+    vpcId: "v",
+    subnetId: "s",
+    cidrBlock: "10.231.8.0/24",
+    gateway: "10.231.8.1",
+    primaryIp: "10.231.8.90",
+    secondaryIps: [],
+    deviceIndex: 2,
+  };
   await fabric.onAttach(eni, { instanceId: "ins-self", zone: "z", primaryIp: node.ip, primaryMac: "" });
   await bed.sysctl(node.ns, "net.ipv4.conf.all.rp_filter", "1");
 }, 30_000);
@@ -24,13 +34,27 @@ afterAll(async () => {
 });
 
 test("with no netns option the data plane configures the namespace it runs in", async () => {
-  const r = await bed.exec(node.ns, [process.execPath, join(ROOT, "test/dataplane/self-netns-probe.ts"), "02:00:0a:e8:09:01", "10.231.8.0/24", "10.231.8.1"]);
+  const r = await bed.exec(node.ns, [
+    process.execPath,
+    join(ROOT, "test/dataplane/self-netns-probe.ts"),
+    "02:00:0a:e8:09:01",
+    "10.231.8.0/24",
+    "10.231.8.1",
+  ]);
   expect(r.stderr).toBe("");
   const out = JSON.parse(r.stdout) as { link: { name: string; ifindex: number; table: number }; fixed: string[] };
   expect(out.link.name).toBe("eth2");
   expect(out.link.table).toBe(out.link.ifindex + 2000);
   expect(out.fixed).toEqual([]);
-  const sysctls = await bed.execOk(node.ns, ["sysctl", "-n", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.eth2.rp_filter", "net.ipv4.ip_forward"]);
+  const sysctls = await bed.execOk(node.ns, [
+    "sysctl",
+    "-n",
+    "net.ipv4.conf.all.rp_filter",
+    "net.ipv4.conf.eth2.rp_filter",
+    "net.ipv4.ip_forward",
+  ]);
   expect(sysctls.trim().split("\n")).toEqual(["0", "0", "1"]);
-  expect(await bed.ip(node.ns, "route", "show", "table", String(out.link.table))).toContain("default via 10.231.8.1 dev eth2 onlink");
+  expect(await bed.ip(node.ns, "route", "show", "table", String(out.link.table))).toContain(
+    "default via 10.231.8.1 dev eth2 onlink",
+  );
 }, 30_000);

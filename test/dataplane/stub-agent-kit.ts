@@ -21,7 +21,8 @@ export interface StubAgent extends CniServer {
   failWith?: number;
 }
 
-const keyOf = (k: { network: string; containerId: string; ifname: string }) => `${k.network}/${k.containerId}/${k.ifname}`;
+const keyOf = (k: { network: string; containerId: string; ifname: string }) =>
+  `${k.network}/${k.containerId}/${k.ifname}`;
 
 export function startStubAgent(opts: StubAgentOptions): StubAgent {
   const pods = new Map<string, PodSpec>();
@@ -41,11 +42,27 @@ export function startStubAgent(opts: StubAgentOptions): StubAgent {
       if (existing) await release(existing); // a repeated ADD starts over
       const ip = free.shift();
       if (!ip) throw new CniError(CniCode.TryAgainLater, "no idle IP on this node");
-      const spec: PodSpec = { network: req.network, containerId: req.containerId, ifname: req.ifname, netns: req.netns, ip, table: opts.table };
+      const spec: PodSpec = {
+        network: req.network,
+        containerId: req.containerId,
+        ifname: req.ifname,
+        netns: req.netns,
+        ip,
+        table: opts.table,
+      };
       try {
         const w = await opts.dp.wirePod(spec);
         pods.set(keyOf(req), spec);
-        return { ip, prefixLength: 32, gateway: POD_GATEWAY, eniMac: opts.eniMac, routeTable: opts.table, hostVeth: w.hostVeth, hostMac: w.hostMac, podMac: w.podMac };
+        return {
+          ip,
+          prefixLength: 32,
+          gateway: POD_GATEWAY,
+          eniMac: opts.eniMac,
+          routeTable: opts.table,
+          hostVeth: w.hostVeth,
+          hostMac: w.hostMac,
+          podMac: w.podMac,
+        };
       } catch (err) {
         free.unshift(ip);
         throw new CniError(CniCode.AgentFailure, `wiring failed: ${(err as Error).message}`);
@@ -65,7 +82,8 @@ export function startStubAgent(opts: StubAgentOptions): StubAgent {
       guard();
       const spec = pods.get(keyOf(req));
       if (!spec) throw new CniError(CniCode.CheckFailed, `no attachment ${keyOf(req)}`);
-      if (req.ip && req.ip !== spec.ip) throw new CniError(CniCode.CheckFailed, `prevResult says ${req.ip}, the agent assigned ${spec.ip}`);
+      if (req.ip && req.ip !== spec.ip)
+        throw new CniError(CniCode.CheckFailed, `prevResult says ${req.ip}, the agent assigned ${spec.ip}`);
       const problems = await opts.dp.checkPod(spec);
       if (problems.length) throw new CniError(CniCode.CheckFailed, problems.join("; "));
       return { ok: true as const };
@@ -83,7 +101,9 @@ export function startStubAgent(opts: StubAgentOptions): StubAgent {
     },
     async status() {
       guard();
-      return free.length > 0 ? { ready: true, idleIps: free.length } : { ready: false, idleIps: 0, message: "no idle IP on this node" };
+      return free.length > 0
+        ? { ready: true, idleIps: free.length }
+        : { ready: false, idleIps: 0, message: "no idle IP on this node" };
     },
   };
   const server = serveCni(opts.socket, api);

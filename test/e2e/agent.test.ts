@@ -14,7 +14,12 @@ describe("node agent, two nodes", () => {
   const cluster = useSharedCluster();
   let world: EmulatedCluster;
   beforeAll(async () => {
-    world = await EmulatedCluster.start({ nodes: 2, cluster: cluster(), listen: true, spec: { prebind: { min: 3, max: 6 }, releaseInterval: "2s", ipCooldown: "0s" } });
+    world = await EmulatedCluster.start({
+      nodes: 2,
+      cluster: cluster(),
+      listen: true,
+      spec: { prebind: { min: 3, max: 6 }, releaseInterval: "2s", ipCooldown: "0s" },
+    });
     await Promise.all(world.nodes.map((n) => n.startAgent()));
   }, 120_000);
   afterAll(async () => {
@@ -44,7 +49,10 @@ describe("node agent, two nodes", () => {
     await waitFor("the Node status to match the pool", async () => {
       const view = await n1.view();
       const node = (await kubeCall(cluster().admin, "GET", `/api/v1/nodes/${n1.name}`)).json;
-      return node.status?.capacity?.["tke.cloud.tencent.com/eni-ip"] === "30" && node.status?.allocatable?.["tke.cloud.tencent.com/eni-ip"] === String(view.summary.bound);
+      return (
+        node.status?.capacity?.["tke.cloud.tencent.com/eni-ip"] === "30" &&
+        node.status?.allocatable?.["tke.cloud.tencent.com/eni-ip"] === String(view.summary.bound)
+      );
     });
   });
 
@@ -85,8 +93,13 @@ describe("node agent, two nodes", () => {
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toContain(`node ${n1.name} (${n1.instanceId}), policy e2e`);
     expect(out.stdout).toContain(`pods ${view.summary.pods}  bound ${view.summary.bound}/30`);
-    for (const eni of view.enis) expect(out.stdout).toMatch(new RegExp(`${eni.id}\\s+${eni.subnet}\\s+${eni.link}\\s+${eni.routeTable}\\s+${eni.bound}\\s+${eni.assigned}`));
-    const missing = await run([process.execPath, "cli/main.ts", "status", "--socket", "/nonexistent/cni.sock"], { cwd: ROOT });
+    for (const eni of view.enis)
+      expect(out.stdout).toMatch(
+        new RegExp(`${eni.id}\\s+${eni.subnet}\\s+${eni.link}\\s+${eni.routeTable}\\s+${eni.bound}\\s+${eni.assigned}`),
+      );
+    const missing = await run([process.execPath, "cli/main.ts", "status", "--socket", "/nonexistent/cni.sock"], {
+      cwd: ROOT,
+    });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("cannot read the agent at /nonexistent/cni.sock");
   });
@@ -100,11 +113,15 @@ describe("node agent, two nodes", () => {
     expect(table).toBeGreaterThan(2000);
     await world.bed.ip(n2.ns.ns, "rule", "del", "from", b.ip, "lookup", String(table));
     await world.bed.ip(n2.ns.ns, "route", "del", "default", "table", String(table));
-    await waitFor("the rule and the route to come back", async () => {
-      const rules = await world.bed.ip(n2.ns.ns, "rule", "show");
-      const routes = await world.bed.ip(n2.ns.ns, "route", "show", "table", String(table));
-      return rules.includes(`from ${b.ip} lookup ${table}`) && routes.includes("default");
-    }, 30_000);
+    await waitFor(
+      "the rule and the route to come back",
+      async () => {
+        const rules = await world.bed.ip(n2.ns.ns, "rule", "show");
+        const routes = await world.bed.ip(n2.ns.ns, "route", "show", "table", String(table));
+        return rules.includes(`from ${b.ip} lookup ${table}`) && routes.includes("default");
+      },
+      30_000,
+    );
     const a = world.nodes[0]!.pods.get("a")!;
     const r = await world.bed.exec(a.pod.ns, ["ping", "-n", "-q", "-c", "1", "-W", "2", b.ip]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -146,8 +163,17 @@ describe("node agent, two nodes", () => {
     const before = await n2.view();
     n2.writePolicy(policyYaml("e2e", { prebind: { min: 9, max: 1 } }));
     await waitFor("a PolicyRejected event", async () => {
-      const events = (await kubeCall(cluster().admin, "GET", `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${n2.name}`)).json;
-      return events.items.some((e: { reason: string; message: string }) => e.reason === "PolicyRejected" && e.message.includes("prebind-min-above-max"));
+      const events = (
+        await kubeCall(
+          cluster().admin,
+          "GET",
+          `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${n2.name}`,
+        )
+      ).json;
+      return events.items.some(
+        (e: { reason: string; message: string }) =>
+          e.reason === "PolicyRejected" && e.message.includes("prebind-min-above-max"),
+      );
     });
     expect((await n2.view()).summary.maxBindable).toBe(before.summary.maxBindable);
     n2.writePolicy(policyYaml("e2e", { prebind: { min: 3, max: 6 }, releaseInterval: "2s", ipCooldown: "0s" }));
@@ -159,7 +185,10 @@ describe("node agent, two nodes", () => {
     const secrets = state.credentials.flatMap((c) => [c.secretKey, ...(c.token ? [c.token] : [])]);
     expect(secrets.length).toBeGreaterThan(0);
     for (const node of world.nodes) {
-      const lines = node.agentLog().split("\n").filter((l) => l.startsWith("{"));
+      const lines = node
+        .agentLog()
+        .split("\n")
+        .filter((l) => l.startsWith("{"));
       expect(lines.length).toBeGreaterThan(5);
       for (const line of lines) {
         const record = JSON.parse(line) as Record<string, unknown>;
@@ -167,8 +196,14 @@ describe("node agent, two nodes", () => {
         for (const secret of secrets) expect(line).not.toContain(secret);
       }
       // Node discovery found eth0 by the primary ENI's MAC from the metadata service.
-      const identified = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.msg === "node identified");
-      expect(identified).toMatchObject({ instanceId: node.instanceId, zone: "ap-guangzhou-3", primaryInterface: "eth0" });
+      const identified = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((r) => r.msg === "node identified");
+      expect(identified).toMatchObject({
+        instanceId: node.instanceId,
+        zone: "ap-guangzhou-3",
+        primaryInterface: "eth0",
+      });
     }
   });
 });

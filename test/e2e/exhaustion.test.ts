@@ -15,7 +15,12 @@ describe("an exhausted pod subnet", () => {
       cluster: cluster(),
       caller: "direct",
       // A /28 pod subnet: a handful of usable addresses, each ENI's primary IP included.
-      emulator: { subnets: [base.subnets![0]!, { subnetId: SUBNETS.large, vpcId: VPC, cidrBlock: "10.231.8.0/28", zone: "ap-guangzhou-3" }] },
+      emulator: {
+        subnets: [
+          base.subnets![0]!,
+          { subnetId: SUBNETS.large, vpcId: VPC, cidrBlock: "10.231.8.0/28", zone: "ap-guangzhou-3" },
+        ],
+      },
       spec: { subnets: [SUBNETS.large], prebind: { min: 1, max: 1 }, ipCooldown: "0s" },
       agentArgs: ["--add-timeout", "2s"],
     });
@@ -52,7 +57,13 @@ describe("an exhausted pod subnet", () => {
     expect(statusError.code).toBe(50);
     expect(statusError.msg).toContain("no pod subnet has a free IP (subnet-pods0001)");
     await waitFor("SubnetExhausted and PoolExhausted Events on the Node", async () => {
-      const events = (await kubeCall(cluster().admin, "GET", `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${n1.name}`)).json;
+      const events = (
+        await kubeCall(
+          cluster().admin,
+          "GET",
+          `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${n1.name}`,
+        )
+      ).json;
       const reasons = new Set(events.items.map((e: { reason: string }) => e.reason));
       return reasons.has("SubnetExhausted") && reasons.has("PoolExhausted");
     });

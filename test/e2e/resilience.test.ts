@@ -27,7 +27,10 @@ async function pingAll(world: EmulatedCluster, node: EmulatedNode): Promise<void
 describe("node agent under failure", () => {
   let world: EmulatedCluster;
   beforeAll(async () => {
-    world = await EmulatedCluster.start({ nodes: 2, spec: { prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" } });
+    world = await EmulatedCluster.start({
+      nodes: 2,
+      spec: { prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" },
+    });
     await Promise.all(world.nodes.map((n) => n.startAgent()));
   }, 120_000);
   afterAll(async () => {
@@ -41,11 +44,22 @@ describe("node agent under failure", () => {
     for (let i = 0; i < 10; i++) await n2.delPod(`w${i}`);
     expect((await n2.view()).summary.bound).toBeGreaterThan(10);
     // releaseInterval is 10m: only the lowered limit can explain a release within this test.
-    n2.writePolicy(policyYaml("e2e", { prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s", limits: { maxEnisPerNode: 1, ipsPerEni: 6 } }));
-    await waitFor("bound to drop to the new maxBindable", async () => {
-      const v = await n2.view();
-      return v.summary.maxBindable === 6 && v.summary.bound <= 6 && v.summary.inflight === 0;
-    }, 30_000);
+    n2.writePolicy(
+      policyYaml("e2e", {
+        prebind: { min: 2, max: 4 },
+        releaseInterval: "10m",
+        ipCooldown: "0s",
+        limits: { maxEnisPerNode: 1, ipsPerEni: 6 },
+      }),
+    );
+    await waitFor(
+      "bound to drop to the new maxBindable",
+      async () => {
+        const v = await n2.view();
+        return v.summary.maxBindable === 6 && v.summary.bound <= 6 && v.summary.inflight === 0;
+      },
+      30_000,
+    );
     await expectNoLeak(n2);
     await pingAll(world, n2);
   });
@@ -53,7 +67,12 @@ describe("node agent under failure", () => {
   test("kill -9 during a burst, then restart: no duplicate IP, no leaked IP or ENI, pods still reach each other", async () => {
     const n1 = world.nodes[0]!;
     const sandboxes = await Promise.all(Array.from({ length: 16 }, (_, i) => n1.newPodNamespace(`k${i}`)));
-    const burst = sandboxes.map((ns, i) => n1.addPod(`k${i}`, ns).then(() => true, () => false));
+    const burst = sandboxes.map((ns, i) =>
+      n1.addPod(`k${i}`, ns).then(
+        () => true,
+        () => false,
+      ),
+    );
     // Kill while the burst is in flight: after a few pods have their IP, before all do.
     await waitFor("a few pods to be wired", () => n1.pods.size >= 3, 30_000);
     expect(await n1.stopAgent("SIGKILL")).not.toBe(0);
@@ -89,10 +108,14 @@ describe("node agent under failure", () => {
       world.emulator.admin.setFaults({});
     }
     // Failed calls leave the pool in back-off for a while; converged means the rules hold again.
-    await waitFor("the pool to converge to pods + min .. pods + max", async () => {
-      const { summary: s } = await n2.view();
-      return s.inflight === 0 && s.bound >= Math.min(s.pods + s.waiting + 2, 30) && s.bound <= s.pods + s.waiting + 4;
-    }, 90_000);
+    await waitFor(
+      "the pool to converge to pods + min .. pods + max",
+      async () => {
+        const { summary: s } = await n2.view();
+        return s.inflight === 0 && s.bound >= Math.min(s.pods + s.waiting + 2, 30) && s.bound <= s.pods + s.waiting + 4;
+      },
+      90_000,
+    );
     await expectNoLeak(n2);
     await pingAll(world, n2);
   }, 120_000);
@@ -101,7 +124,10 @@ describe("node agent under failure", () => {
 describe("a subnet removed from a live policy", () => {
   let world: EmulatedCluster;
   beforeAll(async () => {
-    world = await EmulatedCluster.start({ nodes: 1, spec: { prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" } });
+    world = await EmulatedCluster.start({
+      nodes: 1,
+      spec: { prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" },
+    });
     await world.nodes[0]!.startAgent();
   }, 120_000);
   afterAll(async () => {
@@ -113,7 +139,14 @@ describe("a subnet removed from a live policy", () => {
     for (let i = 0; i < 3; i++) await n1.addPod(`s${i}`);
     const before = await n1.view();
     expect(before.enis.map((e) => e.subnet)).toEqual(["subnet-pods0001"]);
-    n1.writePolicy(policyYaml("e2e", { subnets: ["subnet-pods0002"], prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" }));
+    n1.writePolicy(
+      policyYaml("e2e", {
+        subnets: ["subnet-pods0002"],
+        prebind: { min: 2, max: 4 },
+        releaseInterval: "10m",
+        ipCooldown: "0s",
+      }),
+    );
     // More pods than the old ENI can hold: the pool must grow into the listed subnet only.
     for (let i = 3; i < 12; i++) await n1.addPod(`s${i}`);
     await waitFor("the pool to settle", async () => (await n1.view()).summary.inflight === 0, 90_000);

@@ -12,10 +12,19 @@ const WIDGETS = {
     group: "harness.vpccni.test",
     scope: "Namespaced",
     names: { plural: "widgets", singular: "widget", kind: "Widget" },
-    versions: [{
-      name: "v1", served: true, storage: true,
-      schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", properties: { size: { type: "integer", minimum: 1 } } } } } },
-    }],
+    versions: [
+      {
+        name: "v1",
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: "object",
+            properties: { spec: { type: "object", properties: { size: { type: "integer", minimum: 1 } } } },
+          },
+        },
+      },
+    ],
   },
 };
 
@@ -35,22 +44,35 @@ describe("kube-apiserver + etcd harness", () => {
 
   test("a CRD can be created, becomes established and serves objects with validation", async () => {
     const c = cluster();
-    await kubeCall(c.admin, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", { body: WIDGETS, allow: [409] });
+    await kubeCall(c.admin, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", {
+      body: WIDGETS,
+      allow: [409],
+    });
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const crd = await kubeCall(c.admin, "GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${WIDGETS.metadata.name}`);
-      const established = (crd.json.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === "Established" && x.status === "True");
+      const crd = await kubeCall(
+        c.admin,
+        "GET",
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${WIDGETS.metadata.name}`,
+      );
+      const established = (crd.json.status?.conditions ?? []).some(
+        (x: { type: string; status: string }) => x.type === "Established" && x.status === "True",
+      );
       if (established) break;
       if (Date.now() > deadline) throw new Error(`CRD not established: ${JSON.stringify(crd.json.status)}`);
       await Bun.sleep(100);
     }
     const ns = `crd-${Date.now().toString(36)}`;
-    await kubeCall(c.admin, "POST", "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } });
+    await kubeCall(c.admin, "POST", "/api/v1/namespaces", {
+      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+    });
     const base = `/apis/harness.vpccni.test/v1/namespaces/${ns}/widgets`;
     // the discovery of a new group can lag the Established condition by a moment
-    const created = await retryNotFound(() => kubeCall(c.admin, "POST", base, {
-      body: { apiVersion: "harness.vpccni.test/v1", kind: "Widget", metadata: { name: "w1" }, spec: { size: 3 } },
-    }));
+    const created = await retryNotFound(() =>
+      kubeCall(c.admin, "POST", base, {
+        body: { apiVersion: "harness.vpccni.test/v1", kind: "Widget", metadata: { name: "w1" }, spec: { size: 3 } },
+      }),
+    );
     expect(created.json.spec.size).toBe(3);
     const got = await kubeCall(c.admin, "GET", `${base}/w1`);
     expect(got.json.metadata.resourceVersion).toBe(created.json.metadata.resourceVersion);
@@ -80,7 +102,10 @@ describe("kube-apiserver + etcd harness", () => {
     const write = kubeCall(ro, "POST", "/api/v1/namespaces", {
       body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "must-not-exist" } },
     });
-    const err = await write.then(() => undefined, (e: unknown) => e);
+    const err = await write.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(KubeApiError);
     expect((err as KubeApiError).status).toBe(403);
     const status = JSON.parse((err as KubeApiError).body) as { reason: string; message: string };
@@ -90,7 +115,15 @@ describe("kube-apiserver + etcd harness", () => {
     const denied = await run([paths.kubectl, "--kubeconfig", ro.path, "create", "namespace", "must-not-exist"]);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain("forbidden");
-    const who = await runOk([paths.kubectl, "--kubeconfig", ro.path, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
+    const who = await runOk([
+      paths.kubectl,
+      "--kubeconfig",
+      ro.path,
+      "auth",
+      "whoami",
+      "-o",
+      "jsonpath={.status.userInfo.username}",
+    ]);
     expect(who).toMatch(/^system:serviceaccount:vpccni-test-sa:vpccni-test-read-namespaces-\d+$/);
   });
 });

@@ -13,7 +13,9 @@ describe("@kubernetes/client-node under Bun against the harness cluster", () => 
 
   test("list, create, merge-patch, server-side apply and watch work with the CA in NODE_EXTRA_CA_CERTS", async () => {
     const c = cluster();
-    const res = await run([process.execPath, PROBE], { env: { KUBECONFIG: c.admin.path, NODE_EXTRA_CA_CERTS: c.caFile } });
+    const res = await run([process.execPath, PROBE], {
+      env: { KUBECONFIG: c.admin.path, NODE_EXTRA_CA_CERTS: c.caFile },
+    });
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toEqual({
