@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs a command in a fresh Debian 12 machine as the README promises it: a minbase root file
+# system (mmdebstrap, from this machine's apt sources) holding only Node.js and npm (copied
+# from this machine) and this checkout's files, as root, with an empty cache and no iproute2,
+# ping or procps. Default command: the README's first one, `npm ci && npx vpccni demo`.
+#
+#   bash scripts/fresh-machine.sh ['shell command run in the checkout']
+#
+# The root file system is a throw-away copy of a cached base (keyed by release); the chroot runs
+# in a private mount namespace, so its /proc, /sys, /dev and /run mounts vanish with it.
+source "$(dirname "$0")/build-common.sh"
+work=
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+RELEASE=bookworm
+BASE_DIR=$VPCCNI_CACHE/fresh-$RELEASE-v1
+
+base() {
+  if [ -f "$BASE_DIR/rootfs.tar" ]; then return; fi
+  command -v mmdebstrap >/dev/null || die "mmdebstrap is missing: bash scripts/prereqs.sh installs it (apt-get install mmdebstrap)"
+  lock "$BASE_DIR"
+  [ -f "$BASE_DIR/rootfs.tar" ] && return
+  say "fresh machine: building a Debian $RELEASE minbase root file system (once per machine)"
+  mmdebstrap --quiet --format=tar --variant=minbase "$RELEASE" "$BASE_DIR/rootfs.tar.tmp" >"$BASE_DIR/mmdebstrap.log" 2>&1 ||
+    { tail -n 20 "$BASE_DIR/mmdebstrap.log" >&2; die "mmdebstrap failed (log: $BASE_DIR/mmdebstrap.log)"; }
+  mv "$BASE_DIR/rootfs.tar.tmp" "$BASE_DIR/rootfs.tar"
+}
+
+main() {
+  [ "$(id -u)" = 0 ] || die "needs root (chroot, mount namespaces)"
+  local cmd=${1:-npm ci --no-audit --no-fund --loglevel=error && npx vpccni demo}
+  base
+  local root
+  work=$(mktemp -d /tmp/vpccni-fresh-XXXXXX)
+  trap 'rm -rf "$work"' EXIT
+  root=$work/root
+  mkdir -p "$root"
+  tar -xf "$BASE_DIR/rootfs.tar" -C "$root"
+  # Node.js and npm as this machine has them (the README's only requirements besides root)
+  local node npm_dir
+  node=$(readlink -f "$(command -v node)")
+  npm_dir=$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)
+  install -m 0755 "$node" "$root/usr/bin/node"
+  mkdir -p "$root/usr/lib/node_modules"
+  cp -a "$npm_dir" "$root/usr/lib/node_modules/npm"
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
+  # The machine's network settings: name servers, and the CA bundles its environment names
+  # (a registry behind a TLS proxy is trusted through them)
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  local env=(HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb)
+  for var in NODE_EXTRA_CA_CERTS SSL_CERT_FILE; do
+    local file=${!var:-}
+    if [ -n "$file" ] && [ -f "$file" ]; then
+      mkdir -p "$root$(dirname "$file")"
+      cp "$file" "$root$file"
+      env+=("$var=$file")
+    fi
+  done
+  # This checkout as files (tracked and new, not ignored): what a clone of this commit holds
+  mkdir -p "$root/work/vpccni"
+  (cd "$REPO" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$root/work/vpccni"
+  say "fresh machine: $(. "$root/etc/os-release" && echo "$PRETTY_NAME"), node $("$node" --version), running: $cmd"
+  unshare --mount --propagation private -- bash -c '
+    set -e
+    root=$1; shift
+    mount --bind "$root" "$root"   # ip netns needs / to be a mount point
+    mount -t proc proc "$root/proc"
+    mount --rbind /sys "$root/sys"
+    mount --rbind /dev "$root/dev"
+    mount -t tmpfs tmpfs "$root/run"
+    mount -t tmpfs tmpfs "$root/tmp"
+    exec chroot "$root" env -i "$@"
+  ' fresh "$root" "${env[@]}" sh -c "cd /work/vpccni && $cmd"
+}
+main "$@"
