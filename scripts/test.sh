@@ -20,6 +20,9 @@ step "examples: validate, and the committed compiled output is current"
 node_modules/.bin/bun cli/main.ts validate examples/
 node_modules/.bin/bun cli/main.ts compile examples/policies --out examples/deploy --check
 
+step "the vpccni image (dist/image; test/node runs it under containerd)"
+bash scripts/build-image.sh
+
 step "bun test"
 # Every test API server's certificate is signed by the harness's per-machine CA; Bun reads
 # extra CAs only at start (see docs/testing.md), so client-node works in the test process.
