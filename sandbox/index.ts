@@ -37,6 +37,18 @@ export {
   type CniCommand,
   type CniDirs,
 } from "./cnitool.ts";
+export {
+  Containerd,
+  cniBinFolder,
+  containerdConfig,
+  PAUSE_IMAGE,
+  requireContainerd,
+  startContainerd,
+  sweepStaleContainerd,
+  type PodSpec,
+  type PodStatus,
+  type StartContainerdOptions,
+} from "./containerd.ts";
 export { ensureOsTools, SANDBOX_TOOLS, type OsTool } from "./os-packages.ts";
 export {
   requirePrereq,

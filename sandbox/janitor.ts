@@ -26,6 +26,12 @@ for ns in $(ip netns list 2>/dev/null | cut -d' ' -f1 | grep "^$ns_prefix"); do
   for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
   ip netns del "$ns" 2>/dev/null
 done
+# a harness's mounts under its folders (containerd's pod netns, which the host sees) and its
+# cgroups (named like its folders): rm cannot remove either
+for d in $tmp_glob; do
+  awk -v d="$d" '$5 == d || index($5, d "/") == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+done
+for g in /sys/fs/cgroup/*/vpccni-*-p$pid-*; do [ -d "$g" ] && find "$g" -depth -type d -exec rmdir {} + 2>/dev/null; done
 rm -rf $tmp_glob
 `;
 

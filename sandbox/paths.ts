@@ -7,6 +7,9 @@ export const versions = {
   kubernetes: "v1.35.4",
   etcd: "v3.6.16",
   cnitool: "v1.3.0",
+  crictl: "v1.34.0",
+  /** The pod sandbox image of scripts/build-pause.sh (its own version: bump it with the program). */
+  pause: "v1",
 } as const;
 
 export function cacheRoot(): string {
@@ -29,6 +32,13 @@ export const paths = {
   },
   get cnitool() {
     return bin("cnitool", versions.cnitool, "cnitool");
+  },
+  get crictl() {
+    return bin("crictl", versions.crictl, "crictl");
+  },
+  /** OCI archive of the pod sandbox image localhost/vpccni/pause:<version> (scripts/build-pause.sh). */
+  get pauseImage() {
+    return join(cacheRoot(), `pause-${versions.pause}`, "pause.oci.tar");
   },
   /**
    * The per-machine CA that signs every test API server's certificate (scripts/build-test-ca.sh).

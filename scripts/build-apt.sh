@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use when they are missing: the reference CNI
 # plugins (/usr/lib/cni, the comparison peer), iproute2 (`ip netns`, veth, rules) and ping
-# (reachability checks, run inside test namespaces only) and openssl (the test CA).
+# (reachability checks, run inside test namespaces only), openssl (the test CA), containerd +
+# runc (a node's container runtime, its CRI drives the plugin), buildah (images) and
+# mmdebstrap (Debian root file systems: the image's base, the fresh-machine check).
+# Installing containerd starts no daemon (no systemd here; policy-rc.d); the tests run their own.
 source "$(dirname "$0")/build-common.sh"
 
 # bash reads a script as it runs; a function is parsed whole first, so editing (or pulling)
@@ -15,8 +18,12 @@ main() {
   command -v iptables >/dev/null || missing+=(iptables)
   command -v curl >/dev/null || missing+=(curl)
   command -v sysctl >/dev/null || missing+=(procps)
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  command -v buildah >/dev/null || missing+=(buildah)
+  command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
   if [ ${#missing[@]} -eq 0 ]; then
-    say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping, openssl, iptables, curl, procps)"
+    say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping, openssl, iptables, curl, procps, containerd, runc, buildah, mmdebstrap)"
     exit 0
   fi
   [ "$(id -u)" = 0 ] || die "need root to install ${missing[*]}: run as root, or apt-get install ${missing[*]}"

@@ -6,6 +6,9 @@ set -euo pipefail
 KUBE_VERSION=v1.35.4
 ETCD_VERSION=v3.6.16
 CNITOOL_VERSION=v1.3.0
+CRICTL_VERSION=v1.34.0
+# the pod sandbox image of scripts/build-pause.sh: bump it when its program changes
+PAUSE_VERSION=v1
 
 # a CI environment may come without HOME; Go needs it for its default caches too
 export HOME=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
@@ -13,6 +16,8 @@ VPCCNI_CACHE=${VPCCNI_CACHE:-$HOME/.cache/vpccni}
 KUBE_DIR=$VPCCNI_CACHE/kubernetes-$KUBE_VERSION
 ETCD_DIR=$VPCCNI_CACHE/etcd-$ETCD_VERSION
 CNITOOL_DIR=$VPCCNI_CACHE/cnitool-$CNITOOL_VERSION
+CRICTL_DIR=$VPCCNI_CACHE/crictl-$CRICTL_VERSION
+PAUSE_DIR=$VPCCNI_CACHE/pause-$PAUSE_VERSION
 TEST_CA_DIR=$VPCCNI_CACHE/test-ca-v1
 
 # Static, reproducible binaries; module and build caches stay at

@@ -38,6 +38,9 @@ main() {
 
   run "debian packages" bash scripts/build-apt.sh
   run "cnitool" bash scripts/build-cnitool.sh
+  run "crictl" bash scripts/build-crictl.sh
+  # after the Debian packages: it needs buildah
+  run "pause image" bash scripts/build-pause.sh
   run "etcd" bash scripts/build-etcd.sh
   run "test CA" bash scripts/build-test-ca.sh
 
