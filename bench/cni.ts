@@ -10,11 +10,12 @@
 //
 //   node_modules/.bin/bun bench/cni.ts [iterations]     (root; default 40, max 500)
 //   last line: ratio ADD=<x> DEL=<y>   (vpccni p50 / reference p50)
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { makeCniDirs, ptpConflist } from "../sandbox/cnitool.ts";
-import { runOk, type RunOptions } from "../sandbox/exec.ts";
+import { run, runOk, type RunOptions } from "../sandbox/exec.ts";
 import { paths } from "../sandbox/paths.ts";
-import { requireCni } from "../sandbox/prereq.ts";
+import { requireCni, requirePrereq } from "../sandbox/prereq.ts";
 import { NETWORK, waitFor, EmulatedCluster } from "../sandbox/emulated-cluster.ts";
 
 const iterations = Math.min(500, Math.max(1, Number(process.argv[2] ?? 40) || 40));
@@ -28,6 +29,19 @@ async function timed(cmd: string[], opts?: RunOptions): Promise<number> {
   await runOk(cmd, opts);
   return performance.now() - start;
 }
+
+/**
+ * Peak resident memory of one plugin process (itself, not children it runs), from GNU time
+ * (Debian `time`): a wrapper this small adds nothing to the figure, unlike a forked Bun.
+ */
+async function peakRss(cmd: string[], opts: { input?: string; env: Record<string, string> }): Promise<number> {
+  const r = await run(["/usr/bin/time", "-f", "rss-kb=%M", ...cmd], opts);
+  const kb = /rss-kb=(\d+)/.exec(r.stderr)?.[1];
+  if (r.code !== 0 || kb === undefined) throw new Error(`${cmd.join(" ")} (${r.code}): ${r.stdout}${r.stderr}`);
+  return Number(kb) * 1024;
+}
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
 function pct(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
@@ -65,6 +79,7 @@ function agentTimings(log: string, msg: string): Map<string, Record<string, numb
 
 async function main(): Promise<void> {
   requireCni();
+  requirePrereq("GNU time (Debian time)", () => existsSync("/usr/bin/time") || "/usr/bin/time is missing");
   const world = await EmulatedCluster.start({ nodes: 1, caller: "direct", spec: SPEC });
   const dirs = makeCniDirs();
   try {
@@ -131,6 +146,21 @@ async function main(): Promise<void> {
       r.rAdd.push(ra);
       r.rDel.push(rd);
     }
+    // Size on disk and peak RSS per call (ADD and DEL, 5 rounds each; the largest seen)
+    const rss = { ours: 0, ptp: 0 };
+    for (let i = 0; i < 5; i++) {
+      const id = `benchrss${process.pid}x${i}`;
+      const podA = await node.newPodNamespace(`so${i}`);
+      const podB = await node.newPodNamespace(`sr${i}`);
+      for (const command of ["ADD", "DEL"]) {
+        const o = await peakRss(inNode([ours]), { input: ourStdin, env: env(command, id, podA.path, `so${i}`) });
+        const p = await peakRss(inNode([ptp]), { input: ptpStdin, env: env(command, id, podB.path, `sr${i}`) });
+        rss.ours = Math.max(rss.ours, o);
+        rss.ptp = Math.max(rss.ptp, p);
+      }
+      await runOk(["ip", "netns", "del", podA.ns]);
+      await runOk(["ip", "netns", "del", podB.ns]);
+    }
     const view = await node.view();
     const log = node.agentLog();
     const addLog = agentTimings(log, "pod wired");
@@ -169,6 +199,10 @@ async function main(): Promise<void> {
       `ADD p50 by part: binary start-up ${start.toFixed(1)} (VERSION, incl. nsenter ${p50(r.base).toFixed(1)}); ` +
         `socket round trip + HTTP/JSON ${(p50(outside) - start).toFixed(1)} (outside the agent minus start-up); ` +
         `agent allocation + commit + record ${agent.toFixed(1)}; wiring ${p50(field(adds, "wireMs")).toFixed(1)}`,
+    );
+    console.log(
+      `plugin on disk and peak RSS per call: vpccni ${mb(statSync(ours).size)} MB, ${mb(rss.ours)} MB RSS; ` +
+        `ptp ${mb(statSync(ptp).size)} MB, ${mb(rss.ptp)} MB RSS (goal for vpccni: <= 15 MB on disk, <= 10 MB RSS)`,
     );
     const add = p50(r.oAdd) / p50(r.rAdd);
     const del = p50(r.oDel) / p50(r.rDel);

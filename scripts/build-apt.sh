@@ -3,7 +3,8 @@
 # plugins (/usr/lib/cni, the comparison peer), iproute2 (`ip netns`, veth, rules) and ping
 # (reachability checks, run inside test namespaces only), openssl (the test CA), containerd +
 # runc (a node's container runtime, its CRI drives the plugin), buildah (images) and
-# mmdebstrap (Debian root file systems: the image's base, the fresh-machine check).
+# mmdebstrap (Debian root file systems: the image's base, the fresh-machine check) and GNU
+# time (peak RSS of one plugin call, bench/cni.ts).
 # Installing containerd starts no daemon (no systemd here; policy-rc.d); the tests run their own.
 source "$(dirname "$0")/build-common.sh"
 
@@ -22,8 +23,9 @@ main() {
   command -v runc >/dev/null || missing+=(runc)
   command -v buildah >/dev/null || missing+=(buildah)
   command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+  [ -x /usr/bin/time ] || missing+=(time)
   if [ ${#missing[@]} -eq 0 ]; then
-    say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping, openssl, iptables, curl, procps, containerd, runc, buildah, mmdebstrap)"
+    say "debian packages: present (containernetworking-plugins, iproute2, iputils-ping, openssl, iptables, curl, procps, containerd, runc, buildah, mmdebstrap, time)"
     exit 0
   fi
   [ "$(id -u)" = 0 ] || die "need root to install ${missing[*]}: run as root, or apt-get install ${missing[*]}"
