@@ -13,6 +13,7 @@ import { daemonSet } from "./daemonset.ts";
 import { policyConfigMap, policyDigest, policyYaml, serviceAccount } from "./policy-objects.ts";
 import { refusals } from "./refuse.ts";
 import type { Resource } from "./resource.ts";
+import type { CniVersion } from "../schema/cni.ts";
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE } from "./version.ts";
 
 export interface BuildOptions {
@@ -30,6 +31,8 @@ export interface BuildOptions {
    */
   cniBinDir?: string;
   cniConfDir?: string;
+  /** The conflist's cniVersion (default 1.0.0: what containerd 1.6/1.7 and portmap 1.1 speak). */
+  cniVersion?: CniVersion;
   /** How a policy file is named in generated headers (e.g. relative to the output folder). */
   sourceName?: (file: string) => string;
 }
@@ -59,7 +62,7 @@ export function build(
     clusterRoleBinding(ns, policyNames),
     ...namespacedRoles(ns, policyNames),
     ...(options.nodeStatusPolicy === false ? [] : nodeStatusGuard(ns)),
-    cniConfig(ns),
+    cniConfig(ns, options.cniVersion),
     metricsService(ns),
   ];
   for (const { policy, file } of sorted) {

@@ -13,6 +13,7 @@ import type {
   V1ServiceSpec,
 } from "@kubernetes/client-node";
 import { FILES, METRICS_PATH, PORT } from "./agent-contract.ts";
+import type { CniVersion } from "../schema/cni.ts";
 import { conflist } from "./conflist.ts";
 import { allAgentsSelector, commonLabels, names } from "./labels.ts";
 import { roleNamespaces, rulesFor } from "./rbac.ts";
@@ -94,13 +95,13 @@ export function namespacedRoles(namespace: string, policies: readonly string[]):
   });
 }
 
-export function cniConfig(namespace: string): Resource {
+export function cniConfig(namespace: string, cniVersion?: CniVersion): Resource {
   return {
     manifest: {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: names.cniConfig, namespace, labels: commonLabels("cni-config") },
-      data: { [FILES.conflist]: conflist() },
+      data: { [FILES.conflist]: conflist(cniVersion) },
     } satisfies Manifest<V1ConfigMap>,
   };
 }

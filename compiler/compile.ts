@@ -3,6 +3,7 @@
 import { relative, resolve, sep } from "node:path";
 import { sortDiagnostics } from "../schema/diagnostic.ts";
 import { type Diagnostic, hasErrors, loadPolicies } from "../schema/index.ts";
+import type { CniVersion } from "../schema/cni.ts";
 import { generate } from "./generate.ts";
 import { objectFieldChanges, policyFieldChanges } from "./immutable.ts";
 import { applyOutDir, diffOutDir, type OutDirDiff, readOutDir } from "./outdir.ts";
@@ -18,6 +19,7 @@ export interface CompileRequest {
   /** See BuildOptions.cniBinDir / cniConfDir. */
   cniBinDir?: string;
   cniConfDir?: string;
+  cniVersion?: CniVersion;
   /** Compare only; write nothing. */
   check?: boolean;
 }
@@ -63,6 +65,7 @@ export async function compileToDir(req: CompileRequest): Promise<CompileOutcome>
     nodeStatusPolicy: req.nodeStatusPolicy,
     cniBinDir: req.cniBinDir,
     cniConfDir: req.cniConfDir,
+    cniVersion: req.cniVersion,
     sourceName,
   });
   outcome.diagnostics.push(...generated.diagnostics);

@@ -4,7 +4,8 @@ import { createLogger, type Level } from "../../runtime/agent/log.ts";
 import { DEFAULT_SOCKET } from "../../runtime/cni/protocol.ts";
 import { clusterCaFile } from "../../runtime/kube/ca-env.ts";
 import { KubeClient } from "../../runtime/kube/client.ts";
-import { parseDuration } from "../../schema/duration.ts";
+import { ADD_TIMEOUT_MS } from "../../schema/cni.ts";
+import { formatDuration, parseDuration } from "../../schema/duration.ts";
 
 export const help = `Usage: vpccni agent [options]
 
@@ -25,7 +26,7 @@ Options (environment variable in brackets):
   --no-kube                run without Kubernetes (no extended resource, Events or pod GC)
   --netns NAME             act in this network namespace instead of the agent's own (tests, demo)
   --primary-interface IF   the primary ENI's link when none has the primary ENI's MAC (default eth0)
-  --add-timeout DURATION   how long a CNI ADD waits for the pool to grow before "try again later" (default 20s)
+  --add-timeout DURATION   how long a CNI ADD waits for the pool to grow before "try again later" (default ${formatDuration(ADD_TIMEOUT_MS)})
   --log-level LEVEL        debug, info, warn or error (default info)
 `;
 
@@ -46,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
       "no-kube": { type: "boolean", default: false },
       netns: { type: "string" },
       "primary-interface": { type: "string", default: "eth0" },
-      "add-timeout": { type: "string", default: "20s" },
+      "add-timeout": { type: "string", default: formatDuration(ADD_TIMEOUT_MS) },
       "log-level": { type: "string", default: "info" },
     },
   });

@@ -2,6 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
+import { ADD_TIMEOUT_MS, PLUGIN_TIMEOUT_MARGIN_MS } from "../../schema/cni.ts";
 import { run } from "../../sandbox/exec.ts";
 import { cleanScratchAfterEach, policyYaml, REPO, scratchRepo } from "../../compiler/compile-kit.ts";
 
@@ -61,6 +63,30 @@ describe("vpccni compile", () => {
       code: 2,
       stderr:
         'vpccni compile: --cni-bin-dir is "opt/cni/bin"; allowed: an absolute path on the node, such as /opt/cni/bin\n',
+    });
+  });
+
+  test("the conflist speaks CNI 1.0.0 unless --cni-version says otherwise; its wait outlasts the agent's ADD timeout", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    const conflistOf = () =>
+      JSON.parse(
+        parse(readFileSync(join(repo, "deploy", "30-configmap-vpccni-cni-config.yaml"), "utf8")).data[
+          "10-vpccni.conflist"
+        ],
+      );
+    expect((await vpccni(repo, "compile", "policies", "--out", "deploy")).code).toBe(0);
+    const conf = conflistOf();
+    expect(conf.cniVersion).toBe("1.0.0");
+    // one setting: the agent's default --add-timeout, and the plugin waits longer than that
+    const agentHelp = (await vpccni(repo, "agent", "--help")).stdout;
+    expect(agentHelp).toContain(`(default ${ADD_TIMEOUT_MS / 1000}s)`);
+    expect(conf.plugins[0].timeoutMs).toBe(ADD_TIMEOUT_MS + PLUGIN_TIMEOUT_MARGIN_MS);
+    expect((await vpccni(repo, "compile", "policies", "--out", "deploy", "--cni-version", "0.4.0")).code).toBe(0);
+    expect(conflistOf().cniVersion).toBe("0.4.0");
+    const bad = await vpccni(repo, "compile", "policies", "--out", "deploy", "--cni-version", "0.3.1");
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({
+      code: 2,
+      stderr: 'vpccni compile: --cni-version is "0.3.1"; allowed: 0.4.0, 1.0.0, 1.1.0\n',
     });
   });
 

@@ -1,9 +1,11 @@
 import { parseArgs } from "node:util";
+import { CNI_VERSIONS, type CniVersion, DEFAULT_CNI_VERSION } from "../../schema/cni.ts";
 import { renderDiagnostics, summary } from "../../schema/index.ts";
 import { compileToDir, DEFAULT_IMAGE, DEFAULT_NAMESPACE, isCurrent } from "../../compiler/index.ts";
 
 export const help = `Usage: vpccni compile <file-or-folder>... --out DIR [--check] [--namespace NS] [--image IMAGE]
-                      [--cni-bin-dir DIR] [--cni-conf-dir DIR] [--without-node-status-policy]
+                      [--cni-bin-dir DIR] [--cni-conf-dir DIR] [--cni-version V]
+                      [--without-node-status-policy]
 
 Compiles VpcCniPolicy files into Kubernetes manifests for Argo CD or Flux: one file per
 object in DIR, named in apply order, and DIR/kustomization.yaml listing them. The same
@@ -21,6 +23,9 @@ Options:
   --cni-bin-dir DIR the node's CNI plugin folder, where the runtime looks (default /opt/cni/bin)
   --cni-conf-dir DIR
                     the node's CNI config folder (default /etc/cni/net.d)
+  --cni-version V   the conflist's cniVersion: 0.4.0, 1.0.0 or 1.1.0 (default ${DEFAULT_CNI_VERSION},
+                    which containerd 1.6/1.7 and the bundled portmap speak; 1.1.0 adds
+                    GC and STATUS but needs containerd 2 and a portmap of CNI 1.2 or newer)
   --without-node-status-policy
                     leave out the admission policy that holds each agent to its own Node's
                     eni-ip resource: only for clusters older than Kubernetes 1.30
@@ -41,6 +46,7 @@ export async function run(argv: string[]): Promise<number> {
       image: { type: "string" },
       "cni-bin-dir": { type: "string" },
       "cni-conf-dir": { type: "string" },
+      "cni-version": { type: "string" },
       "without-node-status-policy": { type: "boolean", default: false },
     },
   });
@@ -63,6 +69,13 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  const cniVersion = values["cni-version"];
+  if (cniVersion !== undefined && !(CNI_VERSIONS as readonly string[]).includes(cniVersion)) {
+    process.stderr.write(
+      `vpccni compile: --cni-version is ${JSON.stringify(cniVersion)}; allowed: ${CNI_VERSIONS.join(", ")}\n`,
+    );
+    return 2;
+  }
   const outcome = await compileToDir({
     paths: positionals,
     outDir: values.out,
@@ -71,6 +84,7 @@ export async function run(argv: string[]): Promise<number> {
     image: values.image,
     cniBinDir: values["cni-bin-dir"],
     cniConfDir: values["cni-conf-dir"],
+    cniVersion: cniVersion as CniVersion | undefined,
     nodeStatusPolicy: !values["without-node-status-policy"],
   });
   if (outcome.diagnostics.length > 0)

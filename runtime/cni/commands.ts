@@ -1,5 +1,6 @@
 // One CNI call from parsed input to printed output. The entry point (main.ts) only reads
 // stdin and the environment and hands them here with the agent transport injected.
+import { pluginTimeoutMs } from "../../schema/cni.ts";
 import { need, parseCniArgs, parseNetConf, readEnv, socketOf, SUPPORTED_VERSIONS, type NetConf } from "./config.ts";
 import type { AgentCall, AgentClientOptions } from "./client.ts";
 import { CniCode, CniError } from "./protocol.ts";
@@ -19,7 +20,8 @@ export interface CniOutput {
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const NETNS = /^\/\S{1,4000}$/;
-const DEFAULT_TIMEOUT_MS = 10_000;
+// Longer than the agent's own ADD timeout, so its "try again later" answer always arrives.
+const DEFAULT_TIMEOUT_MS = pluginTimeoutMs();
 const STATUS_TIMEOUT_MS = 2_000;
 
 export async function runCni(

@@ -1,9 +1,10 @@
 // Parsing one CNI call: the network configuration on stdin and the CNI_* environment.
 // Every failure is a CniError with the spec's code, naming the bad value.
 import * as z from "zod/mini";
+import { CNI_VERSIONS } from "../../schema/cni.ts";
 import { CniCode, CniError, DEFAULT_SOCKET } from "./protocol.ts";
 
-export const SUPPORTED_VERSIONS = ["1.0.0", "1.1.0"] as const;
+export const SUPPORTED_VERSIONS = CNI_VERSIONS;
 /** Netconf + prevResult + GC's attachment list stay far below this; more is an attack or a bug. */
 export const MAX_STDIN_BYTES = 1 << 20;
 
@@ -13,7 +14,7 @@ const NetConf = z.looseObject({
   type: z.string(),
   /** Agent socket (default /run/vpccni/cni.sock). */
   socket: z.optional(z.string().check(z.regex(/^\/\S+$/))),
-  /** Per-call timeout towards the agent, ms (default 10000; STATUS 2000). */
+  /** Per-call timeout towards the agent, ms (default: the agent's ADD timeout + a margin; STATUS 2000). */
   timeoutMs: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(120_000))),
   prevResult: z.optional(z.looseObject({})),
   "cni.dev/valid-attachments": z.optional(z.array(z.looseObject({ containerID: z.string(), ifname: z.string() }))),

@@ -1,11 +1,11 @@
-// CNI results (spec 1.0.0 / 1.1.0 share the format) built from the agent's ADD answer, and
-// the reverse: finding our IP in a prevResult for CHECK.
+// CNI results built from the agent's ADD answer, and the reverse: finding our IP in a
+// prevResult for CHECK. 1.0.0 and 1.1.0 share the format; 0.4.0 also names each IP's version.
 import type { AddResponse } from "./protocol.ts";
 
 export interface CniResult {
   cniVersion: string;
   interfaces: { name: string; mac: string; sandbox?: string }[];
-  ips: { address: string; gateway?: string; interface?: number }[];
+  ips: { address: string; gateway?: string; interface?: number; version?: "4" | "6" }[];
   routes: { dst: string; gw?: string }[];
   dns: Record<string, unknown>;
   [k: string]: unknown;
@@ -29,7 +29,12 @@ export function addResult(
     interfaces,
     ips: [
       ...(base.ips ?? []),
-      { address: `${a.ip}/${a.prefixLength}`, gateway: a.gateway, interface: interfaces.length - 1 },
+      {
+        ...(version === "0.4.0" ? { version: "4" as const } : {}),
+        address: `${a.ip}/${a.prefixLength}`,
+        gateway: a.gateway,
+        interface: interfaces.length - 1,
+      },
     ],
     routes: [...(base.routes ?? []), { dst: "0.0.0.0/0", gw: a.gateway }],
     dns: base.dns ?? {},

@@ -63,9 +63,9 @@ async function expectError(stdin: string, e: Record<string, string>, code: numbe
 }
 
 describe("vpccni rejects bad calls with spec error codes and no partial state", () => {
-  test("VERSION lists 1.0.0 and 1.1.0", async () => {
+  test("VERSION lists 0.4.0, 1.0.0 and 1.1.0", async () => {
     const r = await execCni(w.bed, w.nodes[0]!.node, rig, "", { CNI_COMMAND: "VERSION" });
-    expect(JSON.parse(r.stdout)).toEqual({ cniVersion: "1.1.0", supportedVersions: ["1.0.0", "1.1.0"] });
+    expect(JSON.parse(r.stdout)).toEqual({ cniVersion: "1.1.0", supportedVersions: ["0.4.0", "1.0.0", "1.1.0"] });
   });
   test("DEL of an attachment the agent never saw succeeds with empty output, netns gone or not", async () => {
     for (const netns of [pod.path, "/var/run/netns/vpccni-no-such-ns", undefined]) {
@@ -132,6 +132,13 @@ describe("vpccni rejects bad calls with spec error codes and no partial state", 
       env({ CNI_COMMAND: "GC" }),
       1,
       /GC needs cniVersion 1.1.0/,
+    ));
+  test("STATUS with a 0.4.0 config: 1", () =>
+    expectError(
+      JSON.stringify({ ...good(), cniVersion: "0.4.0" }),
+      env({ CNI_COMMAND: "STATUS" }),
+      1,
+      /STATUS needs cniVersion 1.1.0/,
     ));
   test("CHECK without prevResult: 7", () =>
     expectError(JSON.stringify(good()), env({ CNI_COMMAND: "CHECK" }), 7, /CHECK needs prevResult/));

@@ -1,0 +1,23 @@
+// CNI settings that the compiler, the CNI plugin and the agent must agree on, defined once.
+
+/** The CNI spec versions the plugin speaks; GC and STATUS exist from 1.1.0 on. */
+export const CNI_VERSIONS = ["0.4.0", "1.0.0", "1.1.0"] as const;
+export type CniVersion = (typeof CNI_VERSIONS)[number];
+/**
+ * What the compiled conflist declares: 1.0.0, the newest that the libcni inside containerd 1.6
+ * and 1.7 (most nodes today) and Debian's portmap 1.1 accept. 1.1.0 breaks them: ADD fails
+ * with "unsupported CNI result version" and DEL in portmap with "incompatible CNI versions".
+ */
+export const DEFAULT_CNI_VERSION: CniVersion = "1.0.0";
+
+/** How long the agent lets a CNI ADD wait for the pool to grow before answering code 11. */
+export const ADD_TIMEOUT_MS = 20_000;
+/**
+ * The plugin waits this much longer than the agent, so that the agent's own answer ("try
+ * again later", code 11) always reaches the runtime instead of a plugin-side timeout.
+ */
+export const PLUGIN_TIMEOUT_MARGIN_MS = 5_000;
+
+export function pluginTimeoutMs(addTimeoutMs: number = ADD_TIMEOUT_MS): number {
+  return addTimeoutMs + PLUGIN_TIMEOUT_MARGIN_MS;
+}
