@@ -44,18 +44,18 @@ main() {
   cp -a "$npm_dir" "$root/usr/lib/node_modules/npm"
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
-  # The machine's network settings: name servers, and the CA bundles its environment names
-  # (a registry behind a TLS proxy is trusted through them)
+  # The machine's network settings: name servers, and the CAs it trusts (a registry behind a
+  # TLS proxy is trusted through them), gathered into the fresh root's one bundle: the system
+  # bundle and whatever the environment names (the test command points NODE_EXTRA_CA_CERTS at
+  # the test CA, so that alone is not enough)
   cp /etc/resolv.conf "$root/etc/resolv.conf"
   local env=(HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb)
-  for var in NODE_EXTRA_CA_CERTS SSL_CERT_FILE; do
-    local file=${!var:-}
-    if [ -n "$file" ] && [ -f "$file" ]; then
-      mkdir -p "$root$(dirname "$file")"
-      cp "$file" "$root$file"
-      env+=("$var=$file")
-    fi
-  done
+  local bundle=/etc/ssl/certs/ca-certificates.crt
+  mkdir -p "$root/etc/ssl/certs"
+  for file in /etc/ssl/certs/ca-certificates.crt "${SSL_CERT_FILE:-}" "${NODE_EXTRA_CA_CERTS:-}"; do
+    if [ -n "$file" ] && [ -f "$file" ]; then cat "$file"; fi
+  done >"$root$bundle"
+  [ -s "$root$bundle" ] && env+=("NODE_EXTRA_CA_CERTS=$bundle" "SSL_CERT_FILE=$bundle")
   # This checkout as files (tracked and new, not ignored): what a clone of this commit holds
   mkdir -p "$root/work/vpccni"
   (cd "$REPO" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$root/work/vpccni"
