@@ -1,7 +1,7 @@
 // Compile time for 10, 100 and 1000 policies (in memory: refusals, objects, cdk8s, YAML), and
 // how it scales. Prints figures; never fails on time. Run: node_modules/.bin/bun bench/compile.ts
 import { VpcCniPolicy, type SourcedPolicy } from "../schema/index.ts";
-import { generate } from "../compiler/generate.ts";
+import { generate } from "../compiler/output-files.ts";
 
 function policies(n: number): SourcedPolicy[] {
   return Array.from({ length: n }, (_, i) => {

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderDiagnostics } from "../schema/index.ts";
-import { compileToDir } from "./compile.ts";
+import { compileToDir } from "./compile-to-dir.ts";
 import { cleanScratchAfterEach, policyYaml, readTree, REPO, scratchRepo } from "./compile-kit.ts";
 
 cleanScratchAfterEach();

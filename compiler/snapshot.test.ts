@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { join, relative } from "node:path";
 import { loadPolicies } from "../schema/index.ts";
-import { generate } from "./generate.ts";
+import { generate } from "./output-files.ts";
 import { REPO, readTree } from "./compile-kit.ts";
 
 async function expectSnapshot(

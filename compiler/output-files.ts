@@ -1,7 +1,7 @@
 // Loaded policies in, the output folder's files out (in memory): refusals, objects, cdk8s,
 // rendering. No file system: tests, the benchmark and `compile` share it.
 import { type Diagnostic, hasErrors, type SourcedPolicy } from "../schema/index.ts";
-import { build, type BuildOptions } from "./build.ts";
+import { build, type BuildOptions } from "./objects.ts";
 import { renderFiles } from "./render.ts";
 import { synth, type Synthesized } from "./synth.ts";
 

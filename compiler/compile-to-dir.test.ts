@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { compileToDir, isCurrent } from "./compile.ts";
+import { compileToDir, isCurrent } from "./compile-to-dir.ts";
 import { OWNED_MARKER } from "./render.ts";
 import { cleanScratchAfterEach, policyYaml, readTree, scratchRepo, tempDir } from "./compile-kit.ts";
 

@@ -4,7 +4,7 @@ import { relative, resolve, sep } from "node:path";
 import { sortDiagnostics } from "../schema/diagnostic.ts";
 import { type Diagnostic, hasErrors, loadPolicies } from "../schema/index.ts";
 import type { CniVersion } from "../schema/cni.ts";
-import { generate } from "./generate.ts";
+import { generate } from "./output-files.ts";
 import { objectFieldChanges, policyFieldChanges } from "./immutable.ts";
 import { applyOutDir, diffOutDir, type OutDirDiff, readOutDir } from "./outdir.ts";
 
