@@ -82,12 +82,28 @@ describe("--check", () => {
 });
 
 describe("the output folder", () => {
-  test("a removed policy's files are deleted; files without the header are left alone", async () => {
+  test("a removed policy is refused without --allow-remove, naming it; nothing is written", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a"), "b.yaml": policyYaml("beta", "b") });
+    await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
+    const before = readTree(join(repo, "deploy"));
+    rmSync(join(repo, "policies", "b.yaml"));
+    const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
+    expect(result.diagnostics.map((d) => [d.code, d.severity, d.file])).toEqual([
+      ["would-remove-policy", "error", "deploy/40-daemonset-vpccni-agent-beta.yaml"],
+    ]);
+    expect(result.diagnostics[0]!.message).toStartWith(
+      'policy "beta" is no longer compiled: its DaemonSet (deploy/40-daemonset-vpccni-agent-beta.yaml)',
+    );
+    expect(readTree(join(repo, "deploy"))).toEqual(before);
+  });
+
+  test("with --allow-remove a removed policy's files are deleted; files without the header are left alone", async () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a"), "b.yaml": policyYaml("beta", "b") });
     await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
     writeFileSync(join(repo, "deploy", "99-mine.yaml"), "kind: ConfigMap\n");
     rmSync(join(repo, "policies", "b.yaml"));
-    const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
+    const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo, allowRemove: true });
+    expect(result.diagnostics.map((d) => [d.code, d.severity])).toEqual([["would-remove-policy", "warning"]]);
     expect(result.diff!.stale).toEqual([
       "20-serviceaccount-vpccni-agent-beta.yaml",
       "30-configmap-vpccni-policy-beta.yaml",
@@ -99,12 +115,21 @@ describe("the output folder", () => {
     expect(readFileSync(join(repo, "deploy", "kustomization.yaml"), "utf8")).not.toContain("agent-beta");
   });
 
-  test("no policy left switches vpccni off: every owned file goes, kustomization.yaml lists nothing, with a warning", async () => {
+  test("no policy left switches vpccni off only with --allow-remove: every owned file goes, kustomization.yaml lists nothing", async () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
     await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
     rmSync(join(repo, "policies", "a.yaml"));
-    const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
-    expect(result.diagnostics.map((d) => [d.code, d.severity])).toEqual([["no-policies", "warning"]]);
+    const refused = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
+    expect(refused.diagnostics.map((d) => [d.code, d.severity])).toEqual([
+      ["no-policies", "warning"],
+      ["would-remove-all", "error"],
+    ]);
+    expect([...readTree(join(repo, "deploy")).keys()]).toContain("40-daemonset-vpccni-agent-alpha.yaml");
+    const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo, allowRemove: true });
+    expect(result.diagnostics.map((d) => [d.code, d.severity])).toEqual([
+      ["no-policies", "warning"],
+      ["would-remove-all", "warning"],
+    ]);
     expect([...readTree(join(repo, "deploy")).keys()]).toEqual(["kustomization.yaml"]);
     expect(readFileSync(join(repo, "deploy", "kustomization.yaml"), "utf8")).toEndWith(
       "kind: Kustomization\nresources: []\n",

@@ -5,6 +5,7 @@ import { sortDiagnostics } from "../schema/diagnostic.ts";
 import { type Diagnostic, hasErrors, loadPolicies } from "../schema/index.ts";
 import type { CniVersion } from "../schema/cni.ts";
 import { generate } from "./output-files.ts";
+import { removals } from "./removals.ts";
 import { objectFieldChanges, policyFieldChanges } from "./immutable.ts";
 import { applyOutDir, diffOutDir, type OutDirDiff, readOutDir } from "./outdir.ts";
 
@@ -20,6 +21,8 @@ export interface CompileRequest {
   cniBinDir?: string;
   cniConfDir?: string;
   cniVersion?: CniVersion;
+  /** Write an output that drops every object, or all objects of a policy (otherwise refused). */
+  allowRemove?: boolean;
   /** Compare only; write nothing. */
   check?: boolean;
 }
@@ -75,6 +78,7 @@ export async function compileToDir(req: CompileRequest): Promise<CompileOutcome>
   if (hasErrors(outcome.diagnostics)) return outcome;
   const diff = diffOutDir(generated.files, previous);
   outcome.diff = diff;
+  outcome.diagnostics.push(...removals(previous, loaded.policies, diff, outName, req.allowRemove === true));
   for (const name of diff.foreign) {
     outcome.diagnostics.push({
       file: `${outName}/${name}`,

@@ -127,12 +127,13 @@ describe("changes a running cluster cannot take", () => {
     expect(readFileSync(file, "utf8")).toContain("tier: old");
   });
 
-  test("a renamed policy is a new policy: no refusal, the old objects are pruned", async () => {
+  test("a renamed policy is a new policy: no immutable-field refusal; pruning the old one needs --allow-remove", async () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
     await compileIn(repo);
     writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("gamma", "a", ["ipMode: shared"], "cls-moved001"));
-    const result = await compileIn(repo);
-    expect(result.diagnostics).toEqual([]);
+    expect((await compileIn(repo)).diagnostics.map((d) => d.code)).toEqual(["would-remove-policy"]);
+    const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo, allowRemove: true });
+    expect(result.diagnostics.map((d) => [d.code, d.severity])).toEqual([["would-remove-policy", "warning"]]);
     expect([...readTree(join(repo, "deploy")).keys()].filter((f) => f.includes("alpha"))).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 // `vpccni compile` end to end as a user runs it: exit codes and what it prints.
 import { describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { ADD_TIMEOUT_MS, PLUGIN_TIMEOUT_MARGIN_MS } from "../../schema/cni.ts";
@@ -88,6 +88,19 @@ describe("vpccni compile", () => {
       code: 2,
       stderr: 'vpccni compile: --cni-version is "0.3.1"; allowed: 0.4.0, 1.0.0, 1.1.0\n',
     });
+  });
+
+  test("compiling a folder without policies onto the output exits 1 and removes nothing, unless --allow-remove", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    expect((await vpccni(repo, "compile", "policies", "--out", "deploy")).code).toBe(0);
+    mkdirSync(join(repo, "docs"));
+    const refused = await vpccni(repo, "compile", "docs", "--out", "deploy");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("error[would-remove-all]: this compile would remove all 12 files");
+    expect(readdirSync(join(repo, "deploy"))).toHaveLength(13);
+    const allowed = await vpccni(repo, "compile", "docs", "--out", "deploy", "--allow-remove");
+    expect(allowed.code).toBe(0);
+    expect(readdirSync(join(repo, "deploy"))).toEqual(["kustomization.yaml"]);
   });
 
   test("--without-node-status-policy leaves the admission policy out (clusters before 1.30)", async () => {

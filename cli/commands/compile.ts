@@ -5,7 +5,7 @@ import { compileToDir, DEFAULT_IMAGE, DEFAULT_NAMESPACE, isCurrent } from "../..
 
 export const help = `Usage: vpccni compile <file-or-folder>... --out DIR [--check] [--namespace NS] [--image IMAGE]
                       [--cni-bin-dir DIR] [--cni-conf-dir DIR] [--cni-version V]
-                      [--without-node-status-policy]
+                      [--allow-remove] [--without-node-status-policy]
 
 Compiles VpcCniPolicy files into Kubernetes manifests for Argo CD or Flux: one file per
 object in DIR, named in apply order, and DIR/kustomization.yaml listing them. The same
@@ -26,6 +26,8 @@ Options:
   --cni-version V   the conflist's cniVersion: 0.4.0, 1.0.0 or 1.1.0 (default ${DEFAULT_CNI_VERSION},
                     which containerd 1.6/1.7 and the bundled portmap speak; 1.1.0 adds
                     GC and STATUS but needs containerd 2 and a portmap of CNI 1.2 or newer)
+  --allow-remove    write an output that removes every object, or all objects of a policy
+                    (a deleted or renamed policy): Argo CD or Flux then prunes those agents
   --without-node-status-policy
                     leave out the admission policy that holds each agent to its own Node's
                     eni-ip resource: only for clusters older than Kubernetes 1.30
@@ -47,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
       "cni-bin-dir": { type: "string" },
       "cni-conf-dir": { type: "string" },
       "cni-version": { type: "string" },
+      "allow-remove": { type: "boolean", default: false },
       "without-node-status-policy": { type: "boolean", default: false },
     },
   });
@@ -85,6 +88,7 @@ export async function run(argv: string[]): Promise<number> {
     cniBinDir: values["cni-bin-dir"],
     cniConfDir: values["cni-conf-dir"],
     cniVersion: cniVersion as CniVersion | undefined,
+    allowRemove: values["allow-remove"],
     nodeStatusPolicy: !values["without-node-status-policy"],
   });
   if (outcome.diagnostics.length > 0)
