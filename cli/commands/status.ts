@@ -21,11 +21,23 @@ export async function run(argv: string[]): Promise<number> {
     if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
     view = (await res.json()) as PoolView;
   } catch (error) {
-    process.stderr.write(
-      `vpccni status: cannot read the agent at ${socket}: ${(error as Error).message}\n(is the agent running on this node, and are you root?)\n`,
-    );
+    process.stderr.write(`vpccni status: ${whyNoAgent(socket, error as Error & { code?: string })}\n`);
     return 1;
   }
   process.stdout.write(values.json ? `${JSON.stringify(view, null, 2)}\n` : renderPoolView(view));
   return 0;
+}
+
+/** One line a user can act on, for each way the agent's socket can fail. */
+function whyNoAgent(socket: string, error: Error & { code?: string }): string {
+  switch (error.code) {
+    case "ENOENT":
+    case "ECONNREFUSED":
+      return `no agent at ${socket}: is \`vpccni agent\` running on this node? (--socket names another path)`;
+    case "EACCES":
+    case "EPERM":
+      return `no access to the agent's socket ${socket} (mode 0600, root only): run as root`;
+    default:
+      return `cannot read the agent at ${socket}: ${error.message}`;
+  }
 }

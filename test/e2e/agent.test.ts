@@ -101,7 +101,9 @@ describe("node agent, two nodes", () => {
       cwd: ROOT,
     });
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain("cannot read the agent at /nonexistent/cni.sock");
+    expect(missing.stderr).toBe(
+      "vpccni status: no agent at /nonexistent/cni.sock: is `vpccni agent` running on this node? (--socket names another path)\n",
+    );
   });
 
   test("a deleted from-pod rule and a deleted ENI default route are put back by the agent's repair loop", async () => {
