@@ -62,7 +62,15 @@ export const ENV = {
   podNamespace: "POD_NAMESPACE",
   /** Where the node's net sysctls are writable (see PATHS.sysctlNetMount). */
   sysctlNetDir: "VPCCNI_SYSCTL_NET_DIR",
+  /**
+   * Bun reads extra CAs only at start: pointing it at the ServiceAccount's CA spares the agent
+   * its restart-with-the-CA (one process, not two).
+   */
+  extraCaCerts: "NODE_EXTRA_CA_CERTS",
 } as const;
+
+/** The in-cluster CA the kubelet mounts with the ServiceAccount token. */
+export const SERVICE_ACCOUNT_CA = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
 
 /** The image's entry point for the agent: the `vpccni` CLI. */
 export const AGENT_COMMAND = ["vpccni"] as const;

@@ -10,7 +10,16 @@ import type {
   V1VolumeMount,
 } from "@kubernetes/client-node";
 import type { VpcCniPolicy } from "../schema/index.ts";
-import { AGENT_COMMAND, ENV, HEALTH_PATHS, INSTALL_CNI_SCRIPT, PATHS, PORT, agentArgs } from "./agent-contract.ts";
+import {
+  AGENT_COMMAND,
+  ENV,
+  HEALTH_PATHS,
+  INSTALL_CNI_SCRIPT,
+  PATHS,
+  PORT,
+  SERVICE_ACCOUNT_CA,
+  agentArgs,
+} from "./agent-contract.ts";
 import { agentSelector, commonLabels, names, withUserLabels } from "./labels.ts";
 import { credentialsSecretName } from "./policy-objects.ts";
 import type { Manifest, Resource } from "./resource.ts";
@@ -119,6 +128,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
       { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
       { name: ENV.sysctlNetDir, value: PATHS.sysctlNetMount },
+      { name: ENV.extraCaCerts, value: SERVICE_ACCOUNT_CA },
     ],
     // Declared so that the scheduler keeps other hostNetwork pods off this node port.
     ports: [{ name: "http", containerPort: PORT, hostPort: PORT, protocol: "TCP" }],

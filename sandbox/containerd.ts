@@ -54,6 +54,8 @@ export interface ContainerdConfigInput {
   cniBinDir: string;
   cniConfDir: string;
   snapshotter: "overlayfs" | "native";
+  /** Pod netns under <state>/io.containerd.grpc.v1.cri/netns (default) or /var/run/netns. */
+  netnsUnderStateDir?: boolean;
 }
 
 /** config.toml: everything under the test's folder; plugins that would write elsewhere are off. */
@@ -81,8 +83,8 @@ disabled_plugins = [${off.map((p) => s(`io.containerd.${p}`)).join(", ")}]
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = ${s(PAUSE_IMAGE)}
-  # pod netns under <state>/io.containerd.grpc.v1.cri/netns instead of /var/run/netns
-  netns_mounts_under_state_dir = true
+  # pod netns under <state>/io.containerd.grpc.v1.cri/netns, or containerd's default /var/run/netns
+  netns_mounts_under_state_dir = ${c.netnsUnderStateDir ?? true}
   disable_apparmor = true
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
@@ -102,13 +104,19 @@ disabled_plugins = [${off.map((p) => s(`io.containerd.${p}`)).join(", ")}]
 // PID 1 of the daemon's PID namespace, in its new mount namespace (propagation unchanged, so
 // the shared netns folder still reaches the host). /run is a tmpfs because the shims' sockets
 // are hard-coded under /run/containerd/s; /var/lib/cni because libcni caches results there.
+// $2 is "-", or the shared netns folder to bind on the private /run's netns folder as well:
+// containerd then makes pod netns there (its default path) and the host's folder shows them.
 const LAUNCH = `set -eu
-dir=$1; shift
+dir=$1 run_netns=$2; shift 2
 read -r pid _ </proc/self/stat
 echo "$pid" >"$dir/init.pid"
 # only the netns folder (its own shared mount) may propagate: the mounts above ours turn private
 for m in $(findmnt -no TARGET -T "$dir") $(findmnt -no TARGET -T /run) $(findmnt -no TARGET -T /var/lib); do mount --make-private "$m"; done
 mount -t tmpfs -o mode=0755,size=64m vpccni-cri-run /run
+if [ "$run_netns" != - ]; then
+  mkdir /run/netns
+  mount --bind "$run_netns" /run/netns
+fi
 mkdir -p /var/lib/cni "$dir/cni-cache"
 mount --bind "$dir/cni-cache" /var/lib/cni
 mount --make-rprivate /proc
@@ -141,6 +149,8 @@ export interface PodStatus {
   ip: string;
   /** The sandbox's network namespace file (a path the host sees), null once it is gone. */
   netns: string | null;
+  /** The same file as the runtime names it, i.e. the CNI_NETNS the plugins got. */
+  runtimeNetns: string | null;
 }
 
 export interface StartContainerdOptions {
@@ -153,6 +163,14 @@ export interface StartContainerdOptions {
   dir?: string;
   /** Default overlayfs, or native where the folder is on overlayfs itself. */
   snapshotter?: "overlayfs" | "native";
+  /**
+   * Where the runtime makes pod netns and so which CNI_NETNS the plugins get. "state" (default):
+   * under the daemon's state folder, a path the host sees, for an agent running as a host
+   * process. "run": containerd's default /var/run/netns/cni-..., as on a real node, for an agent
+   * container whose hostPath /run/netns is `Containerd.netnsDir(dir)`. Either way a pod's
+   * `netns` (PodStatus) is the host's path of the file.
+   */
+  netnsAt?: "state" | "run";
 }
 
 export class Containerd {
@@ -169,6 +187,7 @@ export class Containerd {
     readonly node: NodeNs,
     readonly dir: string,
     readonly snapshotter: "overlayfs" | "native",
+    readonly netnsAt: "state" | "run",
   ) {
     this.socket = join(dir, "containerd.sock");
     this.log = join(dir, "containerd.log");
@@ -185,7 +204,7 @@ export class Containerd {
     sweepStaleContainerd();
     const dir = opts.dir ?? makeTempDir("cri");
     const snapshotter = opts.snapshotter ?? (fsType(dir) === "overlay" ? "native" : "overlayfs");
-    const c = new Containerd(opts.node, dir, snapshotter);
+    const c = new Containerd(opts.node, dir, snapshotter, opts.netnsAt ?? "state");
     onProcessExit(() => c.cleanupSync());
     try {
       await c.launch(opts);
@@ -211,7 +230,11 @@ export class Containerd {
       join(dir, "tmp"),
       this.snapshotter,
     ];
-    writeFileSync(config, containerdConfig({ root, state, socket, temp, cniBinDir, cniConfDir, snapshotter }));
+    const netnsUnderStateDir = this.netnsAt === "state";
+    writeFileSync(
+      config,
+      containerdConfig({ root, state, socket, temp, cniBinDir, cniConfDir, snapshotter, netnsUnderStateDir }),
+    );
     const endpoint = `unix://${socket}`;
     writeFileSync(
       join(dir, "crictl.yaml"),
@@ -221,7 +244,8 @@ export class Containerd {
     await runOk(["mount", "--bind", netns, netns]);
     await runOk(["mount", "--make-shared", netns]);
     const namespaces = "--mount --propagation unchanged --pid --fork --kill-child".split(" ");
-    const init = ["sh", "-c", LAUNCH, "containerd-init", dir, "containerd", "--config", config];
+    const runNetns = netnsUnderStateDir ? "-" : netns;
+    const init = ["sh", "-c", LAUNCH, "containerd-init", dir, runNetns, "containerd", "--config", config];
     const cmd = ["nsenter", `--net=/run/netns/${opts.node.ns}`, "--", "unshare", ...namespaces, "--", ...init];
     this.proc = spawnManaged(`containerd-${opts.node.name}`, cmd, { log: this.log });
   }
@@ -321,30 +345,64 @@ export class Containerd {
     config: Record<string, unknown>,
     timeoutMs = 60_000,
   ): Promise<{ exitCode: number; logs: string; spec: Record<string, any> }> {
+    const id = await this.startContainer(pod, config);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const c = await this.inspectContainer(id);
+      if (c.state === "CONTAINER_EXITED")
+        return { exitCode: c.exitCode, logs: await this.containerLogs(id), spec: c.spec };
+      if (Date.now() > deadline)
+        throw new Error(`container ${id} in ${pod.name} still ${c.state} after ${timeoutMs} ms`);
+      await Bun.sleep(50);
+    }
+  }
+
+  /** `crictl create` + `start`: a container in the pod, as kubelet starts one; returns its id. */
+  async startContainer(pod: PodStatus, config: Record<string, unknown>): Promise<string> {
     const podConfig = this.podConfigs.get(pod.id);
     if (!podConfig) throw new Error(`pod ${pod.id} was not made by this containerd`);
     const file = join(this.dir, "tmp", `container-${pod.id.slice(0, 12)}-${randomBytes(4).toString("hex")}.json`);
     writeFileSync(file, JSON.stringify(config));
     const id = (await this.crictl(["create", pod.id, file, podConfig])).trim();
     await this.crictl(["start", id]);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const { status, info } = JSON.parse(await this.crictl(["inspect", "-o", "json", id]));
-      if (status.state === "CONTAINER_EXITED") {
-        const logs = await this.crictlRaw(["logs", id]);
-        return { exitCode: status.exitCode, logs: logs.stdout + logs.stderr, spec: info?.runtimeSpec ?? {} };
-      }
-      if (Date.now() > deadline)
-        throw new Error(`container ${id} in ${pod.name} still ${status.state} after ${timeoutMs} ms`);
-      await Bun.sleep(50);
-    }
+    return id;
+  }
+
+  /** A container's state, exit code, image, pid (in the daemon's PID namespace) and the OCI spec runc got. */
+  async inspectContainer(
+    id: string,
+  ): Promise<{ state: string; exitCode: number; image: string; pid: number; spec: Record<string, any> }> {
+    const { status, info } = JSON.parse(await this.crictl(["inspect", "-o", "json", id]));
+    return {
+      state: status.state,
+      pid: info?.pid ?? 0,
+      exitCode: status.exitCode,
+      image: status.image?.image ?? "",
+      spec: info?.runtimeSpec ?? {},
+    };
+  }
+
+  /** stdout and stderr of a container, as `crictl logs` gives them. */
+  async containerLogs(id: string): Promise<string> {
+    const logs = await this.crictlRaw(["logs", id]);
+    return logs.stdout + logs.stderr;
+  }
+
+  /** `crictl stop`: SIGTERM, then SIGKILL after the grace period, as kubelet stops a container. */
+  async stopContainer(id: string, graceSeconds = 10): Promise<void> {
+    await this.crictl(["stop", "--timeout", String(graceSeconds), id]);
   }
 
   async inspectPod(id: string): Promise<PodStatus> {
     const j = JSON.parse(await this.crictl(["inspectp", "-o", "json", id]));
     const { status, info } = j;
     const ns = (info?.runtimeSpec?.linux?.namespaces ?? []) as { type: string; path?: string }[];
-    const netns = ns.find((n) => n.type === "network")?.path ?? null;
+    const runtimeNetns = ns.find((n) => n.type === "network")?.path ?? null;
+    // under /var/run/netns (netnsAt "run") the file is the host's netns folder's
+    const netns =
+      runtimeNetns && this.netnsAt === "run" && runtimeNetns.startsWith("/var/run/netns/")
+        ? join(Containerd.netnsDir(this.dir), basename(runtimeNetns))
+        : runtimeNetns;
     return {
       id: status.id,
       name: status.metadata.name,
@@ -353,6 +411,7 @@ export class Containerd {
       state: status.state,
       ip: status.network?.ip ?? "",
       netns: netns && existsSync(netns) ? netns : null,
+      runtimeNetns,
     };
   }
 

@@ -49,6 +49,7 @@ export {
   type PodStatus,
   type StartContainerdOptions,
 } from "./containerd.ts";
+export { forwardIntoNetns, type NetnsForward, type NetnsForwardOptions } from "./netns-forward.ts";
 export { ensureOsTools, SANDBOX_TOOLS, type OsTool } from "./os-packages.ts";
 export {
   requirePrereq,

@@ -124,9 +124,19 @@ export async function run(argv: string[]): Promise<number> {
   process.exit(code);
 }
 
+/**
+ * The arguments that run this same command again with process.execPath. A `bun build
+ * --compile` binary (the image's vpccni) puts its embedded entry point (/$bunfs/root/...) in
+ * argv[1] and adds it again by itself, so it is left out there.
+ */
+export function selfArgs(argv: readonly string[] = process.argv): string[] {
+  const rest = argv.slice(1);
+  return rest[0]?.startsWith("/$bunfs/") ? rest.slice(1) : rest;
+}
+
 /** Runs this same command again with extra environment (read only at process start). */
 async function restartWith(extra: Record<string, string>): Promise<number> {
-  const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
+  const child = Bun.spawn([process.execPath, ...selfArgs()], {
     env: { ...process.env, ...extra },
     stdio: ["inherit", "inherit", "inherit"],
   });
