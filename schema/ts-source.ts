@@ -2,6 +2,7 @@
 // with definePolicy(). The module is evaluated by Bun; positions come from its source text.
 import { pathToFileURL } from "node:url";
 import type { Diagnostic, Location, PathSegment } from "./diagnostic.ts";
+import * as publicEntry from "./public.ts";
 import { validatePolicy } from "./validate.ts";
 import type { FileResult } from "./yaml-source.ts";
 
@@ -9,6 +10,7 @@ export async function loadTsFile(absolute: string, file: string, text: string): 
   const out: FileResult = { policies: [], diagnostics: [] };
   const exportAt = textLocator(text, file)([], "value");
   let exported: unknown;
+  answerVpccniImports();
   try {
     exported = ((await import(pathToFileURL(absolute).href)) as { default?: unknown }).default;
   } catch (error) {
@@ -45,6 +47,25 @@ export async function loadTsFile(absolute: string, file: string, text: string): 
       });
   }
   return out;
+}
+
+let answering = false;
+
+/**
+ * A policy imports `definePolicy` from "vpccni". The running vpccni answers that import with
+ * its own public entry, so a policy loads the same way from the npm package, from a checkout
+ * and from the compiled binary, which has no node_modules to find "vpccni" in. Every other
+ * import of the policy resolves from the policy's own repository and its node_modules.
+ */
+function answerVpccniImports(): void {
+  if (answering) return;
+  answering = true;
+  Bun.plugin({
+    name: "vpccni public entry",
+    setup(build) {
+      build.module("vpccni", () => ({ exports: { ...publicEntry }, loader: "object" }));
+    },
+  });
 }
 
 /**

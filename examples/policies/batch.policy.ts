@@ -1,6 +1,6 @@
 // A policy written in TypeScript: batch nodes start many short pods at once, so they keep a
 // larger warm pool and give idle IPs back more slowly.
-import { definePolicy } from "../../schema/index.ts";
+import { definePolicy } from "vpccni";
 
 export default definePolicy({
   apiVersion: "vpccni.io/v1alpha1",

@@ -17,7 +17,7 @@ test("the CAM policy lists exactly the VPC actions the adapter sends", () => {
       for (const m of text.matchAll(/\bconst action = "([A-Za-z]+)"/g)) sent.add(m[1]!);
   }
   expect(sent.size).toBeGreaterThan(0);
-  expect([...VPC_ACTIONS].sort()).toEqual([...sent].sort());
+  expect([...VPC_ACTIONS].sort() as string[]).toEqual([...sent].sort());
 });
 
 test("docs/deploy-tke.md shows the generated policy, byte for byte", () => {

@@ -55,8 +55,13 @@ export const RULES: Record<string, Rule> = {
     packages: ["*"],
   },
   bench: { parts: ["schema", "compiler", ...RUNTIME, "emulator", "simulator", "sandbox", "cli"], packages: ["*"] },
-  examples: { parts: ["schema", "simulator", "runtime/pool"], packages: [NODE] },
+  // Policies import the package's public entry by name ("vpccni"), as a user's repository does.
+  examples: { parts: ["schema", "simulator", "runtime/pool"], packages: ["vpccni", NODE] },
 };
+
+/** The package's public entry (`import ... from "vpccni"`): the policy types and definePolicy only. */
+const PUBLIC_ENTRY = "schema/public.ts";
+const PUBLIC_CLOSURE = ["schema/duration.ts", "schema/policy.ts", "schema/public.ts"];
 
 function partOf(path: string): string {
   const [top, second] = path.split("/");
@@ -133,6 +138,23 @@ describe("import rules (docs/architecture.md)", () => {
     // Anywhere: a file that imports bun:test is a suite or a helper, and is named so.
     const hidden = edges.filter((e) => e.to === "bun:test" && !isTestCode(e.from)).map((e) => e.from);
     expect([...misnamed, ...hidden]).toEqual([]);
+  });
+
+  test("the public entry loads nothing of the runtime, and policies import it by name", () => {
+    const seen = new Set<string>();
+    const queue = [PUBLIC_ENTRY];
+    for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+      if (seen.has(file)) continue;
+      seen.add(file);
+      queue.push(
+        ...edgesOf(file)
+          .filter((e) => e.relative && !e.typeOnly)
+          .map((e) => e.to),
+      );
+    }
+    expect([...seen].sort()).toEqual(PUBLIC_CLOSURE);
+    const relativeInPolicies = edges.filter((e) => /^examples\/.*\.policy\.ts$/.test(e.from) && e.relative);
+    expect(relativeInPolicies.map(where)).toEqual([]);
   });
 
   test("the rules above are the ones docs/architecture.md states", () => {
