@@ -5,6 +5,7 @@ import http from "node:http";
 import { vpc } from "tencentcloud-sdk-nodejs/tencentcloud/services/vpc";
 import { startEmulator, type Emulator } from "../emulator/index.ts";
 import { TencentVpcApi } from "../runtime/cloud/index.ts";
+import { signingAsVpc } from "../runtime/cloud/sdk.ts";
 
 const READS = 3_000;
 const CONCURRENCY = 16;
@@ -18,7 +19,11 @@ function rawClient(emu: Emulator) {
     credential: emu.credentials,
     region: emu.region,
     profile: {
-      httpProfile: { endpoint: emu.endpoint, protocol: "http://", agent: new http.Agent({ keepAlive: true }) },
+      httpProfile: {
+        endpoint: signingAsVpc(emu.endpoint),
+        protocol: "http://",
+        agent: new http.Agent({ keepAlive: true }),
+      },
     },
   });
 }
@@ -111,7 +116,13 @@ async function startup(): Promise<void> {
 }
 
 const emu = await startEmulator({
-  config: { settings: { asyncMs: { create: 0, attach: 0, detach: 0, delete: 0, assign: 0, unassign: 0 } } },
+  config: {
+    settings: {
+      asyncMs: { create: 0, attach: 0, detach: 0, delete: 0, assign: 0, unassign: 0 },
+      // the bench measures the adapter, not the cloud's default rate limits
+      rateLimits: { CreateNetworkInterface: 0, DeleteNetworkInterface: 0, DescribeNetworkInterfaceLimit: 0 },
+    },
+  },
   log: () => {},
 });
 try {

@@ -117,7 +117,7 @@ test("double attach, delete while attached, detach of a detached ENI and a mutat
   ).toBe("UnsupportedOperation.MutexOperationTaskRunning");
   await waitTask(client, d.RequestId!);
   expect(await errorCode(client.DetachNetworkInterface({ NetworkInterfaceId: id, InstanceId: INS }))).toBe(
-    "UnsupportedOperation.AttachmentNotFound",
+    "UnsupportedOperation.InvalidState",
   );
   expect(await errorCode(client.DeleteNetworkInterface({ NetworkInterfaceId: "eni-00000000" }))).toBe(
     "ResourceNotFound",
@@ -182,7 +182,7 @@ test("a full subnet gives ResourceInsufficient.Subnet and AvailableIpAddressCoun
         PrivateIpAddresses: [{ PrivateIpAddress: primary }],
       }),
     ),
-  ).toBe("UnauthorizedOperation.PrimaryIp");
+  ).toBe("UnsupportedOperation");
   const u = await client.UnassignPrivateIpAddresses({
     NetworkInterfaceId: id,
     PrivateIpAddresses: secondary.map((PrivateIpAddress) => ({ PrivateIpAddress })),

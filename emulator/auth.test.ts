@@ -39,17 +39,18 @@ test("a timestamp more than 300 s off the server clock gives AuthFailure.Signatu
   } finally {
     clockMs = Date.now();
   }
-  expect((await sdk(emu).DescribeSubnets({})).TotalCount).toBe(3);
+  expect((await sdk(emu).DescribeSubnets({})).TotalCount).toBe(5);
 });
 
-test("a body changed after signing fails the signature check", async () => {
-  const body = JSON.stringify({ InstanceId: instanceId() });
-  const timestamp = Math.floor(Date.now() / 1000);
+/** A DescribeNetworkInterfaceLimit request signed by hand: `service` and `headers` as the test says. */
+function signedRequest(opts: { service?: string; headers?: Record<string, string>; body?: string } = {}) {
+  const body = opts.body ?? JSON.stringify({ InstanceId: instanceId() });
+  const timestamp = Math.floor(clockMs / 1000);
   const signed = {
     secretKey: emu.credentials.secretKey,
-    service: "127",
+    service: opts.service ?? "vpc",
     timestamp,
-    headers: { "content-type": "application/json", host: "127.0.0.1" },
+    headers: opts.headers ?? { "content-type": "application/json", host: "127.0.0.1" },
     body,
   };
   const headers = {
@@ -60,15 +61,50 @@ test("a body changed after signing fails the signature check", async () => {
     "x-tc-timestamp": String(timestamp),
     authorization: authorization(emu.credentials.secretId, signed),
   };
-  const ok = (await (await fetch(emu.url, { method: "POST", headers, body })).json()) as {
-    Response: { EniQuantity: number };
-  };
-  expect(ok.Response.EniQuantity).toBe(4);
-  const bad = await fetch(emu.url, { method: "POST", headers, body: body.replace("ins-", "ins-x") });
-  expect(bad.status).toBe(200);
-  const json = (await bad.json()) as { Response: { Error: { Code: string }; RequestId: unknown } };
-  expect(json.Response.Error.Code).toBe("AuthFailure.SignatureFailure");
-  expect(typeof json.Response.RequestId).toBe("string");
+  return { headers, body };
+}
+
+async function answer(req: { headers: Record<string, string>; body: string }) {
+  const res = await fetch(emu.url, { method: "POST", ...req });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { Response: { Error?: { Code: string }; RequestId: unknown; EniQuantity?: number } })
+    .Response;
+}
+
+test("a body changed after signing fails the signature check", async () => {
+  const req = signedRequest();
+  expect((await answer(req)).EniQuantity).toBe(4);
+  const bad = await answer({ ...req, body: req.body.replace("ins-", "ins-x") });
+  expect(bad.Error?.Code).toBe("AuthFailure.SignatureFailure");
+  expect(typeof bad.RequestId).toBe("string");
+});
+
+test("a credential scope naming another service than vpc is AuthFailure.InvalidAuthorization", async () => {
+  expect((await answer(signedRequest({ service: "cvm" }))).Error?.Code).toBe("AuthFailure.InvalidAuthorization");
+  // The SDK names the endpoint's first label: "127" for 127.0.0.1:PORT.
+  expect(await errorCode(sdk(emu, emu.credentials, { signAsEndpoint: true }).DescribeSubnets({}))).toBe(
+    "AuthFailure.InvalidAuthorization",
+  );
+});
+
+test("SignedHeaders must cover content-type and host (AuthFailure.InvalidAuthorization otherwise)", async () => {
+  const only = (headers: Record<string, string>) => answer(signedRequest({ headers }));
+  expect((await only({ host: "127.0.0.1" })).Error?.Code).toBe("AuthFailure.InvalidAuthorization");
+  expect((await only({ "content-type": "application/json" })).Error?.Code).toBe("AuthFailure.InvalidAuthorization");
+  const more = await only({
+    "content-type": "application/json",
+    host: "127.0.0.1",
+    "x-tc-action": "describenetworkinterfacelimit",
+  });
+  expect(more.Error?.Code).toBe("AuthFailure.SignatureFailure"); // covered, but the action header's value differs
+  const all = await only({
+    "content-type": "application/json",
+    host: "127.0.0.1",
+    "x-tc-action": "DescribeNetworkInterfaceLimit",
+  });
+  expect(all.EniQuantity).toBe(4);
+  const garbled = await answer({ ...signedRequest(), headers: { ...signedRequest().headers, authorization: "TC3 x" } });
+  expect(garbled.Error?.Code).toBe("AuthFailure.InvalidAuthorization");
 });
 
 test("temporary credentials from the metadata service work with their token, not without, not after expiry", async () => {
@@ -84,7 +120,7 @@ test("temporary credentials from the metadata service work with their token, not
   expect(creds.Code).toBe("Success");
   expect(creds.ExpiredTime).toBe(Math.floor(clockMs / 1000) + 100);
   const temp = { secretId: creds.TmpSecretId, secretKey: creds.TmpSecretKey };
-  expect((await sdk(emu, { ...temp, token: creds.Token }).DescribeSubnets({})).TotalCount).toBe(3);
+  expect((await sdk(emu, { ...temp, token: creds.Token }).DescribeSubnets({})).TotalCount).toBe(5);
   expect(await errorCode(sdk(emu, temp).DescribeSubnets({}))).toBe("AuthFailure.TokenFailure");
   clockMs = Date.now() + 101_000;
   try {
@@ -99,7 +135,7 @@ test("temporary credentials from the metadata service work with their token, not
 test("credentials limited to some actions get AuthFailure.UnauthorizedOperation for others", async () => {
   emu.admin.addCredential({ secretId: "AKIDreadonly", secretKey: "k", actions: ["DescribeSubnets"] });
   const ro = sdk(emu, { secretId: "AKIDreadonly", secretKey: "k" });
-  expect((await ro.DescribeSubnets({})).TotalCount).toBe(3);
+  expect((await ro.DescribeSubnets({})).TotalCount).toBe(5);
   expect(await errorCode(ro.DescribeNetworkInterfaceLimit({ InstanceId: instanceId() }))).toBe(
     "AuthFailure.UnauthorizedOperation",
   );

@@ -13,15 +13,22 @@ export interface AuthRequest {
   credentials: readonly CredentialRec[];
 }
 
+/** The service a VPC API request must name in its credential scope. */
+export const SERVICE = "vpc";
+
+/** Headers every TC3 signature must cover (the signing document: "content-type 和 host 为必选头部"). */
+const REQUIRED_SIGNED = ["content-type", "host"];
+
 export function authenticate(req: AuthRequest): CredentialRec {
   const header = req.headers.get("authorization");
-  if (!header) throw new ApiError("AuthFailure.SignatureFailure", "The request has no Authorization header.");
+  if (!header) throw new ApiError("AuthFailure.InvalidAuthorization", "The request has no Authorization header.");
   const auth = parseAuthorization(header);
   if (!auth)
     throw new ApiError(
-      "AuthFailure.SignatureFailure",
+      "AuthFailure.InvalidAuthorization",
       "The Authorization header is not 'TC3-HMAC-SHA256 Credential=<id>/<date>/<service>/tc3_request, SignedHeaders=..., Signature=<hex>'.",
     );
+  checkScope(auth.service, auth.signedHeaders);
   const tsText = req.headers.get("x-tc-timestamp") ?? "";
   const timestamp = Number(tsText);
   if (!/^\d+$/.test(tsText))
@@ -63,6 +70,25 @@ export function authenticate(req: AuthRequest): CredentialRec {
     );
   }
   return cred;
+}
+
+/**
+ * The credential scope must name the vpc service and SignedHeaders must cover content-type and
+ * host; the cloud answers AuthFailure.InvalidAuthorization otherwise ("`Service` in Credential
+ * not valid", as reported in tencentcloud-sdk-go issue 89 for an endpoint given as an IP).
+ */
+function checkScope(service: string, signedHeaders: string[]): void {
+  if (service !== SERVICE)
+    throw new ApiError(
+      "AuthFailure.InvalidAuthorization",
+      `The credential scope names service '${service}'; allowed: '${SERVICE}'. (The Node SDK takes the service from the endpoint's first label, so an endpoint such as 127.0.0.1:PORT signs for '127'.)`,
+    );
+  const missing = REQUIRED_SIGNED.filter((h) => !signedHeaders.includes(h));
+  if (missing.length > 0)
+    throw new ApiError(
+      "AuthFailure.InvalidAuthorization",
+      `SignedHeaders is '${signedHeaders.join(";")}'; it must include ${missing.join(" and ")} (content-type and host are required).`,
+    );
 }
 
 /** Clients sign the host with or without the port (the Node SDK drops it): accept either. */

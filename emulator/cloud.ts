@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { handlers, IDEMPOTENT, MUTATING } from "./actions/index.ts";
 import { authenticate } from "./auth.ts";
-import { ACTIONS, type Action, type Faults } from "./config.ts";
+import { ACTIONS, rateLimitOf, type Action, type Faults } from "./config.ts";
 import { ApiError } from "./errors.ts";
 import type { Fabric } from "./fabric.ts";
 import { faultFor, History, latencyMs, rollError, rollHang, Throttle } from "./faults.ts";
@@ -122,8 +122,9 @@ export class Cloud {
     }
 
     const fault = faultFor(this.state.faults, action);
-    if (!this.throttle.admit(action, fault?.qps, this.now())) {
-      throw new ApiError("RequestLimitExceeded", `${action} is limited to ${fault?.qps} requests per second.`);
+    const rate = rateLimitOf(this.state.settings, fault, action);
+    if (!this.throttle.admit(action, rate, this.now())) {
+      throw new ApiError("RequestLimitExceeded", `${action} is limited to ${rate} requests per second.`);
     }
     if (rollHang(fault, this.rng)) {
       await new Promise<void>((resolve) => this.stopWaiters.push(resolve));

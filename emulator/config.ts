@@ -61,7 +61,29 @@ export const Faults = z.record(z.string(), ActionFault).superRefine((faults, ctx
 });
 export type Faults = z.output<typeof Faults>;
 
+/**
+ * Default requests per second of each action ("默认接口请求频率限制" on its page of the VPC API
+ * reference, document/api/215/<page>); beyond it the action answers RequestLimitExceeded. The
+ * international pages give Attach and Detach 100/s; the Chinese ones (followed here) 50/s.
+ * DescribeNetworkInterfaces and DescribeSubnets have no default here: no limit was checked.
+ */
+export const DEFAULT_RATE_LIMITS: Readonly<Partial<Record<Action, number>>> = {
+  AssignPrivateIpAddresses: 100,
+  UnassignPrivateIpAddresses: 100,
+  CreateNetworkInterface: 100,
+  DeleteNetworkInterface: 100,
+  AttachNetworkInterface: 50,
+  DetachNetworkInterface: 50,
+  DescribeVpcTaskResult: 20,
+  DescribeNetworkInterfaceLimit: 20,
+};
+
 export const Settings = z.strictObject({
+  /**
+   * Requests per second per action (token bucket on the emulator clock, burst = the rate) over
+   * DEFAULT_RATE_LIMITS; 0 lifts an action's limit. A `qps` fault of the action wins over both.
+   */
+  rateLimits: z.partialRecord(z.enum(ACTIONS), z.number().min(0)).default({}),
   /** How long each asynchronous task runs before it completes, in ms. */
   asyncMs: z
     .strictObject({
@@ -142,8 +164,15 @@ export const EmulatorConfig = z.strictObject({
   settings: Settings.default(Settings.parse({})),
   faults: Faults.default({}),
 });
+
 export type EmulatorConfigInput = z.input<typeof EmulatorConfig>;
 export type EmulatorConfig = z.output<typeof EmulatorConfig>;
+
+/** The rate an action is held to: its qps fault, else its setting, else the documented default. */
+export function rateLimitOf(settings: Settings, fault: ActionFault | undefined, action: string): number | undefined {
+  const rate = fault?.qps ?? settings.rateLimits?.[action as Action] ?? DEFAULT_RATE_LIMITS[action as Action];
+  return rate === undefined || rate <= 0 ? undefined : rate;
+}
 
 /** Validates a configuration, naming the field, the value and what is allowed on failure. */
 export function parseConfig(input: unknown, source = "config"): EmulatorConfig {

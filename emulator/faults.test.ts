@@ -41,7 +41,7 @@ test("a qps fault throttles with RequestLimitExceeded and refills with the clock
     (await c.DescribeNetworkInterfaceLimit({ InstanceId: emu.inventory().instances[0]!.instanceId })).EniQuantity,
   ).toBe(4);
   clock += 500;
-  expect((await c.DescribeSubnets({})).TotalCount).toBe(3);
+  expect((await c.DescribeSubnets({})).TotalCount).toBe(5);
   expect(await errorCode(c.DescribeSubnets({}))).toBe("RequestLimitExceeded");
 });
 
@@ -139,7 +139,15 @@ test("the same seed builds the same world", () => {
   const b = inventoryOf(initialState({ config: { seed: 42 }, instances: 3, env: {} }));
   expect(a).toEqual(b);
   expect(a.instances).toHaveLength(3);
-  expect(a.subnets.map((s) => s.cidrBlock)).toEqual(["10.0.0.0/24", "10.0.16.0/20", "10.0.32.0/26"]);
+  expect(a.subnets.map((s) => s.cidrBlock)).toEqual([
+    "10.0.0.0/24",
+    "10.0.16.0/20",
+    "10.0.32.0/26",
+    "10.0.1.0/24",
+    "10.0.48.0/20",
+  ]);
+  // Two zones: instances alternate between the zones' node subnets.
+  expect(a.instances.map((i) => i.zone)).toEqual(["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-3"]);
   expect(inventoryOf(initialState({ config: { seed: 43 }, env: {} })).vpcs[0]!.vpcId).not.toBe(a.vpcs[0]!.vpcId);
 });
 
@@ -201,9 +209,15 @@ test("a fabric hook that throws is logged and the task still succeeds", async ()
 });
 
 test("a failed task undoes its call: IPs of a failed assign go back to the subnet", async () => {
-  const emu = await emulator({ config: { settings: FAST, faults: { AssignPrivateIpAddresses: { taskFailRate: 1 } } } });
+  // The emulator's own clock, so the task cannot end (and undo) before the test looks.
+  let clock = Date.now();
+  const emu = await emulator({
+    now: () => clock,
+    config: { settings: FAST, faults: { AssignPrivateIpAddresses: { taskFailRate: 1 } } },
+  });
   const c = sdk(emu);
   const created = await c.CreateNetworkInterface(podsRequest(emu));
+  clock += 10;
   await waitTask(c, created.RequestId!);
   const id = created.NetworkInterface!.NetworkInterfaceId!;
   const subnetId = emu.inventory().subnets[1]!.subnetId;
@@ -211,6 +225,7 @@ test("a failed task undoes its call: IPs of a failed assign go back to the subne
   const before = await free();
   const a = await c.AssignPrivateIpAddresses({ NetworkInterfaceId: id, SecondaryPrivateIpAddressCount: 3 });
   expect(await free()).toBe(before - 3);
+  clock += 10;
   expect(await waitTask(c, a.RequestId!)).toBe("FAILED");
   expect(await free()).toBe(before);
   const eni = (await c.DescribeNetworkInterfaces({ NetworkInterfaceIds: [id] })).NetworkInterfaceSet![0]!;

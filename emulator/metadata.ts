@@ -47,7 +47,7 @@ function lookup(cloud: Cloud, inst: InstanceRec, path: string): string | undefin
     cam: "security-credentials/",
     "cam/security-credentials": inst.role,
   };
-  if (path in fixed) return fixed[path];
+  if (Object.hasOwn(fixed, path)) return fixed[path];
   const role = /^cam\/security-credentials\/([^/]+)$/.exec(path);
   if (role) return role[1] === inst.role ? JSON.stringify(issueCredentials(cloud, inst)) : undefined;
   const mac = /^network\/interfaces\/macs\/([0-9a-f:]+)(?:\/(.*))?$/i.exec(path);
@@ -56,26 +56,34 @@ function lookup(cloud: Cloud, inst: InstanceRec, path: string): string | undefin
   return eni ? macEntry(state, eni, mac[2] ?? "") : undefined;
 }
 
+/**
+ * What the CVM metadata document (document/product/213/4934) lists under
+ * network/interfaces/macs/${mac}/, less what needs public addresses, which the emulator does not
+ * model (public-ipv4s, and public-ipv4 / public-ipv4-mode per address). It lists no CIDR blocks.
+ */
 function macEntry(state: State, eni: EniRec, path: string): string | undefined {
   const subnet = state.subnets.find((s) => s.subnetId === eni.subnetId);
   const cidr = parseCidr(subnet?.cidrBlock ?? "0.0.0.0/8");
   const ips = eni.ips.filter((i) => i.state === "AVAILABLE");
   const fields: Record<string, string> = {
-    "": "mac\nprimary-local-ipv4\nlocal-ipv4s/\nvpc-id\nsubnet-id\nvpc-cidr-block\nsubnet-cidr-block",
+    "": "mac\nprimary-local-ipv4\nlocal-ipv4s/\nvpc-id\nsubnet-id",
     mac: eni.mac.toLowerCase(),
     "primary-local-ipv4": eni.ips.find((i) => i.primary)?.ip ?? "",
     "local-ipv4s": ips.map((i) => `${i.ip}/`).join("\n"),
     "vpc-id": eni.vpcId,
     "subnet-id": eni.subnetId,
-    "vpc-cidr-block": state.vpcs.find((v) => v.vpcId === eni.vpcId)?.cidrBlock ?? "",
-    "subnet-cidr-block": subnet?.cidrBlock ?? "",
   };
-  if (path in fields) return fields[path];
+  if (Object.hasOwn(fields, path)) return fields[path];
   const ip = /^local-ipv4s\/([\d.]+)(?:\/(.*))?$/.exec(path);
   if (!ip || !ips.some((i) => i.ip === ip[1])) return undefined;
-  return (
-    { "": "gateway\nsubnet-mask", gateway: gateway(cidr), "subnet-mask": netmask(cidr) } as Record<string, string>
-  )[ip[2] ?? ""];
+  const perIp: Record<string, string> = {
+    "": "gateway\nlocal-ipv4\nsubnet-mask",
+    gateway: gateway(cidr),
+    "local-ipv4": ip[1]!,
+    "subnet-mask": netmask(cidr),
+  };
+  const field = ip[2] ?? "";
+  return Object.hasOwn(perIp, field) ? perIp[field] : undefined;
 }
 
 /**

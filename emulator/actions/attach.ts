@@ -1,15 +1,15 @@
 // AttachNetworkInterface and DetachNetworkInterface: ATTACHING / DETACHING until the task ends.
 import { ApiError, required } from "../errors.ts";
 import { apiTime } from "../state.ts";
-import { assertNoRunningTask, startTask } from "../tasks.ts";
-import { getEni, getInstance, refusePrimary, type Handler } from "./context.ts";
+import { startTask } from "../tasks.ts";
+import { assertIdle, getEni, getInstance, refusePrimary, type Handler } from "./context.ts";
 
 export const attachNetworkInterface: Handler = (ctx, p) => {
   const { state } = ctx;
   const eni = getEni(state, required(p, "NetworkInterfaceId"));
   const inst = getInstance(state, required(p, "InstanceId"));
   refusePrimary(eni, "AttachNetworkInterface");
-  assertNoRunningTask(state, eni.eniId);
+  assertIdle(state, eni, "AttachNetworkInterface");
   if (eni.attachment)
     throw new ApiError(
       "UnsupportedOperation.AttachmentAlreadyExists",
@@ -65,10 +65,11 @@ export const detachNetworkInterface: Handler = (ctx, p) => {
   const eni = getEni(state, required(p, "NetworkInterfaceId"));
   const inst = getInstance(state, required(p, "InstanceId"));
   refusePrimary(eni, "DetachNetworkInterface");
-  assertNoRunningTask(state, eni.eniId);
+  assertIdle(state, eni, "DetachNetworkInterface");
+  // Detach lists no UnsupportedOperation.AttachmentNotFound (only Unassign does): InvalidState.
   if (eni.attachment?.instanceId !== inst.instanceId) {
     throw new ApiError(
-      "UnsupportedOperation.AttachmentNotFound",
+      "UnsupportedOperation.InvalidState",
       `${eni.eniId} is not attached to ${inst.instanceId}${eni.attachment ? ` (it is attached to ${eni.attachment.instanceId})` : ""}.`,
     );
   }

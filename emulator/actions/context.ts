@@ -1,6 +1,7 @@
 import type { Rng } from "../rng.ts";
 import type { EniRec, State } from "../state.ts";
 import { ApiError, notFound } from "../errors.ts";
+import { runningTaskOn } from "../tasks.ts";
 
 export interface ActionCtx {
   state: State;
@@ -20,10 +21,41 @@ export function getEni(state: State, eniId: string): EniRec {
   return eni;
 }
 
-export function getInstance(state: State, instanceId: string) {
+/**
+ * Attach and Detach document ResourceNotFound for an unknown instance;
+ * DescribeNetworkInterfaceLimit documents InvalidInstanceId.NotFound and passes it as `code`.
+ */
+export function getInstance(state: State, instanceId: string, code = "ResourceNotFound") {
   const inst = state.instances.find((i) => i.instanceId === instanceId);
-  if (!inst) throw notFound("instance", instanceId, "InvalidInstanceId.NotFound");
+  if (!inst) throw notFound("instance", instanceId, code);
   return inst;
+}
+
+/**
+ * Attach, Detach and Delete list UnsupportedOperation.InvalidState, not
+ * MutexOperationTaskRunning (which only Assign and Unassign list), for an ENI a task runs on.
+ */
+export function assertIdle(state: State, eni: EniRec, action: string): void {
+  const t = runningTaskOn(state, eni.eniId);
+  if (t)
+    throw new ApiError(
+      "UnsupportedOperation.InvalidState",
+      `${eni.eniId} is ${eni.state}: task ${t.taskId} (${t.action}) is still running on it; ${action} needs it done.`,
+    );
+}
+
+/** The first value `key` gives twice, for InvalidParameterValue.DuplicatePara. */
+export function firstRepeat<T>(
+  items: readonly T[],
+  key: (item: T) => unknown,
+): { index: number; value: unknown } | undefined {
+  const seen = new Set<unknown>();
+  for (const [index, item] of items.entries()) {
+    const value = key(item);
+    if (seen.has(value)) return { index, value };
+    seen.add(value);
+  }
+  return undefined;
 }
 
 export function refusePrimary(eni: EniRec, action: string): void {

@@ -56,7 +56,7 @@ export const describeSubnets: Handler = (ctx, p) => {
 };
 
 export const describeNetworkInterfaceLimit: Handler = (ctx, p) => {
-  const inst = getInstance(ctx.state, required(p, "InstanceId"));
+  const inst = getInstance(ctx.state, required(p, "InstanceId"), "InvalidInstanceId.NotFound");
   const type = ctx.state.instanceTypes[inst.instanceType];
   if (!type) throw new ApiError("InternalError", `instance type ${inst.instanceType} has no quota entry`);
   // The docs do not say whether the counts include the primary ENI / primary IP; a setting picks.

@@ -1,18 +1,35 @@
 // CreateNetworkInterface and DeleteNetworkInterface.
-import { ipToInt, isUsable, parseCidr } from "../cidr.ts";
 import { ApiError, int, list, notFound, required, str, strList } from "../errors.ts";
 import { allocate, usedIps } from "../ipam.ts";
 import { apiTime, type EniRec } from "../state.ts";
-import { assertNoRunningTask, startTask } from "../tasks.ts";
+import { startTask } from "../tasks.ts";
 import { eniView } from "../views.ts";
-import { getEni, refusePrimary, type Handler } from "./context.ts";
+import { type IpSpec, refuseRepeats, refuseUsed, wantedAddress } from "./addresses.ts";
+import { assertIdle, getEni, refusePrimary, type Handler } from "./context.ts";
+
+/** The reference: NetworkInterfaceName "最大长度不能超过60个字节", the description "不得超过60个字符". */
+const NAME_MAX_BYTES = 60;
+const DESCRIPTION_MAX_CHARS = 60;
 
 export const createNetworkInterface: Handler = (ctx, p) => {
   const { state } = ctx;
   const vpcId = required(p, "VpcId");
   const subnetId = required(p, "SubnetId");
   const name = required(p, "NetworkInterfaceName");
-  if (!state.vpcs.some((v) => v.vpcId === vpcId)) throw notFound("VPC", vpcId, "InvalidVpcId.NotFound");
+  const nameBytes = Buffer.byteLength(name, "utf8");
+  if (nameBytes > NAME_MAX_BYTES)
+    throw new ApiError(
+      "InvalidParameterValue.TooLong",
+      `NetworkInterfaceName ${JSON.stringify(name)} is ${nameBytes} bytes long; allowed: at most ${NAME_MAX_BYTES} bytes (UTF-8)`,
+    );
+  const description = str(p, "NetworkInterfaceDescription") ?? "";
+  if ([...description].length > DESCRIPTION_MAX_CHARS)
+    throw new ApiError(
+      "InvalidParameterValue.TooLong",
+      `NetworkInterfaceDescription is ${[...description].length} characters long; allowed: at most ${DESCRIPTION_MAX_CHARS}`,
+    );
+  // Create lists no InvalidVpcId.NotFound or InvalidSecurityGroupID.NotFound: ResourceNotFound.
+  if (!state.vpcs.some((v) => v.vpcId === vpcId)) throw notFound("VPC", vpcId);
   const subnet = state.subnets.find((s) => s.subnetId === subnetId);
   if (!subnet) throw notFound("subnet", subnetId);
   if (subnet.vpcId !== vpcId)
@@ -21,29 +38,26 @@ export const createNetworkInterface: Handler = (ctx, p) => {
       `SubnetId '${subnetId}' belongs to ${subnet.vpcId}, not to VpcId '${vpcId}'.`,
     );
   const groups = strList(p, "SecurityGroupIds", 5) ?? [];
-  for (const g of groups)
-    if (!state.securityGroups.includes(g)) throw notFound("security group", g, "InvalidSecurityGroupID.NotFound");
+  for (const g of groups) if (!state.securityGroups.includes(g)) throw notFound("security group", g);
   const secondary = int(p, "SecondaryPrivateIpAddressCount", 0, state.settings.maxIpsPerCall) ?? 0;
-  const wanted = list<{ PrivateIpAddress?: unknown; Primary?: unknown }>(p, "PrivateIpAddresses", 10) ?? [];
+  const wanted = list<IpSpec>(p, "PrivateIpAddresses", 10) ?? [];
+  const explicit = wanted.map((w, i) => ({ ip: wantedAddress(subnet, w, i), primary: w?.Primary === true }));
+  // Create does not list InvalidParameterValue.DuplicatePara (Assign and Unassign do): the
+  // generic InvalidParameterValue it lists stands for a repeated address here.
+  refuseRepeats(
+    explicit.map((e) => e.ip),
+    "InvalidParameterValue",
+  );
   const owned = Object.values(state.enis).filter((e) => !e.primary).length;
   if (owned >= state.settings.maxEnis)
     throw new ApiError(
       "LimitExceeded.NetworkInterfaceLimitExceeded",
       `The account owns ${owned} network interfaces; the limit is ${state.settings.maxEnis}.`,
     );
-  const used = usedIps(state, subnetId);
-  const cidr = parseCidr(subnet.cidrBlock);
-  const explicit = wanted.map((w, i) => {
-    const ip = w?.PrivateIpAddress;
-    if (typeof ip !== "string" || !isUsable(cidr, safeIp(ip)))
-      throw new ApiError(
-        "InvalidParameterValue",
-        `PrivateIpAddresses[${i}].PrivateIpAddress is ${JSON.stringify(ip)}; allowed: a free address of ${subnet.cidrBlock} other than network, gateway and broadcast`,
-      );
-    if (used.has(ip))
-      throw new ApiError("ResourceInUse.Address", `PrivateIpAddresses[${i}].PrivateIpAddress ${ip} is already in use.`);
-    return { ip, primary: w.Primary === true };
-  });
+  refuseUsed(
+    explicit.map((e) => e.ip),
+    usedIps(state, subnetId),
+  );
   if (explicit.filter((e) => e.primary).length > 1)
     throw new ApiError(
       "InvalidParameterValue",
@@ -84,7 +98,7 @@ export const createNetworkInterface: Handler = (ctx, p) => {
   const eni: EniRec = {
     eniId,
     name,
-    description: str(p, "NetworkInterfaceDescription") ?? "",
+    description,
     vpcId,
     subnetId,
     zone: subnet.zone,
@@ -110,7 +124,7 @@ export const deleteNetworkInterface: Handler = (ctx, p) => {
   const { state } = ctx;
   const eni = getEni(state, required(p, "NetworkInterfaceId"));
   refusePrimary(eni, "DeleteNetworkInterface");
-  assertNoRunningTask(state, eni.eniId);
+  assertIdle(state, eni, "DeleteNetworkInterface");
   if (eni.attachment)
     throw new ApiError("ResourceInUse", `${eni.eniId} is attached to ${eni.attachment.instanceId}; detach it first.`);
   if (eni.state !== "AVAILABLE")
@@ -127,14 +141,6 @@ export const deleteNetworkInterface: Handler = (ctx, p) => {
   });
   return {};
 };
-
-function safeIp(ip: string): number {
-  try {
-    return ipToInt(ip);
-  } catch {
-    return -1;
-  }
-}
 
 function newEniId(ctx: { rng: { id(p: string): string }; state: { enis: Record<string, unknown> } }): string {
   for (;;) {

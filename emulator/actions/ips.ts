@@ -1,11 +1,9 @@
 // AssignPrivateIpAddresses and UnassignPrivateIpAddresses on one ENI.
-import { ipToInt, isUsable, parseCidr } from "../cidr.ts";
 import { ApiError, int, list, required } from "../errors.ts";
 import { allocate, usedIps } from "../ipam.ts";
 import { assertNoRunningTask, startTask } from "../tasks.ts";
+import { canonicalIp, type IpSpec, refuseRepeats, refuseUsed, wantedAddress } from "./addresses.ts";
 import { getEni, ipLimit, type Handler } from "./context.ts";
-
-type IpSpec = { PrivateIpAddress?: unknown; Primary?: unknown };
 
 export const assignPrivateIpAddresses: Handler = (ctx, p) => {
   const { state } = ctx;
@@ -20,6 +18,17 @@ export const assignPrivateIpAddresses: Handler = (ctx, p) => {
       "InvalidParameterValue.LimitExceeded",
       `The request asks for ${wanted.length + count} addresses; allowed: at most ${max} per call`,
     );
+  const subnet = state.subnets.find((s) => s.subnetId === eni.subnetId)!;
+  const explicit = wanted.map((w, i) => {
+    // Assign lists no UnauthorizedOperation.PrimaryIp; UnsupportedOperation is the code it has.
+    if (w?.Primary === true)
+      throw new ApiError(
+        "UnsupportedOperation",
+        `PrivateIpAddresses[${i}].Primary is true; AssignPrivateIpAddresses only adds secondary addresses`,
+      );
+    return wantedAddress(subnet, w, i);
+  });
+  refuseRepeats(explicit, "InvalidParameterValue.DuplicatePara");
   assertNoRunningTask(state, eni.eniId);
   if (eni.state !== "AVAILABLE")
     throw new ApiError(
@@ -33,29 +42,7 @@ export const assignPrivateIpAddresses: Handler = (ctx, p) => {
       `${eni.eniId} holds ${eni.ips.length} addresses and may hold ${limit}; the request adds ${wanted.length + count}.`,
     );
   }
-  const subnet = state.subnets.find((s) => s.subnetId === eni.subnetId)!;
-  const cidr = parseCidr(subnet.cidrBlock);
-  const used = usedIps(state, subnet.subnetId);
-  const explicit = wanted.map((w, i) => {
-    if (w?.Primary === true)
-      throw new ApiError(
-        "UnauthorizedOperation.PrimaryIp",
-        `PrivateIpAddresses[${i}].Primary is true; AssignPrivateIpAddresses only adds secondary addresses`,
-      );
-    const ip = w?.PrivateIpAddress;
-    let n = -1;
-    try {
-      n = typeof ip === "string" ? ipToInt(ip) : -1;
-    } catch {}
-    if (typeof ip !== "string" || !isUsable(cidr, n))
-      throw new ApiError(
-        "InvalidParameterValue",
-        `PrivateIpAddresses[${i}].PrivateIpAddress is ${JSON.stringify(ip)}; allowed: an address of ${subnet.cidrBlock} other than network, gateway and broadcast`,
-      );
-    if (used.has(ip))
-      throw new ApiError("ResourceInUse.Address", `PrivateIpAddresses[${i}].PrivateIpAddress ${ip} is already in use.`);
-    return ip;
-  });
+  refuseUsed(explicit, usedIps(state, subnet.subnetId));
   const auto = allocate(state, subnet, count, explicit);
   if (!auto)
     throw new ApiError(
@@ -80,18 +67,29 @@ export const unassignPrivateIpAddresses: Handler = (ctx, p) => {
   const wanted = list<IpSpec>(p, "PrivateIpAddresses", state.settings.maxIpsPerCall);
   if (!wanted || wanted.length === 0)
     throw new ApiError("MissingParameter", "The request is missing a required parameter `PrivateIpAddresses`.");
+  const addresses = wanted.map((w, i) => {
+    const ip = canonicalIp(w?.PrivateIpAddress);
+    if (ip === undefined)
+      throw new ApiError(
+        "InvalidParameterValue.Malformed",
+        `PrivateIpAddresses[${i}].PrivateIpAddress is ${JSON.stringify(w?.PrivateIpAddress)}; allowed: an IPv4 address such as 10.0.0.5`,
+      );
+    return ip;
+  });
+  refuseRepeats(addresses, "InvalidParameterValue.DuplicatePara");
   assertNoRunningTask(state, eni.eniId);
-  const ips = wanted.map((w, i) => {
-    const ip = w?.PrivateIpAddress;
+  // Unassign lists neither InvalidNetworkInterfaceId.NotFound nor UnauthorizedOperation.PrimaryIp:
+  // ResourceNotFound and UnsupportedOperation are the codes it has for these.
+  const ips = addresses.map((ip, i) => {
     const rec = eni.ips.find((r) => r.ip === ip);
     if (!rec)
       throw new ApiError(
-        "InvalidNetworkInterfaceId.NotFound",
-        `PrivateIpAddresses[${i}].PrivateIpAddress ${JSON.stringify(ip)} is not an address of ${eni.eniId}.`,
+        "ResourceNotFound",
+        `PrivateIpAddresses[${i}].PrivateIpAddress ${ip} is not an address of ${eni.eniId}.`,
       );
     if (rec.primary)
       throw new ApiError(
-        "UnauthorizedOperation.PrimaryIp",
+        "UnsupportedOperation",
         `PrivateIpAddresses[${i}].PrivateIpAddress ${rec.ip} is the primary address of ${eni.eniId}; it cannot be unassigned`,
       );
     return rec;

@@ -11,7 +11,7 @@ export type CloudErrorKind =
   | "invalid-state"
   | "zone-mismatch"
   | "invalid-parameter"
-  /** A requested address is held by another ENI (ResourceInUse.Address). */
+  /** A requested address is held by another ENI (ResourceInUse on Create/Assign; ResourceInUse.Address). */
   | "address-in-use"
   /** Another task runs on the same ENI (UnsupportedOperation.MutexOperationTaskRunning). */
   | "busy"
@@ -76,7 +76,12 @@ export function kindOf(action: string, code: string): CloudErrorKind {
     code === "UnsupportedOperation.IdempotentProcessing"
   )
     return "busy";
-  if (code === "ResourceInUse.Address") return "address-in-use";
+  // Create and Assign document plain ResourceInUse for an address in use; Delete uses it for an attached ENI.
+  if (
+    code === "ResourceInUse.Address" ||
+    (code === "ResourceInUse" && (action === "AssignPrivateIpAddresses" || action === "CreateNetworkInterface"))
+  )
+    return "address-in-use";
   if (code.startsWith("ResourceInsufficient")) return "subnet-exhausted";
   if (code === "LimitExceeded.NetworkInterfaceLimitExceeded") return "eni-quota";
   if (code === "LimitExceeded.Address") return "ip-quota";

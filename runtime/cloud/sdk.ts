@@ -78,13 +78,29 @@ export function makeVpcClient(opts: SdkOptions): VpcClient {
     profile: {
       signMethod: "TC3-HMAC-SHA256",
       httpProfile: {
-        endpoint: host,
+        endpoint: signingAsVpc(host),
         protocol,
         reqTimeout: Math.ceil((opts.requestTimeoutMs ?? 10_000) / 1000),
         ...(agent ? { agent } : { proxy: opts.proxy }),
       },
     },
   });
+}
+
+/**
+ * The SDK names the service of the TC3 credential scope after the endpoint's first label
+ * (`endpoint.split(".")[0]`): a private endpoint given as an address, or the emulator's
+ * 127.0.0.1:PORT, signs for service "10" or "127", and the API refuses that
+ * (AuthFailure.InvalidAuthorization, "`Service` in Credential not valid"). The value returned
+ * reads as `host` wherever the SDK builds the URL and the Host header, and splits to "vpc"
+ * where it takes the service. A host already starting with "vpc." is returned as it is.
+ */
+export function signingAsVpc(host: string): string {
+  if (host.split(".")[0] === "vpc") return host;
+  const endpoint = Object.assign(new String(host), {
+    split: (separator: string | RegExp, limit?: number) => ["vpc", ...host.split(separator, limit).slice(1)],
+  });
+  return endpoint as unknown as string;
 }
 
 /**

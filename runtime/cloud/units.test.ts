@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { classify, kindOf, poolErrorKind } from "./errors.ts";
 import { backoffMs, DEFAULT_RETRY, withRetry } from "./retry.ts";
-import { parseEndpoint } from "./sdk.ts";
+import { parseEndpoint, signingAsVpc } from "./sdk.ts";
 import { FakeClock } from "./emulated-vpc-kit.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { Waiter } from "./waits.ts";
@@ -30,6 +30,8 @@ test("Tencent error codes map onto the kinds the pool engine acts on", () => {
     ["CreateNetworkInterface", "UnsupportedOperation.IdempotentProcessing", "busy"],
     ["CreateNetworkInterface", "UnsupportedOperation.IdempotentParameterMismatch", "invalid-parameter"],
     ["AssignPrivateIpAddresses", "ResourceInUse.Address", "address-in-use"],
+    ["AssignPrivateIpAddresses", "ResourceInUse", "address-in-use"],
+    ["CreateNetworkInterface", "ResourceInUse", "address-in-use"],
     ["UnassignPrivateIpAddresses", "UnauthorizedOperation.PrimaryIp", "invalid-parameter"],
     ["UnassignPrivateIpAddresses", "InvalidNetworkInterfaceId.NotFound", "not-found"],
     ["AttachNetworkInterface", "InvalidInstanceId.NotFound", "not-found"],
@@ -99,6 +101,11 @@ test("endpoints: host, optional port, optional protocol (https by default)", () 
   expect(parseEndpoint("vpc.tencentcloudapi.com")).toEqual({ protocol: "https://", host: "vpc.tencentcloudapi.com" });
   expect(parseEndpoint("http://127.0.0.1:8080/")).toEqual({ protocol: "http://", host: "127.0.0.1:8080" });
   expect(() => parseEndpoint("ftp://x")).toThrow("cloud endpoint 'ftp://x' is not a host name");
+  // The SDK signs for the endpoint's first label; the API accepts only "vpc".
+  const local = signingAsVpc("127.0.0.1:8080");
+  expect(`http://${local}/`).toBe("http://127.0.0.1:8080/");
+  expect(local.split(".")[0]).toBe("vpc");
+  expect(signingAsVpc("vpc.tencentcloudapi.com")).toBe("vpc.tencentcloudapi.com");
 });
 
 test("a task is first polled when it is expected done, then polls back off to the cap", async () => {
