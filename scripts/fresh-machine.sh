@@ -56,9 +56,10 @@ main() {
     if [ -n "$file" ] && [ -f "$file" ]; then cat "$file"; fi
   done >"$root$bundle"
   [ -s "$root$bundle" ] && env+=("NODE_EXTRA_CA_CERTS=$bundle" "SSL_CERT_FILE=$bundle")
-  # This checkout as files (tracked and new, not ignored): what a clone of this commit holds
-  mkdir -p "$root/work/vpccni"
-  (cd "$REPO" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$root/work/vpccni"
+  # This checkout as a user has it: a clone of HEAD (the image takes its revision and times
+  # from git), with the working tree's uncommitted and new files laid over it
+  git clone -q --no-local --depth 1 "file://$REPO" "$root/work/vpccni"
+  (cd "$REPO" && git ls-files -z -mo --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$root/work/vpccni"
   say "fresh machine: $(. "$root/etc/os-release" && echo "$PRETTY_NAME"), node $("$node" --version), running: $cmd"
   unshare --mount --propagation private -- bash -c '
     set -e
