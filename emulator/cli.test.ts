@@ -19,7 +19,13 @@ test("--print-world prints the default world for --instances N and exits 0", asy
   const world = JSON.parse(await new Response(p.stdout).text());
   expect(await p.exited).toBe(0);
   expect(world.instances).toHaveLength(3);
-  expect(world.subnets.map((s: { name: string }) => s.name)).toEqual(["nodes", "pods-large", "pods-small"]);
+  expect(world.subnets.map((s: { name: string }) => s.name)).toEqual([
+    "nodes",
+    "pods-large",
+    "pods-small",
+    "nodes-4",
+    "pods-4",
+  ]);
   expect(world.credentials).toEqual([{ secretId: "AKIDfromenv" }]);
   expect(JSON.stringify(world)).not.toContain('"k"');
 });

@@ -111,28 +111,45 @@ export function buildState(config: EmulatorConfig, opts: BuildOptions): { state:
   const rng = new Rng(config.seed);
   const vpcs = config.vpcs ?? [{ vpcId: rng.id("vpc"), cidrBlock: "10.0.0.0/16" }];
   const defaultVpc = vpcs[0]!.vpcId;
-  const zone = `${config.region}-3`;
+  // Two zones, as a real region has: a node subnet and pod subnets in each. The first three
+  // subnets keep the IDs and places they had when the default world had one zone.
+  const [zoneA, zoneB] = [`${config.region}-3`, `${config.region}-4`];
+  const subnet = (cidrBlock: string, zone: string, name: string): SubnetRec => ({
+    subnetId: rng.id("subnet"),
+    vpcId: defaultVpc,
+    cidrBlock,
+    zone,
+    name,
+    tags: {},
+  });
   const subnets: SubnetRec[] = (
     config.subnets ?? [
-      { subnetId: rng.id("subnet"), vpcId: defaultVpc, cidrBlock: "10.0.0.0/24", zone, name: "nodes", tags: {} },
-      { subnetId: rng.id("subnet"), vpcId: defaultVpc, cidrBlock: "10.0.16.0/20", zone, name: "pods-large", tags: {} },
-      { subnetId: rng.id("subnet"), vpcId: defaultVpc, cidrBlock: "10.0.32.0/26", zone, name: "pods-small", tags: {} },
+      subnet("10.0.0.0/24", zoneA, "nodes"),
+      subnet("10.0.16.0/20", zoneA, "pods-large"),
+      subnet("10.0.32.0/26", zoneA, "pods-small"),
+      subnet("10.0.1.0/24", zoneB, "nodes-4"),
+      subnet("10.0.48.0/20", zoneB, "pods-4"),
     ]
   ).map((s) => ({ ...s }));
   checkTopology(vpcs, subnets);
   const securityGroups = config.securityGroups ?? [rng.id("sg")];
   const instanceTypes = config.instanceTypes ?? { [DEFAULT_INSTANCE_TYPE]: { eniQuota: 4, ipsPerEni: 10 } };
   const count = opts.instances ?? config.instanceCount;
-  const nodeSubnet = subnets[0]!;
+  // Default instances alternate over the zones' node subnets (the default world's two, or the
+  // first configured subnet).
+  const nodeSubnets = config.subnets ? [subnets[0]!] : subnets.filter((s) => s.name.startsWith("nodes"));
   const instanceSpecs =
     config.instances ??
-    Array.from({ length: count }, () => ({
-      instanceId: rng.id("ins"),
-      instanceType: Object.keys(instanceTypes)[0] ?? DEFAULT_INSTANCE_TYPE,
-      zone: nodeSubnet.zone,
-      subnetId: nodeSubnet.subnetId,
-      role: "vpccni-node",
-    }));
+    Array.from({ length: count }, (_, i) => {
+      const nodeSubnet = nodeSubnets[i % nodeSubnets.length]!;
+      return {
+        instanceId: rng.id("ins"),
+        instanceType: Object.keys(instanceTypes)[0] ?? DEFAULT_INSTANCE_TYPE,
+        zone: nodeSubnet.zone,
+        subnetId: nodeSubnet.subnetId,
+        role: "vpccni-node",
+      };
+    });
   const state: State = {
     version: STATE_VERSION,
     region: config.region,

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { emulatorConfig, layoutOf, policyYaml } from "./emulated-cloud.ts";
+import { emulatorConfig, LAYOUT, layoutOf, policyYaml, zonesOf } from "./emulated-cloud.ts";
 import { makeTempDir } from "./janitor.ts";
 
 test("the emulated cloud is laid out from the policy's region, VPC and pod subnets", () => {
@@ -45,4 +45,28 @@ test("a file that is not a valid policy says how to find out why", () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("over two zones: a node subnet per zone, and nodes and the policy's pod subnets alternate between them", () => {
+  const config = emulatorConfig(3, undefined, LAYOUT, 2);
+  const zone = (id: string) => config.subnets?.find((s) => s.subnetId === id)?.zone;
+  expect(zonesOf(2)).toEqual(["ap-guangzhou-3", "ap-guangzhou-4"]);
+  const [first, second] = LAYOUT.podSubnets as [string, string];
+  expect(config.subnets?.map((s) => [s.subnetId, s.zone])).toEqual([
+    ["subnet-node0001", "ap-guangzhou-3"],
+    ["subnet-node0002", "ap-guangzhou-4"],
+    [first, "ap-guangzhou-3"],
+    [second, "ap-guangzhou-4"],
+  ]);
+  expect(config.instances?.map((i) => [i.instanceId, i.zone, zone(i.subnetId)])).toEqual([
+    ["ins-node0001", "ap-guangzhou-3", "ap-guangzhou-3"],
+    ["ins-node0002", "ap-guangzhou-4", "ap-guangzhou-4"],
+    ["ins-node0003", "ap-guangzhou-3", "ap-guangzhou-3"],
+  ]);
+  // The default stays one zone: every subnet and instance in <region>-3.
+  const one = emulatorConfig(2);
+  expect(new Set([...(one.subnets ?? []), ...(one.instances ?? [])].map((x) => x.zone))).toEqual(
+    new Set(["ap-guangzhou-3"]),
+  );
+  expect(() => zonesOf(0)).toThrow("zones (0) must be an integer from 1 to 4");
 });

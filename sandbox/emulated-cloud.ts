@@ -1,7 +1,7 @@
 // The emulated cloud the sandbox runs against, laid out from a policy: its region, VPC and
 // pod subnets (examples/policies/general.yaml by default, the policy the demo deploys), plus
-// a node subnet and one instance per node. Also the policy text the agents get, and polling
-// with a deadline.
+// a node subnet per zone and one instance per node, in one zone or spread over several. Also
+// the policy text the agents get, and polling with a deadline.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
@@ -39,31 +39,55 @@ export const SUBNETS = {
 /** CIDRs of the pod subnets, in the policy's order: a /23 (510 IPs), then a /26 (62 IPs). */
 const POD_CIDRS = ["10.231.8.0/23", "10.231.12.0/26", "10.231.16.0/24", "10.231.20.0/24"];
 
-/** Default: 3 pod ENIs of 10 secondary IPs per node (quota 4 x 11, primary ENI and IPs excluded). */
+/**
+ * The sandbox's zones: `<region>-3`, then `<region>-4`, ... With several, node i and pod subnet
+ * i of the policy are in zone i mod zones, and each zone has its own node subnet
+ * (subnet-node0001, subnet-node0002, ...): so the example policy's two pod subnets are one per
+ * zone, and two nodes are one per zone.
+ */
+export function zonesOf(zones = 1, layout = LAYOUT): string[] {
+  if (!Number.isInteger(zones) || zones < 1 || zones > 4)
+    throw new Error(`zones (${zones}) must be an integer from 1 to 4`);
+  return Array.from({ length: zones }, (_, z) => `${layout.region}-${3 + z}`);
+}
+
+/** Default: 3 pod ENIs of 10 secondary IPs per node (quota 4 x 11, primary ENI and IPs excluded), one zone. */
 export function emulatorConfig(
   nodes: number,
   quota = { eniQuota: 4, ipsPerEni: 11 },
   layout = LAYOUT,
+  zones = 1,
 ): EmulatorConfigInput {
   if (layout.podSubnets.length > POD_CIDRS.length)
     throw new Error(
       `the sandbox lays out at most ${POD_CIDRS.length} pod subnets; the policy lists ${layout.podSubnets.length}`,
     );
-  const zone = `${layout.region}-3`;
+  const zone = zonesOf(zones, layout);
+  const nodeSubnet = (z: number) => (z === 0 ? SUBNETS.nodes : `subnet-node000${z + 1}`);
   return {
     region: layout.region,
     vpcs: [{ vpcId: layout.vpcId, cidrBlock: "10.231.0.0/16" }],
     subnets: [
-      { subnetId: SUBNETS.nodes, vpcId: layout.vpcId, cidrBlock: "10.231.0.0/24", zone },
-      ...layout.podSubnets.map((subnetId, i) => ({ subnetId, vpcId: layout.vpcId, cidrBlock: POD_CIDRS[i]!, zone })),
+      ...zone.map((name, z) => ({
+        subnetId: nodeSubnet(z),
+        vpcId: layout.vpcId,
+        cidrBlock: `10.231.${z}.0/24`,
+        zone: name,
+      })),
+      ...layout.podSubnets.map((subnetId, i) => ({
+        subnetId,
+        vpcId: layout.vpcId,
+        cidrBlock: POD_CIDRS[i]!,
+        zone: zone[i % zones]!,
+      })),
     ],
     securityGroups: ["sg-demo0001"],
     instanceTypes: { "S5.LARGE8": quota },
     instances: Array.from({ length: nodes }, (_, i) => ({
       instanceId: `ins-node000${i + 1}`,
       instanceType: "S5.LARGE8",
-      zone,
-      subnetId: SUBNETS.nodes,
+      zone: zone[i % zones]!,
+      subnetId: nodeSubnet(i % zones),
     })),
     settings: { asyncMs: { create: 20, attach: 100, detach: 60, delete: 20, assign: 20, unassign: 20 } },
   };

@@ -60,6 +60,111 @@ describe("vpccni plan", () => {
   });
 });
 
+describe("vpccni plan by zone", () => {
+  const twoZones = () =>
+    scratchRepo({
+      "a.yaml": policyYaml("alpha", "a", ["prebind: { min: 2, max: 4 }"]).replace(
+        "subnets: [subnet-test0001]",
+        "subnets: [subnet-test0001, subnet-test0002]",
+      ),
+    });
+  const quota = ["--pods-per-node", "6", "--enis-per-node", "2", "--ips-per-eni", "10"];
+  const zoned = [
+    { subnetId: "subnet-test0001", cidr: "10.0.0.0/24", availableIpAddressCount: 120, zone: "ap-guangzhou-3" },
+    { subnetId: "subnet-test0002", cidr: "10.0.1.0/26", availableIpAddressCount: 40, zone: "ap-guangzhou-4" },
+  ];
+
+  test("a subnets file with zones plans each zone on its own; --nodes-per-zone says where the nodes are", async () => {
+    const repo = twoZones();
+    writeFileSync(join(repo, "subnets.yaml"), JSON.stringify(zoned));
+    const args = ["plan", ...quota, "--subnets", "subnets.yaml", "policies"];
+    // 11 subnet IPs per node: 3 nodes fit zone 4's 40 free IPs, 4 do not.
+    const ok = await vpccni(repo, ...args, "--nodes-per-zone", "ap-guangzhou-3=8,ap-guangzhou-4=3");
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout).toContain(
+      [
+        "zone            nodes  policies  subnets          free  needed  left  status",
+        "ap-guangzhou-3  8      alpha=8   subnet-test0001  120   88      32    ok",
+        "ap-guangzhou-4  3      alpha=3   subnet-test0002  40    33      7     ok",
+      ].join("\n"),
+    );
+    expect(ok.stdout).toContain("alpha   11     6");
+    expect(ok.code).toBe(0);
+    const short = await vpccni(repo, ...args, "--nodes-per-zone", "alpha:ap-guangzhou-3=7,alpha:ap-guangzhou-4=4");
+    expect(short.code).toBe(1);
+    expect(short.stdout).toContain("ap-guangzhou-4  4      alpha=4   subnet-test0002  40    44      -4    CANNOT");
+    expect(short.stdout).toContain("cannot be met: subnet-test0002: needs 44 IPs, has 40 free (short by 4)");
+    // Nodes in a zone the policy has no subnet in.
+    const elsewhere = await vpccni(repo, ...args, "--nodes-per-zone", "ap-guangzhou-3=2,ap-guangzhou-6=1");
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stdout).toContain(
+      "cannot be met: alpha: 1 node in ap-guangzhou-6, where spec.subnets has no subnet (subnet-test0001 in ap-guangzhou-3, subnet-test0002 in ap-guangzhou-4)",
+    );
+    // Without --nodes-per-zone the nodes are spread evenly, and the plan says it assumed so.
+    const spread = await vpccni(repo, ...args, "--nodes", "6");
+    expect(spread.code).toBe(0);
+    expect(spread.stdout).toContain(
+      "note: alpha: 6 nodes assumed spread evenly over the zones of its subnets: ap-guangzhou-3 3, ap-guangzhou-4 3 (--nodes-per-zone says where they are)",
+    );
+  });
+
+  test("zones the plan cannot know, or counts that disagree, are usage errors", async () => {
+    const repo = twoZones();
+    const bare = zoned.map(({ zone: _, ...s }) => s);
+    writeFileSync(join(repo, "bare.json"), JSON.stringify(bare));
+    writeFileSync(join(repo, "mixed.json"), JSON.stringify([zoned[0], bare[1]]));
+    const noZones = await vpccni(
+      repo,
+      "plan",
+      ...quota,
+      "--nodes-per-zone",
+      "ap-guangzhou-3=2",
+      "--subnets",
+      "bare.json",
+      "policies",
+    );
+    expect({ code: noZones.code, stderr: noZones.stderr }).toEqual({
+      code: 2,
+      stderr:
+        "vpccni plan: --nodes-per-zone needs the subnets' zones; allowed: --subnets FILE with a zone on every subnet, or --cloud\n",
+    });
+    const mixed = await vpccni(repo, "plan", ...quota, "--nodes", "2", "--subnets", "mixed.json", "policies");
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toBe(
+      "vpccni plan: mixed.json: subnet-test0002 has no zone, others have one; allowed: a zone on every subnet or on none\n",
+    );
+    writeFileSync(join(repo, "zoned.json"), JSON.stringify(zoned));
+    const disagree = await vpccni(
+      repo,
+      "plan",
+      ...quota,
+      "--nodes",
+      "5",
+      "--nodes-per-zone",
+      "ap-guangzhou-3=2",
+      "--subnets",
+      "zoned.json",
+      "policies",
+    );
+    expect(disagree.code).toBe(2);
+    expect(disagree.stderr).toContain(
+      "vpccni plan: --nodes gives alpha 5 nodes, --nodes-per-zone 2; allowed: the same count, or only one of them",
+    );
+    const badPart = await vpccni(
+      repo,
+      "plan",
+      ...quota,
+      "--nodes-per-zone",
+      "zone3=2",
+      "--subnets",
+      "zoned.json",
+      "policies",
+    );
+    expect(badPart.code).toBe(2);
+    expect(badPart.stderr).toContain('--nodes-per-zone part "zone3=2" is not ZONE=COUNT or NAME:ZONE=COUNT');
+  });
+});
+
 describe("vpccni plan --cloud", () => {
   test("reads free IPs of the policy's subnets from the VPC API (the emulator) with credentials from the environment", async () => {
     const emu = await startEmulator({
@@ -113,8 +218,10 @@ describe("vpccni plan --cloud", () => {
       );
       expect(res.stderr).toBe("");
       expect(res.stdout).toContain(
-        `subnet-test0001  10.9.4.0/26  ${String(free).padEnd(4)}  34      ${String(free - 34).padEnd(4)}  alpha     ok`,
+        `subnet-test0001  10.9.4.0/26  ap-guangzhou-3  ${String(free).padEnd(4)}  34      ${String(free - 34).padEnd(4)}  alpha     ok`,
       );
+      // DescribeSubnets gives each subnet's zone: the plan is by zone.
+      expect(res.stdout).toContain("ap-guangzhou-3  2      alpha=2   subnet-test0001");
       expect(res.code).toBe(0);
       const noKeys = await run(
         [process.execPath, join(REPO, "cli", "main.ts"), "plan", "--cloud", "--nodes", "2", "policies"],

@@ -6,22 +6,28 @@ import { readSubnetsFile } from "../../compiler/plan/subnets-file.ts";
 import type { VpcCniPolicy } from "../../schema/index.ts";
 import { renderPlan } from "../../compiler/plan/table.ts";
 
-export const help = `Usage: vpccni plan --nodes N [--pods-per-node P] [--subnets FILE | --cloud]
-                   [--enis-per-node E] [--ips-per-eni I] <file-or-folder>...
+export const help = `Usage: vpccni plan --nodes N | --nodes-per-zone ZONE=N,... [--pods-per-node P]
+                   [--subnets FILE | --cloud] [--enis-per-node E] [--ips-per-eni I] <file-or-folder>...
 
 Checks that the policies' subnets and ENI quotas can carry the expected nodes and pods.
 A node binds at most pods + prebind.max IPs (never more than ENIs x IPs per ENI), and each
 secondary ENI takes one more subnet IP for its primary address. ENIs go into the policy's
-subnet with the most free IPs. Prints a table per policy and per subnet; exits 1 when a
-policy cannot be met.
+subnet with the most free IPs among those of the node's zone (an ENI attaches only to an
+instance of its own zone). When the subnets' zones are known, each zone is planned on its
+own. Prints a table per policy, per zone and per subnet; exits 1 when a policy or a zone
+cannot be met.
 
 Options:
   --nodes N | NAME=N,...       nodes per policy (one number for every policy)
+  --nodes-per-zone ZONE=N,... | NAME:ZONE=N,...
+                               where the nodes are (needs the subnets' zones); without it a
+                               policy's nodes are spread evenly over the zones of its subnets
   --pods-per-node P | NAME=P   expected pods per node (default: full nodes, ENIs x IPs)
-  --subnets FILE               JSON or YAML list of {subnetId, availableIpAddressCount, cidr}
-                               (DescribeSubnets figures); without it only quotas are checked
-  --cloud                      read the subnets' free IPs from the VPC API instead (each policy's
-                               region and spec.cloud.endpoint; credentials from
+  --subnets FILE               JSON or YAML list of {subnetId, availableIpAddressCount, cidr, zone}
+                               (DescribeSubnets figures; zone on every subnet or on none);
+                               without it only quotas are checked
+  --cloud                      read the subnets' free IPs and zones from the VPC API instead (each
+                               policy's region and spec.cloud.endpoint; credentials from
                                TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY)
   --enis-per-node E            the instance type's secondary ENIs (spec.limits may lower it)
   --ips-per-eni I              the instance type's secondary IPs per ENI (spec.limits may lower it)
@@ -33,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       nodes: { type: "string" },
+      "nodes-per-zone": { type: "string" },
       "pods-per-node": { type: "string" },
       subnets: { type: "string" },
       "enis-per-node": { type: "string" },
@@ -40,8 +47,10 @@ export async function run(argv: string[]): Promise<number> {
       cloud: { type: "boolean", default: false },
     },
   });
-  if (positionals.length === 0 || values.nodes === undefined) {
-    process.stderr.write(`vpccni plan: name at least one policy file or folder, and --nodes\n\n${help}`);
+  if (positionals.length === 0 || (values.nodes === undefined && values["nodes-per-zone"] === undefined)) {
+    process.stderr.write(
+      `vpccni plan: name at least one policy file or folder, and --nodes or --nodes-per-zone\n\n${help}`,
+    );
     return 2;
   }
   const loaded = await loadPolicies(positionals);
@@ -53,7 +62,19 @@ export async function run(argv: string[]): Promise<number> {
   }
   const names = loaded.policies.map((p) => p.policy.metadata.name);
   const errors: string[] = [];
-  const nodes = perPolicy("--nodes", values.nodes, names, errors);
+  const nodes =
+    values.nodes === undefined ? new Map<string, number>() : perPolicy("--nodes", values.nodes, names, errors);
+  const nodesPerZone =
+    values["nodes-per-zone"] === undefined ? undefined : perZone(values["nodes-per-zone"], names, errors);
+  for (const [name, zones] of nodesPerZone ?? []) {
+    const sum = [...zones.values()].reduce((a, b) => a + b, 0);
+    const given = nodes.get(name);
+    if (given !== undefined && given !== sum)
+      errors.push(
+        `--nodes gives ${name} ${given} nodes, --nodes-per-zone ${sum}; allowed: the same count, or only one of them`,
+      );
+    nodes.set(name, sum);
+  }
   const pods =
     values["pods-per-node"] === undefined
       ? new Map<string, number>()
@@ -69,6 +90,11 @@ export async function run(argv: string[]): Promise<number> {
         ? await cloudSubnets(loaded.policies.map((p) => p.policy))
         : undefined;
   errors.push(...(file?.errors ?? []));
+  const noZones = values.subnets === undefined && !values.cloud ? true : file?.subnets?.some((s) => !s.zone);
+  if (nodesPerZone !== undefined && noZones)
+    errors.push(
+      "--nodes-per-zone needs the subnets' zones; allowed: --subnets FILE with a zone on every subnet, or --cloud",
+    );
   if (errors.length > 0) {
     process.stderr.write(`${errors.map((e) => `vpccni plan: ${e}`).join("\n")}\n`);
     return 2;
@@ -79,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
     podsPerNode: pods,
     quota: { enisPerNode, ipsPerEni },
     subnets: file?.subnets,
+    nodesPerZone,
   });
   process.stdout.write(renderPlan(plan));
   return plan.ok ? 0 : 1;
@@ -102,6 +129,39 @@ export function perPolicy(flag: string, text: string, names: readonly string[], 
     else out.set(m[1]!, Number(m[2]));
   }
   return out;
+}
+
+/**
+ * "ap-guangzhou-3=8,ap-guangzhou-4=4" for every policy, or "general:ap-guangzhou-3=8,..." per
+ * policy; a policy named in any NAME: part takes only its own parts.
+ */
+export function perZone(text: string, names: readonly string[], errors: string[]): Map<string, Map<string, number>> {
+  const shared = new Map<string, number>();
+  const own = new Map<string, Map<string, number>>();
+  for (const part of text.split(",")) {
+    const m = /^(?:([a-z0-9-]+):)?([a-z]{2,4}-[a-z]+(?:-[a-z0-9]+)?-\d+)=(\d+)$/.exec(part.trim());
+    if (!m) {
+      errors.push(
+        `--nodes-per-zone part ${JSON.stringify(part)} is not ZONE=COUNT or NAME:ZONE=COUNT; allowed: e.g. ap-guangzhou-3=8 or ${names[0] ?? "general"}:ap-guangzhou-3=8`,
+      );
+      continue;
+    }
+    const [, name, zone, n] = m as unknown as [string, string | undefined, string, string];
+    if (name !== undefined && !names.includes(name)) {
+      errors.push(
+        `--nodes-per-zone names ${JSON.stringify(name)}, which is no loaded policy; allowed: ${names.join(", ")}`,
+      );
+      continue;
+    }
+    const into = name === undefined ? shared : (own.get(name) ?? own.set(name, new Map()).get(name)!);
+    into.set(zone, Number(n));
+  }
+  return new Map(
+    names.flatMap((n) => {
+      const zones = own.get(n) ?? shared;
+      return zones.size > 0 ? [[n, zones] as const] : [];
+    }),
+  );
 }
 
 function count(flag: string, text: string | undefined, errors: string[]): number | undefined {
@@ -141,7 +201,7 @@ async function cloudSubnets(
     });
     try {
       for (const s of await api.describeSubnets([...ids].sort()))
-        subnets.push({ subnetId: s.id, availableIpAddressCount: s.availableIps, cidr: s.cidr });
+        subnets.push({ subnetId: s.id, availableIpAddressCount: s.availableIps, cidr: s.cidr, zone: s.zone });
     } catch (error) {
       errors.push(`DescribeSubnets in ${region} at ${cloud.endpoint} failed: ${(error as Error).message}`);
     }

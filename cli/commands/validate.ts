@@ -1,19 +1,38 @@
 import { parseArgs } from "node:util";
 import { hasErrors, loadPolicies, renderDiagnostics, summary } from "../../schema/index.ts";
+import { sortDiagnostics } from "../../schema/diagnostic.ts";
+import { readSubnetsFile } from "../../compiler/plan/subnets-file.ts";
+import { zoneDiagnostics } from "../../compiler/plan/zone-check.ts";
 
 export const help = `Usage: vpccni validate <file-or-folder>... [--format text|json]
+                       [--subnets FILE --zones ZONE,... | NAME:ZONE,...]
 
 Checks VpcCniPolicy files (.yaml, .yml, and .ts modules whose default export comes from
 definePolicy()) and prints every problem at once as file:line:col: error[code]: message.
 In a folder, YAML documents of other kinds are passed over and *.policy.ts modules are read.
 Exits 1 when any policy has an error.
+
+A node's ENIs attach only in its own zone, so a policy needs a subnet in every zone its nodes
+run in. The policy does not say where its nodes are, and validate reads no cloud: with
+--zones (the nodes' zones, for every policy or NAME:ZONE per policy) and --subnets (a file of
+{subnetId, zone, ...} as \`vpccni plan\` reads it) it warns about each zone without a subnet.
+
+Options:
+  --format text|json           text (default) or one JSON document
+  --subnets FILE               JSON or YAML list of {subnetId, availableIpAddressCount, cidr, zone}
+  --zones ZONE,... | NAME:ZONE,...
+                               the zones the policies' nodes run in (needs --subnets)
 `;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { format: { type: "string", default: "text" } },
+    options: {
+      format: { type: "string", default: "text" },
+      subnets: { type: "string" },
+      zones: { type: "string" },
+    },
   });
   if (positionals.length === 0) {
     process.stderr.write(`vpccni validate: name at least one policy file or folder\n\n${help}`);
@@ -23,7 +42,38 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`vpccni validate: --format is ${JSON.stringify(values.format)}; allowed: text or json\n`);
     return 2;
   }
+  if ((values.subnets === undefined) !== (values.zones === undefined)) {
+    process.stderr.write(
+      values.zones === undefined
+        ? "vpccni validate: --subnets is read only for the zones check, which needs --zones (the zones the nodes run in)\n"
+        : "vpccni validate: --zones needs --subnets FILE (the zone of each subnet; validate reads no cloud)\n",
+    );
+    return 2;
+  }
   const result = await loadPolicies(positionals);
+  if (values.subnets !== undefined && values.zones !== undefined) {
+    const errors: string[] = [];
+    const names = result.policies.map((p) => p.policy.metadata.name);
+    const zones = zonesPerPolicy(values.zones, names, errors);
+    const file = await readSubnetsFile(values.subnets);
+    errors.push(...file.errors);
+    if (file.subnets?.some((s) => s.zone === undefined))
+      errors.push(`${values.subnets} gives no zones; allowed: a zone on every subnet (DescribeSubnets' Zone)`);
+    if (errors.length > 0) {
+      process.stderr.write(`${errors.map((e) => `vpccni validate: ${e}`).join("\n")}\n`);
+      return 2;
+    }
+    result.diagnostics.push(
+      ...zoneDiagnostics({
+        policies: result.policies,
+        sources: result.sources,
+        subnets: file.subnets ?? [],
+        subnetsFile: values.subnets,
+        zones,
+      }),
+    );
+    sortDiagnostics(result.diagnostics);
+  }
   const failed = hasErrors(result.diagnostics);
   if (values.format === "json") {
     const policies = result.policies.map((p) => ({ name: p.policy.metadata.name, file: p.file, line: p.nameAt.line }));
@@ -36,4 +86,25 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   return failed ? 1 : 0;
+}
+
+/** "ap-guangzhou-3,ap-guangzhou-4" for every policy, or "general:ap-guangzhou-3,..." per policy. */
+function zonesPerPolicy(text: string, names: readonly string[], errors: string[]): Map<string, string[]> {
+  const shared: string[] = [];
+  const own = new Map<string, string[]>();
+  for (const part of text.split(",")) {
+    const m = /^(?:([a-z0-9-]+):)?([a-z]{2,4}-[a-z]+(?:-[a-z0-9]+)?-\d+)$/.exec(part.trim());
+    if (!m) {
+      errors.push(
+        `--zones part ${JSON.stringify(part)} is not ZONE or NAME:ZONE; allowed: e.g. ap-guangzhou-3 or ${names[0] ?? "general"}:ap-guangzhou-3`,
+      );
+      continue;
+    }
+    const [, name, zone] = m as unknown as [string, string | undefined, string];
+    if (name === undefined) shared.push(zone);
+    else if (!names.includes(name))
+      errors.push(`--zones names ${JSON.stringify(name)}, which is no loaded policy; allowed: ${names.join(", ")}`);
+    else own.set(name, [...(own.get(name) ?? []), zone]);
+  }
+  return new Map(names.map((n) => [n, own.get(n) ?? shared]));
 }

@@ -131,3 +131,131 @@ describe("subnets", () => {
     ]);
   });
 });
+
+describe("zones", () => {
+  const Z3 = "ap-guangzhou-3";
+  const Z4 = "ap-guangzhou-4";
+  const two = [policy("p", { subnets: ["subnet-aaaa0001", "subnet-bbbb0002"] })];
+  const zoned = [
+    { subnetId: "subnet-aaaa0001", availableIpAddressCount: 100, zone: Z3 },
+    { subnetId: "subnet-bbbb0002", availableIpAddressCount: 30, zone: Z4 },
+  ];
+  // 1 ENI of 10 IPs per node: 11 subnet IPs per node.
+  const five = new Map([["p", 5]]);
+
+  test("each zone's nodes are met by that zone's subnets alone; by default nodes spread evenly, and the plan says so", () => {
+    // Without zones the 130 free IPs carry the 110 needed; by zone, zone 4 holds 5 nodes (55) in 30.
+    const blind = planCapacity(
+      input({ policies: two, podsPerNode: five, subnets: zoned.map(({ zone: _, ...s }) => s) }),
+    );
+    expect(blind.ok).toBe(true);
+    expect(blind.zones).toEqual([]);
+    const plan = planCapacity(input({ policies: two, podsPerNode: five, subnets: zoned }));
+    expect(plan.ok).toBe(false);
+    expect(plan.zones).toEqual([
+      {
+        zone: Z3,
+        nodes: 5,
+        policies: ["p=5"],
+        subnets: ["subnet-aaaa0001"],
+        free: 100,
+        needed: 55,
+        left: 45,
+        ok: true,
+      },
+      {
+        zone: Z4,
+        nodes: 5,
+        policies: ["p=5"],
+        subnets: ["subnet-bbbb0002"],
+        free: 30,
+        needed: 55,
+        left: -25,
+        ok: false,
+      },
+    ]);
+    expect(plan.problems).toEqual(["subnet-bbbb0002: needs 55 IPs, has 30 free (short by 25)"]);
+    expect(plan.notes).toEqual([
+      "p: 10 nodes assumed spread evenly over the zones of its subnets: ap-guangzhou-3 5, ap-guangzhou-4 5 (--nodes-per-zone says where they are)",
+    ]);
+    expect(renderPlan(plan)).toBe(
+      [
+        "policy  nodes  pods/node  prebind min/max  ENIs x IPs = max  IPs/node  ENIs/node  subnet IPs/node  subnet IPs  status",
+        "p       10     5          5/5              3 x 10 = 30       10        1          11               110         ok",
+        "",
+        "zone            nodes  policies  subnets          free  needed  left  status",
+        "ap-guangzhou-3  5      p=5       subnet-aaaa0001  100   55      45    ok",
+        "ap-guangzhou-4  5      p=5       subnet-bbbb0002  30    55      -25   CANNOT",
+        "",
+        "subnet           cidr  zone            free  needed  left  policies  status",
+        "subnet-aaaa0001  -     ap-guangzhou-3  100   55      45    p         ok",
+        "subnet-bbbb0002  -     ap-guangzhou-4  30    55      -25   p         SHORT by 25",
+        "",
+        "note: p: 10 nodes assumed spread evenly over the zones of its subnets: ap-guangzhou-3 5, ap-guangzhou-4 5 (--nodes-per-zone says where they are)",
+        "",
+        "cannot be met: subnet-bbbb0002: needs 55 IPs, has 30 free (short by 25)",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("nodes placed by zone: met where the zone's subnets suffice", () => {
+    const plan = planCapacity(
+      input({
+        policies: two,
+        podsPerNode: five,
+        subnets: zoned,
+        nodesPerZone: new Map([
+          [
+            "p",
+            new Map([
+              [Z4, 2],
+              [Z3, 8],
+            ]),
+          ],
+        ]),
+      }),
+    );
+    expect(plan.zones.map((z) => [z.zone, z.nodes, z.needed, z.ok])).toEqual([
+      [Z3, 8, 88, true],
+      [Z4, 2, 22, true],
+    ]);
+    expect(plan.notes).toEqual([]);
+    expect(plan.ok).toBe(true);
+  });
+
+  test("nodes in a zone where the policy has no subnet cannot be met, and the problem names the policy's subnets and zones", () => {
+    const plan = planCapacity(
+      input({
+        policies: two,
+        podsPerNode: five,
+        subnets: zoned,
+        nodesPerZone: new Map([
+          [
+            "p",
+            new Map([
+              [Z3, 3],
+              ["ap-guangzhou-6", 2],
+            ]),
+          ],
+        ]),
+      }),
+    );
+    expect(plan.ok).toBe(false);
+    expect(plan.problems).toEqual([
+      "p: 2 nodes in ap-guangzhou-6, where spec.subnets has no subnet (subnet-aaaa0001 in ap-guangzhou-3, subnet-bbbb0002 in ap-guangzhou-4); an ENI attaches only to an instance of its own zone, so these nodes get no pod IP",
+    ]);
+    expect(plan.zones.find((z) => z.zone === "ap-guangzhou-6")).toEqual({
+      zone: "ap-guangzhou-6",
+      nodes: 2,
+      policies: ["p=2"],
+      subnets: [],
+      free: 0,
+      needed: 0,
+      left: 0,
+      ok: false,
+    });
+    // A zone with a subnet but no node is listed too: its IPs are there, unused.
+    expect(plan.zones.find((z) => z.zone === Z4)).toMatchObject({ nodes: 0, policies: [], ok: true });
+  });
+});

@@ -3,13 +3,18 @@
 //
 // Per node a policy binds at most pods + prebind.max IPs (rule 2 releases the rest), never
 // more than maxBindable = ENIs x IPs per ENI. Each secondary ENI also takes one subnet IP for
-// its own primary address. ENIs go into the policy's subnet with the most free IPs (rule 6).
+// its own primary address. ENIs go into the policy's subnet with the most free IPs (rule 6)
+// among those of the node's zone: an ENI attaches only to an instance of its own zone. When
+// the subnets' zones are known, each zone is planned on its own (zones.ts).
 import type { VpcCniPolicy } from "../../schema/index.ts";
+import { nodesByZone, type ZoneRow, zoneRows } from "./zones.ts";
 
 export interface SubnetFigures {
   subnetId: string;
   availableIpAddressCount: number;
   cidr?: string;
+  /** DescribeSubnets' Zone; given for every subnet or for none. */
+  zone?: string;
 }
 
 export interface PlanInput {
@@ -22,6 +27,11 @@ export interface PlanInput {
   quota: { enisPerNode?: number; ipsPerEni?: number };
   /** Absent: subnets are not checked, only quotas. */
   subnets?: readonly SubnetFigures[];
+  /**
+   * Nodes per zone, per policy name (the subnets must carry zones). A policy left out has its
+   * nodes spread evenly over the zones of its subnets.
+   */
+  nodesPerZone?: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 export interface PolicyRow {
@@ -47,6 +57,8 @@ export interface PolicyRow {
 export interface SubnetRow {
   subnetId: string;
   cidr: string;
+  /** Only when the subnets file gives zones. */
+  zone?: string;
   free: number;
   needed: number;
   left: number;
@@ -55,23 +67,30 @@ export interface SubnetRow {
 
 export interface Plan {
   policies: PolicyRow[];
+  /** Empty when the subnets' zones are unknown. */
+  zones: ZoneRow[];
   /** Empty when no subnet figures were given. */
   subnets: SubnetRow[];
   problems: string[];
   warnings: string[];
+  /** Assumptions the plan made (how nodes were spread over zones). */
+  notes: string[];
   ok: boolean;
 }
 
 export function planCapacity(input: PlanInput): Plan {
   const problems: string[] = [];
   const warnings: string[] = [];
+  const notes: string[] = [];
   const rows: PolicyRow[] = [];
+  const zoned = (input.subnets ?? []).length > 0 && (input.subnets ?? []).every((s) => s.zone !== undefined);
   const subnets = new Map(
     (input.subnets ?? []).map((s) => [
       s.subnetId,
       {
         subnetId: s.subnetId,
         cidr: s.cidr ?? "",
+        ...(s.zone !== undefined ? { zone: s.zone } : {}),
         free: s.availableIpAddressCount,
         needed: 0,
         left: s.availableIpAddressCount,
@@ -79,6 +98,8 @@ export function planCapacity(input: PlanInput): Plan {
       },
     ]),
   );
+  /** Nodes per zone and policy, for the zone table. */
+  const placed: { zone: string; policy: string; nodes: number; subnets: number }[] = [];
   for (const policy of [...input.policies].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     const row = policyRow(policy, input);
     rows.push(row);
@@ -95,16 +116,20 @@ export function planCapacity(input: PlanInput): Plan {
     }
     const mine = own as SubnetRow[];
     for (const s of mine) if (!s.policies.includes(row.policy)) s.policies.push(row.policy);
-    for (let n = 0; n < row.nodes; n++) {
-      let toBind = row.ipsPerNode;
-      for (let e = 0; e < row.enisUsedPerNode; e++) {
-        const onEni = Math.min(row.ipsPerEni, toBind);
-        toBind -= onEni;
-        // Rule 6: the subnet with the most free IPs; the first listed on a tie.
-        const target = mine.reduce((best, s) => (s.left > best.left ? s : best));
-        target.needed += onEni + 1;
-        target.left -= onEni + 1;
-      }
+    if (!zoned) {
+      place(row, row.nodes, mine);
+      continue;
+    }
+    const spread = nodesByZone(row.policy, row.nodes, mine, input.nodesPerZone?.get(row.policy));
+    if (spread.note) notes.push(spread.note);
+    for (const [zone, nodes] of spread.nodes) {
+      const here = mine.filter((s) => s.zone === zone);
+      placed.push({ zone, policy: row.policy, nodes, subnets: here.length });
+      if (here.length === 0 && nodes > 0)
+        problems.push(
+          `${row.policy}: ${nodes} node${nodes > 1 ? "s" : ""} in ${zone}, where spec.subnets has no subnet (${mine.map((s) => `${s.subnetId} in ${s.zone}`).join(", ")}); an ENI attaches only to an instance of its own zone, so these nodes get no pod IP`,
+        );
+      else place(row, nodes, here);
     }
   }
   for (const s of subnets.values()) {
@@ -113,7 +138,29 @@ export function planCapacity(input: PlanInput): Plan {
   const subnetRows = [...subnets.values()]
     .filter((s) => s.policies.length > 0)
     .sort((a, b) => (a.subnetId < b.subnetId ? -1 : 1));
-  return { policies: rows, subnets: subnetRows, problems, warnings, ok: problems.length === 0 };
+  return {
+    policies: rows,
+    zones: zoned ? zoneRows(placed, subnetRows) : [],
+    subnets: subnetRows,
+    problems,
+    warnings,
+    notes,
+    ok: problems.length === 0,
+  };
+}
+
+/** `nodes` nodes of a policy, each ENI into the subnet with the most free IPs left (rule 6; ties: the first listed). */
+function place(row: PolicyRow, nodes: number, subnets: SubnetRow[]): void {
+  for (let n = 0; n < nodes; n++) {
+    let toBind = row.ipsPerNode;
+    for (let e = 0; e < row.enisUsedPerNode; e++) {
+      const onEni = Math.min(row.ipsPerEni, toBind);
+      toBind -= onEni;
+      const target = subnets.reduce((best, s) => (s.left > best.left ? s : best));
+      target.needed += onEni + 1;
+      target.left -= onEni + 1;
+    }
+  }
 }
 
 function policyRow(policy: VpcCniPolicy, input: PlanInput): PolicyRow {

@@ -1,5 +1,6 @@
-// The subnets file of `vpccni plan`: a JSON or YAML list of {subnetId, availableIpAddressCount,
-// cidr}, e.g. saved from DescribeSubnets (the same names, lower camel case).
+// The subnets file of `vpccni plan` and `vpccni validate`: a JSON or YAML list of {subnetId,
+// availableIpAddressCount, cidr, zone}, e.g. saved from DescribeSubnets (the same names, lower
+// camel case). Zones are optional, but on every subnet or on none: a plan by zone needs them all.
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import { z } from "zod";
@@ -9,6 +10,10 @@ const Subnet = z.object({
   subnetId: z.string().regex(/^subnet-[a-z0-9]{8}$/),
   availableIpAddressCount: z.int().min(0),
   cidr: z.string().optional(),
+  zone: z
+    .string()
+    .regex(/^[a-z]{2,4}-[a-z]+(-[a-z0-9]+)?-\d+$/, { error: "a zone such as ap-guangzhou-3" })
+    .optional(),
 });
 const SubnetsFile = z.union([z.array(Subnet), z.object({ subnets: z.array(Subnet) }).transform((o) => o.subnets)]);
 
@@ -24,7 +29,7 @@ export async function readSubnetsFile(path: string): Promise<{ subnets?: SubnetF
   if (!result.success) {
     const errors = result.error.issues.map(
       (i) =>
-        `${path}: ${i.path.length ? i.path.join(".") : "(document)"}: ${i.message}; allowed: a list of {subnetId, availableIpAddressCount, cidr}`,
+        `${path}: ${i.path.length ? i.path.join(".") : "(document)"}: ${i.message}; allowed: a list of {subnetId, availableIpAddressCount, cidr, zone}`,
     );
     return { errors: [...new Set(errors)] };
   }
@@ -32,5 +37,12 @@ export async function readSubnetsFile(path: string): Promise<{ subnets?: SubnetF
   const errors = result.data
     .filter((s) => (seen.has(s.subnetId) ? true : (seen.add(s.subnetId), false)))
     .map((s) => `${path}: ${s.subnetId} is listed twice; allowed: each subnet once`);
+  const zoned = result.data.filter((s) => s.zone !== undefined);
+  if (zoned.length > 0 && zoned.length < result.data.length) {
+    const bare = result.data.filter((s) => s.zone === undefined).map((s) => s.subnetId);
+    errors.push(
+      `${path}: ${bare.join(", ")} ha${bare.length > 1 ? "ve" : "s"} no zone, others have one; allowed: a zone on every subnet or on none`,
+    );
+  }
   return errors.length ? { errors } : { subnets: result.data, errors: [] };
 }

@@ -1,4 +1,5 @@
-// The plan as text tables: one row per policy, one per subnet, then what cannot be met.
+// The plan as text tables: one row per policy, one per zone (when the subnets' zones are
+// known), one per subnet, then what cannot be met.
 import type { Plan } from "./capacity.ts";
 
 export function renderPlan(plan: Plan): string {
@@ -36,18 +37,35 @@ export function renderPlan(plan: Plan): string {
       policyRows,
     ),
   ];
+  if (plan.zones.length > 0) {
+    const zoneRows = plan.zones.map((z) => [
+      z.zone,
+      String(z.nodes),
+      z.policies.join(",") || "-",
+      z.subnets.join(",") || "-",
+      String(z.free),
+      String(z.needed),
+      String(z.left),
+      z.ok ? "ok" : "CANNOT",
+    ]);
+    parts.push(table(["zone", "nodes", "policies", "subnets", "free", "needed", "left", "status"], zoneRows));
+  }
   if (plan.subnets.length > 0) {
+    const zoned = plan.zones.length > 0;
     const subnetRows = plan.subnets.map((s) => [
       s.subnetId,
       s.cidr || "-",
+      ...(zoned ? [s.zone ?? "-"] : []),
       String(s.free),
       String(s.needed),
       String(s.left),
       s.policies.join(","),
       s.left < 0 ? `SHORT by ${-s.left}` : "ok",
     ]);
-    parts.push(table(["subnet", "cidr", "free", "needed", "left", "policies", "status"], subnetRows));
+    const head = ["subnet", "cidr", ...(zoned ? ["zone"] : []), "free", "needed", "left", "policies", "status"];
+    parts.push(table(head, subnetRows));
   }
+  if (plan.notes.length) parts.push(plan.notes.map((n) => `note: ${n}`).join("\n"));
   if (plan.warnings.length) parts.push(plan.warnings.map((w) => `warning: ${w}`).join("\n"));
   if (plan.problems.length) parts.push(plan.problems.map((p) => `cannot be met: ${p}`).join("\n"));
   else

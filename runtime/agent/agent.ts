@@ -11,6 +11,7 @@ import { IprouteDataPlane } from "../net/index.ts";
 import type { DataPlane } from "../net/types.ts";
 import {
   createState,
+  type PoolSettings,
   type PoolState,
   type Quota,
   setQuota,
@@ -32,6 +33,7 @@ import { Maintenance } from "./maintenance.ts";
 import { AgentMetrics } from "./metrics.ts";
 import { describeRejection, PolicyWatcher, readPolicyFile } from "./policy-file.ts";
 import { NodeStore } from "./store.ts";
+import { freeIps, noSubnetInZone, placement } from "./zones.ts";
 
 export interface AgentOptions {
   policyFile: string;
@@ -69,6 +71,10 @@ export class Agent {
   private dataPlane?: DataPlane;
   private policy?: VpcCniPolicy;
   private identity?: NodeIdentity;
+  private subnetMap = new Map<string, Subnet>();
+  /** Why the pool cannot grow (no policy subnet in this node's zone), or null. */
+  private zoneRefusal: string | null = null;
+  private placementSeen = "";
   private ready = false;
 
   constructor(private readonly opts: AgentOptions) {}
@@ -135,7 +141,8 @@ export class Agent {
       ipsPerCall: 10,
     };
     this.identity = { node: opts.nodeName, instanceId, zone, securityGroupIds: primary.securityGroupIds };
-    const subnetMap = new Map<string, Subnet>(subnets.map((s) => [s.id, s]));
+    const subnetMap = this.subnetMap;
+    for (const s of subnets) subnetMap.set(s.id, s);
     const executor = new CloudExecutor(api, dataPlane, this.identity, () => subnetMap, log);
     this.executor = executor;
 
@@ -147,9 +154,10 @@ export class Agent {
       [...executor.links.values()].map((l) => l.name),
     );
 
-    // What this node remembers, reconciled with the cloud.
-    const settings = settingsFromPolicy(policy.spec);
-    const available = Object.fromEntries(subnets.map((s) => [s.id, s.availableIps]));
+    // What this node remembers, reconciled with the cloud. The pool grows only into the
+    // policy's subnets of this node's zone; ENIs elsewhere drain (zones.ts).
+    const settings = this.settingsFor(policy);
+    const available = freeIps(subnets);
     const inventory = toInventory(enis, managed);
     let state: PoolState;
     if (saved) {
@@ -181,6 +189,7 @@ export class Agent {
 
     if (opts.kube)
       this.kubeSync = new KubeSync({ kube: opts.kube, node: opts.nodeName, log, driver, store, dataPlane });
+    this.applyZone();
     const cni = cniApi({
       driver,
       store,
@@ -190,6 +199,8 @@ export class Agent {
       log,
       addTimeoutMs: opts.addTimeoutMs ?? 20_000,
       onExhausted: (m) => this.kubeSync?.exhausted(m),
+      noSubnetInZone: () => this.zoneRefusal,
+      onNoSubnetInZone: (m) => this.kubeSync?.event("Warning", "NoSubnetInZone", m),
     });
     this.servers = startServers({
       socket: opts.socket,
@@ -212,6 +223,7 @@ export class Agent {
       policy: () => this.policy as VpcCniPolicy,
       primaryInterface,
       subnets: subnetMap,
+      onSubnets: () => this.applyZone(),
       leakTags: { [TAG_CLUSTER]: policy.spec.clusterId, [TAG_NODE]: opts.nodeName },
       createdAtTag: TAG_CREATED_AT,
     });
@@ -249,7 +261,7 @@ export class Agent {
       );
     }
     try {
-      this.driver?.update((s) => setSettings(s, settingsFromPolicy(next.spec)));
+      this.driver?.update((s) => setSettings(s, this.settingsFor(next)));
       this.policy = next;
       this.metrics.policyReloads.inc({ result: "applied" });
       log.info("policy reloaded", {
@@ -257,10 +269,48 @@ export class Agent {
         limits: next.spec.limits ?? {},
         releaseInterval: next.spec.releaseInterval,
       });
+      // Newly listed subnets: their zone and free IPs now, not at the next resync.
+      this.maintenance?.refreshSubnets().catch((e: unknown) =>
+        log.warn("could not describe the new policy's subnets; the next resync retries", {
+          error: (e as Error).message,
+        }),
+      );
     } catch (error) {
       this.metrics.policyReloads.inc({ result: "rejected" });
       log.error("policy reload failed; the previous one stays in force", { error: (error as Error).message });
     }
+  }
+
+  /** The policy's pool settings, growing only into the policy's subnets of this node's zone. */
+  private settingsFor(policy: VpcCniPolicy): PoolSettings {
+    const { zone } = this.identity as NodeIdentity;
+    return { ...settingsFromPolicy(policy.spec), subnets: placement(policy.spec.subnets, this.subnetMap, zone).usable };
+  }
+
+  /**
+   * After the policy or the subnet figures changed: which of the policy's subnets are in this
+   * node's zone. With none, the node makes no cloud mutation at all; a Warning Event says why,
+   * ADD fails at once and STATUS reports not ready (cni-api.ts).
+   */
+  private applyZone(): void {
+    const policy = this.policy as VpcCniPolicy;
+    const identity = this.identity as NodeIdentity;
+    const p = placement(policy.spec.subnets, this.subnetMap, identity.zone);
+    const refusal = noSubnetInZone(p, identity.node, policy.metadata.name, policy.spec.vpcId);
+    const seen = JSON.stringify(p);
+    if (seen !== this.placementSeen) {
+      this.placementSeen = seen;
+      if (refusal !== null) this.opts.log.error("no subnet of the policy is in this node's zone", { ...p });
+      else this.opts.log.info("pod subnets of this node's zone", { ...p });
+    }
+    // Rate-limited by KubeSync: while the node stays stuck, the Event stays fresh.
+    if (refusal !== null) this.kubeSync?.event("Warning", "NoSubnetInZone", refusal);
+    this.zoneRefusal = refusal;
+    const driver = this.driver;
+    if (driver && JSON.stringify(driver.state.settings.subnets) !== JSON.stringify(p.usable))
+      driver.update((s) =>
+        setSubnets(setSettings(s, { ...s.settings, subnets: p.usable }), freeIps(this.subnetMap.values())),
+      );
   }
 
   view() {

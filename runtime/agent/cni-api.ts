@@ -22,6 +22,10 @@ export interface CniApiDeps {
   addTimeoutMs: number;
   /** Called when an ADD found no IP (the agent turns it into a rate-limited Event). */
   onExhausted?: (message: string) => void;
+  /** Why the pool cannot grow when the policy lists no subnet in the node's zone, else null (zones.ts). */
+  noSubnetInZone?: () => string | null;
+  /** Called when an ADD was refused for want of a subnet in the node's zone (a rate-limited Event). */
+  onNoSubnetInZone?: (message: string) => void;
   now?: () => number;
 }
 
@@ -53,6 +57,18 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       const key = podKey(req);
       const started = now();
       const t0 = performance.now();
+      // No subnet in the node's zone and no idle IP: the pool cannot grow, and waiting would
+      // not change that (only a policy change does). Say so at once, with a code that is not
+      // "try again later".
+      const refusal = deps.noSubnetInZone?.() ?? null;
+      if (refusal !== null && !deps.driver.state.pods[key] && summary(deps.driver.state, started).ready === 0) {
+        deps.metrics.allocation(false, 0);
+        deps.onNoSubnetInZone?.(refusal);
+        throw new CniError(
+          CniCode.NoSubnetInZone,
+          `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"}: ${refusal}`,
+        );
+      }
       const record = {
         key,
         netns: req.netns,
@@ -183,6 +199,8 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       const s = summary(state, t);
       if (s.ready > 0) return { ready: true, idleIps: s.ready };
       // No idle IP: the next pod is served only if the pool can still grow.
+      const refusal = deps.noSubnetInZone?.() ?? null;
+      if (refusal !== null) return { ready: false, idleIps: 0, message: refusal };
       if (s.bound + s.pendingBind >= s.maxBindable) {
         return {
           ready: false,

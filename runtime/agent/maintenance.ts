@@ -12,6 +12,7 @@ import { isManaged, subnetsToWatch, toInventory } from "./inventory.ts";
 import type { Logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import type { NodeStore } from "./store.ts";
+import { freeIps } from "./zones.ts";
 
 export const REPAIR_INTERVAL_MS = 5_000;
 export const RESYNC_INTERVAL_MS = 60_000;
@@ -31,6 +32,8 @@ export interface MaintenanceDeps {
   policy: () => VpcCniPolicy;
   primaryInterface: string;
   subnets: Map<string, Subnet>;
+  /** Called after fresh subnet figures came in: the agent re-checks which are in its zone. */
+  onSubnets?: () => void;
   leakTags: Record<string, string>;
   createdAtTag: string;
 }
@@ -107,14 +110,26 @@ export class Maintenance {
       if (managed(eni) && !this.deps.executor.links.has(eni.id)) await this.deps.executor.setupLink(eni);
     const inventory = toInventory(enis, managed);
     driver.update((s) => {
-      const synced = syncInventory(
-        setSubnets(s, Object.fromEntries(described.map((d) => [d.id, d.availableIps]))),
-        inventory,
-      );
+      const synced = syncInventory(setSubnets(s, freeIps(described)), inventory);
       if (synced.lostPods.length > 0)
         this.deps.log.warn("the cloud no longer lists these pods' IPs", { pods: synced.lostPods });
       return synced.state;
     });
+    this.deps.onSubnets?.();
+  }
+
+  /**
+   * Zones and free IPs of the policy's subnets and of those the node's ENIs are in, after a
+   * policy reload: a newly listed subnet is usable at once, not after the next resync. Only
+   * free counts change, so operations in flight do not matter.
+   */
+  async refreshSubnets(): Promise<void> {
+    const { api, driver } = this.deps;
+    const held = driver.state.enis.filter((e) => !e.primary).map((e) => e.subnet);
+    const described = await api.describeSubnets([...new Set([...this.deps.policy().spec.subnets, ...held])]);
+    for (const s of described) this.deps.subnets.set(s.id, s);
+    driver.update((s) => setSubnets(s, freeIps(described)));
+    this.deps.onSubnets?.();
   }
 
   /** Deletes this node's ENIs that are attached nowhere and older than the age guard. */

@@ -102,6 +102,12 @@ export const CniCode = {
   CheckFailed: 101,
   /** Plugin-specific: the agent failed for a reason of its own. */
   AgentFailure: 102,
+  /**
+   * Plugin-specific: the policy lists no subnet in the node's zone, so the node cannot get an
+   * IP until the policy changes. Not 11 (nothing transient to wait out), not 7 (the network
+   * configuration on stdin is valid), not 50 (a STATUS answer).
+   */
+  NoSubnetInZone: 103,
 } as const;
 
 export class CniError extends Error {

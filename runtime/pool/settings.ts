@@ -45,7 +45,6 @@ export function checkSettings(settings: PoolSettings, quota: Quota): void {
       `settings.minPrebind (${settings.minPrebind}) must not be greater than settings.maxPrebind (${settings.maxPrebind}); allowed: min <= max`,
     );
   }
-  if (settings.subnets.length === 0) throw new Error("settings.subnets is empty; allowed: at least one pod subnet");
 }
 
 export interface Limits {

@@ -65,7 +65,11 @@ export interface PoolSettings {
   maxPrebind: number;
   releaseIntervalMs: Millis;
   cooldownMs: Millis;
-  /** Pod subnets in the policy's order. */
+  /**
+   * Pod subnets new ENIs and IPs may come from, in the policy's order. The agent lists only
+   * those of the node's zone; empty when none is: then nothing is created or bound, and ENIs in
+   * other subnets drain.
+   */
   subnets: string[];
   /** Lower-only overrides of the quota (policy spec.limits). */
   maxEnisPerNode?: number;
