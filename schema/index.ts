@@ -2,7 +2,7 @@
 // policies, and the loader with its diagnostics.
 export { API_VERSION, KIND, VpcCniPolicy, definePolicy, type PolicySpec, type VpcCniPolicyInput } from "./policy.ts";
 export { parseDuration, formatDuration } from "./duration.ts";
-export { loadPolicies, type LoadResult } from "./load.ts";
+export { loadPolicies, noPolicyFound, type LoadResult } from "./load.ts";
 export {
   ENI_IP_RESOURCE,
   NETWORKS_ANNOTATION,

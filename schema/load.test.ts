@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadPolicies } from "./load.ts";
 import { renderDiagnostics } from "./render.ts";
@@ -74,6 +75,26 @@ describe("TypeScript policies", () => {
 });
 
 describe("files and folders", () => {
+  test("a TypeScript policy not named *.policy.ts is reported, helpers and scripts are not", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vpccni-load-"));
+    try {
+      mkdirSync(join(dir, "policies"));
+      writeFileSync(
+        join(dir, "policies", "batch.ts"),
+        'import { definePolicy } from "vpccni";\nexport default definePolicy({});\n',
+      );
+      writeFileSync(join(dir, "policies", "names.ts"), "export const NAMES = ['a'];\n");
+      writeFileSync(join(dir, "policies", "types.d.ts"), "declare const VpcCniPolicy: unknown;\n");
+      const result = await loadPolicies(["policies"], dir);
+      expect(result.diagnostics.map((d) => [d.file, d.code, d.severity])).toEqual([
+        ["policies/batch.ts", "not-a-policy-file", "warning"],
+      ]);
+      expect(result.diagnostics[0]!.message).toEndWith("allowed: rename it to batch.policy.ts");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a missing path is reported, other paths still load", async () => {
     const result = await loadPolicies(["nope.yaml", "examples"], ROOT);
     expect(result.diagnostics.map((d) => `${d.file}:${d.line}:${d.col} ${d.code}`)).toEqual([

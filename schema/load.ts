@@ -2,7 +2,7 @@
 // export comes from definePolicy()). Returns typed policies or diagnostics; never throws for
 // bad input, so `vpccni validate` can report every problem of every file at once.
 import { readdir, readFile, stat } from "node:fs/promises";
-import { extname, join, relative, resolve } from "node:path";
+import { basename, extname, join, relative, resolve } from "node:path";
 import { crossCheck } from "./cross.ts";
 import { byCodePoint, type Diagnostic, sortDiagnostics } from "./diagnostic.ts";
 import { loadTsFile } from "./ts-source.ts";
@@ -34,7 +34,19 @@ export async function loadPolicies(paths: readonly string[], cwd = process.cwd()
         ),
       );
     } else if (info.isDirectory()) {
-      for (const file of await policyFiles(absolute)) await loadFile(file, false, cwd, result);
+      const skipped: string[] = [];
+      for (const file of await policyFiles(absolute, skipped)) await loadFile(file, false, cwd, result);
+      for (const file of await looksLikePolicies(skipped)) {
+        const name = relative(cwd, file) || file;
+        result.diagnostics.push({
+          ...fileProblem(
+            name,
+            "not-a-policy-file",
+            `${name} is TypeScript but not named *.policy.ts, so it is not loaded as a policy; allowed: rename it to ${basename(name, ".ts")}.policy.ts`,
+          ),
+          severity: "warning",
+        });
+      }
     } else {
       await loadFile(absolute, true, cwd, result);
     }
@@ -44,15 +56,19 @@ export async function loadPolicies(paths: readonly string[], cwd = process.cwd()
   return result;
 }
 
-/** Policy files below a folder, sorted; dependencies and hidden folders are left out. */
-async function policyFiles(dir: string): Promise<string[]> {
+/**
+ * Policy files below a folder, sorted; dependencies and hidden folders are left out. Other
+ * TypeScript files (not *.policy.ts, not declarations) go to `skipped`, to be reported.
+ */
+async function policyFiles(dir: string, skipped: string[]): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true });
   for (const entry of entries.sort((a, b) => byCodePoint(a.name, b.name))) {
     if (entry.name.startsWith(".")) continue;
     const full = join(dir, entry.name);
-    if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) out.push(...(await policyFiles(full)));
+    if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) out.push(...(await policyFiles(full, skipped)));
     else if (entry.isFile() && (YAML.has(extname(entry.name)) || entry.name.endsWith(".policy.ts"))) out.push(full);
+    else if (entry.isFile() && entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) skipped.push(full);
   }
   return out;
 }
@@ -99,4 +115,28 @@ async function loadFile(absolute: string, explicit: boolean, cwd: string, result
 
 function fileProblem(file: string, code: string, message: string): Diagnostic {
   return { file, line: 1, col: 1, length: 1, code, severity: "error", path: [], message };
+}
+
+/** The skipped TypeScript files that look like policies (they name definePolicy or vpccni). */
+async function looksLikePolicies(files: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const file of files) {
+    if ((await stat(file)).size > MAX_FILE_BYTES) continue;
+    if (/\bdefinePolicy\b|\bVpcCniPolicy\b|from\s+["']vpccni["']/.test(await readFile(file, "utf8"))) out.push(file);
+  }
+  return out;
+}
+
+/** What validate and plan say when the paths hold no policy at all. */
+export function noPolicyFound(paths: readonly string[]): Diagnostic {
+  return {
+    file: paths[0] ?? ".",
+    line: 1,
+    col: 1,
+    length: 1,
+    code: "no-policies",
+    severity: "error",
+    path: [],
+    message: `no policy found in ${paths.join(", ")}; allowed: YAML files (.yaml, .yml) or *.policy.ts files holding a VpcCniPolicy, or folders of them`,
+  };
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { hasErrors, loadPolicies, renderDiagnostics, summary } from "../../schema/index.ts";
+import { hasErrors, loadPolicies, noPolicyFound, renderDiagnostics, summary } from "../../schema/index.ts";
 import { planCapacity } from "../../compiler/plan/capacity.ts";
 import type { SubnetFigures } from "../../compiler/plan/capacity.ts";
 import { readSubnetsFile } from "../../compiler/plan/subnets-file.ts";
@@ -54,6 +54,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const loaded = await loadPolicies(positionals);
+  if (loaded.policies.length === 0 && !hasErrors(loaded.diagnostics))
+    loaded.diagnostics.push(noPolicyFound(positionals));
   if (hasErrors(loaded.diagnostics)) {
     process.stderr.write(
       `${renderDiagnostics(loaded.diagnostics, loaded.sources)}\n\n${summary(loaded.diagnostics, loaded.policies.length, loaded.sources.size)}\n`,

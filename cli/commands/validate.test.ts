@@ -98,3 +98,19 @@ describe("vpccni validate --subnets --zones", () => {
     });
   });
 });
+
+describe("no policy at all", () => {
+  test("validate and plan exit 1 on paths that hold no policy, naming them", async () => {
+    const repo = scratchRepo({});
+    for (const args of [
+      ["validate", "policies"],
+      ["plan", "--nodes", "3", "policies"],
+    ]) {
+      const r = await vpccni(repo, ...args);
+      expect({ args, code: r.code }).toEqual({ args, code: 1 });
+      expect(r.stderr).toContain(
+        "policies:1:1: error[no-policies]: no policy found in policies; allowed: YAML files (.yaml, .yml) or *.policy.ts files holding a VpcCniPolicy, or folders of them",
+      );
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { hasErrors, loadPolicies, renderDiagnostics, summary } from "../../schema/index.ts";
+import { hasErrors, loadPolicies, noPolicyFound, renderDiagnostics, summary } from "../../schema/index.ts";
 import { sortDiagnostics } from "../../schema/diagnostic.ts";
 import { readSubnetsFile } from "../../compiler/plan/subnets-file.ts";
 import { zoneDiagnostics } from "../../compiler/plan/zone-check.ts";
@@ -51,6 +51,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const result = await loadPolicies(positionals);
+  if (result.policies.length === 0 && !hasErrors(result.diagnostics))
+    result.diagnostics.push(noPolicyFound(positionals));
   if (values.subnets !== undefined && values.zones !== undefined) {
     const errors: string[] = [];
     const names = result.policies.map((p) => p.policy.metadata.name);
