@@ -3,7 +3,7 @@
 // dependency (in a vpccni checkout, or next to vpccni in the repository that installed it).
 // This shim only finds Bun and hands it the real entry point.
 "use strict";
-const { spawnSync } = require("node:child_process");
+const { spawn } = require("node:child_process");
 const path = require("node:path");
 
 const main = path.join(__dirname, "main.ts");
@@ -16,10 +16,18 @@ try {
   );
   process.exit(127);
 }
-const child = spawnSync(bun, [main, ...process.argv.slice(2)], { stdio: "inherit" });
-if (child.error) {
-  process.stderr.write(`vpccni: cannot start Bun (${bun}): ${child.error.message}\n`);
+// Not spawnSync: a signal to this launcher (a CI script's kill, a terminal's Ctrl-C reaching
+// only this process) must reach Bun too, or Bun outlives it.
+const child = spawn(bun, [main, ...process.argv.slice(2)], { stdio: "inherit" });
+const forward = (signal) => () => {
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+};
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(signal, forward(signal));
+child.on("error", (error) => {
+  process.stderr.write(`vpccni: cannot start Bun (${bun}): ${error.message}\n`);
   process.exit(127);
-}
-const signo = child.signal ? (require("node:os").constants.signals[child.signal] ?? 15) : 0;
-process.exit(child.status ?? 128 + signo);
+});
+child.on("exit", (code, signal) => {
+  const signo = signal ? (require("node:os").constants.signals[signal] ?? 15) : 0;
+  process.exit(code ?? 128 + signo);
+});

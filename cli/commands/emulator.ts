@@ -70,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
   // the environment is never echoed.
   const lines = [
     `vpccni emulator listening on ${emu.url} (region ${emu.region})`,
-    `  endpoint (SDK httpProfile.endpoint, protocol http://): ${emu.endpoint}`,
+    `  endpoint (SDK httpProfile.endpoint, protocol http://): ${emu.endpoint} (sign as the vpc service: docs/emulator.md)`,
     fromEnv
       ? "  credentials: TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY from the environment"
       : `  TENCENTCLOUD_SECRET_ID=${emu.credentials.secretId}\n  TENCENTCLOUD_SECRET_KEY=${emu.credentials.secretKey}`,
