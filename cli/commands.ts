@@ -41,6 +41,10 @@ export const commands: Record<string, Command> = guarded({
   },
   agent: { summary: "run the node agent (the DaemonSet's process)", load: () => import("./commands/agent.ts") },
   status: { summary: "show this node's IP pool from the local agent", load: () => import("./commands/status.ts") },
+  cleanup: {
+    summary: "list (--delete: remove) the ENIs an uninstall left in the cloud",
+    load: () => import("./commands/cleanup.ts"),
+  },
 });
 
 /**
