@@ -10,6 +10,7 @@ import {
 } from "./cluster-objects.ts";
 import { nodeStatusGuard } from "./admission.ts";
 import { daemonSet } from "./daemonset.ts";
+import { monitoringObjects } from "./monitoring.ts";
 import { policyConfigMap, policyDigest, policyYaml, serviceAccount } from "./policy-objects.ts";
 import { refusals } from "./refuse.ts";
 import type { Resource } from "./resource.ts";
@@ -64,6 +65,7 @@ export function build(
     ...(options.nodeStatusPolicy === false ? [] : nodeStatusGuard(ns)),
     cniConfig(ns, options.cniVersion),
     metricsService(ns),
+    ...monitoringObjects(sorted, ns),
   ];
   for (const { policy, file } of sorted) {
     const source = sourceName(file);

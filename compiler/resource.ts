@@ -35,7 +35,8 @@ export interface Resource {
 
 /**
  * Apply order and sync waves: the Namespace first (wave 0), then RBAC and configuration
- * (wave 1), then workloads (wave 2). The prefix orders files and kustomization.yaml alike.
+ * (wave 1), then workloads (wave 2), then the optional Prometheus Operator objects (wave 3).
+ * The prefix orders files and kustomization.yaml alike.
  */
 export const STAGES: Record<string, { prefix: number; wave: number }> = {
   Namespace: { prefix: 10, wave: 0 },
@@ -49,6 +50,9 @@ export const STAGES: Record<string, { prefix: number; wave: number }> = {
   ConfigMap: { prefix: 30, wave: 1 },
   DaemonSet: { prefix: 40, wave: 2 },
   Service: { prefix: 50, wave: 2 },
+  // Not ours: the Prometheus Operator's kinds, after everything else (monitoring.ts).
+  ServiceMonitor: { prefix: 60, wave: 3 },
+  PrometheusRule: { prefix: 61, wave: 3 },
 };
 
 export function stageOf(kind: string): { prefix: number; wave: number } {

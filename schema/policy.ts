@@ -140,6 +140,17 @@ export const DataPlane = z.strictObject({
   }),
 });
 
+export const Monitoring = z.strictObject({
+  serviceMonitor: z.boolean().default(false).meta({
+    description:
+      "Generate a Prometheus Operator ServiceMonitor (monitoring.coreos.com/v1) that scrapes every agent through the metrics Service. The Prometheus Operator's CRDs must be installed first.",
+  }),
+  prometheusRules: z.boolean().default(false).meta({
+    description:
+      "Generate a PrometheusRule with vpccni's alerts: pods waiting for an IP, node at its ENI/IP quota, subnet free IPs low or gone, cloud API throttling, errors and auth failures, agent down. Needs the Prometheus Operator's CRDs.",
+  }),
+});
+
 export const Spec = z
   .strictObject({
     clusterId: dnsLabel.meta({
@@ -200,6 +211,10 @@ export const Spec = z
     }),
     dataPlane: DataPlane.default({ routeTableBase: 2000, manageRpFilter: true }).meta({
       description: "Node data plane settings.",
+    }),
+    monitoring: Monitoring.optional().meta({
+      description:
+        "Prometheus Operator objects for the whole cluster (one set, generated when any policy asks for them). Unset: none; the metrics Service keeps its prometheus.io/* annotations.",
     }),
   })
   .refine((spec) => spec.fixedIp === undefined || spec.ipMode === "fixed", {

@@ -143,6 +143,7 @@ export class Agent {
     this.identity = { node: opts.nodeName, instanceId, zone, securityGroupIds: primary.securityGroupIds };
     const subnetMap = this.subnetMap;
     for (const s of subnets) subnetMap.set(s.id, s);
+    this.metrics.subnets(subnets);
     const executor = new CloudExecutor(api, dataPlane, this.identity, () => subnetMap, log);
     this.executor = executor;
 

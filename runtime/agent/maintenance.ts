@@ -106,6 +106,7 @@ export class Maintenance {
     const described = await api.describeSubnets(subnetsToWatch(policy, enis.filter(managed)));
     if (driver.state.inflight.length > 0) return; // an operation started while we listed
     for (const s of described) this.deps.subnets.set(s.id, s);
+    this.deps.metrics.subnets(described);
     for (const eni of enis)
       if (managed(eni) && !this.deps.executor.links.has(eni.id)) await this.deps.executor.setupLink(eni);
     const inventory = toInventory(enis, managed);
@@ -128,6 +129,7 @@ export class Maintenance {
     const held = driver.state.enis.filter((e) => !e.primary).map((e) => e.subnet);
     const described = await api.describeSubnets([...new Set([...this.deps.policy().spec.subnets, ...held])]);
     for (const s of described) this.deps.subnets.set(s.id, s);
+    this.deps.metrics.subnets(described);
     driver.update((s) => setSubnets(s, freeIps(described)));
     this.deps.onSubnets?.();
   }

@@ -1,7 +1,9 @@
 // Prometheus metrics of the node agent. Names follow the peers' (awscni_*, terway_*) shape
 // so that existing dashboards translate: pool sizes, ENIs, cloud calls by action and outcome
-// with latency, and how long a pod waited for its IP.
+// with latency, how long a pod waited for its IP, and the free IPs of the subnets it watches.
+// docs/metrics.md lists every metric; metrics-doc.test.ts holds it to this registry.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Subnet } from "../cloud/types.ts";
 import type { Decision, OperationResult, PoolSummary } from "../pool/index.ts";
 
 export class AgentMetrics {
@@ -70,6 +72,19 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
+  private readonly subnetFree = new Gauge({
+    name: "vpccni_subnet_free_ips",
+    help: "Free IPs of a subnet the node watches, as DescribeSubnets last reported them",
+    labelNames: ["subnet", "zone"],
+    registers: [this.registry],
+  });
+  private readonly subnetTotal = new Gauge({
+    name: "vpccni_subnet_total_ips",
+    help: "All IPs of a subnet the node watches, as DescribeSubnets last reported them",
+    labelNames: ["subnet", "zone"],
+    registers: [this.registry],
+  });
+
   pool(s: PoolSummary): void {
     this.ips.set({ state: "bound" }, s.bound);
     this.ips.set({ state: "assigned" }, s.pods);
@@ -89,6 +104,19 @@ export class AgentMetrics {
   allocation(ok: boolean, ms: number): void {
     this.allocations.inc({ result: ok ? "ok" : "no-ip" });
     this.allocationSeconds.observe(ms / 1000);
+  }
+
+  /**
+   * One DescribeSubnets answer: the subnets the node watches now. Series of subnets it no
+   * longer watches are dropped, so that a subnet removed from the policy stops alerting.
+   */
+  subnets(described: Iterable<Subnet>): void {
+    this.subnetFree.reset();
+    this.subnetTotal.reset();
+    for (const s of described) {
+      this.subnetFree.set({ subnet: s.id, zone: s.zone }, s.availableIps);
+      this.subnetTotal.set({ subnet: s.id, zone: s.zone }, s.totalIps);
+    }
   }
 
   text(): Promise<string> {

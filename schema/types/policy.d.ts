@@ -53,6 +53,13 @@ export declare const DataPlane: z.ZodObject<
   },
   z.core.$strict
 >;
+export declare const Monitoring: z.ZodObject<
+  {
+    serviceMonitor: z.ZodDefault<z.ZodBoolean>;
+    prometheusRules: z.ZodDefault<z.ZodBoolean>;
+  },
+  z.core.$strict
+>;
 export declare const Spec: z.ZodObject<
   {
     clusterId: z.ZodString;
@@ -116,6 +123,15 @@ export declare const Spec: z.ZodObject<
         {
           routeTableBase: z.ZodDefault<z.ZodInt>;
           manageRpFilter: z.ZodDefault<z.ZodBoolean>;
+        },
+        z.core.$strict
+      >
+    >;
+    monitoring: z.ZodOptional<
+      z.ZodObject<
+        {
+          serviceMonitor: z.ZodDefault<z.ZodBoolean>;
+          prometheusRules: z.ZodDefault<z.ZodBoolean>;
         },
         z.core.$strict
       >
@@ -206,6 +222,15 @@ export declare const VpcCniPolicy: z.ZodObject<
             {
               routeTableBase: z.ZodDefault<z.ZodInt>;
               manageRpFilter: z.ZodDefault<z.ZodBoolean>;
+            },
+            z.core.$strict
+          >
+        >;
+        monitoring: z.ZodOptional<
+          z.ZodObject<
+            {
+              serviceMonitor: z.ZodDefault<z.ZodBoolean>;
+              prometheusRules: z.ZodDefault<z.ZodBoolean>;
             },
             z.core.$strict
           >
