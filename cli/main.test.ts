@@ -1,4 +1,5 @@
-// The command shell: every subcommand answers a bad option with a usage error, not a crash.
+// The command shell: every subcommand answers a bad option with a usage error, not a crash;
+// its help fits a terminal; exit codes are 0 ok, 1 findings, 2 usage (docs/cli.md).
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { commands } from "./commands.ts";
@@ -41,4 +42,54 @@ describe("vpccni", () => {
       expect(r.stderr).not.toContain("    at ");
     });
   }
+
+  test("--help (the command list) fits in 80 columns and exits 0", async () => {
+    const r = await vpccni("--help");
+    expect(r.code).toBe(0);
+    expect(overWidth("vpccni", r.stdout)).toEqual([]);
+  });
+
+  for (const name of Object.keys(commands)) {
+    test(`${name} --help fits in 80 columns and exits 0`, async () => {
+      const r = await vpccni(name, "--help");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toStartWith(`Usage: vpccni ${name}`);
+      expect(overWidth(name, r.stdout)).toEqual([]);
+    });
+  }
+
+  test("every command has a usage error below", () => {
+    expect(Object.keys(USAGE_ERRORS).sort()).toEqual(Object.keys(commands).sort());
+  });
+
+  for (const [name, args] of Object.entries(USAGE_ERRORS)) {
+    test(`${name} ${args.join(" ")}: a usage error exits 2 and says why`, async () => {
+      const r = await vpccni(name, ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toStartWith(`vpccni ${name}: `);
+      expect(r.stderr).not.toContain("    at ");
+    });
+  }
 });
+
+/** Each line of a help text over 80 columns, named by command, line number and width. */
+function overWidth(name: string, text: string): string[] {
+  return text
+    .split("\n")
+    .flatMap((line, i) => (line.length > 80 ? [`${name} line ${i + 1} (${line.length} columns): ${line}`] : []));
+}
+
+/** One invocation per command that is a usage error beyond an unknown option (exit 2). */
+const USAGE_ERRORS: Record<string, string[]> = {
+  init: ["one", "two"],
+  validate: [],
+  compile: ["policies"],
+  plan: ["policies"],
+  schema: ["--format", "yaml"],
+  emulator: ["--port", "http"],
+  simulate: ["--policy", "p.yaml"],
+  demo: ["--nodes", "1"],
+  agent: ["--log-level", "loud"],
+  status: ["extra"],
+  cleanup: ["--region", "ap-guangzhou"],
+};

@@ -2,6 +2,9 @@
 // `vpccni validate` does not pay for cdk8s or the cloud SDK.
 import { commands } from "./commands.ts";
 
+/** Help text never runs past this column (a terminal's default width). */
+const HELP_WIDTH = 80;
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -36,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
-  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${wrap(c.summary, width + 4)}`);
   return `vpccni: pods get real VPC IPs from shared ENIs on Tencent Cloud.
 
 Usage: vpccni <command> [options]   (vpccni <command> --help for its options)
@@ -44,6 +47,20 @@ Usage: vpccni <command> [options]   (vpccni <command> --help for its options)
 Commands:
 ${lines.join("\n")}
 `;
+}
+
+/** Words of `text` in lines of at most HELP_WIDTH columns, the later ones indented by `indent`. */
+function wrap(text: string, indent: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent + line.length + 1 + word.length > HELP_WIDTH) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines.join(`\n${" ".repeat(indent)}`);
 }
 
 if (import.meta.main) {

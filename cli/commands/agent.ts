@@ -9,24 +9,36 @@ import { formatDuration, parseDuration } from "../../schema/duration.ts";
 
 export const help = `Usage: vpccni agent [options]
 
-The node agent (run by the DaemonSet): keeps the node's pool of ENI secondary IPs, binds ENIs
-and IPs through the Tencent Cloud VPC API, wires pods for the CNI plugin, and keeps the Node's
-tke.cloud.tencent.com/eni-ip extended resource current.
+The node agent (run by the DaemonSet): keeps the node's pool of ENI secondary
+IPs, binds ENIs and IPs through the Tencent Cloud VPC API, wires pods for the
+CNI plugin, and keeps the Node's tke.cloud.tencent.com/eni-ip extended
+resource current.
 
 Options (environment variable in brackets):
-  --policy FILE            the policy, a ConfigMap mount [VPCCNI_POLICY] (default /etc/vpccni/policy/policy.yaml)
+  --policy FILE            the policy, a ConfigMap mount [VPCCNI_POLICY]
+                           (default /etc/vpccni/policy/policy.yaml)
   --node-name NAME         this Kubernetes node [NODE_NAME] (required)
-  --state-dir DIR          node state (SQLite) [VPCCNI_STATE_DIR] (default /var/lib/vpccni)
-  --socket PATH            CNI and introspection socket, 0600 (default ${DEFAULT_SOCKET})
-  --listen HOST:PORT       /healthz /readyz /metrics [VPCCNI_LISTEN] (default 0.0.0.0:61678); "off" for none
+  --state-dir DIR          node state (SQLite) [VPCCNI_STATE_DIR]
+                           (default /var/lib/vpccni)
+  --socket PATH            CNI and introspection socket, 0600
+                           (default ${DEFAULT_SOCKET})
+  --listen HOST:PORT       /healthz /readyz /metrics [VPCCNI_LISTEN]
+                           (default 0.0.0.0:61678); "off" for none
   --metadata-url URL       instance metadata service [VPCCNI_METADATA_URL]
-  --credentials-dir DIR    mounted credentials Secret [VPCCNI_CREDENTIALS_DIR] (default: environment, then CVM role)
-  --endpoint HOST[:PORT]   VPC API endpoint instead of the policy's (a private endpoint, the emulator)
-  --kubeconfig FILE        Kubernetes access [KUBECONFIG] (default: the pod's ServiceAccount)
-  --no-kube                run without Kubernetes (no extended resource, Events or pod GC)
-  --netns NAME             act in this network namespace instead of the agent's own (tests, demo)
-  --primary-interface IF   the primary ENI's link when none has the primary ENI's MAC (default eth0)
-  --add-timeout DURATION   how long a CNI ADD waits for the pool to grow before "try again later" (default ${formatDuration(ADD_TIMEOUT_MS)})
+  --credentials-dir DIR    mounted credentials Secret [VPCCNI_CREDENTIALS_DIR]
+                           (default: environment, then CVM role)
+  --endpoint HOST[:PORT]   VPC API endpoint instead of the policy's (a private
+                           endpoint, the emulator)
+  --kubeconfig FILE        Kubernetes access [KUBECONFIG] (default: the pod's
+                           ServiceAccount)
+  --no-kube                run without Kubernetes (no extended resource,
+                           Events or pod GC)
+  --netns NAME             act in this network namespace instead of the
+                           agent's own (tests, demo)
+  --primary-interface IF   the primary ENI's link when none has the primary
+                           ENI's MAC (default eth0)
+  --add-timeout DURATION   how long a CNI ADD waits for the pool to grow
+                           before "try again later" (default ${formatDuration(ADD_TIMEOUT_MS)})
   --log-level LEVEL        debug, info, warn or error (default info)
 `;
 

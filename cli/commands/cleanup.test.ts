@@ -125,13 +125,15 @@ describe("vpccni cleanup", () => {
       stdout: `No ENIs tagged vpccni.io/cluster=cls-nothing1 in ${VPC} (${emu.region}).\n`,
       stderr: "",
     });
+    // --output text, as every other command says it, is the table.
+    expect(await vpccni("--cluster", "cls-nothing1", "--output", "text")).toEqual(none);
     const bad = await vpccni("--older-than", "5 minutes", "--output", "yaml");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe(
       [
         "vpccni cleanup: --cluster is required",
         'vpccni cleanup: --older-than is "5 minutes"; allowed: a duration such as 30s, 5m or 1h30m',
-        'vpccni cleanup: --output is "yaml"; allowed: table, json',
+        'vpccni cleanup: --output is "yaml"; allowed: table (or text), json',
         "",
       ].join("\n"),
     );

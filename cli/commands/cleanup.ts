@@ -26,7 +26,8 @@ Options:
                          if any failed
   --force-attached       also detach and delete attached ENIs (by default
                          they are listed but left: a live agent may own them)
-  --output table|json    what to print (default table)
+  --output table|json    what to print (default table; text is the same
+                         as table)
 `;
 
 export interface CleanupArgs {
@@ -60,9 +61,10 @@ export async function run(argv: string[]): Promise<number> {
   const olderThanMs = parseDuration(olderThan);
   if (olderThanMs === undefined)
     errors.push(`--older-than is ${JSON.stringify(olderThan)}; allowed: a duration such as 30s, 5m or 1h30m`);
-  const output = values.output as string;
+  // "text", as every other command says it, is the table.
+  const output = values.output === "text" ? "table" : (values.output as string);
   if (output !== "table" && output !== "json")
-    errors.push(`--output is ${JSON.stringify(output)}; allowed: table, json`);
+    errors.push(`--output is ${JSON.stringify(values.output)}; allowed: table (or text), json`);
   // Loaded only here: the SDK is paid for by a run that calls the cloud.
   const cloud = await import("../../runtime/cloud/index.ts");
   const dir = values["credentials-dir"];

@@ -124,4 +124,43 @@ describe("vpccni compile", () => {
       stderr: 'vpccni compile: --namespace is "Bad_NS"; allowed: a DNS-1123 label such as vpccni-system\n',
     });
   });
+
+  test("--output json: {ok, diff, diagnostics} for a write, a --check and a refused policy", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    const json = async (...args: string[]) => {
+      const r = await vpccni(repo, "compile", "policies", "--out", "deploy", "--output", "json", ...args);
+      return { code: r.code, stderr: r.stderr, doc: JSON.parse(r.stdout) };
+    };
+    const first = await json();
+    expect(first.code).toBe(0);
+    expect(first.stderr).toBe("");
+    expect(first.doc.ok).toBe(true);
+    expect(first.doc.diff.added).toHaveLength(13);
+    expect(first.doc.diff.added).toContain("kustomization.yaml");
+    expect([first.doc.diff.changed, first.doc.diff.removed, first.doc.diff.unchanged]).toEqual([[], [], []]);
+    expect(first.doc.diagnostics).toEqual([]);
+    const current = await json("--check");
+    expect(current.code).toBe(0);
+    expect(current.doc.ok).toBe(true);
+    expect(current.doc.diff.unchanged).toEqual(first.doc.diff.added);
+    writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["releaseInterval: 10m"]));
+    const stale = await json("--check");
+    expect(stale.code).toBe(1);
+    expect(stale.doc.ok).toBe(false);
+    expect(stale.doc.diff.changed).toEqual([
+      "30-configmap-vpccni-policy-alpha.yaml",
+      "40-daemonset-vpccni-agent-alpha.yaml",
+    ]);
+    writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["ipMode: fixed"]));
+    const refused = await json();
+    expect(refused.code).toBe(1);
+    expect(refused.doc.ok).toBe(false);
+    expect(refused.doc.diff).toBeNull();
+    expect(refused.doc.diagnostics.map((d: { code: string }) => d.code)).toContain("fixed-ip-unsupported");
+    const bad = await vpccni(repo, "compile", "policies", "--out", "deploy", "--output", "yaml");
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({
+      code: 2,
+      stderr: 'vpccni compile: --output is "yaml"; allowed: text or json\n',
+    });
+  });
 });

@@ -2,14 +2,16 @@ import { parseArgs } from "node:util";
 
 export const help = `Usage: vpccni demo [--nodes N] [--pods N] [--no-kube]
 
-Runs vpccni end to end on this machine, with no cloud account: an emulated Tencent Cloud VPC,
-nodes and pods as network namespaces, a vpccni agent per node, pods wired by the real CNI
-binary, a burst of pods and churn with live pool figures, a TCP exchange between pods on two
-nodes, and a summary. Needs root; without it, compiles the examples and runs the simulator.
-Uses a local kube-apiserver for the Node objects when scripts/prereqs.sh has built one.
+Runs vpccni end to end on this machine, with no cloud account: an emulated
+Tencent Cloud VPC, nodes and pods as network namespaces, a vpccni agent per
+node, pods wired by the real CNI binary, a burst of pods and churn with live
+pool figures, a TCP exchange between pods on two nodes, and a summary. Needs
+root; without it, compiles the examples and runs the simulator. Uses a local
+kube-apiserver for the Node objects when scripts/prereqs.sh has built one.
 
   --nodes N    nodes (default 2)
-  --pods N     pods in the burst, spread over the nodes (default 24; at most 25 per node)
+  --pods N     pods in the burst, spread over the nodes (default 24; at most
+               25 per node)
   --no-kube    do not start the local kube-apiserver even when it is built
 `;
 

@@ -2,19 +2,24 @@
 import { renameSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
-export const help = `Usage: vpccni emulator [--port P] [--host H] [--state FILE] [--config FILE] [--instances N] [--info FILE] [--print-world]
+export const help = `Usage: vpccni emulator [--port P] [--host H] [--state FILE] [--config FILE]
+                       [--instances N] [--info FILE] [--print-world]
 
-Serves the Tencent Cloud VPC API (2017-03-12, TC3-HMAC-SHA256) and per-instance metadata on
-loopback, for tests and demos without a cloud account. See docs/emulator.md.
+Serves the Tencent Cloud VPC API (2017-03-12, TC3-HMAC-SHA256) and
+per-instance metadata on loopback, for tests and demos without a cloud
+account. See docs/emulator.md.
 
 Options:
   --port P         port to listen on (default 0: a free port, printed at start)
   --host H         address to bind (default 127.0.0.1)
-  --state FILE     persist the state here; a restart with the same file continues from it
-  --config FILE    YAML or JSON: world, settings, faults (default: the built-in world)
+  --state FILE     persist the state here; a restart with the same file
+                   continues from it
+  --config FILE    YAML or JSON: world, settings, faults (default: the
+                   built-in world)
   --instances N    instances in the default world (default 2)
-  --info FILE      once listening, write JSON {url, endpoint, region, secretId, secretKey,
-                   adminToken, instances, metadataUrls} here (mode 0600), for scripts
+  --info FILE      once listening, write JSON {url, endpoint, region,
+                   secretId, secretKey, adminToken, instances, metadataUrls}
+                   here (mode 0600), for scripts
   --print-world    print the world as JSON and exit
 `;
 

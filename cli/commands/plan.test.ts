@@ -165,6 +165,54 @@ describe("vpccni plan by zone", () => {
   });
 });
 
+describe("vpccni plan --output json", () => {
+  test("prints the rows of the tables and the verdict; exit codes as for the text", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a", ["prebind: { min: 2, max: 4 }"]) });
+    writeFileSync(
+      join(repo, "subnets.json"),
+      JSON.stringify([{ subnetId: "subnet-test0001", cidr: "10.0.0.0/24", availableIpAddressCount: 120 }]),
+    );
+    const args = ["plan", "--pods-per-node", "16", "--enis-per-node", "2", "--ips-per-eni", "10", "policies"];
+    const json = async (...more: string[]) => {
+      const r = await vpccni(repo, ...args, "--output", "json", ...more);
+      return { code: r.code, stderr: r.stderr, doc: JSON.parse(r.stdout) };
+    };
+    const ok = await json("--nodes", "5", "--subnets", "subnets.json");
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toBe("");
+    expect(Object.keys(ok.doc)).toEqual([
+      "ok",
+      "verdict",
+      "policies",
+      "zones",
+      "subnets",
+      "notes",
+      "warnings",
+      "problems",
+    ]);
+    expect({ ok: ok.doc.ok, verdict: ok.doc.verdict }).toEqual({ ok: true, verdict: "met" });
+    expect(ok.doc.policies.map((p: { policy: string; nodes: number }) => [p.policy, p.nodes])).toEqual([["alpha", 5]]);
+    expect(ok.doc.subnets.map((s: { subnetId: string; free: number }) => [s.subnetId, s.free])).toEqual([
+      ["subnet-test0001", 120],
+    ]);
+    const short = await json("--nodes", "6", "--subnets", "subnets.json");
+    expect(short.code).toBe(1);
+    expect({ ok: short.doc.ok, verdict: short.doc.verdict }).toEqual({ ok: false, verdict: "not-met" });
+    expect(short.doc.problems).toEqual(["subnet-test0001: needs 132 IPs, has 120 free (short by 12)"]);
+    const quotas = await json("--nodes", "6");
+    expect({ code: quotas.code, verdict: quotas.doc.verdict, subnets: quotas.doc.subnets }).toEqual({
+      code: 0,
+      verdict: "quotas-met",
+      subnets: [],
+    });
+    writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["prebind: { min: 9, max: 3 }"]));
+    const invalid = await json("--nodes", "6");
+    expect(invalid.code).toBe(1);
+    expect({ ok: invalid.doc.ok, verdict: invalid.doc.verdict }).toEqual({ ok: false, verdict: "invalid" });
+    expect(invalid.doc.diagnostics.length).toBeGreaterThan(0);
+  });
+});
+
 describe("vpccni plan --cloud", () => {
   test("reads free IPs of the policy's subnets from the VPC API (the emulator) with credentials from the environment", async () => {
     const emu = await startEmulator({
@@ -231,6 +279,15 @@ describe("vpccni plan --cloud", () => {
         code: 2,
         stderr: "vpccni plan: --cloud needs TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the environment\n",
       });
+      // The cloud refusing the call is a failed action (1), not a usage error (2).
+      const wrongKey = await run(
+        [process.execPath, join(REPO, "cli", "main.ts"), "plan", "--cloud", "--nodes", "2", "policies"],
+        { cwd: repo, env: { ...env, TENCENTCLOUD_SECRET_KEY: "not-the-key" } },
+      );
+      expect(wrongKey.stderr).toStartWith(
+        `vpccni plan: DescribeSubnets in ${emu.region} at http://${emu.endpoint} failed:`,
+      );
+      expect(wrongKey.code).toBe(1);
     } finally {
       await emu.stop();
     }

@@ -5,32 +5,47 @@ import type { SubnetFigures } from "../../compiler/plan/capacity.ts";
 import { readSubnetsFile } from "../../compiler/plan/subnets-file.ts";
 import type { VpcCniPolicy } from "../../schema/index.ts";
 import { renderPlan } from "../../compiler/plan/table.ts";
+import type { Plan } from "../../compiler/plan/capacity.ts";
+import { OUTPUT_OPTION, outputFormat, writeJson } from "../output.ts";
 
 export const help = `Usage: vpccni plan --nodes N | --nodes-per-zone ZONE=N,... [--pods-per-node P]
-                   [--subnets FILE | --cloud] [--enis-per-node E] [--ips-per-eni I] <file-or-folder>...
+                   [--subnets FILE | --cloud] [--enis-per-node E]
+                   [--ips-per-eni I] [--output text|json] <file-or-folder>...
 
-Checks that the policies' subnets and ENI quotas can carry the expected nodes and pods.
-A node binds at most pods + prebind.max IPs (never more than ENIs x IPs per ENI), and each
-secondary ENI takes one more subnet IP for its primary address. ENIs go into the policy's
-subnet with the most free IPs among those of the node's zone (an ENI attaches only to an
-instance of its own zone). When the subnets' zones are known, each zone is planned on its
-own. Prints a table per policy, per zone and per subnet; exits 1 when a policy or a zone
+Checks that the policies' subnets and ENI quotas can carry the expected nodes
+and pods. A node binds at most pods + prebind.max IPs (never more than ENIs x
+IPs per ENI), and each secondary ENI takes one more subnet IP for its primary
+address. ENIs go into the policy's subnet with the most free IPs among those
+of the node's zone (an ENI attaches only to an instance of its own zone).
+When the subnets' zones are known, each zone is planned on its own. Prints a
+table per policy, per zone and per subnet; exits 1 when a policy or a zone
 cannot be met.
 
 Options:
   --nodes N | NAME=N,...       nodes per policy (one number for every policy)
   --nodes-per-zone ZONE=N,... | NAME:ZONE=N,...
-                               where the nodes are (needs the subnets' zones); without it a
-                               policy's nodes are spread evenly over the zones of its subnets
-  --pods-per-node P | NAME=P   expected pods per node (default: full nodes, ENIs x IPs)
-  --subnets FILE               JSON or YAML list of {subnetId, availableIpAddressCount, cidr, zone}
-                               (DescribeSubnets figures; zone on every subnet or on none);
-                               without it only quotas are checked
-  --cloud                      read the subnets' free IPs and zones from the VPC API instead (each
-                               policy's region and spec.cloud.endpoint; credentials from
+                               where the nodes are (needs the subnets' zones);
+                               without it a policy's nodes are spread evenly
+                               over the zones of its subnets
+  --pods-per-node P | NAME=P   expected pods per node (default: full nodes,
+                               ENIs x IPs)
+  --subnets FILE               JSON or YAML list of {subnetId,
+                               availableIpAddressCount, cidr, zone}
+                               (DescribeSubnets figures; zone on every subnet
+                               or on none); without it only quotas are checked
+  --cloud                      read the subnets' free IPs and zones from the
+                               VPC API instead (each policy's region and
+                               spec.cloud.endpoint; credentials from
                                TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY)
-  --enis-per-node E            the instance type's secondary ENIs (spec.limits may lower it)
-  --ips-per-eni I              the instance type's secondary IPs per ENI (spec.limits may lower it)
+  --enis-per-node E            the instance type's secondary ENIs (spec.limits
+                               may lower it)
+  --ips-per-eni I              the instance type's secondary IPs per ENI
+                               (spec.limits may lower it)
+  --output text|json           text (default), or one JSON document: {ok,
+                               verdict, policies, zones, subnets, notes,
+                               warnings, problems}; verdict is met,
+                               quotas-met (subnets unchecked), not-met or
+                               invalid (with diagnostics instead of rows)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -45,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
       "enis-per-node": { type: "string" },
       "ips-per-eni": { type: "string" },
       cloud: { type: "boolean", default: false },
+      ...OUTPUT_OPTION,
     },
   });
   if (positionals.length === 0 || (values.nodes === undefined && values["nodes-per-zone"] === undefined)) {
@@ -53,9 +69,18 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const format = outputFormat(values.output);
+  if (typeof format !== "string") {
+    process.stderr.write(`vpccni plan: ${format.error}\n`);
+    return 2;
+  }
   const loaded = await loadPolicies(positionals);
   if (loaded.policies.length === 0 && !hasErrors(loaded.diagnostics))
     loaded.diagnostics.push(noPolicyFound(positionals));
+  if (hasErrors(loaded.diagnostics) && format === "json") {
+    writeJson({ ok: false, verdict: "invalid", diagnostics: loaded.diagnostics });
+    return 1;
+  }
   if (hasErrors(loaded.diagnostics)) {
     process.stderr.write(
       `${renderDiagnostics(loaded.diagnostics, loaded.sources)}\n\n${summary(loaded.diagnostics, loaded.policies.length, loaded.sources.size)}\n`,
@@ -91,6 +116,11 @@ export async function run(argv: string[]): Promise<number> {
       : values.cloud && errors.length === 0
         ? await cloudSubnets(loaded.policies.map((p) => p.policy))
         : undefined;
+  if (file !== undefined && "cloudFailed" in file) {
+    // The cloud did not answer: a failed action (1), not a usage error.
+    process.stderr.write(`${file.errors.map((e) => `vpccni plan: ${e}`).join("\n")}\n`);
+    return 1;
+  }
   errors.push(...(file?.errors ?? []));
   const noZones = values.subnets === undefined && !values.cloud ? true : file?.subnets?.some((s) => !s.zone);
   if (nodesPerZone !== undefined && noZones)
@@ -109,8 +139,20 @@ export async function run(argv: string[]): Promise<number> {
     subnets: file?.subnets,
     nodesPerZone,
   });
-  process.stdout.write(renderPlan(plan));
+  if (format === "json") writeJson(planJson(plan));
+  else process.stdout.write(renderPlan(plan));
   return plan.ok ? 0 : 1;
+}
+
+/**
+ * plan --output json: the rows of the text tables and its verdict. `met`: policies and subnets
+ * can carry the nodes; `quotas-met`: the ENI quotas can, subnets unchecked; `not-met`: see
+ * problems. (`invalid`, with diagnostics instead of rows: a policy did not load.)
+ */
+export function planJson(plan: Plan) {
+  const verdict = !plan.ok ? "not-met" : plan.subnets.length > 0 ? "met" : "quotas-met";
+  const { ok, policies, zones, subnets, notes, warnings, problems } = plan;
+  return { ok, verdict, policies, zones, subnets, notes, warnings, problems };
 }
 
 /** "12" for every policy, or "general=12,batch=4" naming each. */
@@ -176,7 +218,7 @@ function count(flag: string, text: string | undefined, errors: string[]): number
 /** DescribeSubnets for every policy's subnets, one client per region, endpoint and VPC. */
 async function cloudSubnets(
   policies: readonly VpcCniPolicy[],
-): Promise<{ subnets?: SubnetFigures[]; errors: string[] }> {
+): Promise<{ subnets?: SubnetFigures[]; errors: string[] } | { errors: string[]; cloudFailed: true }> {
   // Loaded only here: `vpccni plan` without --cloud does not pay for the SDK.
   const { envCredentials, TencentVpcApi } = await import("../../runtime/cloud/index.ts");
   const credentials = envCredentials();
@@ -208,5 +250,5 @@ async function cloudSubnets(
       errors.push(`DescribeSubnets in ${region} at ${cloud.endpoint} failed: ${(error as Error).message}`);
     }
   }
-  return errors.length ? { errors } : { subnets, errors };
+  return errors.length ? { errors, cloudFailed: true } : { subnets, errors };
 }

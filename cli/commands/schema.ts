@@ -4,8 +4,8 @@ import { policyJsonSchemaText } from "../../schema/json-schema.ts";
 
 export const help = `Usage: vpccni schema [--format json|markdown]
 
-Prints the JSON Schema (draft 2020-12) of a VpcCniPolicy as written. Editors pick it up
-through a modeline at the top of a policy file:
+Prints the JSON Schema (draft 2020-12) of a VpcCniPolicy as written. Editors
+pick it up through a modeline at the top of a policy file:
   # yaml-language-server: $schema=<path or URL of vpccni-policy.schema.json>
 --format markdown prints the field reference (docs/policy.md) instead.
 `;

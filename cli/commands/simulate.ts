@@ -4,23 +4,31 @@ import { parseArgs } from "node:util";
 import { hasErrors, loadPolicies, renderDiagnostics } from "../../schema/index.ts";
 import { parseLatencyProfile } from "../../simulator/cloud-model.ts";
 import { runSession } from "../../simulator/session.ts";
+import { OUTPUT_OPTION, outputFormat } from "../output.ts";
 
-export const help = `Usage: vpccni simulate --policy P --trace T [--latency fast|typical|slow] [--compare aws]
-                       [--aws-warm-ip-target N] [--aws-minimum-ip-target N] [--prebind MIN:MAX]
-                       [--seed N] [--json] [--out DIR] [--progress]
+export const help = `Usage: vpccni simulate --policy P --trace T [--latency fast|typical|slow]
+                       [--compare aws] [--aws-warm-ip-target N]
+                       [--aws-minimum-ip-target N] [--prebind MIN:MAX]
+                       [--seed N] [--output text|json] [--out DIR]
+                       [--progress]
 
-Replays a pod churn trace (JSON lines, see examples/traces/README.md) through the pool engine
-with the policy's prebind settings and a seeded cloud latency and error model, and reports API
-calls by action against their lower bound, idle IPs, pods that waited for an IP, and ENIs.
-Writes chart.svg, chart.png and report.json into --out (default out/simulate/<trace name>).
+Replays a pod churn trace (JSON lines, see examples/traces/README.md) through
+the pool engine with the policy's prebind settings and a seeded cloud latency
+and error model, and reports API calls by action against their lower bound,
+idle IPs, pods that waited for an IP, and ENIs. Writes chart.svg, chart.png
+and report.json into --out (default out/simulate/<trace name>).
 
-  --policy P        a policy file (or folder holding exactly one policy; --name picks one)
-  --latency         cloud latency and error profile: fast, typical (default), slow, or a .json
-                    file with the same fields (docs/pool.md)
-  --compare aws     also replay under AWS VPC CNI-style WARM_IP_TARGET / MINIMUM_IP_TARGET
-                    (defaults: the policy's prebind.min and 0)
+  --policy P        a policy file (or folder holding exactly one policy;
+                    --name picks one)
+  --latency         cloud latency and error profile: fast, typical (default),
+                    slow, or a .json file with the same fields (docs/pool.md)
+  --compare aws     also replay under AWS VPC CNI-style WARM_IP_TARGET /
+                    MINIMUM_IP_TARGET (defaults: the policy's prebind.min
+                    and 0)
   --prebind MIN:MAX try other prebind settings without editing the policy
-  --json            print the report as JSON (fields documented in docs/pool.md)
+  --output text|json
+                    text (default), or the report as JSON (fields documented
+                    in docs/pool.md); --json says the same
   --progress        show progress on stderr even when it is not a terminal
 `;
 
@@ -40,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: "boolean", default: false },
       out: { type: "string" },
       progress: { type: "boolean", default: false },
+      ...OUTPUT_OPTION,
     },
   });
   const fail = (message: string) => {
@@ -48,6 +57,8 @@ export async function run(argv: string[]): Promise<number> {
   };
   if (values.policy === undefined || values.trace === undefined)
     return fail(`--policy and --trace are required\n\n${help}`);
+  const format = outputFormat(values.output, { flag: "--json", format: values.json ? "json" : undefined });
+  if (typeof format !== "string") return fail(format.error);
   if (values.compare !== undefined && values.compare !== "aws")
     return fail(`--compare is ${JSON.stringify(values.compare)}; allowed: aws`);
   const seed = int("--seed", values.seed);
@@ -99,10 +110,12 @@ export async function run(argv: string[]): Promise<number> {
       ...(showProgress ? { progress: (line: string) => process.stderr.write(`\r${line}\x1b[K`) } : {}),
     });
     if (showProgress) process.stderr.write("\n");
-    process.stdout.write(values.json ? `${JSON.stringify(output, null, 2)}\n` : text);
+    process.stdout.write(format === "json" ? `${JSON.stringify(output, null, 2)}\n` : text);
     return 0;
   } catch (error) {
-    return fail((error as Error).message);
+    // An unreadable or malformed trace, or a failed run: a finding (1), not a usage error.
+    process.stderr.write(`vpccni simulate: ${(error as Error).message}\n`);
+    return 1;
   }
 }
 

@@ -1,19 +1,30 @@
 import { parseArgs } from "node:util";
 import { type PoolView, renderPoolView } from "../../runtime/agent/introspect.ts";
 import { DEFAULT_SOCKET } from "../../runtime/cni/protocol.ts";
+import { OUTPUT_OPTION, outputFormat, writeJson } from "../output.ts";
 
-export const help = `Usage: vpccni status [--socket PATH] [--json]
+export const help = `Usage: vpccni status [--socket PATH] [--output text|json]
 
-Shows the node's IP pool as the local agent sees it: per ENI the bound, assigned and idle IPs
-and the route table, the pods, and cloud operations in flight. Reads the agent's unix socket
-(default ${DEFAULT_SOCKET}; root only).
+Shows the node's IP pool as the local agent sees it: per ENI the bound,
+assigned and idle IPs and the route table, the pods, and cloud operations in
+flight. Reads the agent's unix socket (default ${DEFAULT_SOCKET}; root only).
+--output json (or --json) prints the agent's view as one JSON document.
 `;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { socket: { type: "string", default: DEFAULT_SOCKET }, json: { type: "boolean", default: false } },
+    options: {
+      socket: { type: "string", default: DEFAULT_SOCKET },
+      json: { type: "boolean", default: false },
+      ...OUTPUT_OPTION,
+    },
   });
+  const format = outputFormat(values.output, { flag: "--json", format: values.json ? "json" : undefined });
+  if (typeof format !== "string") {
+    process.stderr.write(`vpccni status: ${format.error}\n`);
+    return 2;
+  }
   const socket = values.socket as string;
   let view: PoolView;
   try {
@@ -24,7 +35,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`vpccni status: ${whyNoAgent(socket, error as Error & { code?: string })}\n`);
     return 1;
   }
-  process.stdout.write(values.json ? `${JSON.stringify(view, null, 2)}\n` : renderPoolView(view));
+  if (format === "json") writeJson(view);
+  else process.stdout.write(renderPoolView(view));
   return 0;
 }
 

@@ -114,3 +114,37 @@ describe("no policy at all", () => {
     }
   });
 });
+
+describe("vpccni validate --output", () => {
+  test("--output json is --format json: one document, ok false and exit 1 on an error", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    const viaOutput = await vpccni(repo, "validate", "policies", "--output", "json");
+    expect(viaOutput.code).toBe(0);
+    expect(JSON.parse(viaOutput.stdout)).toEqual({
+      ok: true,
+      policies: [{ name: "alpha", file: "policies/a.yaml", line: 4 }],
+      diagnostics: [],
+    });
+    expect(await vpccni(repo, "validate", "policies", "--format", "json")).toEqual(viaOutput);
+    writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["prebind: { min: 9, max: 3 }"]));
+    const bad = await vpccni(repo, "validate", "policies", "--output", "json");
+    expect(bad.code).toBe(1);
+    const doc = JSON.parse(bad.stdout) as { ok: boolean; diagnostics: { severity: string }[] };
+    expect(doc.ok).toBe(false);
+    expect(doc.diagnostics.some((d) => d.severity === "error")).toBe(true);
+  });
+
+  test("--output and --format asking for different formats, or --output yaml, is a usage error", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    const both = await vpccni(repo, "validate", "policies", "--output", "json", "--format", "text");
+    expect({ code: both.code, stderr: both.stderr }).toEqual({
+      code: 2,
+      stderr: "vpccni validate: --output json and --format ask for different formats; allowed: one of them\n",
+    });
+    const yaml = await vpccni(repo, "validate", "policies", "--output", "yaml");
+    expect({ code: yaml.code, stderr: yaml.stderr }).toEqual({
+      code: 2,
+      stderr: 'vpccni validate: --output is "yaml"; allowed: text or json\n',
+    });
+  });
+});

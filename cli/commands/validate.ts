@@ -3,25 +3,31 @@ import { hasErrors, loadPolicies, noPolicyFound, renderDiagnostics, summary } fr
 import { sortDiagnostics } from "../../schema/diagnostic.ts";
 import { readSubnetsFile } from "../../compiler/plan/subnets-file.ts";
 import { zoneDiagnostics } from "../../compiler/plan/zone-check.ts";
+import { OUTPUT_OPTION, outputFormat, writeJson } from "../output.ts";
 
-export const help = `Usage: vpccni validate <file-or-folder>... [--format text|json]
+export const help = `Usage: vpccni validate <file-or-folder>... [--output text|json]
                        [--subnets FILE --zones ZONE,... | NAME:ZONE,...]
 
-Checks VpcCniPolicy files (.yaml, .yml, and .ts modules whose default export comes from
-definePolicy()) and prints every problem at once as file:line:col: error[code]: message.
-In a folder, YAML documents of other kinds are passed over and *.policy.ts modules are read.
-Exits 1 when any policy has an error.
+Checks VpcCniPolicy files (.yaml, .yml, and .ts modules whose default export
+comes from definePolicy()) and prints every problem at once as
+file:line:col: error[code]: message. In a folder, YAML documents of other
+kinds are passed over and *.policy.ts modules are read. Exits 1 when any
+policy has an error.
 
-A node's ENIs attach only in its own zone, so a policy needs a subnet in every zone its nodes
-run in. The policy does not say where its nodes are, and validate reads no cloud: with
---zones (the nodes' zones, for every policy or NAME:ZONE per policy) and --subnets (a file of
-{subnetId, zone, ...} as \`vpccni plan\` reads it) it warns about each zone without a subnet.
+A node's ENIs attach only in its own zone, so a policy needs a subnet in every
+zone its nodes run in. The policy does not say where its nodes are, and
+validate reads no cloud: with --zones (the nodes' zones, for every policy or
+NAME:ZONE per policy) and --subnets (a file of {subnetId, zone, ...} as
+\`vpccni plan\` reads it) it warns about each zone without a subnet.
 
 Options:
-  --format text|json           text (default) or one JSON document
-  --subnets FILE               JSON or YAML list of {subnetId, availableIpAddressCount, cidr, zone}
+  --output text|json           text (default) or one JSON document
+                               (--format text|json says the same)
+  --subnets FILE               JSON or YAML list of {subnetId,
+                               availableIpAddressCount, cidr, zone}
   --zones ZONE,... | NAME:ZONE,...
-                               the zones the policies' nodes run in (needs --subnets)
+                               the zones the policies' nodes run in (needs
+                               --subnets)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -29,7 +35,8 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      format: { type: "string", default: "text" },
+      ...OUTPUT_OPTION,
+      format: { type: "string" },
       subnets: { type: "string" },
       zones: { type: "string" },
     },
@@ -38,8 +45,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`vpccni validate: name at least one policy file or folder\n\n${help}`);
     return 2;
   }
-  if (values.format !== "text" && values.format !== "json") {
+  if (values.format !== undefined && values.format !== "text" && values.format !== "json") {
     process.stderr.write(`vpccni validate: --format is ${JSON.stringify(values.format)}; allowed: text or json\n`);
+    return 2;
+  }
+  const format = outputFormat(values.output, { flag: "--format", format: values.format });
+  if (typeof format !== "string") {
+    process.stderr.write(`vpccni validate: ${format.error}\n`);
     return 2;
   }
   if ((values.subnets === undefined) !== (values.zones === undefined)) {
@@ -77,9 +89,9 @@ export async function run(argv: string[]): Promise<number> {
     sortDiagnostics(result.diagnostics);
   }
   const failed = hasErrors(result.diagnostics);
-  if (values.format === "json") {
+  if (format === "json") {
     const policies = result.policies.map((p) => ({ name: p.policy.metadata.name, file: p.file, line: p.nameAt.line }));
-    process.stdout.write(`${JSON.stringify({ ok: !failed, policies, diagnostics: result.diagnostics }, null, 2)}\n`);
+    writeJson({ ok: !failed, policies, diagnostics: result.diagnostics });
   } else {
     if (result.diagnostics.length > 0)
       process.stderr.write(`${renderDiagnostics(result.diagnostics, result.sources)}\n\n`);
