@@ -58,8 +58,8 @@ main() {
   [ -s "$root$bundle" ] && env+=("NODE_EXTRA_CA_CERTS=$bundle" "SSL_CERT_FILE=$bundle")
   # This checkout as a user has it: a clone of HEAD (the image takes its revision and times
   # from git), with the working tree's uncommitted and new files laid over it
-  git clone -q --no-local --depth 1 "file://$REPO" "$root/work/vpccni"
-  (cd "$REPO" && git ls-files -z -mo --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$root/work/vpccni"
+  git clone -q --no-local --depth 1 "file://$REPO" "$root/src/vpccni"
+  (cd "$REPO" && git ls-files -z -mo --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$root/src/vpccni"
   say "fresh machine: $(. "$root/etc/os-release" && echo "$PRETTY_NAME"), node $("$node" --version), running: $cmd"
   unshare --mount --propagation private -- bash -c '
     set -e
@@ -71,6 +71,6 @@ main() {
     mount -t tmpfs tmpfs "$root/run"
     mount -t tmpfs tmpfs "$root/tmp"
     exec chroot "$root" env -i "$@"
-  ' fresh "$root" "${env[@]}" sh -c "cd /work/vpccni && $cmd"
+  ' fresh "$root" "${env[@]}" sh -c "cd /src/vpccni && $cmd"
 }
 main "$@"
