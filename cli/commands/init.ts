@@ -127,6 +127,8 @@ metadata:
   name: vpccni
   namespace: argocd
   finalizers:
+    # Deleting the Application deletes every vpccni object. The agents stop, but their ENIs
+    # and IPs stay attached to the nodes: see vpccni's docs/gitops.md on switching off.
     - resources-finalizer.argocd.argoproj.io
 spec:
   project: default
