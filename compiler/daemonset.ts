@@ -78,9 +78,12 @@ export function daemonSet(input: DaemonSetInput): Resource {
     { name: "cni-config", configMap: { name: names.cniConfig, defaultMode: 0o444 } },
     // The kubelet reads the Secret (the node authorizer lets it, for pods on its node): the
     // agent's ServiceAccount needs no access to Secrets. Rotation shows up in the files.
+    // Optional: while the Secret is missing (not delivered yet, a SOPS or Sealed Secrets
+    // controller at work) the agent starts, stays not ready and says why in a CredentialsMissing
+    // Event, instead of a pod stuck in ContainerCreating; the keys show up in the mount later.
     ...(secret === undefined
       ? []
-      : [{ name: "credentials", secret: { secretName: secret, defaultMode: 0o400, optional: false } }]),
+      : [{ name: "credentials", secret: { secretName: secret, defaultMode: 0o400, optional: true } }]),
     hostDir("netns", PATHS.netnsDir),
     { name: "policy", configMap: { name: names.policyConfig(name), defaultMode: 0o444 } },
     hostDir("run", PATHS.socketDir),

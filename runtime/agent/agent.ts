@@ -23,6 +23,7 @@ import {
 } from "../pool/index.ts";
 import type { KubePort } from "../kube/client.ts";
 import { cniApi } from "./cni-api.ts";
+import { waitForCredentials } from "./credentials-wait.ts";
 import { PoolDriver } from "./driver.ts";
 import { CloudExecutor, type NodeIdentity } from "./executor.ts";
 import { type AgentServers, startServers } from "./http.ts";
@@ -97,12 +98,25 @@ export class Agent {
       metadata.zone(),
       metadata.get("mac"),
     ]);
+    const credentials = resolveCredentials({ secretPath: opts.credentialsDir, metadataUrl: opts.metadataUrl });
+    if (!opts.api) {
+      const kube = opts.kube;
+      await waitForCredentials(credentials, {
+        log,
+        event: kube
+          ? (reason, message) =>
+              void kube
+                .nodeEvent(opts.nodeName, "Warning", reason, message.slice(0, 1000))
+                .catch((e: unknown) => log.warn("could not record an Event", { reason, error: (e as Error).message }))
+          : undefined,
+      });
+    }
     const api =
       opts.api ??
       new TencentVpcApi({
         region: policy.spec.region,
         endpoint: opts.endpoint ?? policy.spec.cloud.endpoint,
-        credentials: resolveCredentials({ secretPath: opts.credentialsDir, metadataUrl: opts.metadataUrl }),
+        credentials,
         clusterId: policy.spec.clusterId,
         vpcId: policy.spec.vpcId,
         log: (event, fields) => log.debug(event, fields),

@@ -59,6 +59,9 @@ function agentEventReasons(): Set<string> {
   for (const m of text.matchAll(/event\("(?:Warning|Normal)", "([A-Za-z]+)"/g)) reasons.add(m[1]!);
   const map = /const reasons: Record<string, string> = \{([^}]*)\}/.exec(read("runtime/agent/kube-sync.ts"));
   for (const m of (map?.[1] ?? "").matchAll(/: "([A-Za-z]+)"/g)) reasons.add(m[1]!);
+  // reasons recorded before KubeSync exists (start-up), declared as constants
+  for (const m of read("runtime/agent/credentials-wait.ts").matchAll(/export const [A-Z_]+ = "([A-Za-z]+)";/g))
+    reasons.add(m[1]!);
   return reasons;
 }
 

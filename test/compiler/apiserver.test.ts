@@ -211,7 +211,7 @@ describe("compiled examples on a real API server", () => {
       );
       expect(ds.json.spec.template.spec.volumes).toContainEqual({
         name: "credentials",
-        secret: { secretName: "tencentcloud-credentials", defaultMode: 0o400, optional: false },
+        secret: { secretName: "tencentcloud-credentials", defaultMode: 0o400, optional: true },
       });
     });
 
