@@ -1,9 +1,9 @@
 // Helpers for driving the compiled vpccni binary in the test bed: build it once per run,
 // write conflists, and run it the way cnitool / a runtime does, inside the node namespace.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { runOk } from "../../sandbox/exec.ts";
+import { run, runOk } from "../../sandbox/exec.ts";
 import { paths } from "../../sandbox/paths.ts";
 import { onProcessExit } from "../../sandbox/process.ts";
 import { requireBinary, requireCni, requirePrereq } from "../../sandbox/prereq.ts";
@@ -49,7 +49,11 @@ export function vpccniPlugin(rig: CniRig, extra: Record<string, unknown> = {}): 
   return { type: "vpccni", socket: rig.socket, ...extra };
 }
 
-/** cnitool with our binary and the reference plugins on CNI_PATH, inside the node namespace. */
+/**
+ * cnitool with our binary and the reference plugins on CNI_PATH, inside the node namespace.
+ * Its result cache (libcni's /var/lib/cni) is the rig's own folder, bind-mounted in a private
+ * mount namespace of this call: nothing is written to the host's /var/lib/cni.
+ */
 export function cnitool(
   bed: TestBed,
   node: NodeNs,
@@ -59,7 +63,23 @@ export function cnitool(
   netns: string,
   env: Record<string, string> = {},
 ): Promise<RunResult> {
-  return bed.exec(node.ns, [
+  const cache = join(rig.root, "cache");
+  mkdirSync(cache, { recursive: true });
+  bed.assertOwned(node.ns);
+  return run([
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "sh",
+    "-c",
+    'mkdir -p /var/lib/cni && mount --bind "$0" /var/lib/cni && exec "$@"',
+    cache,
+    "ip",
+    "netns",
+    "exec",
+    node.ns,
     "env",
     `NETCONFPATH=${rig.netconf}`,
     `CNI_PATH=${rig.binDir}:${paths.cniPluginDir}`,
@@ -94,21 +114,4 @@ export function podEnv(command: string, pod: PodNs, containerId: string): Record
     CNI_IFNAME: "eth0",
     CNI_PATH: "/nonexistent",
   };
-}
-
-/**
- * cnitool keeps results in /var/lib/cni/results; DEL removes them, but a test that fails
- * between ADD and DEL would leave some. Removes the entries whose netns is one of this bed's.
- */
-export function removeCnitoolCache(bed: TestBed): void {
-  const dir = "/var/lib/cni/results";
-  if (!existsSync(dir)) return;
-  for (const f of readdirSync(dir)) {
-    try {
-      const entry = JSON.parse(readFileSync(join(dir, f), "utf8")) as { netns?: string };
-      if (entry.netns?.includes(`/${bed.id}-`)) rmSync(join(dir, f), { force: true });
-    } catch {
-      // not ours to judge: leave files we cannot read
-    }
-  }
 }

@@ -1,18 +1,10 @@
 // The compiled vpccni binary driven by cnitool (libcni v1.3.0) inside node namespaces, with
 // the stub agent serving the socket protocol over the real data plane.
-import { statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { PodNs } from "../../sandbox/test-bed.ts";
-import {
-  cnitool,
-  execCni,
-  makeRig,
-  removeCnitoolCache,
-  requireDataPlaneTools,
-  vpccniPlugin,
-  writeConf,
-  type CniRig,
-} from "./cni-kit.ts";
+import { cnitool, execCni, makeRig, requireDataPlaneTools, vpccniPlugin, writeConf, type CniRig } from "./cni-kit.ts";
 import { startStubAgent, type StubAgent } from "./stub-agent-kit.ts";
 import { makeEniBed, ping, type EniBed } from "./eni-bed-kit.ts";
 
@@ -39,7 +31,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (w) removeCnitoolCache(w.bed);
   for (const a of agents) await a.stop();
   await w?.bed.destroy();
   for (const r of rigs) r.remove();
@@ -68,6 +59,13 @@ describe("vpccni under cnitool", () => {
     expect(rb.ips[0].address).toBe("10.231.8.111/32");
     expect(await ping(w.bed, a.ns, "10.231.8.111")).toBe(true);
     expect(await ping(w.bed, b.ns, "10.231.8.101")).toBe(true);
+  });
+
+  test("cnitool's result cache is the rig's folder, never the host's /var/lib/cni", () => {
+    const ours = readdirSync(join(rigs[0]!.root, "cache", "results"));
+    expect(ours.length).toBeGreaterThan(0);
+    const host = existsSync("/var/lib/cni/results") ? readdirSync("/var/lib/cni/results") : [];
+    expect(host.filter((f) => ours.includes(f))).toEqual([]);
   });
 
   test("CHECK passes on a wired pod and fails once a rule is gone", async () => {
