@@ -62,9 +62,13 @@ describe("node agent, two nodes", () => {
     const view = await n1.view();
     const pods = view.summary.pods;
     expect(pods).toBe(12);
-    await waitFor("the pool to settle", async () => (await n1.view()).summary.inflight === 0);
+    // Rule 1 is eventual: a bind the cloud throttled (the emulator's default rate limits) is
+    // retried after a back-off, so "nothing in flight" alone can be a moment between two binds.
+    await waitFor("the pool to reach pods + min with nothing in flight", async () => {
+      const v = (await n1.view()).summary;
+      return v.inflight === 0 && v.bound >= pods + 3;
+    });
     const settled = await n1.view();
-    expect(settled.summary.bound).toBeGreaterThanOrEqual(pods + 3);
     expect(settled.summary.bound).toBeLessThanOrEqual(pods + 6);
     expect(settled.enis).toHaveLength(2);
     // ENIs are listed by ID, which is random: order them by size. The first ENI was filled to
