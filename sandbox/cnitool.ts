@@ -72,6 +72,31 @@ export interface CnitoolOptions {
 // mkdir: the mount point must exist; it is the directory cnitool would create anyway
 const BIND_CACHE = `mkdir -p /var/lib/cni && mount --bind "$0" /var/lib/cni && exec "$@"`;
 
+/**
+ * Runs `cmd` (cnitool with its environment) inside a namespace of the bed, with `cache` as
+ * libcni's /var/lib/cni: a bind mount in a private mount namespace of this call only, so no
+ * result file reaches the host's /var/lib/cni.
+ */
+export function inNodeWithCniCache(bed: TestBed, ns: string, cache: string, cmd: string[]): Promise<RunResult> {
+  bed.assertOwned(ns);
+  return run([
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "sh",
+    "-c",
+    BIND_CACHE,
+    cache,
+    "ip",
+    "netns",
+    "exec",
+    ns,
+    ...cmd,
+  ]);
+}
+
 /** `cnitool CMD NET POD` inside the node namespace. */
 export function cnitool(
   bed: TestBed,
@@ -93,23 +118,7 @@ export function cnitool(
     pod.path,
   ];
   if (opts.isolateCache === false) return bed.exec(node.ns, tool);
-  bed.assertOwned(node.ns);
-  return run([
-    "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "--",
-    "sh",
-    "-c",
-    BIND_CACHE,
-    dirs.cache,
-    "ip",
-    "netns",
-    "exec",
-    node.ns,
-    ...tool,
-  ]);
+  return inNodeWithCniCache(bed, node.ns, dirs.cache, tool);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Cluster } from "./apiserver.ts";
 import { kubeCall } from "./kube-api.ts";
 import { createTestBed, type NodeNs, type PodNs, type TestBed } from "./test-bed.ts";
 import { paths } from "./paths.ts";
-import { run } from "./exec.ts";
+import { inNodeWithCniCache } from "./cnitool.ts";
 import { freePort } from "./ports.ts";
 import { makeTempDir } from "./janitor.ts";
 import { type ManagedProcess, spawnManaged } from "./process.ts";
@@ -250,23 +250,7 @@ export class EmulatedNode {
       NETWORK,
       netns,
     ];
-    w.bed.assertOwned(this.ns.ns);
-    return run([
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "--",
-      "sh",
-      "-c",
-      'mkdir -p /var/lib/cni && mount --bind "$0" /var/lib/cni && exec "$@"',
-      cache,
-      "ip",
-      "netns",
-      "exec",
-      this.ns.ns,
-      ...tool,
-    ]);
+    return inNodeWithCniCache(w.bed, this.ns.ns, cache, tool);
   }
 }
 

@@ -3,7 +3,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { run, runOk } from "../../sandbox/exec.ts";
+import { runOk } from "../../sandbox/exec.ts";
+import { inNodeWithCniCache } from "../../sandbox/cnitool.ts";
 import { paths } from "../../sandbox/paths.ts";
 import { onProcessExit } from "../../sandbox/process.ts";
 import { requireBinary, requireCni, requirePrereq } from "../../sandbox/prereq.ts";
@@ -65,21 +66,7 @@ export function cnitool(
 ): Promise<RunResult> {
   const cache = join(rig.root, "cache");
   mkdirSync(cache, { recursive: true });
-  bed.assertOwned(node.ns);
-  return run([
-    "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "--",
-    "sh",
-    "-c",
-    'mkdir -p /var/lib/cni && mount --bind "$0" /var/lib/cni && exec "$@"',
-    cache,
-    "ip",
-    "netns",
-    "exec",
-    node.ns,
+  return inNodeWithCniCache(bed, node.ns, cache, [
     "env",
     `NETCONFPATH=${rig.netconf}`,
     `CNI_PATH=${rig.binDir}:${paths.cniPluginDir}`,
