@@ -40,11 +40,11 @@ class MemoryCloud implements Executor {
   }
 }
 
-function freshState(): PoolState {
+function freshState(prebind = { min: 5, max: 5 }): PoolState {
   return createState({
     settings: {
-      minPrebind: 5,
-      maxPrebind: 5,
+      minPrebind: prebind.min,
+      maxPrebind: prebind.max,
       releaseIntervalMs: 120_000,
       cooldownMs: 30_000,
       subnets: ["subnet-a"],
@@ -80,6 +80,45 @@ describe("PoolDriver", () => {
     expect(s.pods).toBe(25);
     expect(s.bound).toBe(30); // capped by maxBindable = 3 x 10
     expect(extendedResource(d.state)).toEqual({ allocatable: 30, capacity: 30 });
+  });
+
+  test("a pod served at once from an idle IP moves rule 1's target: the pool binds the next IP with no other event", async () => {
+    const cloud = new MemoryCloud();
+    const d = driver(new NodeStore(":memory:"), cloud);
+    d.start();
+    await d.settled();
+    expect(summary(d.state, Date.now())).toMatchObject({ pods: 0, bound: 5, inflight: 0 });
+    const answer = await d.allocate("net/c1/eth0", 10_000); // the warm path: an idle IP, no waiting
+    expect(answer.ok).toBe(true);
+    await d.settled();
+    // pods 1 + min 5: without a plan pass after the warm ADD the pool would sit at 5 until the
+    // next unrelated event (the agent's 60 s resync).
+    expect(summary(d.state, Date.now())).toMatchObject({ pods: 1, waiting: 0, bound: 6, inflight: 0 });
+    expect(cloud.calls.map((c) => c.decision)).toEqual([
+      { id: "op-1", action: "create-eni", subnet: "subnet-a", ips: 5 },
+      { id: "op-2", action: "bind", eni: "eni-00000001", count: 1 },
+    ]);
+  });
+
+  test("pods added one after another (the e2e burst, prebind 3..6): bound ends at pods + min after the last pod", async () => {
+    const cloud = new MemoryCloud();
+    const d = driver(new NodeStore(":memory:"), cloud, freshState({ min: 3, max: 6 }));
+    d.start();
+    await d.settled();
+    // As in the e2e suite: pod a first, and the agent's periodic resync plans once (bound 4).
+    expect((await d.allocate("net/a/eth0", 10_000)).ok).toBe(true);
+    d.kick();
+    await d.settled();
+    for (let i = 0; i < 11; i++) {
+      const answer = await d.allocate(`net/burst${i}/eth0`, 10_000);
+      expect(answer.ok).toBe(true);
+      // Each pod's ADD is answered, then its wiring takes a while: the pool catches up meanwhile,
+      // so that most pods (the last one too) take an idle IP at once.
+      await d.settled();
+    }
+    const s = summary(d.state, Date.now());
+    expect(s).toMatchObject({ pods: 12, waiting: 0, bound: 15, inflight: 0, enis: 2 });
+    expect(d.state.enis.map((e) => e.ips.length).sort((a, b) => b - a)).toEqual([10, 5]);
   });
 
   test("every committed state is in the store before the pod hears its IP", async () => {

@@ -91,12 +91,18 @@ export class PoolDriver {
     this.kick();
   }
 
-  /** An IP for a pod: at once when one is idle, else when the pool has grown, else no-idle-ip. */
+  /**
+   * An IP for a pod: at once when one is idle, else when the pool has grown, else no-idle-ip.
+   * Either way the pod is new demand (rule 1's target moves up by one), so a plan pass follows:
+   * a pod served from an idle IP leaves bound one short of pods + min, and no other event may
+   * come to plan before the next resync.
+   */
   allocate(key: string, timeoutMs: number): Promise<AllocateAnswer> {
     if (this.stopped) return Promise.resolve({ ok: false, code: "stopped", message: "the agent is shutting down" });
+    const before = this.s;
     const answer = this.tryAllocate(key);
+    if (this.s !== before) this.kick();
     if (answer.ok) return Promise.resolve(answer);
-    this.kick();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.dropWaiter(key);

@@ -28,6 +28,21 @@ describe("non-fixed IP mode rules", () => {
     expect(plan(full, 0).decisions).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000001", count: 2 }]);
   });
 
+  test("rule 1: a pod served from an idle IP leaves bound one short; the next plan binds it, on the ENI with room", () => {
+    // The e2e burst's end state: eni-1 at its quota (10), eni-2 with 4, prebind 3..6, 11 pods.
+    let s = makeState({
+      settings: { minPrebind: 3, maxPrebind: 6 },
+      enis: [
+        { id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 10) },
+        { id: "eni-00000002", subnet: SUBNET_A, primary: false, ips: ips(2, 4) },
+      ],
+    });
+    s = withPods(s, 11);
+    expect(plan(s, 0).decisions).toEqual([]); // bound 14 = pods 11 + min 3
+    s = withPods(s, 1, 0, 11); // the 12th pod takes an idle IP at once: 14 < 12 + 3
+    expect(plan(s, 0).decisions).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000002", count: 1 }]);
+  });
+
   test("rule 2: bound > pods + maxPrebind releases idle IPs on the release timer, down to pods + maxPrebind", () => {
     let s = makeState({ enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 9) }] });
     s = withPods(s, 1);
