@@ -287,6 +287,16 @@ test("the metadata service lists the instance's ENIs, their addresses, gateway a
   expect((await fetch(emu.metadataUrl("ins-nothere") + "instance-id")).status).toBe(404);
 });
 
+test("an instance's own metadata listener serves its tree at the real service's paths, nothing else", async () => {
+  const own = emu.instanceMetadataServer(INS);
+  expect(own.url).toBe(`http://127.0.0.1:${own.port}/latest/meta-data/`);
+  expect(await (await fetch(`${own.url}instance-id`)).text()).toBe(INS);
+  expect(await (await fetch(`${own.url}placement/zone`)).text()).toBe("ap-guangzhou-3");
+  expect(emu.instanceMetadataServer(INS).port).toBe(own.port);
+  expect((await fetch(`http://127.0.0.1:${own.port}/meta/${INS}/latest/meta-data/instance-id`)).status).toBe(404);
+  expect((await fetch(`http://127.0.0.1:${own.port}/`, { method: "POST" })).status).toBe(404);
+});
+
 test("the admin API needs its bearer token and sets faults", async () => {
   const unauth = await fetch(`${emu.url}/_emulator/stats`);
   expect(unauth.status).toBe(401);

@@ -44,6 +44,13 @@ export interface Emulator {
   adminToken: string;
   /** Base of an instance's metadata tree, ending in /latest/meta-data/. */
   metadataUrl(instanceId: string): string;
+  /**
+   * A listener of its own (127.0.0.1, a free port) serving one instance's metadata at the real
+   * service's paths (/latest/meta-data/...), as metadata.tencentyun.com answers each instance:
+   * what a node whose agent uses the default metadata URL reaches through a forward. Stopped
+   * with the emulator.
+   */
+  instanceMetadataServer(instanceId: string): { port: number; url: string };
   /** A copy of the static world: VPCs, subnets, security groups, instance types and instances. */
   inventory(): Inventory;
   admin: Admin;
@@ -93,6 +100,25 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     () => void cloud.tick().catch((e) => log(`tick failed: ${(e as Error).message}`)),
     opts.tickMs ?? 20,
   );
+  const perInstance = new Map<string, ReturnType<typeof Bun.serve>>();
+  const instanceMetadataServer = (instanceId: string) => {
+    let s = perInstance.get(instanceId);
+    if (!s) {
+      s = Bun.serve({
+        port: 0,
+        hostname: "127.0.0.1",
+        idleTimeout: 0,
+        fetch(req) {
+          const path = new URL(req.url).pathname;
+          // the real service's paths; anything else is what the real one answers: 404
+          if (!path.startsWith("/latest/meta-data")) return new Response("404 - Not Found", { status: 404 });
+          return handleMetadata(cloud, `${instanceId}${path}`);
+        },
+      });
+      perInstance.set(instanceId, s);
+    }
+    return { port: s.port!, url: `http://127.0.0.1:${s.port}/latest/meta-data/` };
+  };
   const longTerm = state.credentials.find((c: CredentialRec) => c.token === undefined) ?? state.credentials[0]!;
   const url = `http://${server.hostname}:${server.port}`;
   return {
@@ -103,12 +129,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     credentials: { secretId: longTerm.secretId, secretKey: longTerm.secretKey },
     adminToken,
     metadataUrl: (id) => `${url}${METADATA_PREFIX}${id}/latest/meta-data/`,
+    instanceMetadataServer,
     inventory: () => inventoryOf(cloud.state),
     admin,
     async stop() {
       clearInterval(timer);
       cloud.releaseHung();
       await cloud.exclusive(() => cloud.persist());
+      for (const s of perInstance.values()) await s.stop(true);
       await server.stop(true);
     },
   };

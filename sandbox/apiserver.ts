@@ -1,16 +1,20 @@
 // A real etcd + kube-apiserver on loopback for tests: RBAC, static token authentication,
 // service-account token signing. No controller-manager runs, so namespaces never finish
 // deleting and nothing is garbage-collected: use a fresh namespace per test.
+// With `controlPlane`, it is a whole control plane for real nodes (sandbox/kubelet.ts):
+// kube-controller-manager (Deployments, DaemonSets, ServiceAccounts, node lifecycle, garbage
+// collection) and kube-scheduler run too, the ServiceAccount admission plugin is on, and
+// kubelets authenticate with client certificates of the test CA under the Node authorizer.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { paths } from "./paths.ts";
-import { requireKube } from "./prereq.ts";
+import { requireBinary, requireKube } from "./prereq.ts";
 import { freePort } from "./ports.ts";
 import { onProcessExit, spawnManaged, type ManagedProcess } from "./process.ts";
 import { writeKubeconfig, type Kubeconfig } from "./kubeconfig.ts";
 import { kubeCall } from "./kube-api.ts";
-import { issueServingCert } from "./serving-cert.ts";
+import { issueClientCert, issueServingCert } from "./serving-cert.ts";
 import { makeTempDir } from "./janitor.ts";
 
 export interface ServiceAccountOptions {
@@ -41,13 +45,42 @@ export interface Cluster {
    * `clusterRole`, which must exist: a process using it has exactly that role's permissions.
    */
   serviceAccountKubeconfig(clusterRole: string, opts?: ServiceAccountOptions): Promise<Kubeconfig>;
+  /**
+   * A kubeconfig for node `name`'s kubelet: a client certificate of the test CA for
+   * system:node:<name> in system:nodes (only with `controlPlane`). `server` overrides the URL
+   * (the kubelet reaches the API server through a forward on its node's loopback).
+   */
+  nodeKubeconfig(name: string, server?: string): Promise<Kubeconfig>;
+  /** Whether kube-controller-manager and kube-scheduler run (StartClusterOptions.controlPlane). */
+  controlPlane: boolean;
   stop(): Promise<void>;
 }
 
 export interface StartClusterOptions {
   /** How long to wait for /readyz. Default 90 s (a cold 2-core machine is slow). */
   readyTimeoutMs?: number;
+  /** Also run kube-controller-manager and kube-scheduler, for real nodes. Default false. */
+  controlPlane?: boolean;
 }
+
+/**
+ * The controllers a real-node test needs: workloads, ServiceAccounts and their CA ConfigMap,
+ * the not-ready taints kubelet registers with, eviction, garbage collection. No cloud,
+ * IPAM, route, volume or service-LB controller: the cluster has no cloud provider.
+ */
+export const CONTROLLERS = [
+  "daemonset-controller",
+  "deployment-controller",
+  "replicaset-controller",
+  "serviceaccount-controller",
+  "root-ca-certificate-publisher-controller",
+  "garbage-collector-controller",
+  "namespace-controller",
+  "node-lifecycle-controller",
+  "taint-eviction-controller",
+  "pod-garbage-collector-controller",
+  "disruption-controller",
+];
 
 const ISSUER = "https://kubernetes.default.svc.cluster.local";
 
@@ -57,7 +90,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
   let lastErr: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await startOnce(opts.readyTimeoutMs ?? 90_000);
+      return await startOnce(opts.readyTimeoutMs ?? 90_000, opts.controlPlane ?? false);
     } catch (err) {
       lastErr = err;
       if (!(err instanceof StartError) || !err.portClash) throw err;
@@ -76,7 +109,8 @@ class StartError extends Error {
   }
 }
 
-async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
+async function startOnce(readyTimeoutMs: number, controlPlane: boolean): Promise<Cluster> {
+  if (controlPlane) requireControlPlane();
   const dir = makeTempDir("kube");
   const procs: ManagedProcess[] = [];
   let stopped = false;
@@ -144,9 +178,14 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
         `--service-account-key-file=${keyFile}`,
         `--service-account-signing-key-file=${keyFile}`,
         `--token-auth-file=${tokenFile}`,
-        "--authorization-mode=RBAC",
         "--service-cluster-ip-range=10.96.0.0/24",
-        "--disable-admission-plugins=ServiceAccount",
+        ...(controlPlane
+          ? [
+              "--authorization-mode=Node,RBAC",
+              `--client-ca-file=${paths.testCaCert}`,
+              "--enable-admission-plugins=NodeRestriction",
+            ]
+          : ["--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount"]),
         "--v=1",
       ],
       { log: join(dir, "kube-apiserver.log") },
@@ -169,14 +208,69 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
       user: "vpccni-admin",
     });
     const caFile = paths.testCaCert;
+    if (controlPlane) {
+      procs.push(
+        spawnManaged(
+          "kube-controller-manager",
+          [
+            paths.kubeControllerManager,
+            `--kubeconfig=${admin.path}`,
+            `--authentication-kubeconfig=${admin.path}`,
+            `--authorization-kubeconfig=${admin.path}`,
+            `--controllers=${CONTROLLERS.join(",")}`,
+            `--root-ca-file=${paths.testCaCert}`,
+            `--service-account-private-key-file=${keyFile}`,
+            "--use-service-account-credentials=false",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            `--secure-port=${await freePort()}`,
+            `--cert-dir=${join(dir, "kcm-certs")}`,
+            // a kubelet that stopped is seen soon, and its pods evicted soon (tests drain nodes)
+            "--node-monitor-grace-period=20s",
+            "--v=1",
+          ],
+          { log: join(dir, "kube-controller-manager.log") },
+        ),
+      );
+      procs.push(
+        spawnManaged(
+          "kube-scheduler",
+          [
+            paths.kubeScheduler,
+            `--kubeconfig=${admin.path}`,
+            `--authentication-kubeconfig=${admin.path}`,
+            `--authorization-kubeconfig=${admin.path}`,
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            `--secure-port=${await freePort()}`,
+            `--cert-dir=${join(dir, "scheduler-certs")}`,
+            "--v=1",
+          ],
+          { log: join(dir, "kube-scheduler.log") },
+        ),
+      );
+    }
 
     let saCount = 0;
+    let nodeCount = 0;
     return {
       admin,
       server,
       dir,
       caFile,
+      controlPlane,
       stop,
+      async nodeKubeconfig(name, url = server) {
+        if (!controlPlane) throw new Error("nodeKubeconfig needs a cluster started with controlPlane: true");
+        const files = await issueClientCert(dir, `kubelet-${++nodeCount}`, `system:node:${name}`, "system:nodes");
+        return writeKubeconfig(join(dir, `kubelet-${nodeCount}.kubeconfig`), {
+          server: url,
+          ca,
+          token: "",
+          user: `system:node:${name}`,
+          clientCert: files,
+        });
+      },
       async serviceAccountKubeconfig(clusterRole, saOpts = {}) {
         const namespace = saOpts.namespace ?? "vpccni-test-sa";
         const name = saOpts.name ?? `${clusterRole.replace(/[^a-z0-9-]/g, "-").slice(0, 40)}-${++saCount}`;
@@ -223,6 +317,12 @@ async function startOnce(readyTimeoutMs: number): Promise<Cluster> {
     if (err instanceof StartError) throw new StartError(`${err.message}\n${logs}`, err.portClash);
     throw err;
   }
+}
+
+/** kube-controller-manager and kube-scheduler from the cache (scripts/build-kube.sh). */
+export function requireControlPlane(): void {
+  requireBinary("kube-controller-manager", paths.kubeControllerManager);
+  requireBinary("kube-scheduler", paths.kubeScheduler);
 }
 
 function tail(file: string, lines = 25): string {

@@ -69,8 +69,9 @@ export interface CnitoolOptions {
   isolateCache?: boolean;
 }
 
-// mkdir: the mount point must exist; it is the directory cnitool would create anyway
-const BIND_CACHE = `mkdir -p /var/lib/cni && mount --bind "$0" /var/lib/cni && exec "$@"`;
+// The mount point must exist: a fresh tmpfs on /var/lib (this call's mount namespace only)
+// holds it, so not even an empty /var/lib/cni is made on the host
+const BIND_CACHE = `mount -t tmpfs -o mode=0755,size=1m vpccni-cnitool /var/lib && mkdir /var/lib/cni && mount --bind "$0" /var/lib/cni && exec "$@"`;
 
 /**
  * Runs `cmd` (cnitool with its environment) inside a namespace of the bed, with `cache` as

@@ -117,10 +117,24 @@ if [ "$run_netns" != - ]; then
   mkdir /run/netns
   mount --bind "$run_netns" /run/netns
 fi
+# /var/lib and /var/log are fresh too: libcni's cache (/var/lib/cni), and a kubelet's fixed
+# folders (/var/lib/kubelet/device-plugins, /var/log/containers), stay in this namespace
+mount -t tmpfs -o mode=0755,size=64m vpccni-cri-varlib /var/lib
+mount -t tmpfs -o mode=0755,size=64m vpccni-cri-varlog /var/log
 mkdir -p /var/lib/cni "$dir/cni-cache"
 mount --bind "$dir/cni-cache" /var/lib/cni
 mount --make-rprivate /proc
 mount -t proc proc /proc
+# extra binds, one "source<TAB>target" per line: a folder or file of the test on a path of this
+# namespace (a folder is made under the fresh /run, /var/lib or /var/log; a file's target must
+# exist, e.g. /etc/hosts or a /proc/sys file a kubelet would otherwise write on the host)
+if [ -f "$dir/binds" ]; then
+  tab=$(printf '\t')
+  while IFS=$tab read -r src dst; do
+    if [ -d "$src" ]; then mkdir -p "$dst"; fi
+    mount --bind "$src" "$dst"
+  done <"$dir/binds"
+fi
 "$@" &
 child=$!
 trap 'kill -TERM "$child" 2>/dev/null' TERM INT
@@ -171,6 +185,12 @@ export interface StartContainerdOptions {
    * `netns` (PodStatus) is the host's path of the file.
    */
   netnsAt?: "state" | "run";
+  /**
+   * Test folders or files bound on paths of the daemon's mount namespace (target -> source):
+   * a node's hostPaths (/run/vpccni, /var/lib/vpccni, CNI folders under /run or /var/lib, which
+   * are fresh there) or files over existing ones (/etc/hosts). The host never sees them.
+   */
+  binds?: Record<string, string>;
 }
 
 export class Containerd {
@@ -231,6 +251,12 @@ export class Containerd {
       this.snapshotter,
     ];
     const netnsUnderStateDir = this.netnsAt === "state";
+    const binds = Object.entries(opts.binds ?? {});
+    for (const [target, source] of binds)
+      if (/[\t\n]/.test(target + source) || !target.startsWith("/"))
+        throw new Error(`bind ${source} -> ${target}: paths must be absolute and free of tabs and newlines`);
+    if (binds.length > 0)
+      writeFileSync(join(dir, "binds"), binds.map(([target, source]) => `${source}\t${target}\n`).join(""));
     writeFileSync(
       config,
       containerdConfig({ root, state, socket, temp, cniBinDir, cniConfDir, snapshotter, netnsUnderStateDir }),

@@ -6,7 +6,7 @@ export interface KubeconfigObject {
   apiVersion: "v1";
   kind: "Config";
   clusters: Array<{ name: string; cluster: { server: string; "certificate-authority-data": string } }>;
-  users: Array<{ name: string; user: { token: string } }>;
+  users: Array<{ name: string; user: { token: string } | { "client-certificate": string; "client-key": string } }>;
   contexts: Array<{ name: string; context: { cluster: string; user: string; namespace?: string } }>;
   "current-context": string;
 }
@@ -24,7 +24,15 @@ export interface Kubeconfig {
 
 export function writeKubeconfig(
   path: string,
-  opts: { server: string; ca: string; token: string; user: string; namespace?: string },
+  opts: {
+    server: string;
+    ca: string;
+    token: string;
+    user: string;
+    namespace?: string;
+    /** Authenticate with a client certificate (files) instead of the token (then ""). */
+    clientCert?: { cert: string; key: string };
+  },
 ): Kubeconfig {
   const ctx = { cluster: "vpccni-test", user: opts.user, ...(opts.namespace ? { namespace: opts.namespace } : {}) };
   const config: KubeconfigObject = {
@@ -36,7 +44,14 @@ export function writeKubeconfig(
         cluster: { server: opts.server, "certificate-authority-data": Buffer.from(opts.ca).toString("base64") },
       },
     ],
-    users: [{ name: opts.user, user: { token: opts.token } }],
+    users: [
+      {
+        name: opts.user,
+        user: opts.clientCert
+          ? { "client-certificate": opts.clientCert.cert, "client-key": opts.clientCert.key }
+          : { token: opts.token },
+      },
+    ],
     contexts: [{ name: "vpccni-test", context: ctx }],
     "current-context": "vpccni-test",
   };

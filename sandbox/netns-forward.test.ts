@@ -14,11 +14,12 @@ import { createTestBed, type TestBed } from "./test-bed.ts";
 const CLIENT = `
 const net = require("node:net");
 const { createHash } = require("node:crypto");
+const host = process.env.HOST || "127.0.0.1";
 const port = Number(process.env.PORT), size = Number(process.env.SIZE), conns = Number(process.env.CONNS);
 const one = (i) => new Promise((resolve) => {
   const sent = Buffer.alloc(size, String.fromCharCode(97 + (i % 26)));
   const got = [];
-  const s = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+  const s = net.connect({ host, port, allowHalfOpen: true });
   s.on("connect", () => s.end(sent));
   s.on("data", (d) => got.push(d));
   s.on("error", (e) => resolve({ error: e.code ?? e.message }));
@@ -46,10 +47,11 @@ describe("forwardIntoNetns", () => {
       .map((l) => l.split(":")[1]?.trim())
       .sort()
       .join(",");
-  const client = async (where: string, port: number, size: number, conns = 1) =>
+  const client = async (where: string, port: number, size: number, conns = 1, host = "127.0.0.1") =>
     JSON.parse(
       await bed.execOk(where, [
         "env",
+        `HOST=${host}`,
         `PORT=${port}`,
         `SIZE=${size}`,
         `CONNS=${conns}`,
@@ -102,6 +104,23 @@ describe("forwardIntoNetns", () => {
     } finally {
       await fwd.stop();
     }
+  });
+
+  test("it can listen on another address of the namespace: a service IP on its lo", async () => {
+    const inner = await freePort();
+    await bed.ip(ns, "addr", "add", "10.96.0.1/32", "dev", "lo");
+    const fwd = await forwardIntoNetns({ bed, ns, port: inner, listenHost: "10.96.0.1", target: { port: echoPort } });
+    try {
+      expect(fwd.listenHost).toBe("10.96.0.1");
+      expect(await client(ns, inner, 10, 1, "10.96.0.1")).toEqual([{ bytes: 10, same: true }]);
+      expect(await client(ns, inner, 10)).toEqual([{ error: "ECONNREFUSED" }]);
+    } finally {
+      await fwd.stop();
+      await bed.ip(ns, "addr", "del", "10.96.0.1/32", "dev", "lo");
+    }
+    expect(await forwardIntoNetns({ bed, ns, port: inner, listenHost: "node1" }).catch((e: Error) => e.message)).toBe(
+      "forward listenHost 'node1' is not an IPv4 address of the namespace",
+    );
   });
 
   test("a target that refuses closes the namespace's connection at once, without data", async () => {

@@ -17,6 +17,12 @@ export interface NetnsForwardOptions {
   ns: string;
   /** The port on 127.0.0.1 inside `ns`. */
   port: number;
+  /**
+   * The address it listens on inside `ns`, default 127.0.0.1. Another one must be an address
+   * of the namespace already (e.g. a service IP the caller put on its lo, as kube-proxy's IPVS
+   * mode does).
+   */
+  listenHost?: string;
   /** Where connections go, on the host's loopback; default 127.0.0.1 and the same port. */
   target?: { host?: string; port?: number };
   /** How long the listener in the namespace may take to come up (default 10 s). */
@@ -26,6 +32,7 @@ export interface NetnsForwardOptions {
 export interface NetnsForward {
   readonly ns: string;
   readonly port: number;
+  readonly listenHost: string;
   readonly target: { host: string; port: number };
   /** The unix socket between the two halves, in a temp folder of its own. */
   readonly socket: string;
@@ -39,7 +46,7 @@ export interface NetnsForward {
 // its reply; pipe() also waits for the slower side (back-pressure).
 const LISTENER = `
 const net = require("node:net");
-const [sock, port] = process.argv.slice(-2);
+const [sock, host, port] = process.argv.slice(-3);
 const server = net.createServer({ allowHalfOpen: true }, (c) => {
   const u = net.connect({ path: sock, allowHalfOpen: true });
   const kill = () => { c.destroy(); u.destroy(); };
@@ -47,7 +54,7 @@ const server = net.createServer({ allowHalfOpen: true }, (c) => {
   c.pipe(u); u.pipe(c);
 });
 server.on("error", (e) => { console.error("listen failed: " + e.message); process.exit(1); });
-server.listen(Number(port), "127.0.0.1", () => console.log("listening"));
+server.listen(Number(port), host, () => console.log("listening"));
 `;
 
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1)$/;
@@ -65,6 +72,9 @@ export async function forwardIntoNetns(opts: NetnsForwardOptions): Promise<Netns
   ] as const)
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       throw new Error(`forward ${name} is ${port}; allowed: an integer from 1 to 65535`);
+  const listenHost = opts.listenHost ?? "127.0.0.1";
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(listenHost))
+    throw new Error(`forward listenHost '${listenHost}' is not an IPv4 address of the namespace`);
   opts.bed.assertOwned(opts.ns);
 
   const dir = makeTempDir("fwd");
@@ -99,9 +109,20 @@ export async function forwardIntoNetns(opts: NetnsForwardOptions): Promise<Netns
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const cmd = ["ip", "netns", "exec", opts.ns, process.execPath, "-e", LISTENER, socket, String(opts.port)];
+    const cmd = [
+      "ip",
+      "netns",
+      "exec",
+      opts.ns,
+      process.execPath,
+      "-e",
+      LISTENER,
+      socket,
+      listenHost,
+      String(opts.port),
+    ];
     proc = spawnManaged(`fwd-${opts.ns}-${opts.port}`, cmd, { log });
-    await listening(proc, opts.readyTimeoutMs ?? 10_000, `127.0.0.1:${opts.port} in ${opts.ns}`);
+    await listening(proc, opts.readyTimeoutMs ?? 10_000, `${listenHost}:${opts.port} in ${opts.ns}`);
   } catch (error) {
     await stop();
     throw error;
@@ -109,6 +130,7 @@ export async function forwardIntoNetns(opts: NetnsForwardOptions): Promise<Netns
   return {
     ns: opts.ns,
     port: opts.port,
+    listenHost,
     target,
     socket,
     get connections() {

@@ -27,6 +27,15 @@ export const paths = {
   get kubectl() {
     return bin("kubernetes", versions.kubernetes, "kubectl");
   },
+  get kubelet() {
+    return bin("kubernetes", versions.kubernetes, "kubelet");
+  },
+  get kubeScheduler() {
+    return bin("kubernetes", versions.kubernetes, "kube-scheduler");
+  },
+  get kubeControllerManager() {
+    return bin("kubernetes", versions.kubernetes, "kube-controller-manager");
+  },
   get etcd() {
     return bin("etcd", versions.etcd, "etcd");
   },

@@ -14,7 +14,9 @@ export async function issueServingCert(dir: string): Promise<{ cert: string; key
   const ext = join(dir, "serving.ext");
   writeFileSync(
     ext,
-    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n",
+    // 10.96.0.1 and the kubernetes.default names: the in-cluster address of the `kubernetes`
+    // Service (service range 10.96.0.0/24), which pods of a real-node test reach it by
+    "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n",
   );
   await runOk([
     "openssl",
@@ -30,6 +32,46 @@ export async function issueServingCert(dir: string): Promise<{ cert: string; key
     "-out",
     csr,
   ]);
+  await runOk([
+    "openssl",
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    paths.testCaCert,
+    "-CAkey",
+    paths.testCaKey,
+    "-set_serial",
+    `0x${randomBytes(8).toString("hex")}`,
+    "-days",
+    "7",
+    "-extfile",
+    ext,
+    "-out",
+    cert,
+  ]);
+  return { cert, key };
+}
+
+/**
+ * A client certificate signed by the test CA (the API server's --client-ca-file in a cluster
+ * with a control plane): CN is the user, O the group, as kubelet's system:node:<name> in
+ * system:nodes.
+ */
+export async function issueClientCert(
+  dir: string,
+  name: string,
+  user: string,
+  group: string,
+): Promise<{ cert: string; key: string }> {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const cert = join(dir, `${name}.crt`);
+  const ext = join(dir, `${name}.ext`);
+  writeFileSync(ext, "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n");
+  const subj = `/O=${group}/CN=${user}`;
+  await runOk(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", subj, "-keyout", key, "-out", csr]);
   await runOk([
     "openssl",
     "x509",

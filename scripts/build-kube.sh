@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and kubectl from the Go module proxy into the cache, once per version.
+# Builds kube-apiserver, kubectl and the node/control-plane parts the real-node suite runs
+# (kubelet, kube-scheduler, kube-controller-manager) from the Go module proxy into the cache,
+# once per version.
 # k8s.io/kubernetes requires its staging modules at v0.0.0 with relative replaces, which
 # only work inside its own repo; a wrapper module replaces each with the published
 # v0.<minor>.<patch> tag, the list being read from the real go.mod rather than typed.
@@ -7,15 +9,20 @@ source "$(dirname "$0")/build-common.sh"
 
 # bash reads a script as it runs; a function is parsed whole first, so editing (or pulling)
 # this file during a long build cannot break the run in progress
+BINARIES="kube-apiserver kubectl kubelet kube-scheduler kube-controller-manager"
+all_built() {
+  for b in $BINARIES; do [ -x "$1/bin/$b" ] || return 1; done
+}
+
 main() {
   out=$KUBE_DIR
-  if [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kubectl" ]; then
+  if all_built "$out"; then
     say "kubernetes $KUBE_VERSION: cached in $out"
     exit 0
   fi
   need_go
   lock "$out"
-  [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/kubectl" ] && { say "kubernetes $KUBE_VERSION: built by another run"; exit 0; }
+  all_built "$out" && { say "kubernetes $KUBE_VERSION: built by another run"; exit 0; }
   staging=v0.${KUBE_VERSION#v1.}
   src=$out/src
   mkdir -p "$src" "$out/bin"
@@ -42,10 +49,11 @@ main() {
     ld="$ld -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
   done
   start=$(date +%s)
-  go build -v -p 2 -trimpath -ldflags "$ld" -o "$out/bin.tmp/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+  pkgs=()
+  for b in $BINARIES; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  go build -v -p 2 -trimpath -ldflags "$ld" -o "$out/bin.tmp/" "${pkgs[@]}"
   # rename last, so an interrupted build never looks like a cached one
-  mv "$out/bin.tmp/kube-apiserver" "$out/bin.tmp/kubectl" "$out/bin/"
+  for b in $BINARIES; do mv "$out/bin.tmp/$b" "$out/bin/"; done
   rmdir "$out/bin.tmp"
   say "kubernetes $KUBE_VERSION: built in $(( $(date +%s) - start ))s -> $out/bin"
 }

@@ -27,7 +27,8 @@ main() {
   # in the background, and do everything else meanwhile.
   kube_pid=
   kube_log=$VPCCNI_CACHE/logs/build-kube.log
-  if [ -x "$KUBE_DIR/bin/kube-apiserver" ] && [ -x "$KUBE_DIR/bin/kubectl" ]; then
+  if [ -x "$KUBE_DIR/bin/kube-apiserver" ] && [ -x "$KUBE_DIR/bin/kubectl" ] && [ -x "$KUBE_DIR/bin/kubelet" ] \
+    && [ -x "$KUBE_DIR/bin/kube-scheduler" ] && [ -x "$KUBE_DIR/bin/kube-controller-manager" ]; then
     say "kubernetes $KUBE_VERSION: cached in $KUBE_DIR"
   else
     say "kubernetes $KUBE_VERSION: building in the background, log: $kube_log"
