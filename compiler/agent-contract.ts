@@ -46,6 +46,11 @@ export const PATHS = {
    * serves a pod's namespace after setns.
    */
   sysctlNetMount: "/host/proc/sys/net",
+  /**
+   * kubelet's device-plugin folder (hostPath, same path): the agent serves eni-ip there as a
+   * device plugin (its socket vpccni-eni-ip.sock, 0600) and registers with kubelet.sock.
+   */
+  devicePluginDir: "/var/lib/kubelet/device-plugins",
 } as const;
 
 export const FILES = {
@@ -83,6 +88,7 @@ export function agentArgs(input: { credentials: boolean }): string[] {
     `--state-dir=${PATHS.stateDir}`,
     `--socket=${PATHS.socket}`,
     `--listen=0.0.0.0:${PORT}`,
+    `--device-plugin-dir=${PATHS.devicePluginDir}`,
     ...(input.credentials ? [`--credentials-dir=${PATHS.credentialsDir}`] : []),
   ];
 }

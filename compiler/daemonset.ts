@@ -90,6 +90,8 @@ export function daemonSet(input: DaemonSetInput): Resource {
     hostDir("state", PATHS.stateDir),
     // Always: forwarding must be on even when the policy leaves rp_filter alone.
     hostDir("sysctl-net", "/proc/sys/net", "Directory"),
+    // eni-ip as a device plugin: kubelet keeps allocatable = the bound IPs this way
+    hostDir("device-plugins", PATHS.devicePluginDir),
     // The root filesystem is read-only; Bun and SQLite may need scratch space.
     { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
   ];
@@ -101,6 +103,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
     { name: "run", mountPath: PATHS.socketDir },
     { name: "state", mountPath: PATHS.stateDir },
     { name: "sysctl-net", mountPath: PATHS.sysctlNetMount },
+    { name: "device-plugins", mountPath: PATHS.devicePluginDir },
     { name: "tmp", mountPath: "/tmp" },
   ];
 

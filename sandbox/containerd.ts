@@ -86,6 +86,10 @@ disabled_plugins = [${off.map((p) => s(`io.containerd.${p}`)).join(", ")}]
   # pod netns under <state>/io.containerd.grpc.v1.cri/netns, or containerd's default /var/run/netns
   netns_mounts_under_state_dir = ${c.netnsUnderStateDir ?? true}
   disable_apparmor = true
+  # the exec/attach stream server listens in the node's namespace: a fixed port outside the
+  # ephemeral range, so it never takes a port a forward from the host's loopback needs there
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "10010"
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = ${s(c.cniBinDir)}

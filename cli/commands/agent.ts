@@ -33,6 +33,11 @@ Options (environment variable in brackets):
                            ServiceAccount)
   --no-kube                run without Kubernetes (no extended resource,
                            Events or pod GC)
+  --device-plugin-dir DIR  kubelet's device-plugin folder: eni-ip is
+                           published as a device plugin while kubelet's
+                           socket is there (the DaemonSet gives
+                           /var/lib/kubelet/device-plugins); without it, by
+                           patching the Node status
   --netns NAME             act in this network namespace instead of the
                            agent's own (tests, demo)
   --primary-interface IF   the primary ENI's link when none has the primary
@@ -57,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
       endpoint: { type: "string" },
       kubeconfig: { type: "string", default: env.KUBECONFIG },
       "no-kube": { type: "boolean", default: false },
+      "device-plugin-dir": { type: "string" },
       netns: { type: "string" },
       "primary-interface": { type: "string", default: "eth0" },
       "add-timeout": { type: "string", default: formatDuration(ADD_TIMEOUT_MS) },
@@ -100,6 +106,7 @@ export async function run(argv: string[]): Promise<number> {
     credentialsDir: values["credentials-dir"],
     endpoint: values.endpoint,
     kube: useKube ? KubeClient.load(values.kubeconfig) : null,
+    devicePluginDir: values["device-plugin-dir"],
     netns: values.netns,
     primaryInterface: values["primary-interface"] as string,
     addTimeoutMs,

@@ -28,6 +28,8 @@ import { PoolDriver } from "./driver.ts";
 import { CloudExecutor, type NodeIdentity } from "./executor.ts";
 import { type AgentServers, startServers } from "./http.ts";
 import { KubeSync } from "./kube-sync.ts";
+import { DevicePlugin } from "../kube/device-plugin.ts";
+import { ENI_IP_RESOURCE } from "../../schema/names.ts";
 import type { Logger } from "./log.ts";
 import { isManaged, subnetsToWatch, toInventory } from "./inventory.ts";
 import { Maintenance } from "./maintenance.ts";
@@ -50,6 +52,11 @@ export interface AgentOptions {
   endpoint?: string;
   /** null: run without Kubernetes (no extended resource, no Events, no pod GC). */
   kube: KubePort | null;
+  /**
+   * kubelet's device-plugin folder: eni-ip is published as a device plugin while kubelet's
+   * socket is there, else by patching the Node status. undefined: always the patch.
+   */
+  devicePluginDir?: string;
   /** Node namespace the data plane acts in; undefined: the agent's own (production). */
   netns?: string;
   primaryInterface: string;
@@ -202,8 +209,20 @@ export class Agent {
     store.commit(state);
     this.metrics.pool(summary(state, Date.now()));
 
-    if (opts.kube)
-      this.kubeSync = new KubeSync({ kube: opts.kube, node: opts.nodeName, log, driver, store, dataPlane });
+    if (opts.kube) {
+      const devicePlugin = opts.devicePluginDir
+        ? new DevicePlugin({ dir: opts.devicePluginDir, resourceName: ENI_IP_RESOURCE, log })
+        : undefined;
+      this.kubeSync = new KubeSync({
+        kube: opts.kube,
+        node: opts.nodeName,
+        log,
+        driver,
+        store,
+        dataPlane,
+        devicePlugin,
+      });
+    }
     this.applyZone();
     const cni = cniApi({
       driver,
@@ -354,6 +373,7 @@ export class Agent {
     await this.servers?.stop();
     await this.driver?.stop();
     await this.kubeSync?.flush();
+    await this.kubeSync?.stopDevicePlugin();
     // Host veths of pods deleted just before the stop are removed in the background.
     await this.dataPlane?.settle();
     this.store?.close();

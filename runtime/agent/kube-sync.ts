@@ -4,6 +4,7 @@
 import type { DataPlane } from "../net/types.ts";
 import { extendedResource, type PoolState } from "../pool/index.ts";
 import type { EventType, KubePort } from "../kube/client.ts";
+import type { DevicePlugin } from "../kube/device-plugin.ts";
 import type { PoolDriver } from "./driver.ts";
 import type { Logger } from "./log.ts";
 import type { NodeStore } from "./store.ts";
@@ -23,6 +24,12 @@ export interface KubeSyncDeps {
   driver: PoolDriver;
   store: NodeStore;
   dataPlane: DataPlane;
+  /**
+   * kubelet's device-plugin API: while registered, eni-ip is published there (kubelet keeps
+   * allocatable = healthy devices = bound IPs) and the Node status is not patched, since kubelet
+   * would rewrite the patched allocatable to the capacity anyway.
+   */
+  devicePlugin?: DevicePlugin;
 }
 
 export class KubeSync {
@@ -35,6 +42,8 @@ export class KubeSync {
   constructor(private readonly deps: KubeSyncDeps) {}
 
   async start(): Promise<void> {
+    this.deps.devicePlugin?.update(extendedResource(this.deps.driver.state));
+    await this.deps.devicePlugin?.start();
     this.poolChanged(this.deps.driver.state);
     await this.collectGonePods();
     this.gcTimer = setInterval(() => void this.collectGonePods(), POD_GC_INTERVAL_MS);
@@ -42,12 +51,14 @@ export class KubeSync {
 
   poolChanged(state: PoolState): void {
     const figures = extendedResource(state);
+    this.deps.devicePlugin?.update(figures);
+    if (this.deps.devicePlugin?.registered) return;
     if (JSON.stringify(figures) === this.sent || this.patchTimer) return;
     this.patchTimer = setTimeout(() => {
       this.patchTimer = undefined;
       const now = extendedResource(this.deps.driver.state);
       const key = JSON.stringify(now);
-      if (key === this.sent) return;
+      if (key === this.sent || this.deps.devicePlugin?.registered) return;
       this.patching = this.patching
         .then(() => this.deps.kube.setEniIpResource(this.deps.node, now))
         .then(() => {
@@ -118,12 +129,18 @@ export class KubeSync {
     clearInterval(this.gcTimer);
   }
 
+  /** Unregisters from kubelet (its socket removed: kubelet marks the devices gone). */
+  async stopDevicePlugin(): Promise<void> {
+    await this.deps.devicePlugin?.stop();
+  }
+
   /** Sends the last figures before shutdown. */
   async flush(): Promise<void> {
     if (this.patchTimer) {
       clearTimeout(this.patchTimer);
       this.patchTimer = undefined;
-      await this.deps.kube.setEniIpResource(this.deps.node, extendedResource(this.deps.driver.state)).catch(() => {});
+      if (!this.deps.devicePlugin?.registered)
+        await this.deps.kube.setEniIpResource(this.deps.node, extendedResource(this.deps.driver.state)).catch(() => {});
     }
     await this.patching;
   }

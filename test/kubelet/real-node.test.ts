@@ -105,11 +105,28 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
     expect(ds.map((d) => d.metadata.managedFields.map((f: any) => f.manager)).flat()).toContain(FLUX_FIELD_MANAGER);
   }, 200_000);
 
-  test("each Node carries eni-ip from its agent", async () => {
+  test("each Node's eni-ip is the agent's device plugin: capacity maxBindable, allocatable the bound IPs", async () => {
     for (const n of nodes)
-      await waitFor(`${ENI_IP_RESOURCE} on ${n.name}`, async () => {
-        const node = await get(`/api/v1/nodes/${n.name}`);
-        return Number(node.status.allocatable?.[ENI_IP_RESOURCE] ?? 0) > 0;
-      });
-  }, 60_000);
+      await waitFor(
+        `${ENI_IP_RESOURCE} on ${n.name} equal to its pool`,
+        async () => {
+          const node = await get(`/api/v1/nodes/${n.name}`);
+          const { extendedResource } = await n.node.view();
+          return (
+            extendedResource.capacity > 0 &&
+            node.status.capacity?.[ENI_IP_RESOURCE] === String(extendedResource.capacity) &&
+            node.status.allocatable?.[ENI_IP_RESOURCE] === String(extendedResource.allocatable)
+          );
+        },
+        60_000,
+      );
+    // kubelet's status updates (every 5 s here) keep it so: allocatable is not rewritten to the capacity
+    await Bun.sleep(6_000);
+    for (const n of nodes) {
+      const node = await get(`/api/v1/nodes/${n.name}`);
+      const { extendedResource } = await n.node.view();
+      expect(node.status.allocatable?.[ENI_IP_RESOURCE]).toBe(String(extendedResource.allocatable));
+      expect(extendedResource.allocatable).toBeLessThan(extendedResource.capacity);
+    }
+  }, 90_000);
 });
