@@ -1,119 +1,160 @@
 // Real nodes: a kube-apiserver with kube-controller-manager and kube-scheduler, and two
-// test-bed nodes each running containerd + kubelet. The policy is compiled (its cloud endpoint
-// the emulator, its image the locally built one) and applied as Flux applies it; kubelet starts
-// the DaemonSet from the image, the scheduler places a Deployment's pods, and vpccni gives them
-// VPC IPs through containerd's CRI, exactly as on a cluster.
+// test-bed nodes each running containerd + kubelet (sandbox/real-cluster.ts). The policy is
+// compiled (its cloud endpoint the emulator, its image the locally built one) and applied as Flux
+// applies it; kubelet starts the DaemonSet from the image, the scheduler places a Deployment's
+// pods by the eni-ip the agents publish, and vpccni gives them VPC IPs through containerd's CRI.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { compileToDir } from "../../compiler/index.ts";
-import { type Cluster, startCluster } from "../../sandbox/apiserver.ts";
-import { requireContainerd } from "../../sandbox/containerd.ts";
-import { EmulatedCluster, waitFor } from "../../sandbox/emulated-cluster.ts";
-import { policyYaml } from "../../sandbox/emulated-cloud.ts";
-import { makeTempDir } from "../../sandbox/janitor.ts";
+import { existsSync } from "node:fs";
+import { requireControlPlane } from "../../sandbox/apiserver.ts";
+import { PAUSE_IMAGE, type PodStatus, requireContainerd } from "../../sandbox/containerd.ts";
+import { LAYOUT, waitFor } from "../../sandbox/emulated-cloud.ts";
+import { runOk } from "../../sandbox/exec.ts";
+import { FLUX_FIELD_MANAGER } from "../../sandbox/flux-apply.ts";
+import { ipToInt, parseCidr } from "../../sandbox/ipv4.ts";
 import { kubeCall } from "../../sandbox/kube-api.ts";
-import {
-  type KubeletNode,
-  NODE_CNI_BIN_DIR,
-  NODE_CNI_CONF_DIR,
-  requireKubelet,
-  startKubeletNode,
-} from "../../sandbox/kubelet.ts";
+import { type KubeletNode, requireKubelet } from "../../sandbox/kubelet.ts";
+import { paths } from "../../sandbox/paths.ts";
 import { requirePrereq } from "../../sandbox/prereq.ts";
+import { AGENT_NAMESPACE, IMAGE_ARCHIVE, RealCluster } from "../../sandbox/real-cluster.ts";
 import { ENI_IP_RESOURCE } from "../../schema/names.ts";
-import { FLUX_FIELD_MANAGER, fluxApply } from "./flux-apply-kit.ts";
+import { podTcpExchange } from "../node/pod-tcp-kit.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
-const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
-const ARCHIVE = join(ROOT, "dist", "image", `vpccni-${VERSION}.oci.tar`);
-const POLICY = "kubelet";
-const NS = "vpccni-system";
 const POOL_LABEL = { "node.vpccni.io/pool": "kubelet" };
+const APP = "web";
+/** 2 pod ENIs of 5 secondary IPs: 10 pods per node at most (quota counts the primary ENI and IP). */
+const QUOTA = { eniQuota: 3, ipsPerEni: 6 };
+const PER_NODE = 10;
+const PREBIND = { min: 2, max: 4 };
+
+interface ApiPod {
+  metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string };
+  spec: { nodeName?: string };
+  status: { phase: string; podIP?: string };
+}
 
 describe("real nodes: kubelet + kube-scheduler + containerd run the compiled manifests", () => {
-  let kube: Cluster;
-  let world: EmulatedCluster;
-  const nodes: KubeletNode[] = [];
-  const get = async (path: string) => (await kubeCall(kube.admin, "GET", path)).json;
+  let c: RealCluster;
+  const nodes = () => c.nodes;
+
+  const deployment = (replicas: number) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: APP, namespace: APP },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: APP } },
+      template: {
+        metadata: { labels: { app: APP } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: "pause",
+              image: PAUSE_IMAGE,
+              imagePullPolicy: "Never",
+              // what the eni-ip webhook injects (not built yet): one VPC IP per pod
+              resources: { requests: { [ENI_IP_RESOURCE]: "1" }, limits: { [ENI_IP_RESOURCE]: "1" } },
+            },
+          ],
+        },
+      },
+    },
+  });
+  const scale = (replicas: number) =>
+    kubeCall(c.kube.admin, "PATCH", `/apis/apps/v1/namespaces/${APP}/deployments/${APP}/scale`, {
+      contentType: "application/merge-patch+json",
+      body: { spec: { replicas } },
+    });
+  const appPods = async (): Promise<ApiPod[]> =>
+    ((await c.get(`/api/v1/namespaces/${APP}/pods`)).items as ApiPod[]).filter(
+      (p) => p.metadata.deletionTimestamp === undefined,
+    );
+  const running = async () => (await appPods()).filter((p) => p.status.phase === "Running");
+  /** The pod's sandbox in its node's containerd: its netns, for a TCP check from inside. */
+  const sandboxOf = async (p: ApiPod): Promise<{ node: KubeletNode; sandbox: PodStatus }> => {
+    const node = nodes().find((n) => n.name === p.spec.nodeName);
+    if (!node) throw new Error(`pod ${p.metadata.name} is on ${p.spec.nodeName}, not a test node`);
+    for (const id of await node.runtime.podIds()) {
+      const s = await node.runtime.inspectPod(id);
+      if (s.uid === p.metadata.uid && s.state === "SANDBOX_READY") return { node, sandbox: s };
+    }
+    throw new Error(`no ready sandbox of ${p.metadata.name} on ${node.name}`);
+  };
+  /** CIDRs of the policy's pod subnets, as the cloud has them. */
+  const podSubnets = () =>
+    c.world.emulator
+      .inventory()
+      .subnets.filter((s) => LAYOUT.podSubnets.includes(s.subnetId))
+      .map((s) => s.cidrBlock);
+  const inCidr = (ip: string, cidr: string) => {
+    const { base, prefix } = parseCidr(cidr);
+    const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
+    return (ipToInt(ip) & mask) >>> 0 === (ipToInt(base) & mask) >>> 0;
+  };
+  /** rule 1 on a node: bound within pods + min .. pods + max (capped by the node's maximum). */
+  const poolSettled = async (n: KubeletNode) => {
+    const v = await n.node.view();
+    const pods = v.pods.length;
+    const bound = v.extendedResource.allocatable;
+    const cap = v.extendedResource.capacity;
+    return {
+      pods,
+      bound,
+      ok: bound >= Math.min(pods + PREBIND.min, cap) && bound <= Math.min(pods + PREBIND.max, cap),
+    };
+  };
 
   beforeAll(async () => {
     requireContainerd();
     requireKubelet();
+    requireControlPlane();
     requirePrereq(
       "vpccni image",
-      () => existsSync(ARCHIVE) || `${ARCHIVE} does not exist`,
+      () => existsSync(IMAGE_ARCHIVE) || `${IMAGE_ARCHIVE} does not exist`,
       "build it with `bash scripts/build-image.sh`",
     );
-    kube = await startCluster({ controlPlane: true });
-    world = await EmulatedCluster.start({ nodes: 2 });
-    const source = makeTempDir("kubelet-repo");
-    mkdirSync(join(source, "policies"));
-    const spec = {
-      prebind: { min: 2, max: 4 },
-      ipCooldown: "0s",
-      nodeSelector: POOL_LABEL,
-      cloud: { endpoint: `http://${world.emulator.endpoint}` },
-    };
-    writeFileSync(join(source, "policies", `${POLICY}.yaml`), policyYaml(POLICY, spec));
-    const out = await compileToDir({
-      paths: ["policies"],
-      outDir: "deploy",
-      cwd: source,
-      cniBinDir: NODE_CNI_BIN_DIR,
-      cniConfDir: NODE_CNI_CONF_DIR,
+    c = await RealCluster.start({
+      nodes: 2,
+      policy: "kubelet",
+      labels: POOL_LABEL,
+      quota: QUOTA,
+      spec: { prebind: PREBIND, ipCooldown: "0s", releaseInterval: "5s", nodeSelector: POOL_LABEL },
     });
-    if (out.diff === undefined) throw new Error(`compile failed: ${JSON.stringify(out.diagnostics)}`);
-    await fluxApply(kube.admin, join(source, "deploy"));
-    for (const node of world.nodes)
-      nodes.push(await startKubeletNode({ node, cluster: kube, labels: POOL_LABEL, images: [ARCHIVE] }));
   }, 240_000);
 
   afterAll(async () => {
-    for (const n of nodes) await n.stop().catch((e) => console.error(`stopping ${n.name}: ${e}`));
-    await world?.stop();
-    await kube?.stop();
+    await c?.stop();
   }, 120_000);
 
-  test("the DaemonSet's pods start on both nodes from the image and turn ready; the Nodes turn Ready", async () => {
-    await waitFor(
-      "agent pods ready on both nodes",
-      async () => {
-        const pods = (await get(`/api/v1/namespaces/${NS}/pods`)).items as any[];
-        const ready = pods.filter((p) =>
-          p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True"),
-        );
-        return new Set(ready.map((p) => p.spec.nodeName)).size === 2;
-      },
-      180_000,
-    ).catch(async (e) => {
-      const pods = (await get(`/api/v1/namespaces/${NS}/pods`)).items as any[];
-      throw new Error(
-        `${e.message}\n${JSON.stringify(
-          pods.map((p) => p.status),
-          null,
-          1,
-        ).slice(0, 4000)}\n${nodes.map((n) => n.logTail(30)).join("\n")}`,
+  test("the DaemonSet applied as Flux applies it starts on both nodes from the image; the Nodes turn Ready", async () => {
+    await c.agentsReady();
+    for (const n of nodes()) {
+      const node = await c.get(`/api/v1/nodes/${n.name}`);
+      await waitFor(`${n.name} Ready`, async () =>
+        (await c.get(`/api/v1/nodes/${n.name}`)).status.conditions.some(
+          (x: { type: string; status: string }) => x.type === "Ready" && x.status === "True",
+        ),
       );
-    });
-    for (const n of nodes) {
-      const node = await get(`/api/v1/nodes/${n.name}`);
-      expect(node.status.conditions.find((c: any) => c.type === "Ready")?.status).toBe("True");
       expect(node.metadata.labels["cloud.tencent.com/node-instance-id"]).toBe(n.node.instanceId);
+      expect(node.metadata.labels["node.vpccni.io/pool"]).toBe("kubelet");
     }
-    const ds = (await get(`/apis/apps/v1/namespaces/${NS}/daemonsets`)).items as any[];
-    expect(ds.map((d) => d.metadata.managedFields.map((f: any) => f.manager)).flat()).toContain(FLUX_FIELD_MANAGER);
+    const ds = (await c.get(`/apis/apps/v1/namespaces/${AGENT_NAMESPACE}/daemonsets`)).items as any[];
+    expect(ds).toHaveLength(1);
+    expect(ds[0].metadata.managedFields.map((f: { manager: string }) => f.manager)).toContain(FLUX_FIELD_MANAGER);
+    // the agent's container runs the image's binary under kubelet, not a process of the harness
+    const pods = (await c.get(`/api/v1/namespaces/${AGENT_NAMESPACE}/pods`)).items as any[];
+    for (const p of pods) expect(p.status.containerStatuses[0].image).toBe("ghcr.io/vpccni/vpccni:0.1.0");
   }, 200_000);
 
   test("each Node's eni-ip is the agent's device plugin: capacity maxBindable, allocatable the bound IPs", async () => {
-    for (const n of nodes)
+    for (const n of nodes())
       await waitFor(
         `${ENI_IP_RESOURCE} on ${n.name} equal to its pool`,
         async () => {
-          const node = await get(`/api/v1/nodes/${n.name}`);
+          const node = await c.get(`/api/v1/nodes/${n.name}`);
           const { extendedResource } = await n.node.view();
           return (
-            extendedResource.capacity > 0 &&
+            extendedResource.capacity === PER_NODE &&
             node.status.capacity?.[ENI_IP_RESOURCE] === String(extendedResource.capacity) &&
             node.status.allocatable?.[ENI_IP_RESOURCE] === String(extendedResource.allocatable)
           );
@@ -122,11 +163,175 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
       );
     // kubelet's status updates (every 5 s here) keep it so: allocatable is not rewritten to the capacity
     await Bun.sleep(6_000);
-    for (const n of nodes) {
-      const node = await get(`/api/v1/nodes/${n.name}`);
+    for (const n of nodes()) {
+      const node = await c.get(`/api/v1/nodes/${n.name}`);
       const { extendedResource } = await n.node.view();
       expect(node.status.allocatable?.[ENI_IP_RESOURCE]).toBe(String(extendedResource.allocatable));
-      expect(extendedResource.allocatable).toBeLessThan(extendedResource.capacity);
+      expect(extendedResource.allocatable).toBe(PREBIND.min);
     }
   }, 90_000);
+
+  test("a Deployment of 20 pods: all Running on both nodes, each with a VPC IP of the policy's subnets, TCP across nodes", async () => {
+    await kubeCall(c.kube.admin, "POST", "/api/v1/namespaces", {
+      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: APP } },
+    });
+    await kubeCall(c.kube.admin, "POST", `/apis/apps/v1/namespaces/${APP}/deployments`, { body: deployment(20) });
+    await waitFor("20 pods Running", async () => (await running()).length === 20, 240_000).catch(async (e) => {
+      const pods = await appPods();
+      throw new Error(
+        `${e.message}: ${pods.map((p) => `${p.metadata.name} ${p.spec.nodeName} ${p.status.phase}`).join(", ")}`,
+      );
+    });
+    const pods = await running();
+    const byNode = new Map<string, number>();
+    for (const p of pods) byNode.set(p.spec.nodeName!, (byNode.get(p.spec.nodeName!) ?? 0) + 1);
+    expect([...byNode.entries()].sort()).toEqual([
+      ["node1", PER_NODE],
+      ["node2", PER_NODE],
+    ]);
+    const cidrs = podSubnets();
+    expect(cidrs.length).toBeGreaterThan(0);
+    const ips = pods.map((p) => p.status.podIP ?? "");
+    expect(new Set(ips).size).toBe(20);
+    for (const ip of ips) expect(cidrs.some((cidr) => inCidr(ip, cidr))).toBe(true);
+    // the agents hold exactly these pods, and the cloud has their IPs on the nodes' ENIs
+    for (const n of nodes()) {
+      const mine = pods.filter((p) => p.spec.nodeName === n.name).map((p) => p.status.podIP);
+      const v = await n.node.view();
+      expect(v.pods.map((x) => x.ip).sort()).toEqual(mine.sort());
+      const cloud = await n.node.cloud();
+      for (const ip of mine) expect(cloud.ips).toContain(ip!);
+    }
+    // TCP both ways across the VPC router, between pods of different nodes, no NAT
+    const a = await sandboxOf(pods.find((p) => p.spec.nodeName === "node1")!);
+    const b = await sandboxOf(pods.find((p) => p.spec.nodeName === "node2")!);
+    const ab = await podTcpExchange(b.node.runtime, b.sandbox, a.node.runtime, a.sandbox);
+    expect(ab).toEqual({ serverSaw: a.sandbox.ip, clientGot: `pong from ${b.sandbox.ip}` });
+    const ba = await podTcpExchange(a.node.runtime, a.sandbox, b.node.runtime, b.sandbox);
+    expect(ba).toEqual({ serverSaw: b.sandbox.ip, clientGot: `pong from ${a.sandbox.ip}` });
+  }, 300_000);
+
+  test("a pod beyond the nodes' eni-ip stays Pending with the scheduler's Insufficient event, and runs once capacity appears", async () => {
+    await kubeCall(c.kube.admin, "POST", `/api/v1/namespaces/${APP}/pods`, {
+      body: {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "over" },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: "pause",
+              image: PAUSE_IMAGE,
+              imagePullPolicy: "Never",
+              resources: { requests: { [ENI_IP_RESOURCE]: "1" }, limits: { [ENI_IP_RESOURCE]: "1" } },
+            },
+          ],
+        },
+      },
+    });
+    const insufficient = async () =>
+      ((await c.get(`/api/v1/namespaces/${APP}/events?fieldSelector=involvedObject.name=over`)).items as any[]).find(
+        (e) => e.reason === "FailedScheduling" && e.message.includes(`Insufficient ${ENI_IP_RESOURCE}`),
+      );
+    await waitFor("the FailedScheduling event", async () => (await insufficient()) !== undefined, 30_000);
+    expect((await insufficient()).message).toContain(`0/2 nodes are available: 2 Insufficient ${ENI_IP_RESOURCE}`);
+    // both nodes are at their maximum: it stays Pending
+    await Bun.sleep(5_000);
+    const over = await c.get(`/api/v1/namespaces/${APP}/pods/over`);
+    expect(over.status.phase).toBe("Pending");
+    expect(over.spec.nodeName).toBeUndefined();
+    // one pod of the Deployment goes: its node's IP comes free, and the pending pod runs there
+    expect((await scale(19)).status).toBe(200);
+    await waitFor(
+      "the pending pod Running",
+      async () => (await c.get(`/api/v1/namespaces/${APP}/pods/over`)).status.phase === "Running",
+      90_000,
+    );
+  }, 150_000);
+
+  test("a DaemonSet rolling update (new policy digest) keeps every running pod's networking", async () => {
+    const before = new Map((await running()).map((p) => [p.metadata.name, p.status.podIP]));
+    expect(before.size).toBe(20);
+    const agentUids = async () =>
+      ((await c.get(`/api/v1/namespaces/${AGENT_NAMESPACE}/pods`)).items as any[]).map((p) => p.metadata.uid).sort();
+    const oldAgents = await agentUids();
+    const ds0 = (await c.get(`/apis/apps/v1/namespaces/${AGENT_NAMESPACE}/daemonsets`)).items[0];
+    // a policy change is a new ConfigMap digest on the pod template: kubelet replaces the agents
+    await c.deploy({ prebind: { min: PREBIND.min, max: PREBIND.max + 1 } });
+    await waitFor(
+      "the DaemonSet rolled out",
+      async () => {
+        const ds = (await c.get(`/apis/apps/v1/namespaces/${AGENT_NAMESPACE}/daemonsets`)).items[0];
+        const now = await agentUids();
+        return (
+          ds.metadata.generation > ds0.metadata.generation &&
+          ds.status.observedGeneration === ds.metadata.generation &&
+          ds.status.updatedNumberScheduled === 2 &&
+          ds.status.numberAvailable === 2 &&
+          now.length === 2 &&
+          now.every((u) => !oldAgents.includes(u))
+        );
+      },
+      180_000,
+    );
+    await c.agentsReady();
+    const after = await running();
+    expect(new Map(after.map((p) => [p.metadata.name, p.status.podIP]))).toEqual(before);
+    // the new agents took the pods over from their state, and the pods still talk across nodes
+    for (const n of nodes()) {
+      const mine = after.filter((p) => p.spec.nodeName === n.name).map((p) => p.status.podIP);
+      expect((await n.node.view()).pods.map((x) => x.ip).sort()).toEqual(mine.sort());
+    }
+    const a = await sandboxOf(after.find((p) => p.spec.nodeName === "node1")!);
+    const b = await sandboxOf(after.find((p) => p.spec.nodeName === "node2")!);
+    expect((await podTcpExchange(b.node.runtime, b.sandbox, a.node.runtime, a.sandbox)).clientGot).toBe(
+      `pong from ${b.sandbox.ip}`,
+    );
+  }, 240_000);
+
+  test("deleting pods frees their IPs to the pool; a drained node's pool returns to pods + min .. pods + max", async () => {
+    await kubeCall(c.kube.admin, "DELETE", `/api/v1/namespaces/${APP}/pods/over`);
+    expect((await scale(8)).status).toBe(200);
+    await waitFor("8 pods left", async () => (await appPods()).length === 8 && (await running()).length === 8, 90_000);
+    for (const n of nodes())
+      await waitFor(
+        `${n.name}'s pool back within rule 1`,
+        async () => {
+          const mine = (await running()).filter((p) => p.spec.nodeName === n.name).length;
+          const s = await poolSettled(n);
+          return s.pods === mine && s.ok;
+        },
+        90_000,
+      );
+    // drain node2 as an operator does: cordon, evict; the Deployment's pods move to node1
+    const drain = [
+      "drain",
+      "node2",
+      "--ignore-daemonsets",
+      "--delete-emptydir-data",
+      "--timeout=120s",
+      "--grace-period=1",
+    ];
+    await runOk([paths.kubectl, "--kubeconfig", c.kube.admin.path, ...drain]);
+    await waitFor(
+      "8 pods Running on node1",
+      async () => {
+        const r = await running();
+        return r.length === 8 && r.every((p) => p.spec.nodeName === "node1");
+      },
+      120_000,
+    );
+    const n2 = nodes().find((n) => n.name === "node2")!;
+    await waitFor(
+      "node2's pool at 0 pods and min..max idle IPs",
+      async () => {
+        const s = await poolSettled(n2);
+        return s.pods === 0 && s.ok;
+      },
+      90_000,
+    );
+    const n1 = nodes().find((n) => n.name === "node1")!;
+    await waitFor("node1's pool within rule 1", async () => (await poolSettled(n1)).ok, 90_000);
+  }, 360_000);
 });

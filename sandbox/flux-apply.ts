@@ -3,9 +3,9 @@
 // apply under Flux's field manager in two stages, CustomResourceDefinitions and Namespaces
 // first, everything else once they are established. Nothing is hand-made or edited.
 import { parseAllDocuments } from "yaml";
-import type { Kubeconfig } from "../../sandbox/kubeconfig.ts";
-import { paths } from "../../sandbox/paths.ts";
-import { run } from "../../sandbox/exec.ts";
+import type { Kubeconfig } from "./kubeconfig.ts";
+import { paths } from "./paths.ts";
+import { run } from "./exec.ts";
 
 /** kustomize-controller's field manager. */
 export const FLUX_FIELD_MANAGER = "kustomize-controller";
