@@ -142,7 +142,9 @@ export class DevicePlugin {
     await this.closeServer();
     rmSync(this.socket, { force: true });
     const server = http2.createServer();
-    server.on("stream", (stream, headers) => this.handle(stream, String(headers[":path"] ?? "")));
+    server.on("stream", (stream, headers) =>
+      this.handle(stream as http2.ServerHttp2Stream, String(headers[":path"] ?? "")),
+    );
     server.on("sessionError", () => {});
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

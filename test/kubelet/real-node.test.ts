@@ -196,7 +196,7 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
     for (const ip of ips) expect(cidrs.some((cidr) => inCidr(ip, cidr))).toBe(true);
     // the agents hold exactly these pods, and the cloud has their IPs on the nodes' ENIs
     for (const n of nodes()) {
-      const mine = pods.filter((p) => p.spec.nodeName === n.name).map((p) => p.status.podIP);
+      const mine = pods.filter((p) => p.spec.nodeName === n.name).map((p) => p.status.podIP ?? "");
       const v = await n.node.view();
       expect(v.pods.map((x) => x.ip).sort()).toEqual(mine.sort());
       const cloud = await n.node.cloud();
@@ -280,7 +280,7 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
     expect(new Map(after.map((p) => [p.metadata.name, p.status.podIP]))).toEqual(before);
     // the new agents took the pods over from their state, and the pods still talk across nodes
     for (const n of nodes()) {
-      const mine = after.filter((p) => p.spec.nodeName === n.name).map((p) => p.status.podIP);
+      const mine = after.filter((p) => p.spec.nodeName === n.name).map((p) => p.status.podIP ?? "");
       expect((await n.node.view()).pods.map((x) => x.ip).sort()).toEqual(mine.sort());
     }
     const a = await sandboxOf(after.find((p) => p.spec.nodeName === "node1")!);
