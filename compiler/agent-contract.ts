@@ -54,7 +54,13 @@ export const PATHS = {
 } as const;
 
 export const FILES = {
+  /** default mode's conflist. */
   conflist: "10-vpccni.conflist",
+  /** mixed mode's: a name that sorts before the node's existing configuration, so the runtime picks it. */
+  mixedConflist: "00-vpccni.conflist",
+  /** mixed mode: the node's previous configuration, kept once at install in this folder of the CNI folder. */
+  delegateDir: "vpccni",
+  delegateConflist: "delegate.conflist",
   cniBinary: "vpccni",
   policy: "policy.yaml",
 } as const;
@@ -93,17 +99,61 @@ export function agentArgs(input: { credentials: boolean }): string[] {
   ];
 }
 
+/** The conflist's file name in the node's CNI folder: the one the runtime must pick. */
+export function conflistFile(mode: "default" | "mixed"): string {
+  return mode === "mixed" ? FILES.mixedConflist : FILES.conflist;
+}
+
+/** Where the kept previous configuration lives on the node (what the mixed conflist names). */
+export function keptDelegatePath(cniConfDir: string): string {
+  return `${cniConfDir}/${FILES.delegateDir}/${FILES.delegateConflist}`;
+}
+
 /**
  * The init container: copy the CNI binary, then the conflist, each to a temporary name and
  * renamed into place, so the kubelet never reads half a file; portmap only when the node has
- * none (a node's own, possibly newer, plugin wins). Needs sh, install and mv in the image.
+ * none (a node's own, possibly newer, plugin wins). The conflist of the other mode goes, so a
+ * mode switch leaves one. Needs sh, install, mv, ls and grep in the image.
+ *
+ * mixed mode, before the conflist: the node's previous configuration (the first file, in the
+ * byte order libcni sorts by, that is a CNI configuration and not vpccni's) is copied once to
+ * <conf dir>/vpccni/delegate.conflist and kept: a re-run never overwrites it, so it can never
+ * become vpccni's own. With no previous configuration, or one that would sort before
+ * 00-vpccni.conflist, the container fails with the reason (and the kubelet retries it).
  */
-export const INSTALL_CNI_SCRIPT = [
-  "set -eu",
-  `install -m 0755 ${PATHS.cniBinaryInImage} ${PATHS.cniBinMount}/.${FILES.cniBinary}.tmp`,
-  `mv -f ${PATHS.cniBinMount}/.${FILES.cniBinary}.tmp ${PATHS.cniBinMount}/${FILES.cniBinary}`,
-  `if [ ! -e ${PATHS.cniBinMount}/portmap ]; then install -m 0755 ${PATHS.portmapInImage} ${PATHS.cniBinMount}/.portmap.tmp && mv -f ${PATHS.cniBinMount}/.portmap.tmp ${PATHS.cniBinMount}/portmap; fi`,
-  `install -m 0644 ${PATHS.cniConfigDir}/${FILES.conflist} ${PATHS.cniConfMount}/.${FILES.conflist}.tmp`,
-  `mv -f ${PATHS.cniConfMount}/.${FILES.conflist}.tmp ${PATHS.cniConfMount}/${FILES.conflist}`,
-  "",
-].join("\n");
+export function installCniScript(mode: "default" | "mixed"): string {
+  const conf = PATHS.cniConfMount;
+  const file = conflistFile(mode);
+  const other = mode === "mixed" ? FILES.conflist : FILES.mixedConflist;
+  const keptDir = `${conf}/${FILES.delegateDir}`;
+  const kept = `${keptDir}/${FILES.delegateConflist}`;
+  const mixed =
+    mode !== "mixed"
+      ? []
+      : [
+          // The first CNI configuration that is not vpccni's (by name or by a vpccni plugin in it).
+          `first=$(LC_ALL=C ls -1 ${conf} | while read -r f; do case "$f" in ${FILES.conflist}|${FILES.mixedConflist}) ;; *.conf|*.conflist|*.json) if [ -f ${conf}/"$f" ] && ! grep -q '"type": *"vpccni"' ${conf}/"$f"; then echo "$f"; break; fi ;; esac; done)`,
+          `if [ ! -e ${kept} ]; then`,
+          `  if [ -z "$first" ]; then echo "vpccni mixed mode: the node's CNI folder holds no configuration besides vpccni's; mixed mode hands the pods that do not opt in to the node's existing CNI, so that CNI must be installed first (this container is retried)" >&2; exit 1; fi`,
+          `  mkdir -p ${keptDir}`,
+          `  install -m 0644 ${conf}/"$first" ${keptDir}/.${FILES.delegateConflist}.tmp`,
+          `  mv -f ${keptDir}/.${FILES.delegateConflist}.tmp ${kept}`,
+          `  echo "vpccni mixed mode: kept $first as ${FILES.delegateDir}/${FILES.delegateConflist}, the configuration of pods that do not opt in"`,
+          "fi",
+          `if [ -n "$first" ] && [ "$(printf '%s\\n%s\\n' "$first" ${file} | LC_ALL=C sort | head -n 1)" != ${file} ]; then echo "vpccni mixed mode: $first sorts before ${file}, so the runtime would keep using it; rename it to sort after ${file}" >&2; exit 1; fi`,
+        ];
+  return [
+    "set -eu",
+    `install -m 0755 ${PATHS.cniBinaryInImage} ${PATHS.cniBinMount}/.${FILES.cniBinary}.tmp`,
+    `mv -f ${PATHS.cniBinMount}/.${FILES.cniBinary}.tmp ${PATHS.cniBinMount}/${FILES.cniBinary}`,
+    `if [ ! -e ${PATHS.cniBinMount}/portmap ]; then install -m 0755 ${PATHS.portmapInImage} ${PATHS.cniBinMount}/.portmap.tmp && mv -f ${PATHS.cniBinMount}/.portmap.tmp ${PATHS.cniBinMount}/portmap; fi`,
+    ...mixed,
+    `rm -f ${conf}/${other}`,
+    `install -m 0644 ${PATHS.cniConfigDir}/${file} ${conf}/.${file}.tmp`,
+    `mv -f ${conf}/.${file}.tmp ${conf}/${file}`,
+    "",
+  ].join("\n");
+}
+
+/** default mode's script (kept as a name: tests and docs quote it). */
+export const INSTALL_CNI_SCRIPT = installCniScript("default");

@@ -12,9 +12,8 @@ import type {
   V1Service,
   V1ServiceSpec,
 } from "@kubernetes/client-node";
-import { FILES, METRICS_PATH, PORT } from "./agent-contract.ts";
-import type { CniVersion } from "../schema/cni.ts";
-import { conflist } from "./conflist.ts";
+import { conflistFile, METRICS_PATH, PORT } from "./agent-contract.ts";
+import { type ConflistOptions, conflist } from "./conflist.ts";
 import { allAgentsSelector, commonLabels, names } from "./labels.ts";
 import { roleNamespaces, rulesFor } from "./rbac.ts";
 import type { Manifest, Resource } from "./resource.ts";
@@ -95,13 +94,14 @@ export function namespacedRoles(namespace: string, policies: readonly string[]):
   });
 }
 
-export function cniConfig(namespace: string, cniVersion?: CniVersion): Resource {
+/** The conflist the init containers install; one for the cluster, so its policies agree on the mode. */
+export function cniConfig(namespace: string, opts: ConflistOptions = {}): Resource {
   return {
     manifest: {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: names.cniConfig, namespace, labels: commonLabels("cni-config") },
-      data: { [FILES.conflist]: conflist(cniVersion) },
+      data: { [conflistFile(opts.mode ?? "default")]: conflist(opts) },
     } satisfies Manifest<V1ConfigMap>,
   };
 }

@@ -14,7 +14,7 @@ import {
   AGENT_COMMAND,
   ENV,
   HEALTH_PATHS,
-  INSTALL_CNI_SCRIPT,
+  installCniScript,
   PATHS,
   PORT,
   SERVICE_ACCOUNT_CA,
@@ -112,7 +112,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
     image,
     imagePullPolicy: "IfNotPresent",
     command: ["sh", "-c"],
-    args: [INSTALL_CNI_SCRIPT],
+    args: [installCniScript(policy.spec.mode)],
     resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
     securityContext: installSecurity,
     volumeMounts: [

@@ -42,6 +42,13 @@ export const AGENT_API_REQUESTS: readonly ApiRequest[] = [
     why: "lists the pods on its node (fieldSelector spec.nodeName=NODE_NAME, all namespaces) to free the IPs of pods that are gone (a missed CNI DEL)",
   },
   {
+    verb: "get",
+    group: "",
+    resource: "pods",
+    scope: "cluster",
+    why: "mixed mode: reads the pod a CNI ADD names (K8S_POD_NAMESPACE/K8S_POD_NAME) for its tke.cloud.tencent.com/networks annotation, which decides whether vpccni or the node's previous CNI wires it",
+  },
+  {
     verb: "create",
     group: "",
     resource: "events",
@@ -70,7 +77,6 @@ export const AGENT_DENIED_REQUESTS: readonly {
   { verb: "get", group: "", resource: "nodes", name: "node-a" },
   { verb: "list", group: "", resource: "nodes" },
   { verb: "watch", group: "", resource: "pods" },
-  { verb: "get", group: "", resource: "pods", namespace: "default", name: "p" },
   { verb: "delete", group: "", resource: "nodes", name: "node-a" },
   { verb: "patch", group: "", resource: "nodes", name: "node-a" },
   { verb: "update", group: "", resource: "nodes", subresource: "status", name: "node-a" },

@@ -75,6 +75,37 @@ describe("refused policies", () => {
       'is "cls-other001", but "alpha" (policies/a.yaml:4) is for "cls-test0001"',
     );
   });
+
+  test("policies of one cluster with different modes are refused at the second spec.mode, naming the first", async () => {
+    const repo = scratchRepo({
+      "a.yaml": policyYaml("alpha", "a", ["mode: mixed"]),
+      "b.yaml": policyYaml("beta", "b", ["mode: default"]),
+    });
+    const { diagnostics, text } = await compileIn(repo);
+    expect(diagnostics.map((d) => [d.code, d.file, d.line, d.col])).toEqual([
+      ["mode-mismatch", "policies/b.yaml", 12, 3],
+    ]);
+    expect(text.split("\n")[0]).toBe(
+      'policies/b.yaml:12:3: error[mode-mismatch]: spec.mode of "beta" is "default", but "alpha" (policies/a.yaml:12:3) has "mixed"; the CNI configuration every node installs is one for the cluster; allowed: "mixed" in every policy',
+    );
+    expect(existsSync(join(repo, "deploy"))).toBe(false);
+  });
+
+  test("policies that agree on mixed mode compile: one 00-vpccni.conflist delegating to the kept configuration", async () => {
+    const repo = scratchRepo({
+      "a.yaml": policyYaml("alpha", "a", ["mode: mixed"]),
+      "b.yaml": policyYaml("beta", "b", ["mode: mixed"]),
+    });
+    const { diagnostics } = await compileIn(repo);
+    expect(diagnostics).toEqual([]);
+    const files = readTree(join(repo, "deploy"));
+    const cni = files.get("30-configmap-vpccni-cni-config.yaml")!;
+    expect(cni).toContain("00-vpccni.conflist:");
+    expect(cni).not.toContain("10-vpccni.conflist");
+    expect(cni).toContain('"conflist": "/etc/cni/net.d/vpccni/delegate.conflist"');
+    for (const name of ["alpha", "beta"])
+      expect(files.get(`40-daemonset-vpccni-agent-${name}.yaml`)).toContain("vpccni/delegate.conflist");
+  });
 });
 
 describe("changes a running cluster cannot take", () => {

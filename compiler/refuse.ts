@@ -60,5 +60,23 @@ export function refusals(
       hint: "compile each cluster's policies into an output directory of its own",
     });
   }
+  // One conflist and one install step serve every node of the cluster: one mode for all.
+  for (const p of policies.slice(1)) {
+    if (first === undefined || p.policy.spec.mode === first.policy.spec.mode) continue;
+    const at = locateField(first, sources, ["spec", "mode"]);
+    out.push({
+      ...locateField(p, sources, ["spec", "mode"]),
+      code: "mode-mismatch",
+      severity: "error",
+      path: ["spec", "mode"],
+      message:
+        `spec.mode of ${JSON.stringify(p.policy.metadata.name)} is ${JSON.stringify(p.policy.spec.mode)}, but ${JSON.stringify(first.policy.metadata.name)} ` +
+        `(${at.file}:${at.line}:${at.col}) has ${JSON.stringify(first.policy.spec.mode)}; the CNI configuration every node installs is one for the cluster; ` +
+        `allowed: ${JSON.stringify(first.policy.spec.mode)} in every policy`,
+      found: JSON.stringify(p.policy.spec.mode),
+      allowed: JSON.stringify(first.policy.spec.mode),
+      hint: "one mode per cluster: write the same spec.mode in every policy (unset is default)",
+    });
+  }
   return out;
 }

@@ -7,6 +7,36 @@ export const ENI_IP_RESOURCE = "tke.cloud.tencent.com/eni-ip";
 export const NETWORKS_ANNOTATION = "tke.cloud.tencent.com/networks";
 /** Its value for VPC-CNI. */
 export const NETWORKS_VPC_CNI = "tke-route-eni";
+/** A namespace labelled with this key and value "disabled" is skipped by the eni-ip webhook. */
+export const ENI_IP_INJECTION_LABEL = "vpccni.io/eni-ip-injection";
+
+/**
+ * Does a pod's networks annotation name VPC-CNI? The value is a network list in the forms
+ * multus reads: comma-separated names (`tke-route-eni`, `ns/tke-route-eni`,
+ * `tke-route-eni@eth1`) or a JSON list of `{"name": ...}` objects.
+ */
+export function optsIntoVpcCni(annotations: Readonly<Record<string, string>> | undefined): boolean {
+  const value = annotations?.[NETWORKS_ANNOTATION]?.trim();
+  if (!value) return false;
+  let names: string[];
+  if (value.startsWith("[")) {
+    try {
+      const list = JSON.parse(value) as unknown;
+      names = Array.isArray(list)
+        ? list.map((n) => (n !== null && typeof n === "object" ? String((n as { name?: unknown }).name ?? "") : ""))
+        : [];
+    } catch {
+      return false;
+    }
+  } else names = value.split(",");
+  return names.some(
+    (n) =>
+      n
+        .trim()
+        .replace(/^[^/]*\//, "")
+        .replace(/@.*$/, "") === NETWORKS_VPC_CNI,
+  );
+}
 
 /** Cloud tags on every ENI vpccni creates: which cluster and node it belongs to, who made it, when. */
 export const TAG_CLUSTER = "vpccni.io/cluster";

@@ -194,6 +194,10 @@ export const Spec = z
       description:
         "shared: a node-level pool of secondary IPs on shared ENIs. fixed: a cluster-level pool; a pod keeps its IP across re-creation. Can only be chosen when a cluster is created.",
     }),
+    mode: z.enum(["default", "mixed"]).default("default").meta({
+      description:
+        "default: vpccni is the cluster's CNI and every pod gets a VPC IP. mixed: the cluster keeps its current CNI as the default and only pods annotated tke.cloud.tencent.com/networks: tke-route-eni get VPC IPs; the vpccni plugin hands every other pod to the node's previous CNI configuration (docs/cni.md, Mixed mode). All policies of a cluster must use the same mode.",
+    }),
     prebind: Prebind.default({ min: 5, max: 5 }).meta({
       description: "Idle IPs kept bound ahead of pods (shared mode).",
     }),

@@ -36,6 +36,7 @@ import { Maintenance } from "./maintenance.ts";
 import { AgentMetrics } from "./metrics.ts";
 import { describeRejection, PolicyWatcher, readPolicyFile } from "./policy-file.ts";
 import { NodeStore } from "./store.ts";
+import { PodOptIn } from "./opt-in.ts";
 import { freeIps, noSubnetInZone, placement } from "./zones.ts";
 
 export interface AgentOptions {
@@ -224,6 +225,8 @@ export class Agent {
       });
     }
     this.applyZone();
+    // Read at each call: a policy reload that switches the mode applies to the next pod.
+    const optIn = new PodOptIn({ kube: opts.kube, mode: () => (this.policy as VpcCniPolicy).spec.mode });
     const cni = cniApi({
       driver,
       store,
@@ -235,6 +238,7 @@ export class Agent {
       onExhausted: (m) => this.kubeSync?.exhausted(m),
       noSubnetInZone: () => this.zoneRefusal,
       onNoSubnetInZone: (m) => this.kubeSync?.event("Warning", "NoSubnetInZone", m),
+      optIn: (namespace, name) => optIn.decide(namespace, name),
     });
     this.servers = startServers({
       socket: opts.socket,

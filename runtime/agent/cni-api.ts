@@ -26,6 +26,8 @@ export interface CniApiDeps {
   noSubnetInZone?: () => string | null;
   /** Called when an ADD was refused for want of a subnet in the node's zone (a rate-limited Event). */
   onNoSubnetInZone?: (message: string) => void;
+  /** Mixed mode: whether a pod opted in to VPC-CNI (opt-in.ts); absent, every pod is vpccni's. */
+  optIn?: (namespace: string | undefined, name: string | undefined) => Promise<ResponseOf<"owner">>;
   now?: () => number;
 }
 
@@ -191,6 +193,17 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       if (released.length > 0)
         deps.log.info("CNI GC freed attachments the runtime no longer knows", { count: released.length });
       return { released };
+    },
+
+    async owner(req: RequestOf<"owner">): Promise<ResponseOf<"owner">> {
+      // An attachment that has its IP stays vpccni's, whatever the annotation says now.
+      if (deps.driver.state.pods[podKey(req)]) return { owner: "vpccni", reason: "the agent holds this attachment" };
+      const answer = (await deps.optIn?.(req.podNamespace, req.podName)) ?? {
+        owner: "vpccni" as const,
+        reason: "policy mode is default",
+      };
+      deps.log.debug("pod owner", { pod: `${req.podNamespace ?? ""}/${req.podName ?? ""}`, ...answer });
+      return answer;
     },
 
     async status(): Promise<ResponseOf<"status">> {

@@ -26,7 +26,10 @@ function deps(
       calls.push([op, body]);
       return handler(op, body);
     }) as AgentCall) as CniDeps["agent"];
-  return { agent, exists: () => exists, calls };
+  const exec = async () => {
+    throw new Error("no delegate in these tests");
+  };
+  return { agent, exists: () => exists, exec, calls };
 }
 
 const conf = (extra: object = {}) => JSON.stringify({ cniVersion: "1.1.0", name: "vpc", type: "vpccni", ...extra });

@@ -1,8 +1,19 @@
 // One CNI call from parsed input to printed output. The entry point (main.ts) only reads
 // stdin and the environment and hands them here with the agent transport injected.
 import { pluginTimeoutMs } from "../../schema/cni.ts";
-import { need, parseCniArgs, parseNetConf, readEnv, socketOf, SUPPORTED_VERSIONS, type NetConf } from "./config.ts";
+import {
+  type CniEnv,
+  need,
+  parseCniArgs,
+  parseNetConf,
+  readEnv,
+  socketOf,
+  SUPPORTED_VERSIONS,
+  type NetConf,
+} from "./config.ts";
 import type { AgentCall, AgentClientOptions } from "./client.ts";
+import type { PluginExec } from "./delegate.ts";
+import { type CniOutput, Delegation } from "./mixed.ts";
 import { CniCode, CniError } from "./protocol.ts";
 import { addResult, ipFromPrevResult } from "./result.ts";
 
@@ -10,12 +21,11 @@ export interface CniDeps {
   agent(opts: AgentClientOptions): AgentCall;
   /** Does the netns path exist? (stat; the binary never enters it). */
   exists(path: string): boolean;
+  /** Runs a delegated plugin (mixed mode; main.ts: Bun.spawnSync). */
+  exec: PluginExec;
 }
 
-export interface CniOutput {
-  stdout: string;
-  exitCode: number;
-}
+export type { CniOutput };
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -35,7 +45,7 @@ export async function runCni(
     if (env.command === "VERSION") return ok({ cniVersion: "1.1.0", supportedVersions: [...SUPPORTED_VERSIONS] });
     const conf = parseNetConf(stdin);
     version = conf.cniVersion;
-    return ok(await dispatch(env.command, env, conf, deps));
+    return await dispatch(env.command, env, envVars, conf, deps);
   } catch (err) {
     const e = err instanceof CniError ? err : new CniError(CniCode.AgentFailure, (err as Error).message);
     const out: Record<string, unknown> = { cniVersion: version, code: e.code, msg: e.message };
@@ -51,11 +61,15 @@ function ok(v: unknown): CniOutput {
 
 async function dispatch(
   command: string,
-  env: ReturnType<typeof readEnv>,
+  env: CniEnv,
+  envVars: Record<string, string | undefined>,
   conf: NetConf,
   deps: CniDeps,
-): Promise<unknown> {
-  const agent = (timeoutMs = conf.timeoutMs ?? DEFAULT_TIMEOUT_MS) => deps.agent({ socket: socketOf(conf), timeoutMs });
+): Promise<CniOutput> {
+  const timeoutMs = conf.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const agent = (ms = timeoutMs) => deps.agent({ socket: socketOf(conf), timeoutMs: ms });
+  // Mixed mode (docs/cni.md): the pods that did not opt in go to the node's previous configuration.
+  const delegation = new Delegation(conf, envVars, deps.exec, timeoutMs);
   const key = () => ({
     network: conf.name,
     containerId: need(env.containerId, "CNI_CONTAINERID", ID),
@@ -71,38 +85,54 @@ async function dispatch(
       const k = key();
       const ns = netns();
       const args = parseCniArgs(env.args);
-      const a = await agent()("add", {
-        ...k,
-        netns: ns,
-        podNamespace: args.get("K8S_POD_NAMESPACE"),
-        podName: args.get("K8S_POD_NAME"),
-      });
-      return addResult(conf.cniVersion, k.ifname, ns, a, conf.prevResult);
+      const pod = { podNamespace: args.get("K8S_POD_NAMESPACE"), podName: args.get("K8S_POD_NAME") };
+      // An attachment goes the way it went before (a repeated ADD), else the way the agent says.
+      if (
+        delegation.enabled &&
+        (delegation.records.read(k) !== null || (await agent()("owner", { ...k, ...pod })).owner === "delegate")
+      )
+        return delegation.add(k);
+      const a = await agent()("add", { ...k, netns: ns, ...pod });
+      return ok(addResult(conf.cniVersion, k.ifname, ns, a, conf.prevResult));
     }
     case "DEL": {
       // no netns check: DEL must succeed when the sandbox is already gone
       const k = key();
-      await agent()("del", { ...k, netns: env.netns });
-      return undefined;
+      // A record says the ADD went to the delegate; it is read in either mode, so that pods
+      // delegated before a switch back to default mode still reach their configuration.
+      const record = delegation.records.read(k);
+      if (record) return delegation.del(k, record);
+      const { released } = await agent()("del", { ...k, netns: env.netns });
+      // The agent held nothing for it: a pod of the previous CNI (wired before vpccni came) or
+      // one whose ADD reached neither side. Both sides' DEL are idempotent.
+      if (released === undefined && delegation.enabled) return delegation.del(k, null);
+      return ok(undefined);
     }
     case "CHECK": {
       const k = key();
       const ns = netns();
       if (!conf.prevResult)
         throw new CniError(CniCode.InvalidConfig, "CHECK needs prevResult in the network configuration");
+      const record = delegation.records.read(k);
+      if (record) return delegation.check(record);
       const ip = ipFromPrevResult(conf.prevResult, k.ifname, ns);
       if (!ip) throw new CniError(CniCode.CheckFailed, `prevResult has no IPv4 address for ${k.ifname} in ${ns}`);
-      await agent()("check", { ...k, netns: ns, ip });
-      return undefined;
+      try {
+        await agent()("check", { ...k, netns: ns, ip });
+      } catch (error) {
+        // The agent holds no IP for it (code 3): the previous CNI's, wired before vpccni came.
+        if (delegation.enabled && error instanceof CniError && error.code === CniCode.UnknownContainer)
+          return delegation.check(null);
+        throw error;
+      }
+      return ok(undefined);
     }
     case "GC": {
       needs11(conf, "GC");
-      const valid = (conf["cni.dev/valid-attachments"] ?? []).map((a) => ({
-        containerId: a.containerID,
-        ifname: a.ifname,
-      }));
+      const listed = conf["cni.dev/valid-attachments"] ?? [];
+      const valid = listed.map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
       await agent()("gc", { network: conf.name, validAttachments: valid });
-      return undefined;
+      return (delegation.enabled ? await delegation.gc(conf.name, listed) : undefined) ?? ok(undefined);
     }
     case "STATUS": {
       needs11(conf, "STATUS");
@@ -112,12 +142,15 @@ async function dispatch(
       } catch (err) {
         throw new CniError(CniCode.NotAvailable, `node agent unavailable: ${(err as Error).message}`);
       }
+      // Mixed mode: a pool that cannot serve the next VPC-CNI pod must not stop the node's
+      // other pods (the runtime would refuse every pod); the delegate's own STATUS counts.
+      if (delegation.enabled) return (await delegation.status()) ?? ok(undefined);
       if (!s.ready)
         throw new CniError(
           CniCode.NotAvailable,
           `node agent cannot assign an IP now: ${s.message ?? `${s.idleIps} idle IPs`}`,
         );
-      return undefined;
+      return ok(undefined);
     }
     default:
       throw new CniError(

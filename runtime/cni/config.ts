@@ -17,6 +17,19 @@ const NetConf = z.looseObject({
   /** Per-call timeout towards the agent, ms (default: the agent's ADD timeout + a margin; STATUS 2000). */
   timeoutMs: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(120_000))),
   prevResult: z.optional(z.looseObject({})),
+  /**
+   * Mixed mode: pods that did not opt in go to this CNI configuration (the node's previous one,
+   * kept at install). `cacheDir` holds the records of delegated attachments (default
+   * /var/lib/cni/vpccni).
+   */
+  delegate: z.optional(
+    z.object({
+      conflist: z.string().check(z.regex(/^\/\S+$/)),
+      cacheDir: z.optional(z.string().check(z.regex(/^\/\S+$/))),
+    }),
+  ),
+  /** Filled by the runtime for the capabilities the conflist declares; passed on to the delegate. */
+  runtimeConfig: z.optional(z.looseObject({})),
   "cni.dev/valid-attachments": z.optional(z.array(z.looseObject({ containerID: z.string(), ifname: z.string() }))),
 });
 export type NetConf = z.infer<typeof NetConf>;
@@ -52,6 +65,8 @@ export interface CniEnv {
   netns?: string;
   ifname?: string;
   args?: string;
+  /** CNI_PATH: where delegated plugins are found. */
+  path?: string;
 }
 
 export function readEnv(env: Record<string, string | undefined>): CniEnv {
@@ -63,6 +78,7 @@ export function readEnv(env: Record<string, string | undefined>): CniEnv {
     netns: env.CNI_NETNS || undefined,
     ifname: env.CNI_IFNAME || undefined,
     args: env.CNI_ARGS || undefined,
+    path: env.CNI_PATH || undefined,
   };
 }
 

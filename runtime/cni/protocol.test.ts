@@ -11,6 +11,7 @@ const api: CniAgentApi = {
   check: async () => ({ ok: true as const }),
   gc: async () => ({ released: [] }),
   status: async () => ({ ready: true, idleIps: 1 }),
+  owner: async () => ({ owner: "delegate" as const, reason: "pod not annotated" }),
 };
 const handle = protocolHandler(api);
 type Err = { error: { code: number; message: string } };
@@ -26,6 +27,13 @@ describe("protocol", () => {
   test("a valid call round-trips through handler and decoder", async () => {
     const r = await post("/v1/cni/del", { network: "vpc", containerId: "c1", ifname: "eth0" });
     expect(decodeAnswer("del", r.status, await r.text())).toEqual({ released: "10.0.1.5" });
+  });
+  test("owner round-trips, and an owner the protocol does not know is the agent's failure", async () => {
+    const r = await post("/v1/cni/owner", { network: "vpc", containerId: "c1", ifname: "eth0", podName: "p" });
+    expect(decodeAnswer("owner", r.status, await r.text())).toEqual({ owner: "delegate", reason: "pod not annotated" });
+    expect(() => decodeAnswer("owner", 200, JSON.stringify({ owner: "bridge", reason: "" }))).toThrow(
+      "does not match vpccni-cni/1",
+    );
   });
   test("a thrown CniError keeps its code end to end (503 for try-again)", async () => {
     const r = await post("/v1/cni/add", {

@@ -50,6 +50,23 @@ export const GcRequest = z.object({ network: Name, validAttachments: z.array(Att
 export const GcResponse = z.object({
   released: z.array(z.object({ containerId: z.string(), ifname: z.string(), ip: Ipv4 })),
 });
+/**
+ * Mixed mode: who wires this attachment, asked before an ADD. The agent answers vpccni for an
+ * attachment it already holds, for every pod in default mode, and in mixed mode for a pod whose
+ * networks annotation opts in; delegate otherwise (the node's previous CNI configuration).
+ */
+export const OwnerRequest = z.object({
+  network: Name,
+  containerId: Name,
+  ifname: Name,
+  podNamespace: z.optional(z.string()),
+  podName: z.optional(z.string()),
+});
+export const OwnerResponse = z.object({
+  owner: z.enum(["vpccni", "delegate"]),
+  /** Why, for the logs: "policy mode is default", "annotated tke-route-eni", "pod not annotated"... */
+  reason: z.string(),
+});
 export const StatusRequest = z.object({ network: Name });
 export const StatusResponse = z.object({
   /** false: the agent cannot give the next pod an IP right now (STATUS answers error 50). */
@@ -70,6 +87,8 @@ export type CheckRequest = z.infer<typeof CheckRequest>;
 export type CheckResponse = z.infer<typeof CheckResponse>;
 export type GcRequest = z.infer<typeof GcRequest>;
 export type GcResponse = z.infer<typeof GcResponse>;
+export type OwnerRequest = z.infer<typeof OwnerRequest>;
+export type OwnerResponse = z.infer<typeof OwnerResponse>;
 export type StatusRequest = z.infer<typeof StatusRequest>;
 export type StatusResponse = z.infer<typeof StatusResponse>;
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
@@ -81,6 +100,7 @@ export const routes = {
   check: { path: "/v1/cni/check", request: CheckRequest, response: CheckResponse },
   gc: { path: "/v1/cni/gc", request: GcRequest, response: GcResponse },
   status: { path: "/v1/cni/status", request: StatusRequest, response: StatusResponse },
+  owner: { path: "/v1/cni/owner", request: OwnerRequest, response: OwnerResponse },
 } as const;
 export type Op = keyof typeof routes;
 export type RequestOf<O extends Op> = z.infer<(typeof routes)[O]["request"]>;

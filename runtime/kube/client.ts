@@ -1,6 +1,7 @@
 // What the node agent asks of Kubernetes, and nothing more: the extended resource on its Node,
-// the pods bound to its node (to free IPs of pods that are gone), and Events. The exact
-// requests are listed in compiler/'s agent RBAC, which a test proves minimal on a real server.
+// the pods bound to its node (to free IPs of pods that are gone), one pod's annotations (mixed
+// mode), and Events. The exact requests are listed in compiler/'s agent RBAC, which a test
+// proves minimal on a real server.
 import * as k8s from "@kubernetes/client-node";
 
 /** The TKE name users already know; a pod requests 1 of it. */
@@ -21,6 +22,8 @@ export type EventType = "Normal" | "Warning";
 export interface KubePort {
   setEniIpResource(node: string, figures: { capacity: number; allocatable: number }): Promise<void>;
   podsOnNode(node: string): Promise<PodOnNode[]>;
+  /** One pod's annotations (mixed mode: its networks annotation); null when the pod does not exist. */
+  podAnnotations(namespace: string, name: string): Promise<Record<string, string> | null>;
   nodeEvent(node: string, type: EventType, reason: string, message: string): Promise<void>;
 }
 
@@ -64,6 +67,16 @@ export class KubeClient implements KubePort {
       uid: p.metadata?.uid ?? "",
       ips: (p.status?.podIPs ?? []).map((x) => x.ip).filter((ip): ip is string => typeof ip === "string"),
     }));
+  }
+
+  async podAnnotations(namespace: string, name: string): Promise<Record<string, string> | null> {
+    try {
+      const pod = await this.core.readNamespacedPod({ namespace, name });
+      return pod.metadata?.annotations ?? {};
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return null;
+      throw error;
+    }
   }
 
   /** Node events live in "default", as the kubelet's do, so `kubectl describe node` shows them. */

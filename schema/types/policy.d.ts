@@ -73,6 +73,12 @@ export declare const Spec: z.ZodObject<
         fixed: "fixed";
       }>
     >;
+    mode: z.ZodDefault<
+      z.ZodEnum<{
+        default: "default";
+        mixed: "mixed";
+      }>
+    >;
     prebind: z.ZodDefault<
       z.ZodObject<
         {
@@ -170,6 +176,12 @@ export declare const VpcCniPolicy: z.ZodObject<
           z.ZodEnum<{
             shared: "shared";
             fixed: "fixed";
+          }>
+        >;
+        mode: z.ZodDefault<
+          z.ZodEnum<{
+            default: "default";
+            mixed: "mixed";
           }>
         >;
         prebind: z.ZodDefault<

@@ -35,4 +35,16 @@ describe("agent contract", () => {
     expect(PATHS.socket).toBe(DEFAULT_SOCKET);
     expect(portmap).toEqual({ capabilities: { portMappings: true }, type: "portmap" });
   });
+
+  test("in mixed mode the plugin accepts the conflist's vpccni entry and finds the kept delegate", () => {
+    const list = JSON.parse(conflist({ mode: "mixed", cniConfDir: "/etc/containerd/net.d" })) as {
+      cniVersion: string;
+      name: string;
+      plugins: Record<string, unknown>[];
+    };
+    expect(list.plugins).toHaveLength(1);
+    const netconf = parseNetConf(JSON.stringify({ cniVersion: list.cniVersion, name: list.name, ...list.plugins[0] }));
+    expect(netconf.socket).toBe(PATHS.socket);
+    expect(netconf.delegate).toEqual({ conflist: "/etc/containerd/net.d/vpccni/delegate.conflist" });
+  });
 });

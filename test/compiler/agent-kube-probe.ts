@@ -21,6 +21,11 @@ const out = {
     (pods) => pods.map((p) => p.name).sort(),
     (e: Error) => `failed ${e.message}`,
   ),
+  podAnnotations: await kube.podAnnotations(process.env.PROBE_NAMESPACE!, "p1").then(
+    (a) => a,
+    (e: Error) => `failed ${e.message}`,
+  ),
+  missingPod: await kube.podAnnotations(process.env.PROBE_NAMESPACE!, "no-such-pod"),
   nodeEvent: await outcome(() => kube.nodeEvent(node, "Normal", "ProbeEvent", "the agent's client under its own RBAC")),
   otherNodeStatus: await outcome(() => kube.setEniIpResource(other, { capacity: 1, allocatable: 1 })),
 };

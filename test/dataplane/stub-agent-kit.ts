@@ -36,6 +36,10 @@ export function startStubAgent(opts: StubAgentOptions): StubAgent {
     if (agent.failWith !== undefined) throw new CniError(agent.failWith, "stub agent told to fail");
   };
   const api: CniAgentApi = {
+    async owner() {
+      guard();
+      return { owner: "vpccni", reason: "the stub agent serves every pod" };
+    },
     async add(req) {
       guard();
       const existing = pods.get(keyOf(req));

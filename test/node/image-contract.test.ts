@@ -75,7 +75,7 @@ describe("the compiled DaemonSet against the built image", () => {
     expect(init.command).toEqual(["sh", "-c"]);
     const script = init.args![0]!;
     const tools = scriptCommands(script);
-    expect(tools.sort()).toEqual(["install", "mv"]);
+    expect(tools.sort()).toEqual(["install", "mv", "rm"]);
     for (const tool of tools)
       expect({ tool, found: which(image, tool, pathOf(init)) !== undefined }).toEqual({ tool, found: true });
     // absolute paths the script names: in the image (the binaries it copies) or under a mount

@@ -1,0 +1,173 @@
+// Mixed mode end to end: a node whose existing CNI is the reference bridge + host-local, the
+// real install-cni script run against its CNI folder (it keeps bridge's conflist and puts
+// 00-vpccni.conflist in front), the real agent with spec.mode: mixed reading Pod objects from a
+// real kube-apiserver, and the compiled CNI binary called by cnitool in the node namespace.
+// An un-annotated pod gets a bridge IP, an annotated one a VPC IP, on the same node.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { FILES, installCniScript, PATHS } from "../../compiler/agent-contract.ts";
+import { conflist } from "../../compiler/conflist.ts";
+import { run } from "../../sandbox/exec.ts";
+import { makeTempDir } from "../../sandbox/janitor.ts";
+import { kubeCall } from "../../sandbox/kube-api.ts";
+import type { PodNs } from "../../sandbox/test-bed.ts";
+import { EmulatedCluster, type EmulatedNode, NETWORK, waitFor } from "../../sandbox/emulated-cluster.ts";
+import { NETWORKS_ANNOTATION, NETWORKS_VPC_CNI } from "../../schema/names.ts";
+import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
+
+const NS = `mixed-${Date.now().toString(36)}`;
+const BRIDGE_SUBNET = "10.244.7.0/24";
+
+/** The node's existing CNI: what a cluster ran before vpccni came. */
+function bridgeConflist(ipamDir: string) {
+  return {
+    cniVersion: "1.0.0",
+    name: "cbr0",
+    plugins: [
+      {
+        type: "bridge",
+        bridge: "cni0",
+        isGateway: true,
+        ipMasq: false,
+        ipam: {
+          type: "host-local",
+          dataDir: ipamDir,
+          ranges: [[{ subnet: BRIDGE_SUBNET }]],
+          routes: [{ dst: "0.0.0.0/0" }],
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * The DaemonSet's init container, for real, with the node's CNI folder as its /host/etc/cni/net.d
+ * and the compiled mixed conflist as its ConfigMap (pointed at this node's agent socket and a
+ * cache folder of the test: the only two differences from a real node).
+ */
+async function installMixed(node: EmulatedNode): Promise<{ stdout: string }> {
+  const root = makeTempDir("install");
+  for (const d of ["opt/vpccni/bin", "host/opt/cni/bin", "host/etc/cni", PATHS.cniConfigDir.slice(1)])
+    mkdirSync(join(root, d), { recursive: true });
+  symlinkSync(node.netconf, join(root, PATHS.cniConfMount.slice(1)));
+  writeFileSync(join(root, PATHS.cniBinaryInImage), "the world's binary is on CNI_PATH already");
+  writeFileSync(join(root, PATHS.portmapInImage), "portmap");
+  const list = JSON.parse(conflist({ mode: "mixed", cniConfDir: node.netconf }));
+  list.plugins[0].socket = node.socket;
+  list.plugins[0].delegate.cacheDir = join(node.dir, "cni-vpccni");
+  writeFileSync(join(root, PATHS.cniConfigDir, FILES.mixedConflist), JSON.stringify(list));
+  const res = await run(["sh", "-c", installCniScript("mixed").replaceAll(" /", ` ${root}/`)]);
+  if (res.code !== 0) throw new Error(`install-cni failed (${res.code}): ${res.stderr}`);
+  return { stdout: res.stdout };
+}
+
+describe("mixed mode: bridge stays the default, annotated pods get VPC IPs", () => {
+  const cluster = useSharedCluster();
+  let world: EmulatedCluster;
+  let node: EmulatedNode;
+  let install: { stdout: string };
+  const ipamDir = () => join(node.dir, "ipam");
+
+  beforeAll(async () => {
+    world = await EmulatedCluster.start({
+      nodes: 1,
+      cluster: cluster(),
+      spec: { mode: "mixed", prebind: { min: 2, max: 4 }, ipCooldown: "0s" },
+    });
+    node = world.nodes[0]!;
+    // The node as it was: bridge's conflist in its CNI folder (the world wrote vpccni's default
+    // one too, as a default-mode node would have; the mixed install replaces it).
+    writeFileSync(join(node.netconf, "10-bridge.conflist"), JSON.stringify(bridgeConflist(ipamDir())));
+    install = await installMixed(node);
+    const c = cluster().admin;
+    await kubeCall(c, "POST", "/api/v1/namespaces", {
+      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } },
+    });
+    for (const [name, annotations] of [
+      ["plain", {}],
+      ["vpc", { [NETWORKS_ANNOTATION]: NETWORKS_VPC_CNI }],
+    ] as const)
+      await kubeCall(c, "POST", `/api/v1/namespaces/${NS}/pods`, {
+        body: {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name, annotations },
+          spec: { nodeName: node.name, containers: [{ name: "c", image: "example.invalid/none" }] },
+        },
+      });
+    await node.startAgent();
+  }, 120_000);
+  afterAll(async () => {
+    await world?.stop();
+  }, 60_000);
+
+  const pods = new Map<string, { pod: PodNs; ip: string; result: { ips: { address: string }[] } }>();
+  const tool = (cmd: string, name: string) =>
+    node.cnitool(cmd, pods.get(name)?.pod.path ?? "", {
+      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${NS};K8S_POD_NAME=${name}`,
+    });
+  const add = async (name: string) => {
+    const pod = await node.newPodNamespace(name);
+    pods.set(name, { pod, ip: "", result: { ips: [] } });
+    const r = await tool("add", name);
+    if (r.code !== 0) throw new Error(`ADD ${name} failed (${r.code}): ${r.stdout}${r.stderr}\n${node.agentLog()}`);
+    const result = JSON.parse(r.stdout);
+    const ip = result.ips[0].address.split("/")[0];
+    pods.set(name, { pod, ip, result });
+    return pods.get(name)!;
+  };
+
+  test("install kept bridge's conflist and put vpccni's first", () => {
+    expect(install.stdout).toContain("kept 10-bridge.conflist as vpccni/delegate.conflist");
+    expect(readdirSync(node.netconf).sort()).toEqual([FILES.mixedConflist, "10-bridge.conflist", FILES.delegateDir]);
+    expect(JSON.parse(readFileSync(join(node.netconf, "vpccni", "delegate.conflist"), "utf8")).name).toBe("cbr0");
+  });
+
+  test("the un-annotated pod gets a bridge IP from host-local; the agent holds nothing for it", async () => {
+    const { pod, ip, result } = await add("plain");
+    expect(`${ip}/24`).toBe(result.ips[0]!.address);
+    expect(ip.startsWith("10.244.7.")).toBe(true);
+    // bridge's own result, with its bridge and veth: not vpccni's shape (169.254.1.1, /32)
+    expect(JSON.stringify(result)).toContain('"name":"cni0"');
+    expect(await world.bed.ip(pod.ns, "-4", "-o", "addr", "show", "dev", "eth0")).toContain(`${ip}/24`);
+    expect(await world.bed.ip(node.ns.ns, "-o", "link", "show", "cni0")).toContain("cni0");
+    const gw = await world.bed.exec(pod.ns, ["ping", "-n", "-q", "-c", "1", "-W", "2", "10.244.7.1"]);
+    expect(gw.code, gw.stdout + gw.stderr).toBe(0);
+    expect((await node.view()).summary.pods).toBe(0);
+  });
+
+  test("the annotated pod on the same node gets a VPC IP of the policy's subnets, and reaches the VPC", async () => {
+    const { pod, ip, result } = await add("vpc");
+    expect(result.ips[0]!.address).toBe(`${ip}/32`);
+    expect(ip).toMatch(/^10\.231\.(8|9|12)\./);
+    const view = await node.view();
+    expect(view.summary.pods).toBe(1);
+    const vpcGateway = world.bed.gateway;
+    const r = await world.bed.exec(pod.ns, ["ping", "-n", "-q", "-c", "1", "-W", "2", vpcGateway]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // The agent read the pod's annotation to decide.
+    expect(node.agentLog()).toContain(`pod ${NS}/vpc has ${NETWORKS_ANNOTATION}: ${NETWORKS_VPC_CNI}`);
+    expect(node.agentLog()).toContain(`pod ${NS}/plain does not opt in`);
+  });
+
+  test("CHECK passes for both", async () => {
+    for (const name of ["plain", "vpc"]) {
+      const r = await tool("check", name);
+      expect({ name, code: r.code, out: r.stdout + r.stderr }).toEqual({ name, code: 0, out: "" });
+    }
+  });
+
+  test("DEL of both cleans both sides: bridge's veth and host-local's address, the agent's IP back in the pool", async () => {
+    const plain = pods.get("plain")!;
+    for (const name of ["plain", "vpc"]) {
+      const r = await tool("del", name);
+      expect({ name, code: r.code, out: r.stdout + r.stderr }).toEqual({ name, code: 0, out: "" });
+    }
+    expect(await world.bed.ip(plain.pod.ns, "-o", "link", "show")).not.toContain("eth0");
+    expect(readdirSync(join(ipamDir(), "cbr0")).filter((f) => f.startsWith("10."))).toEqual([]);
+    const records = join(node.dir, "cni-vpccni", "delegated", NETWORK);
+    expect(existsSync(records) ? readdirSync(records) : []).toEqual([]);
+    await waitFor("the agent to release the VPC pod", async () => (await node.view()).summary.pods === 0);
+  });
+});
