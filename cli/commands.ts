@@ -40,6 +40,10 @@ export const commands: Record<string, Command> = guarded({
     load: () => import("./commands/demo.ts"),
   },
   agent: { summary: "run the node agent (the DaemonSet's process)", load: () => import("./commands/agent.ts") },
+  controller: {
+    summary: "run the cluster component: the eni-ip admission webhook (the Deployment's process)",
+    load: () => import("./commands/controller.ts"),
+  },
   status: { summary: "show this node's IP pool from the local agent", load: () => import("./commands/status.ts") },
   cleanup: {
     summary: "list (--delete: remove) the ENIs an uninstall left in the cloud",

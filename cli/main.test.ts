@@ -90,6 +90,7 @@ const USAGE_ERRORS: Record<string, string[]> = {
   simulate: ["--policy", "p.yaml"],
   demo: ["--nodes", "1"],
   agent: ["--log-level", "loud"],
+  controller: ["--mode", "loud"],
   status: ["extra"],
   cleanup: ["--region", "ap-guangzhou"],
 };

@@ -6,7 +6,7 @@ export type Labels = NonNullable<V1ObjectMeta["labels"]>;
 
 export const APP = "vpccni";
 
-export type Component = "namespace" | "agent" | "rbac" | "cni-config" | "policy" | "metrics";
+export type Component = "namespace" | "agent" | "rbac" | "cni-config" | "policy" | "metrics" | "controller";
 
 export function commonLabels(component: Component, instance?: string): Labels {
   return {
@@ -45,4 +45,8 @@ export const names = {
   cniConfig: "vpccni-cni-config",
   metrics: "vpccni-agent-metrics",
   nodeStatusGuard: "vpccni-agent-node-status",
+  controller: "vpccni-controller",
+  webhookService: "vpccni-webhook",
+  webhookSecret: "vpccni-webhook-tls",
+  webhookConfiguration: "vpccni-eni-ip",
 } as const;

@@ -9,6 +9,7 @@ import {
   namespacedRoles,
 } from "./cluster-objects.ts";
 import { nodeStatusGuard } from "./admission.ts";
+import { controllerObjects } from "./controller.ts";
 import { daemonSet } from "./daemonset.ts";
 import { monitoringObjects } from "./monitoring.ts";
 import { policyConfigMap, policyDigest, policyYaml, serviceAccount } from "./policy-objects.ts";
@@ -63,8 +64,14 @@ export function build(
     clusterRoleBinding(ns, policyNames),
     ...namespacedRoles(ns, policyNames),
     ...(options.nodeStatusPolicy === false ? [] : nodeStatusGuard(ns)),
-    cniConfig(ns, options.cniVersion),
+    // refusals() holds every policy to the first one's mode
+    cniConfig(ns, {
+      cniVersion: options.cniVersion,
+      mode: sorted[0]!.policy.spec.mode,
+      cniConfDir: options.cniConfDir,
+    }),
     metricsService(ns),
+    ...controllerObjects(ns, image, clusterMode(sorted)),
     ...monitoringObjects(sorted, ns),
   ];
   for (const { policy, file } of sorted) {
@@ -85,4 +92,9 @@ export function build(
     );
   }
   return { resources, diagnostics };
+}
+
+/** vpccni is the cluster's default CNI, or only for pods that opt in (spec.mode: mixed). */
+function clusterMode(policies: readonly SourcedPolicy[]): "default" | "mixed" {
+  return policies.some((p) => (p.policy.spec as { mode?: string }).mode === "mixed") ? "mixed" : "default";
 }

@@ -49,7 +49,11 @@ export const STAGES: Record<string, { prefix: number; wave: number }> = {
   ValidatingAdmissionPolicyBinding: { prefix: 26, wave: 1 },
   ConfigMap: { prefix: 30, wave: 1 },
   DaemonSet: { prefix: 40, wave: 2 },
+  Deployment: { prefix: 41, wave: 2 },
+  PodDisruptionBudget: { prefix: 42, wave: 2 },
   Service: { prefix: 50, wave: 2 },
+  // After the controller that serves it (Argo CD waits for wave 2 to be healthy).
+  MutatingWebhookConfiguration: { prefix: 55, wave: 3 },
   // Not ours: the Prometheus Operator's kinds, after everything else (monitoring.ts).
   ServiceMonitor: { prefix: 60, wave: 3 },
   PrometheusRule: { prefix: 61, wave: 3 },

@@ -16,6 +16,9 @@ import { writeKubeconfig, type Kubeconfig } from "./kubeconfig.ts";
 import { kubeCall } from "./kube-api.ts";
 import { issueClientCert, issueServingCert } from "./serving-cert.ts";
 import { makeTempDir } from "./janitor.ts";
+import { nthAddress } from "./ipv4.ts";
+import { exposeFromNetns, type NetnsExpose } from "./netns-expose.ts";
+import type { NodeNs, TestBed } from "./test-bed.ts";
 
 export interface ServiceAccountOptions {
   /** Namespace of the ServiceAccount; created when missing. Default "vpccni-test-sa". */
@@ -53,6 +56,9 @@ export interface Cluster {
   nodeKubeconfig(name: string, server?: string): Promise<Kubeconfig>;
   /** Whether kube-controller-manager and kube-scheduler run (StartClusterOptions.controlPlane). */
   controlPlane: boolean;
+  /** With `bed`: the API server's address in the VPC (https://<ip>:6443), and its namespace. */
+  vpcServer?: string;
+  vpcNode?: NodeNs;
   stop(): Promise<void>;
 }
 
@@ -61,11 +67,18 @@ export interface StartClusterOptions {
   readyTimeoutMs?: number;
   /** Also run kube-controller-manager and kube-scheduler, for real nodes. Default false. */
   controlPlane?: boolean;
+  /**
+   * Run the control plane in the VPC of this test bed, as a managed control plane is: a
+   * namespace of its own (an eth0 on the VPC router), so the API server reaches nodes and pods
+   * (webhooks behind Services) and kubelets reach it at `vpcServer`. The host reaches it at
+   * `server` through a forward (sandbox/netns-expose.ts). Needs `controlPlane`.
+   */
+  bed?: TestBed;
 }
 
 /**
  * The controllers a real-node test needs: workloads, ServiceAccounts and their CA ConfigMap,
- * the not-ready taints kubelet registers with, eviction, garbage collection. No cloud,
+ * the not-ready taints kubelet registers with, eviction, garbage collection, endpoints. No cloud,
  * IPAM, route, volume or service-LB controller: the cluster has no cloud provider.
  */
 export const CONTROLLERS = [
@@ -80,6 +93,9 @@ export const CONTROLLERS = [
   "taint-eviction-controller",
   "pod-garbage-collector-controller",
   "disruption-controller",
+  // Services' endpoints: the API server dials a webhook's Service at them
+  "endpoints-controller",
+  "endpointslice-controller",
 ];
 
 const ISSUER = "https://kubernetes.default.svc.cluster.local";
@@ -90,7 +106,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
   let lastErr: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await startOnce(opts.readyTimeoutMs ?? 90_000, opts.controlPlane ?? false);
+      return await startOnce(opts.readyTimeoutMs ?? 90_000, opts.controlPlane ?? false, opts.bed);
     } catch (err) {
       lastErr = err;
       if (!(err instanceof StartError) || !err.portClash) throw err;
@@ -109,25 +125,35 @@ class StartError extends Error {
   }
 }
 
-async function startOnce(readyTimeoutMs: number, controlPlane: boolean): Promise<Cluster> {
+/** The control plane's address in a test bed's VPC: far from the nodes (.11, .12, ...). */
+const VPC_HOST = 250;
+const VPC_API_PORT = 6443;
+
+async function startOnce(readyTimeoutMs: number, controlPlane: boolean, bed?: TestBed): Promise<Cluster> {
   if (controlPlane) requireControlPlane();
+  if (bed && !controlPlane) throw new Error("startCluster: `bed` needs `controlPlane: true`");
   const dir = makeTempDir("kube");
   const procs: ManagedProcess[] = [];
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    await expose?.stop();
     for (const p of procs.reverse()) await p.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   // process exit handlers must be synchronous: processes are killed by process.ts' own hook
   onProcessExit(() => rmSync(dir, { recursive: true, force: true }));
+  let expose: NetnsExpose | undefined;
   try {
-    const etcdPort = await freePort();
-    const apiPort = await freePort();
+    const vpcNode = bed ? await bed.addNode({ name: "cp", ip: nthAddress(bed.subnet, VPC_HOST) }) : undefined;
+    /** Inside the control plane's namespace, when there is one. */
+    const inNs = (cmd: string[]) => (vpcNode ? ["ip", "netns", "exec", vpcNode.ns, ...cmd] : cmd);
+    const etcdPort = vpcNode ? 2379 : await freePort();
+    const apiPort = vpcNode ? VPC_API_PORT : await freePort();
     const etcd = spawnManaged(
       "etcd",
-      [
+      inNs([
         paths.etcd,
         "--name",
         "vpccni-test",
@@ -147,14 +173,16 @@ async function startOnce(readyTimeoutMs: number, controlPlane: boolean): Promise
         "--unsafe-no-fsync",
         "--log-level",
         "warn",
-      ],
+      ]),
       { log: join(dir, "etcd.log") },
     );
     procs.push(etcd);
-    await waitFor(`etcd on 127.0.0.1:${etcdPort}`, etcd, readyTimeoutMs, async () => {
-      const res = await fetch(`http://127.0.0.1:${etcdPort}/health`);
-      return res.ok && ((await res.json()) as { health?: string }).health === "true";
-    });
+    // in the VPC, etcd is not reachable from here: the API server's readiness covers it
+    if (!vpcNode)
+      await waitFor(`etcd on 127.0.0.1:${etcdPort}`, etcd, readyTimeoutMs, async () => {
+        const res = await fetch(`http://127.0.0.1:${etcdPort}/health`);
+        return res.ok && ((await res.json()) as { health?: string }).health === "true";
+      });
 
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const keyFile = join(dir, "sa.key");
@@ -162,15 +190,16 @@ async function startOnce(readyTimeoutMs: number, controlPlane: boolean): Promise
     const adminToken = randomBytes(24).toString("hex");
     const tokenFile = join(dir, "tokens.csv");
     writeFileSync(tokenFile, `${adminToken},vpccni-admin,vpccni-admin,"system:masters"\n`, { mode: 0o600 });
-    const serving = await issueServingCert(dir);
+    const serving = await issueServingCert(dir, vpcNode ? [vpcNode.ip] : []);
 
     const api = spawnManaged(
       "kube-apiserver",
-      [
+      inNs([
         paths.kubeApiserver,
         `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        ...(vpcNode
+          ? ["--bind-address=0.0.0.0", `--advertise-address=${vpcNode.ip}`]
+          : ["--bind-address=127.0.0.1", "--advertise-address=127.0.0.1"]),
         `--secure-port=${apiPort}`,
         `--tls-cert-file=${serving.cert}`,
         `--tls-private-key-file=${serving.key}`,
@@ -184,15 +213,19 @@ async function startOnce(readyTimeoutMs: number, controlPlane: boolean): Promise
               "--authorization-mode=Node,RBAC",
               `--client-ca-file=${paths.testCaCert}`,
               "--enable-admission-plugins=NodeRestriction",
+              // webhooks behind Services are dialled at their endpoints: no kube-proxy here
+              "--enable-aggregator-routing=true",
             ]
           : ["--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount"]),
         "--v=1",
-      ],
+      ]),
       { log: join(dir, "kube-apiserver.log") },
     );
     procs.push(api);
 
-    const server = `https://127.0.0.1:${apiPort}`;
+    if (vpcNode)
+      expose = await exposeFromNetns({ bed: bed!, ns: vpcNode.ns, target: { host: "127.0.0.1", port: apiPort } });
+    const server = `https://127.0.0.1:${expose ? expose.port : apiPort}`;
     const ca = readFileSync(paths.testCaCert, "utf8");
     await waitFor(`kube-apiserver on ${server}`, api, readyTimeoutMs, async () => {
       const res = await fetch(`${server}/readyz`, {
@@ -208,15 +241,24 @@ async function startOnce(readyTimeoutMs: number, controlPlane: boolean): Promise
       user: "vpccni-admin",
     });
     const caFile = paths.testCaCert;
+    // components next to the API server talk to it on their own loopback
+    const local = vpcNode
+      ? writeKubeconfig(join(dir, "admin-local.kubeconfig"), {
+          server: `https://127.0.0.1:${apiPort}`,
+          ca,
+          token: adminToken,
+          user: "vpccni-admin",
+        })
+      : admin;
     if (controlPlane) {
       procs.push(
         spawnManaged(
           "kube-controller-manager",
-          [
+          inNs([
             paths.kubeControllerManager,
-            `--kubeconfig=${admin.path}`,
-            `--authentication-kubeconfig=${admin.path}`,
-            `--authorization-kubeconfig=${admin.path}`,
+            `--kubeconfig=${local.path}`,
+            `--authentication-kubeconfig=${local.path}`,
+            `--authorization-kubeconfig=${local.path}`,
             `--controllers=${CONTROLLERS.join(",")}`,
             `--root-ca-file=${paths.testCaCert}`,
             `--service-account-private-key-file=${keyFile}`,
@@ -228,24 +270,24 @@ async function startOnce(readyTimeoutMs: number, controlPlane: boolean): Promise
             // a kubelet that stopped is seen soon, and its pods evicted soon (tests drain nodes)
             "--node-monitor-grace-period=20s",
             "--v=1",
-          ],
+          ]),
           { log: join(dir, "kube-controller-manager.log") },
         ),
       );
       procs.push(
         spawnManaged(
           "kube-scheduler",
-          [
+          inNs([
             paths.kubeScheduler,
-            `--kubeconfig=${admin.path}`,
-            `--authentication-kubeconfig=${admin.path}`,
-            `--authorization-kubeconfig=${admin.path}`,
+            `--kubeconfig=${local.path}`,
+            `--authentication-kubeconfig=${local.path}`,
+            `--authorization-kubeconfig=${local.path}`,
             "--leader-elect=false",
             "--bind-address=127.0.0.1",
             `--secure-port=${await freePort()}`,
             `--cert-dir=${join(dir, "scheduler-certs")}`,
             "--v=1",
-          ],
+          ]),
           { log: join(dir, "kube-scheduler.log") },
         ),
       );
@@ -259,6 +301,7 @@ async function startOnce(readyTimeoutMs: number, controlPlane: boolean): Promise
       dir,
       caFile,
       controlPlane,
+      ...(vpcNode ? { vpcServer: `https://${vpcNode.ip}:${apiPort}`, vpcNode } : {}),
       stop,
       async nodeKubeconfig(name, url = server) {
         if (!controlPlane) throw new Error("nodeKubeconfig needs a cluster started with controlPlane: true");

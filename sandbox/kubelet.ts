@@ -7,9 +7,9 @@
 // emulator's instance (zone, region, instance type, instance id).
 //
 // What a node of a real cluster has around it, given here inside its namespace only:
-// - the API server at 127.0.0.1:<port> for kubelet, and at 10.96.0.1:443 (the `kubernetes`
-//   Service, on the node's lo as kube-proxy's IPVS mode puts service IPs) for pods, both
-//   forwarded to the host's loopback (sandbox/netns-forward.ts);
+// - the API server in the VPC (startCluster with the same test bed): kubelet dials it there,
+//   and the `kubernetes` Service's 10.96.0.1:443 is DNATed to it in the node's iptables, for the
+//   node's processes and its pods alike, as kube-proxy does;
 // - metadata.tencentyun.com (169.254.0.23 in the namespace's /etc/hosts, on its lo) serving
 //   this instance's metadata from the emulator, and the emulator's API on its loopback port;
 // - the kernel settings kubelet insists on: kubelet only checks them (protectKernelDefaults),
@@ -101,7 +101,8 @@ export class KubeletNode {
   static async start(opts: KubeletNodeOptions): Promise<KubeletNode> {
     requireKubelet();
     const { node, cluster } = opts;
-    if (!cluster.controlPlane) throw new Error("a kubelet node needs a cluster started with controlPlane: true");
+    if (!cluster.controlPlane || !cluster.vpcServer)
+      throw new Error("a kubelet node needs a cluster started with controlPlane: true in its test bed (bed option)");
     const world = node.world;
     const bed = world.bed;
     const ns = node.ns.ns;
@@ -109,16 +110,32 @@ export class KubeletNode {
     const forwards: NetnsForward[] = [];
     let runtime: Containerd | undefined;
     try {
-      // the node's host network: service and metadata addresses on its lo, forwards to the host
-      await bed.ip(ns, "addr", "add", `${KUBERNETES_SERVICE_IP}/32`, "dev", "lo");
+      // the `kubernetes` Service as kube-proxy makes it: DNAT to the API server's VPC address,
+      // for connections of the node (OUTPUT) and of its pods (PREROUTING)
+      const api = new URL(cluster.vpcServer);
+      for (const chain of ["OUTPUT", "PREROUTING"])
+        await bed.execOk(ns, [
+          "iptables",
+          "-t",
+          "nat",
+          "-A",
+          chain,
+          "-d",
+          `${KUBERNETES_SERVICE_IP}/32`,
+          "-p",
+          "tcp",
+          "--dport",
+          "443",
+          "-j",
+          "DNAT",
+          "--to-destination",
+          `${api.hostname}:${api.port}`,
+        ]);
+      // the metadata service on the node's lo, and the emulator's API: forwards to the host
       await bed.ip(ns, "addr", "add", `${METADATA_IP}/32`, "dev", "lo");
-      const apiPort = Number(new URL(cluster.server).port);
-      const emulatorPort = world.emulator.port;
       const metadata = world.emulator.instanceMetadataServer(node.instanceId);
       for (const f of [
-        { port: apiPort },
-        { port: 443, listenHost: KUBERNETES_SERVICE_IP, target: { port: apiPort } },
-        { port: emulatorPort },
+        { port: world.emulator.port },
         { port: 80, listenHost: METADATA_IP, target: { port: metadata.port } },
       ])
         forwards.push(await forwardIntoNetns({ bed, ns, ...f }));
@@ -181,8 +198,7 @@ export class KubeletNode {
 
   private async startKubelet(extraLabels: Record<string, string>): Promise<void> {
     const { dir, cluster, node } = this;
-    const apiPort = new URL(cluster.server).port;
-    const kubeconfig = await cluster.nodeKubeconfig(this.name, `https://127.0.0.1:${apiPort}`);
+    const kubeconfig = await cluster.nodeKubeconfig(this.name, cluster.vpcServer);
     const root = join(dir, "kubelet");
     mkdirSync(root, { recursive: true });
     const config = {
@@ -278,8 +294,7 @@ export class KubeletNode {
     await this.runtime.stop().catch(() => {});
     for (const f of this.forwards) await f.stop();
     const bed = this.node.world.bed;
-    for (const ip of [KUBERNETES_SERVICE_IP, METADATA_IP])
-      await bed.ip(this.node.ns.ns, "addr", "del", `${ip}/32`, "dev", "lo").catch(() => {});
+    await bed.ip(this.node.ns.ns, "addr", "del", `${METADATA_IP}/32`, "dev", "lo").catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

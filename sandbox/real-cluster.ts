@@ -54,15 +54,16 @@ export class RealCluster {
   static async start(opts: RealClusterOptions = {}): Promise<RealCluster> {
     if (!existsSync(IMAGE_ARCHIVE))
       throw new Error(`${IMAGE_ARCHIVE} does not exist: build the image with \`bash scripts/build-image.sh\``);
-    const kube = await startCluster({ controlPlane: true });
-    let world: EmulatedCluster | undefined;
+    const world = await EmulatedCluster.start({
+      nodes: opts.nodes ?? 2,
+      ...(opts.emulator ? { emulator: opts.emulator } : {}),
+      ...(opts.quota ? { quota: opts.quota } : {}),
+    });
+    let kube: Cluster | undefined;
     const nodes: KubeletNode[] = [];
     try {
-      world = await EmulatedCluster.start({
-        nodes: opts.nodes ?? 2,
-        ...(opts.emulator ? { emulator: opts.emulator } : {}),
-        ...(opts.quota ? { quota: opts.quota } : {}),
-      });
+      // the control plane in the VPC: it reaches webhooks in pods, kubelets reach it
+      kube = await startCluster({ controlPlane: true, bed: world.bed });
       const repo = makeTempDir("real-repo");
       const spec = { ...opts.spec, cloud: { endpoint: `http://${world.emulator.endpoint}` } };
       const c = new RealCluster(kube, world, nodes, repo, opts.policy ?? "real", spec);
@@ -75,8 +76,8 @@ export class RealCluster {
       return c;
     } catch (error) {
       for (const n of nodes) await n.stop().catch(() => {});
-      await world?.stop().catch(() => {});
-      await kube.stop();
+      await kube?.stop();
+      await world.stop().catch(() => {});
       throw error;
     }
   }
@@ -133,8 +134,8 @@ export class RealCluster {
 
   async stop(): Promise<void> {
     for (const n of this.nodes) await n.stop().catch((e) => process.stderr.write(`stopping ${n.name}: ${e}\n`));
-    await this.world.stop();
     await this.kube.stop();
+    await this.world.stop();
     rmSync(this.repo, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { paths } from "./paths.ts";
 import { runOk } from "./exec.ts";
 
-export async function issueServingCert(dir: string): Promise<{ cert: string; key: string }> {
+export async function issueServingCert(dir: string, extraIps: string[] = []): Promise<{ cert: string; key: string }> {
   const key = join(dir, "serving.key");
   const csr = join(dir, "serving.csr");
   const cert = join(dir, "serving.crt");
@@ -16,7 +16,7 @@ export async function issueServingCert(dir: string): Promise<{ cert: string; key
     ext,
     // 10.96.0.1 and the kubernetes.default names: the in-cluster address of the `kubernetes`
     // Service (service range 10.96.0.0/24), which pods of a real-node test reach it by
-    "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n",
+    `subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,${extraIps.map((ip) => `IP:${ip},`).join("")}DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`,
   );
   await runOk([
     "openssl",

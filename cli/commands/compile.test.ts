@@ -17,11 +17,11 @@ describe("vpccni compile", () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
     const first = await vpccni(repo, "compile", "policies", "--out", "deploy");
     expect(first.code).toBe(0);
-    expect(first.stdout).toStartWith("deploy: 1 policy -> 13 added, 0 changed, 0 removed, 0 unchanged\n");
+    expect(first.stdout).toStartWith("deploy: 1 policy -> 22 added, 0 changed, 0 removed, 0 unchanged\n");
     const check = await vpccni(repo, "compile", "policies", "--out", "deploy", "--check");
     expect({ code: check.code, stdout: check.stdout }).toEqual({
       code: 0,
-      stdout: "deploy is current (13 files, 1 policy)\n",
+      stdout: "deploy is current (22 files, 1 policy)\n",
     });
     writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["releaseInterval: 10m"]));
     const stale = await vpccni(repo, "compile", "policies", "--out", "deploy", "--check");
@@ -96,8 +96,8 @@ describe("vpccni compile", () => {
     mkdirSync(join(repo, "docs"));
     const refused = await vpccni(repo, "compile", "docs", "--out", "deploy");
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain("error[would-remove-all]: this compile would remove all 12 files");
-    expect(readdirSync(join(repo, "deploy"))).toHaveLength(13);
+    expect(refused.stderr).toContain("error[would-remove-all]: this compile would remove all 21 files");
+    expect(readdirSync(join(repo, "deploy"))).toHaveLength(22);
     const allowed = await vpccni(repo, "compile", "docs", "--out", "deploy", "--allow-remove");
     expect(allowed.code).toBe(0);
     expect(readdirSync(join(repo, "deploy"))).toEqual(["kustomization.yaml"]);
@@ -107,7 +107,7 @@ describe("vpccni compile", () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
     const res = await vpccni(repo, "compile", "policies", "--out", "deploy", "--without-node-status-policy");
     expect(res.code).toBe(0);
-    expect(res.stdout).toStartWith("deploy: 1 policy -> 11 added,");
+    expect(res.stdout).toStartWith("deploy: 1 policy -> 20 added,");
     expect(res.stdout).not.toContain("validatingadmissionpolicy");
     // The check must be given the same option, or it reports the policy as missing.
     const check = await vpccni(repo, "compile", "policies", "--out", "deploy", "--check");
@@ -135,7 +135,7 @@ describe("vpccni compile", () => {
     expect(first.code).toBe(0);
     expect(first.stderr).toBe("");
     expect(first.doc.ok).toBe(true);
-    expect(first.doc.diff.added).toHaveLength(13);
+    expect(first.doc.diff.added).toHaveLength(22);
     expect(first.doc.diff.added).toContain("kustomization.yaml");
     expect([first.doc.diff.changed, first.doc.diff.removed, first.doc.diff.unchanged]).toEqual([[], [], []]);
     expect(first.doc.diagnostics).toEqual([]);

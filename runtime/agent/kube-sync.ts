@@ -25,9 +25,10 @@ export interface KubeSyncDeps {
   store: NodeStore;
   dataPlane: DataPlane;
   /**
-   * kubelet's device-plugin API: while registered, eni-ip is published there (kubelet keeps
-   * allocatable = healthy devices = bound IPs) and the Node status is not patched, since kubelet
-   * would rewrite the patched allocatable to the capacity anyway.
+   * kubelet's device-plugin API: while registered, kubelet keeps allocatable = healthy devices =
+   * bound IPs (without it, kubelet rewrites a patched allocatable to the capacity). The Node
+   * status is still patched with the same figures: kubelet shows a device change only at its
+   * next status update (10 s by default), and the scheduler should see new IPs at once.
    */
   devicePlugin?: DevicePlugin;
 }
@@ -52,13 +53,12 @@ export class KubeSync {
   poolChanged(state: PoolState): void {
     const figures = extendedResource(state);
     this.deps.devicePlugin?.update(figures);
-    if (this.deps.devicePlugin?.registered) return;
     if (JSON.stringify(figures) === this.sent || this.patchTimer) return;
     this.patchTimer = setTimeout(() => {
       this.patchTimer = undefined;
       const now = extendedResource(this.deps.driver.state);
       const key = JSON.stringify(now);
-      if (key === this.sent || this.deps.devicePlugin?.registered) return;
+      if (key === this.sent) return;
       this.patching = this.patching
         .then(() => this.deps.kube.setEniIpResource(this.deps.node, now))
         .then(() => {
@@ -139,8 +139,7 @@ export class KubeSync {
     if (this.patchTimer) {
       clearTimeout(this.patchTimer);
       this.patchTimer = undefined;
-      if (!this.deps.devicePlugin?.registered)
-        await this.deps.kube.setEniIpResource(this.deps.node, extendedResource(this.deps.driver.state)).catch(() => {});
+      await this.deps.kube.setEniIpResource(this.deps.node, extendedResource(this.deps.driver.state)).catch(() => {});
     }
     await this.patching;
   }

@@ -46,27 +46,39 @@ describe("compiled examples on a real API server", () => {
       "Namespace",
       "ServiceAccount",
       "ServiceAccount",
+      "ServiceAccount",
+      "Role",
       "Role",
       "ClusterRole",
+      "ClusterRole",
       "RoleBinding",
+      "RoleBinding",
+      "ClusterRoleBinding",
       "ClusterRoleBinding",
       "ConfigMap",
       "ConfigMap",
       "ConfigMap",
       "Service",
+      "Service",
+      "Deployment",
+      "PodDisruptionBudget",
       "ValidatingAdmissionPolicy",
       "ValidatingAdmissionPolicyBinding",
       "DaemonSet",
       "DaemonSet",
+      "MutatingWebhookConfiguration",
     ]);
   });
 
   test("server-side apply, wave by wave: dry run, then for real, without warnings; a second apply changes nothing", async () => {
     const admin = cluster().admin;
-    for (const w of [0, 1, 2]) {
+    // wave 3 is the eni-ip webhook's configuration: only a dry run here, since no controller
+    // serves it on this shared API server and failurePolicy Fail would refuse the other suites'
+    // pods (test/kubelet applies and exercises it with the controller running)
+    for (const w of [0, 1, 2, 3]) {
       const files = out.files.filter((f) => wave(out.dir, f) === w).flatMap((f) => ["-f", join(out.dir, f)]);
       expect(files.length).toBeGreaterThan(0);
-      for (const dry of [["--dry-run=server"], []]) {
+      for (const dry of w === 3 ? [["--dry-run=server"]] : [["--dry-run=server"], []]) {
         const res = await kubectl(admin, ["apply", "--server-side", "--field-manager=vpccni-test", ...dry, ...files]);
         expect({ wave: w, dry: dry.length > 0, code: res.code, stderr: res.stderr }).toEqual({
           wave: w,
@@ -76,7 +88,8 @@ describe("compiled examples on a real API server", () => {
         });
       }
     }
-    const again = await kubectl(admin, ["apply", "--server-side", "--field-manager=vpccni-test", "-k", out.dir]);
+    const applied = out.files.filter((f) => wave(out.dir, f) < 3).flatMap((f) => ["-f", join(out.dir, f)]);
+    const again = await kubectl(admin, ["apply", "--server-side", "--field-manager=vpccni-test", ...applied]);
     expect(again.stderr).toBe("");
     expect(
       again.stdout
@@ -85,7 +98,7 @@ describe("compiled examples on a real API server", () => {
         .every((l) => l.endsWith(" serverside-applied")),
     ).toBe(true);
     // Nothing the server defaults differs from what we wrote in a way apply would fight over.
-    const diff = await kubectl(admin, ["diff", "--server-side", "--field-manager=vpccni-test", "-k", out.dir]);
+    const diff = await kubectl(admin, ["diff", "--server-side", "--field-manager=vpccni-test", ...applied]);
     expect({ code: diff.code, stdout: diff.stdout, stderr: diff.stderr }).toEqual({ code: 0, stdout: "", stderr: "" });
     const ds = await kubeCall(admin, "GET", `/apis/apps/v1/namespaces/${NS}/daemonsets/vpccni-agent-general`);
     expect(ds.json.spec.template.spec.priorityClassName).toBe("system-node-critical");
@@ -138,7 +151,7 @@ describe("compiled examples on a real API server", () => {
         body: {
           apiVersion: "v1",
           kind: "Pod",
-          metadata: { name: "p1" },
+          metadata: { name: "p1", annotations: { "tke.cloud.tencent.com/networks": "tke-route-eni" } },
           spec: { nodeName: NODE, containers: [{ name: "c", image: "example.invalid/none" }] },
         },
       });
@@ -161,7 +174,7 @@ describe("compiled examples on a real API server", () => {
       }
     });
 
-    test("the agent's requests work for real, as runtime/kube sends them: node status, pods on the node, Node events", async () => {
+    test("the agent's requests work for real, as runtime/kube sends them: node status, pods on the node, one pod, Node events", async () => {
       // Each request below is first matched to its AGENT_API_REQUESTS entry, as the agent's tests do.
       const seen = new Set<string>();
       const agentCall: typeof kubeCall = (kc, method, path, opts) => {
@@ -177,6 +190,9 @@ describe("compiled examples on a real API server", () => {
       expect(patch.json.status.allocatable[ENI_IP]).toBe("5");
       const listed = await agentCall(general, "GET", `/api/v1/pods?fieldSelector=spec.nodeName%3D${NODE}`);
       expect(listed.json.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toContain("p1");
+      // mixed mode: the pod a CNI ADD names, for its networks annotation
+      const pod = await agentCall(general, "GET", `/api/v1/namespaces/${NS}/pods/p1`);
+      expect(pod.json.metadata.annotations["tke.cloud.tencent.com/networks"]).toBe("tke-route-eni");
       const event = await agentCall(general, "POST", `/api/v1/namespaces/${EVENTS_NAMESPACE}/events`, {
         body: {
           apiVersion: "v1",
@@ -252,7 +268,7 @@ describe("compiled examples on a real API server", () => {
       // and the harness does not run; the allowed patch above shows every expression evaluates.)
     }, 30_000);
 
-    test("the agent's own Kubernetes client (runtime/kube) works with these rights, and is refused on another node", async () => {
+    test("the agent's own Kubernetes client (runtime/kube) works with these rights (a missing pod is null), and is refused on another node", async () => {
       const c = cluster();
       const kubeconfig = writeKubeconfig(join(out.dir, "general.kubeconfig"), {
         server: c.server,
@@ -266,12 +282,15 @@ describe("compiled examples on a real API server", () => {
           NODE_EXTRA_CA_CERTS: c.caFile,
           PROBE_NODE: NODE,
           PROBE_OTHER_NODE: OTHER_NODE,
+          PROBE_NAMESPACE: NS,
         },
       });
       expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: "" });
       expect(JSON.parse(res.stdout)).toEqual({
         setEniIpResource: "ok",
         podsOnNode: ["p1", "vpccni-agent-general-node-a"],
+        podAnnotations: { "tke.cloud.tencent.com/networks": "tke-route-eni" },
+        missingPod: null,
         nodeEvent: "ok",
         // Refused by the node-status admission policy (in force since the test above).
         otherNodeStatus: "failed 403",
@@ -281,7 +300,7 @@ describe("compiled examples on a real API server", () => {
     }, 30_000);
 
     test("the server lists exactly the agent's rules for its ServiceAccount, nothing more", async () => {
-      const everywhere = ["list core/pods", "patch core/nodes/status"];
+      const everywhere = ["get core/pods", "list core/pods", "patch core/nodes/status"];
       for (const sa of [general, batch]) {
         expect(await ownRules(sa, NS)).toEqual(everywhere);
         expect(await ownRules(sa, "kube-system")).toEqual(everywhere);

@@ -16,14 +16,16 @@ import { type KubeletNode, requireKubelet } from "../../sandbox/kubelet.ts";
 import { paths } from "../../sandbox/paths.ts";
 import { requirePrereq } from "../../sandbox/prereq.ts";
 import { AGENT_NAMESPACE, IMAGE_ARCHIVE, RealCluster } from "../../sandbox/real-cluster.ts";
-import { ENI_IP_RESOURCE } from "../../schema/names.ts";
+import { ENI_IP_INJECTION_LABEL, ENI_IP_RESOURCE } from "../../schema/names.ts";
 import { podTcpExchange } from "../node/pod-tcp-kit.ts";
 
 const POOL_LABEL = { "node.vpccni.io/pool": "kubelet" };
 const APP = "web";
-/** 2 pod ENIs of 5 secondary IPs: 10 pods per node at most (quota counts the primary ENI and IP). */
-const QUOTA = { eniQuota: 3, ipsPerEni: 6 };
-const PER_NODE = 10;
+/** 2 pod ENIs of 6 secondary IPs: 12 pods per node at most (quota counts the primary ENI and IP). */
+const QUOTA = { eniQuota: 3, ipsPerEni: 7 };
+const PER_NODE = 12;
+/** The vpccni controller's replicas: pods with VPC IPs (and eni-ip requests) of their own. */
+const CONTROLLERS = 2;
 const PREBIND = { min: 2, max: 4 };
 
 interface ApiPod {
@@ -52,8 +54,7 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
               name: "pause",
               image: PAUSE_IMAGE,
               imagePullPolicy: "Never",
-              // what the eni-ip webhook injects (not built yet): one VPC IP per pod
-              resources: { requests: { [ENI_IP_RESOURCE]: "1" }, limits: { [ENI_IP_RESOURCE]: "1" } },
+              // no eni-ip request: the webhook adds it
             },
           ],
         },
@@ -165,16 +166,48 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
     await Bun.sleep(6_000);
     for (const n of nodes()) {
       const node = await c.get(`/api/v1/nodes/${n.name}`);
-      const { extendedResource } = await n.node.view();
+      const { extendedResource, pods } = await n.node.view();
       expect(node.status.allocatable?.[ENI_IP_RESOURCE]).toBe(String(extendedResource.allocatable));
-      expect(extendedResource.allocatable).toBe(PREBIND.min);
+      // the controller's pods are the only ones yet: pods + prebind.min bound
+      expect(extendedResource.allocatable).toBe(pods.length + PREBIND.min);
     }
   }, 90_000);
 
-  test("a Deployment of 20 pods: all Running on both nodes, each with a VPC IP of the policy's subnets, TCP across nodes", async () => {
+  test("the eni-ip webhook (vpccni controller, TLS it keeps itself) adds eni-ip to pods that use vpccni, and only to them", async () => {
     await kubeCall(c.kube.admin, "POST", "/api/v1/namespaces", {
       body: { apiVersion: "v1", kind: "Namespace", metadata: { name: APP } },
     });
+    await kubeCall(c.kube.admin, "POST", "/api/v1/namespaces", {
+      body: {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: "opted-out", labels: { [ENI_IP_INJECTION_LABEL]: "disabled" } },
+      },
+    });
+    // the controller made its CA and serving certificate, and put the CA in the configuration
+    const secret = await c.get(`/api/v1/namespaces/${AGENT_NAMESPACE}/secrets/vpccni-webhook-tls`);
+    const config = await c.get("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/vpccni-eni-ip");
+    expect(config.webhooks[0].clientConfig.caBundle).toBe(secret.data["ca.crt"]);
+    const create = async (ns: string, name: string, extra: Record<string, unknown> = {}) =>
+      (
+        await kubeCall(c.kube.admin, "POST", `/api/v1/namespaces/${ns}/pods?dryRun=All`, {
+          body: {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name },
+            spec: { containers: [{ name: "c", image: PAUSE_IMAGE }], ...extra },
+          },
+        })
+      ).json.spec.containers[0].resources;
+    expect(await create(APP, "uses-vpccni")).toEqual({
+      requests: { [ENI_IP_RESOURCE]: "1" },
+      limits: { [ENI_IP_RESOURCE]: "1" },
+    });
+    expect(await create(APP, "host", { hostNetwork: true })).toEqual({});
+    expect(await create("opted-out", "skipped")).toEqual({});
+  }, 60_000);
+
+  test("a Deployment of 20 pods: all Running on both nodes, each with a VPC IP of the policy's subnets, TCP across nodes", async () => {
     await kubeCall(c.kube.admin, "POST", `/apis/apps/v1/namespaces/${APP}/deployments`, { body: deployment(20) });
     await waitFor("20 pods Running", async () => (await running()).length === 20, 240_000).catch(async (e) => {
       const pods = await appPods();
@@ -183,20 +216,19 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
       );
     });
     const pods = await running();
-    const byNode = new Map<string, number>();
-    for (const p of pods) byNode.set(p.spec.nodeName!, (byNode.get(p.spec.nodeName!) ?? 0) + 1);
-    expect([...byNode.entries()].sort()).toEqual([
-      ["node1", PER_NODE],
-      ["node2", PER_NODE],
-    ]);
+    expect(new Set(pods.map((p) => p.spec.nodeName)).size).toBe(2);
     const cidrs = podSubnets();
     expect(cidrs.length).toBeGreaterThan(0);
     const ips = pods.map((p) => p.status.podIP ?? "");
     expect(new Set(ips).size).toBe(20);
     for (const ip of ips) expect(cidrs.some((cidr) => inCidr(ip, cidr))).toBe(true);
-    // the agents hold exactly these pods, and the cloud has their IPs on the nodes' ENIs
+    // the agents hold exactly these pods (and the controller's), the cloud has their IPs on the nodes' ENIs
+    const controllers = (await c.get(`/api/v1/namespaces/${AGENT_NAMESPACE}/pods`)).items.filter(
+      (p: any) => !p.spec.hostNetwork,
+    ) as ApiPod[];
+    expect(controllers).toHaveLength(CONTROLLERS);
     for (const n of nodes()) {
-      const mine = pods.filter((p) => p.spec.nodeName === n.name).map((p) => p.status.podIP ?? "");
+      const mine = [...pods, ...controllers].filter((p) => p.spec.nodeName === n.name).map((p) => p.status.podIP ?? "");
       const v = await n.node.view();
       expect(v.pods.map((x) => x.ip).sort()).toEqual(mine.sort());
       const cloud = await n.node.cloud();
@@ -212,6 +244,10 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
   }, 300_000);
 
   test("a pod beyond the nodes' eni-ip stays Pending with the scheduler's Insufficient event, and runs once capacity appears", async () => {
+    // every IP the two nodes may bind in use: the controller's pods and the Deployment's
+    const full = 2 * PER_NODE - CONTROLLERS;
+    expect((await scale(full)).status).toBe(200);
+    await waitFor(`${full} pods Running`, async () => (await running()).length === full, 240_000);
     await kubeCall(c.kube.admin, "POST", `/api/v1/namespaces/${APP}/pods`, {
       body: {
         apiVersion: "v1",
@@ -219,14 +255,7 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
         metadata: { name: "over" },
         spec: {
           terminationGracePeriodSeconds: 1,
-          containers: [
-            {
-              name: "pause",
-              image: PAUSE_IMAGE,
-              imagePullPolicy: "Never",
-              resources: { requests: { [ENI_IP_RESOURCE]: "1" }, limits: { [ENI_IP_RESOURCE]: "1" } },
-            },
-          ],
+          containers: [{ name: "pause", image: PAUSE_IMAGE, imagePullPolicy: "Never" }],
         },
       },
     });
@@ -242,23 +271,27 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
     expect(over.status.phase).toBe("Pending");
     expect(over.spec.nodeName).toBeUndefined();
     // one pod of the Deployment goes: its node's IP comes free, and the pending pod runs there
-    expect((await scale(19)).status).toBe(200);
+    expect((await scale(full - 1)).status).toBe(200);
     await waitFor(
       "the pending pod Running",
       async () => (await c.get(`/api/v1/namespaces/${APP}/pods/over`)).status.phase === "Running",
       90_000,
     );
-  }, 150_000);
+  }, 360_000);
 
   test("a DaemonSet rolling update (new policy digest) keeps every running pod's networking", async () => {
     const before = new Map((await running()).map((p) => [p.metadata.name, p.status.podIP]));
-    expect(before.size).toBe(20);
+    expect(before.size).toBe(2 * PER_NODE - CONTROLLERS);
     const agentUids = async () =>
-      ((await c.get(`/api/v1/namespaces/${AGENT_NAMESPACE}/pods`)).items as any[]).map((p) => p.metadata.uid).sort();
+      ((await c.get(`/api/v1/namespaces/${AGENT_NAMESPACE}/pods`)).items as any[])
+        .filter((p) => p.spec.hostNetwork)
+        .map((p) => p.metadata.uid)
+        .sort();
     const oldAgents = await agentUids();
     const ds0 = (await c.get(`/apis/apps/v1/namespaces/${AGENT_NAMESPACE}/daemonsets`)).items[0];
     // a policy change is a new ConfigMap digest on the pod template: kubelet replaces the agents
-    await c.deploy({ prebind: { min: PREBIND.min, max: PREBIND.max + 1 } });
+    // (a setting rule 1's bounds do not depend on, so the later checks stay the same)
+    await c.deploy({ releaseInterval: "6s" });
     await waitFor(
       "the DaemonSet rolled out",
       async () => {
@@ -279,8 +312,13 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
     const after = await running();
     expect(new Map(after.map((p) => [p.metadata.name, p.status.podIP]))).toEqual(before);
     // the new agents took the pods over from their state, and the pods still talk across nodes
+    const controllers = (await c.get(`/api/v1/namespaces/${AGENT_NAMESPACE}/pods`)).items.filter(
+      (p: any) => !p.spec.hostNetwork,
+    ) as ApiPod[];
     for (const n of nodes()) {
-      const mine = after.filter((p) => p.spec.nodeName === n.name).map((p) => p.status.podIP ?? "");
+      const mine = [...after, ...controllers]
+        .filter((p) => p.spec.nodeName === n.name)
+        .map((p) => p.status.podIP ?? "");
       expect((await n.node.view()).pods.map((x) => x.ip).sort()).toEqual(mine.sort());
     }
     const a = await sandboxOf(after.find((p) => p.spec.nodeName === "node1")!);
@@ -298,7 +336,10 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
       await waitFor(
         `${n.name}'s pool back within rule 1`,
         async () => {
-          const mine = (await running()).filter((p) => p.spec.nodeName === n.name).length;
+          const controllers = (await c.get(`/api/v1/namespaces/${AGENT_NAMESPACE}/pods`)).items.filter(
+            (p: any) => !p.spec.hostNetwork && p.spec.nodeName === n.name && p.status.phase === "Running",
+          );
+          const mine = (await running()).filter((p) => p.spec.nodeName === n.name).length + controllers.length;
           const s = await poolSettled(n);
           return s.pods === mine && s.ok;
         },

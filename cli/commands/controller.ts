@@ -1,0 +1,107 @@
+import { parseArgs } from "node:util";
+import { createLogger, type Level } from "../../runtime/agent/log.ts";
+import { Controller } from "../../runtime/controller/controller.ts";
+import { clusterCaFile } from "../../runtime/kube/ca-env.ts";
+import { ControllerKubeClient } from "../../runtime/kube/controller-client.ts";
+import { selfArgs } from "./agent.ts";
+
+export const help = `Usage: vpccni controller [options]
+
+The cluster component (run by the vpccni-controller Deployment): serves the
+admission webhook that makes pods using vpccni request one
+tke.cloud.tencent.com/eni-ip, with TLS it keeps in a Secret it creates and a
+caBundle it sets on its MutatingWebhookConfiguration.
+
+Options (environment variable in brackets):
+  --namespace NS               its namespace [POD_NAMESPACE] (required)
+  --mode MODE                  default (vpccni is the cluster's CNI) or mixed
+                               (only pods that opt in) (default: default)
+  --listen HOST:PORT           the HTTPS webhook (default 0.0.0.0:9443)
+  --health-listen HOST:PORT    /healthz and /readyz (default 0.0.0.0:9440);
+                               "off" for none
+  --webhook-service NAME       the webhook's Service (default vpccni-webhook)
+  --webhook-secret NAME        the TLS Secret it keeps (default
+                               vpccni-webhook-tls)
+  --webhook-configuration NAME the MutatingWebhookConfiguration whose caBundle
+                               it sets (default vpccni-eni-ip)
+  --kubeconfig FILE            Kubernetes access [KUBECONFIG] (default: the
+                               pod's ServiceAccount)
+  --log-level LEVEL            debug, info, warn or error (default info)
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const env = process.env;
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      namespace: { type: "string", default: env.POD_NAMESPACE },
+      mode: { type: "string", default: "default" },
+      listen: { type: "string", default: "0.0.0.0:9443" },
+      "health-listen": { type: "string", default: "0.0.0.0:9440" },
+      "webhook-service": { type: "string", default: "vpccni-webhook" },
+      "webhook-secret": { type: "string", default: "vpccni-webhook-tls" },
+      "webhook-configuration": { type: "string", default: "vpccni-eni-ip" },
+      kubeconfig: { type: "string", default: env.KUBECONFIG },
+      "log-level": { type: "string", default: "info" },
+    },
+  });
+  const fail = (m: string) => {
+    process.stderr.write(`vpccni controller: ${m}\n`);
+    return 2;
+  };
+  const level = values["log-level"] as Level;
+  if (!["debug", "info", "warn", "error"].includes(level))
+    return fail(`--log-level is ${JSON.stringify(level)}; allowed: debug, info, warn or error`);
+  const mode = values.mode as string;
+  if (mode !== "default" && mode !== "mixed")
+    return fail(`--mode is ${JSON.stringify(mode)}; allowed: default or mixed`);
+  const namespace = values.namespace as string | undefined;
+  if (!namespace)
+    return fail("--namespace (or POD_NAMESPACE) is required; the Deployment sets it from metadata.namespace");
+  for (const flag of ["listen", "health-listen"] as const) {
+    const v = values[flag];
+    if (flag === "health-listen" && v === "off") continue;
+    if (!/^[^\s]*:\d{1,5}$/.test(v))
+      return fail(`--${flag} is ${JSON.stringify(v)}; allowed: HOST:PORT, e.g. 0.0.0.0:9443`);
+  }
+  const kubeconfig = values.kubeconfig as string | undefined;
+  // client-node under Bun needs the cluster CA at process start (see runtime/kube/ca-env.ts)
+  if (!env.NODE_EXTRA_CA_CERTS) {
+    const ca = clusterCaFile(kubeconfig);
+    if (ca) {
+      const child = Bun.spawn([process.execPath, ...selfArgs()], {
+        env: { ...env, NODE_EXTRA_CA_CERTS: ca },
+        stdio: ["inherit", "inherit", "inherit"],
+      });
+      for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => child.kill(signal));
+      return await child.exited;
+    }
+  }
+  const log = createLogger({ level, base: { component: "vpccni-controller" } });
+  const controller = new Controller({
+    namespace,
+    webhookSecret: values["webhook-secret"] as string,
+    webhookService: values["webhook-service"] as string,
+    webhookConfiguration: values["webhook-configuration"] as string,
+    listen: values.listen as string,
+    healthListen: values["health-listen"] === "off" ? null : (values["health-listen"] as string),
+    settings: { mode },
+    kube: ControllerKubeClient.load(kubeconfig),
+    log,
+  });
+  try {
+    await controller.start();
+  } catch (e) {
+    log.error("controller failed to start", { error: (e as Error).message });
+    await controller.stop();
+    return 1;
+  }
+  const { promise, resolve } = Promise.withResolvers<number>();
+  for (const signal of ["SIGTERM", "SIGINT"] as const)
+    process.on(signal, () => {
+      log.info("stopping", { signal });
+      void controller.stop().then(() => resolve(0));
+    });
+  const code = await promise;
+  process.exit(code);
+}

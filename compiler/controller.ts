@@ -1,0 +1,296 @@
+// The cluster component, `vpccni controller`: its Deployment (2 replicas, every one serves the
+// webhook), the webhook's Service and MutatingWebhookConfiguration, a PodDisruptionBudget, and
+// RBAC derived from CONTROLLER_API_REQUESTS, which lists exactly what
+// runtime/kube/controller-client.ts asks (test/compiler proves it on a real API server).
+// No TLS material in the output: the controller makes its CA and serving key in a Secret and
+// sets the caBundle itself; GitOps tools must leave that one field alone (examples/argocd).
+import type {
+  V1ClusterRole,
+  V1ClusterRoleBinding,
+  V1Deployment,
+  V1MutatingWebhookConfiguration,
+  V1PodDisruptionBudget,
+  V1Role,
+  V1RoleBinding,
+  V1Service,
+  V1ServiceAccount,
+} from "@kubernetes/client-node";
+import { ENI_IP_INJECTION_LABEL, ENI_IP_RESOURCE } from "../schema/names.ts";
+import { ENV, SERVICE_ACCOUNT_CA } from "./agent-contract.ts";
+import { commonLabels, names } from "./labels.ts";
+import type { Manifest, Resource } from "./resource.ts";
+
+export const CONTROLLER = {
+  webhookPort: 9443,
+  healthPort: 9440,
+  webhookPath: "/mutate-pods",
+  webhookName: "eni-ip.vpccni.io",
+} as const;
+
+export interface ControllerRequest {
+  verb: "get" | "create" | "update" | "patch";
+  group: string;
+  resource: string;
+  /** Only these objects (RBAC resourceNames); a create cannot be narrowed so. */
+  names?: string[];
+  scope: "cluster" | "namespace";
+  why: string;
+}
+
+/** Every request `vpccni controller` makes; the generated roles allow these and nothing else. */
+export const CONTROLLER_API_REQUESTS: readonly ControllerRequest[] = [
+  {
+    verb: "get",
+    group: "",
+    resource: "secrets",
+    names: [names.webhookSecret],
+    scope: "namespace",
+    why: "reads the webhook's CA and serving certificate, which the first replica created",
+  },
+  {
+    verb: "create",
+    group: "",
+    resource: "secrets",
+    scope: "namespace",
+    why: "creates the webhook's TLS Secret once (RBAC cannot narrow a create to a name)",
+  },
+  {
+    verb: "update",
+    group: "",
+    resource: "secrets",
+    names: [names.webhookSecret],
+    scope: "namespace",
+    why: "renews the serving certificate from the same CA 30 days before it ends",
+  },
+  {
+    verb: "get",
+    group: "admissionregistration.k8s.io",
+    resource: "mutatingwebhookconfigurations",
+    names: [names.webhookConfiguration],
+    scope: "cluster",
+    why: "reads its webhook configuration's caBundle",
+  },
+  {
+    verb: "patch",
+    group: "admissionregistration.k8s.io",
+    resource: "mutatingwebhookconfigurations",
+    names: [names.webhookConfiguration],
+    scope: "cluster",
+    why: "sets the caBundle to its CA (the field is not in Git)",
+  },
+];
+
+function rules(scope: "cluster" | "namespace") {
+  return CONTROLLER_API_REQUESTS.filter((r) => r.scope === scope).map((r) => ({
+    rule: {
+      apiGroups: [r.group],
+      resources: [r.resource],
+      verbs: [r.verb],
+      ...(r.names ? { resourceNames: r.names } : {}),
+    },
+    why: r.why,
+  }));
+}
+
+export function controllerObjects(namespace: string, image: string, mode: "default" | "mixed"): Resource[] {
+  const labels = commonLabels("controller");
+  const selector = { "app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "vpccni" };
+  const name = names.controller;
+  const subject = { kind: "ServiceAccount", name, namespace };
+  const clusterRules = rules("cluster");
+  const nsRules = rules("namespace");
+  const resources: Resource[] = [
+    {
+      manifest: {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name, namespace, labels },
+      } satisfies Manifest<V1ServiceAccount>,
+    },
+    {
+      manifest: {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name, labels },
+        rules: clusterRules.map((r) => r.rule),
+      } satisfies Manifest<V1ClusterRole>,
+      comments: clusterRules.map((r, i) => ({ path: ["rules", i], text: r.why })),
+    },
+    {
+      manifest: {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name, labels },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
+        subjects: [subject],
+      } satisfies Manifest<V1ClusterRoleBinding>,
+    },
+    {
+      manifest: {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name, namespace, labels },
+        rules: nsRules.map((r) => r.rule),
+      } satisfies Manifest<V1Role>,
+      comments: nsRules.map((r, i) => ({ path: ["rules", i], text: r.why })),
+    },
+    {
+      manifest: {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name, namespace, labels },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+        subjects: [subject],
+      } satisfies Manifest<V1RoleBinding>,
+    },
+    {
+      manifest: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name, namespace, labels },
+        spec: {
+          // two: the webhook has failurePolicy Fail, so one replica must serve while another restarts
+          replicas: 2,
+          selector: { matchLabels: selector },
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          template: {
+            metadata: { labels: { ...labels, ...selector } },
+            spec: {
+              serviceAccountName: name,
+              automountServiceAccountToken: true,
+              priorityClassName: "system-cluster-critical",
+              enableServiceLinks: false,
+              // apart, so that losing one node never takes both replicas
+              affinity: {
+                podAntiAffinity: {
+                  preferredDuringSchedulingIgnoredDuringExecution: [
+                    {
+                      weight: 100,
+                      podAffinityTerm: {
+                        topologyKey: "kubernetes.io/hostname",
+                        labelSelector: { matchLabels: selector },
+                      },
+                    },
+                  ],
+                },
+              },
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 65532,
+                runAsGroup: 65532,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              containers: [
+                {
+                  name: "controller",
+                  image,
+                  imagePullPolicy: "IfNotPresent",
+                  command: ["vpccni"],
+                  args: [
+                    "controller",
+                    `--mode=${mode}`,
+                    `--listen=0.0.0.0:${CONTROLLER.webhookPort}`,
+                    `--health-listen=0.0.0.0:${CONTROLLER.healthPort}`,
+                    `--webhook-service=${names.webhookService}`,
+                    `--webhook-secret=${names.webhookSecret}`,
+                    `--webhook-configuration=${names.webhookConfiguration}`,
+                  ],
+                  env: [
+                    { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                    { name: ENV.extraCaCerts, value: SERVICE_ACCOUNT_CA },
+                  ],
+                  ports: [
+                    { name: "webhook", containerPort: CONTROLLER.webhookPort, protocol: "TCP" },
+                    { name: "health", containerPort: CONTROLLER.healthPort, protocol: "TCP" },
+                  ],
+                  readinessProbe: {
+                    httpGet: { path: "/readyz", port: CONTROLLER.healthPort, scheme: "HTTP" },
+                    periodSeconds: 5,
+                    failureThreshold: 3,
+                  },
+                  livenessProbe: {
+                    httpGet: { path: "/healthz", port: CONTROLLER.healthPort, scheme: "HTTP" },
+                    periodSeconds: 10,
+                    failureThreshold: 6,
+                  },
+                  // its own namespace is outside the webhook: in default mode its pods take VPC IPs
+                  // like any other, so they ask for them as the webhook would make them
+                  resources: {
+                    requests: { cpu: "20m", memory: "64Mi", ...(mode === "default" ? { [ENI_IP_RESOURCE]: "1" } : {}) },
+                    limits: { memory: "256Mi", ...(mode === "default" ? { [ENI_IP_RESOURCE]: "1" } : {}) },
+                  },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    capabilities: { drop: ["ALL"] },
+                    readOnlyRootFilesystem: true,
+                  },
+                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                  terminationMessagePolicy: "FallbackToLogsOnError",
+                },
+              ],
+              volumes: [{ name: "tmp", emptyDir: { sizeLimit: "32Mi" } }],
+            },
+          },
+        },
+      } satisfies Manifest<V1Deployment>,
+    },
+    {
+      manifest: {
+        apiVersion: "policy/v1",
+        kind: "PodDisruptionBudget",
+        metadata: { name, namespace, labels },
+        spec: { minAvailable: 1, selector: { matchLabels: selector } },
+      } satisfies Manifest<V1PodDisruptionBudget>,
+    },
+    {
+      manifest: {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: names.webhookService, namespace, labels },
+        spec: {
+          selector,
+          ports: [{ name: "webhook", port: 443, targetPort: CONTROLLER.webhookPort, protocol: "TCP" }],
+        },
+      } satisfies Manifest<V1Service>,
+    },
+    {
+      manifest: {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "MutatingWebhookConfiguration",
+        metadata: { name: names.webhookConfiguration, labels },
+        webhooks: [
+          {
+            name: CONTROLLER.webhookName,
+            admissionReviewVersions: ["v1"],
+            // caBundle: set by the controller from its own CA (not in Git)
+            clientConfig: {
+              service: { name: names.webhookService, namespace, path: CONTROLLER.webhookPath, port: 443 },
+            },
+            rules: [
+              {
+                operations: ["CREATE"],
+                apiGroups: [""],
+                apiVersions: ["v1"],
+                resources: ["pods"],
+                scope: "Namespaced",
+              },
+            ],
+            // a pod that should ask for eni-ip and does not would be placed on a node with no IP
+            failurePolicy: "Fail",
+            sideEffects: "None",
+            timeoutSeconds: 5,
+            reinvocationPolicy: "IfNeeded",
+            // never its own namespace, so it can always restart itself; and namespaces that opt out
+            namespaceSelector: {
+              matchExpressions: [
+                { key: "kubernetes.io/metadata.name", operator: "NotIn", values: [namespace] },
+                { key: ENI_IP_INJECTION_LABEL, operator: "NotIn", values: ["disabled"] },
+              ],
+            },
+          },
+        ],
+      } satisfies Manifest<V1MutatingWebhookConfiguration>,
+    },
+  ];
+  return resources;
+}

@@ -1,0 +1,122 @@
+// `vpccni controller`: the cluster component. Today it serves the eni-ip admission webhook on
+// every replica (webhook.ts), with TLS it keeps in a Secret and a caBundle it sets itself
+// (tls-bootstrap.ts); fixed IP's leader-elected loops will join it here. A resync re-checks the
+// Secret and the caBundle every minute: a renewed certificate is served from then on, and a
+// caBundle a GitOps tool removed is put back.
+import type { ControllerKubePort } from "../kube/controller-client.ts";
+import type { Logger } from "../agent/log.ts";
+import { serviceDnsNames, type WebhookTls } from "./certs.ts";
+import { ensureWebhookTls } from "./tls-bootstrap.ts";
+import { review, WEBHOOK_PATH, type WebhookSettings } from "./webhook.ts";
+
+export interface ControllerOptions {
+  namespace: string;
+  webhookSecret: string;
+  webhookService: string;
+  webhookConfiguration: string;
+  /** host:port of the HTTPS webhook. */
+  listen: string;
+  /** host:port of /healthz and /readyz (plain HTTP, for the kubelet's probes); null: none. */
+  healthListen: string | null;
+  settings: WebhookSettings;
+  kube: ControllerKubePort;
+  log: Logger;
+  resyncMs?: number;
+}
+
+/** Biggest AdmissionReview accepted: a pod spec is far smaller (the API server caps at 3 MiB). */
+const MAX_BODY = 3 * 1024 * 1024;
+
+function hostPort(s: string): { hostname: string; port: number } {
+  const i = s.lastIndexOf(":");
+  return { hostname: s.slice(0, i) || "0.0.0.0", port: Number(s.slice(i + 1)) };
+}
+
+export class Controller {
+  private webhook: ReturnType<typeof Bun.serve> | undefined;
+  private health: ReturnType<typeof Bun.serve> | undefined;
+  private tls: WebhookTls | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private ready = false;
+  reviews = 0;
+
+  constructor(private readonly opts: ControllerOptions) {}
+
+  get webhookPort(): number {
+    return this.webhook?.port ?? 0;
+  }
+  get healthPort(): number {
+    return this.health?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const { opts } = this;
+    if (opts.healthListen !== null) {
+      this.health = Bun.serve({
+        ...hostPort(opts.healthListen),
+        fetch: (req) => {
+          const path = new URL(req.url).pathname;
+          if (path === "/healthz") return new Response("ok\n");
+          if (path === "/readyz")
+            return this.ready ? new Response("ok\n") : new Response("webhook TLS not set up yet\n", { status: 503 });
+          return new Response("not found\n", { status: 404 });
+        },
+      });
+    }
+    await this.syncTls();
+    this.timer = setInterval(
+      () =>
+        void this.syncTls().catch((e: unknown) =>
+          opts.log.warn("webhook TLS resync failed", { error: (e as Error).message }),
+        ),
+      opts.resyncMs ?? 60_000,
+    );
+    this.ready = true;
+    opts.log.info("controller ready", { webhook: opts.listen, mode: opts.settings.mode });
+  }
+
+  private async syncTls(): Promise<void> {
+    const { opts } = this;
+    const tls = await ensureWebhookTls(opts.kube, {
+      namespace: opts.namespace,
+      secret: opts.webhookSecret,
+      dnsNames: serviceDnsNames(opts.webhookService, opts.namespace),
+      webhookConfiguration: opts.webhookConfiguration,
+    });
+    if (this.tls?.cert === tls.cert && this.webhook) return;
+    this.tls = tls;
+    const previous = this.webhook;
+    // a new certificate: serve it from a new listener (the port is reused once the old one stops)
+    previous?.stop(false);
+    this.webhook = Bun.serve({
+      ...hostPort(opts.listen),
+      tls: { cert: tls.cert, key: tls.key },
+      maxRequestBodySize: MAX_BODY,
+      fetch: (req) => this.handle(req),
+    });
+    opts.log.info("serving the eni-ip webhook", { listen: opts.listen, renewed: previous !== undefined });
+  }
+
+  private async handle(req: Request): Promise<Response> {
+    const path = new URL(req.url).pathname;
+    if (path !== WEBHOOK_PATH)
+      return Response.json({ error: `not found; the webhook is POST ${WEBHOOK_PATH}` }, { status: 404 });
+    if (req.method !== "POST") return Response.json({ error: `method ${req.method}; allowed: POST` }, { status: 405 });
+    let body: unknown;
+    try {
+      body = await req.json();
+    } catch {
+      return Response.json({ error: "the body is not JSON: expected an AdmissionReview" }, { status: 400 });
+    }
+    const r = review(body, this.opts.settings);
+    this.reviews++;
+    return Response.json(r.body, { status: r.status });
+  }
+
+  async stop(): Promise<void> {
+    this.ready = false;
+    if (this.timer) clearInterval(this.timer);
+    this.webhook?.stop(true);
+    this.health?.stop(true);
+  }
+}
