@@ -13,7 +13,7 @@ import { ensureOsTools, SANDBOX_TOOLS } from "../../sandbox/os-packages.ts";
 import { kubeCall } from "../../sandbox/kube-api.ts";
 import { paths } from "../../sandbox/paths.ts";
 import { EmulatedCluster, waitFor } from "../../sandbox/emulated-cluster.ts";
-import { tcpEcho } from "./connectivity.ts";
+import { bedPod, tcpEcho } from "./connectivity.ts";
 import { apiCalls, poolLine, Progress } from "./progress.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -23,6 +23,8 @@ export interface DemoOptions {
   nodes: number;
   pods: number;
   kube: "auto" | "off";
+  /** Why the nodes are emulated rather than real (sandbox/real-cluster.ts): a flag, or what is missing. */
+  emulatedBecause?: { flag: string } | { missing: string };
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -67,6 +69,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       `    Kubernetes: ${opts.kube === "off" ? "off (--no-kube)" : "no local kube-apiserver is built (bash scripts/prereqs.sh builds one)"}; running without it`,
     );
   }
+
+  const because = opts.emulatedBecause;
+  if (because)
+    say(
+      `    Nodes: emulated, agents as processes${"flag" in because ? ` (${because.flag})` : `; real nodes need ${because.missing}`}`,
+    );
 
   say("2/6 start the emulated cloud and the network test bed");
   const world = await EmulatedCluster.start({ nodes: opts.nodes, cluster, caller: "direct", spec: {} });
@@ -127,7 +135,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       [...world.nodes[0]!.pods.values()][0]!,
       [...world.nodes[world.nodes.length - 1]!.pods.values()][0]!,
     ];
-    const echo = await tcpEcho(world.bed, { ns: a.pod.ns, ip: a.ip }, { ns: b.pod.ns, ip: b.ip });
+    const echo = await tcpEcho(bedPod(world.bed, a.pod.ns, a.ip), bedPod(world.bed, b.pod.ns, b.ip));
     say(
       `    TCP ${a.ip} (${world.nodes[0]!.name}) -> ${b.ip} (${world.nodes.at(-1)!.name}): ${echo.ok ? `ok, echoed "${echo.detail}"` : `FAILED: ${echo.detail}`}`,
     );
