@@ -139,6 +139,14 @@ spec:
   destination:
     server: https://kubernetes.default.svc
     namespace: vpccni-system
+  # vpccni's controller sets its webhook's caBundle from a CA it keeps in a Secret (no TLS
+  # material in Git): not drift.
+  ignoreDifferences:
+    - group: admissionregistration.k8s.io
+      kind: MutatingWebhookConfiguration
+      name: vpccni-eni-ip
+      jqPathExpressions:
+        - .webhooks[].clientConfig.caBundle
   syncPolicy:
     automated:
       # vpccni compile removes the files of deleted policies; prune removes their objects.
@@ -148,6 +156,7 @@ spec:
       - ServerSideApply=true
       # The Namespace, with its Pod Security labels, is part of deploy/.
       - CreateNamespace=false
+      - RespectIgnoreDifferences=true
 `;
 
 const FLUX = `# Flux applies the compiled manifests in deploy/ with kustomize-controller. It assumes a

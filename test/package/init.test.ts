@@ -43,7 +43,7 @@ describe("vpccni init", () => {
     expect(files).toContain("deploy/kustomization.yaml");
     expect(r.stdout).toContain("  wrote  gitops/policies/general.yaml\n");
     const check = await vpccni(root, "compile", "policies", "--out", "deploy", "--check");
-    expect(check.stdout).toBe("deploy is current (13 files, 1 policy)\n");
+    expect(check.stdout).toBe("deploy is current (22 files, 1 policy)\n");
     // The starter is valid as written, and every YAML file parses.
     const loaded = await loadPolicies(["policies"], root);
     expect(loaded.diagnostics).toEqual([]);

@@ -209,7 +209,7 @@ describe("vpccni installed from a git URL", () => {
       const r = await sh(other, "npx vpccni init >/dev/null && npx vpccni compile policies --out deploy --check");
       expect({ code: r.code, stdout: r.stdout }).toEqual({
         code: 0,
-        stdout: "deploy is current (13 files, 1 policy)\n",
+        stdout: "deploy is current (22 files, 1 policy)\n",
       });
     },
     SLOW,
