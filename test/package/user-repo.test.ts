@@ -140,7 +140,7 @@ describe("vpccni installed from its tarball into a fresh Git repository", () => 
       const outputs: string[] = [];
       for (const step of steps) outputs.push(await ok(step));
       expect(outputs[1]).toBe("3 policies in 3 files: 0 errors\n");
-      expect(outputs[2]).toBe("deploy is current (19 files, 3 policies)\n");
+      expect(outputs[2]).toBe("deploy is current (28 files, 3 policies)\n");
       const configMap = readFileSync(join(repo, "deploy/30-configmap-vpccni-policy-batch.yaml"), "utf8");
       expect(configMap).toContain("releaseInterval: 5m");
 
