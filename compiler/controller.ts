@@ -16,7 +16,9 @@ import type {
   V1ServiceAccount,
 } from "@kubernetes/client-node";
 import { ENI_IP_INJECTION_LABEL, ENI_IP_RESOURCE } from "../schema/names.ts";
-import { ENV, SERVICE_ACCOUNT_CA } from "./agent-contract.ts";
+import type { VpcCniPolicy } from "../schema/index.ts";
+import { ENV, PATHS, SERVICE_ACCOUNT_CA } from "./agent-contract.ts";
+import { credentialsSecretName } from "./policy-objects.ts";
 import { commonLabels, names } from "./labels.ts";
 import type { Manifest, Resource } from "./resource.ts";
 
@@ -28,7 +30,7 @@ export const CONTROLLER = {
 } as const;
 
 export interface ControllerRequest {
-  verb: "get" | "create" | "update" | "patch";
+  verb: "get" | "list" | "create" | "update" | "patch";
   group: string;
   resource: string;
   /** Only these objects (RBAC resourceNames); a create cannot be narrowed so. */
@@ -63,6 +65,36 @@ export const CONTROLLER_API_REQUESTS: readonly ControllerRequest[] = [
     why: "renews the serving certificate from the same CA 30 days before it ends",
   },
   {
+    verb: "list",
+    group: "",
+    resource: "nodes",
+    scope: "cluster",
+    why: "the departed-node ENI sweep keeps the ENIs of every Node that exists (their agents own them)",
+  },
+  {
+    verb: "get",
+    group: "coordination.k8s.io",
+    resource: "leases",
+    names: [names.controller],
+    scope: "namespace",
+    why: "reads the Lease the replicas elect a leader on",
+  },
+  {
+    verb: "create",
+    group: "coordination.k8s.io",
+    resource: "leases",
+    scope: "namespace",
+    why: "creates the Lease once (RBAC cannot narrow a create to a name)",
+  },
+  {
+    verb: "update",
+    group: "coordination.k8s.io",
+    resource: "leases",
+    names: [names.controller],
+    scope: "namespace",
+    why: "renews the Lease while leading, or takes it over once it ran out",
+  },
+  {
     verb: "get",
     group: "admissionregistration.k8s.io",
     resource: "mutatingwebhookconfigurations",
@@ -92,7 +124,17 @@ function rules(scope: "cluster" | "namespace") {
   }));
 }
 
-export function controllerObjects(namespace: string, image: string, mode: "default" | "mixed"): Resource[] {
+/**
+ * `policy`: the policy whose cloud settings (region, cluster, endpoint, credentials) the
+ * departed-node ENI sweep uses: the first by name (a cluster's policies share them).
+ */
+export function controllerObjects(
+  namespace: string,
+  image: string,
+  mode: "default" | "mixed",
+  policy: VpcCniPolicy,
+): Resource[] {
+  const secret = credentialsSecretName(policy);
   const labels = commonLabels("controller");
   const selector = { "app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "vpccni" };
   const name = names.controller;
@@ -178,6 +220,8 @@ export function controllerObjects(namespace: string, image: string, mode: "defau
                 runAsNonRoot: true,
                 runAsUser: 65532,
                 runAsGroup: 65532,
+                // the credentials Secret's files (0440) are the group's
+                fsGroup: 65532,
                 seccompProfile: { type: "RuntimeDefault" },
               },
               containers: [
@@ -194,9 +238,12 @@ export function controllerObjects(namespace: string, image: string, mode: "defau
                     `--webhook-service=${names.webhookService}`,
                     `--webhook-secret=${names.webhookSecret}`,
                     `--webhook-configuration=${names.webhookConfiguration}`,
+                    `--policy=${PATHS.policyFile}`,
+                    ...(secret === undefined ? [] : [`--credentials-dir=${PATHS.credentialsDir}`]),
                   ],
                   env: [
                     { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                    { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
                     { name: ENV.extraCaCerts, value: SERVICE_ACCOUNT_CA },
                   ],
                   ports: [
@@ -224,11 +271,24 @@ export function controllerObjects(namespace: string, image: string, mode: "defau
                     capabilities: { drop: ["ALL"] },
                     readOnlyRootFilesystem: true,
                   },
-                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                  volumeMounts: [
+                    { name: "policy", mountPath: PATHS.policyDir, readOnly: true },
+                    ...(secret === undefined
+                      ? []
+                      : [{ name: "credentials", mountPath: PATHS.credentialsDir, readOnly: true }]),
+                    { name: "tmp", mountPath: "/tmp" },
+                  ],
                   terminationMessagePolicy: "FallbackToLogsOnError",
                 },
               ],
-              volumes: [{ name: "tmp", emptyDir: { sizeLimit: "32Mi" } }],
+              volumes: [
+                { name: "policy", configMap: { name: names.policyConfig(policy.metadata.name), defaultMode: 0o444 } },
+                // optional, as for the agents: a missing Secret leaves the sweep failing, not the webhook down
+                ...(secret === undefined
+                  ? []
+                  : [{ name: "credentials", secret: { secretName: secret, defaultMode: 0o440, optional: true } }]),
+                { name: "tmp", emptyDir: { sizeLimit: "32Mi" } },
+              ],
             },
           },
         },

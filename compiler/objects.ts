@@ -71,7 +71,7 @@ export function build(
       cniConfDir: options.cniConfDir,
     }),
     metricsService(ns),
-    ...controllerObjects(ns, image, clusterMode(sorted)),
+    ...controllerObjects(ns, image, clusterMode(sorted), sorted[0]!.policy),
     ...monitoringObjects(sorted, ns),
   ];
   for (const { policy, file } of sorted) {

@@ -1,4 +1,8 @@
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { describeRejection, readPolicyFile } from "../../runtime/agent/policy-file.ts";
+import { resolveCredentials, TencentVpcApi } from "../../runtime/cloud/index.ts";
+import { parseDuration } from "../../schema/duration.ts";
 import { createLogger, type Level } from "../../runtime/agent/log.ts";
 import { Controller } from "../../runtime/controller/controller.ts";
 import { clusterCaFile } from "../../runtime/kube/ca-env.ts";
@@ -10,7 +14,8 @@ export const help = `Usage: vpccni controller [options]
 The cluster component (run by the vpccni-controller Deployment): serves the
 admission webhook that makes pods using vpccni request one
 tke.cloud.tencent.com/eni-ip, with TLS it keeps in a Secret it creates and a
-caBundle it sets on its MutatingWebhookConfiguration.
+caBundle it sets on its MutatingWebhookConfiguration. The replica elected on
+a Lease removes the ENIs of nodes that left the cluster.
 
 Options (environment variable in brackets):
   --namespace NS               its namespace [POD_NAMESPACE] (required)
@@ -24,6 +29,16 @@ Options (environment variable in brackets):
                                vpccni-webhook-tls)
   --webhook-configuration NAME the MutatingWebhookConfiguration whose caBundle
                                it sets (default vpccni-eni-ip)
+  --identity NAME              this replica in the Lease [POD_NAME] (default:
+                               the host name)
+  --policy FILE                a policy (its ConfigMap mount): region, cluster
+                               and cloud endpoint for the departed-node ENI
+                               sweep; without it, no sweep
+  --credentials-dir DIR        mounted credentials Secret (default:
+                               environment, then CVM role)
+  --metadata-url URL           instance metadata service (the CVM role)
+  --eni-age-guard DURATION     leave ENIs younger than this (default 10m)
+  --eni-sweep-interval DURATION  how often the leader sweeps (default 5m)
   --kubeconfig FILE            Kubernetes access [KUBECONFIG] (default: the
                                pod's ServiceAccount)
   --log-level LEVEL            debug, info, warn or error (default info)
@@ -41,6 +56,12 @@ export async function run(argv: string[]): Promise<number> {
       "webhook-service": { type: "string", default: "vpccni-webhook" },
       "webhook-secret": { type: "string", default: "vpccni-webhook-tls" },
       "webhook-configuration": { type: "string", default: "vpccni-eni-ip" },
+      identity: { type: "string", default: env.POD_NAME ?? hostname() },
+      policy: { type: "string" },
+      "credentials-dir": { type: "string" },
+      "metadata-url": { type: "string" },
+      "eni-age-guard": { type: "string", default: "10m" },
+      "eni-sweep-interval": { type: "string", default: "5m" },
       kubeconfig: { type: "string", default: env.KUBECONFIG },
       "log-level": { type: "string", default: "info" },
     },
@@ -64,6 +85,13 @@ export async function run(argv: string[]): Promise<number> {
     if (!/^[^\s]*:\d{1,5}$/.test(v))
       return fail(`--${flag} is ${JSON.stringify(v)}; allowed: HOST:PORT, e.g. 0.0.0.0:9443`);
   }
+  const durations: Record<string, number> = {};
+  for (const flag of ["eni-age-guard", "eni-sweep-interval"] as const) {
+    const ms = parseDuration(values[flag]);
+    if (ms === undefined || ms < 1000)
+      return fail(`--${flag} is ${JSON.stringify(values[flag])}; allowed: a duration of 1s or more, e.g. 10m`);
+    durations[flag] = ms;
+  }
   const kubeconfig = values.kubeconfig as string | undefined;
   // client-node under Bun needs the cluster CA at process start (see runtime/kube/ca-env.ts)
   if (!env.NODE_EXTRA_CA_CERTS) {
@@ -78,6 +106,28 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const log = createLogger({ level, base: { component: "vpccni-controller" } });
+  let sweep: { api: TencentVpcApi; clusterId: string; intervalMs: number; guardMs: number } | undefined;
+  if (values.policy) {
+    const load = await readPolicyFile(values.policy);
+    if (!load.ok) {
+      process.stderr.write(`vpccni controller: ${values.policy} cannot be used:\n${describeRejection(load)}\n`);
+      return 1;
+    }
+    const spec = load.policy.spec;
+    sweep = {
+      api: new TencentVpcApi({
+        region: spec.region,
+        endpoint: spec.cloud.endpoint,
+        credentials: resolveCredentials({ secretPath: values["credentials-dir"], metadataUrl: values["metadata-url"] }),
+        clusterId: spec.clusterId,
+        vpcId: spec.vpcId,
+        log: (event, fields) => log.debug(event, fields),
+      }),
+      clusterId: spec.clusterId,
+      intervalMs: durations["eni-sweep-interval"]!,
+      guardMs: durations["eni-age-guard"]!,
+    };
+  }
   const controller = new Controller({
     namespace,
     webhookSecret: values["webhook-secret"] as string,
@@ -88,6 +138,8 @@ export async function run(argv: string[]): Promise<number> {
     settings: { mode },
     kube: ControllerKubeClient.load(kubeconfig),
     log,
+    identity: values.identity,
+    ...(sweep ? { sweep } : {}),
   });
   try {
     await controller.start();

@@ -1,9 +1,13 @@
-// `vpccni controller`: the cluster component. Today it serves the eni-ip admission webhook on
-// every replica (webhook.ts), with TLS it keeps in a Secret and a caBundle it sets itself
-// (tls-bootstrap.ts); fixed IP's leader-elected loops will join it here. A resync re-checks the
+// `vpccni controller`: the cluster component. It serves the eni-ip admission webhook on every
+// replica (webhook.ts), with TLS it keeps in a Secret and a caBundle it sets itself
+// (tls-bootstrap.ts). One replica, elected on a Lease (leader.ts), removes the ENIs of nodes
+// that left the cluster (departed-enis.ts); fixed IP's loops will join it there. A resync re-checks the
 // Secret and the caBundle every minute: a renewed certificate is served from then on, and a
 // caBundle a GitOps tool removed is put back.
+import type { VpcApi } from "../cloud/types.ts";
 import type { ControllerKubePort } from "../kube/controller-client.ts";
+import { sweepDepartedEnis } from "./departed-enis.ts";
+import { LeaderElector } from "./leader.ts";
 import type { Logger } from "../agent/log.ts";
 import { serviceDnsNames, type WebhookTls } from "./certs.ts";
 import { ensureWebhookTls } from "./tls-bootstrap.ts";
@@ -22,6 +26,13 @@ export interface ControllerOptions {
   kube: ControllerKubePort;
   log: Logger;
   resyncMs?: number;
+  /** This replica's name in the Lease (the pod's name). */
+  identity: string;
+  /** The Lease the replicas elect a leader on (in `namespace`). */
+  leaseName?: string;
+  leaseMs?: number;
+  /** The departed-node ENI sweep (the leader's); absent: no cloud access, no sweep. */
+  sweep?: { api: VpcApi; clusterId: string; intervalMs: number; guardMs: number };
 }
 
 /** Biggest AdmissionReview accepted: a pod spec is far smaller (the API server caps at 3 MiB). */
@@ -38,9 +49,49 @@ export class Controller {
   private tls: WebhookTls | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private ready = false;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private sweeping: Promise<void> = Promise.resolve();
   reviews = 0;
+  readonly elector: LeaderElector;
 
-  constructor(private readonly opts: ControllerOptions) {}
+  /** Completed sweep passes (tests wait on it). */
+  sweeps = 0;
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.elector = new LeaderElector({
+      kube: opts.kube,
+      namespace: opts.namespace,
+      name: opts.leaseName ?? "vpccni-controller",
+      identity: opts.identity,
+      leaseMs: opts.leaseMs,
+      renewMs: opts.leaseMs === undefined ? undefined : Math.max(200, Math.floor(opts.leaseMs / 3)),
+      log: opts.log,
+      // a new leader sweeps at once: the old one may have died in the middle of a pass
+      onChange: (leader) => {
+        if (leader) this.sweepSoon();
+      },
+    });
+  }
+
+  /** One sweep pass, if this replica leads and has cloud access. */
+  sweepSoon(): Promise<void> {
+    const sweep = this.opts.sweep;
+    if (!sweep) return Promise.resolve();
+    this.sweeping = this.sweeping
+      .then(async () => {
+        if (!this.elector.leader) return;
+        await sweepDepartedEnis({
+          api: sweep.api,
+          clusterId: sweep.clusterId,
+          nodeNames: () => this.opts.kube.nodeNames(),
+          log: this.opts.log,
+          opts: { now: Date.now(), guardMs: sweep.guardMs },
+        });
+        this.sweeps++;
+      })
+      .catch((e: unknown) => this.opts.log.warn("departed-node ENI sweep failed", { error: (e as Error).message }));
+    return this.sweeping;
+  }
 
   get webhookPort(): number {
     return this.webhook?.port ?? 0;
@@ -72,7 +123,15 @@ export class Controller {
       opts.resyncMs ?? 60_000,
     );
     this.ready = true;
-    opts.log.info("controller ready", { webhook: opts.listen, mode: opts.settings.mode });
+    await this.elector.start();
+    if (opts.sweep) this.sweepTimer = setInterval(() => void this.sweepSoon(), opts.sweep.intervalMs);
+    opts.log.info("controller ready", {
+      webhook: opts.listen,
+      mode: opts.settings.mode,
+      identity: opts.identity,
+      leader: this.elector.leader,
+      eniSweep: opts.sweep ? { cluster: opts.sweep.clusterId, guardMs: opts.sweep.guardMs } : "off (no --policy)",
+    });
   }
 
   private async syncTls(): Promise<void> {
@@ -116,6 +175,9 @@ export class Controller {
   async stop(): Promise<void> {
     this.ready = false;
     if (this.timer) clearInterval(this.timer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.sweeping;
+    await this.elector.stop().catch(() => {});
     this.webhook?.stop(true);
     this.health?.stop(true);
   }

@@ -8,7 +8,32 @@ export interface TlsSecret {
   resourceVersion: string;
 }
 
-export interface ControllerKubePort {
+export interface Lease {
+  holder: string;
+  /** Last renewal, ms. */
+  renewedAt: number;
+  durationMs: number;
+  resourceVersion: string;
+}
+
+export interface LeasePort {
+  getLease(namespace: string, name: string): Promise<Lease | null>;
+  /** false when another replica created it first. */
+  createLease(namespace: string, name: string, holder: string, durationMs: number, now: number): Promise<boolean>;
+  /** false on a conflict (the Lease changed since `resourceVersion`). */
+  updateLease(
+    namespace: string,
+    name: string,
+    holder: string,
+    durationMs: number,
+    now: number,
+    resourceVersion: string,
+  ): Promise<boolean>;
+}
+
+export interface ControllerKubePort extends LeasePort {
+  /** Names of the cluster's Nodes (the departed-ENI sweep keeps what they own). */
+  nodeNames(): Promise<string[]>;
   /** The Secret's data (decoded), or null when it does not exist. */
   getSecret(namespace: string, name: string): Promise<TlsSecret | null>;
   /** Creates it; false when another replica did first (409). */
@@ -29,10 +54,80 @@ const status = (e: unknown): number | undefined => (e as { code?: number }).code
 export class ControllerKubeClient implements ControllerKubePort {
   private readonly core: k8s.CoreV1Api;
   private readonly admission: k8s.AdmissionregistrationV1Api;
+  private readonly coordination: k8s.CoordinationV1Api;
 
   constructor(config: k8s.KubeConfig) {
     this.core = config.makeApiClient(k8s.CoreV1Api);
     this.admission = config.makeApiClient(k8s.AdmissionregistrationV1Api);
+    this.coordination = config.makeApiClient(k8s.CoordinationV1Api);
+  }
+
+  async nodeNames(): Promise<string[]> {
+    const list = await this.core.listNode();
+    return list.items.map((n) => n.metadata?.name ?? "").filter((n) => n !== "");
+  }
+
+  async getLease(namespace: string, name: string): Promise<Lease | null> {
+    try {
+      const l = await this.coordination.readNamespacedLease({ namespace, name });
+      const renew = l.spec?.renewTime ? new Date(l.spec.renewTime as unknown as string).getTime() : 0;
+      return {
+        holder: l.spec?.holderIdentity ?? "",
+        renewedAt: Number.isFinite(renew) ? renew : 0,
+        durationMs: (l.spec?.leaseDurationSeconds ?? 15) * 1000,
+        resourceVersion: l.metadata?.resourceVersion ?? "",
+      };
+    } catch (e) {
+      if (status(e) === 404) return null;
+      throw e;
+    }
+  }
+
+  private lease(name: string, holder: string, durationMs: number, now: number, resourceVersion?: string): k8s.V1Lease {
+    // MicroTime: RFC 3339 with exactly six fractional digits, which the API server insists on
+    const time = new Date(now).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z") as unknown as k8s.V1MicroTime;
+    return {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name, ...(resourceVersion ? { resourceVersion } : {}) },
+      spec: {
+        holderIdentity: holder,
+        leaseDurationSeconds: Math.ceil(durationMs / 1000),
+        renewTime: time,
+        ...(resourceVersion ? {} : { acquireTime: time }),
+      },
+    };
+  }
+
+  async createLease(namespace: string, name: string, holder: string, durationMs: number, now: number) {
+    try {
+      await this.coordination.createNamespacedLease({ namespace, body: this.lease(name, holder, durationMs, now) });
+      return true;
+    } catch (e) {
+      if (status(e) === 409) return false;
+      throw e;
+    }
+  }
+
+  async updateLease(
+    namespace: string,
+    name: string,
+    holder: string,
+    durationMs: number,
+    now: number,
+    resourceVersion: string,
+  ) {
+    try {
+      await this.coordination.replaceNamespacedLease({
+        namespace,
+        name,
+        body: this.lease(name, holder, durationMs, now, resourceVersion),
+      });
+      return true;
+    } catch (e) {
+      if (status(e) === 409) return false;
+      throw e;
+    }
   }
 
   static load(kubeconfig?: string): ControllerKubeClient {
