@@ -42,7 +42,7 @@ describe("exposeFromNetns", () => {
     new Promise<Buffer>((resolve, reject) => {
       const got: Buffer[] = [];
       const s = connect({ host: "127.0.0.1", port }, () => s.write(data));
-      s.on("data", (d) => {
+      s.on("data", (d: Buffer) => {
         got.push(d);
         if (Buffer.concat(got).length >= data.length) s.end();
       });

@@ -82,8 +82,22 @@ export function agentClient(opts: AgentClientOptions): AgentCall {
           sock = s;
           if (settled) s.terminate();
         },
-        (err: Error) => fail(`cannot reach the node agent on ${opts.socket}: ${err.message}`),
+        (err: Error) => fail(`cannot reach the node agent on ${opts.socket}: ${connectError(err)}`),
       );
     });
   };
+}
+
+/** Why a connect to the agent's socket failed, in words a node operator can act on. */
+function connectError(err: Error): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case "EACCES":
+      return "permission denied: the agent's socket is root's alone (0600), and container runtimes run CNI plugins as root";
+    case "ENOENT":
+      return "no such socket: is the vpccni agent running on this node?";
+    case "ECONNREFUSED":
+      return "connection refused: the agent is not listening (restarting?)";
+    default:
+      return err.message;
+  }
 }
