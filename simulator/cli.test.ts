@@ -64,3 +64,49 @@ test("vpccni simulate prints a text report, and names a bad flag value", async (
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('--prebind is "9:3"; allowed: MIN:MAX with 0 <= MIN <= MAX <= 256');
 }, 60_000);
+
+test("vpccni simulate --fleet --json runs a small scale-out per strategy and writes the chart", () => {
+  const out = makeTempDir("sim-fleet-cli");
+  const r = vpccni([
+    "simulate",
+    "--fleet",
+    "--policy",
+    "examples/policies/general.yaml",
+    "--nodes",
+    "20",
+    "--pods",
+    "10",
+    "--retry",
+    "all",
+    "--rate",
+    "DescribeVpcTaskResult=5",
+    "--json",
+    "--out",
+    out,
+  ]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  const doc = JSON.parse(r.stdout);
+  expect(doc.version).toBe("vpccni-fleet-report/1");
+  expect(doc.reports.map((x: { strategy: string }) => x.strategy)).toEqual(["naive", "current", "jitter", "aws"]);
+  for (const report of doc.reports) expect(report.pods).toEqual({ asked: 200, served: 200, unserved: 0 });
+  expect(doc.files.png).toBe(join(out, "fleet.png"));
+});
+
+test("vpccni simulate --fleet: bad values are usage errors (2) naming the value and what is allowed", () => {
+  const base = ["simulate", "--fleet", "--policy", "examples/policies/general.yaml"];
+  const cases: [string[], string][] = [
+    [["--nodes", "0"], '--nodes is "0"; allowed: a whole number from 1 to 100000'],
+    [["--retry", "hard"], '--retry is "hard"; allowed: naive, current, jitter, aws, all'],
+    [["--node-quota", "3"], '--node-quota is "3"; allowed: ENIS:IPS, both >= 1, e.g. 3:20'],
+    [["--rate", "Attach=5"], '--rate is "Attach=5"; allowed: ACTION=N with ACTION one of AssignPrivateIpAddresses'],
+  ];
+  for (const [args, message] of cases) {
+    const r = vpccni([...base, ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`vpccni simulate: ${message}`);
+  }
+  const r = vpccni(["simulate", "--fleet"]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("vpccni simulate: --fleet needs --policy");
+});

@@ -293,3 +293,15 @@ describe("vpccni plan --cloud", () => {
     }
   });
 });
+
+test("vpccni plan warns when a scale-out would wait minutes for IPs under the account's API limits", async () => {
+  const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a", []) });
+  const quota = ["--enis-per-node", "3", "--ips-per-eni", "20", "--pods-per-node", "50"];
+  const slow = await vpccni(repo, "plan", ...quota, "--nodes", "500", "policies");
+  expect(slow.code).toBe(0);
+  expect(slow.stdout).toMatch(
+    /warning: alpha: 500 new nodes: the last pod gets its IP after ~\d+ min at the default API limits; see vpccni simulate --fleet/,
+  );
+  const quick = await vpccni(repo, "plan", ...quota, "--nodes", "5", "policies");
+  expect(quick.stdout).not.toContain("new nodes:");
+});

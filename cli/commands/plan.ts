@@ -6,6 +6,8 @@ import { readSubnetsFile } from "../../compiler/plan/subnets-file.ts";
 import type { VpcCniPolicy } from "../../schema/index.ts";
 import { renderPlan } from "../../compiler/plan/table.ts";
 import type { Plan } from "../../compiler/plan/capacity.ts";
+import { settingsFromPolicy } from "../../runtime/pool/index.ts";
+import { estimateScaleOut, slowScaleOutWarning } from "../../simulator/fleet-estimate.ts";
 import { OUTPUT_OPTION, outputFormat, writeJson } from "../output.ts";
 
 export const help = `Usage: vpccni plan --nodes N | --nodes-per-zone ZONE=N,... [--pods-per-node P]
@@ -19,7 +21,8 @@ address. ENIs go into the policy's subnet with the most free IPs among those
 of the node's zone (an ENI attaches only to an instance of its own zone).
 When the subnets' zones are known, each zone is planned on its own. Prints a
 table per policy, per zone and per subnet; exits 1 when a policy or a zone
-cannot be met.
+cannot be met. Warns when the nodes joining at once would wait over 5 min for
+their pods' IPs under the account's API limits (docs/fleet.md).
 
 Options:
   --nodes N | NAME=N,...       nodes per policy (one number for every policy)
@@ -139,6 +142,15 @@ export async function run(argv: string[]): Promise<number> {
     subnets: file?.subnets,
     nodesPerZone,
   });
+  for (const row of plan.policies) {
+    const policy = loaded.policies.find((p) => p.policy.metadata.name === row.policy)?.policy;
+    if (policy === undefined || row.nodes < 1) continue;
+    const quota = { enis: row.enisPerNode, ipsPerEni: row.ipsPerEni, ipsPerCall: 10 };
+    const warning = slowScaleOutWarning(
+      estimateScaleOut(settingsFromPolicy(policy.spec), quota, row.nodes, row.podsPerNode),
+    );
+    if (warning !== null) plan.warnings.push(`${row.policy}: ${warning}`);
+  }
   if (format === "json") writeJson(planJson(plan));
   else process.stdout.write(renderPlan(plan));
   return plan.ok ? 0 : 1;

@@ -5,6 +5,7 @@ import { hasErrors, loadPolicies, renderDiagnostics } from "../../schema/index.t
 import { parseLatencyProfile } from "../../simulator/cloud-model.ts";
 import { runSession } from "../../simulator/session.ts";
 import { OUTPUT_OPTION, outputFormat } from "../output.ts";
+import { fleetHelp, runFleet } from "./simulate-fleet.ts";
 
 export const help = `Usage: vpccni simulate --policy P --trace T [--latency fast|typical|slow]
                        [--compare aws] [--aws-warm-ip-target N]
@@ -30,9 +31,11 @@ and report.json into --out (default out/simulate/<trace name>).
                     text (default), or the report as JSON (fields documented
                     in docs/pool.md); --json says the same
   --progress        show progress on stderr even when it is not a terminal
-`;
+
+${fleetHelp}`;
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv.includes("--fleet")) return runFleet(argv);
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -1,0 +1,127 @@
+// `vpccni simulate --fleet`: argv -> runFleetSession. Usage errors exit 2 naming the value.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { hasErrors, loadPolicies, renderDiagnostics } from "../../schema/index.ts";
+import { ACCOUNT_RATE_LIMITS } from "../../simulator/account-buckets.ts";
+import { RETRY_STRATEGIES, type RetryStrategyName } from "../../simulator/fleet-retry.ts";
+import { runFleetSession } from "../../simulator/fleet-session.ts";
+import { OUTPUT_OPTION, outputFormat } from "../output.ts";
+
+export const fleetHelp = `Usage: vpccni simulate --fleet --policy P [--nodes N] [--pods P]
+                       [--join-over S] [--node-quota ENIS:IPS]
+                       [--retry naive|current|jitter|aws|all]
+                       [--rate ACTION=N]... [--no-task-poll]
+                       [--seed N] [--output text|json] [--out DIR]
+
+Scale-out of N new nodes with P pods each, every node the pool engine with the
+policy's prebind settings, all spending one account's per-action API limits
+(token buckets at the documented rates, RequestLimitExceeded beyond them).
+Reports when every pod has an IP (p50/p99 per node, the last pod), throttled
+calls, calls per action per second (fleet.svg, fleet.png) and idle IPs.
+See docs/fleet.md.
+
+  --nodes N          nodes that join (default 100)
+  --pods P           pods per node, scheduled 30 s after the node joins
+                     (default 50)
+  --join-over S      the nodes join over S seconds (default 60)
+  --node-quota E:I   ENIs per node for pods and IPs per ENI (default 3:20)
+  --retry R          the agent's retry of RequestLimitExceeded (default
+                     jitter); all compares every strategy
+  --rate ACTION=N    an account limit in calls/s (0 lifts it), repeatable,
+                     e.g. --rate AttachNetworkInterface=100
+  --no-task-poll     agents confirm tasks without DescribeVpcTaskResult
+`;
+
+export async function runFleet(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      fleet: { type: "boolean" },
+      policy: { type: "string" },
+      name: { type: "string" },
+      nodes: { type: "string", default: "100" },
+      pods: { type: "string", default: "50" },
+      "join-over": { type: "string", default: "60" },
+      "node-quota": { type: "string", default: "3:20" },
+      retry: { type: "string", default: "jitter" },
+      rate: { type: "string", multiple: true, default: [] },
+      "no-task-poll": { type: "boolean", default: false },
+      seed: { type: "string", default: "1" },
+      json: { type: "boolean", default: false },
+      out: { type: "string" },
+      ...OUTPUT_OPTION,
+    },
+  });
+  const fail = (message: string) => {
+    process.stderr.write(`vpccni simulate: ${message}\n`);
+    return 2;
+  };
+  if (values.policy === undefined) return fail(`--fleet needs --policy\n\n${fleetHelp}`);
+  const format = outputFormat(values.output, { flag: "--json", format: values.json ? "json" : undefined });
+  if (typeof format !== "string") return fail(format.error);
+  const nodes = count("--nodes", values.nodes, 1, 100_000);
+  const pods = count("--pods", values.pods, 0, 10_000);
+  const joinOver = count("--join-over", values["join-over"], 0, 86_400);
+  const seed = count("--seed", values.seed, 0, 2 ** 31);
+  for (const v of [nodes, pods, joinOver, seed]) if (typeof v === "string") return fail(v);
+  const quota = /^(\d+):(\d+)$/.exec(values["node-quota"]);
+  if (quota === null || Number(quota[1]) < 1 || Number(quota[2]) < 1)
+    return fail(`--node-quota is ${JSON.stringify(values["node-quota"])}; allowed: ENIS:IPS, both >= 1, e.g. 3:20`);
+  const retry = values.retry;
+  if (retry !== "all" && !RETRY_STRATEGIES.includes(retry as RetryStrategyName))
+    return fail(`--retry is ${JSON.stringify(retry)}; allowed: ${RETRY_STRATEGIES.join(", ")}, all`);
+  const rates: Record<string, number> = {};
+  for (const r of values.rate) {
+    const m = /^([A-Za-z]+)=(\d+(?:\.\d+)?)$/.exec(r);
+    if (m === null || ACCOUNT_RATE_LIMITS[m[1] as string] === undefined)
+      return fail(
+        `--rate is ${JSON.stringify(r)}; allowed: ACTION=N with ACTION one of ${Object.keys(ACCOUNT_RATE_LIMITS).join(", ")}`,
+      );
+    rates[m[1] as string] = Number(m[2]);
+  }
+
+  const loaded = await loadPolicies([values.policy]);
+  if (hasErrors(loaded.diagnostics)) {
+    process.stderr.write(`${renderDiagnostics(loaded.diagnostics, loaded.sources)}\n`);
+    return 1;
+  }
+  const matching = loaded.policies.filter((p) => values.name === undefined || p.policy.metadata.name === values.name);
+  if (matching.length !== 1) {
+    const names = loaded.policies.map((p) => p.policy.metadata.name).join(", ") || "none";
+    return fail(
+      `--policy ${values.policy} holds ${matching.length} matching policies (${names}); allowed: exactly one, pick it with --name`,
+    );
+  }
+  const spec = (matching[0] as (typeof matching)[number]).policy.spec;
+  try {
+    const { output, text } = await runFleetSession({
+      spec,
+      scenario: {
+        kind: "scale-out",
+        nodes: nodes as number,
+        podsPerNode: pods as number,
+        joinOverMs: (joinOver as number) * 1000,
+        podDelayMs: 30_000,
+        podSpreadMs: 10_000,
+      },
+      quota: { enis: Number(quota[1]), ipsPerEni: Number(quota[2]), ipsPerCall: 10 },
+      strategies: retry === "all" ? [...RETRY_STRATEGIES] : [retry as RetryStrategyName],
+      seed: seed as number,
+      rates,
+      pollTasks: !values["no-task-poll"],
+      outDir: values.out ?? join("out", "simulate", `fleet-${nodes}x${pods}`),
+    });
+    process.stdout.write(format === "json" ? `${JSON.stringify(output, null, 2)}\n` : text);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`vpccni simulate: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+function count(flag: string, text: string, min: number, max: number): number | string {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= min && n <= max
+    ? n
+    : `${flag} is ${JSON.stringify(text)}; allowed: a whole number from ${min} to ${max}`;
+}
