@@ -1,0 +1,19 @@
+// The fixed IP allocator: the cluster's address pool for ipMode: fixed, pure (state and time in,
+// decisions out). Rule table: docs/fixed-ip.md; the controller applies the decisions.
+//      rule (spec/behaviour.md "Fixed IP mode")               function            file
+//   2  one ENI per node, no IPs, quota reserved                bindNodeEni         node.ts
+//   8  ENI subnet: most free, holds the quota, else refusal    subnetForNodeEni    node.ts
+//   3  pod: address of the ENI's subnet, assigned by address   podAdded            pod.ts
+//   3  lowest free address of the subnet                       pickAddress         pod.ts
+//   3  the VPC holds the address for someone else: never again addressInUse        pod.ts
+//   4  pod deleted, Immediate: unassign, back to the VPC       podDeleted          pod.ts
+//   5  kept claim: same address on any node of its subnet      podAdded            pod.ts
+//   6  per-pod annotations override the cluster reclaim        effectiveReclaim    pod.ts
+//   6  expired claims garbage-collected                        collectExpired      reclaim.ts
+//   -  claim deleted: reclaimed at once                        deleteClaim         reclaim.ts
+//   7  node deleted: ENI deleted, kept addresses stay reserved removeNode          node.ts
+export type { Decision, FixedState, Millis, PodAsk, Reclaim, Refusal, Step } from "./types.ts";
+export { bindNodeEni, eniReady, removeNode, subnetForNodeEni } from "./node.ts";
+export { addressInUse, deletePod, effectiveReclaim, pickAddress, podAdded } from "./pod.ts";
+export { collectExpired, deleteClaim, nextWakeAt } from "./reclaim.ts";
+export { claimKey, createState, headroom, reclaimFromPolicy, setSubnets, STATE_VERSION } from "./state.ts";

@@ -1,0 +1,93 @@
+// Building and reading the allocator's state; helpers every rule uses.
+import { parseDuration } from "../../schema/duration.ts";
+import type { Decision, DecisionInput, FixedState, Millis, Reclaim, Refusal, Step, SubnetState } from "./types.ts";
+
+export const STATE_VERSION = "vpccni-fixed/1" as const;
+
+/** The policy's `spec.fixedIp.reclaim` ("Immediate", "Never" or a duration) as a Reclaim. */
+export function reclaimFromPolicy(text: string): Reclaim {
+  if (text === "Immediate" || text === "Never") return { kind: text };
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    throw new Error(
+      `fixedIp.reclaim is ${JSON.stringify(text)}; allowed: Immediate, Never or a duration such as "30m"`,
+    );
+  }
+  return { kind: "After", ms };
+}
+
+export function createState(input: {
+  reclaim: Reclaim;
+  subnets: Record<string, { cidr: string; available: number }>;
+}): FixedState {
+  const subnets: Record<string, SubnetState> = {};
+  for (const [id, s] of Object.entries(input.subnets)) subnets[id] = { ...s, taken: [] };
+  return {
+    version: STATE_VERSION,
+    reclaim: input.reclaim,
+    subnets,
+    nodes: {},
+    claims: {},
+    addresses: {},
+    nextOpSeq: 1,
+  };
+}
+
+export function cloneState(s: FixedState): FixedState {
+  return structuredClone(s);
+}
+
+/** DescribeSubnets: the VPC's free counts (addresses assigned on our ENIs are already out). */
+export function setSubnets(state: FixedState, available: Record<string, number>): FixedState {
+  const s = cloneState(state);
+  for (const [id, n] of Object.entries(available)) {
+    const subnet = s.subnets[id];
+    if (subnet) subnet.available = n;
+  }
+  return s;
+}
+
+/** "namespace/pod": a claim has the pod's name. */
+export function claimKey(pod: { namespace: string; name: string }): string {
+  return `${pod.namespace}/${pod.name}`;
+}
+
+export function addressesOnEni(s: FixedState, eni: string): string[] {
+  return Object.keys(s.addresses)
+    .filter((ip) => s.addresses[ip]!.eni === eni)
+    .sort();
+}
+
+/**
+ * Free addresses of a subnet that nobody has a word on: the VPC's count, minus the unused part
+ * of every node's reserved quota, minus kept addresses that no ENI holds (the cloud counts
+ * those as free, the cluster does not).
+ */
+export function headroom(s: FixedState, subnet: string): number {
+  let reserved = 0;
+  for (const node of Object.values(s.nodes)) {
+    if (node.subnet !== subnet) continue;
+    const used = node.eni === null ? 0 : addressesOnEni(s, node.eni).length;
+    reserved += Math.max(0, node.quota - used);
+  }
+  const parked = Object.values(s.addresses).filter((a) => a.subnet === subnet && a.eni === null).length;
+  return (s.subnets[subnet]?.available ?? 0) - reserved - parked;
+}
+
+/** Decisions go into a list and take the next operation id of the state. */
+export function decisionSink(s: FixedState): { decisions: Decision[]; emit: (d: DecisionInput) => void } {
+  const decisions: Decision[] = [];
+  const emit = (d: DecisionInput) => {
+    decisions.push({ ...d, id: `op-${s.nextOpSeq++}` } as Decision);
+  };
+  return { decisions, emit };
+}
+
+export function refuse(state: FixedState, code: Refusal["code"], message: string): Step {
+  return { ok: false, state, refusal: { code, message } };
+}
+
+/** When a kept claim expires, from the moment its pod was deleted. */
+export function expiryOf(reclaim: Reclaim, deletedAt: Millis): Millis | null {
+  return reclaim.kind === "After" ? deletedAt + reclaim.ms : null;
+}
