@@ -1,0 +1,30 @@
+// The short chaos run of the test command (bench/chaos.ts runs it long): pod churn through the
+// real CNI binary on two nodes, kill -9 of agents at random moments, 20% cloud faults. Nothing
+// may be held twice, leak, stay unreachable or sit outside pods + min .. pods + max.
+import { describe, expect, test } from "bun:test";
+import { runChaos } from "../../sandbox/chaos.ts";
+import { requireCni, requirePing } from "../../sandbox/prereq.ts";
+
+describe("chaos, short", () => {
+  test("8 kills under churn and 20% cloud faults: no duplicate, no leak, every pod reachable", async () => {
+    requireCni();
+    requirePing();
+    const r = await runChaos({ kills: 8, seed: 20261130, maxParallel: 16 });
+    expect(r.problems).toEqual([]);
+    expect({
+      duplicates: r.duplicates,
+      leaks: r.leaks,
+      unreachable: r.unreachable,
+      outOfBounds: r.outOfBounds,
+    }).toEqual({
+      duplicates: 0,
+      leaks: 0,
+      unreachable: 0,
+      outOfBounds: 0,
+    });
+    // it did what it says: agents were killed and the cloud did fail calls
+    expect(r.kills).toBe(8);
+    expect(r.faults).toBeGreaterThan(0);
+    expect(r.pods).toBeGreaterThan(10);
+  }, 300_000);
+});
