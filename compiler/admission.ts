@@ -2,21 +2,21 @@
 // `patch nodes/status` would let it rewrite any node's conditions or addresses. This
 // ValidatingAdmissionPolicy narrows that grant: a vpccni agent may change the status of the
 // node its pod runs on (the node name the kubelet-issued token carries), and there only the
-// tke.cloud.tencent.com/eni-ip capacity and allocatable. Needs Kubernetes >= 1.32
+// tke.cloud.tencent.com/eni-ip capacity and allocatable, and its own condition VpccniDrained
+// (switching off). Needs Kubernetes >= 1.32
 // (ValidatingAdmissionPolicy v1, node name in pod-bound ServiceAccount tokens).
 import type { V1ValidatingAdmissionPolicy, V1ValidatingAdmissionPolicyBinding } from "@kubernetes/client-node";
 import { commonLabels, names } from "./labels.ts";
 import type { Manifest, Resource } from "./resource.ts";
 
-import { ENI_IP_RESOURCE } from "../schema/names.ts";
+import { DRAINED_CONDITION, ENI_IP_RESOURCE } from "../schema/names.ts";
 
-export { ENI_IP_RESOURCE };
+export { DRAINED_CONDITION, ENI_IP_RESOURCE };
 export const NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name";
 
-/** NodeStatus fields the agent must leave as they are (every field but the two it sets). */
+/** NodeStatus fields the agent must leave as they are (every field but the three it sets). */
 const UNTOUCHED = [
   "phase",
-  "conditions",
   "addresses",
   "daemonEndpoints",
   "nodeInfo",
@@ -32,6 +32,18 @@ function onlyEniIp(field: "capacity" | "allocatable"): string {
   const old = `oldObject.status.${field}`;
   const keep = (a: string, b: string) =>
     `(!has(${a}) || ${a}.all(k, k == variables.eniIp || (has(${b}) && k in ${b} && ${b}[k] == ${a}[k])))`;
+  return `${keep(cur, old)} && ${keep(old, cur)}`;
+}
+
+/**
+ * Conditions may change only in the agent's own type: every other condition is in both lists,
+ * as it was (kubelet's Ready, MemoryPressure... and any other component's).
+ */
+function onlyDrainedCondition(): string {
+  const cur = "object.status.conditions";
+  const old = "oldObject.status.conditions";
+  const keep = (a: string, b: string) =>
+    `(!has(${a}) || ${a}.all(c, c.type == variables.drained || (has(${b}) && ${b}.exists(o, o == c))))`;
   return `${keep(cur, old)} && ${keep(old, cur)}`;
 }
 
@@ -59,6 +71,7 @@ export function nodeStatusGuard(namespace: string): Resource[] {
         ],
         variables: [
           { name: "eniIp", expression: `'${ENI_IP_RESOURCE}'` },
+          { name: "drained", expression: `'${DRAINED_CONDITION}'` },
           {
             name: "tokenNode",
             expression: `'${NODE_NAME_EXTRA}' in request.userInfo.extra ? request.userInfo.extra['${NODE_NAME_EXTRA}'] : []`,
@@ -85,7 +98,12 @@ export function nodeStatusGuard(namespace: string): Resource[] {
               (f) =>
                 `has(object.status.${f}) == has(oldObject.status.${f}) && (!has(object.status.${f}) || object.status.${f} == oldObject.status.${f})`,
             ).join(" && "),
-            message: `a vpccni agent may only change status.capacity and status.allocatable (${ENI_IP_RESOURCE})`,
+            message: `a vpccni agent may only change status.capacity and status.allocatable (${ENI_IP_RESOURCE}) and its ${DRAINED_CONDITION} condition`,
+            reason: "Forbidden",
+          },
+          {
+            expression: onlyDrainedCondition(),
+            message: `a vpccni agent may only change the ${DRAINED_CONDITION} condition in status.conditions`,
             reason: "Forbidden",
           },
         ],

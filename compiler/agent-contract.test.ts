@@ -65,6 +65,20 @@ describe("install-cni script", () => {
   });
 });
 
+describe("install-cni script, switched off (spec.enabled: false)", () => {
+  for (const mode of ["default", "mixed"] as const)
+    test(`${mode} mode: installs the binary for the DEL of running pods, and never puts a conflist back`, async () => {
+      const root = tempDir();
+      tree(root, true);
+      writeFileSync(join(root, PATHS.cniConfMount, "10-bridge.conflist"), "{}");
+      const res = await run(["sh", "-c", scriptUnder(root, installCniScript(mode, { enabled: false }))]);
+      expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(res.stdout).toContain("vpccni is switched off (spec.enabled: false)");
+      expect(readFileSync(join(root, PATHS.cniBinMount, "vpccni"), "utf8")).toBe("vpccni-cni v2");
+      expect(readdirSync(join(root, PATHS.cniConfMount))).toEqual(["10-bridge.conflist"]);
+    });
+});
+
 describe("install-cni script, mixed mode", () => {
   const bridge = (name: string) =>
     JSON.stringify({ cniVersion: "1.0.0", name, plugins: [{ type: "bridge", ipam: { type: "host-local" } }] });

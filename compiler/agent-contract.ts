@@ -2,6 +2,7 @@
 // environment. They follow `vpccni agent --help` (cli/commands/agent.ts) and the CNI plugin's
 // netconf (runtime/cni/config.ts); the agent can import these constants so that the manifest
 // and the program cannot drift apart.
+import { CONFLIST_FILES, DELEGATE_CONFLIST, DELEGATE_DIR } from "../schema/cni.ts";
 
 /**
  * The agent's one TCP listener: /healthz, /readyz and /metrics. On every address of the node
@@ -31,7 +32,10 @@ export const PATHS = {
   credentialsDir: "/etc/vpccni/credentials",
   /** The CNI conflist ConfigMap, read-only, in the init container. */
   cniConfigDir: "/etc/vpccni/cni",
-  /** Host directories the init container writes into, seen under /host. */
+  /**
+   * Host directories the init container writes into, seen under /host. The agent mounts the
+   * CNI configuration folder too: switching off removes vpccni's conflist from it.
+   */
   hostCniBinDir: "/opt/cni/bin",
   hostCniConfDir: "/etc/cni/net.d",
   cniBinMount: "/host/opt/cni/bin",
@@ -55,12 +59,12 @@ export const PATHS = {
 
 export const FILES = {
   /** default mode's conflist. */
-  conflist: "10-vpccni.conflist",
+  conflist: CONFLIST_FILES.default,
   /** mixed mode's: a name that sorts before the node's existing configuration, so the runtime picks it. */
-  mixedConflist: "00-vpccni.conflist",
+  mixedConflist: CONFLIST_FILES.mixed,
   /** mixed mode: the node's previous configuration, kept once at install in this folder of the CNI folder. */
-  delegateDir: "vpccni",
-  delegateConflist: "delegate.conflist",
+  delegateDir: DELEGATE_DIR,
+  delegateConflist: DELEGATE_CONFLIST,
   cniBinary: "vpccni",
   policy: "policy.yaml",
 } as const;
@@ -95,6 +99,7 @@ export function agentArgs(input: { credentials: boolean }): string[] {
     `--socket=${PATHS.socket}`,
     `--listen=0.0.0.0:${PORT}`,
     `--device-plugin-dir=${PATHS.devicePluginDir}`,
+    `--cni-conf-dir=${PATHS.cniConfMount}`,
     ...(input.credentials ? [`--credentials-dir=${PATHS.credentialsDir}`] : []),
   ];
 }
@@ -120,8 +125,12 @@ export function keptDelegatePath(cniConfDir: string): string {
  * <conf dir>/vpccni/delegate.conflist and kept: a re-run never overwrites it, so it can never
  * become vpccni's own. With no previous configuration, or one that would sort before
  * 00-vpccni.conflist, the container fails with the reason (and the kubelet retries it).
+ *
+ * Switched off (spec.enabled: false): the binary only, for the DEL of pods still running; the
+ * CNI folder is left as it is. The agent removes the conflist once the node is drained, and an
+ * agent restarted later (a rollout, a reboot) must not find it back.
  */
-export function installCniScript(mode: "default" | "mixed"): string {
+export function installCniScript(mode: "default" | "mixed", options: { enabled?: boolean } = {}): string {
   const conf = PATHS.cniConfMount;
   const file = conflistFile(mode);
   const other = mode === "mixed" ? FILES.conflist : FILES.mixedConflist;
@@ -142,10 +151,19 @@ export function installCniScript(mode: "default" | "mixed"): string {
           "fi",
           `if [ -n "$first" ] && [ "$(printf '%s\\n%s\\n' "$first" ${file} | LC_ALL=C sort | head -n 1)" != ${file} ]; then echo "vpccni mixed mode: $first sorts before ${file}, so the runtime would keep using it; rename it to sort after ${file}" >&2; exit 1; fi`,
         ];
-  return [
+  const binary = [
     "set -eu",
     `install -m 0755 ${PATHS.cniBinaryInImage} ${PATHS.cniBinMount}/.${FILES.cniBinary}.tmp`,
     `mv -f ${PATHS.cniBinMount}/.${FILES.cniBinary}.tmp ${PATHS.cniBinMount}/${FILES.cniBinary}`,
+  ];
+  if (options.enabled === false)
+    return [
+      ...binary,
+      `echo "vpccni is switched off (spec.enabled: false): the CNI configuration is left to the agent, which removes ${file} once the node is drained"`,
+      "",
+    ].join("\n");
+  return [
+    ...binary,
     `if [ ! -e ${PATHS.cniBinMount}/portmap ]; then install -m 0755 ${PATHS.portmapInImage} ${PATHS.cniBinMount}/.portmap.tmp && mv -f ${PATHS.cniBinMount}/.portmap.tmp ${PATHS.cniBinMount}/portmap; fi`,
     ...mixed,
     `rm -f ${conf}/${other}`,

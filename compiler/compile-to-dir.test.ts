@@ -94,6 +94,7 @@ describe("the output folder", () => {
     expect(result.diagnostics[0]!.message).toStartWith(
       'policy "beta" is no longer compiled: its DaemonSet (deploy/40-daemonset-vpccni-agent-beta.yaml)',
     );
+    expect(result.diagnostics[0]!.message).toContain("first commit spec.enabled: false");
     expect(readTree(join(repo, "deploy"))).toEqual(before);
   });
 
@@ -153,5 +154,26 @@ describe("the output folder", () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
     const result = await compileToDir({ paths: [join(repo, "policies")], outDir: join(dir, "x", "y"), cwd: repo });
     expect(result.diff!.added).toContain("kustomization.yaml");
+  });
+});
+
+describe("switching off (spec.enabled: false)", () => {
+  test("step 1 compiles to a drain: the agents stay, the ConfigMap says enabled: false, install-cni writes no conflist", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
+    await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
+    const on = readTree(join(repo, "deploy"));
+    writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["enabled: false"]));
+    const result = await compileToDir({ paths: ["policies"], outDir: "deploy", cwd: repo });
+    expect(result.diagnostics).toEqual([]);
+    const off = readTree(join(repo, "deploy"));
+    expect([...off.keys()]).toEqual([...on.keys()]);
+    const changed = [...off.keys()].filter((f) => off.get(f) !== on.get(f));
+    expect(changed).toEqual(["30-configmap-vpccni-policy-alpha.yaml", "40-daemonset-vpccni-agent-alpha.yaml"]);
+    expect(off.get("30-configmap-vpccni-policy-alpha.yaml")).toContain("      enabled: false\n");
+    const ds = off.get("40-daemonset-vpccni-agent-alpha.yaml")!;
+    expect(ds).toContain("vpccni is switched off (spec.enabled: false)");
+    expect(ds).not.toContain("10-vpccni.conflist.tmp");
+    // The agent keeps the CNI folder, to remove the conflist once the node is drained.
+    expect(ds).toContain("--cni-conf-dir=/host/etc/cni/net.d");
   });
 });

@@ -96,6 +96,8 @@ export function daemonSet(input: DaemonSetInput): Resource {
     { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
   ];
   const agentMounts: V1VolumeMount[] = [
+    // Switching off (spec.enabled: false) removes vpccni's conflist once the node is drained.
+    { name: "cni-conf", mountPath: PATHS.cniConfMount },
     ...(secret === undefined ? [] : [{ name: "credentials", mountPath: PATHS.credentialsDir, readOnly: true }]),
     // Pod namespaces are bind mounts the runtime makes later: they must propagate in.
     { name: "netns", mountPath: PATHS.netnsDir, mountPropagation: "HostToContainer", readOnly: true },
@@ -112,7 +114,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
     image,
     imagePullPolicy: "IfNotPresent",
     command: ["sh", "-c"],
-    args: [installCniScript(policy.spec.mode)],
+    args: [installCniScript(policy.spec.mode, { enabled: policy.spec.enabled })],
     resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
     securityContext: installSecurity,
     volumeMounts: [

@@ -32,7 +32,7 @@ export const AGENT_API_REQUESTS: readonly ApiRequest[] = [
     resource: "nodes",
     subresource: "status",
     scope: "cluster",
-    why: "publishes tke.cloud.tencent.com/eni-ip capacity (max bindable) and allocatable (bound IPs) on its own Node (merge patch); the admission policy vpccni-agent-node-status holds it to its own node and that resource",
+    why: "publishes tke.cloud.tencent.com/eni-ip capacity (max bindable) and allocatable (bound IPs) on its own Node (merge patch), and the condition VpccniDrained when its policy switches vpccni off (strategic merge patch); the admission policy vpccni-agent-node-status holds it to its own node, that resource and that condition",
   },
   {
     verb: "list",

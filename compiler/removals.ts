@@ -35,7 +35,8 @@ export function removals(
   const now = new Set(policies.map((p) => p.policy.metadata.name));
   const gone = [...before].filter(([name]) => !now.has(name)).sort(([a], [b]) => (a < b ? -1 : 1));
   const severity = allowRemove ? "warning" : "error";
-  const allowed = "allowed: --allow-remove, when taking vpccni off those nodes is intended";
+  const allowed =
+    "allowed: --allow-remove, when taking vpccni off those nodes is intended: first commit spec.enabled: false and wait until every node of the policy shows the condition VpccniDrained=True (docs/operations.md, Switching off)";
   const at = (file: string) => ({ file: `${outName}/${file}`, line: 1, col: 1, length: 1, path: [] });
   const generatedNothing = diff.added.length + diff.changed.length + diff.unchanged.length <= 1;
   if (policies.length === 0 || (generatedNothing && before.size > 0)) {

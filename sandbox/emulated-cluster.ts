@@ -104,6 +104,9 @@ export class EmulatedNode {
       `http://${w.emulator.endpoint}`,
       "--netns",
       this.ns.ns,
+      // Switching off removes vpccni's conflist from this node's CNI folder.
+      "--cni-conf-dir",
+      this.netconf,
       "--log-level",
       "debug",
       ...(w.cluster ? ["--kubeconfig", w.agentKubeconfig ?? w.cluster.admin.path] : ["--no-kube"]),

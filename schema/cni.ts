@@ -21,3 +21,13 @@ export const PLUGIN_TIMEOUT_MARGIN_MS = 5_000;
 export function pluginTimeoutMs(addTimeoutMs: number = ADD_TIMEOUT_MS): number {
   return addTimeoutMs + PLUGIN_TIMEOUT_MARGIN_MS;
 }
+
+/**
+ * The conflist vpccni installs in the node's CNI folder, by spec.mode (the install-cni init
+ * container writes it, the agent removes it when switched off). mixed: a name that sorts before
+ * the node's existing configuration, so the runtime picks it.
+ */
+export const CONFLIST_FILES = { default: "10-vpccni.conflist", mixed: "00-vpccni.conflist" } as const;
+/** mixed mode: the node's previous configuration, kept once at install as <CNI folder>/vpccni/delegate.conflist. */
+export const DELEGATE_DIR = "vpccni";
+export const DELEGATE_CONFLIST = "delegate.conflist";

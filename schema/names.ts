@@ -7,6 +7,12 @@ export const ENI_IP_RESOURCE = "tke.cloud.tencent.com/eni-ip";
 export const NETWORKS_ANNOTATION = "tke.cloud.tencent.com/networks";
 /** Its value for VPC-CNI. */
 export const NETWORKS_VPC_CNI = "tke-route-eni";
+/**
+ * The Node condition an agent sets while its policy switches vpccni off (spec.enabled: false):
+ * False (reason Draining) while vpccni pods remain, True (reason Drained) once the node holds
+ * nothing of vpccni's. The only condition the node-status admission policy lets an agent write.
+ */
+export const DRAINED_CONDITION = "VpccniDrained";
 /** A namespace labelled with this key and value "disabled" is skipped by the eni-ip webhook. */
 export const ENI_IP_INJECTION_LABEL = "vpccni.io/eni-ip-injection";
 

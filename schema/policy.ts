@@ -198,6 +198,10 @@ export const Spec = z
       description:
         "default: vpccni is the cluster's CNI and every pod gets a VPC IP. mixed: the cluster keeps its current CNI as the default and only pods annotated tke.cloud.tencent.com/networks: tke-route-eni get VPC IPs; the vpccni plugin hands every other pod to the node's previous CNI configuration (docs/cni.md, Mixed mode). All policies of a cluster must use the same mode.",
     }),
+    enabled: z.boolean().default(true).meta({
+      description:
+        "false switches vpccni off on the policy's nodes, in two steps (docs/operations.md, Switching off): new pods that would use vpccni are refused with CNI error 104, pods already running keep their IPs; once a node has no vpccni pod left, its agent releases every secondary IP, detaches and deletes its ENIs, removes its rules, route tables, the sysctls it changed and its CNI configuration (mixed mode: the node's previous one applies again), and sets the Node condition VpccniDrained. Only then delete the policy from Git.",
+    }),
     prebind: Prebind.default({ min: 5, max: 5 }).meta({
       description: "Idle IPs kept bound ahead of pods (shared mode).",
     }),

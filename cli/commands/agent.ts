@@ -38,6 +38,10 @@ Options (environment variable in brackets):
                            socket is there (the DaemonSet gives
                            /var/lib/kubelet/device-plugins); without it, by
                            patching the Node status
+  --cni-conf-dir DIR       the node's CNI configuration folder, as mounted:
+                           when the policy switches vpccni off, the agent
+                           removes its conflist there once the node is
+                           drained (the DaemonSet gives /host/etc/cni/net.d)
   --netns NAME             act in this network namespace instead of the
                            agent's own (tests, demo)
   --primary-interface IF   the primary ENI's link when none has the primary
@@ -63,6 +67,7 @@ export async function run(argv: string[]): Promise<number> {
       kubeconfig: { type: "string", default: env.KUBECONFIG },
       "no-kube": { type: "boolean", default: false },
       "device-plugin-dir": { type: "string" },
+      "cni-conf-dir": { type: "string" },
       netns: { type: "string" },
       "primary-interface": { type: "string", default: "eth0" },
       "add-timeout": { type: "string", default: formatDuration(ADD_TIMEOUT_MS) },
@@ -107,6 +112,7 @@ export async function run(argv: string[]): Promise<number> {
     endpoint: values.endpoint,
     kube: useKube ? KubeClient.load(values.kubeconfig) : null,
     devicePluginDir: values["device-plugin-dir"],
+    cniConfDir: values["cni-conf-dir"],
     netns: values.netns,
     primaryInterface: values["primary-interface"] as string,
     addTimeoutMs,

@@ -37,6 +37,7 @@ import { AgentMetrics } from "./metrics.ts";
 import { describeRejection, PolicyWatcher, readPolicyFile } from "./policy-file.ts";
 import { NodeStore } from "./store.ts";
 import { PodOptIn } from "./opt-in.ts";
+import { SWITCH_OFF_KEY, SwitchOff } from "./switch-off.ts";
 import { freeIps, noSubnetInZone, placement } from "./zones.ts";
 
 export interface AgentOptions {
@@ -58,6 +59,11 @@ export interface AgentOptions {
    * socket is there, else by patching the Node status. undefined: always the patch.
    */
   devicePluginDir?: string;
+  /**
+   * The node's CNI folder (the DaemonSet mounts it): switching off removes vpccni's conflist
+   * from it. undefined: the conflist is left in place (logged).
+   */
+  cniConfDir?: string;
   /** Node namespace the data plane acts in; undefined: the agent's own (production). */
   netns?: string;
   primaryInterface: string;
@@ -76,6 +82,7 @@ export class Agent {
   private watcher?: PolicyWatcher;
   private maintenance?: Maintenance;
   private kubeSync?: KubeSync;
+  private switchOff?: SwitchOff;
   private executor?: CloudExecutor;
   private dataPlane?: DataPlane;
   private policy?: VpcCniPolicy;
@@ -169,13 +176,18 @@ export class Agent {
     const executor = new CloudExecutor(api, dataPlane, this.identity, () => subnetMap, log);
     this.executor = executor;
 
-    // The kernel: sysctls, and every pod ENI's link and route table.
+    // The kernel: sysctls, and every pod ENI's link and route table. The sysctls' values from
+    // before are kept, for switching off; a node switched off and drained keeps them as they
+    // were put back.
     const podEniList = enis.filter((e) => !e.primary && managed(e));
     for (const eni of podEniList) await executor.setupLink(eni);
-    await dataPlane.ensureSysctls(
-      primaryInterface,
-      [...executor.links.values()].map((l) => l.name),
-    );
+    if (!(policy.spec.enabled === false && store.meta(SWITCH_OFF_KEY) === "drained")) {
+      const eniLinks = [...executor.links.values()].map((l) => l.name);
+      const changed = await dataPlane.ensureSysctls(primaryInterface, eniLinks);
+      // An ENI's own keys go with its link.
+      const perEni = new Set(eniLinks.map((n) => `net.ipv4.conf.${n}.rp_filter`));
+      store.rememberSysctls(changed.filter((c) => !perEni.has(c.key)));
+    }
 
     // What this node remembers, reconciled with the cloud. The pool grows only into the
     // policy's subnets of this node's zone; ENIs elsewhere drain (zones.ts).
@@ -200,6 +212,7 @@ export class Agent {
       onChange: (s) => {
         this.metrics.pool(summary(s, Date.now()));
         this.kubeSync?.poolChanged(s);
+        this.switchOff?.poolChanged(s);
       },
       onOperation: (decision, result, ms) => {
         this.metrics.operation(decision, result, ms);
@@ -224,6 +237,20 @@ export class Agent {
         devicePlugin,
       });
     }
+    this.switchOff = new SwitchOff({
+      node: opts.nodeName,
+      instanceId,
+      policy: () => this.policy as VpcCniPolicy,
+      driver,
+      store,
+      dataPlane,
+      api,
+      kube: opts.kube,
+      log,
+      cniConfDir: opts.cniConfDir,
+      leakTags: { [TAG_CLUSTER]: policy.spec.clusterId, [TAG_NODE]: opts.nodeName },
+      createdAtTag: TAG_CREATED_AT,
+    });
     this.applyZone();
     // Read at each call: a policy reload that switches the mode applies to the next pod.
     const optIn = new PodOptIn({ kube: opts.kube, mode: () => (this.policy as VpcCniPolicy).spec.mode });
@@ -239,6 +266,7 @@ export class Agent {
       noSubnetInZone: () => this.zoneRefusal,
       onNoSubnetInZone: (m) => this.kubeSync?.event("Warning", "NoSubnetInZone", m),
       optIn: (namespace, name) => optIn.decide(namespace, name),
+      switchedOff: () => this.switchOff?.refusal() ?? null,
     });
     this.servers = startServers({
       socket: opts.socket,
@@ -262,6 +290,7 @@ export class Agent {
       primaryInterface,
       subnets: subnetMap,
       onSubnets: () => this.applyZone(),
+      idle: () => this.switchOff?.done ?? false,
       leakTags: { [TAG_CLUSTER]: policy.spec.clusterId, [TAG_NODE]: opts.nodeName },
       createdAtTag: TAG_CREATED_AT,
     });
@@ -278,6 +307,8 @@ export class Agent {
       },
     });
     this.watcher.start();
+    // Switched off (now or before a restart): report it, and carry the drain on.
+    this.switchOff.policyApplied();
     this.ready = true;
     log.info("agent ready", { socket: opts.socket, listen: opts.listen, ...summary(driver.state, Date.now()) });
   }
@@ -301,11 +332,13 @@ export class Agent {
     try {
       this.driver?.update((s) => setSettings(s, this.settingsFor(next)));
       this.policy = next;
+      this.switchOff?.policyApplied();
       this.metrics.policyReloads.inc({ result: "applied" });
       log.info("policy reloaded", {
         prebind: next.spec.prebind,
         limits: next.spec.limits ?? {},
         releaseInterval: next.spec.releaseInterval,
+        enabled: next.spec.enabled,
       });
       // Newly listed subnets: their zone and free IPs now, not at the next resync.
       this.maintenance?.refreshSubnets().catch((e: unknown) =>
@@ -365,6 +398,9 @@ export class Agent {
       policy: this.policy?.metadata.name ?? "",
       state: driver.state,
       links,
+      ...(this.policy?.spec.enabled === false
+        ? { switchOff: this.switchOff?.done ? ("drained" as const) : ("draining" as const) }
+        : {}),
     };
   }
 
@@ -372,6 +408,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.ready = false;
     this.watcher?.stop();
+    this.switchOff?.stop();
     this.maintenance?.stop();
     this.kubeSync?.stop();
     await this.servers?.stop();

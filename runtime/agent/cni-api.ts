@@ -26,6 +26,8 @@ export interface CniApiDeps {
   noSubnetInZone?: () => string | null;
   /** Called when an ADD was refused for want of a subnet in the node's zone (a rate-limited Event). */
   onNoSubnetInZone?: (message: string) => void;
+  /** Why no new pod gets an IP while the policy switches vpccni off (switch-off.ts), else null. */
+  switchedOff?: () => string | null;
   /** Mixed mode: whether a pod opted in to VPC-CNI (opt-in.ts); absent, every pod is vpccni's. */
   optIn?: (namespace: string | undefined, name: string | undefined) => Promise<ResponseOf<"owner">>;
   now?: () => number;
@@ -59,6 +61,14 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       const key = podKey(req);
       const started = now();
       const t0 = performance.now();
+      const pod = `${req.podNamespace ?? "?"}/${req.podName ?? "?"}`;
+      // Switched off: refused for good, at once (an ADD of a pod that has its IP is answered
+      // as before: the runtime may repeat one).
+      const off = deps.switchedOff?.() ?? null;
+      if (off !== null && !deps.driver.state.pods[key]) {
+        deps.metrics.allocation(false, 0);
+        throw new CniError(CniCode.SwitchedOff, `no IP for ${pod}: ${off}`);
+      }
       // No subnet in the node's zone and no idle IP: the pool cannot grow, and waiting would
       // not change that (only a policy change does). Say so at once, with a code that is not
       // "try again later".
@@ -93,6 +103,8 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       const answer = await pending;
       const t1 = performance.now();
       deps.metrics.allocation(answer.ok, now() - started);
+      if (!answer.ok && answer.code === "switched-off")
+        throw new CniError(CniCode.SwitchedOff, `no IP for ${pod}: ${deps.switchedOff?.() ?? answer.message}`);
       if (!answer.ok) {
         deps.onExhausted?.(answer.message);
         throw new CniError(
@@ -209,6 +221,8 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
     async status(): Promise<ResponseOf<"status">> {
       const t = now();
       const state = deps.driver.state;
+      const off = deps.switchedOff?.() ?? null;
+      if (off !== null) return { ready: false, idleIps: 0, message: off };
       const s = summary(state, t);
       if (s.ready > 0) return { ready: true, idleIps: s.ready };
       // No idle IP: the next pod is served only if the pool can still grow.

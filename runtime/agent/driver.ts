@@ -42,7 +42,7 @@ export interface DriverDeps {
 
 export type AllocateAnswer =
   | { ok: true; ip: string; eni: string }
-  | { ok: false; code: "no-idle-ip" | "stopped"; message: string };
+  | { ok: false; code: "no-idle-ip" | "switched-off" | "stopped"; message: string };
 
 interface Waiter {
   key: string;
@@ -102,7 +102,7 @@ export class PoolDriver {
     const before = this.s;
     const answer = this.tryAllocate(key);
     if (this.s !== before) this.kick();
-    if (answer.ok) return Promise.resolve(answer);
+    if (answer.ok || answer.code === "switched-off") return Promise.resolve(answer);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.dropWaiter(key);
@@ -204,15 +204,18 @@ export class PoolDriver {
     if (result.state !== this.s) this.commit(result.state);
     return result.ok
       ? { ok: true, ip: result.ip, eni: result.eni }
-      : { ok: false, code: "no-idle-ip", message: result.error.message };
+      : { ok: false, code: result.error.code, message: result.error.message };
   }
 
-  /** Oldest waiter first, so that a burst is served in arrival order. */
+  /**
+   * Oldest waiter first, so that a burst is served in arrival order. A policy that switched
+   * vpccni off while pods waited answers them all at once: the pool will not grow for them.
+   */
   private serveWaiters(): void {
     while (this.waiters.length > 0) {
       const w = this.waiters[0] as Waiter;
       const answer = this.tryAllocate(w.key);
-      if (!answer.ok) return;
+      if (!answer.ok && answer.code !== "switched-off") return;
       this.waiters.shift();
       clearTimeout(w.timer);
       w.resolve(answer);

@@ -25,6 +25,7 @@ export interface ServerDeps {
     policy: string;
     state: PoolState;
     links: ReadonlyMap<string, LinkInfo>;
+    switchOff?: "draining" | "drained";
   };
 }
 

@@ -33,6 +33,8 @@ export interface PoolView {
   enis: EniView[];
   pods: { key: string; ip: string; eni: string }[];
   inflight: Operation[];
+  /** Only while the policy switches vpccni off: draining, or drained (nothing of vpccni's left). */
+  switchOff?: "draining" | "drained";
 }
 
 export interface LinkInfo {
@@ -48,6 +50,7 @@ export function poolView(input: {
   state: PoolState;
   links: ReadonlyMap<string, LinkInfo>;
   now: number;
+  switchOff?: "draining" | "drained";
 }): PoolView {
   const { state } = input;
   return {
@@ -78,6 +81,7 @@ export function poolView(input: {
       .map(([key, a]) => ({ key, ip: a.ip, eni: a.eni }))
       .sort((a, b) => a.key.localeCompare(b.key)),
     inflight: state.inflight,
+    ...(input.switchOff ? { switchOff: input.switchOff } : {}),
   };
 }
 
@@ -88,6 +92,13 @@ export function renderPoolView(view: PoolView): string {
     `node ${view.node} (${view.instanceId}), policy ${view.policy}`,
     `pods ${s.pods}  bound ${s.bound}/${s.maxBindable}  idle ${s.idle} (ready ${s.ready})  waiting ${s.waiting}  ENIs ${s.enis}  in flight ${s.inflight}`,
     `${ENI_IP_RESOURCE}: allocatable ${view.extendedResource.allocatable}, capacity ${view.extendedResource.capacity}`,
+    ...(view.switchOff === undefined
+      ? []
+      : [
+          view.switchOff === "drained"
+            ? "switched off: drained, nothing of vpccni's left on this node"
+            : "switched off: draining, new pods are refused; the node drains once its last vpccni pod is gone",
+        ]),
   ];
   const rows = [["ENI", "SUBNET", "LINK", "TABLE", "BOUND", "ASSIGNED", "IDLE", ""]];
   for (const e of view.enis) {

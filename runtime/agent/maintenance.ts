@@ -34,6 +34,8 @@ export interface MaintenanceDeps {
   subnets: Map<string, Subnet>;
   /** Called after fresh subnet figures came in: the agent re-checks which are in its zone. */
   onSubnets?: () => void;
+  /** The node is switched off and drained (switch-off.ts): no repair, no resync. */
+  idle?: () => boolean;
   leakTags: Record<string, string>;
   createdAtTag: string;
 }
@@ -88,7 +90,12 @@ export class Maintenance {
   }
 
   async repair(): Promise<string[]> {
+    // Drained: nothing of vpccni's may come back, not even the sysctls it put back.
+    if (this.deps.idle?.()) return [];
     const report = await this.deps.dataPlane.repair(this.desired());
+    // A node switched on again after a switch-off: what repair sets is vpccni's change again.
+    const perEni = new Set([...this.deps.executor.links.values()].map((l) => `net.ipv4.conf.${l.name}.rp_filter`));
+    this.deps.store.rememberSysctls((report.sysctls ?? []).filter((c) => !perEni.has(c.key)));
     for (const line of report.fixed) {
       this.deps.metrics.repairs.inc({ kind: line.split(" ")[0] ?? "other" });
       this.deps.log.warn("data plane drift repaired", { fix: line });
@@ -99,7 +106,7 @@ export class Maintenance {
   /** Cloud truth replaces the pool's ENIs and IPs, but only between operations. */
   async resync(): Promise<void> {
     const { api, driver, identity } = this.deps;
-    if (driver.state.inflight.length > 0) return;
+    if (driver.state.inflight.length > 0 || this.deps.idle?.()) return;
     const policy = this.deps.policy();
     const enis = await api.listEnis(identity.instanceId);
     const managed = isManaged(policy, new Set(driver.state.enis.map((e) => e.id)));
@@ -151,12 +158,13 @@ export async function sweepLeakedEnis(
   createdAtTag: string,
   log: Logger,
   now = Date.now(),
+  minAgeMs = LEAK_MIN_AGE_MS,
 ): Promise<string[]> {
   const found = await api.findEnis({ tags });
   const deleted: string[] = [];
   for (const eni of found) {
     const created = Date.parse(eni.tags[createdAtTag] ?? eni.createdTime);
-    if (eni.attachment || Number.isNaN(created) || now - created < LEAK_MIN_AGE_MS) continue;
+    if (eni.attachment || Number.isNaN(created) || now - created < minAgeMs) continue;
     await api.deleteEni(eni.id);
     deleted.push(eni.id);
     log.warn("deleted a leaked ENI", { eni: eni.id, created: new Date(created).toISOString() });

@@ -1,9 +1,11 @@
 // The node's durable state: the pool engine's state and the intent journal of cloud
-// mutations, in one SQLite database (WAL). Every decision is one transaction, so a crash at
+// mutations, in one SQLite database (WAL), plus a few facts in `meta` (sysctls changed, the
+// switch-off's progress). Every decision is one transaction, so a crash at
 // any point leaves either the state before the decision or the state after it, never half.
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import type { SysctlChange } from "../net/types.ts";
 import { type Decision, POOL_STATE_VERSION, type PoolState } from "../pool/index.ts";
 
 /** Stamped into the database; bump it and add a step to MIGRATIONS when the tables change. */
@@ -36,6 +38,8 @@ const MIGRATIONS: string[][] = [
      )`,
   ],
 ];
+
+const SYSCTLS_KEY = "sysctls";
 
 /** A CNI attachment as the agent recorded it at ADD. */
 export interface AttachmentRecord {
@@ -170,6 +174,40 @@ export class NodeStore {
       )
       .all()
       .map((r) => ({ key: r.key, netns: r.netns, namespace: r.namespace, name: r.name, createdAt: r.created_at }));
+  }
+
+  /** A value of the meta table (the store's own keys are `version` and those below). */
+  meta(key: string): string | null {
+    return this.db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?").get(key)?.value ?? null;
+  }
+
+  /** Sets a meta value; null deletes it. `version` is the store's own. */
+  setMeta(key: string, value: string | null): void {
+    if (key === "version") throw new StoreError("meta key 'version' belongs to the store's migrations");
+    if (value === null) this.db.query("DELETE FROM meta WHERE key = ?").run(key);
+    else this.db.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, value);
+  }
+
+  /**
+   * Kernel parameters the agent changed, with the value each had before vpccni first changed it
+   * (meta `sysctls`): switching off puts those back. A later change of a key already recorded
+   * keeps the first value before.
+   */
+  rememberSysctls(changes: readonly SysctlChange[]): void {
+    if (changes.length === 0) return;
+    const known = this.sysctlChanges();
+    const have = new Set(known.map((c) => c.key));
+    const merged = [...known, ...changes.filter((c) => !have.has(c.key))];
+    this.setMeta(SYSCTLS_KEY, JSON.stringify(merged));
+  }
+
+  sysctlChanges(): SysctlChange[] {
+    const text = this.meta(SYSCTLS_KEY);
+    return text === null ? [] : (JSON.parse(text) as SysctlChange[]);
+  }
+
+  forgetSysctls(): void {
+    this.setMeta(SYSCTLS_KEY, null);
   }
 
   /** Intents written but never resolved: the agent stopped between the call and its answer. */

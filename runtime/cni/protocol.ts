@@ -128,6 +128,13 @@ export const CniCode = {
    * configuration on stdin is valid), not 50 (a STATUS answer).
    */
   NoSubnetInZone: 103,
+  /**
+   * Plugin-specific: the policy switches vpccni off (spec.enabled: false), so no new pod gets
+   * an IP on this node again; pods already running keep theirs. Not 11 (a retry never
+   * succeeds), not 7 (the network configuration is valid), not 50 (a STATUS answer; STATUS
+   * itself answers 50 meanwhile).
+   */
+  SwitchedOff: 104,
 } as const;
 
 export class CniError extends Error {

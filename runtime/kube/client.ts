@@ -1,6 +1,6 @@
-// What the node agent asks of Kubernetes, and nothing more: the extended resource on its Node,
-// the pods bound to its node (to free IPs of pods that are gone), one pod's annotations (mixed
-// mode), and Events. The exact requests are listed in compiler/'s agent RBAC, which a test
+// What the node agent asks of Kubernetes, and nothing more: the extended resource and the
+// VpccniDrained condition on its Node, the pods bound to its node (to free IPs of pods that
+// are gone), one pod's annotations (mixed mode), and Events. The exact requests are listed in compiler/'s agent RBAC, which a test
 // proves minimal on a real server.
 import * as k8s from "@kubernetes/client-node";
 
@@ -19,12 +19,22 @@ export interface PodOnNode {
 
 export type EventType = "Normal" | "Warning";
 
+/** A Node condition the agent sets (only DRAINED_CONDITION: the admission policy allows no other). */
+export interface NodeCondition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+}
+
 export interface KubePort {
   setEniIpResource(node: string, figures: { capacity: number; allocatable: number }): Promise<void>;
   podsOnNode(node: string): Promise<PodOnNode[]>;
   /** One pod's annotations (mixed mode: its networks annotation); null when the pod does not exist. */
   podAnnotations(namespace: string, name: string): Promise<Record<string, string> | null>;
   nodeEvent(node: string, type: EventType, reason: string, message: string): Promise<void>;
+  /** Sets one condition of the Node's status; the others stay as they are. */
+  setNodeCondition(node: string, condition: NodeCondition): Promise<void>;
 }
 
 export class KubeClient implements KubePort {
@@ -56,6 +66,19 @@ export class KubeClient implements KubePort {
     await this.core.patchNodeStatus(
       { name: node, body },
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+  }
+
+  /**
+   * A strategic merge patch of the Node's status: conditions merge by `type`, so kubelet's own
+   * (Ready, MemoryPressure...) stay as they are.
+   */
+  async setNodeCondition(node: string, condition: NodeCondition): Promise<void> {
+    const now = new Date().toISOString();
+    const body = { status: { conditions: [{ ...condition, lastHeartbeatTime: now, lastTransitionTime: now }] } };
+    await this.core.patchNodeStatus(
+      { name: node, body },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),
     );
   }
 

@@ -7,9 +7,20 @@ import { hostOf, observe, ruleDst, ruleSrc, wiredPods } from "./observe.ts";
 import { hostVethName } from "./names.ts";
 import { unwireLines, wire, wiringOf } from "./pod.ts";
 import { planRepair } from "./repair.ts";
-import { ensureSysctls, wantedSysctls } from "./sysctls.ts";
+import { planLeftoverRemoval } from "./leftovers.ts";
+import { describeSysctl, ensureSysctls, restoreSysctls, wantedSysctls } from "./sysctls.ts";
 import { FROM_POD_PRIORITY, POD_GATEWAY, TO_POD_PRIORITY } from "./types.ts";
-import type { DataPlane, DesiredState, EniLink, EniSpec, PodKey, PodSpec, PodWiring, RepairReport } from "./types.ts";
+import type {
+  DataPlane,
+  DesiredState,
+  EniLink,
+  EniSpec,
+  PodKey,
+  PodSpec,
+  PodWiring,
+  RepairReport,
+  SysctlChange,
+} from "./types.ts";
 
 export interface IprouteDataPlaneOptions {
   /** Node namespace; undefined = this process's own (the agent). */
@@ -40,8 +51,19 @@ export class IprouteDataPlane implements DataPlane {
     this.manageRpFilter = opts.manageRpFilter ?? true;
   }
 
-  async ensureSysctls(primaryInterface: string, eniLinks: string[]): Promise<void> {
-    await ensureSysctls(this.opts.netns, this.wanted(primaryInterface, eniLinks));
+  ensureSysctls(primaryInterface: string, eniLinks: string[]): Promise<SysctlChange[]> {
+    return ensureSysctls(this.opts.netns, this.wanted(primaryInterface, eniLinks));
+  }
+
+  restoreSysctls(changes: readonly SysctlChange[]): Promise<SysctlChange[]> {
+    return restoreSysctls(this.opts.netns, changes);
+  }
+
+  async removeLeftovers(): Promise<string[]> {
+    await this.settle();
+    const plan = planLeftoverRemoval(await observe(this.node), this.base);
+    await this.node.batchForce(plan.lines);
+    return plan.removed;
   }
 
   async setupEni(eni: EniSpec): Promise<EniLink> {
@@ -160,13 +182,16 @@ export class IprouteDataPlane implements DataPlane {
 
   async repair(desired: DesiredState): Promise<RepairReport> {
     const fixed: string[] = [];
+    const sysctls: SysctlChange[] = [];
     await this.settle();
     const o = await observe(this.node);
     if (this.manageRpFilter) {
       const eniNames = o.links
         .filter((l) => desired.enis.some((e) => e.mac.toLowerCase() === (l.address ?? "").toLowerCase()))
         .map((l) => l.ifname);
-      fixed.push(...(await ensureSysctls(this.opts.netns, this.wanted(desired.primaryInterface, eniNames))));
+      const changed = await ensureSysctls(this.opts.netns, this.wanted(desired.primaryInterface, eniNames));
+      fixed.push(...changed.map(describeSysctl));
+      sysctls.push(...changed);
     }
     const plan = planRepair(desired, o, this.base);
     await this.node.batchForce(plan.lines);
@@ -175,7 +200,7 @@ export class IprouteDataPlane implements DataPlane {
       await this.wirePod(pod);
     }
     fixed.push(...plan.fixed, ...plan.missingEnis.map((m) => `ENI ${m} has no link on the node (not fixable here)`));
-    return { fixed };
+    return { fixed, sysctls };
   }
 
   private wanted(primary: string, enis: string[]): Map<string, string> {

@@ -66,11 +66,31 @@ export interface DesiredState {
 export interface RepairReport {
   /** One line per thing re-created or removed, e.g. "rule from 10.0.1.5 lookup 2003 re-added". */
   fixed: string[];
+  /** The sysctls among them, with their values before (switching off puts them back). */
+  sysctls?: SysctlChange[];
+}
+
+/** A kernel parameter the data plane wrote: its value before and the value written. */
+export interface SysctlChange {
+  key: string;
+  before: string;
+  after: string;
 }
 
 export interface DataPlane {
-  /** rp_filter 0 on all, default, the primary interface and the given ENIs; ip_forward 1. */
-  ensureSysctls(primaryInterface: string, eniLinks: string[]): Promise<void>;
+  /**
+   * rp_filter 0 on all, default, the primary interface and the given ENIs; ip_forward 1.
+   * Returns what it changed, so that switching off can put the old values back.
+   */
+  ensureSysctls(primaryInterface: string, eniLinks: string[]): Promise<SysctlChange[]>;
+  /** Switching off: the values before, where a sysctl still holds the one written (sysctls.ts). */
+  restoreSysctls(changes: readonly SysctlChange[]): Promise<SysctlChange[]>;
+  /**
+   * Switching off, once no pod and no ENI is left: removes whatever vpccni still has in the
+   * node namespace (rules at its priorities, routes in ENI tables, host veths it made).
+   * Returns one line per thing removed.
+   */
+  removeLeftovers(): Promise<string[]>;
   /** Finds the ENI's link by MAC, brings it up and fills its route table. Idempotent. */
   setupEni(eni: EniSpec): Promise<EniLink>;
   /** Empties the ENI's route table (the link itself goes with the detach). */

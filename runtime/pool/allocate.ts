@@ -14,6 +14,12 @@ export const WAITING_TTL_MS = 10 * 60_000;
 export function allocate(state: PoolState, key: string, now: Millis, rng: Rng): AllocateResult {
   const existing = state.pods[key];
   if (existing !== undefined) return { state, ok: true, ip: existing.ip, eni: existing.eni };
+  if (state.settings.draining === true)
+    return {
+      state,
+      ok: false,
+      error: { code: "switched-off", message: `the policy switches vpccni off on this node: no IP for pod ${key}` },
+    };
   const s = cloneState(state);
   const eni = mostAssignedEni(s, now);
   if (eni === undefined) {

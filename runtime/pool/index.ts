@@ -2,6 +2,7 @@
 export * from "./types.ts";
 export { allocate, release, WAITING_TTL_MS } from "./allocate.ts";
 export { plan, type PlanResult } from "./plan.ts";
+export { drained, drainPool, isDraining } from "./drain.ts";
 export {
   applyResult,
   type ApplyOptions,

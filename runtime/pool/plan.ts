@@ -17,8 +17,10 @@
 //   6  subnet with most free IPs                   subnetForNewEni       plan.ts
 //   7  eni-ip Allocatable = bound, Capacity = max  extendedResource      summary.ts
 //   8  min<=max                                    checkSettings         settings.ts
+//   off switch off: release idle IPs, delete ENIs  drainPool             drain.ts
 // Least ENIs (rule 5) also: on the release timer spareEni() empties a podless ENI for 5d.
 import { expireWaiting, idleCount } from "./allocate.ts";
+import { drainPool, isDraining } from "./drain.ts";
 import { limitsOf, type Limits } from "./settings.ts";
 import {
   assignedOn,
@@ -55,6 +57,10 @@ export function plan(state: PoolState, now: Millis): PlanResult {
   const s = cloneState(state);
   expireWaiting(s, now);
   const { decisions, emit } = decisionSink(s, now);
+  if (isDraining(s)) {
+    drainPool(s, now, emit); // switched off: in place of rules 1 to 6
+    return { state: s, decisions };
+  }
   const limits = limitsOf(s);
   let unmet = 0;
   if (!releaseAboveLimits(s, now, limits, emit)) {

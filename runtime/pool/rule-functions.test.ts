@@ -37,12 +37,25 @@ const eni = (n: number, count: number, subnet = SUBNET_A): EniInventory => ({
 describe("the rule table in plan.ts", () => {
   test("names, for every rule, a function its file exports", async () => {
     const text = readFileSync(join(import.meta.dir, "plan.ts"), "utf8");
-    const rows = [...text.matchAll(/^\/\/ {3}(\d[a-d]?) {1,2}\S.*? {2,}(\w+) +(\S+\.ts)$/gm)].map((m) => ({
+    const rows = [...text.matchAll(/^\/\/ {3}(\d[a-d]?|off) {1,2}\S.*? {2,}(\w+) +(\S+\.ts)$/gm)].map((m) => ({
       rule: m[1],
       fn: m[2] as string,
       file: m[3] as string,
     }));
-    expect([...new Set(rows.map((r) => r.rule))]).toEqual(["1", "2", "3", "4", "5a", "5b", "5c", "5d", "6", "7", "8"]);
+    expect([...new Set(rows.map((r) => r.rule))]).toEqual([
+      "1",
+      "2",
+      "3",
+      "4",
+      "5a",
+      "5b",
+      "5c",
+      "5d",
+      "6",
+      "7",
+      "8",
+      "off",
+    ]);
     for (const r of rows) {
       const mod = (await import(`./${r.file}`)) as Record<string, unknown>;
       expect(typeof mod[r.fn], `rule ${r.rule}: ${r.fn} in ${r.file}`).toBe("function");

@@ -14,6 +14,7 @@ export function settingsFromPolicy(spec: PolicySpec): PoolSettings {
     ...(spec.limits?.maxEnisPerNode !== undefined ? { maxEnisPerNode: spec.limits.maxEnisPerNode } : {}),
     ...(spec.limits?.ipsPerEni !== undefined ? { ipsPerEni: spec.limits.ipsPerEni } : {}),
     floor: 0,
+    ...(spec.enabled === false ? { draining: true } : {}),
   };
 }
 

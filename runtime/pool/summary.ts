@@ -5,9 +5,16 @@ import { limitsOf } from "./settings.ts";
 import { boundCount, pendingBindCount, podEnis } from "./state.ts";
 import type { ExtendedResource, Millis, PoolState } from "./types.ts";
 
-/** tke.cloud.tencent.com/eni-ip: Allocatable = IPs actually bound (not being released), Capacity = maxBindable. */
+/**
+ * tke.cloud.tencent.com/eni-ip: Allocatable = IPs actually bound (not being released), Capacity =
+ * maxBindable. While switched off, Allocatable is 0: no new pod may get an IP here, so the
+ * scheduler places none (pods already running keep theirs).
+ */
 export function extendedResource(state: PoolState): ExtendedResource {
-  return { allocatable: boundCount(state), capacity: limitsOf(state).maxBindable };
+  return {
+    allocatable: state.settings.draining === true ? 0 : boundCount(state),
+    capacity: limitsOf(state).maxBindable,
+  };
 }
 
 export interface PoolSummary {

@@ -76,6 +76,11 @@ export interface PoolSettings {
   ipsPerEni?: number;
   /** Bound IPs never go below this (0 for vpccni; MINIMUM_IP_TARGET for the AWS-style comparison). */
   floor: number;
+  /**
+   * The policy switched vpccni off (spec.enabled: false): no new pod gets an IP, idle IPs and
+   * empty ENIs go at once (drain.ts). Absent: false, so states written before it read the same.
+   */
+  draining?: boolean;
 }
 
 export type Action = "bind" | "create-eni" | "release" | "delete-eni";
@@ -182,7 +187,7 @@ export interface ExtendedResource {
 
 export type AllocateResult =
   | { state: PoolState; ok: true; ip: string; eni: string }
-  | { state: PoolState; ok: false; error: { code: "no-idle-ip"; message: string } };
+  | { state: PoolState; ok: false; error: { code: "no-idle-ip" | "switched-off"; message: string } };
 
 /** The inventory the agent reads from the cloud (DescribeNetworkInterfaces). */
 export interface EniInventory {

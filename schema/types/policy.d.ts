@@ -79,6 +79,7 @@ export declare const Spec: z.ZodObject<
         mixed: "mixed";
       }>
     >;
+    enabled: z.ZodDefault<z.ZodBoolean>;
     prebind: z.ZodDefault<
       z.ZodObject<
         {
@@ -184,6 +185,7 @@ export declare const VpcCniPolicy: z.ZodObject<
             mixed: "mixed";
           }>
         >;
+        enabled: z.ZodDefault<z.ZodBoolean>;
         prebind: z.ZodDefault<
           z.ZodObject<
             {

@@ -15,6 +15,7 @@ const outcome = async (call: () => Promise<unknown>) => {
     return `failed ${code ?? (error as Error).message}`;
   }
 };
+const drained = { type: "VpccniDrained", status: "True" as const, reason: "Drained", message: "probe" };
 const out = {
   setEniIpResource: await outcome(() => kube.setEniIpResource(node, { capacity: 40, allocatable: 12 })),
   podsOnNode: await kube.podsOnNode(node).then(
@@ -27,6 +28,8 @@ const out = {
   ),
   missingPod: await kube.podAnnotations(process.env.PROBE_NAMESPACE!, "no-such-pod"),
   nodeEvent: await outcome(() => kube.nodeEvent(node, "Normal", "ProbeEvent", "the agent's client under its own RBAC")),
+  setNodeCondition: await outcome(() => kube.setNodeCondition(node, drained)),
   otherNodeStatus: await outcome(() => kube.setEniIpResource(other, { capacity: 1, allocatable: 1 })),
+  otherNodeCondition: await outcome(() => kube.setNodeCondition(other, drained)),
 };
 process.stdout.write(`${JSON.stringify(out)}\n`);

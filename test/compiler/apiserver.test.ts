@@ -231,7 +231,7 @@ describe("compiled examples on a real API server", () => {
       });
     });
 
-    test("the admission policy narrows patch nodes/status to the agent's own node and the eni-ip resource", async () => {
+    test("the admission policy narrows patch nodes/status to the agent's own node, the eni-ip resource and the VpccniDrained condition", async () => {
       const c = cluster();
       // The policy takes effect once the API server's informer has it (about a second).
       const deadline = Date.now() + 20_000;
@@ -252,13 +252,32 @@ describe("compiled examples on a real API server", () => {
         status: 403,
         reason: `a vpccni agent may only change ${ENI_IP} in status.capacity`,
       });
+      // Conditions: only the agent's own (switching off), never kubelet's.
+      const kubelets = {
+        type: "Ready",
+        status: "True",
+        reason: "KubeletReady",
+        message: "kubelet is posting ready status",
+      };
+      expect((await patchStatus(c.admin, NODE, { conditions: [kubelets] })).status).toBe(200);
       const ready = await patchStatus(general, NODE, {
         conditions: [{ type: "Ready", status: "False", reason: "Hijacked", message: "x" }],
       });
       expect({ status: ready.status, reason: ready.json.message.replace(/.*denied request: /, "") }).toEqual({
         status: 403,
-        reason: `a vpccni agent may only change status.capacity and status.allocatable (${ENI_IP})`,
+        reason: "a vpccni agent may only change the VpccniDrained condition in status.conditions",
       });
+      const drained = { type: "VpccniDrained", status: "False", reason: "Draining", message: "test" };
+      expect((await patchStatus(general, NODE, { conditions: [drained] })).status).toBe(200);
+      const phase = await patchStatus(general, NODE, { phase: "Terminated" });
+      expect({ status: phase.status, reason: phase.json.message.replace(/.*denied request: /, "") }).toEqual({
+        status: 403,
+        reason: `a vpccni agent may only change status.capacity and status.allocatable (${ENI_IP}) and its VpccniDrained condition`,
+      });
+      const node = await kubeCall(c.admin, "GET", `/api/v1/nodes/${NODE}`);
+      expect(
+        node.json.status.conditions.map((x: { type: string; status: string }) => `${x.type}=${x.status}`).sort(),
+      ).toEqual(["Ready=True", "VpccniDrained=False"]);
       // A token not bound to a pod names no node: no status patch at all.
       const unbound = await serviceAccountToken(c, NS, "vpccni-agent-general");
       expect((await patchStatus(unbound, NODE, { capacity: { [ENI_IP]: "2" } })).status).toBe(403);
@@ -292,11 +311,15 @@ describe("compiled examples on a real API server", () => {
         podAnnotations: { "tke.cloud.tencent.com/networks": "tke-route-eni" },
         missingPod: null,
         nodeEvent: "ok",
+        setNodeCondition: "ok",
         // Refused by the node-status admission policy (in force since the test above).
         otherNodeStatus: "failed 403",
+        otherNodeCondition: "failed 403",
       });
       const node = await kubeCall(c.admin, "GET", `/api/v1/nodes/${NODE}`);
       expect(node.json.status.allocatable[ENI_IP]).toBe("12");
+      const conditions = node.json.status.conditions as { type: string; status: string; reason: string }[];
+      expect(conditions.find((x) => x.type === "VpccniDrained")).toMatchObject({ status: "True", reason: "Drained" });
     }, 30_000);
 
     test("the server lists exactly the agent's rules for its ServiceAccount, nothing more", async () => {

@@ -245,4 +245,43 @@ describe("data plane in namespaces", () => {
     expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain("10.231.8.120");
     expect(await w.bed.ip(n.node.ns, "-o", "link", "show")).not.toMatch(/^\d+: vpc/m);
   });
+
+  // Last: it takes node 0's pod and ENI table away.
+  test("switching off: sysctls go back where they still hold vpccni's value; leftovers go, other tables stay", async () => {
+    const n = w.nodes[0]!;
+    const ns = n.node.ns;
+    const read = async (key: string) => (await w.bed.execOk(ns, ["sysctl", "-n", key])).trim();
+    await w.bed.sysctl(ns, "net.ipv4.ip_forward", "0");
+    await w.bed.sysctl(ns, "net.ipv4.conf.all.rp_filter", "1");
+    await w.bed.sysctl(ns, "net.ipv4.conf.default.rp_filter", "2");
+    const changed = await n.dp.ensureSysctls("eth0", []);
+    expect(changed.map((c) => `${c.key}: ${c.before} -> ${c.after}`).sort()).toEqual([
+      "net.ipv4.conf.all.rp_filter: 1 -> 0",
+      "net.ipv4.conf.default.rp_filter: 2 -> 0",
+      "net.ipv4.ip_forward: 0 -> 1",
+    ]);
+    // Someone else changed default.rp_filter since: theirs stays.
+    await w.bed.sysctl(ns, "net.ipv4.conf.default.rp_filter", "1");
+    const restored = await n.dp.restoreSysctls(changed);
+    expect(restored.map((c) => c.key).sort()).toEqual(["net.ipv4.conf.all.rp_filter", "net.ipv4.ip_forward"]);
+    expect([
+      await read("net.ipv4.ip_forward"),
+      await read("net.ipv4.conf.all.rp_filter"),
+      await read("net.ipv4.conf.default.rp_filter"),
+    ]).toEqual(["0", "1", "1"]);
+
+    // Another program's table and rule, numbered like an ENI table but not following the pattern.
+    await w.bed.ip(ns, "route", "add", "blackhole", "192.0.2.0/24", "table", "2999");
+    await w.bed.ip(ns, "rule", "add", "from", "192.0.2.1", "lookup", "2999", "pref", "700");
+    const removed = await n.dp.removeLeftovers();
+    expect(removed).toContain(`routes of table ${n.link.table}`);
+    expect(removed).toContain(`veth ${hostVethName(pods[0]!.spec)}`);
+    expect(await n.dp.listPods()).toEqual([]);
+    const rules = await w.bed.ip(ns, "rule", "show");
+    expect(rules).not.toMatch(/^(512|1536):/m);
+    expect(rules).toContain("lookup 2999");
+    expect(await w.bed.ip(ns, "route", "show", "table", String(n.link.table))).toBe("");
+    expect(await w.bed.ip(ns, "route", "show", "table", "2999")).toContain("blackhole 192.0.2.0/24");
+    expect(await n.dp.removeLeftovers()).toEqual([]);
+  });
 });

@@ -12,7 +12,7 @@ import { run } from "../../sandbox/exec.ts";
 import { makeTempDir } from "../../sandbox/janitor.ts";
 import { kubeCall } from "../../sandbox/kube-api.ts";
 import type { PodNs } from "../../sandbox/test-bed.ts";
-import { EmulatedCluster, type EmulatedNode, NETWORK, waitFor } from "../../sandbox/emulated-cluster.ts";
+import { EmulatedCluster, type EmulatedNode, NETWORK, policyYaml, waitFor } from "../../sandbox/emulated-cluster.ts";
 import { NETWORKS_ANNOTATION, NETWORKS_VPC_CNI } from "../../schema/names.ts";
 import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
 
@@ -170,4 +170,20 @@ describe("mixed mode: bridge stays the default, annotated pods get VPC IPs", () 
     expect(existsSync(records) ? readdirSync(records) : []).toEqual([]);
     await waitFor("the agent to release the VPC pod", async () => (await node.view()).summary.pods === 0);
   });
+
+  test("switching off: delegated pods keep their network; once drained, 00-vpccni.conflist goes and bridge's applies again", async () => {
+    const { pod, ip } = await add("plain2"); // not in the API server: delegated too
+    node.writePolicy(
+      policyYaml("e2e", { mode: "mixed", prebind: { min: 2, max: 4 }, ipCooldown: "0s", enabled: false }),
+    );
+    await waitFor("the node to be drained", async () => (await node.view()).switchOff === "drained", 60_000);
+    expect(await node.cloud()).toEqual({ enis: [], ips: [], unattachedTagged: [] });
+    // The node's configuration is bridge's again; vpccni's and the copy it kept are gone.
+    expect(readdirSync(node.netconf)).toEqual(["10-bridge.conflist"]);
+    expect(node.agentLog()).toContain("switched off: the node holds nothing of vpccni's");
+    // The pod bridge wired through vpccni still has its address and its gateway.
+    expect(await world.bed.ip(pod.ns, "-4", "-o", "addr", "show", "dev", "eth0")).toContain(`${ip}/24`);
+    const gw = await world.bed.exec(pod.ns, ["ping", "-n", "-q", "-c", "1", "-W", "2", "10.244.7.1"]);
+    expect(gw.code, gw.stdout + gw.stderr).toBe(0);
+  }, 90_000);
 });

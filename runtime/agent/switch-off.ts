@@ -1,0 +1,224 @@
+// Switching off (policy spec.enabled: false), the agent's side. The pool engine drains the
+// cloud side through the journal (runtime/pool/drain.ts): new pods are refused, idle IPs and
+// empty ENIs go at once, and each pod's IP follows at its DEL. Once the pool holds nothing, this
+// module removes the rest of vpccni from the node: leftovers in the kernel, the sysctls it
+// changed, its CNI configuration (mixed mode: the previous one applies again); then it reports
+// the Node condition VpccniDrained=True and a `Drained` Event. The agent stays up, ready and
+// idle, until the policy is deleted from Git. Progress is kept in the store (meta
+// `switch-off`), so a restarted agent carries on where the last one stopped.
+import type { VpcCniPolicy } from "../../schema/index.ts";
+import { DRAINED_CONDITION } from "../../schema/names.ts";
+import type { VpcApi } from "../cloud/types.ts";
+import type { KubePort, NodeCondition } from "../kube/client.ts";
+import type { DataPlane } from "../net/types.ts";
+import { drained, type PoolState, syncInventory } from "../pool/index.ts";
+import { removeConflist } from "./cni-conf.ts";
+import type { PoolDriver } from "./driver.ts";
+import { isManaged, toInventory } from "./inventory.ts";
+import type { Logger } from "./log.ts";
+import { sweepLeakedEnis } from "./maintenance.ts";
+import type { NodeStore } from "./store.ts";
+
+/** meta `switch-off`: absent (switched on), "draining", or "drained". */
+export const SWITCH_OFF_KEY = "switch-off";
+const RETRY_MS = 10_000;
+
+export interface SwitchOffDeps {
+  node: string;
+  instanceId: string;
+  policy: () => VpcCniPolicy;
+  driver: PoolDriver;
+  store: NodeStore;
+  dataPlane: DataPlane;
+  api: VpcApi;
+  kube: KubePort | null;
+  log: Logger;
+  /** The node's CNI folder as the agent sees it; undefined: the conflist is left (logged). */
+  cniConfDir?: string;
+  leakTags: Record<string, string>;
+  createdAtTag: string;
+}
+
+export class SwitchOff {
+  private finishing = false;
+  /** This process cleaned the node up (a restarted agent does it once more: it is idempotent). */
+  private cleaned = false;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private wanted: NodeCondition | undefined;
+  private sent: NodeCondition | undefined;
+  private sending: Promise<void> = Promise.resolve();
+  private conditionTimer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: SwitchOffDeps) {}
+
+  private get off(): boolean {
+    return this.deps.policy().spec.enabled === false;
+  }
+
+  /** Switched off and drained: the node holds nothing of vpccni's; maintenance stays idle. */
+  get done(): boolean {
+    return this.off && this.deps.store.meta(SWITCH_OFF_KEY) === "drained";
+  }
+
+  /** Why no new pod gets an IP (the CNI error's text), or null while vpccni is on. */
+  refusal(): string | null {
+    if (!this.off) return null;
+    const policy = this.deps.policy();
+    const mixed =
+      policy.spec.mode === "mixed"
+        ? "; a pod without the tke.cloud.tencent.com/networks: tke-route-eni annotation gets the node's other CNI"
+        : "";
+    return `vpccni is being switched off: policy ${policy.metadata.name} sets spec.enabled: false, so node ${this.deps.node} gives no new pod a VPC IP (pods already running keep theirs until they are deleted)${mixed}`;
+  }
+
+  /** After start and after every policy reload. */
+  policyApplied(): void {
+    const { store, log } = this.deps;
+    const phase = store.meta(SWITCH_OFF_KEY);
+    if (this.off) {
+      if (phase === null) {
+        store.setMeta(SWITCH_OFF_KEY, "draining");
+        log.info("switching off: new pods are refused; the node drains once its last vpccni pod is gone", {
+          pods: Object.keys(this.deps.driver.state.pods).length,
+        });
+        this.event("Normal", "Draining", `${this.refusal()}; the node drains once its last vpccni pod is gone`);
+      }
+      if (phase !== "drained")
+        this.condition({
+          type: DRAINED_CONDITION,
+          status: "False",
+          reason: "Draining",
+          message: `policy ${this.deps.policy().metadata.name} sets spec.enabled: false; new vpccni pods are refused, and the node releases its IPs and ENIs once its last vpccni pod is gone`,
+        });
+      this.poolChanged(this.deps.driver.state);
+      return;
+    }
+    this.cleaned = false;
+    if (phase === null) return;
+    // Switched on again: the pool grows again, the repair loop sets the sysctls again, and
+    // install-cni puts the conflist back when the DaemonSet rolls (the policy digest changed).
+    store.setMeta(SWITCH_OFF_KEY, null);
+    log.info("switched on again", { was: phase });
+    this.condition({
+      type: DRAINED_CONDITION,
+      status: "False",
+      reason: "Enabled",
+      message: `policy ${this.deps.policy().metadata.name} sets spec.enabled: true again`,
+    });
+  }
+
+  /** After every committed pool change: the moment the pool is empty, the rest goes. */
+  poolChanged(state: PoolState): void {
+    if (this.finishing || this.stopped || this.cleaned || !drained(state)) return;
+    this.finishing = true;
+    void this.finish().finally(() => {
+      this.finishing = false;
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    clearTimeout(this.conditionTimer);
+  }
+
+  private async finish(): Promise<void> {
+    const { api, dataPlane, driver, store, log } = this.deps;
+    try {
+      // The cloud: ENIs of this node the pool does not know (a lost state) are taken into the
+      // pool, which drains them; ENIs created for this node and attached nowhere go now (no
+      // create is in flight any more, so the leak sweep's age guard is not needed).
+      const managed = isManaged(this.deps.policy(), new Set(driver.state.enis.map((e) => e.id)));
+      const enis = await api.listEnis(this.deps.instanceId);
+      if (enis.some(managed)) {
+        log.warn("switching off: the cloud lists ENIs of this node the pool did not hold; draining them too", {
+          enis: enis.filter(managed).map((e) => e.id),
+        });
+        driver.update((s) => syncInventory(s, toInventory(enis, managed)).state);
+        return;
+      }
+      const swept = await sweepLeakedEnis(api, this.deps.leakTags, this.deps.createdAtTag, log, Date.now(), 0);
+      // Switched on again meanwhile: the node keeps what it has.
+      if (!this.off || !drained(driver.state)) return;
+      // The kernel: whatever DEL and the ENI teardowns left, and the sysctls as they were.
+      const removed = await dataPlane.removeLeftovers();
+      const restored = await dataPlane.restoreSysctls(store.sysctlChanges());
+      store.forgetSysctls();
+      // The runtime's configuration: vpccni is no longer called.
+      const conf = this.deps.cniConfDir === undefined ? null : removeConflist(this.deps.cniConfDir);
+      if (conf === null)
+        log.warn("switching off: the agent has no --cni-conf-dir, so vpccni's conflist stays in the node's CNI folder");
+      const first = store.meta(SWITCH_OFF_KEY) !== "drained";
+      store.setMeta(SWITCH_OFF_KEY, "drained");
+      const summary = this.summary(restored.length, conf);
+      log.info("switched off: the node holds nothing of vpccni's", {
+        leakedEnisDeleted: swept,
+        kernel: removed,
+        sysctls: restored.map((c) => `${c.key}: ${c.before} -> ${c.after}`),
+        cniConf: conf ?? "left in place",
+      });
+      this.cleaned = true;
+      if (first) this.event("Normal", "Drained", summary);
+      this.condition({ type: DRAINED_CONDITION, status: "True", reason: "Drained", message: summary });
+    } catch (error) {
+      log.warn("switching off: cleaning up the node failed; retrying", { error: (error as Error).message });
+      if (!this.stopped) this.retry = setTimeout(() => this.poolChanged(driver.state), RETRY_MS);
+    }
+  }
+
+  private summary(sysctls: number, conf: ReturnType<typeof removeConflist> | null): string {
+    const policy = this.deps.policy();
+    const cni =
+      conf === null
+        ? "its CNI configuration was left in place (no --cni-conf-dir)"
+        : conf.restored !== null
+          ? `removed its CNI configuration and put the node's previous one back as ${conf.restored}`
+          : policy.spec.mode === "mixed"
+            ? "removed its CNI configuration, so the node's previous one applies again"
+            : "removed its CNI configuration";
+    return `policy ${policy.metadata.name} sets spec.enabled: false and node ${this.deps.node} has no vpccni pod left: it holds no secondary IP and no ENI, removed its rules and route tables, put back ${sysctls} sysctl(s) it had changed, and ${cni}; the policy may now be deleted from Git`;
+  }
+
+  private event(type: "Normal" | "Warning", reason: string, message: string): void {
+    this.deps.kube
+      ?.nodeEvent(this.deps.node, type, reason, message.slice(0, 1000))
+      .catch((e: unknown) => this.deps.log.warn("could not record an Event", { reason, error: (e as Error).message }));
+  }
+
+  /**
+   * The condition is the node's answer to "may the policy go?": retried until it is set, and
+   * always the latest one (a retry never sends a condition a newer one replaced).
+   */
+  private condition(c: NodeCondition): void {
+    this.wanted = { ...c, message: c.message.slice(0, 1000) };
+    clearTimeout(this.conditionTimer);
+    this.sendCondition();
+  }
+
+  /** One patch at a time, so that an older condition never lands after a newer one. */
+  private sendCondition(): void {
+    const kube = this.deps.kube;
+    if (!kube) return;
+    this.sending = this.sending.then(async () => {
+      const c = this.wanted;
+      if (!c || c === this.sent || this.stopped) return;
+      try {
+        await kube.setNodeCondition(this.deps.node, c);
+        this.sent = c;
+      } catch (e) {
+        this.deps.log.warn("could not set the Node condition; retrying", {
+          condition: `${c.type}=${c.status}`,
+          error: (e as Error).message,
+        });
+        clearTimeout(this.conditionTimer);
+        if (!this.stopped) this.conditionTimer = setTimeout(() => this.sendCondition(), RETRY_MS);
+      }
+    });
+  }
+
+  /** Waits for the condition patch in flight (tests, shutdown). */
+  async flush(): Promise<void> {
+    await this.sending;
+  }
+}
