@@ -145,14 +145,17 @@ export class Controller {
     if (this.tls?.cert === tls.cert && this.webhook) return;
     this.tls = tls;
     const previous = this.webhook;
-    // a new certificate: serve it from a new listener (the port is reused once the old one stops)
-    previous?.stop(false);
+    // a new certificate: a new listener on the same port (SO_REUSEPORT) is up before the old
+    // one stops, so the webhook never stops answering
     this.webhook = Bun.serve({
       ...hostPort(opts.listen),
+      ...(previous ? { port: previous.port } : {}),
+      reusePort: true,
       tls: { cert: tls.cert, key: tls.key },
       maxRequestBodySize: MAX_BODY,
       fetch: (req) => this.handle(req),
     });
+    previous?.stop(false);
     opts.log.info("serving the eni-ip webhook", { listen: opts.listen, renewed: previous !== undefined });
   }
 
