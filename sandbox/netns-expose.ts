@@ -9,6 +9,7 @@ import { rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { makeTempDir } from "./janitor.ts";
+import { splice } from "./netns-forward.ts";
 import { freePort } from "./ports.ts";
 import { type ManagedProcess, spawnManaged } from "./process.ts";
 import type { TestBed } from "./test-bed.ts";
@@ -81,19 +82,9 @@ export async function exposeFromNetns(opts: {
       await Bun.sleep(20);
     }
     const port = await freePort();
-    server = createServer({ allowHalfOpen: true }, (outer) => {
-      const inner = connect({ path: socket, allowHalfOpen: true });
-      open.add(inner).add(outer);
-      const kill = () => {
-        inner.destroy();
-        outer.destroy();
-      };
-      inner.on("error", kill);
-      outer.on("error", kill);
-      for (const s of [inner, outer]) s.on("close", () => open.delete(s));
-      inner.pipe(outer);
-      outer.pipe(inner);
-    });
+    server = createServer({ allowHalfOpen: true }, (outer) =>
+      splice(outer, connect({ path: socket, allowHalfOpen: true }), open),
+    );
     await new Promise<void>((resolve, reject) => {
       server!.once("error", reject);
       server!.listen(port, "127.0.0.1", () => resolve());

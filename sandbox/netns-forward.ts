@@ -84,17 +84,7 @@ export async function forwardIntoNetns(opts: NetnsForwardOptions): Promise<Netns
   let connections = 0;
   const server: Server = createServer({ allowHalfOpen: true }, (inner) => {
     connections++;
-    const outer = connect({ host: target.host, port: target.port, allowHalfOpen: true });
-    open.add(inner).add(outer);
-    const kill = () => {
-      inner.destroy();
-      outer.destroy();
-    };
-    inner.on("error", kill);
-    outer.on("error", kill);
-    for (const s of [inner, outer]) s.on("close", () => open.delete(s));
-    inner.pipe(outer);
-    outer.pipe(inner);
+    splice(inner, connect({ host: target.host, port: target.port, allowHalfOpen: true }), open);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -138,6 +128,23 @@ export async function forwardIntoNetns(opts: NetnsForwardOptions): Promise<Netns
     },
     stop,
   };
+}
+
+/**
+ * Joins two connections both ways (each FIN carried across on its own, back-pressure kept), and
+ * tracks them in `open` until they close; an error on either ends both.
+ */
+export function splice(a: Socket, b: Socket, open: Set<Socket>): void {
+  open.add(a).add(b);
+  const kill = () => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on("error", kill);
+  b.on("error", kill);
+  for (const s of [a, b]) s.on("close", () => open.delete(s));
+  a.pipe(b);
+  b.pipe(a);
 }
 
 async function listening(proc: ManagedProcess, timeoutMs: number, what: string): Promise<void> {
