@@ -138,11 +138,15 @@ build_context() {
 # folder of $WORK (buildah reads nothing else there); the namespace vanishes when buildah exits.
 buildah_() {
   unshare --mount --propagation private -- sh -c 'mount --bind "$1" /var/lib && shift && exec "$@"' \
-    sh "$WORK/var-lib" env CONTAINERS_STORAGE_CONF="$WORK/storage.conf" TMPDIR="$WORK/tmp" buildah "$@"
+    sh "$WORK/var-lib" env CONTAINERS_STORAGE_CONF="$WORK/storage.conf" CONTAINERS_CONF="$WORK/containers.conf" \
+    TMPDIR="$WORK/tmp" buildah "$@"
 }
 
 setup_buildah() {
-  mkdir -p "$WORK/tmp" "$WORK/var-lib"
+  mkdir -p "$WORK/tmp" "$WORK/var-lib" "$WORK/net.d"
+  # buildah's network backend takes a lock in its config folder at start-up, even with no RUN
+  # step: that folder is the build's, not the host's /etc/cni/net.d
+  printf '[network]\nnetwork_config_dir = "%s"\n' "$WORK/net.d" >"$WORK/containers.conf"
   printf '[storage]\ndriver = "vfs"\ngraphroot = "%s"\nrunroot = "%s"\n' "$WORK/storage" "$WORK/run" \
     >"$WORK/storage.conf"
   # only for writing the local OCI layout: no image is pulled, so no signature is checked

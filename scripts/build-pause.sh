@@ -61,7 +61,14 @@ main() {
   (cd "$work/src" && go mod init vpccni.local/pause >/dev/null 2>&1 && \
     go build -p 2 -trimpath -ldflags "-s -w" -o "$work/rootfs/pause" .)
 
-  local b=(buildah --root "$work/storage" --runroot "$work/run" --storage-driver vfs)
+  # nothing system-wide is written: buildah's blob-info cache (/var/lib/containers, as root)
+  # goes to a private /var/lib of this build, and its network backend's lock (/etc/cni/net.d,
+  # made at start-up even with no RUN step) to a folder of its own
+  mkdir -p "$work/var-lib" "$work/net.d"
+  printf '[network]\nnetwork_config_dir = "%s"\n' "$work/net.d" >"$work/containers.conf"
+  local b=(unshare --mount --propagation private -- sh -c 'mount --bind "$1" /var/lib && shift && exec "$@"'
+    sh "$work/var-lib" env CONTAINERS_CONF="$work/containers.conf"
+    buildah --root "$work/storage" --runroot "$work/run" --storage-driver vfs)
   export TMPDIR=$work BUILDAH_ISOLATION=chroot
   ctr=$("${b[@]}" from --quiet scratch)
   "${b[@]}" copy --quiet "$ctr" "$work/rootfs/pause" /pause >/dev/null

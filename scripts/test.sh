@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# system-wide folders container tools write by default: the builds below must leave them alone
+host_dirs() { ls -d /etc/cni /var/lib/containers /var/lib/cni /var/lib/kubelet /opt/cni 2>/dev/null || true; }
+host_before=$(host_dirs)
+
 step "prerequisites (cached outside the repo; fast when warm)"
 bash scripts/prereqs.sh
 
@@ -22,6 +26,10 @@ node_modules/.bin/bun cli/main.ts compile examples/policies --out examples/deplo
 
 step "the vpccni image (dist/image; test/node runs it under containerd)"
 bash scripts/build-image.sh
+if [ "$(host_dirs)" != "$host_before" ]; then
+  echo "the builds made system-wide folders they must not touch: $(comm -13 <(echo "$host_before") <(host_dirs) | tr '\n' ' ')"
+  exit 1
+fi
 
 step "bun test"
 # Every test API server's certificate is signed by the harness's per-machine CA; Bun reads
