@@ -26,7 +26,16 @@ import { onProcessExit, type ManagedProcess, spawnManaged } from "./process.ts";
 import type { NodeNs, TestBed } from "./test-bed.ts";
 
 export const PAUSE_IMAGE = `localhost/vpccni/pause:${versions.pause}`;
-const TOOLS = ["containerd", "containerd-shim-runc-v2", "runc", "ctr", "nsenter", "unshare", "findmnt"];
+/** The commands a node's runtime needs on PATH (Debian packages containerd, runc, util-linux). */
+export const CONTAINERD_TOOLS = [
+  "containerd",
+  "containerd-shim-runc-v2",
+  "runc",
+  "ctr",
+  "nsenter",
+  "unshare",
+  "findmnt",
+];
 const CGROUPS = "/sys/fs/cgroup";
 /** Temp folders (janitor.ts) and this harness's cgroups carry the test process's pid. */
 const OWNED = /^vpccni-[a-z0-9-]+?-p(\d+)-/;
@@ -34,7 +43,7 @@ const OWNED = /^vpccni-[a-z0-9-]+?-p(\d+)-/;
 /** containerd, runc, crictl and the pause image; fails with how to install them, never skips. */
 export function requireContainerd(): void {
   requireNetns();
-  for (const tool of TOOLS)
+  for (const tool of CONTAINERD_TOOLS)
     requirePrereq(
       tool,
       () => Bun.which(tool) !== null || `\`${tool}\` is not on PATH (Debian packages containerd, runc, util-linux)`,

@@ -1,7 +1,7 @@
 // `vpccni simulate --fleet`: argv -> runFleetSession. Usage errors exit 2 naming the value.
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { hasErrors, loadPolicies, renderDiagnostics } from "../../schema/index.ts";
+import { hasErrors, loadPolicies, renderDiagnostics, type PolicySpec } from "../../schema/index.ts";
 import { ACCOUNT_RATE_LIMITS } from "../../simulator/account-buckets.ts";
 import { RETRY_STRATEGIES, type RetryStrategyName } from "../../simulator/fleet-retry.ts";
 import { runFleetSession } from "../../simulator/fleet-session.ts";
@@ -80,19 +80,8 @@ export async function runFleet(argv: string[]): Promise<number> {
     rates[m[1] as string] = Number(m[2]);
   }
 
-  const loaded = await loadPolicies([values.policy]);
-  if (hasErrors(loaded.diagnostics)) {
-    process.stderr.write(`${renderDiagnostics(loaded.diagnostics, loaded.sources)}\n`);
-    return 1;
-  }
-  const matching = loaded.policies.filter((p) => values.name === undefined || p.policy.metadata.name === values.name);
-  if (matching.length !== 1) {
-    const names = loaded.policies.map((p) => p.policy.metadata.name).join(", ") || "none";
-    return fail(
-      `--policy ${values.policy} holds ${matching.length} matching policies (${names}); allowed: exactly one, pick it with --name`,
-    );
-  }
-  const spec = (matching[0] as (typeof matching)[number]).policy.spec;
+  const spec = await onePolicySpec(values.policy, values.name, fail);
+  if (typeof spec === "number") return spec;
   try {
     const { output, text } = await runFleetSession({
       spec,
@@ -124,4 +113,28 @@ function count(flag: string, text: string, min: number, max: number): number | s
   return Number.isInteger(n) && n >= min && n <= max
     ? n
     : `${flag} is ${JSON.stringify(text)}; allowed: a whole number from ${min} to ${max}`;
+}
+
+/**
+ * The spec of the one policy in `file` (the one named `name` when it holds several), or the
+ * exit code after saying why not: the diagnostics (1) or a usage error through `fail`.
+ */
+export async function onePolicySpec(
+  file: string,
+  name: string | undefined,
+  fail: (message: string) => number,
+): Promise<PolicySpec | number> {
+  const loaded = await loadPolicies([file]);
+  if (hasErrors(loaded.diagnostics)) {
+    process.stderr.write(`${renderDiagnostics(loaded.diagnostics, loaded.sources)}\n`);
+    return 1;
+  }
+  const matching = loaded.policies.filter((p) => name === undefined || p.policy.metadata.name === name);
+  if (matching.length !== 1) {
+    const names = loaded.policies.map((p) => p.policy.metadata.name).join(", ") || "none";
+    return fail(
+      `--policy ${file} holds ${matching.length} matching policies (${names}); allowed: exactly one, pick it with --name`,
+    );
+  }
+  return (matching[0] as (typeof matching)[number]).policy.spec;
 }

@@ -1,11 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { hasErrors, loadPolicies, renderDiagnostics } from "../../schema/index.ts";
 import { parseLatencyProfile } from "../../simulator/cloud-model.ts";
 import { runSession } from "../../simulator/session.ts";
 import { OUTPUT_OPTION, outputFormat } from "../output.ts";
-import { fleetHelp, runFleet } from "./simulate-fleet.ts";
+import { fleetHelp, onePolicySpec, runFleet } from "./simulate-fleet.ts";
 
 export const help = `Usage: vpccni simulate --policy P --trace T [--latency fast|typical|slow]
                        [--compare aws] [--aws-warm-ip-target N]
@@ -71,19 +70,8 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof minimum === "string") return fail(minimum);
   if (typeof prebind === "string") return fail(prebind);
 
-  const loaded = await loadPolicies([values.policy]);
-  if (hasErrors(loaded.diagnostics)) {
-    process.stderr.write(`${renderDiagnostics(loaded.diagnostics, loaded.sources)}\n`);
-    return 1;
-  }
-  const matching = loaded.policies.filter((p) => values.name === undefined || p.policy.metadata.name === values.name);
-  if (matching.length !== 1) {
-    const names = loaded.policies.map((p) => p.policy.metadata.name).join(", ") || "none";
-    return fail(
-      `--policy ${values.policy} holds ${matching.length} matching policies (${names}); allowed: exactly one, pick it with --name`,
-    );
-  }
-  const spec = (matching[0] as (typeof matching)[number]).policy.spec;
+  const spec = await onePolicySpec(values.policy, values.name, fail);
+  if (typeof spec === "number") return spec;
   const warm = int("--aws-warm-ip-target", values["aws-warm-ip-target"] ?? String(prebind?.min ?? spec.prebind.min));
   if (typeof warm === "string") return fail(warm);
 

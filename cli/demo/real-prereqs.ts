@@ -4,6 +4,7 @@
 // makes it, in one line.
 import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { CONTAINERD_TOOLS } from "../../sandbox/containerd.ts";
 import { paths } from "../../sandbox/paths.ts";
 import { IMAGE_ARCHIVE } from "../../sandbox/real-cluster.ts";
 
@@ -31,18 +32,8 @@ const PARTS: Part[] = [
   file("the pause image", () => paths.pauseImage),
   file("the test CA", () => paths.testCaCert),
   file("the reference CNI plugins", () => join(paths.cniPluginDir, "portmap")),
-  ...[
-    "containerd",
-    "containerd-shim-runc-v2",
-    "runc",
-    "ctr",
-    "ip",
-    "iptables",
-    "nsenter",
-    "unshare",
-    "findmnt",
-    "openssl",
-  ].map(command),
+  // the node's runtime, and what the control plane (openssl) and each node (ip, iptables) run
+  ...[...CONTAINERD_TOOLS, "ip", "iptables", "openssl"].map(command),
   { name: relative(ROOT, IMAGE_ARCHIVE), present: () => existsSync(IMAGE_ARCHIVE), how: IMAGE },
 ];
 
