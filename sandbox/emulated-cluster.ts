@@ -2,7 +2,7 @@
 // fabric mirrors ENIs into a network test bed, one node namespace per emulated instance, a
 // `vpccni agent` process per node, and the compiled CNI binary driven by cnitool. Optionally a
 // real kube-apiserver holding the Node objects. Used by test/e2e and by `vpccni demo`.
-import { TAG_NODE } from "../schema/names.ts";
+import { INSTANCE_ID_LABEL, TAG_NODE } from "../schema/names.ts";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Emulator, type EmulatorConfigInput, startEmulator } from "../emulator/index.ts";
@@ -312,7 +312,12 @@ export class EmulatedCluster {
         );
         if (opts.cluster)
           await kubeCall(opts.cluster.admin, "POST", "/api/v1/nodes", {
-            body: { apiVersion: "v1", kind: "Node", metadata: { name } },
+            body: {
+              apiVersion: "v1",
+              kind: "Node",
+              // as TKE labels its Nodes; the fixed-IP controller finds the instance by it
+              metadata: { name, labels: { [INSTANCE_ID_LABEL]: instance.instanceId } },
+            },
             allow: [409],
           });
       }

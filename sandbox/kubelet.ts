@@ -27,6 +27,7 @@ import { forwardIntoNetns, type NetnsForward } from "./netns-forward.ts";
 import { paths } from "./paths.ts";
 import { requireBinary } from "./prereq.ts";
 import { type ManagedProcess, spawnManaged } from "./process.ts";
+import { INSTANCE_ID_LABEL } from "../schema/names.ts";
 
 /** The `kubernetes` Service's address (the API server's --service-cluster-ip-range is 10.96.0.0/24). */
 export const KUBERNETES_SERVICE_IP = "10.96.0.1";
@@ -192,7 +193,7 @@ export class KubeletNode {
       "topology.kubernetes.io/region": inv.region,
       "topology.kubernetes.io/zone": inst.zone,
       "node.kubernetes.io/instance-type": inst.instanceType,
-      "cloud.tencent.com/node-instance-id": inst.instanceId,
+      [INSTANCE_ID_LABEL]: inst.instanceId,
     };
   }
 

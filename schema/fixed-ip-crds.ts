@@ -39,6 +39,9 @@ export const VpcIPClaimStatus = z.strictObject({
   subnet: subnetId.optional(),
   node: name.optional(),
   eniId: eniId.optional(),
+  podUID: z.string().optional().meta({
+    description: "The pod that holds the address now; a new pod of the same name has another uid.",
+  }),
   expiresAt: timestamp.optional().meta({ description: "When a kept claim is garbage-collected." }),
   message: z.string().optional(),
   pending: PendingOperation.optional(),

@@ -49,3 +49,21 @@ export const TAG_CLUSTER = "vpccni.io/cluster";
 export const TAG_NODE = "vpccni.io/node";
 export const TAG_CREATED_BY = "vpccni.io/created-by";
 export const TAG_CREATED_AT = "vpccni.io/created-at";
+
+// Fixed IP mode (spec/fixed-ip.md). The annotations are TKE's, so that pod templates written for
+// TKE work unchanged.
+/** `Immediate` (the IP goes with the pod) or `Never` (kept for the next pod of the same name). */
+export const DELETE_POLICY_ANNOTATION = "tke.cloud.tencent.com/vpc-ip-claim-delete-policy";
+/** How long a deleted pod's IP is kept for the next pod of the same name, e.g. `30m`. */
+export const CLAIM_EXPIRED_ANNOTATION = "tke.cloud.tencent.com/claim-expired-duration";
+/** One specific address the pod asks for. */
+export const NOMINATED_IP_ANNOTATION = "tke.cloud.tencent.com/nominated-vpc-ip";
+/** The Node label with the CVM instance id (TKE sets it; the fixed-IP controller reads it). */
+export const INSTANCE_ID_LABEL = "cloud.tencent.com/node-instance-id";
+/**
+ * The Node label with the subnet of the node's fixed-IP ENI, set by the controller once the ENI
+ * is bound; the webhook pins a pod whose claim holds an address to nodes of that subnet.
+ */
+export const ENI_SUBNET_LABEL = "vpccni.io/eni-subnet";
+/** Finalizer on a VpcIPClaim: the controller releases the address before the claim goes. */
+export const CLAIM_FINALIZER = "vpccni.io/release-address";
