@@ -68,6 +68,7 @@ export const VpcENIStatus = z.strictObject({
   phase: z.enum(["Creating", "Attached", "Detaching", "Deleting"]).optional(),
   eniId: eniId.optional(),
   macAddress: z.string().optional(),
+  primaryIP: ipv4.optional().meta({ description: "The ENI's own address: never a pod's." }),
   assignedIPs: z.int().min(0).optional(),
   pending: PendingOperation.optional(),
 });

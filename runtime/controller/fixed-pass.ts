@@ -1,0 +1,241 @@
+// One pass of the fixed-IP controller (the leader runs it on a timer): read the cluster objects,
+// the pods, the Nodes and the subnets; finish what a previous leader journaled; rebuild the
+// allocator's state; feed it what changed (nodes that came or went, pods that came or went,
+// claims deleted, claims expired); carry the decisions out (fixed-apply.ts); write the result
+// back to the objects. Level-triggered: a pass that fails half-way is redone by the next.
+import type { Subnet, VpcApi } from "../cloud/types.ts";
+import {
+  bindNodeEni,
+  collectExpired,
+  deleteClaim,
+  deletePod,
+  type FixedState,
+  podAdded,
+  type Reclaim,
+  removeNode,
+  type Step,
+} from "../fixed/index.ts";
+import type { FixedKubePort, PodInfo } from "../kube/fixed-client.ts";
+import { isIPv4 } from "node:net";
+import { parseDuration } from "../../schema/duration.ts";
+import {
+  CLAIM_EXPIRED_ANNOTATION,
+  CLAIM_FINALIZER,
+  DELETE_POLICY_ANNOTATION,
+  INSTANCE_ID_LABEL,
+  NOMINATED_IP_ANNOTATION,
+} from "../../schema/names.ts";
+import { FixedApplier, type Objects } from "./fixed-apply.ts";
+import {
+  type Address,
+  askOf,
+  type Claim,
+  keyOf,
+  type NodeConfig,
+  type NodeEni,
+  ORPHAN_PREFIX,
+  stateFromObjects,
+} from "./fixed-state.ts";
+import { writeBack } from "./fixed-write.ts";
+import { usesVpcCni } from "./webhook.ts";
+
+export interface FixedSettings {
+  /** The policy's pod subnets (ids). */
+  subnets: string[];
+  reclaim: Reclaim;
+  /** spec.fixedIp.cascade: a claim is owned by its pod's StatefulSet, deleted with it. */
+  cascade: boolean;
+  mode: "default" | "mixed";
+  /** The policy's nodeSelector: only these Nodes get an ENI (the agents run only there). */
+  nodeSelector: Record<string, string>;
+}
+
+export interface PassDeps {
+  kube: FixedKubePort;
+  api: VpcApi;
+  settings: () => FixedSettings;
+  now: () => number;
+  log: {
+    info(msg: string, fields?: Record<string, unknown>): void;
+    warn(msg: string, fields?: Record<string, unknown>): void;
+  };
+}
+
+export interface PassReport {
+  replayed: number;
+  decisions: number;
+  refusals: { subject: string; code: string; message: string }[];
+}
+
+/** The pods whose address the controller serves: bound to a node, on the pod network, running. */
+export function servedPods(pods: PodInfo[], mode: FixedSettings["mode"]): PodInfo[] {
+  return pods.filter(
+    (p) =>
+      p.node !== "" &&
+      !p.hostNetwork &&
+      !p.finished &&
+      usesVpcCni({ metadata: { annotations: p.annotations }, spec: { hostNetwork: p.hostNetwork } }, { mode }).inject,
+  );
+}
+
+export class FixedPass {
+  private readonly applier: FixedApplier;
+  /** Instance limits do not change: asked once per instance. */
+  private readonly quotas = new Map<string, number>();
+
+  constructor(private readonly deps: PassDeps) {
+    this.applier = new FixedApplier(deps);
+  }
+
+  async run(): Promise<PassReport> {
+    const { kube, api, now, log } = this.deps;
+    const settings = this.deps.settings();
+    const [nodes, allPods, claims, addresses, enis, configs] = await Promise.all([
+      kube.nodes(),
+      kube.pods(),
+      kube.list<Claim>("vpcipclaims"),
+      kube.list<Address>("vpcips"),
+      kube.list<NodeEni>("vpcenis"),
+      kube.list<NodeConfig>("nodeeniconfigs"),
+    ]);
+    const objects: Objects = {
+      claims: new Map(claims.map((c) => [keyOf(c), c])),
+      addresses: new Map(addresses.map((a) => [a.metadata.name, a])),
+      enis: new Map(enis.map((e) => [e.metadata.name, e])),
+      configs: new Map(configs.map((c) => [c.metadata.name, c])),
+    };
+    const report: PassReport = { replayed: await this.applier.resume(objects), decisions: 0, refusals: [] };
+    const selected = nodes.filter((n) => Object.entries(settings.nodeSelector).every(([k, v]) => n.labels[k] === v));
+    const onSelected = new Set(selected.map((n) => n.name));
+    const pods = servedPods(allPods, settings.mode).filter((p) => onSelected.has(p.node));
+    const podByKey = new Map(pods.map((p) => [`${p.namespace}/${p.name}`, p]));
+    await this.ensureConfigs(selected, objects);
+    await this.ensureClaims(pods, objects, settings.cascade);
+    const subnets: Subnet[] = await api.describeSubnets(settings.subnets);
+    let state = stateFromObjects(
+      {
+        nodes,
+        pods,
+        claims: [...objects.claims.values()],
+        addresses: [...objects.addresses.values()],
+        enis: [...objects.enis.values()],
+        configs: [...objects.configs.values()],
+        subnets,
+      },
+      settings.reclaim,
+    );
+    const t = now();
+    const refused = new Map<string, string>();
+    const step = async (result: Step, subject: string): Promise<void> => {
+      if (!result.ok) {
+        report.refusals.push({ subject, ...result.refusal });
+        refused.set(subject, result.refusal.message);
+        return;
+      }
+      state = result.state;
+      for (const d of result.decisions) {
+        state = await this.applier.apply(state, d, objects, (node) => this.quotaOfNode(node, objects));
+        report.decisions++;
+      }
+    };
+    const nodeNames = new Set(nodes.map((n) => n.name));
+    // Nodes that left the cluster: their pods are gone, their ENI goes (kept addresses stay
+    // reserved). A Node that only stopped matching the nodeSelector keeps its ENI and pods.
+    for (const node of Object.keys(state.nodes)) if (!nodeNames.has(node)) await step(removeNode(state, node, t), node);
+    // Nodes that came: one ENI each, in the subnet with the most room that holds the quota.
+    for (const node of selected) {
+      const config = objects.configs.get(node.name);
+      if (!config || state.nodes[node.name]) continue;
+      await step(bindNodeEni(state, node.name, config.spec.eniIPQuota), `node/${node.name}`);
+    }
+    // Pods that went: their claim keeps or releases the address (its reclaim).
+    for (const [key, c] of Object.entries(state.claims)) {
+      if (c.node === null || key.startsWith(ORPHAN_PREFIX)) continue;
+      const pod = podByKey.get(key);
+      const uid = objects.claims.get(key)?.status?.podUID;
+      if (!pod || pod.node !== c.node || (uid !== undefined && uid !== pod.uid)) {
+        const [namespace = "", name = ""] = key.split("/");
+        await step(deletePod(state, { namespace, name }, t), key);
+      }
+    }
+    // Claims deleted by hand, and addresses no claim names: reclaimed at once.
+    for (const key of Object.keys(state.claims)) {
+      const deleting = objects.claims.get(key)?.metadata.deletionTimestamp !== undefined;
+      if (deleting || key.startsWith(ORPHAN_PREFIX)) await step(deleteClaim(state, key), key);
+    }
+    await step(collectExpired(state, t), "expired claims");
+    // Pods that came: the claim's address (moved here if need be) or a new one of the node's subnet.
+    for (const pod of pods) {
+      const key = `${pod.namespace}/${pod.name}`;
+      const claim = objects.claims.get(key);
+      if (!claim || claim.metadata.deletionTimestamp !== undefined) continue;
+      // an address another tenant of the VPC took is never tried again: the next one, at once
+      for (let attempt = 0; attempt < 5 && state.claims[key]?.node !== pod.node && !refused.has(key); attempt++)
+        await step(podAdded(state, pod, pod.node, askOf(claim.spec)), key);
+    }
+    await writeBack({ kube, state, objects, nodes, pods: podByKey, refused, now: t, log });
+    if (report.decisions > 0 || report.refusals.length > 0 || report.replayed > 0)
+      log.info("fixed IP pass", {
+        decisions: report.decisions,
+        replayed: report.replayed,
+        refusals: report.refusals.map((r) => `${r.subject}: ${r.code}`),
+      });
+    return report;
+  }
+
+  private quotaOfNode(node: string, objects: Objects): number {
+    const q = objects.configs.get(node)?.spec.eniIPQuota;
+    if (q === undefined) throw new Error(`node ${node} has no NodeENIConfig`);
+    return q;
+  }
+
+  /** A NodeENIConfig per Node that names its instance (TKE's instance-id label). */
+  private async ensureConfigs(nodes: { name: string; labels: Record<string, string> }[], objects: Objects) {
+    for (const node of nodes) {
+      if (objects.configs.has(node.name)) continue;
+      const instanceId = node.labels[INSTANCE_ID_LABEL];
+      if (!instanceId) continue;
+      let quota = this.quotas.get(instanceId);
+      if (quota === undefined) {
+        // the limits count each ENI's primary IP, which pods cannot use
+        quota = Math.max(1, (await this.deps.api.instanceLimits(instanceId)).ipsPerEni - 1);
+        this.quotas.set(instanceId, quota);
+      }
+      const made = await this.deps.kube.create<NodeConfig>("nodeeniconfigs", {
+        metadata: { name: node.name },
+        spec: { instanceId, eniIPQuota: quota },
+      });
+      objects.configs.set(node.name, made);
+    }
+  }
+
+  /** A VpcIPClaim per served pod, named after it, with the reclaim its annotations ask for. */
+  private async ensureClaims(pods: PodInfo[], objects: Objects, cascade: boolean) {
+    for (const pod of pods) {
+      const key = `${pod.namespace}/${pod.name}`;
+      if (objects.claims.has(key)) continue;
+      const made = await this.deps.kube.create<Claim>("vpcipclaims", {
+        metadata: {
+          name: pod.name,
+          namespace: pod.namespace,
+          finalizers: [CLAIM_FINALIZER],
+          ...(cascade && pod.owner?.kind === "StatefulSet" ? { ownerReferences: [pod.owner] } : {}),
+        },
+        spec: claimSpecOf(pod.annotations),
+      });
+      objects.claims.set(key, made);
+    }
+  }
+}
+
+/** The claim's spec from the pod's TKE annotations; a value the CRD would refuse is left out. */
+export function claimSpecOf(annotations: Record<string, string>): Claim["spec"] {
+  const policy = annotations[DELETE_POLICY_ANNOTATION];
+  const duration = annotations[CLAIM_EXPIRED_ANNOTATION];
+  const nominated = annotations[NOMINATED_IP_ANNOTATION];
+  return {
+    ...(policy === "Immediate" || policy === "Never" ? { deletePolicy: policy } : {}),
+    ...(duration && parseDuration(duration) !== undefined ? { expiredDuration: duration } : {}),
+    ...(nominated && isIPv4(nominated) ? { nominatedAddress: nominated } : {}),
+  };
+}
