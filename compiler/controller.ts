@@ -3,7 +3,9 @@
 // RBAC derived from CONTROLLER_API_REQUESTS, which lists exactly what
 // runtime/kube/controller-client.ts asks (test/compiler proves it on a real API server).
 // No TLS material in the output: the controller makes its CA and serving key in a Secret and
-// sets the caBundle itself; GitOps tools must leave that one field alone (examples/argocd).
+// sets the caBundle itself; GitOps tools must leave that one field alone (examples/argocd). With
+// spec.webhook.tls: cert-manager, cert-manager issues that Secret instead (cert-manager.ts) and
+// the controller loses the rights only its own TLS bootstrap needs.
 import type {
   V1ClusterRole,
   V1ClusterRoleBinding,
@@ -18,6 +20,7 @@ import type {
 import { ENI_IP_INJECTION_LABEL, ENI_IP_RESOURCE } from "../schema/names.ts";
 import type { VpcCniPolicy } from "../schema/index.ts";
 import { ENV, PATHS, SERVICE_ACCOUNT_CA } from "./agent-contract.ts";
+import { certManagerObjects, type WebhookSettings, type WebhookTlsMode, webhookAnnotations } from "./cert-manager.ts";
 import { credentialsSecretName } from "./policy-objects.ts";
 import { commonLabels, names } from "./labels.ts";
 import type { Manifest, Resource } from "./resource.ts";
@@ -39,8 +42,8 @@ export interface ControllerRequest {
   why: string;
 }
 
-/** Every request `vpccni controller` makes; the generated roles allow these and nothing else. */
-export const CONTROLLER_API_REQUESTS: readonly ControllerRequest[] = [
+/** `tls`: made only in that webhook TLS mode (absent: in both). */
+const REQUESTS: readonly (ControllerRequest & { tls?: WebhookTlsMode })[] = [
   {
     verb: "get",
     group: "",
@@ -48,6 +51,16 @@ export const CONTROLLER_API_REQUESTS: readonly ControllerRequest[] = [
     names: [names.webhookSecret],
     scope: "namespace",
     why: "reads the webhook's CA and serving certificate, which the first replica created",
+    tls: "self-managed",
+  },
+  {
+    verb: "get",
+    group: "",
+    resource: "secrets",
+    names: [names.webhookSecret],
+    scope: "namespace",
+    why: "reads the webhook's serving certificate, which cert-manager issued",
+    tls: "cert-manager",
   },
   {
     verb: "create",
@@ -55,6 +68,7 @@ export const CONTROLLER_API_REQUESTS: readonly ControllerRequest[] = [
     resource: "secrets",
     scope: "namespace",
     why: "creates the webhook's TLS Secret once (RBAC cannot narrow a create to a name)",
+    tls: "self-managed",
   },
   {
     verb: "update",
@@ -63,6 +77,7 @@ export const CONTROLLER_API_REQUESTS: readonly ControllerRequest[] = [
     names: [names.webhookSecret],
     scope: "namespace",
     why: "renews the serving certificate from the same CA 30 days before it ends",
+    tls: "self-managed",
   },
   {
     verb: "list",
@@ -101,6 +116,7 @@ export const CONTROLLER_API_REQUESTS: readonly ControllerRequest[] = [
     names: [names.webhookConfiguration],
     scope: "cluster",
     why: "reads its webhook configuration's caBundle",
+    tls: "self-managed",
   },
   {
     verb: "patch",
@@ -109,38 +125,51 @@ export const CONTROLLER_API_REQUESTS: readonly ControllerRequest[] = [
     names: [names.webhookConfiguration],
     scope: "cluster",
     why: "sets the caBundle to its CA (the field is not in Git)",
+    tls: "self-managed",
   },
 ];
 
-function rules(scope: "cluster" | "namespace") {
-  return CONTROLLER_API_REQUESTS.filter((r) => r.scope === scope).map((r) => ({
-    rule: {
-      apiGroups: [r.group],
-      resources: [r.resource],
-      verbs: [r.verb],
-      ...(r.names ? { resourceNames: r.names } : {}),
-    },
-    why: r.why,
-  }));
+/** Every request `vpccni controller` makes in a TLS mode; its roles allow these and nothing else. */
+export function controllerApiRequests(tls: WebhookTlsMode): ControllerRequest[] {
+  return REQUESTS.filter((r) => r.tls === undefined || r.tls === tls).map(({ tls: _, ...r }) => r);
+}
+
+/** The requests of the default mode, self-managed TLS. */
+export const CONTROLLER_API_REQUESTS: readonly ControllerRequest[] = controllerApiRequests("self-managed");
+
+function rules(scope: "cluster" | "namespace", tls: WebhookTlsMode) {
+  return controllerApiRequests(tls)
+    .filter((r) => r.scope === scope)
+    .map((r) => ({
+      rule: {
+        apiGroups: [r.group],
+        resources: [r.resource],
+        verbs: [r.verb],
+        ...(r.names ? { resourceNames: r.names } : {}),
+      },
+      why: r.why,
+    }));
 }
 
 /**
  * `policy`: the policy whose cloud settings (region, cluster, endpoint, credentials) the
  * departed-node ENI sweep uses: the first by name (a cluster's policies share them).
+ * `webhook`: the cluster's one spec.webhook (cert-manager.ts clusterWebhook).
  */
 export function controllerObjects(
   namespace: string,
   image: string,
   mode: "default" | "mixed",
   policy: VpcCniPolicy,
+  webhook: WebhookSettings = { tls: "self-managed" },
 ): Resource[] {
   const secret = credentialsSecretName(policy);
   const labels = commonLabels("controller");
   const selector = { "app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "vpccni" };
   const name = names.controller;
   const subject = { kind: "ServiceAccount", name, namespace };
-  const clusterRules = rules("cluster");
-  const nsRules = rules("namespace");
+  const clusterRules = rules("cluster", webhook.tls);
+  const nsRules = rules("namespace", webhook.tls);
   const resources: Resource[] = [
     {
       manifest: {
@@ -238,6 +267,7 @@ export function controllerObjects(
                     `--webhook-service=${names.webhookService}`,
                     `--webhook-secret=${names.webhookSecret}`,
                     `--webhook-configuration=${names.webhookConfiguration}`,
+                    ...(webhook.tls === "cert-manager" ? ["--webhook-tls=cert-manager"] : []),
                     `--policy=${PATHS.policyFile}`,
                     ...(secret === undefined ? [] : [`--credentials-dir=${PATHS.credentialsDir}`]),
                   ],
@@ -317,12 +347,12 @@ export function controllerObjects(
       manifest: {
         apiVersion: "admissionregistration.k8s.io/v1",
         kind: "MutatingWebhookConfiguration",
-        metadata: { name: names.webhookConfiguration, labels },
+        metadata: { name: names.webhookConfiguration, labels, annotations: webhookAnnotations(namespace, webhook) },
         webhooks: [
           {
             name: CONTROLLER.webhookName,
             admissionReviewVersions: ["v1"],
-            // caBundle: set by the controller from its own CA (not in Git)
+            // caBundle: set by the controller from its own CA, or by cert-manager's cainjector (not in Git)
             clientConfig: {
               service: { name: names.webhookService, namespace, path: CONTROLLER.webhookPath, port: 443 },
             },
@@ -351,6 +381,7 @@ export function controllerObjects(
         ],
       } satisfies Manifest<V1MutatingWebhookConfiguration>,
     },
+    ...certManagerObjects(namespace, webhook),
   ];
   return resources;
 }

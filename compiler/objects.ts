@@ -9,6 +9,7 @@ import {
   namespacedRoles,
 } from "./cluster-objects.ts";
 import { nodeStatusGuard } from "./admission.ts";
+import { clusterWebhook } from "./cert-manager.ts";
 import { controllerObjects } from "./controller.ts";
 import { daemonSet } from "./daemonset.ts";
 import { monitoringObjects } from "./monitoring.ts";
@@ -71,7 +72,7 @@ export function build(
       cniConfDir: options.cniConfDir,
     }),
     metricsService(ns),
-    ...controllerObjects(ns, image, clusterMode(sorted), sorted[0]!.policy),
+    ...controllerObjects(ns, image, clusterMode(sorted), sorted[0]!.policy, clusterWebhook(sorted)),
     ...monitoringObjects(sorted, ns),
   ];
   for (const { policy, file } of sorted) {

@@ -1,6 +1,7 @@
 // Policies the compiler refuses before it generates anything: it never writes manifests for
 // something the cluster cannot run (no placeholder for a component that does not exist).
 import type { Diagnostic, SourcedPolicy } from "../schema/index.ts";
+import { webhookRefusals } from "./cert-manager.ts";
 import { locateField } from "./locate.ts";
 
 /** The cluster component fixed IP mode needs; named in the diagnostic. */
@@ -78,5 +79,6 @@ export function refusals(
       hint: "one mode per cluster: write the same spec.mode in every policy (unset is default)",
     });
   }
+  out.push(...webhookRefusals(policies, sources));
   return out;
 }

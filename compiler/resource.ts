@@ -35,7 +35,9 @@ export interface Resource {
 
 /**
  * Apply order and sync waves: the Namespace first (wave 0), then RBAC and configuration
- * (wave 1), then workloads (wave 2), then the optional Prometheus Operator objects (wave 3).
+ * (wave 1; with cert-manager, the webhook's Issuers and Certificates too, so the Secret is
+ * issued before the controller starts), then workloads (wave 2), then the optional Prometheus
+ * Operator objects (wave 3).
  * The prefix orders files and kustomization.yaml alike.
  */
 export const STAGES: Record<string, { prefix: number; wave: number }> = {
@@ -48,6 +50,9 @@ export const STAGES: Record<string, { prefix: number; wave: number }> = {
   ValidatingAdmissionPolicy: { prefix: 25, wave: 1 },
   ValidatingAdmissionPolicyBinding: { prefix: 26, wave: 1 },
   ConfigMap: { prefix: 30, wave: 1 },
+  // cert-manager's kinds (cert-manager.ts), only with spec.webhook.tls: cert-manager.
+  Issuer: { prefix: 31, wave: 1 },
+  Certificate: { prefix: 32, wave: 1 },
   DaemonSet: { prefix: 40, wave: 2 },
   Deployment: { prefix: 41, wave: 2 },
   PodDisruptionBudget: { prefix: 42, wave: 2 },

@@ -151,6 +151,75 @@ export const Monitoring = z.strictObject({
   }),
 });
 
+const dnsSubdomain = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+    error: "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+  });
+
+/** cert-manager's own issuer kinds; other API groups are external issuers with kinds of their own. */
+const CERT_MANAGER_GROUP = "cert-manager.io";
+
+export const IssuerRef = z
+  .strictObject({
+    name: dnsSubdomain.meta({ description: "Name of the issuer." }),
+    kind: z
+      .string()
+      .regex(/^[A-Z][A-Za-z0-9]*$/, { error: "a Kubernetes kind such as Issuer or ClusterIssuer" })
+      .default("Issuer")
+      .meta({
+        description:
+          "Issuer (in vpccni's namespace) or ClusterIssuer; an external issuer's own kind when group is not cert-manager.io.",
+      }),
+    group: dnsSubdomain
+      .default(CERT_MANAGER_GROUP)
+      .meta({ description: "API group of the issuer: cert-manager.io, or an external issuer's group." }),
+  })
+  .refine((r) => r.group !== CERT_MANAGER_GROUP || r.kind === "Issuer" || r.kind === "ClusterIssuer", {
+    path: ["kind"],
+    params: { code: "issuer-kind", allowed: "Issuer or ClusterIssuer (group cert-manager.io)" },
+    error: (issue) =>
+      `is ${JSON.stringify((issue.input as { kind?: unknown }).kind)}, not a kind of group cert-manager.io; allowed: Issuer or ClusterIssuer, or set group to the external issuer's API group`,
+    when: (payload) => {
+      const v = payload.value as { kind?: unknown; group?: unknown } | null;
+      return (
+        v !== null &&
+        typeof v === "object" &&
+        typeof v.kind === "string" &&
+        (v.group === undefined || v.group === CERT_MANAGER_GROUP)
+      );
+    },
+  });
+
+export const Webhook = z
+  .strictObject({
+    tls: z.enum(["self-managed", "cert-manager"]).default("self-managed").meta({
+      description:
+        "Where the eni-ip webhook's serving certificate comes from. self-managed: the controller keeps a CA and serving key in the Secret vpccni-webhook-tls and sets the webhook configuration's caBundle itself; nothing else to install. cert-manager: cert-manager issues the Secret from a Certificate the compiler writes and its cainjector sets the caBundle; the controller only reads the Secret (and loses its rights to write Secrets and the webhook configuration). cert-manager must be installed first (docs/operations.md).",
+    }),
+    issuerRef: IssuerRef.optional().meta({
+      description:
+        "The issuer that signs the webhook's certificate; only with tls: cert-manager. Unset: the compiler writes a self-signed Issuer, a CA Certificate and a CA Issuer in vpccni's namespace.",
+    }),
+  })
+  .refine((w) => w.issuerRef === undefined || w.tls === "cert-manager", {
+    path: ["issuerRef"],
+    params: { code: "issuer-ref-needs-cert-manager", allowed: "issuerRef only with tls: cert-manager" },
+    error: (issue) =>
+      `is set but spec.webhook.tls is ${JSON.stringify((issue.input as { tls?: unknown }).tls ?? "self-managed")}; allowed: issuerRef only with tls: cert-manager`,
+    when: (payload) => {
+      const v = payload.value as { issuerRef?: unknown; tls?: unknown } | null;
+      // Only when tls itself is valid: a misspelt tls gets its own diagnostic.
+      return (
+        v !== null &&
+        typeof v === "object" &&
+        v.issuerRef !== undefined &&
+        (v.tls === undefined || v.tls === "self-managed")
+      );
+    },
+  });
+
 export const Spec = z
   .strictObject({
     clusterId: dnsLabel.meta({
@@ -223,6 +292,10 @@ export const Spec = z
     monitoring: Monitoring.optional().meta({
       description:
         "Prometheus Operator objects for the whole cluster (one set, generated when any policy asks for them). Unset: none; the metrics Service keeps its prometheus.io/* annotations.",
+    }),
+    webhook: Webhook.optional().meta({
+      description:
+        "The eni-ip admission webhook, one for the whole cluster: the policies that set it must agree, and the others follow them. Unset in every policy: tls: self-managed.",
     }),
   })
   .refine((spec) => spec.fixedIp === undefined || spec.ipMode === "fixed", {

@@ -5,6 +5,7 @@ import { resolveCredentials, TencentVpcApi } from "../../runtime/cloud/index.ts"
 import { parseDuration } from "../../schema/duration.ts";
 import { createLogger, type Level } from "../../runtime/agent/log.ts";
 import { Controller } from "../../runtime/controller/controller.ts";
+import { WEBHOOK_TLS_MODES, type WebhookTlsMode } from "../../runtime/controller/tls-source.ts";
 import { clusterCaFile } from "../../runtime/kube/ca-env.ts";
 import { ControllerKubeClient } from "../../runtime/kube/controller-client.ts";
 import { selfArgs } from "./agent.ts";
@@ -14,8 +15,9 @@ export const help = `Usage: vpccni controller [options]
 The cluster component (run by the vpccni-controller Deployment): serves the
 admission webhook that makes pods using vpccni request one
 tke.cloud.tencent.com/eni-ip, with TLS it keeps in a Secret it creates and a
-caBundle it sets on its MutatingWebhookConfiguration. The replica elected on
-a Lease removes the ENIs of nodes that left the cluster.
+caBundle it sets on its MutatingWebhookConfiguration (or, with --webhook-tls
+cert-manager, a Secret cert-manager issues). The replica elected on a Lease
+removes the ENIs of nodes that left the cluster.
 
 Options (environment variable in brackets):
   --namespace NS               its namespace [POD_NAMESPACE] (required)
@@ -29,6 +31,10 @@ Options (environment variable in brackets):
                                vpccni-webhook-tls)
   --webhook-configuration NAME the MutatingWebhookConfiguration whose caBundle
                                it sets (default vpccni-eni-ip)
+  --webhook-tls MODE           self-managed (it creates the Secret and sets the
+                               caBundle) or cert-manager (it only reads the
+                               Secret cert-manager issues, and is not ready
+                               until it exists) (default: self-managed)
   --identity NAME              this replica in the Lease [POD_NAME] (default:
                                the host name)
   --policy FILE                a policy (its ConfigMap mount): region, cluster
@@ -56,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
       "webhook-service": { type: "string", default: "vpccni-webhook" },
       "webhook-secret": { type: "string", default: "vpccni-webhook-tls" },
       "webhook-configuration": { type: "string", default: "vpccni-eni-ip" },
+      "webhook-tls": { type: "string", default: "self-managed" },
       identity: { type: "string", default: env.POD_NAME ?? hostname() },
       policy: { type: "string" },
       "credentials-dir": { type: "string" },
@@ -76,6 +83,9 @@ export async function run(argv: string[]): Promise<number> {
   const mode = values.mode as string;
   if (mode !== "default" && mode !== "mixed")
     return fail(`--mode is ${JSON.stringify(mode)}; allowed: default or mixed`);
+  const webhookTls = values["webhook-tls"] as WebhookTlsMode;
+  if (!WEBHOOK_TLS_MODES.includes(webhookTls))
+    return fail(`--webhook-tls is ${JSON.stringify(webhookTls)}; allowed: ${WEBHOOK_TLS_MODES.join(" or ")}`);
   const namespace = values.namespace as string | undefined;
   if (!namespace)
     return fail("--namespace (or POD_NAMESPACE) is required; the Deployment sets it from metadata.namespace");
@@ -133,6 +143,7 @@ export async function run(argv: string[]): Promise<number> {
     webhookSecret: values["webhook-secret"] as string,
     webhookService: values["webhook-service"] as string,
     webhookConfiguration: values["webhook-configuration"] as string,
+    webhookTls,
     listen: values.listen as string,
     healthListen: values["health-listen"] === "off" ? null : (values["health-listen"] as string),
     settings: { mode },

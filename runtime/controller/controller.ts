@@ -3,14 +3,16 @@
 // (tls-bootstrap.ts). One replica, elected on a Lease (leader.ts), removes the ENIs of nodes
 // that left the cluster (departed-enis.ts); fixed IP's loops will join it there. A resync re-checks the
 // Secret and the caBundle every minute: a renewed certificate is served from then on, and a
-// caBundle a GitOps tool removed is put back.
+// caBundle a GitOps tool removed is put back. With --webhook-tls cert-manager, cert-manager
+// issues the Secret and sets the caBundle; the controller only reads it (tls-source.ts).
 import type { VpcApi } from "../cloud/types.ts";
 import type { ControllerKubePort } from "../kube/controller-client.ts";
 import { sweepDepartedEnis } from "./departed-enis.ts";
+import { FixedLoop } from "./fixed-loop.ts";
+import type { FixedPass } from "./fixed-pass.ts";
 import { LeaderElector } from "./leader.ts";
 import type { Logger } from "../agent/log.ts";
-import { serviceDnsNames, type WebhookTls } from "./certs.ts";
-import { ensureWebhookTls } from "./tls-bootstrap.ts";
+import { type ServedTls, type WebhookTlsMode, type WebhookTlsSource, webhookTlsSource } from "./tls-source.ts";
 import { review, WEBHOOK_PATH, type WebhookSettings } from "./webhook.ts";
 
 export interface ControllerOptions {
@@ -18,6 +20,8 @@ export interface ControllerOptions {
   webhookSecret: string;
   webhookService: string;
   webhookConfiguration: string;
+  /** Where the serving certificate comes from (default self-managed). */
+  webhookTls?: WebhookTlsMode;
   /** host:port of the HTTPS webhook. */
   listen: string;
   /** host:port of /healthz and /readyz (plain HTTP, for the kubelet's probes); null: none. */
@@ -33,10 +37,14 @@ export interface ControllerOptions {
   leaseMs?: number;
   /** The departed-node ENI sweep (the leader's); absent: no cloud access, no sweep. */
   sweep?: { api: VpcApi; clusterId: string; intervalMs: number; guardMs: number };
+  /** Fixed IP mode: the leader's allocation passes (fixed-pass.ts); absent: shared mode. */
+  fixed?: { pass: FixedPass; intervalMs: number };
 }
 
 /** Biggest AdmissionReview accepted: a pod spec is far smaller (the API server caps at 3 MiB). */
 const MAX_BODY = 3 * 1024 * 1024;
+/** How often a replica with nothing to serve yet (cert-manager has not issued) looks again. */
+const WAIT_POLL_MS = 2_000;
 
 function hostPort(s: string): { hostname: string; port: number } {
   const i = s.lastIndexOf(":");
@@ -46,18 +54,30 @@ function hostPort(s: string): { hostname: string; port: number } {
 export class Controller {
   private webhook: ReturnType<typeof Bun.serve> | undefined;
   private health: ReturnType<typeof Bun.serve> | undefined;
-  private tls: WebhookTls | undefined;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private tls: ServedTls | undefined;
+  private readonly tlsSource: WebhookTlsSource;
+  /** Why no certificate is served yet (the /readyz message). */
+  private waiting: string | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private ready = false;
+  private stopped = false;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private sweeping: Promise<void> = Promise.resolve();
   reviews = 0;
   readonly elector: LeaderElector;
+  /** Fixed IP mode's allocation loop (the leader's); undefined in shared mode. */
+  readonly fixed: FixedLoop | undefined;
 
   /** Completed sweep passes (tests wait on it). */
   sweeps = 0;
 
   constructor(private readonly opts: ControllerOptions) {
+    this.tlsSource = webhookTlsSource(opts.webhookTls ?? "self-managed", opts.kube, {
+      namespace: opts.namespace,
+      secret: opts.webhookSecret,
+      webhookService: opts.webhookService,
+      webhookConfiguration: opts.webhookConfiguration,
+    });
     this.elector = new LeaderElector({
       kube: opts.kube,
       namespace: opts.namespace,
@@ -68,9 +88,20 @@ export class Controller {
       log: opts.log,
       // a new leader sweeps at once: the old one may have died in the middle of a pass
       onChange: (leader) => {
-        if (leader) this.sweepSoon();
+        if (leader) {
+          this.sweepSoon();
+          void this.fixed?.kick();
+        }
       },
     });
+    this.fixed = opts.fixed
+      ? new FixedLoop({
+          pass: opts.fixed.pass,
+          leader: () => this.elector.leader,
+          intervalMs: opts.fixed.intervalMs,
+          log: opts.log,
+        })
+      : undefined;
   }
 
   /** One sweep pass, if this replica leads and has cloud access. */
@@ -109,39 +140,57 @@ export class Controller {
           const path = new URL(req.url).pathname;
           if (path === "/healthz") return new Response("ok\n");
           if (path === "/readyz")
-            return this.ready ? new Response("ok\n") : new Response("webhook TLS not set up yet\n", { status: 503 });
+            return this.ready && this.webhook
+              ? new Response("ok\n")
+              : new Response(`${this.waiting ?? "webhook TLS not set up yet"}\n`, { status: 503 });
           return new Response("not found\n", { status: 404 });
         },
       });
     }
     await this.syncTls();
-    this.timer = setInterval(
-      () =>
-        void this.syncTls().catch((e: unknown) =>
-          opts.log.warn("webhook TLS resync failed", { error: (e as Error).message }),
-        ),
-      opts.resyncMs ?? 60_000,
-    );
+    this.scheduleTls();
     this.ready = true;
     await this.elector.start();
     if (opts.sweep) this.sweepTimer = setInterval(() => void this.sweepSoon(), opts.sweep.intervalMs);
+    this.fixed?.start();
     opts.log.info("controller ready", {
       webhook: opts.listen,
       mode: opts.settings.mode,
       identity: opts.identity,
+      webhookTls: this.tlsSource.mode,
+      ...(this.waiting ? { waiting: this.waiting } : {}),
       leader: this.elector.leader,
       eniSweep: opts.sweep ? { cluster: opts.sweep.clusterId, guardMs: opts.sweep.guardMs } : "off (no --policy)",
+      fixedIp: opts.fixed ? { intervalMs: opts.fixed.intervalMs } : "off (shared mode)",
     });
+  }
+
+  /** The next TLS resync: every resyncMs, or every WAIT_POLL_MS while there is nothing to serve. */
+  private scheduleTls(): void {
+    const every = this.opts.resyncMs ?? 60_000;
+    this.timer = setTimeout(
+      () =>
+        void this.syncTls()
+          .catch((e: unknown) => this.opts.log.warn("webhook TLS resync failed", { error: (e as Error).message }))
+          .finally(() => {
+            if (!this.stopped) this.scheduleTls();
+          }),
+      this.webhook ? every : Math.min(every, WAIT_POLL_MS),
+    );
   }
 
   private async syncTls(): Promise<void> {
     const { opts } = this;
-    const tls = await ensureWebhookTls(opts.kube, {
-      namespace: opts.namespace,
-      secret: opts.webhookSecret,
-      dnsNames: serviceDnsNames(opts.webhookService, opts.namespace),
-      webhookConfiguration: opts.webhookConfiguration,
-    });
+    const state = await this.tlsSource.load();
+    if (this.stopped) return;
+    if ("waiting" in state) {
+      // a listener already up keeps serving the certificate it has
+      if (state.waiting !== this.waiting) opts.log.warn("no webhook certificate to serve", { reason: state.waiting });
+      this.waiting = state.waiting;
+      return;
+    }
+    this.waiting = undefined;
+    const tls = state.tls;
     if (this.tls?.cert === tls.cert && this.webhook) return;
     this.tls = tls;
     const previous = this.webhook;
@@ -177,9 +226,11 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.ready = false;
-    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.sweeping;
+    await this.fixed?.stop();
     await this.elector.stop().catch(() => {});
     this.webhook?.stop(true);
     this.health?.stop(true);

@@ -4,24 +4,14 @@
 // the controller keeps in memory is needed to carry on after a crash or a change of leader.
 import type { Subnet } from "../cloud/types.ts";
 import { claimKey, createState, effectiveReclaim, type FixedState, type PodAsk, type Reclaim } from "../fixed/index.ts";
-import type {
-  NodeENIConfigSpec,
-  NodeENIConfigStatus,
-  VpcENISpec,
-  VpcENIStatus,
-  VpcIPClaimSpec,
-  VpcIPClaimStatus,
-  VpcIPSpec,
-  VpcIPStatus,
-} from "../../schema/fixed-ip-crds.ts";
+import type { NodeENIConfig, VpcENI, VpcIP, VpcIPClaim } from "../../schema/fixed-ip-crds.ts";
 import { parseDuration } from "../../schema/duration.ts";
 import type { KubeObject, NodeInfo, PodInfo } from "../kube/fixed-client.ts";
-import type { z } from "zod";
 
-export type Claim = KubeObject<z.infer<typeof VpcIPClaimSpec>, z.infer<typeof VpcIPClaimStatus>>;
-export type Address = KubeObject<z.infer<typeof VpcIPSpec>, z.infer<typeof VpcIPStatus>>;
-export type NodeEni = KubeObject<z.infer<typeof VpcENISpec>, z.infer<typeof VpcENIStatus>>;
-export type NodeConfig = KubeObject<z.infer<typeof NodeENIConfigSpec>, z.infer<typeof NodeENIConfigStatus>>;
+export type Claim = KubeObject<VpcIPClaim["spec"], NonNullable<VpcIPClaim["status"]>>;
+export type Address = KubeObject<VpcIP["spec"], NonNullable<VpcIP["status"]>>;
+export type NodeEni = KubeObject<VpcENI["spec"], NonNullable<VpcENI["status"]>>;
+export type NodeConfig = KubeObject<NodeENIConfig["spec"], NonNullable<NodeENIConfig["status"]>>;
 
 /** Everything one pass reads. */
 export interface Snapshot {

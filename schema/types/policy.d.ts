@@ -60,6 +60,35 @@ export declare const Monitoring: z.ZodObject<
   },
   z.core.$strict
 >;
+export declare const IssuerRef: z.ZodObject<
+  {
+    name: z.ZodString;
+    kind: z.ZodDefault<z.ZodString>;
+    group: z.ZodDefault<z.ZodString>;
+  },
+  z.core.$strict
+>;
+export declare const Webhook: z.ZodObject<
+  {
+    tls: z.ZodDefault<
+      z.ZodEnum<{
+        "self-managed": "self-managed";
+        "cert-manager": "cert-manager";
+      }>
+    >;
+    issuerRef: z.ZodOptional<
+      z.ZodObject<
+        {
+          name: z.ZodString;
+          kind: z.ZodDefault<z.ZodString>;
+          group: z.ZodDefault<z.ZodString>;
+        },
+        z.core.$strict
+      >
+    >;
+  },
+  z.core.$strict
+>;
 export declare const Spec: z.ZodObject<
   {
     clusterId: z.ZodString;
@@ -139,6 +168,29 @@ export declare const Spec: z.ZodObject<
         {
           serviceMonitor: z.ZodDefault<z.ZodBoolean>;
           prometheusRules: z.ZodDefault<z.ZodBoolean>;
+        },
+        z.core.$strict
+      >
+    >;
+    webhook: z.ZodOptional<
+      z.ZodObject<
+        {
+          tls: z.ZodDefault<
+            z.ZodEnum<{
+              "self-managed": "self-managed";
+              "cert-manager": "cert-manager";
+            }>
+          >;
+          issuerRef: z.ZodOptional<
+            z.ZodObject<
+              {
+                name: z.ZodString;
+                kind: z.ZodDefault<z.ZodString>;
+                group: z.ZodDefault<z.ZodString>;
+              },
+              z.core.$strict
+            >
+          >;
         },
         z.core.$strict
       >
@@ -245,6 +297,29 @@ export declare const VpcCniPolicy: z.ZodObject<
             {
               serviceMonitor: z.ZodDefault<z.ZodBoolean>;
               prometheusRules: z.ZodDefault<z.ZodBoolean>;
+            },
+            z.core.$strict
+          >
+        >;
+        webhook: z.ZodOptional<
+          z.ZodObject<
+            {
+              tls: z.ZodDefault<
+                z.ZodEnum<{
+                  "self-managed": "self-managed";
+                  "cert-manager": "cert-manager";
+                }>
+              >;
+              issuerRef: z.ZodOptional<
+                z.ZodObject<
+                  {
+                    name: z.ZodString;
+                    kind: z.ZodDefault<z.ZodString>;
+                    group: z.ZodDefault<z.ZodString>;
+                  },
+                  z.core.$strict
+                >
+              >;
             },
             z.core.$strict
           >

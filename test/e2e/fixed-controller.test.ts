@@ -34,6 +34,7 @@ const SA = "subnet-fxa00001";
 const SB = "subnet-fxb00001";
 const ZONE = "ap-guangzhou-3";
 const INSTANCES = ["ins-fx000001", "ins-fx000002", "ins-fx000003", "ins-fxbig001"];
+const LATE_INSTANCE = "ins-fx000005";
 const NODES = ["a", "b", "c", "big"].map((n) => `fx-${RUN}-${n}`);
 const [NA, NB, NC, NBIG] = NODES as [string, string, string, string];
 const MIN = 60_000;
@@ -45,7 +46,7 @@ const config = testConfig({
     { subnetId: SB, vpcId: VPC, cidrBlock: "10.2.21.0/24", zone: ZONE },
   ],
   instanceTypes: { "S5.LARGE8": { eniQuota: 3, ipsPerEni: 11 }, "S5.HUGE": { eniQuota: 3, ipsPerEni: 400 } },
-  instances: INSTANCES.map((instanceId) => ({
+  instances: [...INSTANCES, LATE_INSTANCE].map((instanceId) => ({
     instanceId,
     instanceType: instanceId === "ins-fxbig001" ? "S5.HUGE" : "S5.LARGE8",
     zone: ZONE,
@@ -251,5 +252,164 @@ describe("the fixed-IP controller against a real API server and the emulated clo
     expect(await claim("web-0")).toBeNull();
     expect(await vip(ip)).toBeNull();
     expect((await cloudAddresses())[NC]).not.toContain(ip);
+  });
+
+  test("a pass that dies right after a cloud call is finished by the next leader: nothing made twice, nothing leaked", async () => {
+    // the cloud call succeeds, then the controller "dies" before writing its answer down
+    const dying = (action: "assignIps" | "createEni"): VpcApi =>
+      new Proxy(vpc.api, {
+        get(target, prop, receiver) {
+          const real = Reflect.get(target, prop, receiver);
+          if (prop !== action) return typeof real === "function" ? real.bind(target) : real;
+          return async (...args: unknown[]) => {
+            await (real as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            throw new Error(`killed after ${action}`);
+          };
+        },
+      });
+    await addPod("j-0", NA);
+    await expect(passWith(dying("assignIps")).run()).rejects.toThrow("killed after assignIps");
+    const journaled = await claim("j-0");
+    expect(journaled?.status?.pending?.action).toBe("assign");
+    const ip = journaled?.status?.pending?.address as string;
+    await pass.run();
+    const done = await claim("j-0");
+    expect([done?.status?.phase, done?.status?.address, done?.status?.pending]).toEqual(["Bound", ip, undefined]);
+    expect((await cloudEni(NA)).secondaryIps.filter((x) => x === ip)).toEqual([ip]);
+
+    // a node's ENI: created, then the controller dies before recording it
+    const late = `fx-${RUN}-late`;
+    NODES.push(late);
+    await kubeCall(admin(), "POST", "/api/v1/nodes", {
+      body: { metadata: { name: late, labels: { [INSTANCE_ID_LABEL]: LATE_INSTANCE, [SUITE_LABEL]: RUN } } },
+    });
+    await expect(passWith(dying("createEni")).run()).rejects.toThrow("killed after createEni");
+    expect((await nodeEni(late))?.status?.pending?.action).toBe("create-eni");
+    await pass.run();
+    const made = await vpc.api.findEnis({ tags: { "vpccni.io/node": late } });
+    expect(made.length).toBe(1);
+    expect((await nodeEni(late))?.status?.eniId).toBe(made[0]?.id);
+  });
+
+  test("two controllers racing on the same pods never hand out one address", async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `race-${i}`);
+    for (const [i, n] of names.entries()) await addPod(n, i % 2 ? NA : NC);
+    const rivals = [passWith(vpc.api), passWith(vpc.api)];
+    await Promise.allSettled(rivals.map((r) => r.run()));
+    for (let i = 0; i < 3; i++) await Promise.allSettled(rivals.map((r) => r.run()));
+    await pass.run();
+    const bound = await Promise.all(names.map(claim));
+    const addresses = bound.map((c) => c?.status?.address);
+    expect(bound.every((c) => c?.status?.phase === "Bound")).toBe(true);
+    expect(new Set(addresses).size).toBe(names.length);
+    // the cloud holds exactly the addresses the objects say, each once
+    const cloud = await cloudAddresses();
+    const all = Object.values(cloud).flat();
+    expect(all.length).toBe(new Set(all).size);
+    const vips = (await get<{ items: Address[] }>("/apis/vpccni.io/v1alpha1/vpcips"))?.items ?? [];
+    const ours = vips.filter((v) => v.spec.claim.namespace === NS);
+    expect(ours.map((v) => v.spec.address).sort()).toEqual([...all].sort());
+  });
+
+  test("with 20% of cloud calls failing, the passes converge: every pod bound, the cloud equal to the objects", async () => {
+    const injected = () =>
+      Object.values(vpc.emu.admin.stats()).reduce((n, byCode) => n + (byCode.InternalError ?? 0), 0);
+    const before = injected();
+    // 20% of every call; half of the assigns take effect and then answer an error (the replay's case)
+    vpc.emu.admin.setFaults({
+      "*": { errorRate: 0.2, errorCode: "InternalError", errorPhase: "either" },
+      AssignPrivateIpAddresses: { errorRate: 0.5, errorCode: "InternalError", errorPhase: "after" },
+    });
+    try {
+      const names = Array.from({ length: 10 }, (_, i) => `flaky-${i}`);
+      for (const [i, n] of names.entries())
+        await addPod(n, i % 2 ? NA : NC, { [DELETE_POLICY_ANNOTATION]: "Immediate" });
+      await deletePod("race-0");
+      await deletePod("race-1");
+      for (let i = 0; i < 20; i++) {
+        await pass.run().catch(() => {}); // a pass may fail; the next carries on
+        const phases = await Promise.all(names.map(async (n) => (await claim(n))?.status?.phase));
+        if (phases.every((p) => p === "Bound") && !(await claim("race-0"))?.status?.node) break;
+      }
+    } finally {
+      vpc.emu.admin.setFaults({});
+    }
+    expect(injected() - before, JSON.stringify(vpc.emu.admin.stats())).toBeGreaterThan(0);
+    await pass.run();
+    const vips = (await get<{ items: Address[] }>("/apis/vpccni.io/v1alpha1/vpcips"))?.items ?? [];
+    const ours = vips.filter((v) => v.spec.claim.namespace === NS);
+    const attached = ours.filter((v) => v.status?.phase === "Attached").map((v) => v.spec.address);
+    const all = Object.values(await cloudAddresses()).flat();
+    expect(all.length).toBe(new Set(all).size);
+    expect([...attached].sort()).toEqual([...all].sort());
+    for (let i = 0; i < 10; i++) expect((await claim(`flaky-${i}`))?.status?.phase).toBe("Bound");
+    expect(ours.every((v) => v.status?.pending === undefined)).toBe(true);
+  });
+
+  test("a StatefulSet's claims are owned by it (deleted with it: cascade); a claim deleted so releases its address", async () => {
+    const sts = await kubeCall(admin(), "POST", `/apis/apps/v1/namespaces/${NS}/statefulsets`, {
+      body: {
+        metadata: { name: "db" },
+        spec: {
+          serviceName: "db",
+          replicas: 1,
+          selector: { matchLabels: { app: "db" } },
+          template: {
+            metadata: { labels: { app: "db" } },
+            spec: { containers: [{ name: "c", image: "x.invalid/y" }] },
+          },
+        },
+      },
+    });
+    const owner = {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      name: "db",
+      uid: sts.json.metadata.uid,
+      controller: true,
+    };
+    await kubeCall(admin(), "POST", `/api/v1/namespaces/${NS}/pods`, {
+      body: {
+        metadata: { name: "db-0", ownerReferences: [owner] },
+        spec: { nodeName: NA, containers: [{ name: "c", image: "x.invalid/y" }] },
+      },
+    });
+    await pass.run();
+    const c = await claim("db-0");
+    expect(c?.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid])).toEqual([
+      ["StatefulSet", "db", owner.uid],
+    ]);
+    const ip = c?.status?.address as string;
+    // what the garbage collector does once the StatefulSet is gone: pods and claims deleted
+    await deletePod("db-0");
+    await kubeCall(admin(), "DELETE", `/apis/vpccni.io/v1alpha1/namespaces/${NS}/vpcipclaims/db-0`);
+    await pass.run();
+    expect(await claim("db-0")).toBeNull();
+    expect(Object.values(await cloudAddresses()).flat()).not.toContain(ip);
+  });
+
+  test("a deleted node: its ENI is detached and deleted; kept addresses stay reserved for their pods' return", async () => {
+    await addPod("keep-0", NC, { [DELETE_POLICY_ANNOTATION]: "Never" });
+    await pass.run();
+    const kept = (await claim("keep-0"))?.status?.address as string;
+    const eniId = (await nodeEni(NC))?.status?.eniId as string;
+    // the node goes, and its pods with it
+    const onNode = await get<{ items: k8s.V1Pod[] }>(`/api/v1/namespaces/${NS}/pods?fieldSelector=spec.nodeName=${NC}`);
+    for (const p of onNode?.items ?? []) await deletePod(p.metadata?.name as string);
+    await kubeCall(admin(), "DELETE", `/api/v1/nodes/${NC}`);
+    await pass.run();
+    expect(await vpc.api.getEni(eniId)).toBeUndefined();
+    expect(await nodeEni(NC)).toBeNull();
+    expect(await necOf(NC)).toBeNull();
+    const parked = await vip(kept);
+    expect(parked?.status?.phase).toBe("Reserved");
+    expect((await claim("keep-0"))?.status?.phase).toBe("Kept");
+    // back on a node of the same subnet (with room on its ENI): the same address, assigned there
+    for (let i = 1; i < 10; i += 2) await deletePod(`flaky-${i}`);
+    await addPod("keep-0", NA);
+    await pass.run();
+    const back = await claim("keep-0");
+    expect([back?.status?.phase, back?.status?.node, back?.status?.address]).toEqual(["Bound", NA, kept]);
+    expect((await cloudEni(NA)).secondaryIps).toContain(kept);
   });
 });
