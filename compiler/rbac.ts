@@ -49,6 +49,20 @@ export const AGENT_API_REQUESTS: readonly ApiRequest[] = [
     why: "mixed mode: reads the pod a CNI ADD names (K8S_POD_NAMESPACE/K8S_POD_NAME) for its tke.cloud.tencent.com/networks annotation, which decides whether vpccni or the node's previous CNI wires it",
   },
   {
+    verb: "get",
+    group: "vpccni.io",
+    resource: "vpcipclaims",
+    scope: "cluster",
+    why: "fixed IP mode: reads the VpcIPClaim of the pod a CNI ADD names (same namespace and name) until the controller has bound its address to this node's ENI; the agent never writes claims",
+  },
+  {
+    verb: "get",
+    group: "vpccni.io",
+    resource: "nodeeniconfigs",
+    scope: "cluster",
+    why: "fixed IP mode: reads its own Node's NodeENIConfig (same name) for the ENI the controller bound and its IP quota, which it publishes as tke.cloud.tencent.com/eni-ip; the agent never writes it",
+  },
+  {
     verb: "create",
     group: "",
     resource: "events",

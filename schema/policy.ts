@@ -103,6 +103,10 @@ export const FixedIp = z.strictObject({
     description:
       "When a deleted fixed-IP pod's IP goes back to the subnet: Immediate, Never (kept for the next pod of the same name), or after a duration of at least 5m.",
   }),
+  cascade: z.boolean().default(false).meta({
+    description:
+      "Deleting a StatefulSet deletes its pods' claims and releases their IPs, whatever the reclaim says (TKE's --enable-ownerref). false: the claims outlive the StatefulSet until they expire or are deleted.",
+  }),
 });
 
 export const SecretRef = z.strictObject({

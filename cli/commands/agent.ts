@@ -46,7 +46,8 @@ Options (environment variable in brackets):
                            agent's own (tests, demo)
   --primary-interface IF   the primary ENI's link when none has the primary
                            ENI's MAC (default eth0)
-  --add-timeout DURATION   how long a CNI ADD waits for the pool to grow
+  --add-timeout DURATION   how long a CNI ADD waits for the pool to grow (fixed
+                           IP mode: for the controller to bind the pod's claim)
                            before "try again later" (default ${formatDuration(ADD_TIMEOUT_MS)})
   --log-level LEVEL        debug, info, warn or error (default info)
 `;

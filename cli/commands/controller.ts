@@ -8,6 +8,9 @@ import { Controller } from "../../runtime/controller/controller.ts";
 import { WEBHOOK_TLS_MODES, type WebhookTlsMode } from "../../runtime/controller/tls-source.ts";
 import { clusterCaFile } from "../../runtime/kube/ca-env.ts";
 import { ControllerKubeClient } from "../../runtime/kube/controller-client.ts";
+import { FixedKubeClient } from "../../runtime/kube/fixed-client.ts";
+import { FixedPass, type FixedSettings } from "../../runtime/controller/fixed-pass.ts";
+import { reclaimFromPolicy } from "../../runtime/fixed/index.ts";
 import { selfArgs } from "./agent.ts";
 
 export const help = `Usage: vpccni controller [options]
@@ -45,6 +48,10 @@ Options (environment variable in brackets):
   --metadata-url URL           instance metadata service (the CVM role)
   --eni-age-guard DURATION     leave ENIs younger than this (default 10m)
   --eni-sweep-interval DURATION  how often the leader sweeps (default 5m)
+  --fixed-interval DURATION    fixed IP mode (the policy's ipMode: fixed): how
+                               often the leader reconciles claims, addresses
+                               and node ENIs (default 2s)
+  --endpoint URL               cloud API endpoint instead of the policy's
   --kubeconfig FILE            Kubernetes access [KUBECONFIG] (default: the
                                pod's ServiceAccount)
   --log-level LEVEL            debug, info, warn or error (default info)
@@ -69,6 +76,8 @@ export async function run(argv: string[]): Promise<number> {
       "metadata-url": { type: "string" },
       "eni-age-guard": { type: "string", default: "10m" },
       "eni-sweep-interval": { type: "string", default: "5m" },
+      "fixed-interval": { type: "string", default: "2s" },
+      endpoint: { type: "string" },
       kubeconfig: { type: "string", default: env.KUBECONFIG },
       "log-level": { type: "string", default: "info" },
     },
@@ -96,7 +105,7 @@ export async function run(argv: string[]): Promise<number> {
       return fail(`--${flag} is ${JSON.stringify(v)}; allowed: HOST:PORT, e.g. 0.0.0.0:9443`);
   }
   const durations: Record<string, number> = {};
-  for (const flag of ["eni-age-guard", "eni-sweep-interval"] as const) {
+  for (const flag of ["eni-age-guard", "eni-sweep-interval", "fixed-interval"] as const) {
     const ms = parseDuration(values[flag]);
     if (ms === undefined || ms < 1000)
       return fail(`--${flag} is ${JSON.stringify(values[flag])}; allowed: a duration of 1s or more, e.g. 10m`);
@@ -117,6 +126,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const log = createLogger({ level, base: { component: "vpccni-controller" } });
   let sweep: { api: TencentVpcApi; clusterId: string; intervalMs: number; guardMs: number } | undefined;
+  let fixed: { pass: FixedPass; intervalMs: number } | undefined;
   if (values.policy) {
     const load = await readPolicyFile(values.policy);
     if (!load.ok) {
@@ -127,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
     sweep = {
       api: new TencentVpcApi({
         region: spec.region,
-        endpoint: spec.cloud.endpoint,
+        endpoint: values.endpoint ?? spec.cloud.endpoint,
         credentials: resolveCredentials({ secretPath: values["credentials-dir"], metadataUrl: values["metadata-url"] }),
         clusterId: spec.clusterId,
         vpcId: spec.vpcId,
@@ -137,6 +147,25 @@ export async function run(argv: string[]): Promise<number> {
       intervalMs: durations["eni-sweep-interval"]!,
       guardMs: durations["eni-age-guard"]!,
     };
+    if (spec.ipMode === "fixed") {
+      const settings: FixedSettings = {
+        subnets: spec.subnets,
+        reclaim: reclaimFromPolicy(spec.fixedIp?.reclaim ?? "Never"),
+        cascade: spec.fixedIp?.cascade ?? false,
+        mode,
+        nodeSelector: spec.nodeSelector,
+      };
+      fixed = {
+        pass: new FixedPass({
+          kube: FixedKubeClient.load(kubeconfig),
+          api: sweep.api,
+          settings: () => settings,
+          now: Date.now,
+          log,
+        }),
+        intervalMs: durations["fixed-interval"]!,
+      };
+    }
   }
   const controller = new Controller({
     namespace,
@@ -151,6 +180,7 @@ export async function run(argv: string[]): Promise<number> {
     log,
     identity: values.identity,
     ...(sweep ? { sweep } : {}),
+    ...(fixed ? { fixed } : {}),
   });
   try {
     await controller.start();

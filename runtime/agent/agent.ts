@@ -1,13 +1,11 @@
 // The node agent: the composition root. It reads the policy, finds out which instance it runs
 // on, reconciles what it remembers with the cloud, the kernel and Kubernetes, then serves the
 // CNI plugin and keeps the pool, the data plane and the Node's extended resource current.
+// That is shared IP mode; with spec.ipMode fixed it hands the node to FixedAgent (fixed-agent.ts).
 import { join } from "node:path";
 import type { VpcCniPolicy } from "../../schema/index.ts";
-import { TAG_CLUSTER, TAG_CREATED_AT, TAG_NODE, TencentVpcApi } from "../cloud/tencent.ts";
-import { resolveCredentials } from "../cloud/credentials.ts";
-import { DEFAULT_METADATA_URL, MetadataClient } from "../cloud/metadata.ts";
+import { TAG_CLUSTER, TAG_CREATED_AT, TAG_NODE } from "../cloud/tencent.ts";
 import type { Subnet, VpcApi } from "../cloud/types.ts";
-import { IprouteDataPlane } from "../net/index.ts";
 import type { DataPlane } from "../net/types.ts";
 import {
   createState,
@@ -23,10 +21,12 @@ import {
 } from "../pool/index.ts";
 import type { KubePort } from "../kube/client.ts";
 import { cniApi } from "./cni-api.ts";
-import { waitForCredentials } from "./credentials-wait.ts";
+import { connectNode } from "./node-setup.ts";
+import { FixedAgent } from "./fixed-agent.ts";
 import { PoolDriver } from "./driver.ts";
 import { CloudExecutor, type NodeIdentity } from "./executor.ts";
 import { type AgentServers, startServers } from "./http.ts";
+import { poolView } from "./introspect.ts";
 import { KubeSync } from "./kube-sync.ts";
 import { DevicePlugin } from "../kube/device-plugin.ts";
 import { ENI_IP_RESOURCE } from "../../schema/names.ts";
@@ -76,6 +76,8 @@ export interface AgentOptions {
 
 export class Agent {
   readonly metrics = new AgentMetrics();
+  /** Fixed IP mode: the cluster controller owns the addresses; this node runs no pool (fixed-agent.ts). */
+  private fixed?: FixedAgent;
   private store?: NodeStore;
   private driver?: PoolDriver;
   private servers?: AgentServers;
@@ -102,53 +104,13 @@ export class Agent {
     if (!load.ok) throw new Error(`the policy cannot be used:\n${describeRejection(load)}`);
     const policy = load.policy;
     this.policy = policy;
-    if (policy.spec.ipMode !== "shared")
-      throw new Error(
-        `spec.ipMode is ${JSON.stringify(policy.spec.ipMode)}; this agent runs shared mode only (fixed IP needs the cluster ipamd)`,
-      );
-
-    const metadata = new MetadataClient(opts.metadataUrl ?? DEFAULT_METADATA_URL);
-    const [instanceId, zone, primaryMac] = await Promise.all([
-      metadata.instanceId(),
-      metadata.zone(),
-      metadata.get("mac"),
-    ]);
-    const credentials = resolveCredentials({ secretPath: opts.credentialsDir, metadataUrl: opts.metadataUrl });
-    if (!opts.api) {
-      const kube = opts.kube;
-      await waitForCredentials(credentials, {
-        log,
-        event: kube
-          ? (reason, message) =>
-              void kube
-                .nodeEvent(opts.nodeName, "Warning", reason, message.slice(0, 1000))
-                .catch((e: unknown) => log.warn("could not record an Event", { reason, error: (e as Error).message }))
-          : undefined,
-      });
+    if (policy.spec.ipMode === "fixed") {
+      this.fixed = new FixedAgent(opts, load, this.metrics);
+      return this.fixed.start();
     }
-    const api =
-      opts.api ??
-      new TencentVpcApi({
-        region: policy.spec.region,
-        endpoint: opts.endpoint ?? policy.spec.cloud.endpoint,
-        credentials,
-        clusterId: policy.spec.clusterId,
-        vpcId: policy.spec.vpcId,
-        log: (event, fields) => log.debug(event, fields),
-      });
-    const dataPlane = (this.dataPlane =
-      opts.dataPlane ??
-      new IprouteDataPlane({
-        netns: opts.netns,
-        routeTableBase: policy.spec.dataPlane.routeTableBase,
-        manageRpFilter: policy.spec.dataPlane.manageRpFilter,
-      }));
-    // The primary interface is the link with the primary ENI's MAC; names are not stable.
-    const [primaryLink] = await dataPlane.listEnis([primaryMac.toLowerCase()]);
-    const primaryInterface = primaryLink?.name ?? opts.primaryInterface;
-    if (!primaryLink)
-      log.warn("no link has the primary ENI's MAC; using --primary-interface", { mac: primaryMac, primaryInterface });
-    log.info("node identified", { node: opts.nodeName, instanceId, zone, primaryMac, primaryInterface });
+
+    const { instanceId, zone, primaryInterface, api, dataPlane } = await connectNode(opts, policy);
+    this.dataPlane = dataPlane;
 
     // What the cloud says this instance has and may have. ENIs this cluster made stay managed
     // even when the policy no longer lists their subnet: their pods keep running, and the pool
@@ -274,7 +236,7 @@ export class Agent {
       cni,
       metrics: this.metrics,
       ready: () => this.ready,
-      view: () => this.view(),
+      view: () => poolView({ ...this.view(), now: Date.now() }),
     });
     driver.start();
     this.maintenance = new Maintenance({
@@ -406,6 +368,7 @@ export class Agent {
 
   /** Graceful: answers in flight are journaled; pods stay wired (a restart must not cut them). */
   async stop(): Promise<void> {
+    if (this.fixed) return this.fixed.stop();
     this.ready = false;
     this.watcher?.stop();
     this.switchOff?.stop();

@@ -3,8 +3,7 @@
 // carries only health and metrics, for the kubelet's probes and Prometheus.
 import type { CniAgentApi } from "../cni/protocol.ts";
 import { serveCni } from "../cni/serve.ts";
-import type { PoolState } from "../pool/index.ts";
-import { type LinkInfo, poolView } from "./introspect.ts";
+import type { PoolView } from "./introspect.ts";
 import type { AgentMetrics } from "./metrics.ts";
 
 export interface AgentServers {
@@ -19,21 +18,13 @@ export interface ServerDeps {
   cni: CniAgentApi;
   metrics: AgentMetrics;
   ready: () => boolean;
-  view: () => {
-    node: string;
-    instanceId: string;
-    policy: string;
-    state: PoolState;
-    links: ReadonlyMap<string, LinkInfo>;
-    switchOff?: "draining" | "drained";
-  };
+  /** The introspection view (GET /v1/pool), built at each request. */
+  view: () => PoolView;
 }
 
 export function startServers(deps: ServerDeps): AgentServers {
   const local = serveCni(deps.socket, deps.cni, (req) =>
-    new URL(req.url).pathname === "/v1/pool" && req.method === "GET"
-      ? Response.json(poolView({ ...deps.view(), now: Date.now() }))
-      : undefined,
+    new URL(req.url).pathname === "/v1/pool" && req.method === "GET" ? Response.json(deps.view()) : undefined,
   );
 
   let tcp: ReturnType<typeof Bun.serve> | undefined;

@@ -35,6 +35,11 @@ export interface PoolView {
   inflight: Operation[];
   /** Only while the policy switches vpccni off: draining, or drained (nothing of vpccni's left). */
   switchOff?: "draining" | "drained";
+  /**
+   * Only in fixed IP mode: the cluster controller owns the addresses, so there is no pool; the
+   * view lists the node's ENI (bound = assigned = its pods) and `summary.maxBindable` is its quota.
+   */
+  ipMode?: "fixed";
 }
 
 export interface LinkInfo {

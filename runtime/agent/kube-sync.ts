@@ -4,7 +4,7 @@
 import type { DataPlane } from "../net/types.ts";
 import { extendedResource, type PoolState } from "../pool/index.ts";
 import type { EventType, KubePort } from "../kube/client.ts";
-import type { DevicePlugin } from "../kube/device-plugin.ts";
+import type { DevicePlugin, EniIpFigures } from "../kube/device-plugin.ts";
 import type { PoolDriver } from "./driver.ts";
 import type { Logger } from "./log.ts";
 import type { NodeStore } from "./store.ts";
@@ -33,30 +33,43 @@ export interface KubeSyncDeps {
   devicePlugin?: DevicePlugin;
 }
 
-export class KubeSync {
+export interface EniIpPublisherDeps {
+  kube: KubePort;
+  node: string;
+  log: Logger;
+  /** See KubeSyncDeps.devicePlugin. */
+  devicePlugin?: DevicePlugin;
+  /** The figures to publish now (shared mode: the pool's; fixed mode: the node ENI's quota). */
+  figures: () => EniIpFigures;
+}
+
+/**
+ * tke.cloud.tencent.com/eni-ip, published both ways: to kubelet's device plugin at once, and
+ * by a Node status patch that coalesces changes and is retried until it lands. Both IP modes
+ * publish through it; only where the figures come from differs.
+ */
+export class EniIpPublisher {
   private sent = "";
   private patchTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private patching: Promise<void> = Promise.resolve();
-  private gcTimer: ReturnType<typeof setInterval> | undefined;
-  private readonly lastEvent = new Map<string, number>();
 
-  constructor(private readonly deps: KubeSyncDeps) {}
+  constructor(private readonly deps: EniIpPublisherDeps) {}
 
   async start(): Promise<void> {
-    this.deps.devicePlugin?.update(extendedResource(this.deps.driver.state));
+    this.deps.devicePlugin?.update(this.deps.figures());
     await this.deps.devicePlugin?.start();
-    this.poolChanged(this.deps.driver.state);
-    await this.collectGonePods();
-    this.gcTimer = setInterval(() => void this.collectGonePods(), POD_GC_INTERVAL_MS);
+    this.changed();
   }
 
-  poolChanged(state: PoolState): void {
-    const figures = extendedResource(state);
+  /** The figures may have changed: the device plugin now, the Node within PATCH_DELAY_MS. */
+  changed(): void {
+    const figures = this.deps.figures();
     this.deps.devicePlugin?.update(figures);
     if (JSON.stringify(figures) === this.sent || this.patchTimer) return;
     this.patchTimer = setTimeout(() => {
       this.patchTimer = undefined;
-      const now = extendedResource(this.deps.driver.state);
+      const now = this.deps.figures();
       const key = JSON.stringify(now);
       if (key === this.sent) return;
       this.patching = this.patching
@@ -66,9 +79,53 @@ export class KubeSync {
         })
         .catch((e: unknown) => {
           this.deps.log.warn("could not update the Node's extended resource", { error: (e as Error).message });
-          setTimeout(() => this.poolChanged(this.deps.driver.state), PATCH_RETRY_MS); // with the figures of then
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => this.changed(), PATCH_RETRY_MS); // with the figures of then
         });
     }, PATCH_DELAY_MS);
+  }
+
+  /** Sends the last figures before shutdown. */
+  async flush(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    if (this.patchTimer) {
+      clearTimeout(this.patchTimer);
+      this.patchTimer = undefined;
+      await this.deps.kube.setEniIpResource(this.deps.node, this.deps.figures()).catch(() => {});
+    }
+    await this.patching;
+  }
+
+  /** Unregisters from kubelet (its socket removed: kubelet marks the devices gone). */
+  async stopDevicePlugin(): Promise<void> {
+    await this.deps.devicePlugin?.stop();
+  }
+}
+
+export class KubeSync {
+  private gcTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly lastEvent = new Map<string, number>();
+  private readonly eniIp: EniIpPublisher;
+
+  constructor(private readonly deps: KubeSyncDeps) {
+    this.eniIp = new EniIpPublisher({
+      kube: deps.kube,
+      node: deps.node,
+      log: deps.log,
+      devicePlugin: deps.devicePlugin,
+      figures: () => extendedResource(deps.driver.state),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.eniIp.start();
+    await this.collectGonePods();
+    this.gcTimer = setInterval(() => void this.collectGonePods(), POD_GC_INTERVAL_MS);
+  }
+
+  /** After every committed pool change (the driver's state is the new one already). */
+  poolChanged(_state: PoolState): void {
+    this.eniIp.changed();
   }
 
   cloudError(kind: string, message: string): void {
@@ -131,16 +188,11 @@ export class KubeSync {
 
   /** Unregisters from kubelet (its socket removed: kubelet marks the devices gone). */
   async stopDevicePlugin(): Promise<void> {
-    await this.deps.devicePlugin?.stop();
+    await this.eniIp.stopDevicePlugin();
   }
 
   /** Sends the last figures before shutdown. */
   async flush(): Promise<void> {
-    if (this.patchTimer) {
-      clearTimeout(this.patchTimer);
-      this.patchTimer = undefined;
-      await this.deps.kube.setEniIpResource(this.deps.node, extendedResource(this.deps.driver.state)).catch(() => {});
-    }
-    await this.patching;
+    await this.eniIp.flush();
   }
 }

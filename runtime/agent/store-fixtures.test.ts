@@ -52,6 +52,8 @@ describe("databases of earlier releases", () => {
             .map((a) => a.key)
             .sort(),
         ).toEqual(expected.pods.map((p) => p.key));
+        // fixed IP mode's table is new and empty on a shared-mode node
+        expect(store.fixedAttachments()).toEqual([]);
         // nothing was left half-done by the agent that wrote it (it stopped gracefully)
         expect(store.openIntents()).toEqual([]);
       } finally {

@@ -39,6 +39,35 @@ describe("NodeStore", () => {
     store.close();
   });
 
+  test("fixed IP attachments survive a reopen and are deleted by key", () => {
+    const path = tempDb();
+    const first = new NodeStore(path);
+    const a = {
+      key: "vpccni/c1/eth0",
+      netns: "/var/run/netns/p1",
+      namespace: "default",
+      name: "web-0",
+      podUid: "uid-1",
+      ip: "10.0.1.7",
+      eniId: "eni-1",
+      createdAt: 5,
+    };
+    first.putFixedAttachment(a);
+    first.putFixedAttachment({ ...a, key: "vpccni/c2/eth0", podUid: null, ip: "10.0.1.8" });
+    first.close();
+    const second = new NodeStore(path);
+    expect(second.fixedAttachment("vpccni/c1/eth0")).toEqual(a);
+    expect(second.fixedAttachments().map((x) => [x.key, x.podUid])).toEqual([
+      ["vpccni/c1/eth0", "uid-1"],
+      ["vpccni/c2/eth0", null],
+    ]);
+    second.deleteFixedAttachment("vpccni/c1/eth0");
+    second.deleteFixedAttachment("vpccni/c1/eth0");
+    expect(second.fixedAttachment("vpccni/c1/eth0")).toBeNull();
+    expect(second.attachments()).toEqual([]);
+    second.close();
+  });
+
   test("state and journal survive a reopen", () => {
     const path = tempDb();
     const first = new NodeStore(path);
@@ -133,10 +162,10 @@ describe("NodeStore", () => {
     raw.query("UPDATE meta SET value = '99' WHERE key = 'version'").run();
     raw.close();
     expect(() => new NodeStore(path)).toThrow(StoreError);
-    expect(() => new NodeStore(path)).toThrow(/store version 99, newer than this agent's 2/);
+    expect(() => new NodeStore(path)).toThrow(`store version 99, newer than this agent's ${STORE_VERSION}`);
   });
 
-  test("a version 1 database is migrated to version 2 and keeps its pool and journal", () => {
+  test("a version 1 database is migrated to the current version and keeps its pool and journal", () => {
     const path = tempDb();
     mkdirSync(dirname(path), { recursive: true });
     const { Database } = require("bun:sqlite");
@@ -156,8 +185,9 @@ describe("NodeStore", () => {
       .run(JSON.stringify(bind));
     raw.close();
     const store = new NodeStore(path);
-    expect(store.version()).toBe(2);
+    expect(store.version()).toBe(STORE_VERSION);
     expect(store.loadPool()).toEqual(state());
+    expect(store.fixedAttachments()).toEqual([]);
     expect(store.openIntents().map((i) => i.clientToken)).toEqual(["t-1"]);
     store.putAttachment({
       key: "k8s/c1/eth0",

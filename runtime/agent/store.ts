@@ -1,6 +1,7 @@
 // The node's durable state: the pool engine's state and the intent journal of cloud
 // mutations, in one SQLite database (WAL), plus a few facts in `meta` (sysctls changed, the
-// switch-off's progress). Every decision is one transaction, so a crash at
+// switch-off's progress) and, in fixed IP mode, the attachments wired with a claimed address.
+// Every decision is one transaction, so a crash at
 // any point leaves either the state before the decision or the state after it, never half.
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
@@ -9,7 +10,7 @@ import type { SysctlChange } from "../net/types.ts";
 import { type Decision, POOL_STATE_VERSION, type PoolState } from "../pool/index.ts";
 
 /** Stamped into the database; bump it and add a step to MIGRATIONS when the tables change. */
-export const STORE_VERSION = 2;
+export const STORE_VERSION = 3;
 
 const MIGRATIONS: string[][] = [
   [], // version 0: empty database
@@ -37,6 +38,21 @@ const MIGRATIONS: string[][] = [
        created_at INTEGER NOT NULL
      )`,
   ],
+  [
+    // version 3: fixed IP mode's attachments. The cluster controller owns the address; the
+    // node records which address and ENI it wired for each attachment, so that DEL, CHECK
+    // and GC work without asking anyone (and after a restart). Empty on a shared-mode node.
+    `CREATE TABLE fixed_attachments (
+       key TEXT PRIMARY KEY,
+       netns TEXT NOT NULL,
+       namespace TEXT NOT NULL,
+       name TEXT NOT NULL,
+       pod_uid TEXT,
+       ip TEXT NOT NULL,
+       eni_id TEXT NOT NULL,
+       created_at INTEGER NOT NULL
+     )`,
+  ],
 ];
 
 const SYSCTLS_KEY = "sysctls";
@@ -47,6 +63,18 @@ export interface AttachmentRecord {
   netns: string;
   namespace: string | null;
   name: string | null;
+  createdAt: number;
+}
+
+/** Fixed IP mode: an attachment wired with the address its pod's claim holds (fixed-cni-api.ts). */
+export interface FixedAttachmentRecord {
+  key: string;
+  netns: string;
+  namespace: string;
+  name: string;
+  podUid: string | null;
+  ip: string;
+  eniId: string;
   createdAt: number;
 }
 
@@ -174,6 +202,50 @@ export class NodeStore {
       )
       .all()
       .map((r) => ({ key: r.key, netns: r.netns, namespace: r.namespace, name: r.name, createdAt: r.created_at }));
+  }
+
+  putFixedAttachment(a: FixedAttachmentRecord): void {
+    this.db
+      .query(
+        "INSERT OR REPLACE INTO fixed_attachments (key, netns, namespace, name, pod_uid, ip, eni_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(a.key, a.netns, a.namespace, a.name, a.podUid, a.ip, a.eniId, a.createdAt);
+  }
+
+  deleteFixedAttachment(key: string): void {
+    this.db.query("DELETE FROM fixed_attachments WHERE key = ?").run(key);
+  }
+
+  fixedAttachment(key: string): FixedAttachmentRecord | null {
+    return this.fixedAttachments().find((a) => a.key === key) ?? null;
+  }
+
+  fixedAttachments(): FixedAttachmentRecord[] {
+    return this.db
+      .query<
+        {
+          key: string;
+          netns: string;
+          namespace: string;
+          name: string;
+          pod_uid: string | null;
+          ip: string;
+          eni_id: string;
+          created_at: number;
+        },
+        []
+      >("SELECT * FROM fixed_attachments ORDER BY key")
+      .all()
+      .map((r) => ({
+        key: r.key,
+        netns: r.netns,
+        namespace: r.namespace,
+        name: r.name,
+        podUid: r.pod_uid,
+        ip: r.ip,
+        eniId: r.eni_id,
+        createdAt: r.created_at,
+      }));
   }
 
   /** A value of the meta table (the store's own keys are `version` and those below). */

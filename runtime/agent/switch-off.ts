@@ -39,6 +39,16 @@ export interface SwitchOffDeps {
   createdAtTag: string;
 }
 
+/** Why no new pod gets an IP on `node` (the CNI error's text), or null while vpccni is on. Both IP modes. */
+export function switchOffRefusal(policy: VpcCniPolicy, node: string): string | null {
+  if (policy.spec.enabled !== false) return null;
+  const mixed =
+    policy.spec.mode === "mixed"
+      ? "; a pod without the tke.cloud.tencent.com/networks: tke-route-eni annotation gets the node's other CNI"
+      : "";
+  return `vpccni is being switched off: policy ${policy.metadata.name} sets spec.enabled: false, so node ${node} gives no new pod a VPC IP (pods already running keep theirs until they are deleted)${mixed}`;
+}
+
 export class SwitchOff {
   private finishing = false;
   /** This process cleaned the node up (a restarted agent does it once more: it is idempotent). */
@@ -63,13 +73,7 @@ export class SwitchOff {
 
   /** Why no new pod gets an IP (the CNI error's text), or null while vpccni is on. */
   refusal(): string | null {
-    if (!this.off) return null;
-    const policy = this.deps.policy();
-    const mixed =
-      policy.spec.mode === "mixed"
-        ? "; a pod without the tke.cloud.tencent.com/networks: tke-route-eni annotation gets the node's other CNI"
-        : "";
-    return `vpccni is being switched off: policy ${policy.metadata.name} sets spec.enabled: false, so node ${this.deps.node} gives no new pod a VPC IP (pods already running keep theirs until they are deleted)${mixed}`;
+    return switchOffRefusal(this.deps.policy(), this.deps.node);
   }
 
   /** After start and after every policy reload. */

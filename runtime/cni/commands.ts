@@ -92,7 +92,8 @@ async function dispatch(
         (delegation.records.read(k) !== null || (await agent()("owner", { ...k, ...pod })).owner === "delegate")
       )
         return delegation.add(k);
-      const a = await agent()("add", { ...k, netns: ns, ...pod });
+      const uid = args.get("K8S_POD_UID");
+      const a = await agent()("add", { ...k, netns: ns, ...pod, ...(uid ? { podUid: uid } : {}) });
       return ok(addResult(conf.cniVersion, k.ifname, ns, a, conf.prevResult));
     }
     case "DEL": {

@@ -24,6 +24,8 @@ export const AddRequest = z.object({
   /** From CNI_ARGS (K8S_POD_NAMESPACE / K8S_POD_NAME), for events and fixed-IP lookups. */
   podNamespace: z.optional(z.string()),
   podName: z.optional(z.string()),
+  /** CNI_ARGS K8S_POD_UID: fixed IP mode checks it against the claim's pod. */
+  podUid: z.optional(z.string()),
 });
 export const AddResponse = z.object({
   ip: Ipv4,

@@ -1,11 +1,19 @@
 // What the node agent asks of Kubernetes, and nothing more: the extended resource and the
 // VpccniDrained condition on its Node, the pods bound to its node (to free IPs of pods that
-// are gone), one pod's annotations (mixed mode), and Events. The exact requests are listed in compiler/'s agent RBAC, which a test
+// are gone), one pod's annotations (mixed mode), Events, and in fixed IP mode one pod's
+// VpcIPClaim and its Node's NodeENIConfig. The exact requests are listed in compiler/'s agent RBAC, which a test
 // proves minimal on a real server.
 import * as k8s from "@kubernetes/client-node";
 
 /** The TKE name users already know; a pod requests 1 of it. */
 import { ENI_IP_RESOURCE } from "../../schema/names.ts";
+import {
+  CRD_GROUP,
+  CRD_VERSION,
+  FIXED_IP_KINDS,
+  type NodeENIConfig,
+  type VpcIPClaim,
+} from "../../schema/fixed-ip-crds.ts";
 
 export { ENI_IP_RESOURCE };
 
@@ -35,13 +43,27 @@ export interface KubePort {
   nodeEvent(node: string, type: EventType, reason: string, message: string): Promise<void>;
   /** Sets one condition of the Node's status; the others stay as they are. */
   setNodeCondition(node: string, condition: NodeCondition): Promise<void>;
+  /** Fixed IP mode: the pod's VpcIPClaim (same namespace and name); null when there is none. */
+  getClaim(namespace: string, name: string): Promise<VpcIPClaim | null>;
+  /** Fixed IP mode: the Node's NodeENIConfig (same name); null when there is none. */
+  getNodeEniConfig(node: string): Promise<NodeENIConfig | null>;
 }
+
+const plural = (kind: string): string => {
+  const def = FIXED_IP_KINDS.find((k) => k.kind === kind);
+  if (!def) throw new Error(`no fixed IP kind ${kind}; allowed: ${FIXED_IP_KINDS.map((k) => k.kind).join(", ")}`);
+  return def.plural;
+};
+
+const notFound = (error: unknown): boolean => (error as { code?: number }).code === 404;
 
 export class KubeClient implements KubePort {
   private readonly core: k8s.CoreV1Api;
+  private readonly custom: k8s.CustomObjectsApi;
 
   constructor(config: k8s.KubeConfig) {
     this.core = config.makeApiClient(k8s.CoreV1Api);
+    this.custom = config.makeApiClient(k8s.CustomObjectsApi);
   }
 
   /** A kubeconfig file, or the pod's ServiceAccount when none is given. */
@@ -98,6 +120,35 @@ export class KubeClient implements KubePort {
       return pod.metadata?.annotations ?? {};
     } catch (error) {
       if ((error as { code?: number }).code === 404) return null;
+      throw error;
+    }
+  }
+
+  async getClaim(namespace: string, name: string): Promise<VpcIPClaim | null> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({
+        group: CRD_GROUP,
+        version: CRD_VERSION,
+        namespace,
+        plural: plural("VpcIPClaim"),
+        name,
+      })) as VpcIPClaim;
+    } catch (error) {
+      if (notFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async getNodeEniConfig(node: string): Promise<NodeENIConfig | null> {
+    try {
+      return (await this.custom.getClusterCustomObject({
+        group: CRD_GROUP,
+        version: CRD_VERSION,
+        plural: plural("NodeENIConfig"),
+        name: node,
+      })) as NodeENIConfig;
+    } catch (error) {
+      if (notFound(error)) return null;
       throw error;
     }
   }

@@ -21,6 +21,7 @@ export declare const Reclaim: z.ZodString;
 export declare const FixedIp: z.ZodObject<
   {
     reclaim: z.ZodDefault<z.ZodString>;
+    cascade: z.ZodDefault<z.ZodBoolean>;
   },
   z.core.$strict
 >;
@@ -133,6 +134,7 @@ export declare const Spec: z.ZodObject<
       z.ZodObject<
         {
           reclaim: z.ZodDefault<z.ZodString>;
+          cascade: z.ZodDefault<z.ZodBoolean>;
         },
         z.core.$strict
       >
@@ -262,6 +264,7 @@ export declare const VpcCniPolicy: z.ZodObject<
           z.ZodObject<
             {
               reclaim: z.ZodDefault<z.ZodString>;
+              cascade: z.ZodDefault<z.ZodBoolean>;
             },
             z.core.$strict
           >

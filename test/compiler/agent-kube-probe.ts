@@ -27,6 +27,15 @@ const out = {
     (e: Error) => `failed ${e.message}`,
   ),
   missingPod: await kube.podAnnotations(process.env.PROBE_NAMESPACE!, "no-such-pod"),
+  // fixed IP mode: none exist here; a denial would throw (403), a missing object is null
+  missingClaim: await kube.getClaim(process.env.PROBE_NAMESPACE!, "no-such-pod").then(
+    (c) => c,
+    (e: { code?: number }) => `failed ${e.code}`,
+  ),
+  missingNodeEniConfig: await kube.getNodeEniConfig(other).then(
+    (c) => c,
+    (e: { code?: number }) => `failed ${e.code}`,
+  ),
   nodeEvent: await outcome(() => kube.nodeEvent(node, "Normal", "ProbeEvent", "the agent's client under its own RBAC")),
   setNodeCondition: await outcome(() => kube.setNodeCondition(node, drained)),
   otherNodeStatus: await outcome(() => kube.setEniIpResource(other, { capacity: 1, allocatable: 1 })),

@@ -174,7 +174,7 @@ describe("compiled examples on a real API server", () => {
       }
     });
 
-    test("the agent's requests work for real, as runtime/kube sends them: node status, pods on the node, one pod, Node events", async () => {
+    test("the agent's requests work for real, as runtime/kube sends them: node status, pods on the node, one pod, fixed IP objects, Node events", async () => {
       // Each request below is first matched to its AGENT_API_REQUESTS entry, as the agent's tests do.
       const seen = new Set<string>();
       const agentCall: typeof kubeCall = (kc, method, path, opts) => {
@@ -193,6 +193,14 @@ describe("compiled examples on a real API server", () => {
       // mixed mode: the pod a CNI ADD names, for its networks annotation
       const pod = await agentCall(general, "GET", `/api/v1/namespaces/${NS}/pods/p1`);
       expect(pod.json.metadata.annotations["tke.cloud.tencent.com/networks"]).toBe("tke-route-eni");
+      // fixed IP mode: a pod's claim and the Node's NodeENIConfig. Allowed is all this proves
+      // (403 would be a denial): whether the CRDs exist here depends on the other suites.
+      for (const path of [
+        `/apis/vpccni.io/v1alpha1/namespaces/${NS}/vpcipclaims/p1`,
+        `/apis/vpccni.io/v1alpha1/nodeeniconfigs/${NODE}`,
+      ]) {
+        expect([200, 404]).toContain((await agentCall(general, "GET", path, { allow: [404] })).status);
+      }
       const event = await agentCall(general, "POST", `/api/v1/namespaces/${EVENTS_NAMESPACE}/events`, {
         body: {
           apiVersion: "v1",
@@ -310,6 +318,8 @@ describe("compiled examples on a real API server", () => {
         podsOnNode: ["p1", "vpccni-agent-general-node-a"],
         podAnnotations: { "tke.cloud.tencent.com/networks": "tke-route-eni" },
         missingPod: null,
+        missingClaim: null,
+        missingNodeEniConfig: null,
         nodeEvent: "ok",
         setNodeCondition: "ok",
         // Refused by the node-status admission policy (in force since the test above).
@@ -323,7 +333,13 @@ describe("compiled examples on a real API server", () => {
     }, 30_000);
 
     test("the server lists exactly the agent's rules for its ServiceAccount, nothing more", async () => {
-      const everywhere = ["get core/pods", "list core/pods", "patch core/nodes/status"];
+      const everywhere = [
+        "get core/pods",
+        "get vpccni.io/nodeeniconfigs",
+        "get vpccni.io/vpcipclaims",
+        "list core/pods",
+        "patch core/nodes/status",
+      ];
       for (const sa of [general, batch]) {
         expect(await ownRules(sa, NS)).toEqual(everywhere);
         expect(await ownRules(sa, "kube-system")).toEqual(everywhere);

@@ -1,0 +1,74 @@
+// What both IP modes do first on a node: find out which instance this is (the metadata
+// service), wait for cloud credentials, and build the cloud client and the data plane. The
+// primary interface is the link with the primary ENI's MAC; names are not stable.
+import type { VpcCniPolicy } from "../../schema/index.ts";
+import { resolveCredentials } from "../cloud/credentials.ts";
+import { DEFAULT_METADATA_URL, MetadataClient } from "../cloud/metadata.ts";
+import { TencentVpcApi } from "../cloud/tencent.ts";
+import type { VpcApi } from "../cloud/types.ts";
+import { IprouteDataPlane } from "../net/index.ts";
+import type { DataPlane } from "../net/types.ts";
+import type { AgentOptions } from "./agent.ts";
+import { waitForCredentials } from "./credentials-wait.ts";
+
+export interface NodeConnection {
+  instanceId: string;
+  zone: string;
+  primaryMac: string;
+  primaryInterface: string;
+  api: VpcApi;
+  dataPlane: DataPlane;
+}
+
+export async function connectNode(opts: AgentOptions, policy: VpcCniPolicy): Promise<NodeConnection> {
+  const log = opts.log;
+  const metadata = new MetadataClient(opts.metadataUrl ?? DEFAULT_METADATA_URL);
+  const [instanceId, zone, primaryMac] = await Promise.all([
+    metadata.instanceId(),
+    metadata.zone(),
+    metadata.get("mac"),
+  ]);
+  const credentials = resolveCredentials({ secretPath: opts.credentialsDir, metadataUrl: opts.metadataUrl });
+  if (!opts.api) {
+    const kube = opts.kube;
+    await waitForCredentials(credentials, {
+      log,
+      event: kube
+        ? (reason, message) =>
+            void kube
+              .nodeEvent(opts.nodeName, "Warning", reason, message.slice(0, 1000))
+              .catch((e: unknown) => log.warn("could not record an Event", { reason, error: (e as Error).message }))
+        : undefined,
+    });
+  }
+  const api =
+    opts.api ??
+    new TencentVpcApi({
+      region: policy.spec.region,
+      endpoint: opts.endpoint ?? policy.spec.cloud.endpoint,
+      credentials,
+      clusterId: policy.spec.clusterId,
+      vpcId: policy.spec.vpcId,
+      log: (event, fields) => log.debug(event, fields),
+    });
+  const dataPlane =
+    opts.dataPlane ??
+    new IprouteDataPlane({
+      netns: opts.netns,
+      routeTableBase: policy.spec.dataPlane.routeTableBase,
+      manageRpFilter: policy.spec.dataPlane.manageRpFilter,
+    });
+  const [primaryLink] = await dataPlane.listEnis([primaryMac.toLowerCase()]);
+  const primaryInterface = primaryLink?.name ?? opts.primaryInterface;
+  if (!primaryLink)
+    log.warn("no link has the primary ENI's MAC; using --primary-interface", { mac: primaryMac, primaryInterface });
+  log.info("node identified", {
+    node: opts.nodeName,
+    instanceId,
+    zone,
+    primaryMac,
+    primaryInterface,
+    ipMode: policy.spec.ipMode,
+  });
+  return { instanceId, zone, primaryMac, primaryInterface, api, dataPlane };
+}
