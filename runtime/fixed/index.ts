@@ -1,5 +1,13 @@
 // The fixed IP allocator: the cluster's address pool for ipMode: fixed, pure (state and time in,
 // decisions out). Rule table: docs/fixed-ip.md; the controller applies the decisions.
+//
+// Ownership (why: at 300,000 claims a copy per step costs more than the step): a step takes the
+// state it is given, changes it in place and returns it, the same object, in Step.state (so do
+// setSubnets, eniReady and addressInUse). A refused step changes nothing and returns it as it
+// was. Keep no other reference to a state you pass in; structuredClone it first if you need the
+// old one. A state built by hand (createState, then nodes, claims and addresses filled from the
+// cluster objects) is indexed on first use; after editing a state in place that the API has
+// already seen, call indexState(state). Details: types.ts, state-index.ts.
 //      rule (spec/behaviour.md "Fixed IP mode")               function            file
 //   2  one ENI per node, no IPs, quota reserved                bindNodeEni         node.ts
 //   8  ENI subnet: most free, holds the quota, else refusal    subnetForNodeEni    node.ts
@@ -17,3 +25,4 @@ export { bindNodeEni, eniReady, removeNode, subnetForNodeEni } from "./node.ts";
 export { addressInUse, deletePod, effectiveReclaim, pickAddress, podAdded } from "./pod.ts";
 export { collectExpired, deleteClaim, nextWakeAt } from "./reclaim.ts";
 export { claimKey, createState, headroom, reclaimFromPolicy, setSubnets, STATE_VERSION } from "./state.ts";
+export { indexState } from "./state-index.ts";

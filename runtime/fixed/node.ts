@@ -1,7 +1,8 @@
 // Nodes: one ENI each, with no secondary IP bound in advance and its IP quota reserved in the
 // cluster pool (spec/behaviour.md "Fixed IP mode" rules 2, 7, 8 and 10).
 import { releaseAddress, podDeleted } from "./pod.ts";
-import { addressesOnEni, cloneState, decisionSink, headroom, refuse } from "./state.ts";
+import { decisionSink, headroom, refuse } from "./state.ts";
+import { addressesOnEni, dropNode, moveAddress, putNode, setNodeEni } from "./state-index.ts";
 import type { FixedState, Millis, Step } from "./types.ts";
 
 /**
@@ -38,20 +39,18 @@ export function bindNodeEni(state: FixedState, node: string, quota: number): Ste
       `node ${node}: no pod subnet can hold its ENI IP quota of ${quota} (free addresses not reserved: ${rooms || "no subnet"})`,
     );
   }
-  const s = cloneState(state);
-  const { decisions, emit } = decisionSink(s);
-  s.nodes[node] = { subnet, quota, eni: null };
+  const { decisions, emit } = decisionSink(state);
+  putNode(state, node, { subnet, quota, eni: null });
   emit({ action: "create-eni", node, subnet });
-  return { ok: true, state: s, decisions };
+  return { ok: true, state, decisions };
 }
 
 /** The create-eni decision succeeded: the node's ENI exists and takes pods. */
 export function eniReady(state: FixedState, node: string, eni: string): FixedState {
   const n = state.nodes[node];
   if (!n) throw new Error(`eniReady: node ${JSON.stringify(node)} is unknown; bind its ENI first`);
-  const s = cloneState(state);
-  s.nodes[node]!.eni = eni;
-  return s;
+  setNodeEni(state, node, eni);
+  return state;
 }
 
 /**
@@ -59,24 +58,26 @@ export function eniReady(state: FixedState, node: string, eni: string): FixedSta
  * and deleted, which gives its addresses back to the VPC; addresses of kept claims stay reserved
  * in the cluster (parked, no ENI) for the next pod of the same name.
  */
-export function removeNode(state: FixedState, node: string, now: Millis): Step {
-  const n = state.nodes[node];
-  if (!n) return { ok: true, state, decisions: [] };
-  const s = cloneState(state);
+export function removeNode(s: FixedState, node: string, now: Millis): Step {
+  const n = s.nodes[node];
+  if (!n) return { ok: true, state: s, decisions: [] };
   const { decisions, emit } = decisionSink(s);
-  for (const [key, claim] of Object.entries(s.claims)) {
-    if (claim.node === node) podDeleted(s, key, now, () => {});
-  }
   if (n.eni !== null) {
+    // The node's running pods hold their addresses on its ENI (podAdded puts them there and
+    // nothing else moves them), so the ENI's addresses find them without a walk over all claims.
+    for (const ip of addressesOnEni(s, n.eni)) {
+      const key = s.addresses[ip]!.claim;
+      if (s.claims[key]?.node === node) podDeleted(s, key, now, () => {});
+    }
     for (const ip of addressesOnEni(s, n.eni)) {
       const a = s.addresses[ip]!;
       if (s.claims[a.claim]) {
-        a.eni = null;
+        moveAddress(s, ip, null);
         s.subnets[a.subnet]!.available++;
       } else releaseAddress(s, ip, () => {});
     }
     emit({ action: "delete-eni", eni: n.eni, node });
   }
-  delete s.nodes[node];
+  dropNode(s, node);
   return { ok: true, state: s, decisions };
 }

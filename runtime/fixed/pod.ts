@@ -1,28 +1,31 @@
 // Pods: an address from the node's ENI subnet, assigned on that ENI by address; kept or released
 // when the pod goes (spec/behaviour.md "Fixed IP mode" rules 3 to 6).
-import { usableAddresses } from "./ipv4.ts";
-import { addressesOnEni, claimKey, cloneState, decisionSink, expiryOf, refuse } from "./state.ts";
+import { claimKey, decisionSink, expiryOf, refuse } from "./state.ts";
+import { dropAddress, eniLoad, lowestFree, markTaken, moveAddress, nodeNameOf, putAddress } from "./state-index.ts";
 import type { DecisionInput, FixedState, Millis, PodAsk, Reclaim, Step } from "./types.ts";
 
 type Emit = (d: DecisionInput) => void;
 
+// Shared by every claim that asks for them (claims never change their reclaim in place).
+const IMMEDIATE: Reclaim = { kind: "Immediate" };
+const NEVER: Reclaim = { kind: "Never" };
+
 /** Rule 6: the pod's annotations override the cluster's reclaim; a duration keeps the claim that long. */
 export function effectiveReclaim(cluster: Reclaim, ask: PodAsk): Reclaim {
-  if (ask.deletePolicy === "Immediate") return { kind: "Immediate" };
+  if (ask.deletePolicy === "Immediate") return IMMEDIATE;
   if (ask.expiredMs !== undefined) return { kind: "After", ms: ask.expiredMs };
-  if (ask.deletePolicy === "Never") return { kind: "Never" };
+  if (ask.deletePolicy === "Never") return NEVER;
   return cluster;
 }
 
-/** Rule 3: the lowest usable address of the subnet that the cluster does not hold and the VPC did not refuse. */
+/**
+ * Rule 3: the lowest usable address of the subnet that the cluster does not hold and the VPC did
+ * not refuse. O(log n) amortised: the index keeps a cursor and the freed addresses below it.
+ */
 export function pickAddress(s: FixedState, subnet: string): string | null {
   const sub = s.subnets[subnet];
   if (!sub || sub.available <= 0) return null;
-  const taken = new Set(sub.taken);
-  for (const ip of usableAddresses(sub.cidr)) {
-    if (!s.addresses[ip] && !taken.has(ip)) return ip;
-  }
-  return null;
+  return lowestFree(s, subnet);
 }
 
 /**
@@ -30,61 +33,56 @@ export function pickAddress(s: FixedState, subnet: string): string | null {
  * the old ENI: unassign there, assign here; same subnet only), else a new address of the node's
  * ENI subnet, assigned on the node's ENI by address. Idempotent for a pod already placed.
  */
-export function podAdded(
-  state: FixedState,
-  pod: { namespace: string; name: string },
-  nodeName: string,
-  ask: PodAsk,
-): Step {
+export function podAdded(s: FixedState, pod: { namespace: string; name: string }, nodeName: string, ask: PodAsk): Step {
   const key = claimKey(pod);
-  const node = state.nodes[nodeName];
-  if (!node) return refuse(state, "unknown-node", `pod ${key}: node ${nodeName} has no ENI bound by the allocator`);
-  if (node.eni === null)
-    return refuse(state, "eni-not-ready", `pod ${key}: node ${nodeName}'s ENI is still being created`);
+  const node = s.nodes[nodeName];
+  if (!node) return refuse(s, "unknown-node", `pod ${key}: node ${nodeName} has no ENI bound by the allocator`);
+  if (node.eni === null) return refuse(s, "eni-not-ready", `pod ${key}: node ${nodeName}'s ENI is still being created`);
   const eni = node.eni;
-  const claim = state.claims[key];
-  if (claim?.node === nodeName) return { ok: true, state, decisions: [] };
+  const claim = s.claims[key];
+  if (claim?.node === nodeName) return { ok: true, state: s, decisions: [] };
   if (claim && claim.node !== null) {
     return refuse(
-      state,
+      s,
       "claim-in-use",
       `pod ${key}: its address ${claim.address} is held by the pod on node ${claim.node}`,
     );
   }
-  const held = claim ? state.addresses[claim.address]! : undefined;
+  const held = claim ? s.addresses[claim.address]! : undefined;
   if (held && held.subnet !== node.subnet) {
     return refuse(
-      state,
+      s,
       "wrong-subnet",
       `pod ${key}: its address ${claim!.address} is in subnet ${held.subnet}, node ${nodeName}'s ENI in ${node.subnet}; place it on a node of ${held.subnet}`,
     );
   }
-  if (held?.eni !== eni && addressesOnEni(state, eni).length >= node.quota) {
+  if (held?.eni !== eni && eniLoad(s, eni) >= node.quota) {
     return refuse(
-      state,
+      s,
       "eni-full",
       `pod ${key}: node ${nodeName}'s ENI ${eni} holds its quota of ${node.quota} addresses`,
     );
   }
-  const s = cloneState(state);
+  const ip = held ? claim!.address : pickAddress(s, node.subnet);
+  if (ip === null) return refuse(s, "subnet-full", `pod ${key}: subnet ${node.subnet} has no free address`);
+  // No refusal below this line: from here on the step changes the state it was given.
   const { decisions, emit } = decisionSink(s);
   const reclaim = effectiveReclaim(s.reclaim, ask);
-  if (claim && held) {
-    const a = s.addresses[claim.address]!;
-    if (a.eni !== eni) {
-      if (a.eni !== null) emit({ action: "unassign", eni: a.eni, ip: claim.address });
-      emit({ action: "assign", eni, ip: claim.address, claim: key });
-      if (a.eni === null) s.subnets[a.subnet]!.available--;
-      a.eni = eni;
+  const known = nodeNameOf(s, eni);
+  const on = known === nodeName ? known : nodeName; // the same name, one string for all its claims
+  if (held) {
+    if (held.eni !== eni) {
+      if (held.eni !== null) emit({ action: "unassign", eni: held.eni, ip });
+      emit({ action: "assign", eni, ip, claim: key });
+      if (held.eni === null) s.subnets[held.subnet]!.available--;
+      moveAddress(s, ip, eni);
     }
-    s.claims[key] = { ...claim, reclaim, node: nodeName, expiresAt: null, deleted: false };
+    s.claims[key] = { ...claim!, reclaim, node: on, expiresAt: null, deleted: false };
     return { ok: true, state: s, decisions };
   }
-  const ip = pickAddress(s, node.subnet);
-  if (ip === null) return refuse(state, "subnet-full", `pod ${key}: subnet ${node.subnet} has no free address`);
   s.subnets[node.subnet]!.available--;
-  s.addresses[ip] = { subnet: node.subnet, claim: key, eni };
-  s.claims[key] = { address: ip, reclaim, node: nodeName, expiresAt: null, deleted: false };
+  putAddress(s, ip, { subnet: node.subnet, claim: key, eni });
+  s.claims[key] = { address: ip, reclaim, node: on, expiresAt: null, deleted: false };
   emit({ action: "assign", eni, ip, claim: key });
   return { ok: true, state: s, decisions };
 }
@@ -105,8 +103,7 @@ export function podDeleted(s: FixedState, key: string, now: Millis, emit: Emit):
   claim.expiresAt = expiryOf(claim.reclaim, now);
 }
 
-export function deletePod(state: FixedState, pod: { namespace: string; name: string }, now: Millis): Step {
-  const s = cloneState(state);
+export function deletePod(s: FixedState, pod: { namespace: string; name: string }, now: Millis): Step {
   const { decisions, emit } = decisionSink(s);
   podDeleted(s, claimKey(pod), now, emit);
   return { ok: true, state: s, decisions };
@@ -121,7 +118,7 @@ export function releaseAddress(s: FixedState, ip: string, emit: Emit): void {
     s.subnets[a.subnet]!.available++;
   }
   if (s.claims[a.claim]?.address === ip) delete s.claims[a.claim];
-  delete s.addresses[ip];
+  dropAddress(s, ip);
 }
 
 /**
@@ -129,15 +126,12 @@ export function releaseAddress(s: FixedState, ip: string, emit: Emit): void {
  * picked again, and the claim gives it up (the subnet's free count had it out already). The
  * pod's next podAdded gets another address; a kept address that was lost this way cannot come back.
  */
-export function addressInUse(state: FixedState, ip: string): FixedState {
-  const a = state.addresses[ip];
-  if (!a) return state;
-  const s = cloneState(state);
-  const subnet = s.subnets[a.subnet]!;
-  if (!subnet.taken.includes(ip)) subnet.taken.push(ip);
-  subnet.taken.sort();
-  if (a.eni !== null) subnet.available++;
+export function addressInUse(s: FixedState, ip: string): FixedState {
+  const a = s.addresses[ip];
+  if (!a) return s;
+  markTaken(s, a.subnet, ip);
+  if (a.eni !== null) s.subnets[a.subnet]!.available++;
   if (s.claims[a.claim]?.address === ip) delete s.claims[a.claim];
-  delete s.addresses[ip];
+  dropAddress(s, ip);
   return s;
 }

@@ -1,13 +1,15 @@
 // fast-check properties over seeded random event sequences: nodes bound and removed, pods added
-// and deleted, claims deleted, the clock moving. The driver acts like the controller: it applies
-// every decision at once to a fake cloud that refuses what the VPC refuses.
+// and deleted, claims deleted, the clock moving, the state rebuilt from its JSON. The driver acts
+// like the controller: it applies every decision at once to a fake cloud that refuses what the
+// VPC refuses. After every event the index (state-index.ts) must agree with a recomputation.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { usableAddresses } from "./ipv4.ts";
 import { bindNodeEni, eniReady, removeNode } from "./node.ts";
-import { addressInUse, deletePod, podAdded } from "./pod.ts";
+import { addressInUse, deletePod, pickAddress, podAdded } from "./pod.ts";
 import { collectExpired, deleteClaim } from "./reclaim.ts";
 import { createState, headroom, setSubnets } from "./state.ts";
+import { buildIndex, indexOf, type StateIndex } from "./state-index.ts";
 import type { Decision, FixedState, PodAsk, Reclaim, Step } from "./types.ts";
 
 const SUBNETS = { "subnet-a": "10.0.1.0/28", "subnet-b": "10.0.2.0/27" } as const;
@@ -20,7 +22,8 @@ type Event =
   | { kind: "delete-pod"; p: number }
   | { kind: "delete-claim"; p: number }
   | { kind: "tick"; ms: number }
-  | { kind: "foreign"; pick: number };
+  | { kind: "foreign"; pick: number }
+  | { kind: "rebuild" };
 
 const ask: fc.Arbitrary<PodAsk> = fc.record(
   {
@@ -40,6 +43,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("delete-claim" as const), p: fc.nat(15) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 300_000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("foreign" as const), pick: fc.nat(1000) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("rebuild" as const) }) },
 );
 const reclaim: fc.Arbitrary<Reclaim> = fc.oneof(
   fc.constant({ kind: "Immediate" as const }),
@@ -107,10 +111,12 @@ function run(reclaimPolicy: Reclaim, events: Event[]): void {
   const running = new Map<string, string>(); // pod key -> node
   let now = 0;
   let grabbed = false; // another tenant may eat into the cluster's reservations
+  let before = "";
   const take = (step: Step): boolean => {
     s = step.state;
     if (!step.ok) {
       see(step.refusal.code);
+      expect(JSON.stringify(s), `${step.refusal.code} changed the state`).toBe(before);
       return false;
     }
     if (step.decisions.some((d) => d.action === "unassign") && step.decisions.some((d) => d.action === "assign")) {
@@ -129,6 +135,7 @@ function run(reclaimPolicy: Reclaim, events: Event[]): void {
     return true;
   };
   for (const e of events) {
+    before = JSON.stringify(s);
     const pod = (p: number) => ({ namespace: "ns", name: `pod-${p}` });
     if (e.kind === "node") take(bindNodeEni(s, `n${e.n}`, e.quota));
     else if (e.kind === "remove-node") {
@@ -141,6 +148,8 @@ function run(reclaimPolicy: Reclaim, events: Event[]): void {
       take(deletePod(s, pod(e.p), now));
       running.delete(`ns/pod-${e.p}`);
     } else if (e.kind === "delete-claim") take(deleteClaim(s, `ns/pod-${e.p}`));
+    else if (e.kind === "rebuild")
+      s = JSON.parse(before) as FixedState; // as a controller's next pass
     else if (e.kind === "foreign") {
       cloud.grab(e.pick);
       grabbed = true;
@@ -173,6 +182,28 @@ function checkInvariants(s: FixedState, cloud: FakeCloud, running: Map<string, s
   for (const id of Object.keys(SUBNETS)) {
     expect(s.subnets[id]!.available, id).toBe(cloud.freeIn(id));
     if (!grabbed) expect(headroom(s, id), id).toBeGreaterThanOrEqual(0);
+  }
+  checkIndex(s);
+}
+
+/** The index kept current through the steps equals one built from scratch, and its answers the walks'. */
+function checkIndex(s: FixedState): void {
+  const shape = (ix: StateIndex) => ({
+    loads: Object.fromEntries([...ix.loads].filter(([, l]) => l.reserved !== 0 || l.parked !== 0)),
+    onEni: Object.fromEntries([...ix.onEni].map(([eni, ips]) => [eni, [...ips].sort()])),
+    nodeOfEni: Object.fromEntries(ix.nodeOfEni),
+  });
+  expect(shape(indexOf(s))).toEqual(shape(buildIndex(s)));
+  for (const [id, sub] of Object.entries(s.subnets)) {
+    let reserved = 0;
+    for (const n of Object.values(s.nodes).filter((n) => n.subnet === id)) {
+      const used = Object.values(s.addresses).filter((a) => n.eni !== null && a.eni === n.eni).length;
+      reserved += Math.max(0, n.quota - used);
+    }
+    const parked = Object.values(s.addresses).filter((a) => a.subnet === id && a.eni === null).length;
+    expect(headroom(s, id), `headroom ${id}`).toBe(sub.available - reserved - parked);
+    const lowest = USABLE[id]!.find((ip) => !s.addresses[ip] && !sub.taken.includes(ip)) ?? null;
+    expect(pickAddress(s, id), `pickAddress ${id}`).toBe(sub.available > 0 ? lowest : null);
   }
 }
 

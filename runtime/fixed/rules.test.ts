@@ -1,4 +1,5 @@
-// One named test per rule of the table in index.ts and docs/fixed-ip.md.
+// One named test per rule of the table in index.ts and docs/fixed-ip.md. A step changes the
+// state it is given (types.ts): a test that needs a state twice builds it twice.
 import { describe, expect, test } from "bun:test";
 import { actions, cluster, ok, SUBNET_A, SUBNET_B, withNode } from "./fixed-kit.ts";
 import * as fixed from "./index.ts";
@@ -44,6 +45,7 @@ describe("fixed IP rules", () => {
 
   test("podAdded: an address of the node's ENI subnet, assigned on that ENI by address", () => {
     let s = withNode(cluster(), "n1");
+    const room = headroom(s, SUBNET_A);
     const step = podAdded(s, web0, "n1", {});
     expect(step.ok && step.decisions.length > 0 ? step.decisions[0]?.action : null).toBe("assign");
     expect(step.ok ? step.decisions[0]?.id : null).toMatch(/^op-/);
@@ -52,17 +54,16 @@ describe("fixed IP rules", () => {
     expect(state.addresses["10.0.1.2"]).toEqual({ subnet: SUBNET_A, claim: "db/web-0", eni: "eni-n1" });
     expect(state.subnets[SUBNET_A]!.available).toBe(199);
     // the reservation covered it: the subnet's unreserved room did not change
-    expect(headroom(state, SUBNET_A)).toBe(headroom(s, SUBNET_A));
+    expect(headroom(state, SUBNET_A)).toBe(room);
     s = state;
     expect(ok(podAdded(s, web0, "n1", {})).decisions).toEqual([]); // idempotent
   });
 
   test("podAdded: refusals: unknown node, ENI not ready, ENI at its quota", () => {
-    const s0 = cluster();
-    expect(podAdded(s0, web0, "n1", {})).toMatchObject({ ok: false, refusal: { code: "unknown-node" } });
-    const s1 = ok(bindNodeEni(s0, "n1", 1)).state;
+    expect(podAdded(cluster(), web0, "n1", {})).toMatchObject({ ok: false, refusal: { code: "unknown-node" } });
+    const s1 = ok(bindNodeEni(cluster(), "n1", 1)).state;
     expect(podAdded(s1, web0, "n1", {})).toMatchObject({ ok: false, refusal: { code: "eni-not-ready" } });
-    const s2 = ok(podAdded(withNode(s0, "n1", 1), web0, "n1", {})).state;
+    const s2 = ok(podAdded(withNode(cluster(), "n1", 1), web0, "n1", {})).state;
     const full = podAdded(s2, { namespace: "db", name: "web-1" }, "n1", {});
     expect(full).toMatchObject({ ok: false, refusal: { code: "eni-full" } });
   });
@@ -106,13 +107,14 @@ describe("fixed IP rules", () => {
     const del = ok(deletePod(s, web0, 0));
     expect(del.decisions).toEqual([]); // kept on the old ENI
     expect(del.state.claims["db/web-0"]).toMatchObject({ node: null, expiresAt: null });
+    const available = del.state.subnets[SUBNET_A]!.available;
     const again = ok(podAdded(del.state, web0, "n2", {}));
     expect(actions(again.decisions)).toEqual([
       { action: "unassign", eni: "eni-n1", ip: "10.0.1.2" },
       { action: "assign", eni: "eni-n2", ip: "10.0.1.2", claim: "db/web-0" },
     ]);
     expect(again.state.addresses["10.0.1.2"]!.eni).toBe("eni-n2");
-    expect(again.state.subnets[SUBNET_A]!.available).toBe(del.state.subnets[SUBNET_A]!.available);
+    expect(again.state.subnets[SUBNET_A]!.available).toBe(available);
   });
 
   test("podAdded: a kept address never crosses subnets: wrong-subnet refusal", () => {
@@ -162,14 +164,13 @@ describe("fixed IP rules", () => {
   });
 
   test("deleteClaim: reclaims a kept address at once; a running pod's address goes with the pod", () => {
-    let s = withNode(cluster(), "n1");
-    s = ok(podAdded(s, web0, "n1", {})).state;
-    const running = ok(deleteClaim(s, "db/web-0"));
+    const placed = () => ok(podAdded(withNode(cluster(), "n1"), web0, "n1", {})).state;
+    const running = ok(deleteClaim(placed(), "db/web-0"));
     expect(running.decisions).toEqual([]);
     expect(running.state.claims["db/web-0"]!.deleted).toBe(true);
     const gone = ok(deletePod(running.state, web0, 0));
     expect(actions(gone.decisions)).toEqual([{ action: "unassign", eni: "eni-n1", ip: "10.0.1.2" }]);
-    const kept = ok(deletePod(s, web0, 0)).state;
+    const kept = ok(deletePod(placed(), web0, 0)).state;
     const reclaimed = ok(deleteClaim(kept, "db/web-0"));
     expect(actions(reclaimed.decisions)).toEqual([{ action: "unassign", eni: "eni-n1", ip: "10.0.1.2" }]);
     expect(reclaimed.state.addresses).toEqual({});
@@ -190,6 +191,34 @@ describe("fixed IP rules", () => {
     const again = ok(podAdded(state, web0, "n2", {}));
     expect(actions(again.decisions)).toEqual([{ action: "assign", eni: "eni-n2", ip: "10.0.1.2", claim: "db/web-0" }]);
     expect(pickAddress(again.state, SUBNET_A)).toBe("10.0.1.3");
+  });
+
+  test("ownership: a step changes the state it is given and returns it; a refusal leaves it as it was", () => {
+    const s = withNode(cluster(), "n1", 1);
+    const placed = ok(podAdded(s, web0, "n1", {}));
+    expect(placed.state).toBe(s);
+    const json = JSON.stringify(s);
+    const full = podAdded(s, { namespace: "db", name: "web-1" }, "n1", {});
+    expect(full).toMatchObject({ ok: false, refusal: { code: "eni-full" } });
+    expect(full.state).toBe(s);
+    expect(JSON.stringify(s)).toBe(json);
+  });
+
+  test("indexState: a state filled from the cluster objects is indexed on first use, and again on demand", () => {
+    const s = cluster();
+    s.nodes.n1 = { subnet: SUBNET_A, quota: 10, eni: "eni-n1" };
+    s.addresses["10.0.1.2"] = { subnet: SUBNET_A, claim: "db/web-0", eni: "eni-n1" };
+    s.addresses["10.0.1.3"] = { subnet: SUBNET_A, claim: "db/web-1", eni: null };
+    expect(headroom(s, SUBNET_A)).toBe(200 - 9 - 1);
+    expect(pickAddress(s, SUBNET_A)).toBe("10.0.1.4");
+    // changed in place after the API has seen it: the caller says so
+    s.addresses["10.0.1.4"] = { subnet: SUBNET_A, claim: "db/web-2", eni: "eni-n1" };
+    expect(pickAddress(fixed.indexState(s), SUBNET_A)).toBe("10.0.1.5");
+    expect(headroom(s, SUBNET_A)).toBe(200 - 8 - 1);
+    // a replaced record is noticed without it
+    s.addresses = { "10.0.1.2": s.addresses["10.0.1.2"]! };
+    expect(headroom(s, SUBNET_A)).toBe(200 - 9);
+    expect(pickAddress(s, SUBNET_A)).toBe("10.0.1.3");
   });
 
   test("every function of the rule table is exported from index.ts", () => {

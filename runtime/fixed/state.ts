@@ -1,5 +1,7 @@
-// Building and reading the allocator's state; helpers every rule uses.
+// Building and reading the allocator's state; helpers every rule uses. Steps change the state
+// in place (ownership: types.ts); the index in state-index.ts follows every change.
 import { parseDuration } from "../../schema/duration.ts";
+import { subnetLoad } from "./state-index.ts";
 import type { Decision, DecisionInput, FixedState, Millis, Reclaim, Refusal, Step, SubnetState } from "./types.ts";
 
 export const STATE_VERSION = "vpccni-fixed/1" as const;
@@ -33,13 +35,8 @@ export function createState(input: {
   };
 }
 
-export function cloneState(s: FixedState): FixedState {
-  return structuredClone(s);
-}
-
 /** DescribeSubnets: the VPC's free counts (addresses assigned on our ENIs are already out). */
-export function setSubnets(state: FixedState, available: Record<string, number>): FixedState {
-  const s = cloneState(state);
+export function setSubnets(s: FixedState, available: Record<string, number>): FixedState {
   for (const [id, n] of Object.entries(available)) {
     const subnet = s.subnets[id];
     if (subnet) subnet.available = n;
@@ -52,25 +49,13 @@ export function claimKey(pod: { namespace: string; name: string }): string {
   return `${pod.namespace}/${pod.name}`;
 }
 
-export function addressesOnEni(s: FixedState, eni: string): string[] {
-  return Object.keys(s.addresses)
-    .filter((ip) => s.addresses[ip]!.eni === eni)
-    .sort();
-}
-
 /**
  * Free addresses of a subnet that nobody has a word on: the VPC's count, minus the unused part
  * of every node's reserved quota, minus kept addresses that no ENI holds (the cloud counts
- * those as free, the cluster does not).
+ * those as free, the cluster does not). O(1): the index keeps both sums.
  */
 export function headroom(s: FixedState, subnet: string): number {
-  let reserved = 0;
-  for (const node of Object.values(s.nodes)) {
-    if (node.subnet !== subnet) continue;
-    const used = node.eni === null ? 0 : addressesOnEni(s, node.eni).length;
-    reserved += Math.max(0, node.quota - used);
-  }
-  const parked = Object.values(s.addresses).filter((a) => a.subnet === subnet && a.eni === null).length;
+  const { reserved, parked } = subnetLoad(s, subnet);
   return (s.subnets[subnet]?.available ?? 0) - reserved - parked;
 }
 

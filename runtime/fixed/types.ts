@@ -1,5 +1,9 @@
 // The fixed IP allocator's state and decisions. The state is plain JSON (the cluster's allocation
-// table, the VpcIP objects, is `addresses`); every function returns a new state.
+// table, the VpcIP objects, is `addresses`), because a controller rebuilds it from the cluster
+// objects. Ownership: a step changes the state it is given in place and returns that object; a
+// refused step leaves it unchanged. What makes the steps fast (the index: reservations per
+// subnet, addresses per ENI, a free-address cursor) is not in the state: it is rebuilt from these
+// fields on first use or by indexState (state-index.ts), so the persisted shape is unchanged.
 
 export type Millis = number;
 
@@ -78,7 +82,7 @@ export interface Refusal {
   message: string;
 }
 
-/** A step's outcome: the new state and its decisions, or the unchanged state and a refusal. */
+/** A step's outcome: the state given, changed, and its decisions; or the state given, unchanged, and a refusal. */
 export type Step =
   | { ok: true; state: FixedState; decisions: Decision[] }
   | { ok: false; state: FixedState; refusal: Refusal };
