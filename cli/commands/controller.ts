@@ -10,6 +10,7 @@ import { clusterCaFile } from "../../runtime/kube/ca-env.ts";
 import { ControllerKubeClient } from "../../runtime/kube/controller-client.ts";
 import { FixedKubeClient } from "../../runtime/kube/fixed-client.ts";
 import { FixedPass, type FixedSettings } from "../../runtime/controller/fixed-pass.ts";
+import type { Claim } from "../../runtime/controller/fixed-state.ts";
 import { reclaimFromPolicy } from "../../runtime/fixed/index.ts";
 import { selfArgs } from "./agent.ts";
 
@@ -127,6 +128,7 @@ export async function run(argv: string[]): Promise<number> {
   const log = createLogger({ level, base: { component: "vpccni-controller" } });
   let sweep: { api: TencentVpcApi; clusterId: string; intervalMs: number; guardMs: number } | undefined;
   let fixed: { pass: FixedPass; intervalMs: number } | undefined;
+  let claimSubnet: ((namespace: string, name: string) => Promise<string | null>) | undefined;
   if (values.policy) {
     const load = await readPolicyFile(values.policy);
     if (!load.ok) {
@@ -155,9 +157,12 @@ export async function run(argv: string[]): Promise<number> {
         mode,
         nodeSelector: spec.nodeSelector,
       };
+      const fixedKube = FixedKubeClient.load(kubeconfig);
+      claimSubnet = async (namespace, name) =>
+        (await fixedKube.get<Claim>("vpcipclaims", name, namespace))?.status?.subnet ?? null;
       fixed = {
         pass: new FixedPass({
-          kube: FixedKubeClient.load(kubeconfig),
+          kube: fixedKube,
           api: sweep.api,
           settings: () => settings,
           now: Date.now,
@@ -180,7 +185,7 @@ export async function run(argv: string[]): Promise<number> {
     log,
     identity: values.identity,
     ...(sweep ? { sweep } : {}),
-    ...(fixed ? { fixed } : {}),
+    ...(fixed ? { fixed, claimSubnet } : {}),
   });
   try {
     await controller.start();

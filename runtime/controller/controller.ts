@@ -13,7 +13,7 @@ import type { FixedPass } from "./fixed-pass.ts";
 import { LeaderElector } from "./leader.ts";
 import type { Logger } from "../agent/log.ts";
 import { type ServedTls, type WebhookTlsMode, type WebhookTlsSource, webhookTlsSource } from "./tls-source.ts";
-import { review, WEBHOOK_PATH, type WebhookSettings } from "./webhook.ts";
+import { createdPod, review, WEBHOOK_PATH, type WebhookSettings } from "./webhook.ts";
 
 export interface ControllerOptions {
   namespace: string;
@@ -39,6 +39,8 @@ export interface ControllerOptions {
   sweep?: { api: VpcApi; clusterId: string; intervalMs: number; guardMs: number };
   /** Fixed IP mode: the leader's allocation passes (fixed-pass.ts); absent: shared mode. */
   fixed?: { pass: FixedPass; intervalMs: number };
+  /** Fixed IP mode: the subnet of the address a pod's claim holds, or null (the webhook's placement rule). */
+  claimSubnet?: (namespace: string, name: string) => Promise<string | null>;
 }
 
 /** Biggest AdmissionReview accepted: a pod spec is far smaller (the API server caps at 3 MiB). */
@@ -219,9 +221,29 @@ export class Controller {
     } catch {
       return Response.json({ error: "the body is not JSON: expected an AdmissionReview" }, { status: 400 });
     }
-    const r = review(body, this.opts.settings);
+    const r = review(body, this.opts.settings, await this.claimSubnet(body));
     this.reviews++;
     return Response.json(r.body, { status: r.status });
+  }
+
+  /**
+   * Fixed IP mode: the subnet of the address the pod's claim holds, for the placement rule.
+   * A lookup that fails admits the pod without it (the controller then refuses a wrong node's
+   * assignment and says why in the claim): the webhook must never block pod creation for it.
+   */
+  private async claimSubnet(body: unknown): Promise<string | null> {
+    const lookup = this.opts.claimSubnet;
+    const pod = lookup ? createdPod(body) : null;
+    if (!lookup || !pod) return null;
+    try {
+      return await lookup(pod.namespace, pod.name);
+    } catch (e) {
+      this.opts.log.warn("claim lookup for the placement rule failed; pod admitted without it", {
+        pod: `${pod.namespace}/${pod.name}`,
+        error: (e as Error).message,
+      });
+      return null;
+    }
   }
 
   async stop(): Promise<void> {

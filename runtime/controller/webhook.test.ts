@@ -1,8 +1,8 @@
 // Which pods get eni-ip, and the patch: applied with a JSON-patch implementation written from
 // RFC 6902 here, so the test checks the resulting pod, not the operations' spelling.
 import { describe, expect, test } from "bun:test";
-import { ENI_IP_RESOURCE, NETWORKS_ANNOTATION } from "../../schema/names.ts";
-import { eniIpPatch, review, usesVpcCni } from "./webhook.ts";
+import { ENI_IP_RESOURCE, ENI_SUBNET_LABEL, NETWORKS_ANNOTATION } from "../../schema/names.ts";
+import { createdPod, eniIpPatch, placementPatch, review, usesVpcCni } from "./webhook.ts";
 
 function applyPatch(doc: any, ops: { op: string; path: string; value: unknown }[]): any {
   const out = structuredClone(doc);
@@ -95,5 +95,52 @@ describe("eni-ip webhook", () => {
     });
     expect(review({ kind: "Nope" }, { mode: "default" }).status).toBe(400);
     expect(review(null, { mode: "default" }).status).toBe(400);
+  });
+
+  test("fixed IP placement: a pod whose claim holds an address is pinned to nodes of its subnet, its own constraints kept", () => {
+    const want = { key: ENI_SUBNET_LABEL, operator: "In", values: ["subnet-a"] };
+    const terms = (p: any) =>
+      p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+    // no affinity at all: one term
+    const bare = applyPatch(pod(), placementPatch(pod(), "subnet-a") as any);
+    expect(terms(bare)).toEqual([{ matchExpressions: [want] }]);
+    // the pod's own terms (ORed) are each narrowed; other affinity stays
+    const zone = { key: "topology.kubernetes.io/zone", operator: "In", values: ["z1"] };
+    const own = pod({
+      affinity: {
+        podAntiAffinity: { x: 1 },
+        nodeAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1 }],
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [zone] }, { matchFields: [{ key: "metadata.name" }] }],
+          },
+        },
+      },
+    });
+    const narrowed = applyPatch(own, placementPatch(own, "subnet-a") as any);
+    expect(terms(narrowed)).toEqual([
+      { matchExpressions: [zone, want] },
+      { matchFields: [{ key: "metadata.name" }], matchExpressions: [want] },
+    ]);
+    expect(narrowed.spec.affinity.podAntiAffinity).toEqual({ x: 1 });
+    expect(narrowed.spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution).toEqual([
+      { weight: 1 },
+    ]);
+    // said already: nothing to do
+    expect(placementPatch(narrowed, "subnet-a")).toEqual([]);
+    // through review: with the claim's subnet, both patches; a hostNetwork pod gets neither
+    const ask = (object: unknown) => ({
+      kind: "AdmissionReview",
+      request: { uid: "u", kind: { kind: "Pod" }, operation: "CREATE", namespace: "apps", object },
+    });
+    const r = (review(ask(pod()), { mode: "default" }, "subnet-a").body as any).response;
+    const out = applyPatch(pod(), JSON.parse(Buffer.from(r.patch, "base64").toString()));
+    expect(terms(out)).toEqual([{ matchExpressions: [want] }]);
+    expect(out.spec.containers[0].resources.requests[ENI_IP_RESOURCE]).toBe("1");
+    expect(
+      (review(ask(pod({ hostNetwork: true })), { mode: "default" }, "subnet-a").body as any).response.patch,
+    ).toBeUndefined();
+    expect(createdPod(ask(pod()))).toEqual({ namespace: "apps", name: "p" });
+    expect(createdPod(ask({ metadata: { generateName: "p-" }, spec: {} }))).toBeNull();
   });
 });

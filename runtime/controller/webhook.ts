@@ -5,7 +5,7 @@
 // `tke.cloud.tencent.com/networks` annotation names `tke-route-eni`, or when vpccni is the
 // cluster's default CNI and the annotation is absent; hostNetwork pods never do. Pure: an
 // AdmissionReview in, an AdmissionReview out.
-import { ENI_IP_RESOURCE, NETWORKS_ANNOTATION, NETWORKS_VPC_CNI } from "../../schema/names.ts";
+import { ENI_IP_RESOURCE, ENI_SUBNET_LABEL, NETWORKS_ANNOTATION, NETWORKS_VPC_CNI } from "../../schema/names.ts";
 
 export const WEBHOOK_PATH = "/mutate-pods";
 
@@ -14,10 +14,22 @@ export interface WebhookSettings {
   mode: "default" | "mixed";
 }
 
+interface NodeSelectorTerm {
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  matchFields?: unknown[];
+}
+
 interface PodLike {
   metadata?: { name?: string; generateName?: string; namespace?: string; annotations?: Record<string, string> };
   spec?: {
     hostNetwork?: boolean;
+    affinity?: {
+      nodeAffinity?: {
+        requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: NodeSelectorTerm[] };
+        [k: string]: unknown;
+      };
+      [k: string]: unknown;
+    };
     containers?: {
       name?: string;
       resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
@@ -67,14 +79,63 @@ export function eniIpPatch(pod: PodLike): object[] {
   return ops;
 }
 
+/**
+ * Fixed IP placement: a pod whose claim holds an address may only run on nodes whose ENI is in
+ * the address's subnet (a fixed IP never crosses subnets). The controller labels each node with
+ * its ENI's subnet; this adds `label In [subnet]` to every required node selector term (terms
+ * are ORed, expressions ANDed: the pod's own constraints stay, each narrowed), or one term when
+ * the pod has none. [] when the pod already says so.
+ */
+export function placementPatch(pod: PodLike, subnet: string): object[] {
+  const want = { key: ENI_SUBNET_LABEL, operator: "In", values: [subnet] };
+  const affinity = pod.spec?.affinity ?? {};
+  const nodeAffinity = affinity.nodeAffinity ?? {};
+  const terms = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  const has = (t: NodeSelectorTerm) =>
+    (t.matchExpressions ?? []).some((e) => JSON.stringify(e) === JSON.stringify(want));
+  if (terms.length > 0 && terms.every(has)) return [];
+  const narrowed =
+    terms.length === 0
+      ? [{ matchExpressions: [want] }]
+      : terms.map((t) => (has(t) ? t : { ...t, matchExpressions: [...(t.matchExpressions ?? []), want] }));
+  const value = {
+    ...affinity,
+    nodeAffinity: {
+      ...nodeAffinity,
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        ...nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution,
+        nodeSelectorTerms: narrowed,
+      },
+    },
+  };
+  // "add" replaces a member that exists: one operation whatever the pod had
+  return [{ op: "add", path: "/spec/affinity", value }];
+}
+
 interface AdmissionReview {
   apiVersion?: string;
   kind?: string;
-  request?: { uid?: string; kind?: { kind?: string }; operation?: string; object?: PodLike };
+  request?: { uid?: string; kind?: { kind?: string }; operation?: string; namespace?: string; object?: PodLike };
 }
 
-/** The answer to one AdmissionReview (admission.k8s.io/v1). Never refuses a pod. */
-export function review(body: unknown, settings: WebhookSettings): { status: number; body: object } {
+/** The pod an AdmissionReview creates, when it has a name already (a StatefulSet's pods do). */
+export function createdPod(body: unknown): { namespace: string; name: string } | null {
+  const r = body as AdmissionReview;
+  const name = r?.request?.object?.metadata?.name;
+  const namespace = r?.request?.namespace ?? r?.request?.object?.metadata?.namespace;
+  if (r?.request?.kind?.kind !== "Pod" || r.request.operation !== "CREATE" || !name || !namespace) return null;
+  return { namespace, name };
+}
+
+/**
+ * The answer to one AdmissionReview (admission.k8s.io/v1). Never refuses a pod. `subnet`: in
+ * fixed IP mode, the subnet of the address the pod's claim holds (the placement rule).
+ */
+export function review(
+  body: unknown,
+  settings: WebhookSettings,
+  subnet?: string | null,
+): { status: number; body: object } {
   const r = body as AdmissionReview;
   if (
     typeof r !== "object" ||
@@ -90,7 +151,7 @@ export function review(body: unknown, settings: WebhookSettings): { status: numb
   const response: Record<string, unknown> = { uid: r.request.uid, allowed: true };
   const pod = r.request.object;
   if (r.request.kind?.kind === "Pod" && r.request.operation === "CREATE" && usesVpcCni(pod, settings).inject) {
-    const patch = eniIpPatch(pod);
+    const patch = [...eniIpPatch(pod), ...(subnet ? placementPatch(pod, subnet) : [])];
     if (patch.length > 0) {
       response.patchType = "JSONPatch";
       response.patch = Buffer.from(JSON.stringify(patch)).toString("base64");
