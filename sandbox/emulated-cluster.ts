@@ -44,6 +44,10 @@ export interface EmulatedClusterOptions {
   listen?: boolean;
   /** Extra `vpccni agent` flags. */
   agentArgs?: string[];
+  /** Node names are `${nodePrefix}1`, `${nodePrefix}2`... (default "node"). */
+  nodePrefix?: string;
+  /** Labels of the Node objects (with `cluster`), besides the instance id. */
+  nodeLabels?: Record<string, string>;
 }
 
 export class EmulatedNode {
@@ -288,7 +292,7 @@ export class EmulatedCluster {
       world.cniBin = await buildCni();
       const cloud = await emulator.admin.state();
       for (const instance of emulator.inventory().instances) {
-        const name = `node${world.nodes.length + 1}`;
+        const name = `${opts.nodePrefix ?? "node"}${world.nodes.length + 1}`;
         // eth0 plays the instance's primary ENI: same MAC, as the metadata service reports it.
         const mac = cloud.enis[instance.primaryEniId]?.mac.toLowerCase();
         const ns = await bed.addNode({ name: `n${world.nodes.length + 1}`, ...(mac ? { mac } : {}) });
@@ -316,7 +320,7 @@ export class EmulatedCluster {
               apiVersion: "v1",
               kind: "Node",
               // as TKE labels its Nodes; the fixed-IP controller finds the instance by it
-              metadata: { name, labels: { [INSTANCE_ID_LABEL]: instance.instanceId } },
+              metadata: { name, labels: { ...opts.nodeLabels, [INSTANCE_ID_LABEL]: instance.instanceId } },
             },
             allow: [409],
           });

@@ -1,7 +1,8 @@
 // Leader election on a coordination.k8s.io Lease, as client-go's leaderelection does: the holder
 // renews every `renewMs`; another replica takes the Lease over once it has not been renewed for
 // `leaseMs`. Every write carries the resourceVersion it read, so two replicas can never both
-// believe they won. A leader that cannot renew for `leaseMs` steps down on its own.
+// believe they won. A leader that cannot renew for two thirds of `leaseMs` steps down on its own,
+// before a standby may take over.
 import type { LeasePort } from "../kube/controller-client.ts";
 
 export interface LeaderOptions {
@@ -32,11 +33,20 @@ export class LeaderElector {
   }
 
   private get leaseMs(): number {
-    return this.opts.leaseMs ?? 15_000;
+    return this.opts.leaseMs ?? 12_000;
+  }
+
+  /**
+   * A leader that could not renew for this long steps down: two thirds of the lease, so it has
+   * stopped before a standby may take the lease over (client-go's renewDeadline < leaseDuration).
+   */
+  private get renewDeadlineMs(): number {
+    return Math.floor((this.leaseMs * 2) / 3);
   }
 
   start(): Promise<void> {
-    this.timer = setInterval(() => void this.tick(), this.opts.renewMs ?? 5_000);
+    // every 2 s: a standby takes over at most lease + 2 s after the leader's last renewal (14 s)
+    this.timer = setInterval(() => void this.tick(), this.opts.renewMs ?? 2_000);
     return this.tick();
   }
 
@@ -68,10 +78,10 @@ export class LeaderElector {
       else won = false;
       if (won) this.lastRenew = now;
       // a conflict while leading: the next round reads again; step down only when the lease ran out
-      this.set(won || (this.leading && now - this.lastRenew < this.leaseMs));
+      this.set(won || (this.leading && now - this.lastRenew < this.renewDeadlineMs));
     } catch (e) {
       this.opts.log.warn("leader election round failed", { error: (e as Error).message });
-      if (this.leading && now - this.lastRenew >= this.leaseMs) this.set(false);
+      if (this.leading && now - this.lastRenew >= this.renewDeadlineMs) this.set(false);
     }
   }
 
