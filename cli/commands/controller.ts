@@ -127,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const log = createLogger({ level, base: { component: "vpccni-controller" } });
   let sweep: { api: TencentVpcApi; clusterId: string; intervalMs: number; guardMs: number } | undefined;
-  let fixed: { pass: FixedPass; intervalMs: number } | undefined;
+  let fixed: { pass: FixedPass; intervalMs: number; watch: (onChange: () => void) => () => void } | undefined;
   let claimSubnet: ((namespace: string, name: string) => Promise<string | null>) | undefined;
   if (values.policy) {
     const load = await readPolicyFile(values.policy);
@@ -169,6 +169,7 @@ export async function run(argv: string[]): Promise<number> {
           log,
         }),
         intervalMs: durations["fixed-interval"]!,
+        watch: (onChange) => fixedKube.watchChanges(onChange),
       };
     }
   }

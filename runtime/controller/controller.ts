@@ -38,7 +38,7 @@ export interface ControllerOptions {
   /** The departed-node ENI sweep (the leader's); absent: no cloud access, no sweep. */
   sweep?: { api: VpcApi; clusterId: string; intervalMs: number; guardMs: number };
   /** Fixed IP mode: the leader's allocation passes (fixed-pass.ts); absent: shared mode. */
-  fixed?: { pass: FixedPass; intervalMs: number };
+  fixed?: { pass: FixedPass; intervalMs: number; watch?: (onChange: () => void) => () => void };
   /** Fixed IP mode: the subnet of the address a pod's claim holds, or null (the webhook's placement rule). */
   claimSubnet?: (namespace: string, name: string) => Promise<string | null>;
 }
@@ -101,6 +101,7 @@ export class Controller {
           pass: opts.fixed.pass,
           leader: () => this.elector.leader,
           intervalMs: opts.fixed.intervalMs,
+          ...(opts.fixed.watch ? { watch: opts.fixed.watch } : {}),
           log: opts.log,
         })
       : undefined;

@@ -8,6 +8,8 @@ export interface FixedLoopOptions {
   pass: FixedPass;
   leader: () => boolean;
   intervalMs: number;
+  /** Changes that should start a pass at once (FixedKubePort.watchChanges); absent: the timer only. */
+  watch?: (onChange: () => void) => () => void;
   log: {
     warn(msg: string, fields?: Record<string, unknown>): void;
     debug?(msg: string, fields?: Record<string, unknown>): void;
@@ -25,13 +27,25 @@ export class FixedLoop {
 
   constructor(private readonly opts: FixedLoopOptions) {}
 
+  private unwatch: (() => void) | undefined;
+  private stopped = false;
+  private debounce: ReturnType<typeof setTimeout> | undefined;
+
   start(): void {
     this.timer = setInterval(() => void this.kick(), this.opts.intervalMs);
+    // a change seen on a watch starts a pass within 100 ms (a burst of changes makes one pass)
+    this.unwatch = this.opts.watch?.(() => {
+      if (this.debounce || !this.opts.leader()) return;
+      this.debounce = setTimeout(() => {
+        this.debounce = undefined;
+        void this.kick();
+      }, 100);
+    });
   }
 
   /** A pass soon (coalesced with one already waiting). */
   kick(): Promise<void> {
-    if (this.queued) return this.running;
+    if (this.queued || this.stopped) return this.running;
     this.queued = true;
     this.running = this.running.then(async () => {
       this.queued = false;
@@ -53,6 +67,9 @@ export class FixedLoop {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    if (this.debounce) clearTimeout(this.debounce);
+    this.unwatch?.();
     await this.running;
   }
 }

@@ -83,7 +83,7 @@ describe("fixed IP mode: controllers, agents and the CNI plugin on real parts", 
         "--webhook-configuration",
         WEBHOOK,
         "--fixed-interval",
-        "1s",
+        "30s", // the watches start passes; the tick is the safety net
         "--log-level",
         "debug",
       ],
