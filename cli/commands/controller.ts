@@ -156,6 +156,7 @@ export async function run(argv: string[]): Promise<number> {
         cascade: spec.fixedIp?.cascade ?? false,
         mode,
         nodeSelector: spec.nodeSelector,
+        enabled: spec.enabled !== false,
       };
       const fixedKube = FixedKubeClient.load(kubeconfig);
       claimSubnet = async (namespace, name) =>

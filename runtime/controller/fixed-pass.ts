@@ -48,6 +48,8 @@ export interface FixedSettings {
   mode: "default" | "mixed";
   /** The policy's nodeSelector: only these Nodes get an ENI (the agents run only there). */
   nodeSelector: Record<string, string>;
+  /** spec.enabled (default true); false: switching off: nothing new, everything given back as pods go. */
+  enabled?: boolean;
 }
 
 export interface PassDeps {
@@ -109,8 +111,11 @@ export class FixedPass {
     const onSelected = new Set(selected.map((n) => n.name));
     const pods = servedPods(allPods, settings.mode).filter((p) => onSelected.has(p.node));
     const podByKey = new Map(pods.map((p) => [`${p.namespace}/${p.name}`, p]));
-    await this.ensureConfigs(selected, objects);
-    await this.ensureClaims(pods, objects, settings.cascade);
+    const enabled = settings.enabled !== false;
+    if (enabled) {
+      await this.ensureConfigs(selected, objects);
+      await this.ensureClaims(pods, objects, settings.cascade);
+    }
     const subnets: Subnet[] = await api.describeSubnets(settings.subnets);
     let state = stateFromObjects(
       {
@@ -143,7 +148,7 @@ export class FixedPass {
     // reserved). A Node that only stopped matching the nodeSelector keeps its ENI and pods.
     for (const node of Object.keys(state.nodes)) if (!nodeNames.has(node)) await step(removeNode(state, node, t), node);
     // Nodes that came: one ENI each, in the subnet with the most room that holds the quota.
-    for (const node of selected) {
+    for (const node of enabled ? selected : []) {
       const config = objects.configs.get(node.name);
       if (!config || state.nodes[node.name]) continue;
       await step(bindNodeEni(state, node.name, config.spec.eniIPQuota), `node/${node.name}`);
@@ -163,17 +168,27 @@ export class FixedPass {
       const deleting = objects.claims.get(key)?.metadata.deletionTimestamp !== undefined;
       if (deleting || key.startsWith(ORPHAN_PREFIX)) await step(deleteClaim(state, key), key);
     }
-    await step(collectExpired(state, t), "expired claims");
-    // Pods that came: the claim's address (moved here if need be) or a new one of the node's subnet.
-    for (const pod of pods) {
-      const key = `${pod.namespace}/${pod.name}`;
-      const claim = objects.claims.get(key);
-      if (!claim || claim.metadata.deletionTimestamp !== undefined) continue;
-      // an address another tenant of the VPC took is never tried again: the next one, at once
-      for (let attempt = 0; attempt < 5 && state.claims[key]?.node !== pod.node && !refused.has(key); attempt++)
-        await step(podAdded(state, pod, pod.node, askOf(claim.spec)), key);
+    if (enabled) {
+      await step(collectExpired(state, t), "expired claims");
+      // Pods that came: the claim's address (moved here if need be) or a new one of the node's subnet.
+      for (const pod of pods) {
+        const key = `${pod.namespace}/${pod.name}`;
+        const claim = objects.claims.get(key);
+        if (!claim || claim.metadata.deletionTimestamp !== undefined) continue;
+        // an address another tenant of the VPC took is never tried again: the next one, at once
+        for (let attempt = 0; attempt < 5 && state.claims[key]?.node !== pod.node && !refused.has(key); attempt++)
+          await step(podAdded(state, pod, pod.node, askOf(claim.spec)), key);
+      }
+    } else {
+      // Switched off: nothing new. Kept addresses go back to the VPC at once, whatever their
+      // reclaim; a node whose vpccni pods are all gone gives its ENI back. Once every node has,
+      // the cloud holds nothing of the cluster's (the agents refuse new pods meanwhile).
+      for (const [key, c] of Object.entries(state.claims))
+        if (c.node === null) await step(deleteClaim(state, key), key);
+      const busy = new Set(Object.values(state.claims).map((c) => c.node));
+      for (const node of Object.keys(state.nodes)) if (!busy.has(node)) await step(removeNode(state, node, t), node);
     }
-    await writeBack({ kube, state, objects, nodes, pods: podByKey, refused, now: t, log });
+    await writeBack({ kube, state, objects, nodes, pods: podByKey, refused, now: t, enabled, log });
     if (report.decisions > 0 || report.refusals.length > 0 || report.replayed > 0)
       log.info("fixed IP pass", {
         decisions: report.decisions,

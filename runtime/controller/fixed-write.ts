@@ -20,6 +20,8 @@ export interface WriteBackInput {
   /** Why a pod or node was refused this pass, by "namespace/name" or "node/name". */
   refused: Map<string, string>;
   now: number;
+  /** false: switched off: NodeENIConfigs of nodes without an ENI go too. */
+  enabled?: boolean;
   log: { warn(msg: string, fields?: Record<string, unknown>): void };
 }
 
@@ -102,6 +104,11 @@ export async function writeBack(input: WriteBackInput): Promise<void> {
     if (n.eni && labels.has(node) && labels.get(node)?.[ENI_SUBNET_LABEL] !== n.subnet)
       await kube.labelNode(node, ENI_SUBNET_LABEL, n.subnet);
   }
+  // A node that gave its ENI back (switched off) loses the subnet label: no placement rule leads there.
+  for (const n of input.nodes) {
+    if (n.labels[ENI_SUBNET_LABEL] !== undefined && !state.nodes[n.name])
+      await kube.labelNode(n.name, ENI_SUBNET_LABEL, null);
+  }
   // A node whose ENI could not be bound says why, once per change (an Event as well).
   for (const [node, config] of objects.configs) {
     const why = refused.get(`node/${node}`);
@@ -114,8 +121,9 @@ export async function writeBack(input: WriteBackInput): Promise<void> {
       .event({ kind: "Node", name: node }, "Warning", "NoSubnetFits", why)
       .catch((e: unknown) => input.log.warn("could not record an Event", { node, error: (e as Error).message }));
   }
-  // NodeENIConfigs of Nodes that are gone and hold no ENI (removeNode deleted the others').
-  const alive = new Set(input.nodes.map((n) => n.name));
+  // NodeENIConfigs of Nodes that are gone (or of every node, switched off) and hold no ENI
+  // (removeNode deleted the others').
+  const alive = new Set(input.enabled === false ? [] : input.nodes.map((n) => n.name));
   for (const node of [...objects.configs.keys()]) {
     if (alive.has(node) || objects.enis.has(node)) continue;
     await kube.remove("nodeeniconfigs", node);

@@ -412,4 +412,48 @@ describe("the fixed-IP controller against a real API server and the emulated clo
     expect([back?.status?.phase, back?.status?.node, back?.status?.address]).toEqual(["Bound", NA, kept]);
     expect((await cloudEni(NA)).secondaryIps).toContain(kept);
   });
+
+  test("switched off (spec.enabled: false): nothing new, kept addresses released, each node's ENI given back once its pods are gone", async () => {
+    await addPod("gone-0", NA, { [DELETE_POLICY_ANNOTATION]: "Never" });
+    await pass.run();
+    const keptIp = (await claim("gone-0"))?.status?.address as string;
+    await deletePod("gone-0");
+    await pass.run();
+    expect((await claim("gone-0"))?.status?.phase).toBe("Kept");
+    const running = (await claim("keep-0"))?.status?.address as string;
+    settings.enabled = false;
+    try {
+      await pass.run();
+      // the kept address went back at once; the running pod keeps its own, and its node its ENI
+      expect(await claim("gone-0")).toBeNull();
+      expect(await vip(keptIp)).toBeNull();
+      expect((await cloudEni(NA)).secondaryIps).toContain(running);
+      expect((await cloudEni(NA)).secondaryIps).not.toContain(keptIp);
+      // nodes without vpccni pods gave their ENI back: no VpcENI, no NodeENIConfig, no label
+      for (const node of [NB, NBIG]) {
+        expect(await nodeEni(node)).toBeNull();
+        expect(await necOf(node)).toBeNull();
+        const labels = (await get<k8s.V1Node>(`/api/v1/nodes/${node}`))?.metadata?.labels ?? {};
+        expect(labels[ENI_SUBNET_LABEL]).toBeUndefined();
+      }
+      // a new pod gets nothing (its agent refuses it with CNI error 104)
+      await addPod("new-0", NA);
+      await pass.run();
+      expect(await claim("new-0")).toBeNull();
+      // the last pods go: the last ENI goes, and the cloud holds nothing of the suite's
+      const left = await get<{ items: k8s.V1Pod[] }>(`/api/v1/namespaces/${NS}/pods`);
+      for (const p of left?.items ?? []) await deletePod(p.metadata?.name as string);
+      await pass.run();
+      const claims = await get<{ items: Claim[] }>(`/apis/vpccni.io/v1alpha1/namespaces/${NS}/vpcipclaims`);
+      expect(claims?.items ?? []).toEqual([]);
+      const enis = await get<{ items: NodeEni[] }>("/apis/vpccni.io/v1alpha1/vpcenis");
+      expect((enis?.items ?? []).filter((e) => NODES.includes(e.spec.node))).toEqual([]);
+      for (const instance of [...INSTANCES, LATE_INSTANCE])
+        expect((await vpc.api.listEnis(instance)).filter((e) => !e.primary)).toEqual([]);
+      const vips = await get<{ items: Address[] }>("/apis/vpccni.io/v1alpha1/vpcips");
+      expect((vips?.items ?? []).filter((v) => v.spec.claim.namespace === NS)).toEqual([]);
+    } finally {
+      settings.enabled = true;
+    }
+  });
 });
