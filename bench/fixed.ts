@@ -1,7 +1,7 @@
 // Fixed IP allocator at fleet scale, pure and in process. Prints figures and ratios only; never
 // fails on time.
 //
-//   node_modules/.bin/bun bench/fixed.ts [cycles]     (default 50000)
+//   node_modules/.bin/bun bench/fixed.ts [cycles] [--no-controller]     (default 50000)
 //
 // Scenario: 6 subnets /16, 5,000 nodes bound (bindNodeEni + eniReady, quota 64), 300,000 pods
 // added round-robin (60 a node). Then `cycles` times, on the full state: a random pod is deleted
@@ -14,6 +14,7 @@
 // beside it. The last line is machine-readable:
 //   fixed p99_ms=<max of allocate and release p99> rss_mb=<RSS after the timed calls>
 import { readFileSync } from "node:fs";
+import { controllerThroughput } from "./fixed-controller.ts";
 import {
   bindNodeEni,
   collectExpired,
@@ -32,7 +33,7 @@ const QUOTA = 64;
 const PODS = 300_000;
 const SUBNETS = 6;
 const USABLE = 2 ** 16 - 3; // a /16 less network, gateway and broadcast
-const cycles = Math.max(1000, Number(process.argv[2] ?? 50_000) || 50_000);
+const cycles = Math.max(1000, Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 50_000));
 
 /** Deterministic draws (the bench may use randomness; seeded so that runs compare). */
 let seed = 1;
@@ -185,7 +186,7 @@ console.log(
 console.log(
   `once a pass: index rebuilt from the fields ${indexMs.toFixed(0)} ms; nextWakeAt + collectExpired walk ${scanMs.toFixed(0)} ms`,
 );
-console.log(`throughput against the emulator (claims/s): ${controllerThroughput()}`);
+console.log(`throughput against the emulator: ${await controllerFigure()}`);
 console.log(`fixed p99_ms=${p99.toFixed(4)} rss_mb=${rssMb}`);
 
 /** The peer: a Map table and, per subnet, a stack of free addresses (numbers, here). */
@@ -205,12 +206,18 @@ function peerAllocator() {
 }
 
 /**
- * TODO(controller bench): claims/s of the fixed-IP controller against the emulator (the issue's
- * second figure). The controller is being written (runtime/controller/fixed-*.ts); measure it
- * here once it runs against the emulator, as bench/cloud.ts does for the node side.
+ * The controller's claims/s against the emulator (bench/fixed-controller.ts: a real API server,
+ * the SDK, the journal), after the pure figures (its RSS is not in them). Skipped with
+ * --no-controller, or when the API server cannot start here (said so, never silently).
  */
-function controllerThroughput(): string {
-  return "not measured yet (controller bench TODO)";
+async function controllerFigure(): Promise<string> {
+  if (process.argv.includes("--no-controller")) return "not measured (--no-controller)";
+  try {
+    const f = await controllerThroughput();
+    return `${f.claimsPerS.toFixed(1)} claims/s (${f.pods} claims, ${f.passes} passes); peer, the same cloud calls alone one per pod: ${f.peerAssignsPerS.toFixed(1)}/s; ratio controller/peer=${f.ratio.toFixed(2)}`;
+  } catch (e) {
+    return `not measured: ${(e as Error).message.split("\n")[0]}`;
+  }
 }
 
 /** Peak RSS: the kernel's high-water mark (the run is one synchronous loop, so no sampler fires). */

@@ -1,8 +1,9 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { describeRejection, readPolicyFile } from "../../runtime/agent/policy-file.ts";
-import { resolveCredentials, TencentVpcApi } from "../../runtime/cloud/index.ts";
+import { CONTROLLER_RATES, resolveCredentials, TencentVpcApi } from "../../runtime/cloud/index.ts";
 import { parseDuration } from "../../schema/duration.ts";
+import { endpointOverrideWarning } from "../../schema/endpoint.ts";
 import { createLogger, type Level } from "../../runtime/agent/log.ts";
 import { Controller } from "../../runtime/controller/controller.ts";
 import { WEBHOOK_TLS_MODES, type WebhookTlsMode } from "../../runtime/controller/tls-source.ts";
@@ -136,6 +137,8 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     const spec = load.policy.spec;
+    const insecure = endpointOverrideWarning(values.endpoint);
+    if (insecure) log.warn(insecure);
     sweep = {
       api: new TencentVpcApi({
         region: spec.region,
@@ -143,6 +146,8 @@ export async function run(argv: string[]): Promise<number> {
         credentials: resolveCredentials({ secretPath: values["credentials-dir"], metadataUrl: values["metadata-url"] }),
         clusterId: spec.clusterId,
         vpcId: spec.vpcId,
+        // fixed mode: the cluster's one caller of the mutating actions (the agents make none)
+        ...(spec.ipMode === "fixed" ? { rates: CONTROLLER_RATES } : {}),
         log: (event, fields) => log.debug(event, fields),
       }),
       clusterId: spec.clusterId,

@@ -22,6 +22,25 @@ export const DEFAULT_RATES: Record<string, Rate> = {
   DescribeVpcTaskResult: { perSecond: 10, burst: 20 },
 };
 
+/**
+ * The fixed-IP controller's limits: it is the cluster's only caller of the mutating actions in
+ * fixed mode (the agents make none), so it may spend what every node's share adds up to. Below
+ * TKE's own cap for its ipamd (50 requests/s per cluster) and the account's 20/s for the task
+ * and limit queries, leaving room for the rest of the account.
+ */
+export const CONTROLLER_RATES: Record<string, Rate> = {
+  CreateNetworkInterface: { perSecond: 10, burst: 20 },
+  AttachNetworkInterface: { perSecond: 10, burst: 20 },
+  DetachNetworkInterface: { perSecond: 10, burst: 20 },
+  DeleteNetworkInterface: { perSecond: 10, burst: 20 },
+  AssignPrivateIpAddresses: { perSecond: 40, burst: 40 },
+  UnassignPrivateIpAddresses: { perSecond: 40, burst: 40 },
+  DescribeNetworkInterfaces: { perSecond: 40, burst: 40 },
+  DescribeSubnets: { perSecond: 10, burst: 20 },
+  DescribeNetworkInterfaceLimit: { perSecond: 5, burst: 10 },
+  DescribeVpcTaskResult: { perSecond: 15, burst: 15 },
+};
+
 export type CallLog = (event: string, fields: Record<string, unknown>) => void;
 
 /** One HTTP attempt, for metrics (API latency and errors by action). `kind` is unset on success. */

@@ -34,9 +34,17 @@ export interface Objects {
   addresses: Map<string, Address>;
   enis: Map<string, NodeEni>;
   configs: Map<string, NodeConfig>;
+  /** The uid of the pod each running claim serves ("namespace/name"), for the claim's status. */
+  podUids?: Map<string, string>;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** AssignPrivateIpAddresses names at most ten addresses a call. */
+const ASSIGN_BATCH = 10;
+const ipOrder = (a: string, b: string) => {
+  const n = (ip: string) => ip.split(".").reduce((x, o) => x * 256 + Number(o), 0);
+  return n(a) - n(b);
+};
 
 export class FixedApplier {
   constructor(private readonly deps: ApplyDeps) {}
@@ -115,19 +123,94 @@ export class FixedApplier {
     return made.id;
   }
 
-  private async assign(state: FixedState, d: Extract<Decision, { action: "assign" }>, objects: Objects) {
+  private assign(state: FixedState, d: Extract<Decision, { action: "assign" }>, objects: Objects) {
+    return this.assignAll(state, [d], objects);
+  }
+
+  /**
+   * New addresses on one ENI, ten to a call (AssignPrivateIpAddresses names at most ten): every
+   * claim of a call journaled first, under the call's ClientToken (side by side: the API server
+   * takes them in parallel), then the calls one after the other (the cloud runs one task per
+   * ENI), then the results recorded side by side. Each address is journaled before its call, so
+   * a crash anywhere leaves a record the next leader finishes (resume: by token).
+   */
+  async assignAll(
+    state: FixedState,
+    decisions: Extract<Decision, { action: "assign" }>[],
+    objects: Objects,
+  ): Promise<FixedState> {
+    const sorted = [...decisions].sort((a, b) => ipOrder(a.ip, b.ip));
+    const chunks: (typeof sorted)[] = [];
+    for (let i = 0; i < sorted.length; i += ASSIGN_BATCH) chunks.push(sorted.slice(i, i + ASSIGN_BATCH));
+    const journaled = await Promise.all(
+      chunks.map((chunk) => {
+        const token = randomUUID();
+        return Promise.all(chunk.map((d) => this.journalAssign(state, d, objects, token)));
+      }),
+    );
+    let next = state;
+    const done: { claim: Claim; failed: string | null }[] = [];
+    for (const group of journaled) for (const r of await this.callAssignGroup(group, objects)) done.push(r);
+    for (const r of done) if (r.failed !== null) next = addressInUse(next, r.claim.status?.pending?.address as string);
+    await Promise.all(done.map((r) => this.recordAssign(r.claim, r.failed, objects)));
+    return next;
+  }
+
+  /**
+   * One call for a group journaled under one token. Replayed by a new leader: the addresses the
+   * cloud already lists are done; otherwise the group is whole (records come only after a call
+   * returned) and the same token with the same sorted list gets the first answer. An address
+   * another tenant holds fails the whole call: then each is tried alone, journaled anew.
+   */
+  private async callAssignGroup(group: Claim[], objects: Objects): Promise<{ claim: Claim; failed: string | null }[]> {
+    const first = group[0]?.status?.pending;
+    if (!first?.eniId || group.some((c) => c.status?.pending?.action !== "assign"))
+      throw new Error("callAssignGroup: no pending assign");
+    const eniId = first.eniId;
+    const ips = group.map((c) => c.status?.pending?.address as string).sort(ipOrder);
+    const listed = new Set((await this.deps.api.getEni(eniId))?.secondaryIps ?? []);
+    if (ips.every((ip) => listed.has(ip))) return group.map((claim) => ({ claim, failed: null }));
+    try {
+      await this.deps.api.assignIps(eniId, { ips, clientToken: first.clientToken });
+      return group.map((claim) => ({ claim, failed: null }));
+    } catch (e) {
+      if (!(e instanceof CloudError) || e.kind !== "address-in-use") throw e;
+      if (group.length === 1)
+        return [{ claim: group[0] as Claim, failed: `address ${ips[0]} is used outside the cluster; picking another` }];
+    }
+    const out: { claim: Claim; failed: string | null }[] = [];
+    for (const claim of group) {
+      const p = claim.status?.pending as NonNullable<typeof first>;
+      const alone = await this.deps.kube.updateStatus<Claim>("vpcipclaims", {
+        ...claim,
+        status: { ...claim.status, pending: { ...p, clientToken: randomUUID() } },
+      });
+      objects.claims.set(`${claim.metadata.namespace}/${claim.metadata.name}`, alone);
+      out.push(...(await this.callAssignGroup([alone], objects)));
+    }
+    return out;
+  }
+
+  /** The lock (the address's VpcIP) and the journal entry (the claim's status.pending). */
+  private async journalAssign(
+    state: FixedState,
+    d: Extract<Decision, { action: "assign" }>,
+    objects: Objects,
+    token: string,
+  ) {
     const { kube } = this.deps;
     const [namespace = "", name = ""] = d.claim.split("/");
     const a = state.addresses[d.ip];
     if (!a) throw new Error(`assign ${d.ip}: not in the allocation table`);
-    // The lock: one VpcIP per address.
-    let vip = objects.addresses.get(d.ip);
+    const vip = objects.addresses.get(d.ip);
     if (!vip) {
-      vip = await kube.create<Address>("vpcips", {
-        metadata: { name: d.ip },
-        spec: { address: d.ip, subnet: a.subnet, claim: { namespace, name } },
-      });
-      objects.addresses.set(d.ip, vip);
+      objects.addresses.set(
+        d.ip,
+        await kube.create<Address>("vpcips", {
+          metadata: { name: d.ip },
+          spec: { address: d.ip, subnet: a.subnet, claim: { namespace, name } },
+        }),
+      );
     } else if (vip.spec.claim.namespace !== namespace || vip.spec.claim.name !== name) {
       throw new Conflict(`VpcIP ${d.ip} belongs to ${vip.spec.claim.namespace}/${vip.spec.claim.name}, not ${d.claim}`);
     }
@@ -143,48 +226,52 @@ export class FixedApplier {
         subnet: a.subnet,
         ...(node ? { node } : {}),
         eniId: d.eni,
-        pending: this.pending("assign", { eniId: d.eni, address: d.ip }),
+        pending: this.pending("assign", { eniId: d.eni, address: d.ip, clientToken: token }),
       },
     });
     objects.claims.set(d.claim, journaled);
-    return this.finishAssign(state, journaled, objects);
+    return journaled;
   }
 
-  /** Assigns the journaled address (again: the same token gets the first answer). */
-  async finishAssign(state: FixedState, claim: Claim, objects: Objects): Promise<FixedState> {
-    const { api, kube } = this.deps;
+  /** The claim and its VpcIP say what the cloud did; the journal entry goes. */
+  private async recordAssign(claim: Claim, failed: string | null, objects: Objects): Promise<void> {
+    const { kube } = this.deps;
     const p = claim.status?.pending;
-    if (p?.action !== "assign" || !p.eniId || !p.address) throw new Error("finishAssign: no pending assign");
+    if (p?.action !== "assign" || !p.eniId || !p.address) throw new Error("recordAssign: no pending assign");
     const key = `${claim.metadata.namespace}/${claim.metadata.name}`;
-    let next = state;
-    let failed: string | null = null;
-    try {
-      await api.assignIps(p.eniId, { ips: [p.address], clientToken: p.clientToken });
-    } catch (e) {
-      if (!(e instanceof CloudError) || e.kind !== "address-in-use") throw e;
-      // another tenant of the VPC holds it: never picked again; the pod's next pass gets another
-      next = addressInUse(state, p.address);
-      failed = `address ${p.address} is used outside the cluster; picking another`;
+    if (failed) {
+      // another tenant of the VPC holds it: never picked again; the pod's next try gets another
       await kube.remove("vpcips", p.address);
       objects.addresses.delete(p.address);
     }
     const { pending: _done, ...rest } = claim.status ?? {};
-    const status = failed
-      ? { ...rest, phase: "Pending" as const, address: undefined, eniId: undefined, message: failed }
-      : rest;
-    objects.claims.set(key, await kube.updateStatus<Claim>("vpcipclaims", { ...claim, status }));
-    if (!failed) {
-      const vip = objects.addresses.get(p.address);
-      if (vip) {
-        const updated = await kube.updateStatus<Address>("vpcips", {
-          ...vip,
-          status: { phase: "Attached", eniId: p.eniId, ...(claim.status?.node ? { node: claim.status.node } : {}) },
-        });
-        objects.addresses.set(p.address, updated);
-      }
-      this.deps.log.info("address assigned", { claim: key, address: p.address, eni: p.eniId });
-    } else this.deps.log.warn("address in use outside the cluster", { claim: key, address: p.address });
-    return next;
+    const uid = objects.podUids?.get(key);
+    // what the pass's write-back would write, so that it has nothing left to write
+    const status: Claim["status"] = failed
+      ? { ...rest, phase: "Pending", address: undefined, eniId: undefined, message: failed }
+      : {
+          phase: rest.node ? "Bound" : "Kept",
+          address: p.address,
+          subnet: rest.subnet,
+          ...(rest.node ? { node: rest.node } : {}),
+          eniId: p.eniId,
+          ...(rest.node && uid ? { podUID: uid } : {}),
+        };
+    const vip = failed ? undefined : objects.addresses.get(p.address);
+    const [updated] = await Promise.all([
+      kube.updateStatus<Claim>("vpcipclaims", { ...claim, status }),
+      vip
+        ? kube
+            .updateStatus<Address>("vpcips", {
+              ...vip,
+              status: { phase: "Attached", eniId: p.eniId, ...(rest.node ? { node: rest.node } : {}) },
+            })
+            .then((v) => objects.addresses.set(p.address as string, v))
+        : undefined,
+    ]);
+    objects.claims.set(key, updated);
+    if (failed) this.deps.log.warn("address in use outside the cluster", { claim: key, address: p.address });
+    else this.deps.log.info("address assigned", { claim: key, address: p.address, eni: p.eniId });
   }
 
   private async unassign(eni: string, ip: string, objects: Objects): Promise<void> {
@@ -249,11 +336,15 @@ export class FixedApplier {
       else continue;
       n++;
     }
-    for (const claim of [...objects.claims.values()]) {
-      if (claim.status?.pending?.action !== "assign") continue;
-      // the state argument only matters for addressInUse, which the next pass rebuilds anyway
-      await this.finishAssign(emptyState(), claim, objects);
-      n++;
+    // assigns by call (token); addressInUse's bookkeeping is the next pass's (it rebuilds the state)
+    const groups = new Map<string, Claim[]>();
+    for (const claim of objects.claims.values()) {
+      const p = claim.status?.pending;
+      if (p?.action === "assign") groups.set(p.clientToken, [...(groups.get(p.clientToken) ?? []), claim]);
+    }
+    for (const group of groups.values()) {
+      for (const r of await this.callAssignGroup(group, objects)) await this.recordAssign(r.claim, r.failed, objects);
+      n += group.length;
     }
     for (const vip of [...objects.addresses.values()]) {
       if (vip.status?.pending?.action !== "unassign") continue;
@@ -263,16 +354,4 @@ export class FixedApplier {
     if (n > 0) this.deps.log.info("replayed journal entries of a previous leader", { count: n });
     return n;
   }
-}
-
-function emptyState(): FixedState {
-  return {
-    version: "vpccni-fixed/1",
-    reclaim: { kind: "Never" },
-    subnets: {},
-    nodes: {},
-    claims: {},
-    addresses: {},
-    nextOpSeq: 1,
-  };
 }

@@ -5,6 +5,7 @@
 // back to the objects. Level-triggered: a pass that fails half-way is redone by the next.
 import type { Subnet, VpcApi } from "../cloud/types.ts";
 import {
+  type Decision,
   bindNodeEni,
   collectExpired,
   deleteClaim,
@@ -111,6 +112,7 @@ export class FixedPass {
     const onSelected = new Set(selected.map((n) => n.name));
     const pods = servedPods(allPods, settings.mode).filter((p) => onSelected.has(p.node));
     const podByKey = new Map(pods.map((p) => [`${p.namespace}/${p.name}`, p]));
+    objects.podUids = new Map([...podByKey].map(([key, p]) => [key, p.uid]));
     const enabled = settings.enabled !== false;
     if (enabled) {
       await this.ensureConfigs(selected, objects);
@@ -170,14 +172,35 @@ export class FixedPass {
     }
     if (enabled) {
       await step(collectExpired(state, t), "expired claims");
-      // Pods that came: the claim's address (moved here if need be) or a new one of the node's subnet.
-      for (const pod of pods) {
-        const key = `${pod.namespace}/${pod.name}`;
-        const claim = objects.claims.get(key);
-        if (!claim || claim.metadata.deletionTimestamp !== undefined) continue;
-        // an address another tenant of the VPC took is never tried again: the next one, at once
-        for (let attempt = 0; attempt < 5 && state.claims[key]?.node !== pod.node && !refused.has(key); attempt++)
-          await step(podAdded(state, pod, pod.node, askOf(claim.spec)), key);
+      // Pods that came: the claim's address (moved here if need be) or a new one of the node's
+      // subnet. A new address is one assign on one ENI: those run side by side, one queue per
+      // ENI (the cloud runs one task per ENI at a time); a move (unassign there, assign here)
+      // runs at once, in order. An address another tenant of the VPC took is never tried again:
+      // the pod gets the next one, within the pass.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const queues = new Map<string, Decision[]>();
+        for (const pod of pods) {
+          const key = `${pod.namespace}/${pod.name}`;
+          const claim = objects.claims.get(key);
+          if (!claim || claim.metadata.deletionTimestamp !== undefined) continue;
+          if (state.claims[key]?.node === pod.node || refused.has(key)) continue;
+          const result = podAdded(state, pod, pod.node, askOf(claim.spec));
+          const only = result.ok && result.decisions.length === 1 ? result.decisions[0] : undefined;
+          if (result.ok && only?.action === "assign") {
+            state = result.state;
+            queues.set(only.eni, [...(queues.get(only.eni) ?? []), only]);
+          } else await step(result, key);
+        }
+        if (queues.size === 0) break;
+        const before = state;
+        const after = await Promise.all(
+          [...queues.values()].map((queue) => {
+            report.decisions += queue.length;
+            return this.applier.assignAll(before, queue as Extract<Decision, { action: "assign" }>[], objects);
+          }),
+        );
+        // each queue changes the one state in place (addressInUse), so any answer is the state
+        state = after[0] ?? state;
       }
     } else {
       // Switched off: nothing new. Kept addresses go back to the VPC at once, whatever their

@@ -28,7 +28,19 @@ export interface WriteBackInput {
 /** Codes that mean "not yet" rather than "cannot": the claim stays Pending, not Failed. */
 const WAITING = [/has no ENI bound/, /ENI is still being created/];
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+/** Equal as JSON, whatever the key order (the API server returns an object's keys sorted). */
+const canonical = (v: unknown): unknown =>
+  Array.isArray(v)
+    ? v.map(canonical)
+    : v !== null && typeof v === "object"
+      ? Object.fromEntries(
+          Object.entries(v)
+            .filter(([, x]) => x !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+            .map(([k, x]) => [k, canonical(x)]),
+        )
+      : v;
+const same = (a: unknown, b: unknown) => JSON.stringify(canonical(a ?? {})) === JSON.stringify(canonical(b ?? {}));
 
 export async function writeBack(input: WriteBackInput): Promise<void> {
   const { kube, state, objects, pods, refused } = input;
