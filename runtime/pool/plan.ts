@@ -226,7 +226,8 @@ export function releaseAboveLimits(s: PoolState, now: Millis, limits: Limits, em
   const excess = pledgedCount(s) - limits.maxBindable;
   if (excess <= 0) return false;
   releaseLeastAssigned(s, excess, now, limits, emit);
-  s.release = { dueAt: null, draining: false };
+  // the surplus is gone with it; the cadence of rule 2 goes on
+  s.release.draining = false;
   return true;
 }
 
@@ -252,10 +253,14 @@ function idleFirst(e: EniState, now: Millis): IpSlot[] {
 }
 
 /**
- * Rule 2: idle IPs above pods + maxPrebind are released only after the surplus has lasted a
- * whole releaseInterval (damping churn); once the timer fires, releasing goes on until the
- * surplus is gone. A bind or create in flight disarms it. `counts` are those before this plan's
- * binds (with a bind in flight the surplus does not matter).
+ * Rule 2: idle IPs above pods + maxPrebind go back on a steady cadence: a tick every
+ * releaseInterval from the node's first plan, and at each tick, if the node is above
+ * pods + maxPrebind, it releases down to it. Neither a dip of the surplus nor a bind in flight
+ * moves the next tick (either would let periodic churn keep a surplus for ever); a tick that
+ * finds a bind in flight waits for it to land, then decides on the counts after it. A clock
+ * that jumped back by more than an interval re-anchors the cadence on now; one that jumped
+ * forward gives one tick, not one per interval skipped. `counts` are those before this plan's
+ * binds.
  */
 export function releaseOnTimer(
   s: PoolState,
@@ -264,16 +269,20 @@ export function releaseOnTimer(
   limits: Limits,
   emit: Emit,
 ): void {
+  const interval = s.settings.releaseIntervalMs;
+  if (s.release.dueAt === null || s.release.dueAt - now > interval) s.release.dueAt = now + interval;
+  if (now >= s.release.dueAt) {
+    s.release.dueAt += (Math.floor((now - s.release.dueAt) / interval) + 1) * interval;
+    s.release.draining = true;
+  }
+  if (!s.release.draining) return;
+  if (s.inflight.some((op) => op.decision.action === "bind" || op.decision.action === "create-eni")) return;
   const surplus = have - Math.max(demand + s.settings.maxPrebind, s.settings.floor);
-  const growing = s.inflight.some((op) => op.decision.action === "bind" || op.decision.action === "create-eni");
-  const spare = surplus > 0 || growing ? undefined : spareEni(s, limits, now);
-  if ((surplus <= 0 && spare === undefined) || growing) {
-    s.release = { dueAt: null, draining: false };
+  const spare = surplus > 0 ? undefined : spareEni(s, limits, now);
+  if (surplus <= 0 && spare === undefined) {
+    s.release.draining = false;
     return;
   }
-  if (s.release.dueAt === null) s.release.dueAt = now + s.settings.releaseIntervalMs;
-  if (!s.release.draining && now < s.release.dueAt) return;
-  s.release.draining = true;
   if (spare === undefined) releaseLeastAssigned(s, surplus, now, limits, emit);
   else releaseFrom(s, spare, spare.ips.length, now, limits, emit);
 }

@@ -150,8 +150,7 @@ class Driver {
       this.retryWaiting();
       this.now += 11 * 60_000;
       this.plan();
-      if (this.s.inflight.length === 0 && this.s.release.dueAt === null && Object.keys(this.s.waiting).length === 0)
-        return;
+      if (this.s.inflight.length === 0 && !this.s.release.draining && Object.keys(this.s.waiting).length === 0) return;
     }
     throw new Error(`no convergence: ${JSON.stringify(this.s)}`);
   }

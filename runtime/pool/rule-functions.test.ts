@@ -90,7 +90,7 @@ describe("one function per rule", () => {
     expect(bindNeed(s, countsOf(s), 31_000, limitsOf(s))).toBe(0);
   });
 
-  test("rule 2 releaseOnTimer: arms on a surplus, releases it once the interval has passed, disarms while binding", () => {
+  test("rule 2 releaseOnTimer: a steady cadence; at each tick a surplus goes; a bind in flight delays the tick's release, never the next tick", () => {
     const s = withPods(makeState({ enis: [eni(1, 9)] }), 1); // pods 1 + max 5 = 6 < 9 bound
     const armed = step(s, 0);
     releaseOnTimer(armed.s, countsOf(armed.s), 0, armed.limits, armed.emit);
@@ -102,12 +102,28 @@ describe("one function per rule", () => {
     const due = step(armed.s, 120_000);
     releaseOnTimer(due.s, countsOf(due.s), 120_000, due.limits, due.emit);
     expect(due.decisions).toEqual([{ id: "op-1", action: "release", eni: "eni-00000001", ips: ips(1, 3, 2) }]);
-    expect(due.s.release).toEqual({ dueAt: 120_000, draining: true });
+    // the next tick is one interval on, whatever happens now
+    expect(due.s.release).toEqual({ dueAt: 240_000, draining: true });
+    // a bind in flight at the tick: no release yet, the tick stays pending, the cadence goes on
     const binding = step(armed.s, 120_000);
     binding.emit({ id: "op-9", action: "bind", eni: "eni-00000001", count: 1 });
     releaseOnTimer(binding.s, countsOf(binding.s), 120_000, binding.limits, binding.emit);
     expect(binding.decisions.map((d) => d.action)).toEqual(["bind"]);
-    expect(binding.s.release).toEqual({ dueAt: null, draining: false });
+    expect(binding.s.release).toEqual({ dueAt: 240_000, draining: true });
+    // no surplus at the tick: nothing, and the tick is done
+    const none = step(withPods(makeState({ enis: [eni(1, 6)] }), 1), 0);
+    releaseOnTimer(none.s, countsOf(none.s), 0, none.limits, none.emit);
+    releaseOnTimer(none.s, countsOf(none.s), 120_000, none.limits, none.emit);
+    expect(none.decisions).toEqual([]);
+    expect(none.s.release).toEqual({ dueAt: 240_000, draining: false });
+    // a clock that jumped back by an hour: the cadence re-anchors on now; forward by an hour: one tick
+    const back = step(armed.s, 0);
+    releaseOnTimer(back.s, countsOf(back.s), -3_600_000, back.limits, back.emit);
+    expect(back.s.release.dueAt).toBe(-3_600_000 + 120_000);
+    const ahead = step(armed.s, 0);
+    releaseOnTimer(ahead.s, countsOf(ahead.s), 3_600_000, ahead.limits, ahead.emit);
+    expect(ahead.decisions).toHaveLength(1);
+    expect(ahead.s.release).toEqual({ dueAt: 3_720_000, draining: true });
   });
 
   test("rule 3 releaseAboveLimits: per ENI past a lowered limit, then node-wide down to maxBindable, at once", () => {
@@ -125,7 +141,8 @@ describe("one function per rule", () => {
       { id: "op-1", action: "release", eni: "eni-00000002", ips: ips(2, 3, 4) }, // past maxEnisPerNode: its idle IPs
       { id: "op-2", action: "release", eni: "eni-00000001", ips: ["10.1.0.10", "10.1.0.6", "10.1.0.7"] }, // 13 > 10: 3 more
     ]);
-    expect(over.s.release).toEqual({ dueAt: null, draining: false });
+    // the surplus went at once; rule 2's cadence goes on
+    expect(over.s.release).toEqual({ dueAt: 60_000, draining: false });
   });
 
   test("rule 5a mostAssignedEni: the ENI with the most assigned IPs that has an idle IP ready; ties: lowest id", () => {

@@ -59,17 +59,32 @@ describe("non-fixed IP mode rules", () => {
     expect(plan(after, 121_000).decisions).toEqual([]);
   });
 
-  test("rule 2: a surplus that disappears before the timer fires is not released", () => {
+  test("rule 2: a surplus that disappears before the tick is not released; one that is there at the tick is", () => {
     let s = makeState({ enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 9) }] });
     s = withPods(s, 1);
-    s = plan(s, 0).state; // armed for 120 s
+    s = plan(s, 0).state; // the cadence: ticks at 120 s, 240 s...
     s = withPods(s, 3, 10_000, 1); // pods 4 + max 5 = 9 = bound: the surplus is gone
     s = plan(s, 10_000).state;
-    expect(s.release.dueAt).toBeNull();
-    s = release(s, "net/c1/eth0", 100_000).state; // surplus again: a new full interval starts
+    expect(s.release.dueAt).toBe(120_000); // a dip does not move the tick
+    s = release(s, "net/c1/eth0", 100_000).state; // surplus again, 20 s before the tick
     s = plan(s, 100_000).state;
-    expect(plan(s, 219_999).decisions).toEqual([]);
-    expect(plan(s, 220_000).decisions.map((d) => d.action)).toEqual(["release"]);
+    expect(plan(s, 119_999).decisions).toEqual([]);
+    expect(plan(s, 120_000).decisions.map((d) => d.action)).toEqual(["release"]);
+  });
+
+  test("rule 2: under periodic churn (a pod living 1 s every 100 s) the surplus still goes at the next tick", () => {
+    // the case: 4 pods, 9 bound, max 5; the old timer restarted at every dip
+    let s = makeState({ enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 10) }] });
+    s = withPods(s, 4);
+    let released = false;
+    for (let t = 0; t <= 20 * 60_000 && !released; t += 1_000) {
+      if (t % 100_000 === 50_000) s = withPods(s, 1, t, 4); // a short-lived pod: the surplus dips
+      if (t % 100_000 === 51_000) s = release(s, "net/c4/eth0", t).state;
+      const p = plan(s, t);
+      released = p.decisions.some((d) => d.action === "release");
+      s = p.state;
+    }
+    expect(released).toBe(true);
   });
 
   test("rule 3: maxBindable < bound releases surplus idle IPs at once", () => {
