@@ -4,6 +4,7 @@ import { relative, resolve, sep } from "node:path";
 import { sortDiagnostics } from "../schema/diagnostic.ts";
 import { type Diagnostic, hasErrors, loadPolicies } from "../schema/index.ts";
 import type { CniVersion } from "../schema/cni.ts";
+import { WITHOUT_NODE_STATUS_POLICY } from "./admission.ts";
 import { generate } from "./output-files.ts";
 import { removals } from "./removals.ts";
 import { objectFieldChanges, policyFieldChanges } from "./immutable.ts";
@@ -55,6 +56,18 @@ export async function compileToDir(req: CompileRequest): Promise<CompileOutcome>
       severity: "warning",
       path: [],
       message: `no policy found in ${req.paths.join(", ")}; the output holds no objects, so Argo CD or Flux removes vpccni from the cluster`,
+    });
+  }
+  if (req.nodeStatusPolicy === false) {
+    outcome.diagnostics.push({
+      file: req.paths[0] ?? ".",
+      line: 1,
+      col: 1,
+      length: 1,
+      code: "node-status-policy-off",
+      severity: "warning",
+      path: [],
+      message: WITHOUT_NODE_STATUS_POLICY,
     });
   }
   const previous = await readOutDir(outAbs);

@@ -3,7 +3,7 @@
 // portmap plugin serves hostPort. mixed mode: 00-vpccni.conflist (it sorts first, so the
 // runtime picks it), vpccni alone, handing every pod that did not opt in to the node's
 // previous configuration, which the init container kept (docs/cni.md, Mixed mode).
-import { type CniVersion, DEFAULT_CNI_VERSION, pluginTimeoutMs } from "../schema/cni.ts";
+import { type CniVersion, DEFAULT_CNI_VERSION, POD_ANNOTATIONS_CAPABILITY, pluginTimeoutMs } from "../schema/cni.ts";
 import type { PolicySpec } from "../schema/index.ts";
 import { keptDelegatePath, PATHS } from "./agent-contract.ts";
 
@@ -17,6 +17,13 @@ export type CniMode = PolicySpec["mode"];
  * receives them and passes each on to the delegated plugins that declare it (as libcni does).
  */
 export const DELEGATED_CAPABILITIES = ["bandwidth", "ipRanges", "portMappings"] as const;
+
+/**
+ * Mixed mode: the pod's annotations, which containerd's CRI (1.5.0 on) passes in runtimeConfig.
+ * The plugin hands them to the agent, which decides from the networks annotation who wires the
+ * pod; so the agent needs no right to read pods. Delegated plugins that declare it get it too.
+ */
+export const MIXED_CAPABILITIES = [...DELEGATED_CAPABILITIES, POD_ANNOTATIONS_CAPABILITY].sort();
 
 export interface ConflistOptions {
   cniVersion?: CniVersion;
@@ -34,7 +41,7 @@ export function conflist(opts: ConflistOptions = {}): string {
     opts.mode === "mixed"
       ? [
           {
-            capabilities: Object.fromEntries(DELEGATED_CAPABILITIES.map((c) => [c, true])),
+            capabilities: Object.fromEntries(MIXED_CAPABILITIES.map((c) => [c, true])),
             delegate: { conflist: keptDelegatePath(opts.cniConfDir ?? PATHS.hostCniConfDir) },
             ...vpccni,
           },

@@ -21,7 +21,7 @@ import { ENI_IP_INJECTION_LABEL, ENI_IP_RESOURCE } from "../schema/names.ts";
 import type { VpcCniPolicy } from "../schema/index.ts";
 import { ENV, PATHS, SERVICE_ACCOUNT_CA } from "./agent-contract.ts";
 import { certManagerObjects, type WebhookSettings, type WebhookTlsMode, webhookAnnotations } from "./cert-manager.ts";
-import { credentialsSecretName } from "./policy-objects.ts";
+import { credentialsSecretName, policyDigest, policyYaml } from "./policy-objects.ts";
 import { commonLabels, names } from "./labels.ts";
 import type { Manifest, Resource } from "./resource.ts";
 
@@ -33,17 +33,30 @@ export const CONTROLLER = {
 } as const;
 
 export interface ControllerRequest {
-  verb: "get" | "list" | "create" | "update" | "patch";
+  verb: "get" | "list" | "create" | "update" | "patch" | "delete";
   group: string;
   resource: string;
+  /** e.g. "status": a resource of its own in RBAC ("vpcipclaims/status"). */
+  subresource?: string;
   /** Only these objects (RBAC resourceNames); a create cannot be narrowed so. */
   names?: string[];
   scope: "cluster" | "namespace";
   why: string;
 }
 
-/** `tls`: made only in that webhook TLS mode (absent: in both). */
-const REQUESTS: readonly (ControllerRequest & { tls?: WebhookTlsMode })[] = [
+/** How the cluster's pods get addresses: a fixed-IP policy makes the controller run its passes. */
+export type ClusterIpMode = "shared" | "fixed";
+
+/** The fixed-IP passes' cluster objects (runtime/kube/fixed-client.ts). */
+const FIXED_GROUP = "vpccni.io";
+
+/**
+ * `tls`: made only in that webhook TLS mode (absent: in both). `ipMode: "fixed"`: made only
+ * when a policy has ipMode: fixed (runtime/controller/fixed-pass.ts, fixed-apply.ts,
+ * fixed-write.ts through runtime/kube/fixed-client.ts; `list` is a cluster-wide GET, `update`
+ * a PUT, `updateStatus` a PUT on /status, `remove` a DELETE).
+ */
+const REQUESTS: readonly (ControllerRequest & { tls?: WebhookTlsMode; ipMode?: "fixed" })[] = [
   {
     verb: "get",
     group: "",
@@ -127,23 +140,94 @@ const REQUESTS: readonly (ControllerRequest & { tls?: WebhookTlsMode })[] = [
     why: "sets the caBundle to its CA (the field is not in Git)",
     tls: "self-managed",
   },
+  ...fixedRequests(),
 ];
 
-/** Every request `vpccni controller` makes in a TLS mode; its roles allow these and nothing else. */
-export function controllerApiRequests(tls: WebhookTlsMode): ControllerRequest[] {
-  return REQUESTS.filter((r) => r.tls === undefined || r.tls === tls).map(({ tls: _, ...r }) => r);
+function fixedRequests(): (ControllerRequest & { ipMode: "fixed" })[] {
+  const cr = (
+    verb: ControllerRequest["verb"],
+    resource: string,
+    why: string,
+    subresource?: string,
+  ): ControllerRequest & { ipMode: "fixed" } => ({
+    verb,
+    group: FIXED_GROUP,
+    resource,
+    ...(subresource ? { subresource } : {}),
+    scope: "cluster",
+    why: `fixed IP mode: ${why}`,
+    ipMode: "fixed",
+  });
+  const core = (verb: ControllerRequest["verb"], resource: string, why: string) => ({
+    ...cr(verb, resource, why),
+    group: "",
+  });
+  return [
+    cr(
+      "get",
+      "vpcipclaims",
+      "the webhook (every replica) reads the VpcIPClaim of a pod it admits, to pin a pod whose claim holds an address to nodes of that address's subnet",
+    ),
+    cr(
+      "list",
+      "vpcipclaims",
+      "each pass reads every claim (all namespaces): the allocation state is rebuilt from the objects",
+    ),
+    cr("create", "vpcipclaims", "makes the claim of a served pod, named after it, in its namespace"),
+    cr("update", "vpcipclaims", "removes its finalizer once the claim's address is released"),
+    cr("delete", "vpcipclaims", "deletes a claim whose address was released (Immediate, or its reclaim delay passed)"),
+    cr("update", "vpcipclaims", "journals a cloud call, then records phase, address, node and ENI", "status"),
+    cr("list", "vpcips", "each pass reads the cluster's allocation table"),
+    cr("create", "vpcips", "records an address it allocated"),
+    cr("delete", "vpcips", "removes an address released to the VPC"),
+    cr("update", "vpcips", "journals an assign or unassign, then records phase, node and ENI", "status"),
+    cr("list", "vpcenis", "each pass reads the node ENIs"),
+    cr("create", "vpcenis", "records a node's ENI before it is created in the cloud"),
+    cr("delete", "vpcenis", "removes the ENI of a node that left, once the cloud deleted it"),
+    cr("update", "vpcenis", "journals the ENI's creation and deletion, then records its id and assigned IPs", "status"),
+    cr("list", "nodeeniconfigs", "each pass reads every node's ENI configuration"),
+    cr("create", "nodeeniconfigs", "makes a selected Node's configuration with its instance's IP quota"),
+    cr("delete", "nodeeniconfigs", "removes the configuration of a Node that left"),
+    cr(
+      "update",
+      "nodeeniconfigs",
+      "records the bound ENI (which the node's agent waits for) or why no subnet fits",
+      "status",
+    ),
+    core("list", "pods", "each pass lists every pod (all namespaces): the served pods on selected nodes need a claim"),
+    core(
+      "patch",
+      "nodes",
+      "sets the vpccni.io/eni-subnet label on a Node once its ENI is bound (merge patch; RBAC cannot narrow a patch to one label)",
+    ),
+    core(
+      "create",
+      "events",
+      "records why a node got no ENI (Node events in \"default\", where the kubelet's are) or a pod no address (in the pod's namespace)",
+    ),
+  ];
+}
+
+/**
+ * Every request `vpccni controller` makes in a TLS mode and IP mode; its roles allow these and
+ * nothing else.
+ */
+export function controllerApiRequests(tls: WebhookTlsMode, ipMode: ClusterIpMode = "shared"): ControllerRequest[] {
+  return REQUESTS.filter(
+    (r) => (r.tls === undefined || r.tls === tls) && (r.ipMode === undefined || r.ipMode === ipMode),
+  ).map(({ tls: _, ipMode: __, ...r }) => r);
 }
 
 /** The requests of the default mode, self-managed TLS. */
 export const CONTROLLER_API_REQUESTS: readonly ControllerRequest[] = controllerApiRequests("self-managed");
 
-function rules(scope: "cluster" | "namespace", tls: WebhookTlsMode) {
-  return controllerApiRequests(tls)
+function rules(scope: "cluster" | "namespace", tls: WebhookTlsMode, ipMode: ClusterIpMode) {
+  return controllerApiRequests(tls, ipMode)
     .filter((r) => r.scope === scope)
     .map((r) => ({
       rule: {
         apiGroups: [r.group],
-        resources: [r.resource],
+        resources: [r.subresource ? `${r.resource}/${r.subresource}` : r.resource],
         verbs: [r.verb],
         ...(r.names ? { resourceNames: r.names } : {}),
       },
@@ -151,10 +235,19 @@ function rules(scope: "cluster" | "namespace", tls: WebhookTlsMode) {
     }));
 }
 
+function controllerPolicyDigest(policy: VpcCniPolicy): string {
+  const { clusterId, region, vpcId, cloud } = policy.spec;
+  return policyDigest(
+    policy.spec.ipMode === "fixed" ? policyYaml(policy) : JSON.stringify({ clusterId, region, vpcId, cloud }),
+  );
+}
+
 /**
  * `policy`: the policy whose cloud settings (region, cluster, endpoint, credentials) the
- * departed-node ENI sweep uses: the first by name (a cluster's policies share them).
- * `webhook`: the cluster's one spec.webhook (cert-manager.ts clusterWebhook).
+ * departed-node ENI sweep uses, and whose fixed-IP pool the controller runs when its ipMode is
+ * fixed: the cluster's fixed policy if it has one, else the first by name (a cluster's
+ * policies share the cloud settings). `webhook`: the cluster's one spec.webhook
+ * (cert-manager.ts clusterWebhook).
  */
 export function controllerObjects(
   namespace: string,
@@ -163,13 +256,16 @@ export function controllerObjects(
   policy: VpcCniPolicy,
   webhook: WebhookSettings = { tls: "self-managed" },
 ): Resource[] {
+  const ipMode: ClusterIpMode = policy.spec.ipMode === "fixed" ? "fixed" : "shared";
+  const fixed = ipMode === "fixed";
+  const eniIp = mode === "default" && !fixed;
   const secret = credentialsSecretName(policy);
   const labels = commonLabels("controller");
   const selector = { "app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "vpccni" };
   const name = names.controller;
   const subject = { kind: "ServiceAccount", name, namespace };
-  const clusterRules = rules("cluster", webhook.tls);
-  const nsRules = rules("namespace", webhook.tls);
+  const clusterRules = rules("cluster", webhook.tls, ipMode);
+  const nsRules = rules("namespace", webhook.tls, ipMode);
   const resources: Resource[] = [
     {
       manifest: {
@@ -225,25 +321,41 @@ export function controllerObjects(
           selector: { matchLabels: selector },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
-            metadata: { labels: { ...labels, ...selector } },
+            metadata: {
+              labels: { ...labels, ...selector },
+              // what the controller reads of its policy at start, changed, rolls it: all of it in
+              // fixed mode (it runs the pool), the cloud settings of the ENI sweep otherwise
+              annotations: { "vpccni.io/policy-digest": controllerPolicyDigest(policy) },
+            },
             spec: {
               serviceAccountName: name,
               automountServiceAccountToken: true,
               priorityClassName: "system-cluster-critical",
               enableServiceLinks: false,
-              // apart, so that losing one node never takes both replicas
+              // Fixed IP mode: the controller assigns the pods' fixed IPs, so its own pods cannot
+              // wait for one (nor, in default mode, for a shared-mode IP on a fixed-mode node):
+              // they run on the node's network, and the containerPorts become host ports.
+              ...(fixed ? { hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" } : {}),
+              // apart, so that losing one node never takes both replicas; required on the host
+              // network, where two replicas on one node would want the same ports
               affinity: {
-                podAntiAffinity: {
-                  preferredDuringSchedulingIgnoredDuringExecution: [
-                    {
-                      weight: 100,
-                      podAffinityTerm: {
-                        topologyKey: "kubernetes.io/hostname",
-                        labelSelector: { matchLabels: selector },
-                      },
+                podAntiAffinity: fixed
+                  ? {
+                      requiredDuringSchedulingIgnoredDuringExecution: [
+                        { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: selector } },
+                      ],
+                    }
+                  : {
+                      preferredDuringSchedulingIgnoredDuringExecution: [
+                        {
+                          weight: 100,
+                          podAffinityTerm: {
+                            topologyKey: "kubernetes.io/hostname",
+                            labelSelector: { matchLabels: selector },
+                          },
+                        },
+                      ],
                     },
-                  ],
-                },
               },
               securityContext: {
                 runAsNonRoot: true,
@@ -269,6 +381,7 @@ export function controllerObjects(
                     `--webhook-configuration=${names.webhookConfiguration}`,
                     ...(webhook.tls === "cert-manager" ? ["--webhook-tls=cert-manager"] : []),
                     `--policy=${PATHS.policyFile}`,
+                    ...(fixed ? ["--fixed-interval=2s"] : []),
                     ...(secret === undefined ? [] : [`--credentials-dir=${PATHS.credentialsDir}`]),
                   ],
                   env: [
@@ -291,10 +404,11 @@ export function controllerObjects(
                     failureThreshold: 6,
                   },
                   // its own namespace is outside the webhook: in default mode its pods take VPC IPs
-                  // like any other, so they ask for them as the webhook would make them
+                  // like any other, so they ask for them as the webhook would make them (not on
+                  // the host network of fixed IP mode)
                   resources: {
-                    requests: { cpu: "20m", memory: "64Mi", ...(mode === "default" ? { [ENI_IP_RESOURCE]: "1" } : {}) },
-                    limits: { memory: "256Mi", ...(mode === "default" ? { [ENI_IP_RESOURCE]: "1" } : {}) },
+                    requests: { cpu: "20m", memory: "64Mi", ...(eniIp ? { [ENI_IP_RESOURCE]: "1" } : {}) },
+                    limits: { memory: "256Mi", ...(eniIp ? { [ENI_IP_RESOURCE]: "1" } : {}) },
                   },
                   securityContext: {
                     allowPrivilegeEscalation: false,

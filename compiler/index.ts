@@ -7,6 +7,5 @@ export { agentRequestFor, attributesOf, type RequestAttributes } from "./rbac-ma
 export { ENI_IP_RESOURCE, NODE_NAME_EXTRA } from "./admission.ts";
 export * as contract from "./agent-contract.ts";
 export { OWNED_MARKER, KUSTOMIZATION } from "./render.ts";
-export { FIXED_IP_COMPONENT } from "./refuse.ts";
 export { IMMUTABLE_POLICY_FIELDS } from "./immutable.ts";
 export { GENERATOR_VERSION, DEFAULT_IMAGE, DEFAULT_NAMESPACE } from "./version.ts";

@@ -6,7 +6,7 @@ export type Labels = NonNullable<V1ObjectMeta["labels"]>;
 
 export const APP = "vpccni";
 
-export type Component = "namespace" | "agent" | "rbac" | "cni-config" | "policy" | "metrics" | "controller";
+export type Component = "namespace" | "agent" | "rbac" | "cni-config" | "policy" | "metrics" | "controller" | "crd";
 
 export function commonLabels(component: Component, instance?: string): Labels {
   return {

@@ -12,6 +12,7 @@ import { nodeStatusGuard } from "./admission.ts";
 import { clusterWebhook } from "./cert-manager.ts";
 import { controllerObjects } from "./controller.ts";
 import { daemonSet } from "./daemonset.ts";
+import { fixedIpObjects, fixedPolicy } from "./fixed-ip-objects.ts";
 import { monitoringObjects } from "./monitoring.ts";
 import { policyConfigMap, policyDigest, policyYaml, serviceAccount } from "./policy-objects.ts";
 import { refusals } from "./refuse.ts";
@@ -60,6 +61,7 @@ export function build(
   const sorted = [...policies].sort((a, b) => (a.policy.metadata.name < b.policy.metadata.name ? -1 : 1));
   const policyNames = sorted.map((p) => p.policy.metadata.name);
   const resources: Resource[] = [
+    ...fixedIpObjects(sorted),
     ...namespace(ns),
     clusterRole(),
     clusterRoleBinding(ns, policyNames),
@@ -72,7 +74,14 @@ export function build(
       cniConfDir: options.cniConfDir,
     }),
     metricsService(ns),
-    ...controllerObjects(ns, image, clusterMode(sorted), sorted[0]!.policy, clusterWebhook(sorted)),
+    // the fixed policy, if any: the controller runs its pool (refusals() allow one)
+    ...controllerObjects(
+      ns,
+      image,
+      clusterMode(sorted),
+      fixedPolicy(sorted) ?? sorted[0]!.policy,
+      clusterWebhook(sorted),
+    ),
     ...monitoringObjects(sorted, ns),
   ];
   for (const { policy, file } of sorted) {

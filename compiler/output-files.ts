@@ -1,6 +1,7 @@
 // Loaded policies in, the output folder's files out (in memory): refusals, objects, cdk8s,
 // rendering. No file system: tests, the benchmark and `compile` share it.
 import { type Diagnostic, hasErrors, type SourcedPolicy } from "../schema/index.ts";
+import { WITHOUT_NODE_STATUS_POLICY } from "./admission.ts";
 import { build, type BuildOptions } from "./objects.ts";
 import { renderFiles } from "./render.ts";
 import { synth, type Synthesized } from "./synth.ts";
@@ -20,5 +21,6 @@ export function generate(
   const built = build(policies, sources, options);
   if (hasErrors(built.diagnostics)) return { diagnostics: built.diagnostics, objects: [], files: new Map() };
   const objects = synth(built.resources);
-  return { diagnostics: built.diagnostics, objects, files: renderFiles(objects) };
+  const warnings = options.nodeStatusPolicy === false ? [WITHOUT_NODE_STATUS_POLICY] : [];
+  return { diagnostics: built.diagnostics, objects, files: renderFiles(objects, warnings) };
 }

@@ -53,7 +53,10 @@ describe("attributesOf", () => {
 describe("agentRequestFor", () => {
   test("the agent's own requests match their entry; others match none", () => {
     expect(agentRequestFor("PATCH", "/api/v1/nodes/n/status")?.why).toContain("eni-ip");
-    expect(agentRequestFor("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dn")?.verb).toBe("list");
+    expect(agentRequestFor("GET", "/apis/vpccni.io/v1alpha1/nodeeniconfigs/n")?.verb).toBe("get");
+    // no pod reads: not the pods of its node, not one pod
+    expect(agentRequestFor("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dn")).toBeUndefined();
+    expect(agentRequestFor("GET", "/api/v1/namespaces/x/pods/p")).toBeUndefined();
     expect(agentRequestFor("POST", "/api/v1/namespaces/default/events")?.scope).toEqual({ namespace: "default" });
     expect(agentRequestFor("POST", "/api/v1/namespaces/kube-system/events")).toBeUndefined();
     expect(agentRequestFor("GET", "/api/v1/namespaces/vpccni-system/secrets/keys")).toBeUndefined();

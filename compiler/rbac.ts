@@ -4,6 +4,10 @@
 // everything else in AGENT_DENIED_REQUESTS denied). Adding a request means adding it here.
 // Not here, on purpose: the policy ConfigMap and the credentials Secret reach the agent as
 // volumes the kubelet mounts, so the agent needs no access to ConfigMaps or Secrets at all.
+// Nor pods: RBAC cannot narrow a pod read to the agent's node, so a stolen agent token would
+// read every pod spec of the cluster. Pods gone without a DEL are found from their netns paths
+// (runtime/agent/pod-gc.ts); mixed mode's networks annotation comes from the container runtime
+// in the CNI call (runtimeConfig io.kubernetes.cri.pod-annotations, runtime/agent/opt-in.ts).
 import type { V1PolicyRule } from "@kubernetes/client-node";
 
 export interface ApiRequest {
@@ -33,20 +37,6 @@ export const AGENT_API_REQUESTS: readonly ApiRequest[] = [
     subresource: "status",
     scope: "cluster",
     why: "publishes tke.cloud.tencent.com/eni-ip capacity (max bindable) and allocatable (bound IPs) on its own Node (merge patch), and the condition VpccniDrained when its policy switches vpccni off (strategic merge patch); the admission policy vpccni-agent-node-status holds it to its own node, that resource and that condition",
-  },
-  {
-    verb: "list",
-    group: "",
-    resource: "pods",
-    scope: "cluster",
-    why: "lists the pods on its node (fieldSelector spec.nodeName=NODE_NAME, all namespaces) to free the IPs of pods that are gone (a missed CNI DEL)",
-  },
-  {
-    verb: "get",
-    group: "",
-    resource: "pods",
-    scope: "cluster",
-    why: "mixed mode: reads the pod a CNI ADD names (K8S_POD_NAMESPACE/K8S_POD_NAME) for its tke.cloud.tencent.com/networks annotation, which decides whether vpccni or the node's previous CNI wires it",
   },
   {
     verb: "get",
@@ -90,7 +80,12 @@ export const AGENT_DENIED_REQUESTS: readonly {
   { verb: "get", group: "", resource: "configmaps", namespace: "NS", name: "vpccni-policy-general" },
   { verb: "get", group: "", resource: "nodes", name: "node-a" },
   { verb: "list", group: "", resource: "nodes" },
+  // no pod reads at all: not all pods, not those of its node, not one
+  { verb: "list", group: "", resource: "pods" },
+  { verb: "list", group: "", resource: "pods", namespace: "default" },
   { verb: "watch", group: "", resource: "pods" },
+  { verb: "get", group: "", resource: "pods", namespace: "default", name: "p" },
+  { verb: "get", group: "", resource: "pods", namespace: "kube-system", name: "p" },
   { verb: "delete", group: "", resource: "nodes", name: "node-a" },
   { verb: "patch", group: "", resource: "nodes", name: "node-a" },
   { verb: "update", group: "", resource: "nodes", subresource: "status", name: "node-a" },

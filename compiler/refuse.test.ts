@@ -1,5 +1,5 @@
-// Refusals: fixed IP mode (no ipamd yet), several clusters at once, and changes a running
-// cluster cannot take, found by comparing with the previous output. Rendered text is pinned.
+// Refusals: two fixed-IP policies in one cluster, several clusters at once, and changes a
+// running cluster cannot take, found by comparing with the previous output. Rendered text is pinned.
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,13 +15,39 @@ async function compileIn(repo: string) {
 }
 
 describe("refused policies", () => {
-  test("ipMode: fixed names the missing component, points at spec.ipMode, and writes nothing", async () => {
-    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a", ["ipMode: fixed"]) });
+  test("ipMode: fixed compiles: the four CRDs first, the controller running the fixed policy's pool", async () => {
+    const repo = scratchRepo({
+      "a.yaml": policyYaml("alpha", "a"),
+      "b.yaml": policyYaml("beta", "b", ["ipMode: fixed", "fixedIp: { reclaim: 30m }"]),
+    });
+    const { diagnostics } = await compileIn(repo);
+    expect(diagnostics).toEqual([]);
+    const files = [...readTree(join(repo, "deploy")).keys()];
+    expect(files.slice(0, 5)).toEqual([
+      "10-customresourcedefinition-nodeeniconfigs.vpccni.io.yaml",
+      "10-customresourcedefinition-vpcenis.vpccni.io.yaml",
+      "10-customresourcedefinition-vpcipclaims.vpccni.io.yaml",
+      "10-customresourcedefinition-vpcips.vpccni.io.yaml",
+      "10-namespace-vpccni-system.yaml",
+    ]);
+    const deployment = readFileSync(join(repo, "deploy", "41-deployment-vpccni-controller.yaml"), "utf8");
+    // the fixed policy's ConfigMap, though "alpha" sorts first
+    expect(deployment).toContain("name: vpccni-policy-beta\n");
+    expect(deployment).not.toContain("vpccni-policy-alpha");
+  });
+
+  test("two fixed-IP policies in one cluster are refused at the second spec.ipMode, naming the first", async () => {
+    const repo = scratchRepo({
+      "a.yaml": policyYaml("alpha", "a", ["ipMode: fixed"]),
+      "b.yaml": policyYaml("beta", "b", ["ipMode: fixed"]),
+    });
     const { text, diagnostics } = await compileIn(repo);
-    expect(diagnostics.map((d) => d.code)).toEqual(["fixed-ip-unsupported"]);
+    expect(diagnostics.map((d) => [d.code, d.file, d.line, d.col])).toEqual([
+      ["fixed-ip-one-policy", "policies/b.yaml", 12, 3],
+    ]);
     expect(text).toBe(
       [
-        'policies/a.yaml:12:3: error[fixed-ip-unsupported]: spec.ipMode of "alpha" is "fixed", which needs the cluster component ipamd (a leader-elected Deployment that owns the cluster IP pool in CRDs); this version of vpccni does not ship ipamd yet; allowed: shared',
+        'policies/b.yaml:12:3: error[fixed-ip-one-policy]: spec.ipMode of "beta" is "fixed", but "alpha" (policies/a.yaml:12:3) is "fixed" already; the controller runs one fixed-IP pool per cluster (one policy\'s subnets, nodes and reclaim); allowed: ipMode: fixed in one policy, shared in the others',
         "   |",
         "12 |   ipMode: fixed",
         "   |   ^^^^^^",
@@ -30,14 +56,14 @@ describe("refused policies", () => {
     expect(existsSync(join(repo, "deploy"))).toBe(false);
   });
 
-  test("in a TypeScript policy the refusal points at the ipMode key of the right policy", async () => {
+  test("in a TypeScript file the second fixed policy is refused at its own ipMode key", async () => {
     const ts = [
       `import { definePolicy } from ${JSON.stringify(join(REPO, "schema", "index.ts"))};`,
       "const base = { clusterId: 'cls-test0001', region: 'ap-guangzhou', vpcId: 'vpc-test0001', subnets: ['subnet-test0001'] };",
       "export default [",
       "  definePolicy({ apiVersion: 'vpccni.io/v1alpha1', kind: 'VpcCniPolicy', metadata: { name: 'one' },",
       "    spec: { ...base, nodeSelector: { pool: 'one' },",
-      "      ipMode: 'shared' } }),",
+      "      ipMode: 'fixed' } }),",
       "  definePolicy({ apiVersion: 'vpccni.io/v1alpha1', kind: 'VpcCniPolicy', metadata: { name: 'two' },",
       "    spec: { ...base, nodeSelector: { pool: 'two' },",
       "      ipMode: 'fixed' } }),",
@@ -47,8 +73,19 @@ describe("refused policies", () => {
     const repo = scratchRepo({ "all.policy.ts": ts });
     const { diagnostics } = await compileIn(repo);
     expect(diagnostics.map((d) => [d.code, d.file, d.line, d.col])).toEqual([
-      ["fixed-ip-unsupported", "policies/all.policy.ts", 9, 7],
+      ["fixed-ip-one-policy", "policies/all.policy.ts", 9, 7],
     ]);
+    expect(diagnostics[0]!.message).toContain('but "one" (policies/all.policy.ts:6:7) is "fixed" already');
+  });
+
+  test("a shared and a fixed policy whose nodeSelectors can select one node are refused (schema cross-check)", async () => {
+    const repo = scratchRepo({
+      "a.yaml": policyYaml("alpha", "a"),
+      "b.yaml": policyYaml("beta", "a", ["ipMode: fixed"]),
+    });
+    const { diagnostics } = await compileIn(repo);
+    expect(diagnostics.map((d) => [d.code, d.file])).toEqual([["overlapping-node-selector", "policies/b.yaml"]]);
+    expect(existsSync(join(repo, "deploy"))).toBe(false);
   });
 
   test("a credentials Secret in another namespace than the agents' is refused at its namespace", async () => {
@@ -109,16 +146,13 @@ describe("refused policies", () => {
 });
 
 describe("changes a running cluster cannot take", () => {
-  test("flipping ipMode is refused with the reason, besides fixed mode being unsupported", async () => {
+  test("flipping ipMode is refused with the reason", async () => {
     const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a") });
     expect((await compileIn(repo)).diagnostics).toEqual([]);
     const before = readTree(join(repo, "deploy"));
     writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["ipMode: fixed"]));
     const { diagnostics, text } = await compileIn(repo);
-    expect(diagnostics.map((d) => [d.code, d.line, d.col])).toEqual([
-      ["fixed-ip-unsupported", 12, 3],
-      ["immutable-field", 12, 3],
-    ]);
+    expect(diagnostics.map((d) => [d.code, d.line, d.col])).toEqual([["immutable-field", 12, 3]]);
     expect(text).toContain(
       'policies/a.yaml:12:3: error[immutable-field]: spec.ipMode of "alpha" changes from "shared" to "fixed" (previous output deploy/30-configmap-vpccni-policy-alpha.yaml); IP mode can only be chosen when a cluster is created',
     );

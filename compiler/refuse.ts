@@ -4,9 +4,6 @@ import type { Diagnostic, SourcedPolicy } from "../schema/index.ts";
 import { webhookRefusals } from "./cert-manager.ts";
 import { locateField } from "./locate.ts";
 
-/** The cluster component fixed IP mode needs; named in the diagnostic. */
-export const FIXED_IP_COMPONENT = "ipamd";
-
 export function refusals(
   policies: readonly SourcedPolicy[],
   sources: ReadonlyMap<string, string>,
@@ -27,20 +24,6 @@ export function refusals(
         found: JSON.stringify(ref.namespace),
         allowed: `${JSON.stringify(namespace)} or unset`,
         hint: `create the Secret in ${namespace}, or compile with --namespace ${ref.namespace}`,
-      });
-    }
-    if (p.policy.spec.ipMode === "fixed") {
-      out.push({
-        ...locateField(p, sources, ["spec", "ipMode"]),
-        code: "fixed-ip-unsupported",
-        severity: "error",
-        path: ["spec", "ipMode"],
-        message:
-          `spec.ipMode of ${JSON.stringify(p.policy.metadata.name)} is "fixed", which needs the cluster component ${FIXED_IP_COMPONENT} ` +
-          `(a leader-elected Deployment that owns the cluster IP pool in CRDs); this version of vpccni does not ship ${FIXED_IP_COMPONENT} yet; allowed: shared`,
-        found: JSON.stringify("fixed"),
-        allowed: "shared",
-        hint: "vpccni writes no manifests it cannot run: use ipMode: shared, or wait for the release that ships ipamd",
       });
     }
   }
@@ -77,6 +60,27 @@ export function refusals(
       found: JSON.stringify(p.policy.spec.mode),
       allowed: JSON.stringify(first.policy.spec.mode),
       hint: "one mode per cluster: write the same spec.mode in every policy (unset is default)",
+    });
+  }
+  // One fixed pool per cluster: the controller runs the fixed-IP passes of one policy (its
+  // subnets, nodeSelector and reclaim); a second fixed policy's nodes would get no ENI.
+  const fixed = policies.filter((p) => p.policy.spec.ipMode === "fixed");
+  const firstFixed = fixed[0];
+  for (const p of fixed.slice(1)) {
+    if (firstFixed === undefined) break;
+    const at = locateField(firstFixed, sources, ["spec", "ipMode"]);
+    out.push({
+      ...locateField(p, sources, ["spec", "ipMode"]),
+      code: "fixed-ip-one-policy",
+      severity: "error",
+      path: ["spec", "ipMode"],
+      message:
+        `spec.ipMode of ${JSON.stringify(p.policy.metadata.name)} is "fixed", but ${JSON.stringify(firstFixed.policy.metadata.name)} ` +
+        `(${at.file}:${at.line}:${at.col}) is "fixed" already; the controller runs one fixed-IP pool per cluster (one policy's subnets, nodes and reclaim); ` +
+        `allowed: ipMode: fixed in one policy, shared in the others`,
+      found: JSON.stringify("fixed"),
+      allowed: "shared",
+      hint: `put every fixed-IP node pool under ${JSON.stringify(firstFixed.policy.metadata.name)} (one nodeSelector label, its subnets), or make this policy shared`,
     });
   }
   out.push(...webhookRefusals(policies, sources));

@@ -34,13 +34,16 @@ export interface Resource {
 }
 
 /**
- * Apply order and sync waves: the Namespace first (wave 0), then RBAC and configuration
+ * Apply order and sync waves: fixed IP mode's CustomResourceDefinitions and the Namespace
+ * first (wave 0; the CRDs share the Namespace's prefix and sort before it), then RBAC and configuration
  * (wave 1; with cert-manager, the webhook's Issuers and Certificates too, so the Secret is
  * issued before the controller starts), then workloads (wave 2), then the optional Prometheus
  * Operator objects (wave 3).
  * The prefix orders files and kustomization.yaml alike.
  */
 export const STAGES: Record<string, { prefix: number; wave: number }> = {
+  // Only with ipMode: fixed (fixed-ip-objects.ts). Flux applies CRDs first anyway; Argo CD by wave.
+  CustomResourceDefinition: { prefix: 10, wave: 0 },
   Namespace: { prefix: 10, wave: 0 },
   ServiceAccount: { prefix: 20, wave: 1 },
   ClusterRole: { prefix: 21, wave: 1 },

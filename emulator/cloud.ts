@@ -7,7 +7,7 @@ import { authenticate } from "./auth.ts";
 import { ACTIONS, rateLimitOf, type Action, type Faults } from "./config.ts";
 import { ApiError } from "./errors.ts";
 import type { Fabric } from "./fabric.ts";
-import { faultFor, History, latencyMs, rollError, rollHang, Throttle } from "./faults.ts";
+import { faultFor, History, latencyMs, rollError, rollHang, tampered, Throttle } from "./faults.ts";
 import { Rng } from "./rng.ts";
 import { saveState, type State } from "./state.ts";
 import { settle } from "./tasks.ts";
@@ -138,7 +138,7 @@ export class Cloud {
 
     const result = await this.exclusive(() => this.run(action as Action, params, requestId, fault?.staleMs ?? 0));
     if (roll === "after") throw injected();
-    return result;
+    return fault?.tamper ? (tampered(result, fault.tamper) as Record<string, unknown>) : result;
   }
 
   private run(

@@ -44,6 +44,12 @@ export const ActionFault = z.strictObject({
   taskFailRate: z.number().min(0).max(1).default(0),
   /** Describe actions answer from the state as it was this long ago (eventual consistency). */
   staleMs: z.int().min(0).default(0),
+  /**
+   * Answer fields replaced: every field of one of these names, at any depth of the answer, is
+   * answered with the given string instead (the state is untouched). A broken or hostile cloud,
+   * for tests of the client's checks at its boundary (a CIDR with a newline in it).
+   */
+  tamper: z.record(z.string().min(1), z.string()).optional(),
 });
 export type ActionFault = z.output<typeof ActionFault>;
 

@@ -78,6 +78,19 @@ test("a stale Describe answers from the state staleMs ago", async () => {
   expect(seen.NetworkInterfaceSet![0]!.NetworkInterfaceId).toBe(id);
 });
 
+test("tamper replaces answer fields of that name at any depth, and leaves the state alone", async () => {
+  const emu = await emulator({
+    config: { settings: FAST, faults: { DescribeSubnets: { tamper: { CidrBlock: "10.0.0.0/24\nnetns exec x sh" } } } },
+  });
+  const c = sdk(emu);
+  const subnets = (await c.DescribeSubnets({})).SubnetSet!;
+  expect(subnets.length).toBeGreaterThan(0);
+  expect(new Set(subnets.map((s) => s.CidrBlock))).toEqual(new Set(["10.0.0.0/24\nnetns exec x sh"]));
+  expect((await emu.admin.state()).subnets.every((s) => !s.cidrBlock.includes("\n"))).toBe(true);
+  emu.admin.setFaults({});
+  expect((await c.DescribeSubnets({})).SubnetSet!.every((s) => !s.CidrBlock!.includes("\n"))).toBe(true);
+});
+
 test("latency and hung requests are applied", async () => {
   const emu = await emulator({
     config: {

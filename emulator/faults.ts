@@ -44,6 +44,15 @@ export function rollError(fault: ActionFault | undefined, rng: Rng): ErrorRoll {
   return fault.errorPhase;
 }
 
+/** `answer` with every field named in `tamper` replaced, at any depth; `answer` is not changed. */
+export function tampered(answer: unknown, tamper: Readonly<Record<string, string>>): unknown {
+  if (Array.isArray(answer)) return answer.map((v) => tampered(v, tamper));
+  if (answer === null || typeof answer !== "object") return answer;
+  return Object.fromEntries(
+    Object.entries(answer).map(([k, v]) => [k, Object.hasOwn(tamper, k) ? tamper[k] : tampered(v, tamper)]),
+  );
+}
+
 export function rollHang(fault: ActionFault | undefined, rng: Rng): boolean {
   return !!fault && fault.hangRate > 0 && rng.next() < fault.hangRate;
 }

@@ -84,6 +84,8 @@ export interface StartClusterOptions {
 export const CONTROLLERS = [
   "daemonset-controller",
   "deployment-controller",
+  // fixed IP mode's suites: a StatefulSet's pod re-created with its name
+  "statefulset-controller",
   "replicaset-controller",
   "serviceaccount-controller",
   "root-ca-certificate-publisher-controller",

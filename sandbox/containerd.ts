@@ -164,6 +164,8 @@ export interface PodSpec {
   attempt?: number;
   /** The node's network namespace (a hostNetwork pod: no CNI call). */
   hostNetwork?: boolean;
+  /** The pod's annotations, as kubelet puts them in the sandbox config. */
+  annotations?: Record<string, string>;
 }
 
 export interface PodStatus {
@@ -359,6 +361,7 @@ export class Containerd {
     const uid = spec.uid ?? randomBytes(8).toString("hex");
     const config = {
       metadata: { name: spec.name, namespace, uid, attempt: spec.attempt ?? 0 },
+      ...(spec.annotations ? { annotations: spec.annotations } : {}),
       // a hostNetwork pod shares the node's UTS namespace too: kubelet sets no hostname then
       ...(spec.hostNetwork ? {} : { hostname: spec.name }),
       log_directory: join(this.dir, "logs", `${namespace}_${spec.name}_${uid}`),

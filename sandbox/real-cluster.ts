@@ -65,7 +65,9 @@ export class RealCluster {
       // the control plane in the VPC: it reaches webhooks in pods, kubelets reach it
       kube = await startCluster({ controlPlane: true, bed: world.bed });
       const repo = makeTempDir("real-repo");
-      const spec = { ...opts.spec, cloud: { endpoint: `http://${world.emulator.endpoint}` } };
+      // The emulator serves plain http on its VPC address, which the policy refuses without
+      // insecureEndpoint: a test bed's network is one we trust.
+      const spec = { ...opts.spec, cloud: { endpoint: `http://${world.emulator.endpoint}`, insecureEndpoint: true } };
       const c = new RealCluster(kube, world, nodes, repo, opts.policy ?? "real", spec);
       if (opts.deploy ?? true) await c.deploy();
       const plugins = ["loopback", "portmap"].map((n) => join(paths.cniPluginDir, n)).concat(opts.plugins ?? []);

@@ -120,6 +120,18 @@ export class TestBed {
   }
 
   /**
+   * Deletes a pod namespace, as a container runtime does when the sandbox goes: its
+   * /var/run/netns path disappears and whatever ran inside is killed.
+   */
+  async removePod(pod: PodNs): Promise<void> {
+    this.assertOwned(pod.ns);
+    deleteNamespaceSync(pod.ns);
+    this.owned.splice(this.owned.indexOf(pod.ns), 1);
+    const i = this.pods.findIndex((p) => p.ns === pod.ns);
+    if (i >= 0) this.pods.splice(i, 1);
+  }
+
+  /**
    * A veth pair with one end in each namespace, created inside nsA (the peer is moved
    * to nsB by the kernel as it is created), so it never exists in the host namespace.
    */

@@ -31,3 +31,11 @@ export const CONFLIST_FILES = { default: "10-vpccni.conflist", mixed: "00-vpccni
 /** mixed mode: the node's previous configuration, kept once at install as <CNI folder>/vpccni/delegate.conflist. */
 export const DELEGATE_DIR = "vpccni";
 export const DELEGATE_CONFLIST = "delegate.conflist";
+
+/**
+ * The runtimeConfig capability under which containerd's CRI (since 1.5.0) hands a CNI plugin
+ * the pod's annotations (`cni.WithCapability(annotations.PodAnnotations, config.Annotations)`
+ * at sandbox set-up). Declared by vpccni in mixed mode: the agent learns a pod's networks
+ * annotation from it, without any right to read pods from the API server.
+ */
+export const POD_ANNOTATIONS_CAPABILITY = "io.kubernetes.cri.pod-annotations";

@@ -25,6 +25,11 @@ export interface Diagnostic extends Location {
   /** What would be valid. */
   allowed?: string;
   hint?: string;
+  /**
+   * Where a secret sits in the source (inline-credentials): every excerpt of that line prints
+   * it masked. Without `length`, from `col` to the end of the line.
+   */
+  secretAt?: { line: number; col: number; length?: number };
 }
 
 export function pathText(path: readonly PathSegment[]): string {

@@ -29,7 +29,7 @@ describe("examples", () => {
   test("every example policy is valid", async () => {
     const result = await loadPolicies(["examples"], ROOT);
     expect(renderDiagnostics(result.diagnostics)).toBe("");
-    expect(result.policies.map((p) => p.policy.metadata.name).sort()).toEqual(["batch", "general"]);
+    expect(result.policies.map((p) => p.policy.metadata.name).sort()).toEqual(["batch", "general", "stateful"]);
   });
 
   test("every example YAML policy carries the yaml-language-server modeline", async () => {
@@ -100,7 +100,7 @@ describe("files and folders", () => {
     expect(result.diagnostics.map((d) => `${d.file}:${d.line}:${d.col} ${d.code}`)).toEqual([
       "nope.yaml:1:1 file-not-found",
     ]);
-    expect(result.policies).toHaveLength(2);
+    expect(result.policies).toHaveLength(3);
   });
 
   test("in a folder, documents of other kinds are passed over; named explicitly they are errors", () => {

@@ -3,6 +3,7 @@
 // this file, so the words here are the user's documentation.
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
+import { INSECURE_ENDPOINT_ALLOWED, isInsecureEndpoint } from "./endpoint.ts";
 
 export const API_VERSION = "vpccni.io/v1alpha1";
 export const KIND = "VpcCniPolicy";
@@ -119,19 +120,37 @@ export const SecretRef = z.strictObject({
     .meta({ description: "Namespace of the Secret. Unset: the namespace vpccni is deployed into." }),
 });
 
-export const Cloud = z.strictObject({
-  credentialsSecretRef: SecretRef.optional().meta({
-    description:
-      "Secret with the API key pair. Unset: the CVM role of the node, read from the instance metadata service.",
-  }),
-  endpoint: z
-    .string()
-    .regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, {
-      error: "a host name with an optional port and http:// or https://, e.g. vpc.tencentcloudapi.com",
-    })
-    .default("vpc.tencentcloudapi.com")
-    .meta({ description: "VPC API endpoint. Change it for a private endpoint or the local emulator." }),
-});
+export const Cloud = z
+  .strictObject({
+    credentialsSecretRef: SecretRef.optional().meta({
+      description:
+        "Secret with the API key pair. Unset: the CVM role of the node, read from the instance metadata service.",
+    }),
+    endpoint: z
+      .string()
+      .regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, {
+        error: "a host name with an optional port and http:// or https://, e.g. vpc.tencentcloudapi.com",
+      })
+      .default("vpc.tencentcloudapi.com")
+      .meta({
+        description:
+          "VPC API endpoint. Change it for a private endpoint or the local emulator. A plain http:// endpoint must be on a loopback host (127.0.0.0/8, localhost) unless insecureEndpoint is true.",
+      }),
+    insecureEndpoint: z.boolean().optional().meta({
+      description:
+        "Allow a plain http:// endpoint on a host that is not loopback. The requests are signed but not encrypted: anyone on the path reads the answers and can forge them, and the agent writes the addresses and CIDRs they carry into the node's routes. Only for an emulator or a test bed on a network you trust. Unset: refused.",
+    }),
+  })
+  .superRefine((cloud, ctx) => {
+    if (cloud.insecureEndpoint === true || !isInsecureEndpoint(cloud.endpoint)) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["endpoint"],
+      input: cloud.endpoint,
+      message: `is ${JSON.stringify(cloud.endpoint)}: plain http:// to a host that is not loopback, so the cloud's answers (the addresses and CIDRs the agent writes into routes) can be read and forged on the way; allowed: ${INSECURE_ENDPOINT_ALLOWED}`,
+      params: { code: "insecure-endpoint", allowed: INSECURE_ENDPOINT_ALLOWED },
+    });
+  });
 
 export const DataPlane = z.strictObject({
   routeTableBase: z.int().min(256).max(2_000_000_000).default(2000).meta({

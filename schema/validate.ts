@@ -20,8 +20,11 @@ export function validatePolicy(raw: unknown, locate: Locate): Validated {
   const secretPaths: string[] = [];
   for (const finding of findInlineCredentials(raw)) {
     secretPaths.push(pathText(finding.path));
+    const key = locate(finding.path, "key");
+    const value = locate(finding.path, "value");
     diagnostics.push({
-      ...locate(finding.path, finding.atKey ? "key" : "value"),
+      ...(finding.atKey ? key : value),
+      secretAt: secretSpan(key, value, finding.atKey),
       code: "inline-credentials",
       severity: "error",
       path: finding.path,
@@ -41,6 +44,17 @@ export function validatePolicy(raw: unknown, locate: Locate): Validated {
     for (const d of fromIssue(issue, locate)) if (!underSecret(d.path)) diagnostics.push(d);
   }
   return { diagnostics };
+}
+
+/**
+ * The secret's span for the renderer to mask. A located scalar (YAML) is masked exactly; where
+ * the locator only finds the key (TypeScript, a mapping under a secret key), everything after
+ * the key on its line, or from the located value on for a value finding.
+ */
+function secretSpan(key: Location, value: Location, atKey: boolean): Diagnostic["secretAt"] {
+  const sameSpot = key.line === value.line && key.col === value.col;
+  if (!sameSpot) return { line: value.line, col: value.col, length: value.length };
+  return { line: key.line, col: atKey ? key.col + key.length : key.col };
 }
 
 function valueAt(raw: unknown, path: PathSegment[]): unknown {

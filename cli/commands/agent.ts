@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { Agent } from "../../runtime/agent/agent.ts";
+import { POD_GC_INTERVAL_MS } from "../../runtime/agent/pod-gc.ts";
 import { createLogger, type Level } from "../../runtime/agent/log.ts";
 import { DEFAULT_SOCKET } from "../../runtime/cni/protocol.ts";
 import { clusterCaFile } from "../../runtime/kube/ca-env.ts";
@@ -31,8 +32,8 @@ Options (environment variable in brackets):
                            endpoint, the emulator)
   --kubeconfig FILE        Kubernetes access [KUBECONFIG] (default: the pod's
                            ServiceAccount)
-  --no-kube                run without Kubernetes (no extended resource,
-                           Events or pod GC)
+  --no-kube                run without Kubernetes (no extended resource or
+                           Events)
   --device-plugin-dir DIR  kubelet's device-plugin folder: eni-ip is
                            published as a device plugin while kubelet's
                            socket is there (the DaemonSet gives
@@ -49,6 +50,11 @@ Options (environment variable in brackets):
   --add-timeout DURATION   how long a CNI ADD waits for the pool to grow (fixed
                            IP mode: for the controller to bind the pod's claim)
                            before "try again later" (default ${formatDuration(ADD_TIMEOUT_MS)})
+  --pod-gc-interval DURATION
+                           how often the agent looks for pods gone without a
+                           DEL (their netns path no longer exists; seen at two
+                           looks, and never within the ADD timeout + 5s of
+                           the ADD) (default ${formatDuration(POD_GC_INTERVAL_MS)})
   --log-level LEVEL        debug, info, warn or error (default info)
 `;
 
@@ -72,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
       netns: { type: "string" },
       "primary-interface": { type: "string", default: "eth0" },
       "add-timeout": { type: "string", default: formatDuration(ADD_TIMEOUT_MS) },
+      "pod-gc-interval": { type: "string", default: formatDuration(POD_GC_INTERVAL_MS) },
       "log-level": { type: "string", default: "info" },
     },
   });
@@ -86,6 +93,13 @@ export async function run(argv: string[]): Promise<number> {
   if (addTimeoutMs === undefined || addTimeoutMs < 1000 || addTimeoutMs > 10 * 60_000) {
     process.stderr.write(
       `vpccni agent: --add-timeout is ${JSON.stringify(values["add-timeout"])}; allowed: a duration from 1s to 10m, e.g. 20s\n`,
+    );
+    return 2;
+  }
+  const podGcIntervalMs = parseDuration(values["pod-gc-interval"] as string);
+  if (podGcIntervalMs === undefined || podGcIntervalMs < 1000 || podGcIntervalMs > 60 * 60_000) {
+    process.stderr.write(
+      `vpccni agent: --pod-gc-interval is ${JSON.stringify(values["pod-gc-interval"])}; allowed: a duration from 1s to 1h, e.g. 30s\n`,
     );
     return 2;
   }
@@ -117,6 +131,7 @@ export async function run(argv: string[]): Promise<number> {
     netns: values.netns,
     primaryInterface: values["primary-interface"] as string,
     addTimeoutMs,
+    podGcIntervalMs,
     log,
   });
   try {

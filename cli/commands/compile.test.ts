@@ -33,11 +33,25 @@ describe("vpccni compile", () => {
   });
 
   test("a refused policy exits 1 with the rendered diagnostic and writes nothing", async () => {
-    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a", ["ipMode: fixed"]) });
+    const repo = scratchRepo({
+      "a.yaml": policyYaml("alpha", "a", ["ipMode: fixed"]),
+      "b.yaml": policyYaml("beta", "b", ["ipMode: fixed"]),
+    });
     const res = await vpccni(repo, "compile", "policies", "--out", "deploy");
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain("policies/a.yaml:12:3: error[fixed-ip-unsupported]");
-    expect(res.stderr).toEndWith("1 policy in 1 file: 1 error; nothing written\n");
+    expect(res.stderr).toContain("policies/b.yaml:12:3: error[fixed-ip-one-policy]");
+    expect(res.stderr).toEndWith("2 policies in 2 files: 1 error; nothing written\n");
+  });
+
+  test("ipMode: fixed compiles: the CRDs, and a controller on the host network", async () => {
+    const repo = scratchRepo({ "a.yaml": policyYaml("alpha", "a", ["ipMode: fixed"]) });
+    const res = await vpccni(repo, "compile", "policies", "--out", "deploy");
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toStartWith("deploy: 1 policy -> 26 added, 0 changed, 0 removed, 0 unchanged\n");
+    expect(res.stdout).toContain("  added    10-customresourcedefinition-vpcipclaims.vpccni.io.yaml\n");
+    const deployment = readFileSync(join(repo, "deploy", "41-deployment-vpccni-controller.yaml"), "utf8");
+    expect(deployment).toContain("hostNetwork: true\n");
+    expect(deployment).not.toContain("tke.cloud.tencent.com/eni-ip");
   });
 
   test("--cni-bin-dir and --cni-conf-dir point the install step at the runtime's folders", async () => {
@@ -109,6 +123,34 @@ describe("vpccni compile", () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toStartWith("deploy: 1 policy -> 20 added,");
     expect(res.stdout).not.toContain("validatingadmissionpolicy");
+    // Loudly: a warning on stderr, and in the output for whoever reviews it.
+    const loud =
+      "compiled with --without-node-status-policy: the admission policy vpccni-agent-node-status is left out, so every vpccni agent's ServiceAccount token may patch the status, labels and annotations of every Node";
+    expect(res.stderr).toStartWith(`policies:1:1: warning[node-status-policy-off]: ${loud}`);
+    const kustomization = readFileSync(join(repo, "deploy", "kustomization.yaml"), "utf8");
+    expect(kustomization.split("\n")[2]).toStartWith(`# WARNING: ${loud}`);
+    const json = await vpccni(
+      repo,
+      "compile",
+      "policies",
+      "--out",
+      "deploy",
+      "--without-node-status-policy",
+      "--output",
+      "json",
+    );
+    expect(JSON.parse(json.stdout).diagnostics.map((d: { code: string }) => d.code)).toEqual([
+      "node-status-policy-off",
+    ]);
+    // Without the option, neither.
+    const normal = await vpccni(
+      scratchRepo({ "a.yaml": policyYaml("alpha", "a") }),
+      "compile",
+      "policies",
+      "--out",
+      "deploy",
+    );
+    expect(normal.stderr).toBe("");
     // The check must be given the same option, or it reports the policy as missing.
     const check = await vpccni(repo, "compile", "policies", "--out", "deploy", "--check");
     expect(check.code).toBe(1);
@@ -152,11 +194,12 @@ describe("vpccni compile", () => {
       "40-daemonset-vpccni-agent-alpha.yaml",
     ]);
     writeFileSync(join(repo, "policies", "a.yaml"), policyYaml("alpha", "a", ["ipMode: fixed"]));
+    writeFileSync(join(repo, "policies", "b.yaml"), policyYaml("beta", "b", ["ipMode: fixed"]));
     const refused = await json();
     expect(refused.code).toBe(1);
     expect(refused.doc.ok).toBe(false);
     expect(refused.doc.diff).toBeNull();
-    expect(refused.doc.diagnostics.map((d: { code: string }) => d.code)).toContain("fixed-ip-unsupported");
+    expect(refused.doc.diagnostics.map((d: { code: string }) => d.code)).toContain("fixed-ip-one-policy");
     const bad = await vpccni(repo, "compile", "policies", "--out", "deploy", "--output", "yaml");
     expect({ code: bad.code, stderr: bad.stderr }).toEqual({
       code: 2,

@@ -60,6 +60,53 @@ describe("vpccni plan", () => {
   });
 });
 
+describe("vpccni plan, ipMode: fixed", () => {
+  test("reserves nodes x the ENI IP quota (+1 primary IP each) against the subnets; refuses a plan that cannot fit", async () => {
+    const repo = scratchRepo({
+      "db.yaml": policyYaml("db", "db", ["ipMode: fixed"]).replace(
+        "subnets: [subnet-test0001]",
+        "subnets: [subnet-test0001, subnet-test0002]",
+      ),
+    });
+    writeFileSync(
+      join(repo, "subnets.yaml"),
+      JSON.stringify([
+        { subnetId: "subnet-test0001", cidr: "10.0.0.0/26", availableIpAddressCount: 59 },
+        { subnetId: "subnet-test0002", cidr: "10.0.1.0/27", availableIpAddressCount: 27 },
+      ]),
+    );
+    const args = ["plan", "--ips-per-eni", "19", "--subnets", "subnets.yaml", "policies"];
+    const ok = await vpccni(repo, ...args, "--nodes", "3");
+    expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(ok.stdout).toBe(
+      [
+        "policy  nodes  pods/node  prebind min/max  ENIs x IPs = max  IPs/node  ENIs/node  subnet IPs/node  subnet IPs  status",
+        "db      3      19 (full)  fixed IP         1 x 19 = 19       19        1          20               60          ok",
+        "",
+        "subnet           cidr         free  needed  left  policies  status",
+        "subnet-test0001  10.0.0.0/26  59    40      19    db        ok",
+        "subnet-test0002  10.0.1.0/27  27    20      7     db        ok",
+        "",
+        "the policies can be met",
+        "",
+      ].join("\n"),
+    );
+    const short = await vpccni(repo, ...args, "--nodes", "4");
+    expect(short.code).toBe(1);
+    expect(short.stdout).toContain(
+      "cannot be met: db: 4 nodes x ENI IP quota 19 (+1 for the ENI's primary IP = 20 addresses in one subnet each): only 3 fit; no subnet holds node 4's 20 (room left: subnet-test0001 19, subnet-test0002 7); the controller would bind no ENI for the other 1\n",
+    );
+    const json = await vpccni(repo, ...args, "--nodes", "4", "--output", "json");
+    const doc = JSON.parse(json.stdout);
+    expect([json.code, doc.verdict, doc.policies[0].ipMode, doc.policies[0].problems.length]).toEqual([
+      1,
+      "not-met",
+      "fixed",
+      1,
+    ]);
+  });
+});
+
 describe("vpccni plan by zone", () => {
   const twoZones = () =>
     scratchRepo({

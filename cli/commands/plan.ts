@@ -24,6 +24,11 @@ table per policy, per zone and per subnet; exits 1 when a policy or a zone
 cannot be met. Warns when the nodes joining at once would wait over 5 min for
 their pods' IPs under the account's API limits (docs/fleet.md).
 
+A policy with ipMode: fixed reserves, per node, one ENI's whole IP quota
+(--ips-per-eni) plus the ENI's primary IP in one subnet: the one with the most
+room left that holds it, as the controller chooses. A node no subnet holds is
+a problem naming the node count, the quota and each subnet's room.
+
 Options:
   --nodes N | NAME=N,...       nodes per policy (one number for every policy)
   --nodes-per-zone ZONE=N,... | NAME:ZONE=N,...
@@ -144,7 +149,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   for (const row of plan.policies) {
     const policy = loaded.policies.find((p) => p.policy.metadata.name === row.policy)?.policy;
-    if (policy === undefined || row.nodes < 1) continue;
+    // the fixed-IP controller binds one ENI per node and assigns by address: no warm pool to estimate
+    if (policy === undefined || row.nodes < 1 || row.ipMode === "fixed") continue;
     const quota = { enis: row.enisPerNode, ipsPerEni: row.ipsPerEni, ipsPerCall: 10 };
     const warning = slowScaleOutWarning(
       estimateScaleOut(settingsFromPolicy(policy.spec), quota, row.nodes, row.podsPerNode),

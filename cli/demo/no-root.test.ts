@@ -25,7 +25,7 @@ test("without root the demo explains why and runs the compiler and the simulator
   ];
   expect(code, err).toBe(0);
   expect(out).toContain("vpccni demo needs root to create network namespaces");
-  expect(out).toMatch(/2 policies in examples\/policies -> \d+ manifests/);
+  expect(out).toMatch(/3 policies in examples\/policies -> \d+ manifests/);
   expect(out).toMatch(/calls \/ lower bound\s+[\d.]+x\s+[\d.]+x/);
   const charts = /charts in (\S+)/.exec(out)?.[1] ?? "";
   expect(await Bun.file(join(charts, "chart.png")).exists()).toBe(true);

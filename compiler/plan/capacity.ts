@@ -5,8 +5,10 @@
 // more than maxBindable = ENIs x IPs per ENI. Each secondary ENI also takes one subnet IP for
 // its own primary address. ENIs go into the policy's subnet with the most free IPs (rule 6)
 // among those of the node's zone: an ENI attaches only to an instance of its own zone. When
-// the subnets' zones are known, each zone is planned on its own (zones.ts).
+// the subnets' zones are known, each zone is planned on its own (zones.ts). A fixed-IP policy
+// reserves each node's whole ENI IP quota in one subnet instead (fixed.ts).
 import type { VpcCniPolicy } from "../../schema/index.ts";
+import { fixedPolicyRow, placeFixed } from "./fixed.ts";
 import { nodesByZone, type ZoneRow, zoneRows } from "./zones.ts";
 
 export interface SubnetFigures {
@@ -36,6 +38,8 @@ export interface PlanInput {
 
 export interface PolicyRow {
   policy: string;
+  /** fixed: one ENI per node, its whole IP quota reserved (prebind does not apply). */
+  ipMode: "shared" | "fixed";
   nodes: number;
   podsPerNode: number;
   fullNodes: boolean;
@@ -101,7 +105,16 @@ export function planCapacity(input: PlanInput): Plan {
   /** Nodes per zone and policy, for the zone table. */
   const placed: { zone: string; policy: string; nodes: number; subnets: number }[] = [];
   for (const policy of [...input.policies].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
-    const row = policyRow(policy, input);
+    const fixed = policy.spec.ipMode === "fixed";
+    const row = fixed ? fixedPolicyRow(policy, input) : policyRow(policy, input);
+    const put = (nodes: number, subnets: SubnetRow[], zone?: string) => {
+      if (!fixed) return place(row, nodes, subnets);
+      const problem = placeFixed(row, nodes, subnets, zone);
+      if (problem === undefined) return;
+      // the policy's own row says CANNOT: its nodes, not a shortfall of the subnets' sums
+      row.problems.push(problem);
+      problems.push(`${row.policy}: ${problem}`);
+    };
     rows.push(row);
     problems.push(...row.problems.map((p) => `${row.policy}: ${p}`));
     warnings.push(...row.warnings.map((w) => `${row.policy}: ${w}`));
@@ -117,7 +130,7 @@ export function planCapacity(input: PlanInput): Plan {
     const mine = own as SubnetRow[];
     for (const s of mine) if (!s.policies.includes(row.policy)) s.policies.push(row.policy);
     if (!zoned) {
-      place(row, row.nodes, mine);
+      put(row.nodes, mine);
       continue;
     }
     const spread = nodesByZone(row.policy, row.nodes, mine, input.nodesPerZone?.get(row.policy));
@@ -129,7 +142,7 @@ export function planCapacity(input: PlanInput): Plan {
         problems.push(
           `${row.policy}: ${nodes} node${nodes > 1 ? "s" : ""} in ${zone}, where spec.subnets has no subnet (${mine.map((s) => `${s.subnetId} in ${s.zone}`).join(", ")}); an ENI attaches only to an instance of its own zone, so these nodes get no pod IP`,
         );
-      else place(row, nodes, here);
+      else put(nodes, here, zone);
     }
   }
   for (const s of subnets.values()) {
@@ -197,6 +210,7 @@ function policyRow(policy: VpcCniPolicy, input: PlanInput): PolicyRow {
   const enisUsed = ips ? Math.ceil(ipsPerNode / ips) : 0;
   return {
     policy: name,
+    ipMode: "shared",
     nodes: nodes ?? 0,
     podsPerNode: pods,
     fullNodes: given === undefined,

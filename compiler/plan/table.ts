@@ -11,7 +11,8 @@ export function renderPlan(plan: Plan): string {
       p.policy,
       String(p.nodes),
       known ? `${p.podsPerNode}${p.fullNodes ? " (full)" : ""}` : "?",
-      `${p.prebind.min}/${p.prebind.max}`,
+      // a fixed-IP node keeps no warm pool: its ENI's whole quota is reserved
+      p.ipMode === "fixed" ? "fixed IP" : `${p.prebind.min}/${p.prebind.max}`,
       known ? `${p.enisPerNode} x ${p.ipsPerEni} = ${p.maxBindable}` : "?",
       q(p.ipsPerNode),
       q(p.enisUsedPerNode),

@@ -27,7 +27,9 @@ import { PoolDriver } from "./driver.ts";
 import { CloudExecutor, type NodeIdentity } from "./executor.ts";
 import { type AgentServers, startServers } from "./http.ts";
 import { poolView } from "./introspect.ts";
+import { ADD_TIMEOUT_MS, pluginTimeoutMs } from "../../schema/cni.ts";
 import { KubeSync } from "./kube-sync.ts";
+import { POD_GC_INTERVAL_MS, PodGc } from "./pod-gc.ts";
 import { DevicePlugin } from "../kube/device-plugin.ts";
 import { ENI_IP_RESOURCE } from "../../schema/names.ts";
 import type { Logger } from "./log.ts";
@@ -36,8 +38,9 @@ import { Maintenance } from "./maintenance.ts";
 import { AgentMetrics } from "./metrics.ts";
 import { describeRejection, PolicyWatcher, readPolicyFile } from "./policy-file.ts";
 import { NodeStore } from "./store.ts";
-import { PodOptIn } from "./opt-in.ts";
-import { SWITCH_OFF_KEY, SwitchOff } from "./switch-off.ts";
+import { ownerAnswers } from "./opt-in.ts";
+import { poolDrain } from "./pool-drain.ts";
+import { drainedBefore, SwitchOff } from "./switch-off.ts";
 import { freeIps, noSubnetInZone, placement } from "./zones.ts";
 
 export interface AgentOptions {
@@ -52,7 +55,7 @@ export interface AgentOptions {
   credentialsDir?: string;
   /** Cloud endpoint instead of the policy's (the demo's emulator). */
   endpoint?: string;
-  /** null: run without Kubernetes (no extended resource, no Events, no pod GC). */
+  /** null: run without Kubernetes (no extended resource, no Events). */
   kube: KubePort | null;
   /**
    * kubelet's device-plugin folder: eni-ip is published as a device plugin while kubelet's
@@ -69,6 +72,8 @@ export interface AgentOptions {
   primaryInterface: string;
   log: Logger;
   addTimeoutMs?: number;
+  /** Between two looks at the attachments' netns paths (pod-gc.ts); default 30 s. */
+  podGcIntervalMs?: number;
   /** Test hooks: a VpcApi or DataPlane to use instead of the real ones. */
   api?: VpcApi;
   dataPlane?: DataPlane;
@@ -84,6 +89,7 @@ export class Agent {
   private watcher?: PolicyWatcher;
   private maintenance?: Maintenance;
   private kubeSync?: KubeSync;
+  private podGc?: PodGc;
   private switchOff?: SwitchOff;
   private executor?: CloudExecutor;
   private dataPlane?: DataPlane;
@@ -143,7 +149,7 @@ export class Agent {
     // were put back.
     const podEniList = enis.filter((e) => !e.primary && managed(e));
     for (const eni of podEniList) await executor.setupLink(eni);
-    if (!(policy.spec.enabled === false && store.meta(SWITCH_OFF_KEY) === "drained")) {
+    if (!drainedBefore(policy, store)) {
       const eniLinks = [...executor.links.values()].map((l) => l.name);
       const changed = await dataPlane.ensureSysctls(primaryInterface, eniLinks);
       // An ENI's own keys go with its link.
@@ -174,7 +180,7 @@ export class Agent {
       onChange: (s) => {
         this.metrics.pool(summary(s, Date.now()));
         this.kubeSync?.poolChanged(s);
-        this.switchOff?.poolChanged(s);
+        this.switchOff?.changed();
       },
       onOperation: (decision, result, ms) => {
         this.metrics.operation(decision, result, ms);
@@ -194,28 +200,46 @@ export class Agent {
         node: opts.nodeName,
         log,
         driver,
-        store,
-        dataPlane,
         devicePlugin,
       });
     }
+    const addTimeoutMs = opts.addTimeoutMs ?? ADD_TIMEOUT_MS;
+    this.podGc = new PodGc({
+      store,
+      driver,
+      dataPlane,
+      log,
+      intervalMs: opts.podGcIntervalMs ?? POD_GC_INTERVAL_MS,
+      // the plugin gives up on an ADD by then, so no ADD of an older attachment is in flight
+      graceMs: pluginTimeoutMs(addTimeoutMs),
+    });
     this.switchOff = new SwitchOff({
       node: opts.nodeName,
-      instanceId,
       policy: () => this.policy as VpcCniPolicy,
-      driver,
+      drain: poolDrain({
+        instanceId,
+        policy: () => this.policy as VpcCniPolicy,
+        driver,
+        api,
+        log,
+        leakTags: { [TAG_CLUSTER]: policy.spec.clusterId, [TAG_NODE]: opts.nodeName },
+        createdAtTag: TAG_CREATED_AT,
+      }),
       store,
       dataPlane,
-      api,
       kube: opts.kube,
       log,
       cniConfDir: opts.cniConfDir,
-      leakTags: { [TAG_CLUSTER]: policy.spec.clusterId, [TAG_NODE]: opts.nodeName },
-      createdAtTag: TAG_CREATED_AT,
     });
     this.applyZone();
     // Read at each call: a policy reload that switches the mode applies to the next pod.
-    const optIn = new PodOptIn({ kube: opts.kube, mode: () => (this.policy as VpcCniPolicy).spec.mode });
+    const optIn = ownerAnswers(
+      () => (this.policy as VpcCniPolicy).spec.mode,
+      (reason) => {
+        log.warn("mixed mode: the runtime passed no pod annotations", { reason });
+        this.kubeSync?.event("Warning", "NoPodAnnotations", reason);
+      },
+    );
     const cni = cniApi({
       driver,
       store,
@@ -223,11 +247,11 @@ export class Agent {
       executor,
       metrics: this.metrics,
       log,
-      addTimeoutMs: opts.addTimeoutMs ?? 20_000,
+      addTimeoutMs,
       onExhausted: (m) => this.kubeSync?.exhausted(m),
       noSubnetInZone: () => this.zoneRefusal,
       onNoSubnetInZone: (m) => this.kubeSync?.event("Warning", "NoSubnetInZone", m),
-      optIn: (namespace, name) => optIn.decide(namespace, name),
+      optIn,
       switchedOff: () => this.switchOff?.refusal() ?? null,
     });
     this.servers = startServers({
@@ -258,6 +282,7 @@ export class Agent {
     });
     this.maintenance.start();
     await this.kubeSync?.start();
+    this.podGc.start();
 
     this.watcher = new PolicyWatcher(opts.policyFile, load.text, {
       onPolicy: (next) => this.applyPolicy(next),
@@ -373,7 +398,7 @@ export class Agent {
     this.watcher?.stop();
     this.switchOff?.stop();
     this.maintenance?.stop();
-    this.kubeSync?.stop();
+    this.podGc?.stop();
     await this.servers?.stop();
     await this.driver?.stop();
     await this.kubeSync?.flush();

@@ -29,7 +29,7 @@ export interface CniApiDeps {
   /** Why no new pod gets an IP while the policy switches vpccni off (switch-off.ts), else null. */
   switchedOff?: () => string | null;
   /** Mixed mode: whether a pod opted in to VPC-CNI (opt-in.ts); absent, every pod is vpccni's. */
-  optIn?: (namespace: string | undefined, name: string | undefined) => Promise<ResponseOf<"owner">>;
+  optIn?: (req: RequestOf<"owner">) => ResponseOf<"owner">;
   now?: () => number;
 }
 
@@ -210,7 +210,7 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
     async owner(req: RequestOf<"owner">): Promise<ResponseOf<"owner">> {
       // An attachment that has its IP stays vpccni's, whatever the annotation says now.
       if (deps.driver.state.pods[podKey(req)]) return { owner: "vpccni", reason: "the agent holds this attachment" };
-      const answer = (await deps.optIn?.(req.podNamespace, req.podName)) ?? {
+      const answer = deps.optIn?.(req) ?? {
         owner: "vpccni" as const,
         reason: "policy mode is default",
       };

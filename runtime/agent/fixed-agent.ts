@@ -4,6 +4,8 @@
 // sysctls and each cluster ENI's link and route table as shared mode does (CloudExecutor's
 // setupLink, the same data plane), wires each pod with the address its VpcIPClaim holds
 // (fixed-cni-api.ts), and publishes eni-ip = the node ENI's quota once the ENI is bound.
+// Switched off, it refuses new pods and, once the controller has given the node's ENI back,
+// cleans the node up as shared mode does (switch-off.ts, fixed-drain.ts).
 import { join } from "node:path";
 import type { VpcCniPolicy } from "../../schema/index.ts";
 import { ENI_IP_RESOURCE, TAG_CLUSTER } from "../../schema/names.ts";
@@ -15,15 +17,16 @@ import type { AgentOptions } from "./agent.ts";
 import { CloudExecutor } from "./executor.ts";
 import { type NodeEniState, nodeEniState } from "./fixed-claim.ts";
 import { fixedCniApi } from "./fixed-cni-api.ts";
+import { fixedDrain } from "./fixed-drain.ts";
 import { type AgentServers, startServers } from "./http.ts";
 import type { PoolView } from "./introspect.ts";
 import { EniIpPublisher } from "./kube-sync.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { connectNode } from "./node-setup.ts";
-import { PodOptIn } from "./opt-in.ts";
+import { ownerAnswers } from "./opt-in.ts";
 import { describeRejection, type PolicyLoad, PolicyWatcher } from "./policy-file.ts";
 import { NodeStore } from "./store.ts";
-import { switchOffRefusal } from "./switch-off.ts";
+import { drainedBefore, SwitchOff, switchOffRefusal } from "./switch-off.ts";
 
 /** NodeENIConfig reads: often while the controller has not bound the ENI, seldom after. */
 const ENI_POLL_UNBOUND_MS = 1_000;
@@ -35,6 +38,7 @@ export class FixedAgent {
   private servers?: AgentServers;
   private watcher?: PolicyWatcher;
   private publisher?: EniIpPublisher;
+  private switchOff?: SwitchOff;
   private executor?: CloudExecutor;
   private dataPlane?: DataPlane;
   private api?: VpcApi;
@@ -97,7 +101,8 @@ export class FixedAgent {
           error: (e as Error).message,
         }),
       );
-    await this.ensureSysctls();
+    // A node switched off and drained keeps the sysctls as they were put back.
+    if (!drainedBefore(policy, store)) await this.ensureSysctls();
     const records = store.fixedAttachments();
     log.info("fixed IP mode: state restored", { enis: enis.map((e) => e.id), attachments: records.length });
 
@@ -114,9 +119,31 @@ export class FixedAgent {
         return { capacity: quota, allocatable: switchOffRefusal(this.policy, opts.nodeName) === null ? quota : 0 };
       },
     });
+    this.switchOff = new SwitchOff({
+      node: opts.nodeName,
+      policy: () => this.policy,
+      drain: fixedDrain({
+        instanceId: node.instanceId,
+        clusterId: () => this.policy.spec.clusterId,
+        store,
+        api: node.api,
+        log,
+        eni: () => this.eni,
+        readEni: () => this.readNodeEni(),
+        forgetLinks: () => this.executor?.links.clear(),
+      }),
+      store,
+      dataPlane,
+      kube: this.kube,
+      log,
+      cniConfDir: opts.cniConfDir,
+    });
     await this.readNodeEni().catch(() => {});
-    const optIn = new PodOptIn({ kube: opts.kube, mode: () => this.policy.spec.mode });
-    const cni = fixedCniApi({
+    const optIn = ownerAnswers(
+      () => this.policy.spec.mode,
+      (reason) => log.warn("mixed mode: the runtime passed no pod annotations", { reason }),
+    );
+    const api = fixedCniApi({
       node: opts.nodeName,
       store,
       dataPlane,
@@ -128,8 +155,14 @@ export class FixedAgent {
       table: (eniId) => this.executor?.links.get(eniId)?.table,
       nodeEni: () => (this.eni.ready ? Promise.resolve(this.eni) : this.readNodeEni().catch(() => this.eni)),
       switchedOff: () => switchOffRefusal(this.policy, opts.nodeName),
-      optIn: (namespace, name) => optIn.decide(namespace, name),
+      optIn,
     });
+    // A pod gone while switched off may be the node's last: the drain looks again.
+    const cni = {
+      ...api,
+      del: (req: Parameters<typeof api.del>[0]) => api.del(req).finally(() => this.podGone()),
+      gc: (req: Parameters<typeof api.gc>[0]) => api.gc(req).finally(() => this.podGone()),
+    };
     this.servers = startServers({
       socket: opts.socket,
       listen: opts.listen,
@@ -148,6 +181,8 @@ export class FixedAgent {
       },
     });
     this.watcher.start();
+    // Switched off (now or before a restart): report it, and carry the drain on.
+    this.switchOff.policyApplied();
     this.ready = true;
     log.info("agent ready (fixed IP mode)", { socket: opts.socket, eni: this.eni.eniId ?? null, pods: records.length });
   }
@@ -161,12 +196,9 @@ export class FixedAgent {
     }
     this.policy = next;
     this.metrics.policyReloads.inc({ result: "applied" });
-    // Switched off in fixed mode: new pods are refused (code 104) and eni-ip allocatable is 0.
-    // The full drain (the controller releasing the node's ENI) is the controller's, not done here.
-    if (next.spec.enabled === false)
-      this.opts.log.warn("switched off: new pods are refused; running pods keep their addresses", {
-        policy: next.metadata.name,
-      });
+    // Switched off: new pods are refused (code 104), eni-ip allocatable is 0, and the node is
+    // cleaned up once its pods are gone and the controller has given its ENI back.
+    this.switchOff?.policyApplied();
     this.opts.log.info("policy reloaded", { enabled: next.spec.enabled, mode: next.spec.mode });
     this.publisher?.changed();
   }
@@ -235,6 +267,8 @@ export class FixedAgent {
               }),
             );
         }
+        // Switched off: the ENI given back may be the last thing the node waited for.
+        this.switchOff?.changed();
         return state;
       } catch (error) {
         this.opts.log.warn("could not read this node's NodeENIConfig", { error: (error as Error).message });
@@ -249,11 +283,32 @@ export class FixedAgent {
   private scheduleNodeEni(): void {
     if (this.stopped) return;
     this.eniTimer = setTimeout(
-      () =>
+      () => {
+        this.eniTimer = undefined;
         void this.readNodeEni()
           .catch(() => {})
-          .finally(() => this.scheduleNodeEni()),
-      this.eni.ready ? ENI_POLL_BOUND_MS : ENI_POLL_UNBOUND_MS,
+          .finally(() => this.scheduleNodeEni());
+      },
+      this.eni.ready && !this.awaitingEniRelease() ? ENI_POLL_BOUND_MS : ENI_POLL_UNBOUND_MS,
+    );
+  }
+
+  /** After a DEL or GC: switched off, the node's last pod gone makes the drain look again, and often. */
+  private podGone(): void {
+    this.switchOff?.changed();
+    if (this.eniTimer === undefined || !this.awaitingEniRelease()) return;
+    clearTimeout(this.eniTimer);
+    this.scheduleNodeEni();
+  }
+
+  /** Switched off with no pod left: the controller gives the ENI back within a pass or two; looked for often. */
+  private awaitingEniRelease(): boolean {
+    const off = this.switchOff;
+    return (
+      off !== undefined &&
+      this.policy.spec.enabled === false &&
+      !off.done &&
+      (this.store?.fixedAttachments().length ?? 1) === 0
     );
   }
 
@@ -299,7 +354,9 @@ export class FixedAgent {
         .sort((a, b) => a.id.localeCompare(b.id)),
       pods: records.map((r) => ({ key: r.key, ip: r.ip, eni: r.eniId })),
       inflight: [],
-      ...(this.policy.spec.enabled === false ? { switchOff: "draining" as const } : {}),
+      ...(this.policy.spec.enabled === false
+        ? { switchOff: this.switchOff?.done ? ("drained" as const) : ("draining" as const) }
+        : {}),
     };
   }
 
@@ -309,6 +366,7 @@ export class FixedAgent {
     this.ready = false;
     clearTimeout(this.eniTimer);
     this.watcher?.stop();
+    this.switchOff?.stop();
     await this.servers?.stop();
     await this.publisher?.flush();
     await this.publisher?.stopDevicePlugin();

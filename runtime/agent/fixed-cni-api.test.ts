@@ -168,8 +168,8 @@ describe("fixed IP CNI answers", () => {
     const asked: string[] = [];
     const cni = fixedCniApi({
       ...w.deps,
-      optIn: async (namespace, name) => {
-        asked.push(`${namespace}/${name}`);
+      optIn: (req) => {
+        asked.push(`${req.podNamespace}/${req.podName}`);
         return { owner: "delegate", reason: "not annotated" };
       },
     });

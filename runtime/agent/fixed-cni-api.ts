@@ -34,7 +34,7 @@ export interface FixedCniApiDeps {
   /** Why no new pod is wired (switch-off.ts), else null. */
   switchedOff: () => string | null;
   /** Mixed mode: whether a pod opted in (opt-in.ts). */
-  optIn?: (namespace: string | undefined, name: string | undefined) => Promise<ResponseOf<"owner">>;
+  optIn?: (req: RequestOf<"owner">) => ResponseOf<"owner">;
   pollMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -213,9 +213,7 @@ export function fixedCniApi(deps: FixedCniApiDeps): CniAgentApi {
     async owner(req: RequestOf<"owner">): Promise<ResponseOf<"owner">> {
       if (deps.store.fixedAttachment(podKey(req)))
         return { owner: "vpccni", reason: "the agent holds this attachment" };
-      return (
-        (await deps.optIn?.(req.podNamespace, req.podName)) ?? { owner: "vpccni", reason: "policy mode is default" }
-      );
+      return deps.optIn?.(req) ?? { owner: "vpccni", reason: "policy mode is default" };
     },
 
     async status(): Promise<ResponseOf<"status">> {

@@ -1,29 +1,22 @@
-// Keeps Kubernetes informed and frees what Kubernetes says is gone: the Node's eni-ip extended
-// resource follows the pool within a second, warnings become rate-limited Events, and IPs of
-// pods that no longer exist on this node go back to the pool.
-import type { DataPlane } from "../net/types.ts";
+// Keeps Kubernetes informed: the Node's eni-ip extended resource follows the pool within a
+// second, and warnings become rate-limited Events. It reads nothing from the API server: pods
+// that are gone are found from the node itself (pod-gc.ts).
 import { extendedResource, type PoolState } from "../pool/index.ts";
 import type { EventType, KubePort } from "../kube/client.ts";
 import type { DevicePlugin, EniIpFigures } from "../kube/device-plugin.ts";
 import type { PoolDriver } from "./driver.ts";
 import type { Logger } from "./log.ts";
-import type { NodeStore } from "./store.ts";
 
 /** Coalesce pool changes into one Node patch; the product promises the figures within 1 s. */
 const PATCH_DELAY_MS = 200;
 const PATCH_RETRY_MS = 5_000;
 const EVENT_INTERVAL_MS = 60_000;
-const POD_GC_INTERVAL_MS = 60_000;
-/** An attachment younger than this is never collected: its pod may not be listed yet. */
-const POD_GC_MIN_AGE_MS = 60_000;
 
 export interface KubeSyncDeps {
   kube: KubePort;
   node: string;
   log: Logger;
   driver: PoolDriver;
-  store: NodeStore;
-  dataPlane: DataPlane;
   /**
    * kubelet's device-plugin API: while registered, kubelet keeps allocatable = healthy devices =
    * bound IPs (without it, kubelet rewrites a patched allocatable to the capacity). The Node
@@ -103,7 +96,6 @@ export class EniIpPublisher {
 }
 
 export class KubeSync {
-  private gcTimer: ReturnType<typeof setInterval> | undefined;
   private readonly lastEvent = new Map<string, number>();
   private readonly eniIp: EniIpPublisher;
 
@@ -119,8 +111,6 @@ export class KubeSync {
 
   async start(): Promise<void> {
     await this.eniIp.start();
-    await this.collectGonePods();
-    this.gcTimer = setInterval(() => void this.collectGonePods(), POD_GC_INTERVAL_MS);
   }
 
   /** After every committed pool change (the driver's state is the new one already). */
@@ -151,39 +141,6 @@ export class KubeSync {
     this.deps.kube
       .nodeEvent(this.deps.node, type, reason, message.slice(0, 1000))
       .catch((e: unknown) => this.deps.log.warn("could not record an Event", { reason, error: (e as Error).message }));
-  }
-
-  /** Frees IPs of pods the API server no longer lists on this node (a DEL that never came). */
-  async collectGonePods(): Promise<void> {
-    let pods: Awaited<ReturnType<KubePort["podsOnNode"]>>;
-    try {
-      pods = await this.deps.kube.podsOnNode(this.deps.node);
-    } catch (e) {
-      this.deps.log.warn("could not list pods on this node; pod GC skipped", { error: (e as Error).message });
-      return;
-    }
-    const alive = new Set(pods.map((p) => `${p.namespace}/${p.name}`));
-    const now = Date.now();
-    for (const a of this.deps.store.attachments()) {
-      if (
-        a.namespace === null ||
-        a.name === null ||
-        alive.has(`${a.namespace}/${a.name}`) ||
-        now - a.createdAt < POD_GC_MIN_AGE_MS
-      )
-        continue;
-      const ip = this.deps.driver.state.pods[a.key]?.ip;
-      const [network = "", containerId = "", ifname = ""] = a.key.split("/");
-      // Without the table the data plane looks the rule up itself.
-      await this.deps.dataPlane.unwirePod({ network, containerId, ifname }, ip).catch(() => {});
-      this.deps.driver.release(a.key);
-      this.deps.store.deleteAttachment(a.key);
-      this.deps.log.info("freed the IP of a pod that is gone", { pod: `${a.namespace}/${a.name}`, ip });
-    }
-  }
-
-  stop(): void {
-    clearInterval(this.gcTimer);
   }
 
   /** Unregisters from kubelet (its socket removed: kubelet marks the devices gone). */

@@ -1,6 +1,7 @@
 // What both IP modes do first on a node: find out which instance this is (the metadata
 // service), wait for cloud credentials, and build the cloud client and the data plane. The
 // primary interface is the link with the primary ENI's MAC; names are not stable.
+import { endpointOverrideWarning } from "../../schema/endpoint.ts";
 import type { VpcCniPolicy } from "../../schema/index.ts";
 import { resolveCredentials } from "../cloud/credentials.ts";
 import { DEFAULT_METADATA_URL, MetadataClient } from "../cloud/metadata.ts";
@@ -23,11 +24,7 @@ export interface NodeConnection {
 export async function connectNode(opts: AgentOptions, policy: VpcCniPolicy): Promise<NodeConnection> {
   const log = opts.log;
   const metadata = new MetadataClient(opts.metadataUrl ?? DEFAULT_METADATA_URL);
-  const [instanceId, zone, primaryMac] = await Promise.all([
-    metadata.instanceId(),
-    metadata.zone(),
-    metadata.get("mac"),
-  ]);
+  const [instanceId, zone, primaryMac] = await Promise.all([metadata.instanceId(), metadata.zone(), metadata.mac()]);
   const credentials = resolveCredentials({ secretPath: opts.credentialsDir, metadataUrl: opts.metadataUrl });
   if (!opts.api) {
     const kube = opts.kube;
@@ -41,6 +38,12 @@ export async function connectNode(opts: AgentOptions, policy: VpcCniPolicy): Pro
         : undefined,
     });
   }
+  // The policy may name a plain http:// endpoint off loopback only with insecureEndpoint (the
+  // schema refuses it otherwise: the policy is what review in Git sees). An operator's
+  // --endpoint is the operator's own choice on the command line, as the test beds and the demo
+  // make it for the emulator on a VPC address: allowed, and said loudly.
+  const insecure = opts.api ? undefined : endpointOverrideWarning(opts.endpoint);
+  if (insecure) log.warn(insecure);
   const api =
     opts.api ??
     new TencentVpcApi({

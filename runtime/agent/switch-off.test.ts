@@ -12,6 +12,7 @@ import type { DataPlane, SysctlChange } from "../net/types.ts";
 import { createState, type OperationResult, podKey, setSettings } from "../pool/index.ts";
 import { type Executor, type Intent, PoolDriver } from "./driver.ts";
 import { silentLogger } from "./log.ts";
+import { poolDrain } from "./pool-drain.ts";
 import { NodeStore } from "./store.ts";
 import { SWITCH_OFF_KEY, SwitchOff } from "./switch-off.ts";
 
@@ -81,21 +82,25 @@ function world(store: NodeStore, fakes: Fakes, enabled: { value: boolean }, conf
     store,
     executor: fakes.executor,
     log: silentLogger,
-    onChange: (s) => switchOff?.poolChanged(s),
+    onChange: () => switchOff?.changed(),
   });
   switchOff = new SwitchOff({
     node: "node1",
-    instanceId: "ins-1",
     policy: () => policy(enabled.value),
-    driver,
+    drain: poolDrain({
+      instanceId: "ins-1",
+      policy: () => policy(enabled.value),
+      driver,
+      api: fakes.api,
+      log: silentLogger,
+      leakTags: {},
+      createdAtTag: "t",
+    }),
     store,
     dataPlane: fakes.dataPlane,
-    api: fakes.api,
     kube: fakes.kube,
     log: silentLogger,
     cniConfDir: confDir,
-    leakTags: {},
-    createdAtTag: "t",
   });
   const apply = () => {
     driver.update((s) => setSettings(s, { ...s.settings, draining: !enabled.value }));

@@ -1,6 +1,7 @@
-// Switching off (policy spec.enabled: false), the agent's side. The pool engine drains the
-// cloud side through the journal (runtime/pool/drain.ts): new pods are refused, idle IPs and
-// empty ENIs go at once, and each pod's IP follows at its DEL. Once the pool holds nothing, this
+// Switching off (policy spec.enabled: false), the agent's side, in both IP modes. The mode
+// drains the cloud side (NodeDrain): shared mode's pool gives its IPs and ENIs back
+// (pool-drain.ts), fixed mode waits for the cluster controller to give the node's ENI back
+// (fixed-drain.ts); new pods are refused meanwhile. Once the mode says the node is empty, this
 // module removes the rest of vpccni from the node: leftovers in the kernel, the sysctls it
 // changed, its CNI configuration (mixed mode: the previous one applies again); then it reports
 // the Node condition VpccniDrained=True and a `Drained` Event. The agent stays up, ready and
@@ -8,35 +9,40 @@
 // `switch-off`), so a restarted agent carries on where the last one stopped.
 import type { VpcCniPolicy } from "../../schema/index.ts";
 import { DRAINED_CONDITION } from "../../schema/names.ts";
-import type { VpcApi } from "../cloud/types.ts";
 import type { KubePort, NodeCondition } from "../kube/client.ts";
 import type { DataPlane } from "../net/types.ts";
-import { drained, type PoolState, syncInventory } from "../pool/index.ts";
 import { removeConflist } from "./cni-conf.ts";
-import type { PoolDriver } from "./driver.ts";
-import { isManaged, toInventory } from "./inventory.ts";
 import type { Logger } from "./log.ts";
-import { sweepLeakedEnis } from "./maintenance.ts";
 import type { NodeStore } from "./store.ts";
 
 /** meta `switch-off`: absent (switched on), "draining", or "drained". */
 export const SWITCH_OFF_KEY = "switch-off";
 const RETRY_MS = 10_000;
 
+/** The mode's side of the drain: what the node still holds in the cloud, as the agent sees it. */
+export interface NodeDrain {
+  /** vpccni pods the node still serves (for the log). */
+  pods(): number;
+  /** In memory and cheap: no pod, no IP and no ENI left as far as the agent knows. */
+  empty(): boolean;
+  /**
+   * The last look before the node is cleaned up (cloud reads; the mode's own last steps).
+   * null: not empty after all; the mode has started on what is left and calls `changed()`
+   * again. Otherwise what it did, for the log.
+   */
+  confirm(): Promise<Record<string, unknown> | null>;
+}
+
 export interface SwitchOffDeps {
   node: string;
-  instanceId: string;
   policy: () => VpcCniPolicy;
-  driver: PoolDriver;
+  drain: NodeDrain;
   store: NodeStore;
   dataPlane: DataPlane;
-  api: VpcApi;
   kube: KubePort | null;
   log: Logger;
   /** The node's CNI folder as the agent sees it; undefined: the conflist is left (logged). */
   cniConfDir?: string;
-  leakTags: Record<string, string>;
-  createdAtTag: string;
 }
 
 /** Why no new pod gets an IP on `node` (the CNI error's text), or null while vpccni is on. Both IP modes. */
@@ -47,6 +53,11 @@ export function switchOffRefusal(policy: VpcCniPolicy, node: string): string | n
       ? "; a pod without the tke.cloud.tencent.com/networks: tke-route-eni annotation gets the node's other CNI"
       : "";
   return `vpccni is being switched off: policy ${policy.metadata.name} sets spec.enabled: false, so node ${node} gives no new pod a VPC IP (pods already running keep theirs until they are deleted)${mixed}`;
+}
+
+/** Switched off and drained before (a restarted agent): the kernel is left as it was put back. */
+export function drainedBefore(policy: VpcCniPolicy, store: NodeStore): boolean {
+  return policy.spec.enabled === false && store.meta(SWITCH_OFF_KEY) === "drained";
 }
 
 export class SwitchOff {
@@ -84,7 +95,7 @@ export class SwitchOff {
       if (phase === null) {
         store.setMeta(SWITCH_OFF_KEY, "draining");
         log.info("switching off: new pods are refused; the node drains once its last vpccni pod is gone", {
-          pods: Object.keys(this.deps.driver.state.pods).length,
+          pods: this.deps.drain.pods(),
         });
         this.event("Normal", "Draining", `${this.refusal()}; the node drains once its last vpccni pod is gone`);
       }
@@ -95,7 +106,7 @@ export class SwitchOff {
           reason: "Draining",
           message: `policy ${this.deps.policy().metadata.name} sets spec.enabled: false; new vpccni pods are refused, and the node releases its IPs and ENIs once its last vpccni pod is gone`,
         });
-      this.poolChanged(this.deps.driver.state);
+      this.changed();
       return;
     }
     this.cleaned = false;
@@ -112,9 +123,9 @@ export class SwitchOff {
     });
   }
 
-  /** After every committed pool change: the moment the pool is empty, the rest goes. */
-  poolChanged(state: PoolState): void {
-    if (this.finishing || this.stopped || this.cleaned || !drained(state)) return;
+  /** After every change of what the node holds (pool, attachments, the node's ENI): the moment it is empty, the rest goes. */
+  changed(): void {
+    if (!this.off || this.finishing || this.stopped || this.cleaned || !this.deps.drain.empty()) return;
     this.finishing = true;
     void this.finish().finally(() => {
       this.finishing = false;
@@ -128,23 +139,11 @@ export class SwitchOff {
   }
 
   private async finish(): Promise<void> {
-    const { api, dataPlane, driver, store, log } = this.deps;
+    const { dataPlane, drain, store, log } = this.deps;
     try {
-      // The cloud: ENIs of this node the pool does not know (a lost state) are taken into the
-      // pool, which drains them; ENIs created for this node and attached nowhere go now (no
-      // create is in flight any more, so the leak sweep's age guard is not needed).
-      const managed = isManaged(this.deps.policy(), new Set(driver.state.enis.map((e) => e.id)));
-      const enis = await api.listEnis(this.deps.instanceId);
-      if (enis.some(managed)) {
-        log.warn("switching off: the cloud lists ENIs of this node the pool did not hold; draining them too", {
-          enis: enis.filter(managed).map((e) => e.id),
-        });
-        driver.update((s) => syncInventory(s, toInventory(enis, managed)).state);
-        return;
-      }
-      const swept = await sweepLeakedEnis(api, this.deps.leakTags, this.deps.createdAtTag, log, Date.now(), 0);
-      // Switched on again meanwhile: the node keeps what it has.
-      if (!this.off || !drained(driver.state)) return;
+      const cloud = await drain.confirm();
+      // Not empty after all, or switched on again meanwhile: the node keeps what it has.
+      if (cloud === null || !this.off || !drain.empty()) return;
       // The kernel: whatever DEL and the ENI teardowns left, and the sysctls as they were.
       const removed = await dataPlane.removeLeftovers();
       const restored = await dataPlane.restoreSysctls(store.sysctlChanges());
@@ -157,7 +156,7 @@ export class SwitchOff {
       store.setMeta(SWITCH_OFF_KEY, "drained");
       const summary = this.summary(restored.length, conf);
       log.info("switched off: the node holds nothing of vpccni's", {
-        leakedEnisDeleted: swept,
+        ...cloud,
         kernel: removed,
         sysctls: restored.map((c) => `${c.key}: ${c.before} -> ${c.after}`),
         cniConf: conf ?? "left in place",
@@ -167,7 +166,7 @@ export class SwitchOff {
       this.condition({ type: DRAINED_CONDITION, status: "True", reason: "Drained", message: summary });
     } catch (error) {
       log.warn("switching off: cleaning up the node failed; retrying", { error: (error as Error).message });
-      if (!this.stopped) this.retry = setTimeout(() => this.poolChanged(driver.state), RETRY_MS);
+      if (!this.stopped) this.retry = setTimeout(() => this.changed(), RETRY_MS);
     }
   }
 

@@ -15,6 +15,11 @@ export type CloudErrorKind =
   | "address-in-use"
   /** Another task runs on the same ENI (UnsupportedOperation.MutexOperationTaskRunning). */
   | "busy"
+  /**
+   * The cloud answered a value its field does not allow (an IP that is no IPv4 address, a CIDR
+   * with a newline): refused at the adapter boundary, not retried (answers.ts).
+   */
+  | "invalid-answer"
   /** An asynchronous task did not finish within its wait. */
   | "timeout"
   /** InternalError, HTTP 5xx, network errors: worth retrying. */

@@ -1,5 +1,7 @@
 // Client of the CVM instance metadata service (plain text under .../latest/meta-data/).
-// The base URL is configurable so that tests and the demo point it at the emulator.
+// The base URL is configurable so that tests and the demo point it at the emulator. IDs,
+// addresses and MACs are checked as the VPC API's answers are (answers.ts).
+import { checked, type FormatName } from "./answers.ts";
 
 export const DEFAULT_METADATA_URL = "http://metadata.tencentyun.com/latest/meta-data/";
 
@@ -37,8 +39,18 @@ export class MetadataClient {
       .filter((l) => l !== "");
   }
 
+  /** A value of the format, else a CloudError "invalid-answer" naming the path and the value. */
+  async getChecked(path: string, format: FormatName): Promise<string> {
+    return checked(`metadata ${path}`, path, await this.get(path), format);
+  }
+
   instanceId(): Promise<string> {
-    return this.get("instance-id");
+    return this.getChecked("instance-id", "instanceId");
+  }
+
+  /** The MAC of the primary ENI, lower case. */
+  async mac(): Promise<string> {
+    return checked("metadata mac", "mac", await this.get("mac"), "mac").toLowerCase();
   }
 
   region(): Promise<string> {
@@ -46,21 +58,24 @@ export class MetadataClient {
   }
 
   zone(): Promise<string> {
-    return this.get("placement/zone");
+    return this.getChecked("placement/zone", "zone");
   }
 
   /** MACs of the ENIs the instance sees, lower case. */
   async macs(): Promise<string[]> {
-    return (await this.list("network/interfaces/macs/")).map((m) => m.toLowerCase());
+    const path = "network/interfaces/macs/";
+    return (await this.list(path)).map((m, i) => checked(`metadata ${path}`, `${path}[${i}]`, m, "mac").toLowerCase());
   }
 
   async eni(mac: string): Promise<MetadataEni> {
-    const dir = `network/interfaces/macs/${mac.toLowerCase()}/`;
+    const dir = `network/interfaces/macs/${checked("metadata", "mac", mac, "mac").toLowerCase()}/`;
     const [vpcId, subnetId, primaryIp, ips] = await Promise.all([
-      this.get(dir + "vpc-id"),
-      this.get(dir + "subnet-id"),
-      this.get(dir + "primary-local-ipv4"),
-      this.list(dir + "local-ipv4s/"),
+      this.getChecked(dir + "vpc-id", "vpcId"),
+      this.getChecked(dir + "subnet-id", "subnetId"),
+      this.getChecked(dir + "primary-local-ipv4", "ipv4"),
+      this.list(dir + "local-ipv4s/").then((l) =>
+        l.map((ip, i) => checked(`metadata ${dir}local-ipv4s/`, `${dir}local-ipv4s/[${i}]`, ip, "ipv4")),
+      ),
     ]);
     return { mac: mac.toLowerCase(), vpcId, subnetId, primaryIp, ips };
   }

@@ -3,6 +3,7 @@
 // a caller that gets an answer can rely on it; repeats after lost answers are harmless.
 import { Caller, type CallLog, type CallObservation } from "./caller.ts";
 import { systemClock, type Clock, type Random } from "./clock.ts";
+import { checked, checkedCount } from "./answers.ts";
 import { toEni, toSubnet } from "./convert.ts";
 import { CloudError, classify } from "./errors.ts";
 import type { RetryPolicy } from "./retry.ts";
@@ -64,8 +65,12 @@ export class TencentVpcApi implements VpcApi {
   }
 
   async instanceLimits(instanceId: string): Promise<InstanceLimits> {
-    const r = await this.send("DescribeNetworkInterfaceLimit", { InstanceId: instanceId });
-    return { enis: r.EniQuantity ?? 0, ipsPerEni: r.EniPrivateIpAddressQuantity ?? 0 };
+    const action = "DescribeNetworkInterfaceLimit";
+    const r = await this.send(action, { InstanceId: instanceId });
+    return {
+      enis: checkedCount(action, "EniQuantity", r.EniQuantity ?? 0),
+      ipsPerEni: checkedCount(action, "EniPrivateIpAddressQuantity", r.EniPrivateIpAddressQuantity ?? 0),
+    };
   }
 
   listEnis(instanceId: string): Promise<Eni[]> {
@@ -82,8 +87,9 @@ export class TencentVpcApi implements VpcApi {
   async getEni(eniId: string): Promise<Eni | undefined> {
     try {
       const r = await this.send("DescribeNetworkInterfaces", { NetworkInterfaceIds: [eniId] });
-      const found = (r.NetworkInterfaceSet ?? []).find((n) => n.NetworkInterfaceId === eniId);
-      return found && toEni(found);
+      const set = r.NetworkInterfaceSet ?? [];
+      const i = set.findIndex((n) => n.NetworkInterfaceId === eniId);
+      return i < 0 ? undefined : toEni(set[i]!, "DescribeNetworkInterfaces", `NetworkInterfaceSet[${i}]`);
     } catch (e) {
       // The docs leave open whether a deleted ENI is an empty set or ResourceNotFound: both mean gone.
       if (e instanceof CloudError && e.kind === "not-found") return undefined;
@@ -230,7 +236,11 @@ export class TencentVpcApi implements VpcApi {
           ClientToken: clientToken,
         });
         await this.wait.task(action, r.RequestId);
-        out.push(...(r.PrivateIpAddressSet ?? []).map((p) => p.PrivateIpAddress ?? "").filter((ip) => ip !== ""));
+        out.push(
+          ...(r.PrivateIpAddressSet ?? []).map((p, k) =>
+            checked(action, `PrivateIpAddressSet[${k}].PrivateIpAddress`, p.PrivateIpAddress, "ipv4"),
+          ),
+        );
       } catch (e) {
         if (out.length === 0) throw e;
         return this.partial(action, eniId, out, e);
@@ -278,7 +288,7 @@ export class TencentVpcApi implements VpcApi {
     for (let i = 0; i < subnetIds.length; i += 100) {
       const ids = subnetIds.slice(i, i + 100);
       const r = await this.send("DescribeSubnets", { SubnetIds: ids, Limit: "100" });
-      out.push(...(r.SubnetSet ?? []).map(toSubnet));
+      out.push(...(r.SubnetSet ?? []).map((s, k) => toSubnet(s, "DescribeSubnets", `SubnetSet[${k}]`)));
     }
     return out;
   }
@@ -288,7 +298,7 @@ export class TencentVpcApi implements VpcApi {
     for (let offset = 0; ; offset += 100) {
       const r = await this.send("DescribeNetworkInterfaces", { Filters: filters, Offset: offset, Limit: 100 });
       const page = r.NetworkInterfaceSet ?? [];
-      out.push(...page.map(toEni));
+      out.push(...page.map((n, k) => toEni(n, "DescribeNetworkInterfaces", `NetworkInterfaceSet[${k}]`)));
       if (page.length < 100 || out.length >= (r.TotalCount ?? 0)) return out;
     }
   }

@@ -2,6 +2,7 @@
 // versions) without a kernel or a socket.
 import { describe, expect, test } from "bun:test";
 import type { AgentCall } from "./client.ts";
+import { makeTempDir } from "../../sandbox/janitor.ts";
 import { runCni, type CniDeps } from "./commands.ts";
 import { CniCode, CniError, type AddResponse } from "./protocol.ts";
 
@@ -112,6 +113,39 @@ describe("runCni", () => {
     };
     expect((await runCni({ ...env, CNI_COMMAND: "CHECK" }, conf({ prevResult: prev }), d)).exitCode).toBe(0);
     expect(d.calls[0]![1]).toMatchObject({ ip: "10.0.1.5" });
+  });
+
+  test("mixed mode: the owner question carries the pod's annotations as the runtime passed them", async () => {
+    const delegate = { conflist: "/nonexistent/delegate.conflist", cacheDir: makeTempDir("cni-cache") };
+    const owners = async (runtimeConfig?: object) => {
+      const d = deps((op) => (op === "owner" ? { owner: "vpccni", reason: "test" } : answer));
+      const out = await runCni(env, conf({ delegate, ...(runtimeConfig ? { runtimeConfig } : {}) }), d);
+      expect(out.exitCode).toBe(0);
+      return d.calls.filter(([op]) => op === "owner").map(([, body]) => body);
+    };
+    const ref = { network: "vpc", containerId: "c1", ifname: "eth0", podNamespace: "ns1", podName: "web-0" };
+    const networks = { "tke.cloud.tencent.com/networks": "tke-route-eni" };
+    expect(await owners({ "io.kubernetes.cri.pod-annotations": networks, portMappings: [] })).toEqual([
+      { ...ref, podAnnotations: networks },
+    ]);
+    // containerd sends null for a pod without annotations: known to have none
+    expect(await owners({ "io.kubernetes.cri.pod-annotations": null })).toEqual([{ ...ref, podAnnotations: {} }]);
+    // nothing from the runtime: the agent is told nothing (and decides so)
+    expect(await owners({ portMappings: [] })).toEqual([ref]);
+    expect(await owners()).toEqual([ref]);
+    // a value that is not annotations is the runtime's configuration error, named
+    const d = deps(() => answer);
+    const bad = await runCni(
+      env,
+      conf({ delegate, runtimeConfig: { "io.kubernetes.cri.pod-annotations": { a: 1 } } }),
+      d,
+    );
+    expect(JSON.parse(bad.stdout)).toEqual({
+      cniVersion: "1.1.0",
+      code: CniCode.InvalidConfig,
+      msg: 'runtimeConfig["io.kubernetes.cri.pod-annotations"]["a"] is 1; allowed: a string',
+    });
+    expect(d.calls).toEqual([]);
   });
 
   test("GC passes cni.dev/valid-attachments as containerId/ifname pairs", async () => {

@@ -6,6 +6,7 @@ import {
   need,
   parseCniArgs,
   parseNetConf,
+  podAnnotationsOf,
   readEnv,
   socketOf,
   SUPPORTED_VERSIONS,
@@ -80,17 +81,19 @@ async function dispatch(
     if (!deps.exists(path)) throw new CniError(CniCode.UnknownContainer, `CNI_NETNS '${path}' does not exist`);
     return path;
   };
+  const owner = async (k: ReturnType<typeof key>, pod: { podNamespace?: string; podName?: string }) => {
+    const podAnnotations = podAnnotationsOf(conf);
+    return (await agent()("owner", { ...k, ...pod, ...(podAnnotations ? { podAnnotations } : {}) })).owner;
+  };
   switch (command) {
     case "ADD": {
       const k = key();
       const ns = netns();
       const args = parseCniArgs(env.args);
       const pod = { podNamespace: args.get("K8S_POD_NAMESPACE"), podName: args.get("K8S_POD_NAME") };
-      // An attachment goes the way it went before (a repeated ADD), else the way the agent says.
-      if (
-        delegation.enabled &&
-        (delegation.records.read(k) !== null || (await agent()("owner", { ...k, ...pod })).owner === "delegate")
-      )
+      // An attachment goes the way it went before (a repeated ADD), else the way the agent says,
+      // which decides from the pod's annotations as the runtime passed them.
+      if (delegation.enabled && (delegation.records.read(k) !== null || (await owner(k, pod)) === "delegate"))
         return delegation.add(k);
       const uid = args.get("K8S_POD_UID");
       const a = await agent()("add", { ...k, netns: ns, ...pod, ...(uid ? { podUid: uid } : {}) });

@@ -1,7 +1,7 @@
 // Parsing one CNI call: the network configuration on stdin and the CNI_* environment.
 // Every failure is a CniError with the spec's code, naming the bad value.
 import * as z from "zod/mini";
-import { CNI_VERSIONS } from "../../schema/cni.ts";
+import { CNI_VERSIONS, POD_ANNOTATIONS_CAPABILITY } from "../../schema/cni.ts";
 import { CniCode, CniError, DEFAULT_SOCKET } from "./protocol.ts";
 
 export const SUPPORTED_VERSIONS = CNI_VERSIONS;
@@ -99,6 +99,33 @@ export function parseCniArgs(args: string | undefined): Map<string, string> {
     if (i <= 0)
       throw new CniError(CniCode.InvalidEnvironment, `CNI_ARGS item '${pair.slice(0, 100)}' must be KEY=VALUE`);
     out.set(pair.slice(0, i), pair.slice(i + 1));
+  }
+  return out;
+}
+
+/**
+ * The pod's annotations from runtimeConfig (containerd's CRI passes them for the capability
+ * io.kubernetes.cri.pod-annotations, which the mixed conflist declares): {} for a pod without
+ * any (containerd sends null then), undefined when the runtime passed none at all.
+ */
+export function podAnnotationsOf(conf: NetConf): Record<string, string> | undefined {
+  const rc = conf.runtimeConfig;
+  if (!rc || !(POD_ANNOTATIONS_CAPABILITY in rc)) return undefined;
+  const value = rc[POD_ANNOTATIONS_CAPABILITY];
+  if (value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value))
+    throw new CniError(
+      CniCode.InvalidConfig,
+      `runtimeConfig["${POD_ANNOTATIONS_CAPABILITY}"] is ${JSON.stringify(value).slice(0, 100)}; allowed: an object of annotation names to strings, or null`,
+    );
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v !== "string")
+      throw new CniError(
+        CniCode.InvalidConfig,
+        `runtimeConfig["${POD_ANNOTATIONS_CAPABILITY}"]["${k.slice(0, 100)}"] is ${JSON.stringify(v).slice(0, 100)}; allowed: a string`,
+      );
+    out[k] = v;
   }
   return out;
 }

@@ -63,6 +63,12 @@ export const OwnerRequest = z.object({
   ifname: Name,
   podNamespace: z.optional(z.string()),
   podName: z.optional(z.string()),
+  /**
+   * The pod's annotations as the runtime passed them (runtimeConfig
+   * "io.kubernetes.cri.pod-annotations"; {} for a pod without any). Absent: the runtime passed
+   * none, so it does not support that capability.
+   */
+  podAnnotations: z.optional(z.record(z.string(), z.string())),
 });
 export const OwnerResponse = z.object({
   owner: z.enum(["vpccni", "delegate"]),

@@ -1,7 +1,8 @@
 // What the node agent asks of Kubernetes, and nothing more: the extended resource and the
-// VpccniDrained condition on its Node, the pods bound to its node (to free IPs of pods that
-// are gone), one pod's annotations (mixed mode), Events, and in fixed IP mode one pod's
-// VpcIPClaim and its Node's NodeENIConfig. The exact requests are listed in compiler/'s agent RBAC, which a test
+// VpccniDrained condition on its Node, Events, and in fixed IP mode one pod's VpcIPClaim and
+// its Node's NodeENIConfig. It reads no pods: pods that are gone are found from their netns
+// paths (agent/pod-gc.ts), and mixed mode's annotation comes from the container runtime
+// (agent/opt-in.ts). The exact requests are listed in compiler/'s agent RBAC, which a test
 // proves minimal on a real server.
 import * as k8s from "@kubernetes/client-node";
 
@@ -17,14 +18,6 @@ import {
 
 export { ENI_IP_RESOURCE };
 
-export interface PodOnNode {
-  namespace: string;
-  name: string;
-  uid: string;
-  /** Pod sandbox IPs the API server knows (status.podIPs). */
-  ips: string[];
-}
-
 export type EventType = "Normal" | "Warning";
 
 /** A Node condition the agent sets (only DRAINED_CONDITION: the admission policy allows no other). */
@@ -37,9 +30,6 @@ export interface NodeCondition {
 
 export interface KubePort {
   setEniIpResource(node: string, figures: { capacity: number; allocatable: number }): Promise<void>;
-  podsOnNode(node: string): Promise<PodOnNode[]>;
-  /** One pod's annotations (mixed mode: its networks annotation); null when the pod does not exist. */
-  podAnnotations(namespace: string, name: string): Promise<Record<string, string> | null>;
   nodeEvent(node: string, type: EventType, reason: string, message: string): Promise<void>;
   /** Sets one condition of the Node's status; the others stay as they are. */
   setNodeCondition(node: string, condition: NodeCondition): Promise<void>;
@@ -102,26 +92,6 @@ export class KubeClient implements KubePort {
       { name: node, body },
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),
     );
-  }
-
-  async podsOnNode(node: string): Promise<PodOnNode[]> {
-    const list = await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
-    return list.items.map((p) => ({
-      namespace: p.metadata?.namespace ?? "",
-      name: p.metadata?.name ?? "",
-      uid: p.metadata?.uid ?? "",
-      ips: (p.status?.podIPs ?? []).map((x) => x.ip).filter((ip): ip is string => typeof ip === "string"),
-    }));
-  }
-
-  async podAnnotations(namespace: string, name: string): Promise<Record<string, string> | null> {
-    try {
-      const pod = await this.core.readNamespacedPod({ namespace, name });
-      return pod.metadata?.annotations ?? {};
-    } catch (error) {
-      if ((error as { code?: number }).code === 404) return null;
-      throw error;
-    }
   }
 
   async getClaim(namespace: string, name: string): Promise<VpcIPClaim | null> {

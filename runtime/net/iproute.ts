@@ -3,6 +3,33 @@
 import { exec, execOk, NetCommandError } from "./exec.ts";
 import { ipPrefix, type NetnsTarget } from "./netns.ts";
 
+/** Control characters: NUL, CR, LF and the rest below 0x20, and DEL. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+export class UnsafeBatchLineError extends Error {
+  override name = "UnsafeBatchLineError";
+  constructor(
+    readonly index: number,
+    readonly line: string,
+  ) {
+    const shown = JSON.stringify(line);
+    super(
+      `line ${index + 1} of an ip -batch input holds a control character: ${shown.length > 200 ? `${shown.slice(0, 197)}...` : shown}; allowed: printable characters only (a newline would start another command, and ip -batch runs programs with netns exec); nothing of the batch was run`,
+    );
+  }
+}
+
+/**
+ * The stdin of `ip -batch -`, one command per line. Values in the lines come from the cloud and
+ * the CNI runtime; a line that could split into more commands refuses the whole batch.
+ */
+export function batchInput(lines: readonly string[]): string {
+  lines.forEach((line, i) => {
+    if (CONTROL.test(line)) throw new UnsafeBatchLineError(i, line);
+  });
+  return `${lines.join("\n")}\n`;
+}
+
 export class Ip {
   constructor(readonly target: NetnsTarget) {}
 
@@ -13,7 +40,8 @@ export class Ip {
   /** Runs `lines` as `ip -batch -`; the first failing line fails the whole call. */
   async batch(lines: string[]): Promise<void> {
     if (lines.length === 0) return;
-    await execOk([...ipPrefix(this.target), "-batch", "-"], lines.join("\n") + "\n");
+    const input = batchInput(lines);
+    await execOk([...ipPrefix(this.target), "-batch", "-"], input);
   }
 
   /**
@@ -26,10 +54,16 @@ export class Ip {
     const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "ignore", stderr: "pipe" });
     const stderr = new Response(proc.stderr).text();
     let fed = false;
-    return {
-      async run(lines) {
+    const handle = {
+      async run(lines: string[]): Promise<void> {
+        let input: string;
+        try {
+          input = batchInput(lines);
+        } catch (e) {
+          handle.cancel(); // the process gets an empty stdin and exits doing nothing
+          throw e;
+        }
         fed = true;
-        const input = lines.join("\n") + "\n";
         try {
           proc.stdin.write(input);
           await proc.stdin.end();
@@ -39,7 +73,7 @@ export class Ip {
         const [code, err] = await Promise.all([proc.exited, stderr]);
         if (code !== 0) throw new NetCommandError(cmd, code, err, input);
       },
-      cancel() {
+      cancel(): void {
         if (fed) return;
         fed = true;
         Promise.resolve()
@@ -47,18 +81,20 @@ export class Ip {
           .catch(() => {});
       },
     };
+    return handle;
   }
 
   /** Like batch, but carries on past failing lines (used to remove what may be gone). */
   async batchForce(lines: string[]): Promise<void> {
     if (lines.length === 0) return;
     // errors are expected here (already deleted); the exit status is ignored on purpose
-    await exec([...ipPrefix(this.target), "-force", "-batch", "-"], lines.join("\n") + "\n");
+    const input = batchInput(lines);
+    await exec([...ipPrefix(this.target), "-force", "-batch", "-"], input);
   }
 
   /** Several `show` commands in one process; each prints one JSON array on its own line. */
   async jsonBatch<T extends unknown[]>(commands: string[]): Promise<T> {
-    const text = await execOk([...ipPrefix(this.target), "-json", "-batch", "-"], commands.join("\n") + "\n");
+    const text = await execOk([...ipPrefix(this.target), "-json", "-batch", "-"], batchInput(commands));
     const lines = text.split("\n").filter((l) => l.trim() !== "");
     if (lines.length !== commands.length) {
       throw new Error(

@@ -44,6 +44,7 @@ export declare const Cloud: z.ZodObject<
       >
     >;
     endpoint: z.ZodDefault<z.ZodString>;
+    insecureEndpoint: z.ZodOptional<z.ZodBoolean>;
   },
   z.core.$strict
 >;
@@ -152,6 +153,7 @@ export declare const Spec: z.ZodObject<
             >
           >;
           endpoint: z.ZodDefault<z.ZodString>;
+          insecureEndpoint: z.ZodOptional<z.ZodBoolean>;
         },
         z.core.$strict
       >
@@ -282,6 +284,7 @@ export declare const VpcCniPolicy: z.ZodObject<
                 >
               >;
               endpoint: z.ZodDefault<z.ZodString>;
+              insecureEndpoint: z.ZodOptional<z.ZodBoolean>;
             },
             z.core.$strict
           >

@@ -61,7 +61,7 @@ export const RULES: Record<string, Rule> = {
 
 /** The package's public entry (`import ... from "vpccni"`): the policy types and definePolicy only. */
 const PUBLIC_ENTRY = "schema/public.ts";
-const PUBLIC_CLOSURE = ["schema/duration.ts", "schema/policy.ts", "schema/public.ts"];
+const PUBLIC_CLOSURE = ["schema/duration.ts", "schema/endpoint.ts", "schema/policy.ts", "schema/public.ts"];
 
 function partOf(path: string): string {
   const [top, second] = path.split("/");

@@ -18,15 +18,6 @@ const outcome = async (call: () => Promise<unknown>) => {
 const drained = { type: "VpccniDrained", status: "True" as const, reason: "Drained", message: "probe" };
 const out = {
   setEniIpResource: await outcome(() => kube.setEniIpResource(node, { capacity: 40, allocatable: 12 })),
-  podsOnNode: await kube.podsOnNode(node).then(
-    (pods) => pods.map((p) => p.name).sort(),
-    (e: Error) => `failed ${e.message}`,
-  ),
-  podAnnotations: await kube.podAnnotations(process.env.PROBE_NAMESPACE!, "p1").then(
-    (a) => a,
-    (e: Error) => `failed ${e.message}`,
-  ),
-  missingPod: await kube.podAnnotations(process.env.PROBE_NAMESPACE!, "no-such-pod"),
   // fixed IP mode: none exist here; a denial would throw (403), a missing object is null
   missingClaim: await kube.getClaim(process.env.PROBE_NAMESPACE!, "no-such-pod").then(
     (c) => c,

@@ -1,5 +1,6 @@
-// The controller's compiled RBAC on a real API server: with its ServiceAccount's own token, the
-// controller's client (runtime/kube/controller-client.ts) does everything it needs (its TLS
+// The controller's compiled RBAC on a real API server, in shared IP mode (the shared example
+// policies; fixed-controller.test.ts proves fixed mode's): with its ServiceAccount's own token,
+// the controller's client (runtime/kube/controller-client.ts) does everything it needs (its TLS
 // Secret, its webhook configuration's caBundle, the Lease, the Node list) and nothing else is
 // allowed: the exact rules, and a list of requests it must never be able to make.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -26,7 +27,7 @@ describe("the controller's RBAC on a real API server", () => {
 
   beforeAll(async () => {
     c = await acquireSharedCluster();
-    const out = await compileExamples(NS);
+    const out = await compileExamples(NS, ["general.yaml", "batch.policy.ts"]);
     // the controller's objects (RBAC, ServiceAccount) and the webhook configuration with a
     // selector that matches no namespace: on this shared server no controller serves it
     const files = out.files.filter((f) => wave(out.dir, f) < 2).flatMap((f) => ["-f", join(out.dir, f)]);

@@ -13,11 +13,17 @@ import type { RequestAttributes } from "../../compiler/rbac-match.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 
-/** examples/policies compiled for namespace `ns` into a temporary folder. */
-export async function compileExamples(ns: string): Promise<{ dir: string; files: string[] }> {
+/**
+ * examples/policies (or only the named files of it) compiled for namespace `ns` into a
+ * temporary folder.
+ */
+export async function compileExamples(ns: string, only?: string[]): Promise<{ dir: string; files: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), "vpccni-deploy-"));
   const outcome = await compileToDir({
-    paths: [join(REPO, "examples", "policies")],
+    paths:
+      only === undefined
+        ? [join(REPO, "examples", "policies")]
+        : only.map((f) => join(REPO, "examples", "policies", f)),
     outDir: dir,
     namespace: ns,
     cwd: REPO,

@@ -1,8 +1,9 @@
 // Mixed mode end to end: a node whose existing CNI is the reference bridge + host-local, the
 // real install-cni script run against its CNI folder (it keeps bridge's conflist and puts
-// 00-vpccni.conflist in front), the real agent with spec.mode: mixed reading Pod objects from a
-// real kube-apiserver, and the compiled CNI binary called by cnitool in the node namespace.
-// An un-annotated pod gets a bridge IP, an annotated one a VPC IP, on the same node.
+// 00-vpccni.conflist in front), the real agent with spec.mode: mixed, and the compiled CNI binary
+// called by cnitool in the node namespace with the pod's annotations in runtimeConfig, as
+// containerd's CRI passes them (cnitool's CAP_ARGS). No Pod object exists in the API server:
+// the agent reads none. An un-annotated pod gets a bridge IP, an annotated one a VPC IP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import { makeTempDir } from "../../sandbox/janitor.ts";
 import { kubeCall } from "../../sandbox/kube-api.ts";
 import type { PodNs } from "../../sandbox/test-bed.ts";
 import { EmulatedCluster, type EmulatedNode, NETWORK, policyYaml, waitFor } from "../../sandbox/emulated-cluster.ts";
+import { POD_ANNOTATIONS_CAPABILITY } from "../../schema/cni.ts";
 import { NETWORKS_ANNOTATION, NETWORKS_VPC_CNI } from "../../schema/names.ts";
 import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
 
@@ -80,22 +82,6 @@ describe("mixed mode: bridge stays the default, annotated pods get VPC IPs", () 
     // one too, as a default-mode node would have; the mixed install replaces it).
     writeFileSync(join(node.netconf, "10-bridge.conflist"), JSON.stringify(bridgeConflist(ipamDir())));
     install = await installMixed(node);
-    const c = cluster().admin;
-    await kubeCall(c, "POST", "/api/v1/namespaces", {
-      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } },
-    });
-    for (const [name, annotations] of [
-      ["plain", {}],
-      ["vpc", { [NETWORKS_ANNOTATION]: NETWORKS_VPC_CNI }],
-    ] as const)
-      await kubeCall(c, "POST", `/api/v1/namespaces/${NS}/pods`, {
-        body: {
-          apiVersion: "v1",
-          kind: "Pod",
-          metadata: { name, annotations },
-          spec: { nodeName: node.name, containers: [{ name: "c", image: "example.invalid/none" }] },
-        },
-      });
     await node.startAgent();
   }, 120_000);
   afterAll(async () => {
@@ -103,9 +89,19 @@ describe("mixed mode: bridge stays the default, annotated pods get VPC IPs", () 
   }, 60_000);
 
   const pods = new Map<string, { pod: PodNs; ip: string; result: { ips: { address: string }[] } }>();
+  /** The pods' annotations, as kubelet hands them to the runtime; none for "bare". */
+  const annotations: Record<string, Record<string, string> | null | undefined> = {
+    plain: null, // containerd passes null for a pod without annotations
+    plain2: { "kubernetes.io/config.seen": "2026-01-01T00:00:00Z" },
+    vpc: { [NETWORKS_ANNOTATION]: NETWORKS_VPC_CNI, "kubernetes.io/config.source": "api" },
+    bare: undefined,
+  };
   const tool = (cmd: string, name: string) =>
     node.cnitool(cmd, pods.get(name)?.pod.path ?? "", {
       CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${NS};K8S_POD_NAME=${name}`,
+      ...(annotations[name] !== undefined
+        ? { CAP_ARGS: JSON.stringify({ [POD_ANNOTATIONS_CAPABILITY]: annotations[name] }) }
+        : {}),
     });
   const add = async (name: string) => {
     const pod = await node.newPodNamespace(name);
@@ -146,9 +142,30 @@ describe("mixed mode: bridge stays the default, annotated pods get VPC IPs", () 
     const vpcGateway = world.bed.gateway;
     const r = await world.bed.exec(pod.ns, ["ping", "-n", "-q", "-c", "1", "-W", "2", vpcGateway]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    // The agent read the pod's annotation to decide.
+    // The agent decided from the annotations the runtime passed (no Pod object exists).
     expect(node.agentLog()).toContain(`pod ${NS}/vpc has ${NETWORKS_ANNOTATION}: ${NETWORKS_VPC_CNI}`);
     expect(node.agentLog()).toContain(`pod ${NS}/plain does not opt in`);
+    const object = await kubeCall(cluster().admin, "GET", `/api/v1/namespaces/${NS}/pods/vpc`, { allow: [404] });
+    expect(object.status).toBe(404);
+  });
+
+  test("a runtime that passes no annotations: the pod is the delegate's, and a Warning on the Node says why", async () => {
+    const { ip } = await add("bare");
+    expect(ip.startsWith("10.244.7.")).toBe(true);
+    expect((await node.view()).summary.pods).toBe(1);
+    await waitFor("the NoPodAnnotations Event", async () => {
+      const events = await kubeCall(
+        cluster().admin,
+        "GET",
+        `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3D${node.name}`,
+      );
+      return events.json.items.some(
+        (e: { reason: string; message: string }) =>
+          e.reason === "NoPodAnnotations" && e.message.includes(`pod ${NS}/bare`),
+      );
+    });
+    const r = await tool("del", "bare");
+    expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: "" });
   });
 
   test("CHECK passes for both", async () => {
@@ -172,7 +189,7 @@ describe("mixed mode: bridge stays the default, annotated pods get VPC IPs", () 
   });
 
   test("switching off: delegated pods keep their network; once drained, 00-vpccni.conflist goes and bridge's applies again", async () => {
-    const { pod, ip } = await add("plain2"); // not in the API server: delegated too
+    const { pod, ip } = await add("plain2"); // annotations without the networks one: delegated
     node.writePolicy(
       policyYaml("e2e", { mode: "mixed", prebind: { min: 2, max: 4 }, ipCooldown: "0s", enabled: false }),
     );

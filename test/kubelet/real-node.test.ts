@@ -375,4 +375,29 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
     const n1 = nodes().find((n) => n.name === "node1")!;
     await waitFor("node1's pool within rule 1", async () => (await poolSettled(n1)).ok, 90_000);
   }, 360_000);
+
+  test("the agents read no pods: their ServiceAccount may not, and none of their requests was refused", async () => {
+    const ds = (await c.get(`/apis/apps/v1/namespaces/${AGENT_NAMESPACE}/daemonsets`)).items[0];
+    const user = `system:serviceaccount:${AGENT_NAMESPACE}:${ds.spec.template.spec.serviceAccountName}`;
+    for (const [verb, namespace] of [
+      ["list", undefined],
+      ["watch", undefined],
+      ["get", APP],
+    ] as const) {
+      const review = await kubeCall(c.kube.admin, "POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SubjectAccessReview",
+          spec: { user, groups: ["system:serviceaccounts"], resourceAttributes: { verb, resource: "pods", namespace } },
+        },
+      });
+      expect({ verb, allowed: review.json.status.allowed }).toEqual({ verb, allowed: false });
+    }
+    // Every agent container of the suite (the rolling update made new ones): no 403 in its log.
+    for (const n of nodes()) {
+      const ids = (await n.runtime.crictl(["ps", "-a", "--name", "^agent$", "-q"])).split("\n").filter(Boolean);
+      expect(ids.length).toBeGreaterThan(0);
+      for (const id of ids) expect(await n.runtime.containerLogs(id)).not.toMatch(/\b403\b|forbidden/i);
+    }
+  });
 });

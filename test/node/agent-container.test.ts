@@ -67,11 +67,12 @@ describe("the agent container from the image, run by containerd's CRI on two nod
     await clearEniIp();
     // The policy the agents get through its ConfigMap: the emulator as its cloud endpoint, no
     // credentials Secret (the CVM role from the instance's metadata). ipCooldown 0: a freed IP
-    // is ready again at once, so the test can see it back in the pool.
+    // is ready again at once, so the test can see it back in the pool. The emulator serves
+    // plain http on a VPC address: insecureEndpoint, as a test bed's network is one we trust.
     const spec = {
       prebind: { min: 2, max: 4 },
       ipCooldown: "0s",
-      cloud: { endpoint: `http://${world.emulator.endpoint}` },
+      cloud: { endpoint: `http://${world.emulator.endpoint}`, insecureEndpoint: true },
     };
     deployDir = await compileAndApply(c, { policy: POLICY, spec, namespace: NS });
     const started = world.nodes.map(async (n) => {

@@ -28,7 +28,7 @@ test("validates a TypeScript policy without node_modules", async () => {
   const r = await run([binary, "validate", "policies"], { cwd: work });
   expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
     code: 0,
-    stdout: "2 policies in 2 files: 0 errors\n",
+    stdout: "3 policies in 3 files: 0 errors\n",
     stderr: "",
   });
 });
@@ -36,5 +36,5 @@ test("validates a TypeScript policy without node_modules", async () => {
 test("compiles the examples to the committed examples/deploy", async () => {
   const r = await run([binary, "compile", "policies", "--out", "deploy", "--check"], { cwd: work });
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-  expect(r.stdout).toMatch(/^deploy is current \(\d+ files, 2 policies\)\n$/);
+  expect(r.stdout).toMatch(/^deploy is current \(\d+ files, 3 policies\)\n$/);
 });
