@@ -6,123 +6,30 @@
 // standby takes over within 15 s, replays the journal, and every pod gets a distinct address
 // that the cloud holds on the node's ENI.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { EmulatedCluster, type EmulatedNode, waitFor } from "../../sandbox/emulated-cluster.ts";
-import { installFixedIpCrds } from "../../sandbox/fixed-crds.ts";
-import { kubeCall } from "../../sandbox/kube-api.ts";
-import { type ManagedProcess, spawnManaged } from "../../sandbox/process.ts";
 import { LAYOUT } from "../../sandbox/emulated-cloud.ts";
+import { EmulatedCluster, type EmulatedNode, waitFor } from "../../sandbox/emulated-cluster.ts";
 import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
+import { FixedKit } from "./fixed-kit.ts";
 
 const RUN = Date.now().toString(36).slice(-5);
 const NS = `fixed-ctl-${RUN}`;
 const SUITE = { "vpccni-test/suite": `fixed-${RUN}` };
-const GROUP = "/apis/vpccni.io/v1alpha1";
 const WEBHOOK = `vpccni-eni-ip-${RUN}`;
-const ROOT = join(import.meta.dir, "..", "..");
-
-interface ClaimJson {
-  status?: { phase?: string; address?: string; node?: string; eniId?: string; pending?: unknown };
-}
 
 describe("fixed IP mode: controllers, agents and the CNI plugin on real parts", () => {
   // registered before the shared cluster's own afterAll, so that it runs while the cluster is up
   afterAll(async () => {
-    for (const c of controllers.values()) await c.stop(5_000).catch(() => {});
-    const kc = world?.cluster?.admin;
-    if (kc) {
-      for (const name of apiPods)
-        await kubeCall(kc, "DELETE", `/api/v1/namespaces/default/pods/${name}?gracePeriodSeconds=0`, {
-          allow: [404],
-        }).catch(() => {});
-      await kubeCall(kc, "DELETE", `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${WEBHOOK}`, {
-        allow: [404],
-      }).catch(() => {});
-      await kubeCall(kc, "DELETE", `/api/v1/namespaces/${NS}`, { allow: [404] }).catch(() => {});
-    }
+    await kit.tearDown(world?.cluster?.admin);
     await world?.stop();
   }, 60_000);
   const cluster = useSharedCluster();
   let world: EmulatedCluster;
-  const controllers = new Map<string, ManagedProcess>();
-  const apiPods: string[] = [];
-  const admin = () => cluster().admin;
+  const kit = new FixedKit({ namespace: NS, webhook: WEBHOOK }, () => cluster().admin);
   const node = (i: number) => world.nodes[i] as EmulatedNode;
-  const claim = async (name: string): Promise<ClaimJson | null> => {
-    const r = await kubeCall(admin(), "GET", `${GROUP}/namespaces/default/vpcipclaims/${name}`, { allow: [404] });
-    return r.status === 404 ? null : r.json;
-  };
+  const claim = (name: string) => kit.claim(name);
   const podName = (base: string) => `${base}-${RUN}`;
-
-  const startController = (identity: string) => {
-    const n = node(0);
-    const proc = spawnManaged(
-      `controller-${identity}`,
-      [
-        process.execPath,
-        join(ROOT, "cli/main.ts"),
-        "controller",
-        "--namespace",
-        NS,
-        "--identity",
-        identity,
-        "--policy",
-        n.policyFile,
-        "--kubeconfig",
-        admin().path,
-        "--endpoint",
-        `http://${world.emulator.endpoint}`,
-        // the CVM role's credentials from the (emulated) metadata service
-        "--metadata-url",
-        world.emulator.metadataUrl(n.instanceId),
-        "--listen",
-        "127.0.0.1:0",
-        "--health-listen",
-        "off",
-        "--webhook-configuration",
-        WEBHOOK,
-        "--fixed-interval",
-        "30s", // the watches start passes; the tick is the safety net
-        "--log-level",
-        "debug",
-      ],
-      {
-        log: join(world.dir, `controller-${identity}.log`),
-        env: { TENCENTCLOUD_SECRET_ID: "", TENCENTCLOUD_SECRET_KEY: "", NODE_EXTRA_CA_CERTS: "" },
-      },
-    );
-    controllers.set(identity, proc);
-    return proc;
-  };
-  const controllerLog = (identity: string) => {
-    const file = join(world.dir, `controller-${identity}.log`);
-    return existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(-30).join("\n") : "(no log)";
-  };
-  const leader = async (): Promise<string> => {
-    const r = await kubeCall(admin(), "GET", `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/vpccni-controller`, {
-      allow: [404],
-    });
-    return r.status === 404 ? "" : (r.json.spec?.holderIdentity ?? "");
-  };
-
-  /** The pod in the API server (bound to the node, as the scheduler does), then wired by the plugin. */
-  const addPod = async (n: EmulatedNode, name: string, annotations: Record<string, string> = {}) => {
-    await kubeCall(admin(), "POST", "/api/v1/namespaces/default/pods", {
-      body: {
-        metadata: { name, annotations },
-        spec: { nodeName: n.name, containers: [{ name: "c", image: "example.invalid/none" }] },
-      },
-    });
-    apiPods.push(name);
-    return n.addPod(name);
-  };
-  const removePod = async (n: EmulatedNode, name: string) => {
-    await n.delPod(name);
-    await kubeCall(admin(), "DELETE", `/api/v1/namespaces/default/pods/${name}?gracePeriodSeconds=0`, {
-      allow: [404],
-    });
-  };
+  const addPod = (n: EmulatedNode, name: string) => kit.addPod(n, name);
+  const removePod = (n: EmulatedNode, name: string) => kit.removePod(n, name);
   const ping = async (from: EmulatedNode, pod: string, to: string) => {
     const src = from.pods.get(pod);
     if (!src) throw new Error(`no pod ${pod} on ${from.name}`);
@@ -131,26 +38,7 @@ describe("fixed IP mode: controllers, agents and the CNI plugin on real parts", 
   };
 
   beforeAll(async () => {
-    await installFixedIpCrds(admin());
-    await kubeCall(admin(), "POST", "/api/v1/namespaces", { body: { metadata: { name: NS } } });
-    // the controllers keep this configuration's caBundle; it matches no namespace, so it never
-    // calls a webhook of this test (the suite's pods are not admitted through it)
-    await kubeCall(admin(), "POST", "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", {
-      body: {
-        metadata: { name: WEBHOOK },
-        webhooks: [
-          {
-            name: "eni-ip.vpccni.io",
-            admissionReviewVersions: ["v1"],
-            sideEffects: "None",
-            failurePolicy: "Ignore",
-            clientConfig: { service: { name: "vpccni-webhook", namespace: NS, path: "/mutate-pods" } },
-            namespaceSelector: { matchLabels: { "vpccni-test/never": "true" } },
-            rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
-          },
-        ],
-      },
-    });
+    await kit.setUp();
     world = await EmulatedCluster.start({
       nodes: 2,
       cluster: cluster(),
@@ -166,20 +54,16 @@ describe("fixed IP mode: controllers, agents and the CNI plugin on real parts", 
       // the ADD waits for the controller: long enough for a standby to take over
       agentArgs: ["--add-timeout", "40s"],
     });
-    startController("ctl-a");
-    await waitFor("ctl-a to lead", async () => (await leader()) === "ctl-a", 30_000).catch((e: Error) => {
-      throw new Error(`${e.message}\n${controllerLog("ctl-a")}`);
+    kit.world = world;
+    kit.startController("ctl-a");
+    await waitFor("ctl-a to lead", async () => (await kit.leader()) === "ctl-a", 30_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${kit.controllerLog("ctl-a")}`);
     });
-    startController("ctl-b");
+    kit.startController("ctl-b");
     await Promise.all(world.nodes.map((n) => n.startAgent()));
     await waitFor(
       "both node ENIs bound",
-      async () => {
-        const got = await Promise.all(
-          world.nodes.map((n) => kubeCall(admin(), "GET", `${GROUP}/nodeeniconfigs/${n.name}`, { allow: [404] })),
-        );
-        return got.every((r) => r.status === 200 && r.json.status?.eniId);
-      },
+      async () => (await Promise.all(world.nodes.map((n) => kit.nodeEniConfig(n)))).every((c) => c?.status?.eniId),
       60_000,
     );
   }, 180_000);
@@ -210,7 +94,7 @@ describe("fixed IP mode: controllers, agents and the CNI plugin on real parts", 
   });
 
   test("kill -9 of the leader while it assigns: the standby takes over within 15 s, every pod gets a distinct address, nothing leaks", async () => {
-    const before = await leader();
+    const before = await kit.leader();
     const standby = before === "ctl-a" ? "ctl-b" : "ctl-a";
     const names = Array.from({ length: 8 }, (_, i) => podName(`burst-${i}`));
     // the ADDs wait for their claims; the leader dies in the middle of serving them
@@ -221,8 +105,8 @@ describe("fixed IP mode: controllers, agents and the CNI plugin on real parts", 
       30_000,
     );
     const killedAt = Date.now();
-    process.kill(-(controllers.get(before) as ManagedProcess).pgid, "SIGKILL");
-    await waitFor("the standby to lead", async () => (await leader()) === standby, 20_000);
+    await kit.stopController(before, "SIGKILL");
+    await waitFor("the standby to lead", async () => (await kit.leader()) === standby, 20_000);
     const takeover = Date.now() - killedAt;
     expect(takeover).toBeLessThanOrEqual(15_000);
     const wired = await Promise.all(adds);

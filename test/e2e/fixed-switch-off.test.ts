@@ -17,6 +17,7 @@ import { LAYOUT } from "../../sandbox/emulated-cloud.ts";
 import { kubeCall } from "../../sandbox/kube-api.ts";
 import { DELETE_POLICY_ANNOTATION, DRAINED_CONDITION, ENI_IP_RESOURCE } from "../../schema/names.ts";
 import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
+import { drainedCondition, vpccniKernelState } from "./switch-off-kit.ts";
 import { FixedKit, GROUP } from "./fixed-kit.ts";
 
 const RUN = Date.now().toString(36).slice(-5);
@@ -69,34 +70,9 @@ describe("switching fixed IP mode off: controllers and agents drain every node, 
     expect(r.code, `${src.ip} -> ${to}: ${r.stdout}${r.stderr}`).toBe(0);
   };
 
-  const condition = async (n: EmulatedNode) => {
-    const got = await kubeCall(cluster().admin, "GET", `/api/v1/nodes/${n.name}`);
-    const list = (got.json.status?.conditions ?? []) as { type: string; status: string; reason: string }[];
-    return { drained: list.find((c) => c.type === DRAINED_CONDITION), allocatable: got.json.status?.allocatable };
-  };
+  const condition = (node: EmulatedNode) => drainedCondition(cluster().admin, node);
 
-  /** Everything the node namespace holds of vpccni's: rules, ENI tables, ENI links, veths. */
-  const kernel = async (n: EmulatedNode) => {
-    const [rules, routes, links] = await Promise.all(
-      [
-        ["ip", "-json", "rule", "show"],
-        ["ip", "-json", "route", "show", "table", "all"],
-        ["ip", "-json", "link", "show"],
-      ].map(async (cmd) => JSON.parse((await world.bed.exec(n.ns.ns, cmd)).stdout || "[]")),
-    );
-    return {
-      rules: (rules as { priority: number }[]).filter((r) => r.priority === 512 || r.priority === 1536),
-      tables: [
-        ...new Set(
-          (routes as { table?: string }[]).map((r) => Number(r.table)).filter((t) => Number.isInteger(t) && t >= 2000),
-        ),
-      ],
-      // ENI links (eth1, eth2... as the fabric names them) and pod veths (vpc + hash)
-      links: (links as { ifname: string }[])
-        .map((l) => l.ifname)
-        .filter((name) => /^(eth[1-9]\d*|vpc[0-9a-f]{12})$/.test(name)),
-    };
-  };
+  const kernel = vpccniKernelState;
 
   /** The end state the issue asks for, on one node. */
   const expectNothingLeft = async (n: EmulatedNode) => {

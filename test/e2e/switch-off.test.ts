@@ -12,6 +12,7 @@ import { EmulatedCluster, type EmulatedNode, policyYaml, waitFor } from "../../s
 import { kubeCall } from "../../sandbox/kube-api.ts";
 import { DRAINED_CONDITION, ENI_IP_RESOURCE } from "../../schema/names.ts";
 import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
+import { drainedCondition, vpccniKernelState } from "./switch-off-kit.ts";
 
 const SPEC = { prebind: { min: 2, max: 4 }, releaseInterval: "10m", ipCooldown: "0s" };
 /** Pod names unique in the shared API server (the agents' pod GC frees IPs of pods it does not list). */
@@ -62,39 +63,9 @@ describe("switching off: spec.enabled false drains every node, then nothing of v
     expect(r.code, `${src.ip} -> ${to}: ${r.stdout}${r.stderr}`).toBe(0);
   };
 
-  const condition = async (node: EmulatedNode) => {
-    const n = await kubeCall(cluster().admin, "GET", `/api/v1/nodes/${node.name}`);
-    const list = (n.json.status?.conditions ?? []) as {
-      type: string;
-      status: string;
-      reason: string;
-      message: string;
-    }[];
-    return { drained: list.find((c) => c.type === DRAINED_CONDITION), allocatable: n.json.status?.allocatable };
-  };
+  const condition = (node: EmulatedNode) => drainedCondition(cluster().admin, node);
 
-  /** Everything the node namespace holds of vpccni's: rules, ENI tables, ENI links, veths. */
-  const kernel = async (node: EmulatedNode) => {
-    const [rules, routes, links] = await Promise.all(
-      [
-        ["ip", "-json", "rule", "show"],
-        ["ip", "-json", "route", "show", "table", "all"],
-        ["ip", "-json", "link", "show"],
-      ].map(async (cmd) => JSON.parse((await world.bed.exec(node.ns.ns, cmd)).stdout || "[]")),
-    );
-    return {
-      rules: (rules as { priority: number }[]).filter((r) => r.priority === 512 || r.priority === 1536),
-      tables: [
-        ...new Set(
-          (routes as { table?: string }[]).map((r) => Number(r.table)).filter((t) => Number.isInteger(t) && t >= 2000),
-        ),
-      ],
-      // ENI links (eth1, eth2... as the fabric names them) and pod veths (vpc + hash)
-      links: (links as { ifname: string }[])
-        .map((l) => l.ifname)
-        .filter((n) => /^(eth[1-9]\d*|vpc[0-9a-f]{12})$/.test(n)),
-    };
-  };
+  const kernel = vpccniKernelState;
 
   /** The end state the issue asks for, on one node. */
   const expectNothingLeft = async (node: EmulatedNode) => {

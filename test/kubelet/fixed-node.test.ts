@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { requireControlPlane } from "../../sandbox/apiserver.ts";
-import { PAUSE_IMAGE, type PodStatus, requireContainerd } from "../../sandbox/containerd.ts";
+import { PAUSE_IMAGE, requireContainerd } from "../../sandbox/containerd.ts";
 import { LAYOUT, waitFor } from "../../sandbox/emulated-cloud.ts";
 import { kubeCall } from "../../sandbox/kube-api.ts";
 import { type KubeletNode, requireKubelet } from "../../sandbox/kubelet.ts";
@@ -15,6 +15,7 @@ import { requirePrereq } from "../../sandbox/prereq.ts";
 import { AGENT_NAMESPACE, IMAGE_ARCHIVE, RealCluster } from "../../sandbox/real-cluster.ts";
 import { ENI_IP_RESOURCE, ENI_SUBNET_LABEL } from "../../schema/names.ts";
 import { podTcpExchange } from "../node/pod-tcp-kit.ts";
+import { inCidr, sandboxOf } from "./real-node-kit.ts";
 
 const POOL_LABEL = { "node.vpccni.io/pool": "stateful" };
 const NS = "stateful";
@@ -45,23 +46,9 @@ describe("fixed IP mode on real nodes: StatefulSet pods keep their addresses acr
       },
       180_000,
     ).then(async () => (await pod(name)) as ApiPod);
-  const sandboxOf = async (p: ApiPod): Promise<{ node: KubeletNode; sandbox: PodStatus }> => {
-    const node = c.nodes.find((n) => n.name === p.spec.nodeName);
-    if (!node) throw new Error(`pod ${p.metadata.name} is on ${p.spec.nodeName}, not a test node`);
-    for (const id of await node.runtime.podIds()) {
-      const s = await node.runtime.inspectPod(id);
-      if (s.uid === p.metadata.uid && s.state === "SANDBOX_READY") return { node, sandbox: s };
-    }
-    throw new Error(`no ready sandbox of ${p.metadata.name} on ${node.name}`);
-  };
+
   const subnetCidr = () =>
     c.world.emulator.inventory().subnets.find((s) => s.subnetId === LAYOUT.podSubnets[0])?.cidrBlock as string;
-  const inCidr = (ip: string, cidr: string) => {
-    const [base = "", bits = "32"] = cidr.split("/");
-    const n = (x: string) => x.split(".").reduce((a, o) => a * 256 + Number(o), 0);
-    const size = 2 ** (32 - Number(bits));
-    return Math.floor(n(ip) / size) === Math.floor(n(base) / size);
-  };
 
   beforeAll(async () => {
     requireContainerd();
@@ -160,8 +147,8 @@ describe("fixed IP mode on real nodes: StatefulSet pods keep their addresses acr
       const n = c.nodes.find((x) => x.name === p.spec.nodeName) as KubeletNode;
       expect((await n.node.cloud()).ips).toContain(p.status.podIP as string);
     }
-    const a = await sandboxOf(db0);
-    const b = await sandboxOf(db1);
+    const a = await sandboxOf(c.nodes, db0);
+    const b = await sandboxOf(c.nodes, db1);
     expect(await podTcpExchange(b.node.runtime, b.sandbox, a.node.runtime, a.sandbox)).toEqual({
       serverSaw: a.sandbox.ip,
       clientGot: `pong from ${b.sandbox.ip}`,
@@ -212,8 +199,8 @@ describe("fixed IP mode on real nodes: StatefulSet pods keep their addresses acr
       });
       const back = await runningPod("db-1", db1.metadata.uid);
       expect(back.status.podIP).toBe(db1.status.podIP);
-      const s0 = await sandboxOf(after);
-      const s1 = await sandboxOf(back);
+      const s0 = await sandboxOf(c.nodes, after);
+      const s1 = await sandboxOf(c.nodes, back);
       expect(await podTcpExchange(s0.node.runtime, s0.sandbox, s1.node.runtime, s1.sandbox)).toEqual({
         serverSaw: s1.sandbox.ip,
         clientGot: `pong from ${s0.sandbox.ip}`,

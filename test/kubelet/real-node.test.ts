@@ -6,11 +6,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { requireControlPlane } from "../../sandbox/apiserver.ts";
-import { PAUSE_IMAGE, type PodStatus, requireContainerd } from "../../sandbox/containerd.ts";
+import { PAUSE_IMAGE, requireContainerd } from "../../sandbox/containerd.ts";
 import { LAYOUT, waitFor } from "../../sandbox/emulated-cloud.ts";
 import { runOk } from "../../sandbox/exec.ts";
 import { FLUX_FIELD_MANAGER } from "../../sandbox/flux-apply.ts";
-import { ipToInt, parseCidr } from "../../sandbox/ipv4.ts";
 import { kubeCall } from "../../sandbox/kube-api.ts";
 import { type KubeletNode, requireKubelet } from "../../sandbox/kubelet.ts";
 import { paths } from "../../sandbox/paths.ts";
@@ -18,6 +17,7 @@ import { requirePrereq } from "../../sandbox/prereq.ts";
 import { AGENT_NAMESPACE, IMAGE_ARCHIVE, RealCluster } from "../../sandbox/real-cluster.ts";
 import { ENI_IP_INJECTION_LABEL, ENI_IP_RESOURCE } from "../../schema/names.ts";
 import { podTcpExchange } from "../node/pod-tcp-kit.ts";
+import { inCidr, sandboxOf } from "./real-node-kit.ts";
 
 const POOL_LABEL = { "node.vpccni.io/pool": "kubelet" };
 const APP = "web";
@@ -72,26 +72,14 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
     );
   const running = async () => (await appPods()).filter((p) => p.status.phase === "Running");
   /** The pod's sandbox in its node's containerd: its netns, for a TCP check from inside. */
-  const sandboxOf = async (p: ApiPod): Promise<{ node: KubeletNode; sandbox: PodStatus }> => {
-    const node = nodes().find((n) => n.name === p.spec.nodeName);
-    if (!node) throw new Error(`pod ${p.metadata.name} is on ${p.spec.nodeName}, not a test node`);
-    for (const id of await node.runtime.podIds()) {
-      const s = await node.runtime.inspectPod(id);
-      if (s.uid === p.metadata.uid && s.state === "SANDBOX_READY") return { node, sandbox: s };
-    }
-    throw new Error(`no ready sandbox of ${p.metadata.name} on ${node.name}`);
-  };
+
   /** CIDRs of the policy's pod subnets, as the cloud has them. */
   const podSubnets = () =>
     c.world.emulator
       .inventory()
       .subnets.filter((s) => LAYOUT.podSubnets.includes(s.subnetId))
       .map((s) => s.cidrBlock);
-  const inCidr = (ip: string, cidr: string) => {
-    const { base, prefix } = parseCidr(cidr);
-    const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
-    return (ipToInt(ip) & mask) >>> 0 === (ipToInt(base) & mask) >>> 0;
-  };
+
   /** rule 1 on a node: bound within pods + min .. pods + max (capped by the node's maximum). */
   const poolSettled = async (n: KubeletNode) => {
     const v = await n.node.view();
@@ -235,8 +223,8 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
       for (const ip of mine) expect(cloud.ips).toContain(ip!);
     }
     // TCP both ways across the VPC router, between pods of different nodes, no NAT
-    const a = await sandboxOf(pods.find((p) => p.spec.nodeName === "node1")!);
-    const b = await sandboxOf(pods.find((p) => p.spec.nodeName === "node2")!);
+    const a = await sandboxOf(c.nodes, pods.find((p) => p.spec.nodeName === "node1")!);
+    const b = await sandboxOf(c.nodes, pods.find((p) => p.spec.nodeName === "node2")!);
     const ab = await podTcpExchange(b.node.runtime, b.sandbox, a.node.runtime, a.sandbox);
     expect(ab).toEqual({ serverSaw: a.sandbox.ip, clientGot: `pong from ${b.sandbox.ip}` });
     const ba = await podTcpExchange(a.node.runtime, a.sandbox, b.node.runtime, b.sandbox);
@@ -321,8 +309,8 @@ describe("real nodes: kubelet + kube-scheduler + containerd run the compiled man
         .map((p) => p.status.podIP ?? "");
       expect((await n.node.view()).pods.map((x) => x.ip).sort()).toEqual(mine.sort());
     }
-    const a = await sandboxOf(after.find((p) => p.spec.nodeName === "node1")!);
-    const b = await sandboxOf(after.find((p) => p.spec.nodeName === "node2")!);
+    const a = await sandboxOf(c.nodes, after.find((p) => p.spec.nodeName === "node1")!);
+    const b = await sandboxOf(c.nodes, after.find((p) => p.spec.nodeName === "node2")!);
     expect((await podTcpExchange(b.node.runtime, b.sandbox, a.node.runtime, a.sandbox)).clientGot).toBe(
       `pong from ${b.sandbox.ip}`,
     );
