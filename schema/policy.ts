@@ -51,7 +51,8 @@ export const Prebind = z
       .default(5)
       .meta({ description: "Idle IPs the node binds ahead of pods: bound IPs are raised at once to pods + min." }),
     max: z.int().min(0).max(256).default(5).meta({
-      description: "Idle IPs the node may keep: above pods + max, idle IPs are released every releaseInterval.",
+      description:
+        "Idle IPs the node may keep: above pods + max, idle IPs are released every releaseInterval. Keep it above min: with max = min (the 5/5 default) every pod deleted past the surplus is released and bound again, many times the cloud calls of a wider band (docs/pool.md; `vpccni simulate --recommend` picks one from a trace).",
     }),
   })
   .refine((p) => !(p.min > p.max), {

@@ -352,3 +352,17 @@ test("vpccni plan warns when a scale-out would wait minutes for IPs under the ac
   const quick = await vpccni(repo, "plan", ...quota, "--nodes", "5", "policies");
   expect(quick.stdout).not.toContain("new nodes:");
 });
+
+test("vpccni plan notes what prebind.max = prebind.min costs in churn, once for every such policy", async () => {
+  const repo = scratchRepo({
+    "a.yaml": policyYaml("alpha", "a", []),
+    "b.yaml": policyYaml("beta", "b", ["prebind: { min: 3, max: 3 }"]),
+    "c.yaml": policyYaml("gamma", "c", ["prebind: { min: 5, max: 10 }"]),
+  });
+  const r = await vpccni(repo, "plan", "--enis-per-node", "3", "--ips-per-eni", "10", "--nodes", "2", "policies");
+  expect(r.code).toBe(0);
+  const notes = r.stdout.split("\n").filter((l) => l.includes("prebind.max = prebind.min"));
+  expect(notes).toEqual([
+    "note: alpha, beta: prebind.max = prebind.min: every pod deleted past the surplus is released and bound again; on the bundled diurnal trace 5/5 makes 6,469 cloud calls a day against 395 with 5/10 (vpccni simulate --recommend)",
+  ]);
+});

@@ -8,6 +8,7 @@ import { renderPlan } from "../../compiler/plan/table.ts";
 import type { Plan } from "../../compiler/plan/capacity.ts";
 import { settingsFromPolicy } from "../../runtime/pool/index.ts";
 import { estimateScaleOut, slowScaleOutWarning } from "../../simulator/fleet-estimate.ts";
+import { maxEqualsMinNote } from "../../simulator/churn-note.ts";
 import { OUTPUT_OPTION, outputFormat, writeJson } from "../output.ts";
 
 export const help = `Usage: vpccni plan --nodes N | --nodes-per-zone ZONE=N,... [--pods-per-node P]
@@ -157,6 +158,10 @@ export async function run(argv: string[]): Promise<number> {
     );
     if (warning !== null) plan.warnings.push(`${row.policy}: ${warning}`);
   }
+  const churn = maxEqualsMinNote(
+    plan.policies.filter((p) => p.ipMode !== "fixed" && p.prebind.min === p.prebind.max).map((p) => p.policy),
+  );
+  if (churn !== null) plan.notes.push(churn);
   if (format === "json") writeJson(planJson(plan));
   else process.stdout.write(renderPlan(plan));
   return plan.ok ? 0 : 1;

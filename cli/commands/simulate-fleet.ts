@@ -1,8 +1,10 @@
 // `vpccni simulate --fleet`: argv -> runFleetSession. Usage errors exit 2 naming the value.
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { hasErrors, loadPolicies, renderDiagnostics, type PolicySpec } from "../../schema/index.ts";
 import { ACCOUNT_RATE_LIMITS } from "../../simulator/account-buckets.ts";
+import { type LatencyProfile, parseLatencyProfile } from "../../simulator/cloud-model.ts";
 import { RETRY_STRATEGIES, type RetryStrategyName } from "../../simulator/fleet-retry.ts";
 import { runFleetSession } from "../../simulator/fleet-session.ts";
 import { OUTPUT_OPTION, outputFormat } from "../output.ts";
@@ -113,6 +115,22 @@ function count(flag: string, text: string, min: number, max: number): number | s
   return Number.isInteger(n) && n >= min && n <= max
     ? n
     : `${flag} is ${JSON.stringify(text)}; allowed: a whole number from ${min} to ${max}`;
+}
+
+/**
+ * `--latency`: a profile name as it is, or a JSON profile file read and checked; the exit code
+ * after saying why not (through `fail`).
+ */
+export async function latencyOption(
+  value: string,
+  fail: (message: string) => number,
+): Promise<string | LatencyProfile | number> {
+  if (!value.endsWith(".json")) return value;
+  try {
+    return parseLatencyProfile(JSON.parse(await readFile(value, "utf8")), basename(value, ".json"));
+  } catch (error) {
+    return fail(`--latency ${value}: ${(error as Error).message}`);
+  }
 }
 
 /**

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { parseLatencyProfile } from "../../simulator/cloud-model.ts";
 import { runSession } from "../../simulator/session.ts";
 import { OUTPUT_OPTION, outputFormat } from "../output.ts";
-import { fleetHelp, onePolicySpec, runFleet } from "./simulate-fleet.ts";
+import { fleetHelp, latencyOption, onePolicySpec, runFleet } from "./simulate-fleet.ts";
+import { recommendHelp, runRecommendCommand } from "./simulate-recommend.ts";
 
 export const help = `Usage: vpccni simulate --policy P --trace T [--latency fast|typical|slow]
                        [--compare aws] [--aws-warm-ip-target N]
@@ -31,10 +31,12 @@ and report.json into --out (default out/simulate/<trace name>).
                     in docs/pool.md); --json says the same
   --progress        show progress on stderr even when it is not a terminal
 
+${recommendHelp}
 ${fleetHelp}`;
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes("--fleet")) return runFleet(argv);
+  if (argv.includes("--recommend")) return runRecommendCommand(argv);
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -76,17 +78,8 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof warm === "string") return fail(warm);
 
   const traceName = basename(values.trace, extname(values.trace));
-  let latency: Parameters<typeof runSession>[0]["latency"] = values.latency;
-  if (values.latency.endsWith(".json")) {
-    try {
-      latency = parseLatencyProfile(
-        JSON.parse(await readFile(values.latency, "utf8")),
-        basename(values.latency, ".json"),
-      );
-    } catch (error) {
-      return fail(`--latency ${values.latency}: ${(error as Error).message}`);
-    }
-  }
+  const latency = await latencyOption(values.latency, fail);
+  if (typeof latency === "number") return latency;
   const showProgress = values.progress || process.stderr.isTTY === true;
   try {
     const { output, text } = await runSession({
