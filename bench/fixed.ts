@@ -14,7 +14,6 @@
 // beside it. The last line is machine-readable:
 //   fixed p99_ms=<max of allocate and release p99> rss_mb=<RSS after the timed calls>
 import { readFileSync } from "node:fs";
-import { controllerThroughput } from "./fixed-controller.ts";
 import {
   bindNodeEni,
   collectExpired,
@@ -213,6 +212,8 @@ function peerAllocator() {
 async function controllerFigure(): Promise<string> {
   if (process.argv.includes("--no-controller")) return "not measured (--no-controller)";
   try {
+    // loaded only now: its modules (client-node, the emulator) are not the allocator's memory
+    const { controllerThroughput } = await import("./fixed-controller.ts");
     const f = await controllerThroughput();
     return `${f.claimsPerS.toFixed(1)} claims/s (${f.pods} claims, ${f.passes} passes); peer, the same cloud calls alone one per pod: ${f.peerAssignsPerS.toFixed(1)}/s; ratio controller/peer=${f.ratio.toFixed(2)}`;
   } catch (e) {

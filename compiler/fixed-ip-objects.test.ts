@@ -78,6 +78,25 @@ describe("ipMode: fixed", () => {
     expect(pod.volumes.find((v: { name: string }) => v.name === "policy").configMap.name).toBe("vpccni-policy-beta");
   });
 
+  test("the controller rolls when what it reads of its policy changes: all of the fixed policy; only the cloud settings in shared mode", async () => {
+    const digest = async (files: Record<string, string>) =>
+      doc(await compiled(files), "41-deployment-vpccni-controller.yaml").spec.template.metadata.annotations[
+        "vpccni.io/policy-digest"
+      ];
+    const fixed = (extra: string[]) => ({
+      ...shared,
+      "b.yaml": policyYaml("beta", "b", ["ipMode: fixed", "fixedIp: { reclaim: Never }", ...extra]),
+    });
+    // fixed mode: any change of the fixed policy (the controller runs its pool)
+    expect(await digest(fixed(["releaseInterval: 10m"]))).not.toBe(await digest(fixed([])));
+    // shared mode: the pool settings are the agents' business, the cloud settings the sweep's
+    const base = await digest(shared);
+    expect(await digest({ "a.yaml": policyYaml("alpha", "a", ["releaseInterval: 10m"]) })).toBe(base);
+    expect(
+      await digest({ "a.yaml": policyYaml("alpha", "a", ["cloud:", "  endpoint: vpc.internal.tencentcloudapi.com"]) }),
+    ).not.toBe(base);
+  });
+
   test("the controller's roles: the shared requests plus the fixed passes', each rule with its why", async () => {
     const files = await compiled(mixedPools);
     const rules = (f: string) =>
