@@ -38,7 +38,7 @@ export interface DaemonSetInput {
 /**
  * Root in the host network namespace with two capabilities. NET_ADMIN: ENI links, route
  * tables, rules, veths, neighbours and net sysctls. SYS_ADMIN: the agent wires each pod, so it
- * enters the pod's network namespace (setns, through `ip -n` / nsenter), which the kernel
+ * enters the pod's network namespace (setns, through `nsenter --net`), which the kernel
  * allows only with CAP_SYS_ADMIN. No NET_RAW: netlink needs none, and the agent sends no ARP
  * or ICMP and runs no iptables. Not privileged: no devices, the rest of /proc stays masked.
  */

@@ -93,7 +93,15 @@ export function emulatorConfig(
   };
 }
 
-/** A policy for the sandbox's cloud: the layout's IDs plus `spec` overrides. */
+/**
+ * The sandbox's budget of mutating calls per node. A test bed of a few nodes owns the whole
+ * emulated account (Assign at 100/s), and its suites churn far more than a real node (64
+ * parallel ADDs, chaos kills): the default fair share of a 1,000-node cluster (0.1/s after a
+ * burst of 20) would make them crawl. Real clusters keep the default.
+ */
+export const SANDBOX_RATE_LIMITS = { mutationsPerSecond: 50, burst: 100 };
+
+/** A policy for the sandbox's cloud: the layout's IDs plus `spec` overrides (`cloud` merged). */
 export function policyYaml(name: string, spec: Record<string, unknown> = {}, layout = LAYOUT): string {
   return stringify({
     apiVersion: "vpccni.io/v1alpha1",
@@ -105,6 +113,7 @@ export function policyYaml(name: string, spec: Record<string, unknown> = {}, lay
       vpcId: layout.vpcId,
       subnets: layout.podSubnets,
       ...spec,
+      cloud: { rateLimits: SANDBOX_RATE_LIMITS, ...(spec.cloud as Record<string, unknown> | undefined) },
     },
   });
 }

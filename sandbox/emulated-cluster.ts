@@ -8,6 +8,8 @@ import { join, resolve } from "node:path";
 import { type Emulator, type EmulatorConfigInput, startEmulator } from "../emulator/index.ts";
 import type { PoolView } from "../runtime/agent/introspect.ts";
 import { NetnsFabric } from "./vpc-fabric.ts";
+import { DEFAULT_NETNS_DIRS } from "../runtime/agent/netns-guard.ts";
+import { Containerd } from "./containerd.ts";
 import { buildCni } from "./cni-build.ts";
 import type { Cluster } from "./apiserver.ts";
 import { kubeCall } from "./kube-api.ts";
@@ -72,6 +74,10 @@ export class EmulatedNode {
   get socket(): string {
     return join(this.dir, "run", "cni.sock");
   }
+  /** The folder for a containerd of this node (startContainerd's `dir`): its pod netns are admitted. */
+  get criDir(): string {
+    return join(this.dir, "cri");
+  }
   /** This node's /etc/cni/net.d: the conflist names this node's agent socket. */
   get netconf(): string {
     return join(this.dir, "net.d");
@@ -84,8 +90,11 @@ export class EmulatedNode {
     require("node:fs").renameSync(`${this.policyFile}.tmp`, this.policyFile);
   }
 
-  /** Starts `vpccni agent` for this node and waits until its socket answers. */
-  async startAgent(): Promise<void> {
+  /**
+   * Starts `vpccni agent` for this node and waits until its socket answers. `prefix` runs it
+   * through another command (`nsenter -t PID -m --`: a mount namespace with a small disk).
+   */
+  async startAgent(opts: { prefix?: string[] } = {}): Promise<void> {
     const w = this.world;
     if (w.opts.listen && this.listenPort === null) this.listenPort = await freePort();
     const args = [
@@ -108,6 +117,8 @@ export class EmulatedNode {
       `http://${w.emulator.endpoint}`,
       "--netns",
       this.ns.ns,
+      // Pod netns: the test bed's (/var/run/netns) and those of a containerd on this node.
+      ...[...DEFAULT_NETNS_DIRS, Containerd.netnsDir(this.criDir)].flatMap((d) => ["--netns-dir", d]),
       // Switching off removes vpccni's conflist from this node's CNI folder.
       "--cni-conf-dir",
       this.netconf,
@@ -121,7 +132,10 @@ export class EmulatedNode {
     // agent finds the cluster CA itself, as in a pod.
     const env = { TENCENTCLOUD_SECRET_ID: "", TENCENTCLOUD_SECRET_KEY: "", NODE_EXTRA_CA_CERTS: "" };
     // The harness's leash: the agent dies with the test process, even a SIGKILLed one.
-    const agent = spawnManaged(`agent-${this.name}`, args, { log: join(this.dir, "agent.log"), env });
+    const agent = spawnManaged(`agent-${this.name}`, [...(opts.prefix ?? []), ...args], {
+      log: join(this.dir, "agent.log"),
+      env,
+    });
     this.agent = agent;
     this.agentExit = null;
     void agent.exited.then((code) => {

@@ -121,6 +121,20 @@ export const SecretRef = z.strictObject({
     .meta({ description: "Namespace of the Secret. Unset: the namespace vpccni is deployed into." }),
 });
 
+export const RateLimits = z.strictObject({
+  // At least one call in about 17 minutes (the budget waits, it never refuses: 0 would stop
+  // the node), at most the account's own limit per action.
+  mutationsPerSecond: z.number().min(0.001).max(100).meta({
+    description:
+      "Mutating calls per second the node's agent may make, all actions together (Create, Attach, Detach, Delete ENI; Assign, Unassign IPs). Calls beyond it wait; none fails.",
+  }),
+  burst: z
+    .int()
+    .min(1)
+    .max(1000)
+    .meta({ description: "Mutating calls the node may make at once after a quiet spell, before the rate paces it." }),
+});
+
 export const Cloud = z
   .strictObject({
     credentialsSecretRef: SecretRef.optional().meta({
@@ -140,6 +154,10 @@ export const Cloud = z
     insecureEndpoint: z.boolean().optional().meta({
       description:
         "Allow a plain http:// endpoint on a host that is not loopback. The requests are signed but not encrypted: anyone on the path reads the answers and can forge them, and the agent writes the addresses and CIDRs they carry into the node's routes. Only for an emulator or a test bed on a network you trust. Unset: refused.",
+    }),
+    rateLimits: RateLimits.optional().meta({
+      description:
+        "The node's budget of mutating VPC API calls, shared by every node of the account (docs/pool.md, Fleet scale). Unset: 0.1 calls/s with a burst of 20, the fair share that keeps a 1,000-node cluster under the account's 100 calls/s. Raise it for small clusters that own the account; the fixed-IP controller has its own limits.",
     }),
   })
   .superRefine((cloud, ctx) => {
@@ -161,6 +179,10 @@ export const DataPlane = z.strictObject({
   manageRpFilter: z.boolean().default(true).meta({
     description:
       "Set rp_filter to 0 on all, the primary interface and every ENI. Reverse-path filtering drops pod traffic that leaves through a secondary ENI.",
+  }),
+  podMetadataAccess: z.boolean().default(false).meta({
+    description:
+      "Let pods reach the CVM instance metadata service (169.254.0.23), which hands out the node role's temporary credentials. false: a prohibit route in every ENI route table drops pods' packets to it; the node itself still reaches it. Read when the agent starts.",
   }),
 });
 
@@ -310,7 +332,7 @@ export const Spec = z
     cloud: Cloud.default({ endpoint: "vpc.tencentcloudapi.com" }).meta({
       description: "How the node reaches the Tencent Cloud VPC API.",
     }),
-    dataPlane: DataPlane.default({ routeTableBase: 2000, manageRpFilter: true }).meta({
+    dataPlane: DataPlane.default({ routeTableBase: 2000, manageRpFilter: true, podMetadataAccess: false }).meta({
       description: "Node data plane settings.",
     }),
     monitoring: Monitoring.optional().meta({

@@ -88,7 +88,13 @@ test("vpccni simulate --fleet --json runs a small scale-out per strategy and wri
   expect(r.code).toBe(0);
   const doc = JSON.parse(r.stdout);
   expect(doc.version).toBe("vpccni-fleet-report/1");
-  expect(doc.reports.map((x: { strategy: string }) => x.strategy)).toEqual(["naive", "current", "jitter", "aws"]);
+  expect(doc.reports.map((x: { strategy: string }) => x.strategy)).toEqual([
+    "naive",
+    "previous",
+    "jitter",
+    "aws",
+    "coordinator",
+  ]);
   for (const report of doc.reports) expect(report.pods).toEqual({ asked: 200, served: 200, unserved: 0 });
   expect(doc.files.png).toBe(join(out, "fleet.png"));
 });
@@ -97,7 +103,7 @@ test("vpccni simulate --fleet: bad values are usage errors (2) naming the value 
   const base = ["simulate", "--fleet", "--policy", "examples/policies/general.yaml"];
   const cases: [string[], string][] = [
     [["--nodes", "0"], '--nodes is "0"; allowed: a whole number from 1 to 100000'],
-    [["--retry", "hard"], '--retry is "hard"; allowed: naive, current, jitter, aws, all'],
+    [["--retry", "hard"], '--retry is "hard"; allowed: naive, previous, jitter, aws, coordinator, all'],
     [["--node-quota", "3"], '--node-quota is "3"; allowed: ENIS:IPS, both >= 1, e.g. 3:20'],
     [["--rate", "Attach=5"], '--rate is "Attach=5"; allowed: ACTION=N with ACTION one of AssignPrivateIpAddresses'],
   ];

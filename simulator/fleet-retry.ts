@@ -1,10 +1,13 @@
 // How an agent retries a throttled call (RequestLimitExceeded), as compared in `simulate --fleet`.
 // Each strategy answers, after the n-th throttled attempt of one call, how long to wait before
 // the next one, or null to give up (the pool engine then backs the whole decision off).
+// "jitter" is what the agent does (runtime/cloud/retry.ts and caller.ts): the same constants
+// and delay function, imported from schema/cloud-budget.ts, where both may reach them.
+import { DEFAULT_NODE_BUDGET, fullJitterMs, THROTTLED_RETRY } from "../schema/cloud-budget.ts";
 import type { Rng } from "../runtime/pool/index.ts";
 
-export type RetryStrategyName = "naive" | "current" | "jitter" | "aws";
-export const RETRY_STRATEGIES: readonly RetryStrategyName[] = ["naive", "current", "jitter", "aws"];
+export type RetryStrategyName = "naive" | "previous" | "jitter" | "aws" | "coordinator";
+export const RETRY_STRATEGIES: readonly RetryStrategyName[] = ["naive", "previous", "jitter", "aws", "coordinator"];
 
 export interface RetryStrategy {
   name: RetryStrategyName;
@@ -14,27 +17,30 @@ export interface RetryStrategy {
   nodeBudget?: { perSecond: number; burst: number };
   /** AWS SDK retry quota: tokens a node holds, spent per throttled retry, refunded on success. */
   retryQuota?: { capacity: number; cost: number; refund: number };
+  /**
+   * An ideal cluster-wide coordinator: every call waits for a slot of the account's own limit,
+   * handed out first come first served across the fleet (the limit divided among the nodes that
+   * need calls at each moment), so none is refused. A bound, not a design.
+   */
+  coordinated?: boolean;
 }
 
-/** Full jitter: uniform in [0, min(cap, base x 2^(n-1))) (AWS architecture blog, 2015). */
-function fullJitter(base: number, cap: number, failures: number, rng: Rng): number {
-  return rng() * Math.min(cap, base * 2 ** (failures - 1));
+/** A node budget as the policy states it (spec.cloud.rateLimits; unset: the default share). */
+export interface NodeRateLimits {
+  mutationsPerSecond: number;
+  burst: number;
 }
 
-/**
- * The per-node budget of the "jitter" strategy: a fair share of the account limit that keeps a
- * 1,000-node cluster under 100 Assign calls/s (0.1/s each), with a burst that covers a new
- * node's first pods (prebind 5 + 50 pods = 6 Assign calls, plus a few ENIs).
- */
-export const NODE_BUDGET = { perSecond: 0.1, burst: 20 };
+const jitter = (n: number, rng: Rng) =>
+  n >= THROTTLED_RETRY.attempts ? null : fullJitterMs(THROTTLED_RETRY.baseMs, THROTTLED_RETRY.maxMs, n, rng);
 
-export function retryStrategy(name: RetryStrategyName): RetryStrategy {
+export function retryStrategy(name: RetryStrategyName, budget: NodeRateLimits = DEFAULT_NODE_BUDGET): RetryStrategy {
   switch (name) {
     // Retry at once (100 ms), forever: what a loop without back-off does.
     case "naive":
       return { name, delayMs: () => 100 };
-    // runtime/cloud/retry.ts today: 6 attempts, 100 ms x 2^n capped at 5 s, equal jitter.
-    case "current":
+    // The agent's retry before full jitter: 6 attempts, 100 ms x 2^n capped at 5 s, equal jitter.
+    case "previous":
       return {
         name,
         delayMs: (n, rng) => {
@@ -43,21 +49,24 @@ export function retryStrategy(name: RetryStrategyName): RetryStrategy {
           return cap / 2 + rng() * (cap / 2);
         },
       };
-    // Capped exponential back-off with full jitter (base 1 s, cap 60 s, 8 attempts) and the
-    // per-node budget.
+    // The agent now: capped exponential back-off with full jitter (base 1 s, cap 60 s, 8
+    // attempts) and the per-node budget of mutating calls.
     case "jitter":
       return {
         name,
-        delayMs: (n, rng) => (n >= 8 ? null : fullJitter(1_000, 60_000, n, rng)),
-        nodeBudget: NODE_BUDGET,
+        delayMs: jitter,
+        nodeBudget: { perSecond: budget.mutationsPerSecond, burst: budget.burst },
       };
     // The AWS SDK's standard mode: 3 attempts, full jitter (base 100 ms, cap 20 s), a retry
     // quota of 500 tokens (5 per throttled retry, 1 back per success).
     case "aws":
       return {
         name,
-        delayMs: (n, rng) => (n >= 3 ? null : fullJitter(100, 20_000, n, rng)),
+        delayMs: (n, rng) => (n >= 3 ? null : fullJitterMs(100, 20_000, n, rng)),
         retryQuota: { capacity: 500, cost: 5, refund: 1 },
       };
+    // What if: the controller hands out the account's limits (not built; docs/fleet.md).
+    case "coordinator":
+      return { name, delayMs: jitter, coordinated: true };
   }
 }

@@ -35,6 +35,7 @@ export async function runFleetSession(input: FleetSessionInput): Promise<{ outpu
       settings,
       quota: input.quota,
       strategy,
+      nodeBudget: input.spec.cloud.rateLimits,
       seed: input.seed,
       rates: input.rates,
       pollTasks: input.pollTasks,

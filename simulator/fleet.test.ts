@@ -5,7 +5,7 @@ import { settingsFromPolicy } from "../runtime/pool/index.ts";
 import { VpcCniPolicy } from "../schema/policy.ts";
 import { AccountBuckets, WaitingBucket } from "./account-buckets.ts";
 import { type FleetOptions, simulateFleet } from "./fleet.ts";
-import { RETRY_STRATEGIES } from "./fleet-retry.ts";
+import { RETRY_STRATEGIES, retryStrategy } from "./fleet-retry.ts";
 
 const spec = (prebind = { min: 5, max: 5 }) =>
   VpcCniPolicy.parse({
@@ -157,5 +157,36 @@ describe("simulateFleet", () => {
       ),
       { numRuns: 40, seed: 19 },
     );
+  });
+});
+
+describe("the agent's retry, the per-node budget and the ideal coordinator", () => {
+  test('"jitter" is what the agent does: the same delays, attempts and default budget as runtime/cloud', async () => {
+    const { backoffMs, THROTTLED_RETRY } = await import("../runtime/cloud/retry.ts");
+    const { nodeBudget } = await import("../runtime/cloud/caller.ts");
+    const s = retryStrategy("jitter");
+    for (const r of [0, 0.3, 0.999])
+      for (let n = 1; n < THROTTLED_RETRY.attempts; n++)
+        expect(s.delayMs(n, () => r)).toBe(backoffMs(THROTTLED_RETRY, n, () => r));
+    expect(s.delayMs(THROTTLED_RETRY.attempts, () => 0.5)).toBeNull(); // the agent's last attempt
+    expect(s.nodeBudget).toEqual(nodeBudget(undefined));
+    expect(retryStrategy("jitter", { mutationsPerSecond: 3, burst: 4 }).nodeBudget).toEqual({ perSecond: 3, burst: 4 });
+  });
+
+  test("a node budget of one call per 20 s after a burst of 1 paces a node's mutating calls", () => {
+    const loose = simulateFleet(options({ nodes: 1, pods: 30 }));
+    const tight = simulateFleet(options({ nodes: 1, pods: 30, nodeBudget: { mutationsPerSecond: 0.05, burst: 1 } }));
+    expect(tight.pods.served).toBe(30);
+    // 30 pods take at least 3 Assign calls of 10 IPs after the first: >= 60 s apart from it
+    expect(tight.lastPodS).toBeGreaterThan(loose.lastPodS + 40);
+    expect(tight.throttled).toBe(0);
+  });
+
+  test("the ideal coordinator hands out the account's limit: no call is ever refused", () => {
+    const r = simulateFleet(
+      options({ nodes: 60, pods: 20, strategy: "coordinator", rates: { AssignPrivateIpAddresses: 5 } }),
+    );
+    expect(r.pods.unserved).toBe(0);
+    expect(r.throttled).toBe(0);
   });
 });

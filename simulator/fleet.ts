@@ -21,10 +21,11 @@ import {
   seededRng,
   summary,
 } from "../runtime/pool/index.ts";
-import { AccountBuckets, WaitingBucket } from "./account-buckets.ts";
+import { MUTATING_ACTIONS } from "../schema/cloud-budget.ts";
+import { ACCOUNT_RATE_LIMITS, AccountBuckets, WaitingBucket } from "./account-buckets.ts";
 import { callsOf } from "./cloud-model.ts";
 import { Heap } from "./heap.ts";
-import { type RetryStrategy, retryStrategy, type RetryStrategyName } from "./fleet-retry.ts";
+import { type NodeRateLimits, type RetryStrategy, retryStrategy, type RetryStrategyName } from "./fleet-retry.ts";
 import { type FleetReport, FleetMetrics } from "./fleet-metrics.ts";
 
 /** The emulator's default async task times (emulator/config.ts asyncMs), ms per action. */
@@ -58,6 +59,8 @@ export interface FleetOptions {
   settings: PoolSettings;
   quota: Quota;
   strategy: RetryStrategyName;
+  /** The policy's spec.cloud.rateLimits, which "jitter" spends as the agent does; unset: the default. */
+  nodeBudget?: NodeRateLimits;
   seed: number;
   /** Per-action account limits over the documented ones (calls/s; 0 lifts a limit). */
   rates?: Record<string, number>;
@@ -75,6 +78,8 @@ interface Op {
   steps: string[];
   step: number;
   failures: number;
+  /** The next attempt already waited for its budget (the node's, or the coordinator's slot). */
+  paced?: boolean;
 }
 
 type Event =
@@ -93,8 +98,13 @@ interface FleetNode {
 
 export function simulateFleet(opts: FleetOptions): FleetReport {
   const sc = opts.scenario;
-  const strategy: RetryStrategy = retryStrategy(opts.strategy);
+  const strategy: RetryStrategy = retryStrategy(opts.strategy, opts.nodeBudget);
   const account = new AccountBuckets(opts.rates);
+  // The ideal coordinator: one queue per limited action, at the account's own rate and burst.
+  const slots = new Map<string, WaitingBucket>();
+  if (strategy.coordinated)
+    for (const [action, rate] of Object.entries({ ...ACCOUNT_RATE_LIMITS, ...opts.rates }))
+      if (rate > 0) slots.set(action, new WaitingBucket(rate, Math.max(1, rate)));
   const rng: Rng = seededRng(opts.seed);
   const allocRng = seededRng(opts.seed ^ 0x5bd1e995);
   const jitterRng = seededRng(opts.seed ^ 0x1b873593);
@@ -127,10 +137,10 @@ export function simulateFleet(opts: FleetOptions): FleetReport {
   const subnets = Object.fromEntries(opts.settings.subnets.map((id) => [id, 1_000_000]));
 
   const attempt = (op: Op, t: number) => heap.push({ t, seq: seq++, kind: "call", op });
-  const startOp = (op: Op, t: number) => {
-    const n = nodes[op.node] as FleetNode;
-    const action = op.steps[0] as string;
-    attempt(op, n.budget !== null && action !== TASK_POLL ? n.budget.reserve(t) : t);
+  /** When an attempt due at `t` may go: the agent takes its budget as the attempt starts, retries too. */
+  const pacedAt = (n: FleetNode, action: string, t: number): number => {
+    if (n.budget !== null && MUTATING_ACTIONS.has(action)) return n.budget.reserve(t);
+    return slots.get(action)?.reserve(t) ?? t;
   };
   const stepsOf = (d: Decision) => callsOf(d).flatMap((a) => (pollTasks ? [a, TASK_POLL] : [a]));
 
@@ -155,7 +165,7 @@ export function simulateFleet(opts: FleetOptions): FleetReport {
     serve(i, n, t);
     const planned = plan(n.state, t);
     n.state = planned.state;
-    for (const d of planned.decisions) startOp({ node: i, decision: d, steps: stepsOf(d), step: 0, failures: 0 }, t);
+    for (const d of planned.decisions) attempt({ node: i, decision: d, steps: stepsOf(d), step: 0, failures: 0 }, t);
     const wake = nextWakeAt(n.state, t);
     if (wake !== null && (n.wakeAt === null || n.wakeAt <= t || wake < n.wakeAt)) {
       heap.push({ t: wake, seq: seq++, kind: "wake", node: i });
@@ -181,6 +191,15 @@ export function simulateFleet(opts: FleetOptions): FleetReport {
   const call = (op: Op, t: number) => {
     const n = nodes[op.node] as FleetNode;
     const action = op.steps[op.step] as string;
+    if (op.paced !== true) {
+      const at = pacedAt(n, action, t);
+      if (at > t) {
+        op.paced = true;
+        attempt(op, at);
+        return;
+      }
+    }
+    op.paced = false;
     if (!account.take(action, t)) {
       metrics.call(action, t, true);
       op.failures++;
@@ -208,8 +227,7 @@ export function simulateFleet(opts: FleetOptions): FleetReport {
     // A task poll comes when the task is expected done; without polls the wait is the same.
     const nextAt = t + RTT_MS + (ASYNC_MS[action] ?? 0);
     if (op.step < op.steps.length) {
-      const next = op.steps[op.step] as string;
-      attempt(op, n.budget !== null && next !== TASK_POLL ? n.budget.reserve(nextAt) : nextAt);
+      attempt(op, nextAt);
     } else if (op.decision === null) {
       n.state = createState({ settings: opts.settings, quota: opts.quota, subnets });
       settle(op.node, n, nextAt);
@@ -224,7 +242,7 @@ export function simulateFleet(opts: FleetOptions): FleetReport {
     if (metrics.allServed() && e.t > metrics.lastServedAt() + 60_000) break;
     switch (e.kind) {
       case "join":
-        startOp({ node: e.node, decision: null, steps: [LIMIT_READ], step: 0, failures: 0 }, e.t);
+        attempt({ node: e.node, decision: null, steps: [LIMIT_READ], step: 0, failures: 0 }, e.t);
         break;
       case "pod": {
         const n = nodes[e.node] as FleetNode;

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { Agent } from "../../runtime/agent/agent.ts";
 import { POD_GC_INTERVAL_MS } from "../../runtime/agent/pod-gc.ts";
 import { createLogger, type Level } from "../../runtime/agent/log.ts";
+import { AGENT_UMASK } from "../../runtime/agent/private-dirs.ts";
 import { DEFAULT_SOCKET } from "../../runtime/cni/protocol.ts";
 import { clusterCaFile } from "../../runtime/kube/ca-env.ts";
 import { KubeClient } from "../../runtime/kube/client.ts";
@@ -43,6 +44,11 @@ Options (environment variable in brackets):
                            when the policy switches vpccni off, the agent
                            removes its conflist there once the node is
                            drained (the DaemonSet gives /host/etc/cni/net.d)
+  --netns-dir DIR          a folder where the container runtime makes pod
+                           network namespaces; CNI ADD and CHECK enter only a
+                           file under one (or /proc/<pid>/ns/net of a pod
+                           process). Repeatable (default /var/run/netns and
+                           /run/netns)
   --netns NAME             act in this network namespace instead of the
                            agent's own (tests, demo)
   --primary-interface IF   the primary ENI's link when none has the primary
@@ -76,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       "device-plugin-dir": { type: "string" },
       "cni-conf-dir": { type: "string" },
       netns: { type: "string" },
+      "netns-dir": { type: "string", multiple: true },
       "primary-interface": { type: "string", default: "eth0" },
       "add-timeout": { type: "string", default: formatDuration(ADD_TIMEOUT_MS) },
       "pod-gc-interval": { type: "string", default: formatDuration(POD_GC_INTERVAL_MS) },
@@ -115,6 +122,8 @@ export async function run(argv: string[]): Promise<number> {
     const ca = clusterCaFile(values.kubeconfig);
     if (ca) return restartWith({ NODE_EXTRA_CA_CERTS: ca });
   }
+  // Before any file is made: the state, the socket and their folders are root's alone.
+  process.umask(AGENT_UMASK);
   const log = createLogger({ level, base: { component: "vpccni-agent", node: nodeName } });
   const agent = new Agent({
     policyFile: values.policy as string,
@@ -129,6 +138,7 @@ export async function run(argv: string[]): Promise<number> {
     devicePluginDir: values["device-plugin-dir"],
     cniConfDir: values["cni-conf-dir"],
     netns: values.netns,
+    netnsDirs: values["netns-dir"],
     primaryInterface: values["primary-interface"] as string,
     addTimeoutMs,
     podGcIntervalMs,

@@ -11,7 +11,7 @@ import { OUTPUT_OPTION, outputFormat } from "../output.ts";
 
 export const fleetHelp = `Usage: vpccni simulate --fleet --policy P [--nodes N] [--pods P]
                        [--join-over S] [--node-quota ENIS:IPS]
-                       [--retry naive|current|jitter|aws|all]
+                       [--retry naive|previous|jitter|aws|coordinator|all]
                        [--rate ACTION=N]... [--no-task-poll]
                        [--seed N] [--output text|json] [--out DIR]
 
@@ -28,7 +28,8 @@ See docs/fleet.md.
   --join-over S      the nodes join over S seconds (default 60)
   --node-quota E:I   ENIs per node for pods and IPs per ENI (default 3:20)
   --retry R          the agent's retry of RequestLimitExceeded (default
-                     jitter); all compares every strategy
+                     jitter, what the agent does, with the policy's
+                     spec.cloud.rateLimits); all compares every strategy
   --rate ACTION=N    an account limit in calls/s (0 lifts it), repeatable,
                      e.g. --rate AttachNetworkInterface=100
   --no-task-poll     agents confirm tasks without DescribeVpcTaskResult

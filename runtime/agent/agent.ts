@@ -2,7 +2,7 @@
 // on, reconciles what it remembers with the cloud, the kernel and Kubernetes, then serves the
 // CNI plugin and keeps the pool, the data plane and the Node's extended resource current.
 // That is shared IP mode; with spec.ipMode fixed it hands the node to FixedAgent (fixed-agent.ts).
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { VpcCniPolicy } from "../../schema/index.ts";
 import { TAG_CLUSTER, TAG_CREATED_AT, TAG_NODE } from "../cloud/tencent.ts";
 import type { Subnet, VpcApi } from "../cloud/types.ts";
@@ -26,6 +26,8 @@ import { FixedAgent } from "./fixed-agent.ts";
 import { PoolDriver } from "./driver.ts";
 import { CloudExecutor, type NodeIdentity } from "./executor.ts";
 import { type AgentServers, startServers } from "./http.ts";
+import { agentNetnsRule } from "./netns-guard.ts";
+import { privateDir } from "./private-dirs.ts";
 import { poolView } from "./introspect.ts";
 import { ADD_TIMEOUT_MS, pluginTimeoutMs } from "../../schema/cni.ts";
 import { KubeSync } from "./kube-sync.ts";
@@ -37,7 +39,9 @@ import { isManaged, subnetsToWatch, toInventory } from "./inventory.ts";
 import { Maintenance } from "./maintenance.ts";
 import { AgentMetrics } from "./metrics.ts";
 import { describeRejection, PolicyWatcher, readPolicyFile } from "./policy-file.ts";
-import { NodeStore } from "./store.ts";
+import { NodeStore, StoreFaultError } from "./store.ts";
+import { StoreHealth } from "./store-health.ts";
+import { diskFault } from "./store-fault.ts";
 import { ownerAnswers } from "./opt-in.ts";
 import { poolDrain } from "./pool-drain.ts";
 import { drainedBefore, SwitchOff } from "./switch-off.ts";
@@ -67,6 +71,8 @@ export interface AgentOptions {
    * from it. undefined: the conflist is left in place (logged).
    */
   cniConfDir?: string;
+  /** Folders of pod netns files (`--netns-dir`); default DEFAULT_NETNS_DIRS (netns-guard.ts). */
+  netnsDirs?: string[];
   /** Node namespace the data plane acts in; undefined: the agent's own (production). */
   netns?: string;
   primaryInterface: string;
@@ -84,6 +90,7 @@ export class Agent {
   /** Fixed IP mode: the cluster controller owns the addresses; this node runs no pool (fixed-agent.ts). */
   private fixed?: FixedAgent;
   private store?: NodeStore;
+  private storeHealth?: StoreHealth;
   private driver?: PoolDriver;
   private servers?: AgentServers;
   private watcher?: PolicyWatcher;
@@ -123,8 +130,21 @@ export class Agent {
     // drains them instead of forgetting them (which would cut the pods off and leak the ENIs).
     const [limits, enis] = await Promise.all([api.instanceLimits(instanceId), api.listEnis(instanceId)]);
     // What this node remembers: its ENIs stay managed whatever the policy lists now.
-    const store = new NodeStore(join(opts.stateDir, "node.db"));
+    const dbPath = join(opts.stateDir, "node.db");
+    try {
+      privateDir(opts.stateDir);
+    } catch (error) {
+      const fault = diskFault(error, dbPath); // a read-only or full disk: say so in one line
+      throw fault ? new StoreFaultError(fault) : error;
+    }
+    privateDir(dirname(opts.socket));
+    const store = new NodeStore(dbPath);
     this.store = store;
+    // A store that cannot take a write now would lose the first decision: refuse to start.
+    const fault = store.probe();
+    if (fault) throw new StoreFaultError(fault);
+    const storeHealth = new StoreHealth({ store, log, onRecovered: () => this.driver?.kick() });
+    this.storeHealth = storeHealth;
     const saved = store.loadPool();
     const managed = isManaged(policy, new Set(saved?.enis.map((e) => e.id) ?? []));
     const subnets = await api.describeSubnets(subnetsToWatch(policy, enis.filter(managed)));
@@ -240,26 +260,30 @@ export class Agent {
         this.kubeSync?.event("Warning", "NoPodAnnotations", reason);
       },
     );
-    const cni = cniApi({
-      driver,
-      store,
-      dataPlane,
-      executor,
-      metrics: this.metrics,
-      log,
-      addTimeoutMs,
-      onExhausted: (m) => this.kubeSync?.exhausted(m),
-      noSubnetInZone: () => this.zoneRefusal,
-      onNoSubnetInZone: (m) => this.kubeSync?.event("Warning", "NoSubnetInZone", m),
-      optIn,
-      switchedOff: () => this.switchOff?.refusal() ?? null,
-    });
+    const cni = storeHealth.guard(
+      cniApi({
+        driver,
+        store,
+        dataPlane,
+        executor,
+        metrics: this.metrics,
+        log,
+        addTimeoutMs,
+        onExhausted: (m) => this.kubeSync?.exhausted(m),
+        noSubnetInZone: () => this.zoneRefusal,
+        onNoSubnetInZone: (m) => this.kubeSync?.event("Warning", "NoSubnetInZone", m),
+        optIn,
+        switchedOff: () => this.switchOff?.refusal() ?? null,
+      }),
+    );
     this.servers = startServers({
       socket: opts.socket,
       listen: opts.listen,
       cni,
       metrics: this.metrics,
-      ready: () => this.ready,
+      ready: () => this.ready && storeHealth.reason() === null,
+      notReadyReason: () => storeHealth.reason(),
+      netns: agentNetnsRule(opts.netnsDirs, opts.netns),
       view: () => poolView({ ...this.view(), now: Date.now() }),
     });
     driver.start();
@@ -395,6 +419,7 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.fixed) return this.fixed.stop();
     this.ready = false;
+    this.storeHealth?.stop();
     this.watcher?.stop();
     this.switchOff?.stop();
     this.maintenance?.stop();

@@ -16,7 +16,7 @@ import {
   type Rng,
 } from "../pool/index.ts";
 import type { Logger } from "./log.ts";
-import type { Intent, NodeStore } from "./store.ts";
+import { type Intent, type NodeStore, StoreFaultError } from "./store.ts";
 
 export type { Intent };
 
@@ -39,6 +39,9 @@ export interface DriverDeps {
   /** Called when a decision finishes, with how long it took (metrics). */
   onOperation?: (decision: Decision, result: OperationResult, ms: number) => void;
 }
+
+/** How often a cloud answer the store could not record is tried again. */
+const STORE_RETRY_MS = 1000;
 
 export type AllocateAnswer =
   | { ok: true; ip: string; eni: string }
@@ -109,6 +112,11 @@ export class PoolDriver {
         resolve({ ok: false, code: "no-idle-ip", message: `${answer.message}; gave up after ${timeoutMs} ms` });
       }, timeoutMs);
       this.waiters.push({ key, resolve, timer });
+      // The ADD that queued this waiter failed to commit: nobody will take its IP.
+      this.deps.store.onRollback(() => {
+        this.dropWaiter(key);
+        resolve({ ok: false, code: "stopped", message: "the ADD was not recorded" });
+      });
     });
   }
 
@@ -133,7 +141,15 @@ export class PoolDriver {
     this.passQueued = true;
     queueMicrotask(() => {
       this.passQueued = false;
-      if (!this.stopped) this.pass();
+      if (this.stopped) return;
+      try {
+        this.pass();
+      } catch (error) {
+        // The store's disk failed: nothing was decided. The agent retries the store and kicks
+        // again once it takes writes (store-health.ts).
+        if (!(error instanceof StoreFaultError)) throw error;
+        this.deps.log.debug("plan pass not recorded", { error: error.message });
+      }
     });
   }
 
@@ -190,13 +206,37 @@ export class PoolDriver {
           kind: result.error.kind,
           error: result.error.message,
         });
-      const next = applyResult(this.s, intent.id, result, now, { rng: this.deps.rng });
-      this.commit(next, { resolve: [{ id: intent.id, outcome: result.ok ? "ok" : result.error.kind }] });
+      await this.commitResult(intent, result, now);
     })().finally(() => {
       this.running.delete(intent.id);
       this.kick();
     });
     this.running.set(intent.id, run);
+  }
+
+  /**
+   * The cloud's answer, into the state and the journal together. While the store's disk fails
+   * the answer waits here, retried, so that the state never runs ahead of the journal; a stop
+   * gives up and leaves the intent open, to be replayed (with its ClientToken) after a restart.
+   */
+  private async commitResult(intent: Intent, result: OperationResult, at: number): Promise<void> {
+    const resolve = [{ id: intent.id, outcome: result.ok ? "ok" : result.error.kind }];
+    for (;;) {
+      try {
+        this.commit(applyResult(this.s, intent.id, result, at, { rng: this.deps.rng }), { resolve });
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreFaultError)) throw error;
+        if (this.stopped) {
+          this.deps.log.warn("a cloud answer could not be recorded; its intent is replayed after the restart", {
+            op: intent.id,
+            error: error.message,
+          });
+          return;
+        }
+        await Bun.sleep(STORE_RETRY_MS);
+      }
+    }
   }
 
   private tryAllocate(key: string): AllocateAnswer {
@@ -233,9 +273,15 @@ export class PoolDriver {
     if (at !== null) this.wakeTimer = setTimeout(() => this.kick(), Math.max(0, at - now));
   }
 
+  /** Memory follows the disk: the state changes only once committed, and back on a rollback. */
   private commit(state: PoolState, change?: Parameters<NodeStore["commit"]>[1]): void {
+    const before = this.s;
     this.deps.store.commit(state, change, this.deps.now());
     this.s = state;
+    this.deps.store.onRollback(() => {
+      this.s = before;
+      this.deps.onChange?.(before);
+    });
     this.deps.onChange?.(state);
   }
 }

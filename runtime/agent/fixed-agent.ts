@@ -6,7 +6,7 @@
 // (fixed-cni-api.ts), and publishes eni-ip = the node ENI's quota once the ENI is bound.
 // Switched off, it refuses new pods and, once the controller has given the node's ENI back,
 // cleans the node up as shared mode does (switch-off.ts, fixed-drain.ts).
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { VpcCniPolicy } from "../../schema/index.ts";
 import { ENI_IP_RESOURCE, TAG_CLUSTER } from "../../schema/names.ts";
 import type { Eni, Subnet, VpcApi } from "../cloud/types.ts";
@@ -19,6 +19,8 @@ import { type NodeEniState, nodeEniState } from "./fixed-claim.ts";
 import { fixedCniApi } from "./fixed-cni-api.ts";
 import { fixedDrain } from "./fixed-drain.ts";
 import { type AgentServers, startServers } from "./http.ts";
+import { agentNetnsRule } from "./netns-guard.ts";
+import { privateDir } from "./private-dirs.ts";
 import type { PoolView } from "./introspect.ts";
 import { EniIpPublisher } from "./kube-sync.ts";
 import type { AgentMetrics } from "./metrics.ts";
@@ -79,6 +81,8 @@ export class FixedAgent {
     this.primaryInterface = node.primaryInterface;
     this.api = node.api;
     const dataPlane = (this.dataPlane = node.dataPlane);
+    privateDir(opts.stateDir);
+    privateDir(dirname(opts.socket));
     const store = (this.store = new NodeStore(join(opts.stateDir, "node.db")));
     // CloudExecutor only sets links up here: the pool never runs, so it never executes a decision.
     this.executor = new CloudExecutor(
@@ -169,6 +173,7 @@ export class FixedAgent {
       cni,
       metrics: this.metrics,
       ready: () => this.ready,
+      netns: agentNetnsRule(opts.netnsDirs, opts.netns),
       view: () => this.view(),
     });
     await this.publisher.start();

@@ -4,6 +4,7 @@
 import type { CniAgentApi } from "../cni/protocol.ts";
 import { serveCni } from "../cni/serve.ts";
 import type { PoolView } from "./introspect.ts";
+import { guardNetns, type NetnsRule } from "./netns-guard.ts";
 import type { AgentMetrics } from "./metrics.ts";
 
 export interface AgentServers {
@@ -18,12 +19,21 @@ export interface ServerDeps {
   cni: CniAgentApi;
   metrics: AgentMetrics;
   ready: () => boolean;
+  /** Why the agent is not ready (its store's disk fails), for /readyz's body; null: none. */
+  notReadyReason?: () => string | null;
   /** The introspection view (GET /v1/pool), built at each request. */
   view: () => PoolView;
+  /** Which netns paths an ADD or CHECK may name (netns-guard.ts). */
+  netns: NetnsRule;
+  /** The TCP listener closes a kept-alive connection idle this long (seconds, 1 to 255); default 5. */
+  idleTimeoutS?: number;
 }
 
+/** Health and metrics requests are GETs: a larger body is refused (413) unread. */
+export const TCP_MAX_BODY_BYTES = 1024;
+
 export function startServers(deps: ServerDeps): AgentServers {
-  const local = serveCni(deps.socket, deps.cni, (req) =>
+  const local = serveCni(deps.socket, guardNetns(deps.cni, deps.netns), (req) =>
     new URL(req.url).pathname === "/v1/pool" && req.method === "GET" ? Response.json(deps.view()) : undefined,
   );
 
@@ -33,12 +43,18 @@ export function startServers(deps: ServerDeps): AgentServers {
     tcp = Bun.serve({
       hostname: host,
       port,
+      // A scraper or a stranger on the node's network cannot hold memory with a large body or
+      // a connection held open.
+      maxRequestBodySize: TCP_MAX_BODY_BYTES,
+      idleTimeout: deps.idleTimeoutS ?? 5,
       async fetch(req) {
         switch (new URL(req.url).pathname) {
           case "/healthz":
             return new Response("ok\n");
           case "/readyz":
-            return deps.ready() ? new Response("ready\n") : new Response("starting\n", { status: 503 });
+            return deps.ready()
+              ? new Response("ready\n")
+              : new Response(`${deps.notReadyReason?.() ?? "starting"}\n`, { status: 503 });
           case "/metrics":
             return new Response(await deps.metrics.text(), {
               headers: { "content-type": deps.metrics.registry.contentType },

@@ -5,6 +5,7 @@ import { endpointOverrideWarning } from "../../schema/endpoint.ts";
 import type { VpcCniPolicy } from "../../schema/index.ts";
 import { resolveCredentials } from "../cloud/credentials.ts";
 import { DEFAULT_METADATA_URL, MetadataClient } from "../cloud/metadata.ts";
+import { nodeBudget } from "../cloud/caller.ts";
 import { TencentVpcApi } from "../cloud/tencent.ts";
 import type { VpcApi } from "../cloud/types.ts";
 import { IprouteDataPlane } from "../net/index.ts";
@@ -52,6 +53,7 @@ export async function connectNode(opts: AgentOptions, policy: VpcCniPolicy): Pro
       credentials,
       clusterId: policy.spec.clusterId,
       vpcId: policy.spec.vpcId,
+      mutationBudget: nodeBudget(policy.spec.cloud.rateLimits),
       log: (event, fields) => log.debug(event, fields),
     });
   const dataPlane =
@@ -60,6 +62,7 @@ export async function connectNode(opts: AgentOptions, policy: VpcCniPolicy): Pro
       netns: opts.netns,
       routeTableBase: policy.spec.dataPlane.routeTableBase,
       manageRpFilter: policy.spec.dataPlane.manageRpFilter,
+      podMetadataAccess: policy.spec.dataPlane.podMetadataAccess,
     });
   const [primaryLink] = await dataPlane.listEnis([primaryMac.toLowerCase()]);
   const primaryInterface = primaryLink?.name ?? opts.primaryInterface;

@@ -8,7 +8,7 @@ import type { DataPlane } from "../net/types.ts";
 import type { PoolDriver } from "./driver.ts";
 import { gonePods, type NetnsPresence, netnsAnchor } from "./gone-pods.ts";
 import type { Logger } from "./log.ts";
-import type { NodeStore } from "./store.ts";
+import { type NodeStore, StoreFaultError } from "./store.ts";
 
 export const POD_GC_INTERVAL_MS = 30_000;
 
@@ -104,10 +104,16 @@ export class PodGc {
         this.suspects.set(key, 0); // confirmed gone already
         continue;
       }
-      store.atomically(() => {
-        driver.release(key);
-        store.deleteAttachment(key);
-      });
+      try {
+        store.atomically(() => {
+          driver.release(key);
+          store.deleteAttachment(key);
+        });
+      } catch (error) {
+        // The store's disk fails (store-health.ts reports it): the IP stays until the next pass.
+        if (!(error instanceof StoreFaultError)) throw error;
+        continue;
+      }
       freed.push(key);
       log.info("freed the IP of a pod that is gone: its netns no longer exists", {
         key,

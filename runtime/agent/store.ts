@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { SysctlChange } from "../net/types.ts";
 import { type Decision, POOL_STATE_VERSION, type PoolState } from "../pool/index.ts";
+import { diskFault, type StoreFault } from "./store-fault.ts";
 
 /** Stamped into the database; bump it and add a step to MIGRATIONS when the tables change. */
 export const STORE_VERSION = 3;
@@ -95,21 +96,104 @@ export interface Resolution {
 
 export class StoreError extends Error {}
 
+/** A write failed because of the disk (store-fault.ts); nothing of it was kept. */
+export class StoreFaultError extends StoreError {
+  override name = "StoreFaultError";
+  constructor(readonly fault: StoreFault) {
+    super(fault.message);
+  }
+}
+
 export class NodeStore {
   readonly path: string;
   private readonly db: Database;
   /** The pool state as last committed (JSON), so that an equal one is not written again. */
   private written: string | undefined;
+  /** The disk fault of the last write that failed; null once a write worked again. */
+  private lastFault: StoreFault | null = null;
+  private readonly faultListeners: ((fault: StoreFault | null) => void)[] = [];
+  /** How deep in atomically() we are, and what to undo in memory if it rolls back. */
+  private depth = 0;
+  private readonly undo: (() => void)[] = [];
 
   constructor(path: string) {
     this.path = path;
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.db = new Database(path, { create: true, strict: true });
-    this.db.exec("PRAGMA journal_mode = WAL");
-    // FULL: a committed decision survives a power loss, not only a process crash.
-    this.db.exec("PRAGMA synchronous = FULL");
-    this.db.exec("PRAGMA busy_timeout = 5000");
-    this.migrate();
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      this.db = new Database(path, { create: true, strict: true });
+      this.db.exec("PRAGMA journal_mode = WAL");
+      // FULL: a committed decision survives a power loss, not only a process crash.
+      this.db.exec("PRAGMA synchronous = FULL");
+      this.db.exec("PRAGMA busy_timeout = 5000");
+      this.migrate();
+    } catch (error) {
+      const fault = diskFault(error, path);
+      throw fault ? new StoreFaultError(fault) : error;
+    }
+  }
+
+  /** Why the last write failed, while the disk has not taken one since; else null. */
+  get fault(): StoreFault | null {
+    return this.lastFault;
+  }
+
+  /** Called when a write fails for the disk (with the fault) and when one works again (null). */
+  onFaultChange(listener: (fault: StoreFault | null) => void): void {
+    this.faultListeners.push(listener);
+  }
+
+  /**
+   * Inside atomically(): `fn` runs if the transaction rolls back, so that what the caller
+   * changed in memory goes back with it (the driver's pool state). Outside, nothing to undo.
+   */
+  onRollback(fn: () => void): void {
+    if (this.depth > 0) this.undo.push(fn);
+  }
+
+  /**
+   * A write that changes nothing, to learn whether the disk takes writes again. Returns the
+   * fault, or null when it worked (and then the fault is cleared).
+   */
+  probe(): StoreFault | null {
+    try {
+      this.write(() =>
+        this.db.transaction(() => {
+          this.db.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', '')").run();
+          this.db.query("DELETE FROM meta WHERE key = 'probe'").run();
+        })(),
+      );
+      return null;
+    } catch (error) {
+      if (error instanceof StoreFaultError) return error.fault;
+      throw error;
+    }
+  }
+
+  /**
+   * Every write goes through here: a disk fault becomes a StoreFaultError, with the
+   * transaction rolled back, and is reported once; the first write that works clears it.
+   */
+  private write<T>(fn: () => T): T {
+    let result: T;
+    try {
+      result = fn();
+    } catch (error) {
+      if (error instanceof StoreFaultError) throw error;
+      const fault = diskFault(error, this.path);
+      if (!fault) throw error;
+      this.written = undefined;
+      // SQLite may leave a transaction open after SQLITE_FULL or an I/O error; end it.
+      if (this.depth === 0 && this.db.inTransaction) this.db.exec("ROLLBACK");
+      const changed = this.lastFault?.message !== fault.message;
+      this.lastFault = fault;
+      if (changed) for (const l of this.faultListeners) l(fault);
+      throw new StoreFaultError(fault);
+    }
+    if (this.depth === 0 && this.lastFault !== null) {
+      this.lastFault = null;
+      for (const l of this.faultListeners) l(null);
+    }
+    return result;
   }
 
   private migrate(): void {
@@ -157,16 +241,18 @@ export class NodeStore {
     const opened = change.open ?? [];
     const resolved = change.resolve ?? [];
     if (json === this.written && opened.length === 0 && resolved.length === 0) return;
-    this.db.transaction(() => {
-      this.db.query("INSERT OR REPLACE INTO pool (id, state, updated_at) VALUES (1, ?, ?)").run(json, now);
-      const open = this.db.query("INSERT INTO journal (id, client_token, decision, opened_at) VALUES (?, ?, ?, ?)");
-      for (const intent of opened)
-        open.run(intent.id, intent.clientToken, JSON.stringify(intent.decision), intent.openedAt);
-      const resolve = this.db.query(
-        "UPDATE journal SET resolved_at = ?, outcome = ? WHERE id = ? AND resolved_at IS NULL",
-      );
-      for (const r of resolved) resolve.run(now, r.outcome, r.id);
-    })();
+    this.write(() =>
+      this.db.transaction(() => {
+        this.db.query("INSERT OR REPLACE INTO pool (id, state, updated_at) VALUES (1, ?, ?)").run(json, now);
+        const open = this.db.query("INSERT INTO journal (id, client_token, decision, opened_at) VALUES (?, ?, ?, ?)");
+        for (const intent of opened)
+          open.run(intent.id, intent.clientToken, JSON.stringify(intent.decision), intent.openedAt);
+        const resolve = this.db.query(
+          "UPDATE journal SET resolved_at = ?, outcome = ? WHERE id = ? AND resolved_at IS NULL",
+        );
+        for (const r of resolved) resolve.run(now, r.outcome, r.id);
+      })(),
+    );
     this.written = json;
   }
 
@@ -176,23 +262,38 @@ export class NodeStore {
    * synchronous; if it throws, nothing it wrote stays.
    */
   atomically<T>(fn: () => T): T {
+    const mark = this.undo.length;
+    const inside = () => {
+      this.depth++;
+      try {
+        return fn();
+      } finally {
+        this.depth--;
+      }
+    };
     try {
-      return this.db.transaction(fn)();
+      const result = this.write(() => this.db.transaction(inside)());
+      if (this.depth === 0) this.undo.length = 0;
+      return result;
     } catch (error) {
-      // A commit inside may have been rolled back with the rest: forget what it wrote.
+      // A commit inside may have been rolled back with the rest: forget what it wrote, and
+      // put back what the callers changed in memory, newest first.
       this.written = undefined;
+      for (const undo of this.undo.splice(mark).reverse()) undo();
       throw error;
     }
   }
 
   putAttachment(a: AttachmentRecord): void {
-    this.db
-      .query("INSERT OR REPLACE INTO attachments (key, netns, namespace, name, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(a.key, a.netns, a.namespace, a.name, a.createdAt);
+    this.write(() =>
+      this.db
+        .query("INSERT OR REPLACE INTO attachments (key, netns, namespace, name, created_at) VALUES (?, ?, ?, ?, ?)")
+        .run(a.key, a.netns, a.namespace, a.name, a.createdAt),
+    );
   }
 
   deleteAttachment(key: string): void {
-    this.db.query("DELETE FROM attachments WHERE key = ?").run(key);
+    this.write(() => this.db.query("DELETE FROM attachments WHERE key = ?").run(key));
   }
 
   attachments(): AttachmentRecord[] {
@@ -205,15 +306,17 @@ export class NodeStore {
   }
 
   putFixedAttachment(a: FixedAttachmentRecord): void {
-    this.db
-      .query(
-        "INSERT OR REPLACE INTO fixed_attachments (key, netns, namespace, name, pod_uid, ip, eni_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(a.key, a.netns, a.namespace, a.name, a.podUid, a.ip, a.eniId, a.createdAt);
+    this.write(() =>
+      this.db
+        .query(
+          "INSERT OR REPLACE INTO fixed_attachments (key, netns, namespace, name, pod_uid, ip, eni_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .run(a.key, a.netns, a.namespace, a.name, a.podUid, a.ip, a.eniId, a.createdAt),
+    );
   }
 
   deleteFixedAttachment(key: string): void {
-    this.db.query("DELETE FROM fixed_attachments WHERE key = ?").run(key);
+    this.write(() => this.db.query("DELETE FROM fixed_attachments WHERE key = ?").run(key));
   }
 
   fixedAttachment(key: string): FixedAttachmentRecord | null {
@@ -256,8 +359,11 @@ export class NodeStore {
   /** Sets a meta value; null deletes it. `version` is the store's own. */
   setMeta(key: string, value: string | null): void {
     if (key === "version") throw new StoreError("meta key 'version' belongs to the store's migrations");
-    if (value === null) this.db.query("DELETE FROM meta WHERE key = ?").run(key);
-    else this.db.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, value);
+    this.write(() =>
+      value === null
+        ? this.db.query("DELETE FROM meta WHERE key = ?").run(key)
+        : this.db.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, value),
+    );
   }
 
   /**
@@ -324,7 +430,9 @@ export class NodeStore {
 
   /** Resolved entries older than `before` are history; keep the journal small. */
   prune(before: number): number {
-    return this.db.query("DELETE FROM journal WHERE resolved_at IS NOT NULL AND resolved_at < ?").run(before).changes;
+    return this.write(
+      () => this.db.query("DELETE FROM journal WHERE resolved_at IS NOT NULL AND resolved_at < ?").run(before).changes,
+    );
   }
 
   close(): void {

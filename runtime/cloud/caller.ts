@@ -1,8 +1,10 @@
-// One API call as the adapter makes it: the action's token bucket, then the SDK call, retried
-// on throttling, InternalError, network errors and a busy ENI.
+// One API call as the adapter makes it: the node's budget of mutating calls (agents only), the
+// action's token bucket, then the SDK call, retried on throttling, InternalError, network
+// errors and a busy ENI.
+import { DEFAULT_NODE_BUDGET, MUTATING_ACTIONS } from "../../schema/cloud-budget.ts";
 import type { Clock, Random } from "./clock.ts";
 import { classify } from "./errors.ts";
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.ts";
+import { DEFAULT_RETRY, THROTTLED_RETRY, withRetry, type RetryPolicy } from "./retry.ts";
 import { TokenBucket, type Rate } from "./token-bucket.ts";
 
 /**
@@ -41,6 +43,16 @@ export const CONTROLLER_RATES: Record<string, Rate> = {
   DescribeVpcTaskResult: { perSecond: 15, burst: 15 },
 };
 
+/**
+ * A node agent's budget of mutating calls from its policy's spec.cloud.rateLimits; unset: the
+ * fair share of a 1,000-node cluster (schema/cloud-budget.ts). The fixed-IP controller passes
+ * none: it is the cluster's one caller in fixed mode, paced by CONTROLLER_RATES.
+ */
+export function nodeBudget(limits?: { mutationsPerSecond: number; burst: number }): Rate {
+  const l = limits ?? DEFAULT_NODE_BUDGET;
+  return { perSecond: l.mutationsPerSecond, burst: l.burst };
+}
+
 export type CallLog = (event: string, fields: Record<string, unknown>) => void;
 
 /** One HTTP attempt, for metrics (API latency and errors by action). `kind` is unset on success. */
@@ -53,6 +65,7 @@ export interface CallObservation {
 
 export class Caller {
   private readonly buckets = new Map<string, TokenBucket>();
+  private readonly budget: TokenBucket | undefined;
 
   constructor(
     private readonly deps: {
@@ -60,10 +73,14 @@ export class Caller {
       random: Random;
       retry?: Partial<RetryPolicy>;
       rates?: Record<string, Rate>;
+      /** One bucket shared by the mutating actions (a node's fair share of the account); unset: none. */
+      mutationBudget?: Rate;
       log?: CallLog;
       observe?: (o: CallObservation) => void;
     },
-  ) {}
+  ) {
+    this.budget = deps.mutationBudget ? new TokenBucket(deps.mutationBudget, deps.clock) : undefined;
+  }
 
   private bucket(action: string): TokenBucket {
     let b = this.buckets.get(action);
@@ -79,6 +96,8 @@ export class Caller {
     return withRetry(
       action,
       async () => {
+        // Every attempt spends the budget, retries too: the account counts them all.
+        if (this.budget && MUTATING_ACTIONS.has(action)) await this.budget.take();
         await this.bucket(action).take();
         const observe = this.deps.observe;
         if (!observe) return fn();
@@ -94,7 +113,9 @@ export class Caller {
         }
       },
       {
+        // `retry` overrides both policies (tests and one-shot commands shorten them).
         policy: { ...DEFAULT_RETRY, ...this.deps.retry },
+        throttled: { ...THROTTLED_RETRY, ...this.deps.retry },
         clock: this.deps.clock,
         random: this.deps.random,
         onRetry: (err, attempt, delayMs) =>

@@ -102,26 +102,66 @@ export function parseKeyValues(text: string): Record<string, string> {
   return out;
 }
 
-/** Refresh this long before the temporary credentials expire (the SDK's own provider uses 30 s too). */
-export const REFRESH_BEFORE_EXPIRY_MS = 30_000;
+/**
+ * Refresh this long before the temporary credentials expire, plus up to REFRESH_JITTER_MS so
+ * that a fleet's nodes, whose credentials were issued together, do not all ask at once. Minutes,
+ * not seconds: a metadata service slow or down for a while costs nothing while the pair lasts.
+ * Never more than half the pair's lifetime (short-lived pairs, the emulator's tests).
+ */
+export const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
+export const REFRESH_JITTER_MS = 60_000;
+/** After a failed refresh, the cached pair serves this long before the next try. */
+export const REFRESH_RETRY_MS = 10_000;
 
-/** The CVM role's temporary credentials, fetched from the metadata service and refreshed before expiry. */
-export function cvmRoleCredentials(metadata: MetadataClient, clock: Clock = systemClock): CredentialSource {
-  let cached: { cred: Credential; expiresAtMs: number } | undefined;
+export interface CvmRoleOptions {
+  /** Uniform in [0, 1): where in the jitter window this node refreshes. */
+  random?: () => number;
+  /** A refresh failed and the cached pair, still valid, is used meanwhile (for the log). */
+  onRefreshError?: (error: Error, expiresAtMs: number) => void;
+}
+
+/**
+ * The CVM role's temporary credentials, fetched from the metadata service and refreshed a few
+ * minutes before expiry. A failed refresh keeps the cached pair until it really expires; only
+ * then does get() fail, with the refresh's error.
+ */
+export function cvmRoleCredentials(
+  metadata: MetadataClient,
+  clock: Clock = systemClock,
+  opts: CvmRoleOptions = {},
+): CredentialSource {
+  const random = opts.random ?? Math.random;
+  let cached: { cred: Credential; expiresAtMs: number; refreshAtMs: number } | undefined;
   let inflight: Promise<Credential> | undefined;
-  const refresh = async (): Promise<Credential> => {
+  const fetchPair = async (): Promise<Credential> => {
     const role = await metadata.roleName();
     const c = await metadata.roleCredentials(role);
+    const now = clock.now();
+    const expiresAtMs = c.ExpiredTime * 1000;
+    const margin = Math.min(REFRESH_BEFORE_EXPIRY_MS + random() * REFRESH_JITTER_MS, (expiresAtMs - now) / 2);
     cached = {
       cred: { secretId: c.TmpSecretId, secretKey: c.TmpSecretKey, token: c.Token },
-      expiresAtMs: c.ExpiredTime * 1000,
+      expiresAtMs,
+      refreshAtMs: expiresAtMs - margin,
     };
     return cached.cred;
+  };
+  const refresh = async (): Promise<Credential> => {
+    const previous = cached;
+    try {
+      return await fetchPair();
+    } catch (error) {
+      if (!previous || clock.now() >= previous.expiresAtMs) throw error;
+      // Still valid: keep it, and try again a little later rather than at every call.
+      previous.refreshAtMs = Math.min(clock.now() + REFRESH_RETRY_MS, previous.expiresAtMs);
+      opts.onRefreshError?.(error as Error, previous.expiresAtMs);
+      return previous.cred;
+    }
   };
   return {
     description: "CVM role from the instance metadata service",
     get() {
-      if (cached && clock.now() < cached.expiresAtMs - REFRESH_BEFORE_EXPIRY_MS) return Promise.resolve(cached.cred);
+      if (cached && clock.now() < cached.refreshAtMs) return Promise.resolve(cached.cred);
       // One refresh at a time: concurrent API calls share it.
       inflight ??= refresh().finally(() => (inflight = undefined));
       return inflight;
@@ -136,6 +176,8 @@ export interface CredentialOptions {
   /** Base URL of the metadata service; default metadata.tencentyun.com. */
   metadataUrl?: string;
   clock?: Clock;
+  /** CVM role: a refresh failed while the cached pair is still valid. */
+  onRefreshError?: CvmRoleOptions["onRefreshError"];
 }
 
 /** Environment first, then the mounted Secret, then the CVM role (the policy's documented order). */
@@ -143,5 +185,7 @@ export function resolveCredentials(opts: CredentialOptions = {}): CredentialSour
   const fromEnv = envCredentials(opts.env ?? process.env);
   if (fromEnv) return fromEnv;
   if (opts.secretPath) return secretCredentials(opts.secretPath);
-  return cvmRoleCredentials(new MetadataClient(opts.metadataUrl), opts.clock);
+  return cvmRoleCredentials(new MetadataClient(opts.metadataUrl), opts.clock, {
+    ...(opts.onRefreshError ? { onRefreshError: opts.onRefreshError } : {}),
+  });
 }

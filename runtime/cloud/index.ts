@@ -39,8 +39,8 @@ export {
   type CredentialOptions,
 } from "./credentials.ts";
 export { MetadataClient, DEFAULT_METADATA_URL, type MetadataEni } from "./metadata.ts";
-export { CONTROLLER_RATES, DEFAULT_RATES, type CallObservation, type CallLog } from "./caller.ts";
-export { DEFAULT_RETRY, type RetryPolicy } from "./retry.ts";
+export { CONTROLLER_RATES, DEFAULT_RATES, nodeBudget, type CallObservation, type CallLog } from "./caller.ts";
+export { DEFAULT_RETRY, THROTTLED_RETRY, type RetryPolicy } from "./retry.ts";
 export { DEFAULT_WAITS, type WaitOptions, type WaitOptionsInput } from "./waits.ts";
 export { systemClock, type Clock, type Random } from "./clock.ts";
 export type { Rate } from "./token-bucket.ts";

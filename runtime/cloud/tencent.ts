@@ -22,6 +22,8 @@ export interface TencentVpcApiOptions extends SdkOptions {
   /** Value of the created-by tag (default "vpccni"). */
   createdBy?: string;
   rates?: Record<string, Rate>;
+  /** A node agent's budget of mutating calls, all actions together (nodeBudget()); unset: none. */
+  mutationBudget?: Rate;
   retry?: Partial<RetryPolicy>;
   waits?: WaitOptionsInput;
   /** Cap of IPs per Assign/Unassign call (the cloud's: 10). */
@@ -53,6 +55,7 @@ export class TencentVpcApi implements VpcApi {
       random: this.random,
       retry: opts.retry,
       rates: opts.rates,
+      mutationBudget: opts.mutationBudget,
       log: opts.log,
       observe: opts.observe,
     });

@@ -15,7 +15,7 @@ import {
 import type { AgentCall, AgentClientOptions } from "./client.ts";
 import type { PluginExec } from "./delegate.ts";
 import { type CniOutput, Delegation } from "./mixed.ts";
-import { CniCode, CniError } from "./protocol.ts";
+import { CniCode, CniError, IFNAME } from "./protocol.ts";
 import { addResult, ipFromPrevResult } from "./result.ts";
 
 export interface CniDeps {
@@ -29,7 +29,6 @@ export interface CniDeps {
 export type { CniOutput };
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
-const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const NETNS = /^\/\S{1,4000}$/;
 // Longer than the agent's own ADD timeout, so its "try again later" answer always arrives.
 const DEFAULT_TIMEOUT_MS = pluginTimeoutMs();

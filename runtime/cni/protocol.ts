@@ -8,6 +8,41 @@ import * as z from "zod/mini";
 export const PROTOCOL = "vpccni-cni/1";
 export const DEFAULT_SOCKET = "/run/vpccni/cni.sock";
 
+/** CNI_IFNAME: a Linux interface name (at most 15 bytes, no "/" or space), the plugin's rule and the agent's. */
+export const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+/** K8S_POD_NAME: a DNS-1123 subdomain, as the API server validates pod names. */
+const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** K8S_POD_NAMESPACE: a DNS-1123 label. */
+const DNS1123_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Whether the kernel would take `name` as an interface name ("." and ".." it refuses). */
+export function validIfname(name: string): boolean {
+  return IFNAME.test(name) && name !== "." && name !== "..";
+}
+
+/**
+ * The request's arguments the schema leaves open, checked by the agent whoever calls it:
+ * interface names and the pod's name and namespace. Null when they are fine, else the CNI
+ * error (code 4, an invalid CNI_IFNAME or CNI_ARGS) naming the value and what is allowed.
+ */
+export function argumentProblem(req: {
+  ifname?: string;
+  validAttachments?: { ifname: string }[];
+  podName?: string;
+  podNamespace?: string;
+}): CniError | null {
+  const bad = (what: string, value: string, allowed: string) =>
+    new CniError(CniCode.InvalidEnvironment, `${what} ${JSON.stringify(value)} is invalid; allowed: ${allowed}`);
+  const ifnameRule = "1 to 15 of A-Z a-z 0-9 _ . -, not . or ..";
+  for (const ifname of [req.ifname, ...(req.validAttachments ?? []).map((a) => a.ifname)])
+    if (ifname !== undefined && !validIfname(ifname)) return bad("CNI_IFNAME", ifname, ifnameRule);
+  if (req.podName !== undefined && !DNS1123_SUBDOMAIN.test(req.podName))
+    return bad("K8S_POD_NAME", req.podName, "a DNS-1123 subdomain (a-z 0-9 - ., at most 253)");
+  if (req.podNamespace !== undefined && !DNS1123_LABEL.test(req.podNamespace))
+    return bad("K8S_POD_NAMESPACE", req.podNamespace, "a DNS-1123 label (a-z 0-9 -, at most 63)");
+  return null;
+}
+
 const Name = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/));
 const Ipv4 = z.string().check(z.regex(/^\d{1,3}(\.\d{1,3}){3}$/));
 const Mac = z.string().check(z.regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/));
@@ -185,16 +220,20 @@ export function protocolHandler(api: CniAgentApi): (req: Request) => Promise<Res
     const parsed = routes[op].request.safeParse(body);
     if (!parsed.success)
       return problem(400, CniCode.InvalidConfig, `${op}: invalid request`, z.prettifyError(parsed.error));
+    const bad = argumentProblem(parsed.data as Parameters<typeof argumentProblem>[0]);
+    if (bad) return problem(400, bad.code, `${op}: ${bad.message}`);
     try {
       const out = await (api[op] as (r: unknown) => Promise<unknown>)(parsed.data);
       return Response.json(routes[op].response.parse(out));
     } catch (err) {
-      if (err instanceof CniError)
-        return problem(err.code === CniCode.TryAgainLater ? 503 : 500, err.code, err.message, err.details);
+      if (err instanceof CniError) return problem(statusOf(err.code), err.code, err.message, err.details);
       return problem(500, CniCode.AgentFailure, `${op} failed: ${(err as Error).message}`);
     }
   };
 }
+
+const statusOf = (code: number) =>
+  code === CniCode.TryAgainLater ? 503 : code === CniCode.InvalidEnvironment ? 400 : 500;
 
 /** Client side: checks an answer's status and shape; a bad shape is a protocol bug, not the pod's. */
 export function decodeAnswer<O extends Op>(op: O, status: number, text: string): ResponseOf<O> {

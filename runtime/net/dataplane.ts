@@ -1,6 +1,6 @@
 // The iproute2 data plane. Every change is an `ip -batch -` (one process per namespace per
 // operation); every read is `ip -json -batch -`. See docs/dataplane.md for why.
-import { eniCommands, findEniLink, findEniLinks } from "./eni.ts";
+import { eniCommands, findEniLink, findEniLinks, metadataBlockRoute } from "./eni.ts";
 import { Ip, tableOf, type LinkJson, type RouteJson, type RuleJson } from "./iproute.ts";
 import { assertTarget, type NetnsTarget } from "./netns.ts";
 import { hostOf, observe, ruleDst, ruleSrc, wiredPods } from "./observe.ts";
@@ -29,6 +29,8 @@ export interface IprouteDataPlaneOptions {
   routeTableBase?: number;
   /** PolicySpec dataPlane.manageRpFilter; false leaves rp_filter alone. */
   manageRpFilter?: boolean;
+  /** PolicySpec dataPlane.podMetadataAccess; false (default): pods cannot reach 169.254.0.23. */
+  podMetadataAccess?: boolean;
   /**
    * unwirePod returns once routes and rules are gone and deletes the host veth in the
    * background (default true): deleting a veth waits for an RCU grace period (15-40 ms
@@ -70,7 +72,9 @@ export class IprouteDataPlane implements DataPlane {
     const link = await findEniLink(this.node, eni.mac, this.base);
     if (this.manageRpFilter)
       await ensureSysctls(this.opts.netns, new Map([[`net.ipv4.conf.${link.name}.rp_filter`, "0"]]));
-    await this.node.batch(eniCommands(link, eni));
+    const block = !this.opts.podMetadataAccess;
+    await this.node.batch(eniCommands(link, eni, block));
+    if (!block) await this.node.batchForce([`route del ${metadataBlockRoute(link.table)}`]);
     return link;
   }
 
@@ -193,7 +197,7 @@ export class IprouteDataPlane implements DataPlane {
       fixed.push(...changed.map(describeSysctl));
       sysctls.push(...changed);
     }
-    const plan = planRepair(desired, o, this.base);
+    const plan = planRepair(desired, o, this.base, !this.opts.podMetadataAccess);
     await this.node.batchForce(plan.lines);
     for (const pod of plan.rewire) {
       await this.unwirePod(pod, pod.ip, pod.table);

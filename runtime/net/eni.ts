@@ -2,7 +2,10 @@
 // ifindex + base (the product fixes the base at 2000 by default: eth1 with ifindex 3 -> 2003).
 import type { Ip, LinkJson, RouteJson } from "./iproute.ts";
 import { normalizeMac } from "./names.ts";
-import type { EniLink, EniSpec } from "./types.ts";
+import { CVM_METADATA_IP, type EniLink, type EniSpec } from "./types.ts";
+
+/** The ENI table's route that drops pods' packets to the metadata service (ICMP prohibited). */
+export const metadataBlockRoute = (table: number) => `prohibit ${CVM_METADATA_IP}/32 table ${table}`;
 
 export function eniLinksByMac(links: LinkJson[], macs: string[], base: number): EniLink[] {
   const wanted = new Set(macs.map(normalizeMac));
@@ -11,8 +14,12 @@ export function eniLinksByMac(links: LinkJson[], macs: string[], base: number): 
     .map((l) => ({ mac: l.address!.toLowerCase(), name: l.ifname, ifindex: l.ifindex, table: l.ifindex + base }));
 }
 
-/** The commands that make an ENI's table whole; `replace` makes them idempotent. */
-export function eniCommands(link: EniLink, eni: EniSpec): string[] {
+/**
+ * The commands that make an ENI's table whole; `replace` makes them idempotent. Pods reach
+ * the world through their ENI's table only (rule 1536), so a prohibit route there keeps them
+ * from the metadata service while the node, on the main table, still reaches it.
+ */
+export function eniCommands(link: EniLink, eni: EniSpec, blockMetadata = true): string[] {
   const lines = [`link set dev ${link.name} up`];
   if (eni.primaryIp) lines.push(`addr replace ${eni.primaryIp}/32 dev ${link.name}`);
   lines.push(
@@ -20,11 +27,24 @@ export function eniCommands(link: EniLink, eni: EniSpec): string[] {
     // onlink: the gateway is reachable on the link whatever the main table says
     `route replace default via ${eni.gateway} dev ${link.name} onlink table ${link.table}`,
   );
+  if (blockMetadata) lines.push(`route replace ${metadataBlockRoute(link.table)}`);
   return lines;
 }
 
-/** Lines that re-create what is missing in the ENI's table, given the table's routes. */
-export function missingEniRoutes(link: EniLink, eni: EniSpec, routes: RouteJson[], up: boolean): string[] {
+const isMetadataBlock = (r: RouteJson, table: number) =>
+  r.type === "prohibit" && r.dst === CVM_METADATA_IP && String(r.table ?? "") === String(table);
+
+/**
+ * Lines that re-create what is missing in the ENI's table, given the table's routes, and
+ * remove the metadata block when the policy allows pods the metadata service.
+ */
+export function missingEniRoutes(
+  link: EniLink,
+  eni: EniSpec,
+  routes: RouteJson[],
+  up: boolean,
+  blockMetadata = true,
+): string[] {
   const inTable = routes.filter((r) => String(r.table ?? "") === String(link.table) && r.dev === link.name);
   const lines: string[] = [];
   if (!up) lines.push(`link set dev ${link.name} up`);
@@ -34,6 +54,9 @@ export function missingEniRoutes(link: EniLink, eni: EniSpec, routes: RouteJson[
   if (!inTable.some((r) => r.dst === "default" && r.gateway === eni.gateway)) {
     lines.push(`route replace default via ${eni.gateway} dev ${link.name} onlink table ${link.table}`);
   }
+  const blocked = routes.some((r) => isMetadataBlock(r, link.table));
+  if (blockMetadata && !blocked) lines.push(`route replace ${metadataBlockRoute(link.table)}`);
+  if (!blockMetadata && blocked) lines.push(`route del ${metadataBlockRoute(link.table)}`);
   return lines;
 }
 

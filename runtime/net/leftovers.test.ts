@@ -34,6 +34,10 @@ describe("planLeftoverRemoval", () => {
         { dst: "default", gateway: "10.0.1.1", dev: "eth0", table: "2005" }, // no link 5: not ENI-shaped
         { dst: "default", gateway: "10.7.0.1", dev: "eth0", table: "2010" }, // link 10 is cali: not ours
         { dst: "default", gateway: "10.7.0.1", dev: "eth0", table: "100" }, // below the base
+        { type: "prohibit", dst: "169.254.0.23", table: "2003" }, // flushed with its table
+        { type: "prohibit", dst: "169.254.0.23", table: "2007" }, // the metadata block of a gone ENI
+        { type: "prohibit", dst: "169.254.0.24", table: "2008" }, // not the metadata service
+        { type: "prohibit", dst: "169.254.0.23", table: "100" }, // below the base
       ],
       rules: [
         { priority: 512, dst: "10.0.1.5", table: "main" },
@@ -46,6 +50,7 @@ describe("planLeftoverRemoval", () => {
       "rule del to 10.0.1.5/32 lookup main pref 512",
       "rule del from 10.0.1.5/32 lookup 2003 pref 1536",
       "route flush table 2003",
+      "route del prohibit 169.254.0.23/32 table 2007",
       "link del dev vpc0123456789ab",
     ]);
   });

@@ -5,7 +5,8 @@
 import { tableOf } from "./iproute.ts";
 import { parseAlias } from "./names.ts";
 import { type Observed, ruleDst, ruleSrc } from "./observe.ts";
-import { FROM_POD_PRIORITY, TO_POD_PRIORITY } from "./types.ts";
+import { metadataBlockRoute } from "./eni.ts";
+import { CVM_METADATA_IP, FROM_POD_PRIORITY, TO_POD_PRIORITY } from "./types.ts";
 
 export interface LeftoverPlan {
   /** ip -batch lines, each independent (applied with -force). */
@@ -20,7 +21,9 @@ export interface LeftoverPlan {
  *   pod: lookup an ENI table);
  * - routes in a table numbered ifindex + base that go out of that very link: an ENI table
  *   (another program's table with a number >= base does not follow that pattern). A table
- *   whose link is gone needs nothing: the kernel dropped its routes with the link;
+ *   whose link is gone needs nothing: the kernel dropped its routes with the link, all but
+ * - the metadata block (`prohibit 169.254.0.23/32`, eni.ts) in a table >= base, which has no
+ *   link and stays when the ENI goes;
  * - host veths carrying vpccni's alias.
  */
 export function planLeftoverRemoval(o: Observed, base: number): LeftoverPlan {
@@ -37,14 +40,20 @@ export function planLeftoverRemoval(o: Observed, base: number): LeftoverPlan {
   }
   const byIndex = new Map(o.links.map((l) => [l.ifindex, l.ifname]));
   const tables = new Set<number>();
+  const blocks = new Set<number>();
   for (const r of o.routes) {
     const table = Number(r.table);
     if (!Number.isInteger(table) || table < base) continue;
     if (r.dev !== undefined && byIndex.get(table - base) === r.dev) tables.add(table);
+    else if (r.type === "prohibit" && r.dst === CVM_METADATA_IP) blocks.add(table);
   }
   for (const t of [...tables].sort((a, b) => a - b)) {
     plan.lines.push(`route flush table ${t}`);
     plan.removed.push(`routes of table ${t}`);
+  }
+  for (const t of [...blocks].filter((t) => !tables.has(t)).sort((a, b) => a - b)) {
+    plan.lines.push(`route del ${metadataBlockRoute(t)}`);
+    plan.removed.push(`metadata block of table ${t}`);
   }
   for (const l of o.links) {
     if (!parseAlias(l.ifalias)) continue;

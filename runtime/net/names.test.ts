@@ -26,7 +26,10 @@ describe("netns targets", () => {
   test("own namespace, a name, a /var/run/netns path and any other path", () => {
     expect(ipPrefix(undefined)).toEqual(["ip"]);
     expect(ipPrefix("node1")).toEqual(["ip", "-n", "node1"]);
-    expect(ipPrefix("/var/run/netns/cni-1")).toEqual(["ip", "-n", "cni-1"]);
+    // a pod's path: setns only, never `ip -n` (which unshares a mount namespace and mounts
+    // sysfs, denied by containerd's default AppArmor profile); docs/security.md
+    expect(ipPrefix("/var/run/netns/cni-1")).toEqual(["nsenter", "--net=/var/run/netns/cni-1", "ip"]);
+    expect(ipPrefix("/run/netns/cni-1")).toEqual(["nsenter", "--net=/run/netns/cni-1", "ip"]);
     expect(ipPrefix("/proc/42/ns/net")).toEqual(["nsenter", "--net=/proc/42/ns/net", "ip"]);
     expect(inNetns("node1", ["sysctl", "-n", "x"])).toEqual([
       "nsenter",

@@ -13,18 +13,16 @@ export function assertTarget(target: NetnsTarget): void {
   if (!NAME.test(target)) throw new Error(`netns '${target}' must be an absolute path or a name matching ${NAME}`);
 }
 
-/** Paths `ip -n NAME` resolves itself (iproute2's NETNS_RUN_DIR; /var/run links to /run). */
-const NAMED = /^\/(?:var\/)?run\/netns\/([A-Za-z0-9_.-]{1,200})$/;
-
 /**
- * The `ip` command line for a target: `ip -n NAME` costs one exec, any other path needs
- * nsenter (two). Runtimes put pod netns under /var/run/netns, so pods take the short road.
+ * The `ip` command line for a target. A path (every pod's CNI_NETNS) is entered with
+ * `nsenter --net`, which only calls setns: `ip -n NAME` also unshares a mount namespace and
+ * remounts /sys, which containerd's default AppArmor profile denies the agent (and which
+ * the agent does not need: netlink shows the namespace it is in). A name is a test bed's
+ * node namespace (`--netns`), where `ip -n` saves an exec.
  */
 export function ipPrefix(target: NetnsTarget): string[] {
   assertTarget(target);
   if (target === undefined) return ["ip"];
-  const named = NAMED.exec(target);
-  if (named) return ["ip", "-n", named[1]!];
   if (target.startsWith("/")) return ["nsenter", `--net=${target}`, "ip"];
   return ["ip", "-n", target];
 }

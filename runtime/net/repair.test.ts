@@ -33,6 +33,7 @@ function healthy(): Observed {
     routes: [
       { dst: "10.0.1.0/24", dev: "eth1", table: "2003" },
       { dst: "default", gateway: "10.0.1.1", dev: "eth1", table: "2003" },
+      { type: "prohibit", dst: "169.254.0.23", table: "2003" },
       { dst: "10.0.1.5", dev: veth },
     ],
     rules: [
@@ -51,7 +52,7 @@ describe("planRepair", () => {
   test("re-adds a missing to-pod rule, from-pod rule and host route", () => {
     const o = healthy();
     o.rules = o.rules.filter((r) => r.priority === 0);
-    o.routes = o.routes.filter((r) => r.dev === "eth1");
+    o.routes = o.routes.filter((r) => r.table === "2003");
     expect(planRepair(desired, o, 2000).lines).toEqual([
       `route replace 10.0.1.5/32 dev ${veth} scope link`,
       "rule add to 10.0.1.5/32 lookup main pref 512",
@@ -67,6 +68,7 @@ describe("planRepair", () => {
       "link set dev eth1 up",
       "route replace 10.0.1.0/24 dev eth1 scope link table 2003",
       "route replace default via 10.0.1.1 dev eth1 onlink table 2003",
+      "route replace prohibit 169.254.0.23/32 table 2003",
     ]);
   });
 
@@ -100,5 +102,15 @@ describe("planRepair", () => {
     const plan = planRepair(desired, o, 2000);
     expect(plan.rewire).toEqual([pod]);
     expect(plan.missingEnis).toEqual([eni.mac]);
+  });
+
+  test("the metadata block of an ENI table is re-added, and removed when pods may reach the service", () => {
+    const o = healthy();
+    o.routes = o.routes.filter((r) => r.type !== "prohibit");
+    expect(planRepair(desired, o, 2000).lines).toEqual(["route replace prohibit 169.254.0.23/32 table 2003"]);
+    expect(planRepair(desired, o, 2000, false).lines).toEqual([]);
+    expect(planRepair(desired, healthy(), 2000, false).lines).toEqual([
+      "route del prohibit 169.254.0.23/32 table 2003",
+    ]);
   });
 });

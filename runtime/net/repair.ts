@@ -19,7 +19,7 @@ export interface RepairPlan {
   missingEnis: string[];
 }
 
-export function planRepair(desired: DesiredState, o: Observed, base: number): RepairPlan {
+export function planRepair(desired: DesiredState, o: Observed, base: number, blockMetadata = true): RepairPlan {
   const plan: RepairPlan = { lines: [], rewire: [], fixed: [], missingEnis: [] };
   const add = (line: string, why: string) => {
     plan.lines.push(line);
@@ -38,7 +38,8 @@ export function planRepair(desired: DesiredState, o: Observed, base: number): Re
       continue;
     }
     const json = o.links.find((l) => l.ifindex === link.ifindex)!;
-    for (const line of missingEniRoutes(link, eni, o.routes, isUp(json))) add(line, `${line} (ENI ${link.name})`);
+    for (const line of missingEniRoutes(link, eni, o.routes, isUp(json), blockMetadata))
+      add(line, `${line} (ENI ${link.name})`);
   }
 
   const wantIps = new Set(desired.pods.map((p) => p.ip));

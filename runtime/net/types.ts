@@ -2,6 +2,12 @@
 // implementation (iproute2, ./dataplane.ts) runs one contract suite in a namespace.
 
 /** Pod default gateway: a link-local address answered by a permanent neighbour entry. */
+/**
+ * The CVM instance metadata service (metadata.tencentyun.com), which hands the node role's
+ * credentials to whoever asks from the node. Pods' traffic to it meets a prohibit route in
+ * every ENI table unless the policy sets dataPlane.podMetadataAccess.
+ */
+export const CVM_METADATA_IP = "169.254.0.23";
 export const POD_GATEWAY = "169.254.1.1";
 
 /**

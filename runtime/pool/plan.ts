@@ -20,6 +20,7 @@
 //   off switch off: release idle IPs, delete ENIs  drainPool             drain.ts
 // Least ENIs (rule 5) also: on the release timer spareEni() empties a podless ENI for 5d.
 import { expireWaiting, idleCount } from "./allocate.ts";
+import { reanchorTimes } from "./clock.ts";
 import { drainPool, isDraining } from "./drain.ts";
 import { limitsOf, type Limits } from "./settings.ts";
 import {
@@ -55,6 +56,7 @@ export function decisionSink(s: PoolState, now: Millis): { decisions: Decision[]
 
 export function plan(state: PoolState, now: Millis): PlanResult {
   const s = cloneState(state);
+  reanchorTimes(s, now); // a clock that jumped back
   expireWaiting(s, now);
   const { decisions, emit } = decisionSink(s, now);
   if (isDraining(s)) {

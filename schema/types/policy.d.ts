@@ -32,6 +32,13 @@ export declare const SecretRef: z.ZodObject<
   },
   z.core.$strict
 >;
+export declare const RateLimits: z.ZodObject<
+  {
+    mutationsPerSecond: z.ZodNumber;
+    burst: z.ZodInt;
+  },
+  z.core.$strict
+>;
 export declare const Cloud: z.ZodObject<
   {
     credentialsSecretRef: z.ZodOptional<
@@ -45,6 +52,15 @@ export declare const Cloud: z.ZodObject<
     >;
     endpoint: z.ZodDefault<z.ZodString>;
     insecureEndpoint: z.ZodOptional<z.ZodBoolean>;
+    rateLimits: z.ZodOptional<
+      z.ZodObject<
+        {
+          mutationsPerSecond: z.ZodNumber;
+          burst: z.ZodInt;
+        },
+        z.core.$strict
+      >
+    >;
   },
   z.core.$strict
 >;
@@ -52,6 +68,7 @@ export declare const DataPlane: z.ZodObject<
   {
     routeTableBase: z.ZodDefault<z.ZodInt>;
     manageRpFilter: z.ZodDefault<z.ZodBoolean>;
+    podMetadataAccess: z.ZodDefault<z.ZodBoolean>;
   },
   z.core.$strict
 >;
@@ -154,6 +171,15 @@ export declare const Spec: z.ZodObject<
           >;
           endpoint: z.ZodDefault<z.ZodString>;
           insecureEndpoint: z.ZodOptional<z.ZodBoolean>;
+          rateLimits: z.ZodOptional<
+            z.ZodObject<
+              {
+                mutationsPerSecond: z.ZodNumber;
+                burst: z.ZodInt;
+              },
+              z.core.$strict
+            >
+          >;
         },
         z.core.$strict
       >
@@ -163,6 +189,7 @@ export declare const Spec: z.ZodObject<
         {
           routeTableBase: z.ZodDefault<z.ZodInt>;
           manageRpFilter: z.ZodDefault<z.ZodBoolean>;
+          podMetadataAccess: z.ZodDefault<z.ZodBoolean>;
         },
         z.core.$strict
       >
@@ -285,6 +312,15 @@ export declare const VpcCniPolicy: z.ZodObject<
               >;
               endpoint: z.ZodDefault<z.ZodString>;
               insecureEndpoint: z.ZodOptional<z.ZodBoolean>;
+              rateLimits: z.ZodOptional<
+                z.ZodObject<
+                  {
+                    mutationsPerSecond: z.ZodNumber;
+                    burst: z.ZodInt;
+                  },
+                  z.core.$strict
+                >
+              >;
             },
             z.core.$strict
           >
@@ -294,6 +330,7 @@ export declare const VpcCniPolicy: z.ZodObject<
             {
               routeTableBase: z.ZodDefault<z.ZodInt>;
               manageRpFilter: z.ZodDefault<z.ZodBoolean>;
+              podMetadataAccess: z.ZodDefault<z.ZodBoolean>;
             },
             z.core.$strict
           >

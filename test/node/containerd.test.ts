@@ -46,7 +46,7 @@ describe("containerd's CRI wires pod sandboxes through vpccni, two nodes", () =>
         ...["portmap", "loopback"].map((p) => join(paths.cniPluginDir, p)),
       ];
       const bin = cniBinFolder(join(n.dir, "cni-bin"), plugins);
-      return startContainerd({ bed: world.bed, node: n.ns, cniBinDir: bin, cniConfDir: n.netconf });
+      return startContainerd({ bed: world.bed, node: n.ns, cniBinDir: bin, cniConfDir: n.netconf, dir: n.criDir });
     });
     // keep every runtime that started, so that afterAll stops it even if another failed
     const settled = await Promise.allSettled(started);
