@@ -70,7 +70,14 @@ describe("mixed mode under containerd's CRI: annotations from the runtime, no po
       join(world.cniBin, "vpccni"),
       ...["bridge", "host-local", "loopback", "portmap"].map((p) => join(paths.cniPluginDir, p)),
     ]);
-    runtime = await startContainerd({ bed: world.bed, node: node.ns, cniBinDir: bin, cniConfDir: confDir });
+    // in the node's CRI folder: the agent admits netns paths under its netns folder (--netns-dir)
+    runtime = await startContainerd({
+      bed: world.bed,
+      node: node.ns,
+      cniBinDir: bin,
+      cniConfDir: confDir,
+      dir: node.criDir,
+    });
   }, 120_000);
 
   afterAll(async () => {
