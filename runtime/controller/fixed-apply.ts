@@ -75,8 +75,17 @@ export class FixedApplier {
           status: { phase: "Creating", pending: this.pending("create-eni") },
         });
         objects.enis.set(d.node, eni);
-        const eniId = await this.createEni(eni, objects);
-        return eniReady(state, d.node, eniId);
+        // one node's ENI failing (its quota, a subnet of another zone) must not hold the others
+        // up: the journal keeps it, and the next pass tries again
+        const eniId = await this.createEni(eni, objects).catch((e: unknown) => {
+          this.deps.log.warn("node ENI not made yet; the next pass tries again", {
+            node: d.node,
+            subnet: d.subnet,
+            error: (e as Error).message,
+          });
+          return null;
+        });
+        return eniId === null ? state : eniReady(state, d.node, eniId);
       }
       case "assign":
         return this.assign(state, d, objects);
@@ -331,10 +340,19 @@ export class FixedApplier {
     let n = 0;
     for (const eni of [...objects.enis.values()]) {
       const action = eni.status?.pending?.action;
-      if (action === "create-eni") await this.createEni(eni, objects);
-      else if (action === "delete-eni") await this.finishDeleteEni(eni, objects);
-      else continue;
-      n++;
+      if (action !== "create-eni" && action !== "delete-eni") continue;
+      try {
+        if (action === "create-eni") await this.createEni(eni, objects);
+        else await this.finishDeleteEni(eni, objects);
+        n++;
+      } catch (e) {
+        // one node's ENI must not hold the cluster's addresses up: it stays journaled
+        this.deps.log.warn("a journaled node ENI could not be finished; the next pass tries again", {
+          node: eni.spec.node,
+          action,
+          error: (e as Error).message,
+        });
+      }
     }
     // assigns by call (token); addressInUse's bookkeeping is the next pass's (it rebuilds the state)
     const groups = new Map<string, Claim[]>();
