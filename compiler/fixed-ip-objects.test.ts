@@ -43,7 +43,12 @@ describe("ipMode: fixed", () => {
     for (const crd of fixedIpCrds()) {
       const name = (crd.metadata as { name: string }).name;
       const got = doc(files, `10-customresourcedefinition-${name}.yaml`);
-      expect(got.metadata.annotations).toEqual({ "argocd.argoproj.io/sync-wave": "0" });
+      // never pruned by Argo CD or Flux: deleting a CRD would delete every claim
+      expect(got.metadata.annotations).toEqual({
+        "argocd.argoproj.io/sync-wave": "0",
+        "argocd.argoproj.io/sync-options": "Prune=false",
+        "kustomize.toolkit.fluxcd.io/prune": "disabled",
+      });
       expect(got.metadata.labels["app.kubernetes.io/component"]).toBe("crd");
       expect(got.spec).toEqual(JSON.parse(JSON.stringify(crd.spec)));
     }
