@@ -110,13 +110,19 @@ export class FixedPass {
     const report: PassReport = { replayed: await this.applier.resume(objects), decisions: 0, refusals: [] };
     const selected = nodes.filter((n) => Object.entries(settings.nodeSelector).every(([k, v]) => n.labels[k] === v));
     const onSelected = new Set(selected.map((n) => n.name));
-    const pods = servedPods(allPods, settings.mode).filter((p) => onSelected.has(p.node));
+    // pods on a node with an ENI of ours stay served even if the node stopped matching the
+    // nodeSelector: they run with their addresses until they go
+    const pods = servedPods(allPods, settings.mode).filter((p) => onSelected.has(p.node) || objects.enis.has(p.node));
     const podByKey = new Map(pods.map((p) => [`${p.namespace}/${p.name}`, p]));
     objects.podUids = new Map([...podByKey].map(([key, p]) => [key, p.uid]));
     const enabled = settings.enabled !== false;
     if (enabled) {
       await this.ensureConfigs(selected, objects);
-      await this.ensureClaims(pods, objects, settings.cascade);
+      await this.ensureClaims(
+        pods.filter((p) => onSelected.has(p.node)),
+        objects,
+        settings.cascade,
+      );
     }
     const subnets: Subnet[] = await api.describeSubnets(settings.subnets);
     let state = stateFromObjects(
