@@ -35,6 +35,29 @@ export interface CniApiDeps {
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
+/** An ADD's answer, both IP modes: the pod's /32 behind the link-local gateway, and its wiring. */
+export function addResult(
+  ip: string,
+  link: { mac: string; table: number },
+  wiring: { hostVeth: string; hostMac: string; podMac: string },
+): ResponseOf<"add"> {
+  return {
+    ip,
+    prefixLength: 32,
+    gateway: POD_GATEWAY,
+    eniMac: link.mac,
+    routeTable: link.table,
+    hostVeth: wiring.hostVeth,
+    hostMac: wiring.hostMac,
+    podMac: wiring.podMac,
+  };
+}
+
+/** The CNI error of an ADD whose wiring failed (after it was undone). */
+export function wiringFailed(netns: string, ip: string, error: unknown): CniError {
+  return new CniError(CniCode.AgentFailure, `wiring ${netns} with ${ip} failed: ${(error as Error).message}`);
+}
+
 export function cniApi(deps: CniApiDeps): CniAgentApi {
   const now = deps.now ?? Date.now;
 
@@ -146,23 +169,11 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
           table: link.table,
           ...ms,
         });
-        return {
-          ip: answer.ip,
-          prefixLength: 32,
-          gateway: POD_GATEWAY,
-          eniMac: link.mac,
-          routeTable: link.table,
-          hostVeth: wiring.hostVeth,
-          hostMac: wiring.hostMac,
-          podMac: wiring.podMac,
-        };
+        return addResult(answer.ip, link, wiring);
       } catch (error) {
         // Nothing half-done stays behind: the wiring is undone and the IP goes back.
         await unwireAndRelease(key, req).catch(() => {});
-        throw new CniError(
-          CniCode.AgentFailure,
-          `wiring ${req.netns} with ${answer.ip} failed: ${(error as Error).message}`,
-        );
+        throw wiringFailed(req.netns, answer.ip, error);
       }
     },
 

@@ -6,8 +6,8 @@
 import type { VpcIPClaim } from "../../schema/fixed-ip-crds.ts";
 import { type CniAgentApi, CniCode, CniError, type RequestOf, type ResponseOf } from "../cni/protocol.ts";
 import type { DataPlane, EniLink } from "../net/types.ts";
-import { POD_GATEWAY } from "../net/types.ts";
 import { podKey } from "../pool/index.ts";
+import { addResult, wiringFailed } from "./cni-api.ts";
 import { type ClaimDecision, claimDecision, claimTimeoutMessage, type NodeEniState } from "./fixed-claim.ts";
 import type { Logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
@@ -149,23 +149,11 @@ export function fixedCniApi(deps: FixedCniApiDeps): CniAgentApi {
           table: link.table,
           ms: now() - started,
         });
-        return {
-          ip: claimed.address,
-          prefixLength: 32,
-          gateway: POD_GATEWAY,
-          eniMac: link.mac,
-          routeTable: link.table,
-          hostVeth: wiring.hostVeth,
-          hostMac: wiring.hostMac,
-          podMac: wiring.podMac,
-        };
+        return addResult(claimed.address, link, wiring);
       } catch (error) {
         // Nothing half-done stays behind.
         await unwire(key, req).catch(() => {});
-        throw new CniError(
-          CniCode.AgentFailure,
-          `wiring ${req.netns} with ${claimed.address} failed: ${(error as Error).message}`,
-        );
+        throw wiringFailed(req.netns, claimed.address, error);
       }
     },
 
