@@ -1,7 +1,9 @@
 // Chaos soak (long; not in the test command, which runs test/e2e/chaos.test.ts): pod churn
 // with up to 64 CNI calls at once on two nodes, >= 100 kill -9 of agents at random moments, 20%
 // cloud faults (errors before and after the action, throttling, failed and slow tasks).
-//   node_modules/.bin/bun bench/chaos.ts [--kills 100] [--seed N] [--fault-rate 0.2]
+//   node_modules/.bin/bun bench/chaos.ts [--kills 100] [--seed N] [--fault-rate 0.2] [--max-parallel 64]
+//                                 [--post-mortem DIR]
+// --post-mortem DIR keeps each agent's log and the run's progress there when a problem is found.
 // Last line: chaos kills=<n> faults=<n> duplicates=<n> leaks=<n> unreachable=<n> (goal: the
 // last three 0). It reports; it never fails on time.
 import { parseArgs } from "node:util";
@@ -12,13 +14,16 @@ const { values } = parseArgs({
     kills: { type: "string", default: "100" },
     seed: { type: "string", default: "1" },
     "fault-rate": { type: "string", default: "0.2" },
+    "post-mortem": { type: "string" },
+    "max-parallel": { type: "string", default: "64" },
   },
 });
 const report = await runChaos({
   kills: Number(values.kills),
   seed: Number(values.seed),
   faultRate: Number(values["fault-rate"]),
-  maxParallel: 64,
+  maxParallel: Number(values["max-parallel"]),
+  postMortem: values["post-mortem"],
   log: (line) => console.log(line),
 });
 console.log(

@@ -1,12 +1,14 @@
 // Chaos on real parts: agents of an emulated cluster under continuous pod churn (ADD and DEL
 // through the real CNI binary, up to `maxParallel` at once), kill -9 of a random agent at random
 // moments and a restart, and cloud faults (errors before or after the action took effect,
-// throttling, failed and slow asynchronous tasks). Pods are handled as a container runtime does:
+// throttling, requests never answered, stale Describes, failed and slow asynchronous tasks). Pods are handled as a container runtime does:
 // a failed ADD is followed by a DEL, and the pod is added again later. After a final settle the
 // run counts, against the emulator and the kernel: IPs held by two pods, leaks (cloud vs agent
 // vs pods), pods that do not answer a ping, and pools outside pods + min .. pods + max.
 // bench/chaos.ts runs it long; test/e2e/chaos.test.ts runs a short variant in the test command.
 import type { PodNs } from "./test-bed.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { EmulatedCluster, type EmulatedNode, waitFor } from "./emulated-cluster.ts";
 
 export interface ChaosOptions {
@@ -19,6 +21,13 @@ export interface ChaosOptions {
   seed?: number;
   /** Progress lines (the bench prints them). */
   log?: (line: string) => void;
+  /**
+   * Wall-clock budget of the whole run, ms: once it is spent the run stops retrying and
+   * settling and reports what is left as problems (a hang is a finding, not a test timeout).
+   */
+  budgetMs?: number;
+  /** A folder that receives each node's agent log and the run's progress when problems are found. */
+  postMortem?: string;
 }
 
 export interface ChaosReport {
@@ -37,6 +46,8 @@ export interface ChaosReport {
 }
 
 const PREBIND = { min: 2, max: 4 };
+/** Far above the plugin's own timeout (ADD_TIMEOUT_MS and its margin). */
+const CALL_HANG_MS = 90_000;
 /** Below the emulated nodes' 30 bindable IPs: a pod that can never get one is not chaos. */
 const PODS_PER_NODE = 24;
 
@@ -61,7 +72,13 @@ interface Pod {
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
-  const log = opts.log ?? (() => {});
+  const deadline = started + (opts.budgetMs ?? 30 * 60_000);
+  const left = () => deadline - Date.now();
+  const progress: string[] = [];
+  const log = (line: string) => {
+    progress.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${line}`);
+    opts.log?.(line);
+  };
   const r = new Rng(opts.seed ?? 7);
   const world = await EmulatedCluster.start({
     nodes: opts.nodes ?? 2,
@@ -80,7 +97,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         qps: 40,
         taskFailRate: rate / 4,
         latency: { uniformMs: [0, 150] },
+        // timeouts: a request never answered (the adapter's deadline ends it)
+        hangRate: rate / 20,
+        // stale Describes: eventual consistency, answers from the state 300 ms ago
+        staleMs: 300,
       },
+    });
+    // slow asynchronous tasks: attach and detach take three times their usual time
+    world.emulator.admin.setSettings({
+      asyncMs: { create: 50, attach: 1500, detach: 900, delete: 50, assign: 150, unassign: 150 },
     });
     const pods: Pod[] = [];
     let seq = 0;
@@ -88,28 +113,55 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     let stop = false;
     const maxParallel = opts.maxParallel ?? 64;
 
+    // A CNI call has the plugin's own timeout (the agent's ADD timeout and a margin): one that
+    // has not returned long after it is a hang, reported as a problem; the run goes on.
+    const bounded = async <T>(what: string, call: Promise<T>): Promise<T> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const hung = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          problems.push(`${what} has not returned after ${CALL_HANG_MS / 1000} s`);
+          reject(new Error("hung"));
+        }, CALL_HANG_MS);
+      });
+      try {
+        return await Promise.race([call, hung]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
     // a container runtime: ADD; on failure DEL (the agent may have wired it before it died)
     const add = async (p: Pod) => {
       cnis++;
       try {
-        await p.node.addPod(p.name, p.ns);
+        await bounded(`CNI ADD of ${p.name} on ${p.node.name}`, p.node.addPod(p.name, p.ns));
         p.added = true;
       } catch {
         cnis++;
-        await p.node.del(p.name, p.ns).catch(() => {});
+        await bounded(`CNI DEL of ${p.name} on ${p.node.name}`, p.node.del(p.name, p.ns)).catch(() => {});
         p.added = false;
       }
     };
     const del = async (p: Pod) => {
       cnis++;
       try {
-        await p.node.del(p.name, p.ns);
+        await bounded(`CNI DEL of ${p.name} on ${p.node.name}`, p.node.del(p.name, p.ns));
         p.node.pods.delete(p.name);
         p.added = false;
         return true;
       } catch {
         return false;
       }
+    };
+
+    /** Pods whose DEL failed: the runtime tries again until one succeeds. */
+    let deleting: Pod[] = [];
+    const retryDeletes = async () => {
+      const now = deleting;
+      deleting = [];
+      const gone = await Promise.all(now.map(del));
+      now.forEach((v, i) => {
+        if (!gone[i]) deleting.push(v);
+      });
     };
 
     const churn = (async () => {
@@ -133,37 +185,51 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         } else {
           const victims = pods.splice(0, Math.min(batch, pods.length - 10));
           const gone = await Promise.all(victims.map(del));
-          // a DEL that failed (agent down) is tried again later, as the kubelet does
+          // A DEL that failed (agent down, maybe after it released the IP) is tried again
+          // until it succeeds, as the kubelet does: the pod is being deleted, not live.
           victims.forEach((v, i) => {
-            if (!gone[i]) pods.push(v);
+            if (!gone[i]) deleting.push(v);
           });
         }
-        // pods whose ADD failed get another try
-        await Promise.all(pods.filter((p) => !p.added).map(add));
+        // pods whose ADD failed get another try, and DELs that failed too
+        await Promise.all([...pods.filter((p) => !p.added).map(add), retryDeletes()]);
       }
     })();
 
-    while (kills < opts.kills) {
-      await Bun.sleep(200 + r.int(1300));
-      const node = world.nodes[r.int(world.nodes.length)]!;
-      await node.stopAgent("SIGKILL");
-      kills++;
-      await Bun.sleep(r.int(400));
-      await node.startAgent();
-      if (kills % 10 === 0 || kills === opts.kills)
-        log(`kills ${kills}/${opts.kills}, pods ${pods.length}, CNI calls ${cnis}`);
+    try {
+      while (kills < opts.kills) {
+        await Bun.sleep(200 + r.int(1300));
+        const node = world.nodes[r.int(world.nodes.length)]!;
+        await node.stopAgent("SIGKILL");
+        kills++;
+        await Bun.sleep(r.int(400));
+        await node.startAgent().catch((e: Error) => {
+          // An agent that does not come back is the finding: its log's end says why.
+          const tail = node.agentLog().trimEnd().split("\n").slice(-15).join("\n");
+          throw new Error(`kill ${kills}: ${e.message}\n${node.name}'s agent log ends with:\n${tail}`);
+        });
+        if (kills % 10 === 0 || kills === opts.kills)
+          log(`kills ${kills}/${opts.kills}, pods ${pods.length}, CNI calls ${cnis}`);
+      }
+    } finally {
+      // The churn stops before anything else, also when a restart failed: the world is torn
+      // down after it, never under it.
+      stop = true;
+      log("kills done; waiting for the churn's last batch");
+      await churn;
     }
-    stop = true;
-    log("kills done; waiting for the churn's last batch");
-    await churn;
     const stats = world.emulator.admin.stats();
     world.emulator.admin.setFaults({});
     // every pod ends up added, as the runtime keeps trying
-    log(`faults off; ${pods.filter((p) => !p.added).length} pods to add again`);
-    for (let round = 0; round < 20 && pods.some((p) => !p.added); round++)
-      await Promise.all(pods.filter((p) => !p.added).map(add));
+    log(`faults off; ${pods.filter((p) => !p.added).length} pods to add again, ${deleting.length} to delete again`);
+    for (let round = 0; round < 20 && (pods.some((p) => !p.added) || deleting.length > 0) && left() > 60_000; round++) {
+      await Promise.all([...pods.filter((p) => !p.added).map(add), retryDeletes()]);
+      const still = pods.filter((p) => !p.added);
+      if (still.length > 0) log(`round ${round + 1}: ${still.length} pods still without an ADD that succeeded`);
+    }
     log("settling");
     for (const p of pods) if (!p.added) problems.push(`${p.name} on ${p.node.name}: no ADD succeeded`);
+    for (const p of deleting) problems.push(`${p.name} on ${p.node.name}: no DEL succeeded`);
 
     // settle, then count
     for (const n of world.nodes)
@@ -178,8 +244,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             s.bound <= Math.min(s.pods + PREBIND.max, s.maxBindable)
           );
         },
-        120_000,
-      ).catch((e: Error) => problems.push(e.message));
+        Math.max(1000, Math.min(120_000, left() - 30_000)),
+      ).catch(async (e: Error) => {
+        const s = (await n.view().catch(() => null))?.summary;
+        problems.push(`${e.message}${s ? ` (last seen: ${JSON.stringify(s)})` : ""}`);
+      });
     let duplicates = 0;
     let leaks = 0;
     let outOfBounds = 0;
@@ -207,7 +276,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       const mine = pods.filter((p) => p.node === n);
       if (v.pods.length !== mine.length) {
         leaks += Math.abs(v.pods.length - mine.length);
-        problems.push(`${n.name}: the agent holds ${v.pods.length} pods, the runtime has ${mine.length}`);
+        const held = new Set(v.pods.map((p) => p.ip));
+        const missing = mine.filter((p) => !held.has(p.node.pods.get(p.name)?.ip ?? "")).map((p) => p.name);
+        problems.push(
+          `${n.name}: the agent holds ${v.pods.length} pods, the runtime has ${mine.length} (not held: ${missing.join(", ") || "none"})`,
+        );
       }
       if (v.summary.bound !== cloud.ips.length) {
         leaks += Math.abs(v.summary.bound - cloud.ips.length);
@@ -242,6 +315,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       .filter(([code]) => code === "InternalError" || code === "RequestLimitExceeded")
       .reduce((n, [, c]) => n + c, 0);
     const calls = all.reduce((n, [, c]) => n + c, 0);
+    if (problems.length > 0) {
+      if (opts.postMortem) keepPostMortem(opts.postMortem, world, progress, problems);
+      problems.push(`the run's progress: ${progress.join(" | ")}`);
+    }
     return {
       kills,
       faults,
@@ -258,4 +335,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await world.stop();
   }
+}
+
+/** Each agent's log and the run's progress, for a look at what went wrong. */
+function keepPostMortem(dir: string, world: EmulatedCluster, progress: string[], problems: string[]): void {
+  mkdirSync(dir, { recursive: true });
+  for (const n of world.nodes) writeFileSync(join(dir, `${n.name}-agent.log`), n.agentLog());
+  writeFileSync(join(dir, "progress.log"), `${[...progress, "", ...problems].join("\n")}\n`);
 }

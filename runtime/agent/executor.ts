@@ -50,8 +50,13 @@ export class CloudExecutor implements Executor {
           await this.api.detachEni(d.eni, this.identity.instanceId, {
             clientToken: derived(intent.clientToken, "detach"),
           });
-          await this.api.deleteEni(d.eni);
           this.links.delete(d.eni);
+          try {
+            await this.api.deleteEni(d.eni);
+          } catch (error) {
+            // Attached nowhere now: the pool must not use it, and deletes it again (rule 5e).
+            return { ...failure(error), detached: true };
+          }
           return { ok: true };
         }
       }
@@ -124,7 +129,7 @@ export function gatewayOf(cidr: string): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
 }
 
-function failure(error: unknown): OperationResult {
+function failure(error: unknown): Extract<OperationResult, { ok: false }> {
   if (error instanceof CloudError)
     return { ok: false, error: { kind: poolErrorKind(error.kind), message: error.message } };
   return { ok: false, error: { kind: "transient", message: (error as Error).message ?? String(error) } };

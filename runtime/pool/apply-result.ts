@@ -38,7 +38,7 @@ export function applyResult(
     onSuccess(s, d, result);
     s.backoff[d.action] = { failures: 0, until: 0 };
   } else {
-    onFailure(s, d, result.error, now, options.rng);
+    onFailure(s, d, result.error, now, options.rng, result.detached === true);
   }
   return s;
 }
@@ -87,15 +87,24 @@ function onSuccess(s: PoolState, d: Decision, result: { eni?: string; ips?: stri
   }
 }
 
-function onFailure(s: PoolState, d: Decision, error: CloudError, now: Millis, rng: Rng | undefined): void {
+function onFailure(
+  s: PoolState,
+  d: Decision,
+  error: CloudError,
+  now: Millis,
+  rng: Rng | undefined,
+  detached: boolean,
+): void {
   // Undo the marks the decision set; what happens next is up to the next plan().
   if (d.action === "release") {
     const e = s.enis.find((x) => x.id === d.eni);
     for (const slot of e?.ips ?? []) if (d.ips.includes(slot.ip)) slot.releasing = false;
   }
   if (d.action === "delete-eni") {
+    // Detached already: it stays marked, unusable, and rule 5e deletes it again. Else it is
+    // still attached and usable as before.
     const e = s.enis.find((x) => x.id === d.eni);
-    if (e !== undefined) e.deleting = false;
+    if (e !== undefined && !detached) e.deleting = false;
   }
   switch (error.kind) {
     case "eni-quota":

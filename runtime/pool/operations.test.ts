@@ -162,6 +162,38 @@ describe("typed cloud errors", () => {
     expect(s.enis).toEqual([]);
   });
 
+  test("a delete that fails after its detach: the ENI stays marked, is never used, survives a sync and is deleted again", () => {
+    const s0 = makeState({ settings: { minPrebind: 0, maxPrebind: 0 }, enis: oneEni(3) });
+    const due = plan(plan(s0, 0).state, 120_000);
+    let s = applyResult(due.state, "op-1", { ok: true }, 120_000); // the release
+    const del = plan(s, 120_001);
+    expect(del.decisions).toEqual([{ id: "op-2", action: "delete-eni", eni: "eni-00000001" }]);
+    s = applyResult(del.state, "op-2", { ok: false, error: { kind: "transient" }, detached: true }, 120_002);
+    expect(s.enis.map((e) => [e.id, e.deleting])).toEqual([["eni-00000001", true]]);
+    // a restart or a resync: the cloud lists it attached nowhere, so not in the inventory
+    s = syncInventory(s, [{ id: "eni-00000000", subnet: SUBNET_A, primary: true, ips: [] }]).state;
+    expect(s.enis.find((e) => e.id === "eni-00000001")?.deleting).toBe(true);
+    // a pod gets nothing from it, and the pool does not grow onto it
+    expect(allocate(s, "net/a/eth0", 130_000, fixedRng(0)).ok).toBe(false);
+    const again = plan(s, 10 * 60_000);
+    expect(again.decisions.filter((d) => d.action === "delete-eni")).toEqual([
+      { id: "op-3", action: "delete-eni", eni: "eni-00000001" },
+    ]);
+    expect(again.decisions.some((d) => "eni" in d && d.eni === "eni-00000001" && d.action !== "delete-eni")).toBe(
+      false,
+    );
+    s = applyResult(again.state, "op-3", { ok: true }, 10 * 60_000);
+    expect(s.enis.some((e) => e.id === "eni-00000001")).toBe(false);
+  });
+
+  test("a delete that fails with the ENI still attached leaves it usable, as before", () => {
+    const s0 = makeState({ settings: { minPrebind: 0, maxPrebind: 0 }, enis: oneEni(3) });
+    const due = plan(plan(s0, 0).state, 120_000);
+    const del = plan(applyResult(due.state, "op-1", { ok: true }, 120_000), 120_001);
+    const s = applyResult(del.state, "op-2", { ok: false, error: { kind: "transient" } }, 120_002);
+    expect(s.enis[0]?.deleting).toBe(false);
+  });
+
   test("a failed release gives the IPs back to the pool", () => {
     const s0 = makeState({ settings: { minPrebind: 0, maxPrebind: 0 }, enis: oneEni(3) });
     const s = failing(plan(plan(s0, 0).state, 120_000).state, "op-1", "transient");

@@ -14,6 +14,7 @@
 //   5b release from least-used ENI                 releaseLeastAssigned  plan.ts
 //   5c new ENI only when all full                  fillBoundEnis         plan.ts
 //   5d delete empty ENI                            deleteEmptyEnis       plan.ts
+//   5e delete again an ENI left detached           deleteDetachedAgain   plan.ts
 //   6  subnet with most free IPs                   subnetForNewEni       plan.ts
 //   7  eni-ip Allocatable = bound, Capacity = max  extendedResource      summary.ts
 //   8  min<=max                                    checkSettings         settings.ts
@@ -61,6 +62,7 @@ export function plan(state: PoolState, now: Millis): PlanResult {
   const { decisions, emit } = decisionSink(s, now);
   if (isDraining(s)) {
     drainPool(s, now, emit); // switched off: in place of rules 1 to 6
+    deleteDetachedAgain(s, now, emit); // rule 5e
     return { state: s, decisions };
   }
   const limits = limitsOf(s);
@@ -73,6 +75,7 @@ export function plan(state: PoolState, now: Millis): PlanResult {
     releaseOnTimer(s, counts, now, limits, emit); // rules 2 and 5b
   }
   deleteEmptyEnis(s, unmet > 0, now, emit); // rule 5d
+  deleteDetachedAgain(s, now, emit); // rule 5e
   return { state: s, decisions };
 }
 
@@ -336,6 +339,20 @@ function releaseFrom(s: PoolState, e: EniState, count: number, now: Millis, limi
   for (const slot of take) slot.releasing = true;
   emit({ id: newId(s), action: "release", eni: e.id, ips: take.map((slot) => slot.ip).sort(cmp) });
   return take.length;
+}
+
+/**
+ * Rule 5e: an ENI whose delete failed after its detach worked (marked deleting, no operation in
+ * flight) is attached nowhere: it is deleted again, after the back-off, never used. Forgetting
+ * it would leak it in the cloud.
+ */
+export function deleteDetachedAgain(s: PoolState, now: Millis, emit: Emit): void {
+  if (isPaused(s, "delete-eni", now)) return;
+  const busy = busyEnis(s);
+  for (const e of podEnis(s)) {
+    if (!e.deleting || busy.has(e.id)) continue;
+    emit({ id: newId(s), action: "delete-eni", eni: e.id });
+  }
 }
 
 /** Rule 5d: an ENI with no secondary IP goes, unless IPs are still needed and it could take them. */

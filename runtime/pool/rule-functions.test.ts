@@ -8,6 +8,7 @@ import {
   bindNeed,
   countsOf,
   decisionSink,
+  deleteDetachedAgain,
   deleteEmptyEnis,
   eniRoom,
   fillBoundEnis,
@@ -37,7 +38,7 @@ const eni = (n: number, count: number, subnet = SUBNET_A): EniInventory => ({
 describe("the rule table in plan.ts", () => {
   test("names, for every rule, a function its file exports", async () => {
     const text = readFileSync(join(import.meta.dir, "plan.ts"), "utf8");
-    const rows = [...text.matchAll(/^\/\/ {3}(\d[a-d]?|off) {1,2}\S.*? {2,}(\w+) +(\S+\.ts)$/gm)].map((m) => ({
+    const rows = [...text.matchAll(/^\/\/ {3}(\d[a-e]?|off) {1,2}\S.*? {2,}(\w+) +(\S+\.ts)$/gm)].map((m) => ({
       rule: m[1],
       fn: m[2] as string,
       file: m[3] as string,
@@ -51,6 +52,7 @@ describe("the rule table in plan.ts", () => {
       "5b",
       "5c",
       "5d",
+      "5e",
       "6",
       "7",
       "8",
@@ -219,6 +221,16 @@ describe("one function per rule", () => {
     const dry = step(makeState({ subnets: { [SUBNET_A]: 0 }, enis: [eni(1, 5), eni(2, 0)] }));
     deleteEmptyEnis(dry.s, true, 0, dry.emit); // needed, but its subnet has no IP to give it
     expect(dry.decisions.map((d) => d.action)).toEqual(["delete-eni"]);
+  });
+
+  test("rule 5e deleteDetachedAgain: an ENI marked deleting with no operation in flight is deleted again", () => {
+    const s = makeState({ enis: [eni(1, 5), eni(2, 0)] });
+    s.enis[1]!.deleting = true; // its delete failed after the detach worked
+    const t = step(s);
+    deleteDetachedAgain(t.s, 0, t.emit);
+    expect(t.decisions).toEqual([{ id: "op-1", action: "delete-eni", eni: "eni-00000002" }]);
+    deleteDetachedAgain(t.s, 0, t.emit); // now in flight: not twice
+    expect(t.decisions).toHaveLength(1);
   });
 
   test("rule 6 subnetForNewEni: the listed subnet with the most available IPs; ties: the policy's order", () => {

@@ -131,6 +131,13 @@ export function syncInventory(state: PoolState, inventory: EniInventory[]): { st
         deleting: before?.deleting ?? false,
       };
     });
+  // An ENI being deleted is attached nowhere once its detach worked, so the inventory (the
+  // node's attached ENIs) no longer lists it: it is kept, marked, until its delete is done
+  // (rule 5e), or it would leak in the cloud.
+  const listed = new Set(inventory.map((inv) => inv.id));
+  const detached = state.enis.filter((e) => e.deleting && !e.primary && !listed.has(e.id));
+  if (detached.length > 0)
+    s.enis = [...s.enis, ...detached.map((e) => ({ ...e, ips: [] }))].sort((a, b) => cmp(a.id, b.id));
   const present = new Set(s.enis.flatMap((e) => (e.primary ? [] : e.ips.map((slot) => `${e.id} ${slot.ip}`))));
   const lostPods: string[] = [];
   for (const [key, a] of Object.entries(s.pods)) {

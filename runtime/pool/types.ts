@@ -37,7 +37,10 @@ export interface EniState {
   ips: IpSlot[];
   /** The cloud answered "ip-quota" for this ENI: treat it as at quota until one of its IPs leaves. */
   full: boolean;
-  /** A detach + delete is in flight. */
+  /**
+   * A detach + delete is in flight, or its delete failed after the detach worked: the ENI is
+   * attached nowhere, so no pod may use it, and the next plan deletes it again (rule 5e).
+   */
   deleting: boolean;
 }
 
@@ -145,7 +148,10 @@ export interface CloudError {
 }
 
 /** What a decision's cloud operation did. `eni` is required for create-eni, `ips` for bind and create-eni. */
-export type OperationResult = { ok: true; eni?: string; ips?: string[] } | { ok: false; error: CloudError };
+export type OperationResult =
+  | { ok: true; eni?: string; ips?: string[] }
+  /** `detached`: a delete-eni whose detach worked and whose delete then failed. */
+  | { ok: false; error: CloudError; detached?: boolean };
 
 export interface Backoff {
   failures: number;
