@@ -4,6 +4,7 @@
 import { checked, type FormatName } from "./answers.ts";
 
 export const DEFAULT_METADATA_URL = "http://metadata.tencentyun.com/latest/meta-data/";
+export const METADATA_ATTEMPTS = 4;
 
 export interface MetadataEni {
   mac: string;
@@ -20,15 +21,38 @@ export class MetadataClient {
     baseUrl: string = DEFAULT_METADATA_URL,
     private readonly fetchFn: typeof fetch = fetch,
     private readonly timeoutMs = 2_000,
+    /** Tries of a read that gets no answer or a 5xx, 250 ms apart and doubling (a slow or restarting service). */
+    private readonly attempts = METADATA_ATTEMPTS,
   ) {
     this.base = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
   }
 
+  /**
+   * One value. A read that times out, fails to connect or gets a 5xx is tried again: a
+   * metadata service slow for a moment must not stop an agent from starting. A 4xx is an
+   * answer (the path does not exist) and is not.
+   */
   async get(path: string): Promise<string> {
     const url = this.base + path;
-    const res = await this.fetchFn(url, { signal: AbortSignal.timeout(this.timeoutMs) });
-    if (!res.ok) throw new Error(`metadata ${path}: HTTP ${res.status}`);
-    return (await res.text()).trim();
+    let cause = "";
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      if (attempt > 1) await Bun.sleep(250 * 2 ** (attempt - 2));
+      let res: Response;
+      try {
+        res = await this.fetchFn(url, { signal: AbortSignal.timeout(this.timeoutMs) });
+      } catch (error) {
+        const e = error as Error;
+        cause = e.name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : e.message;
+        continue;
+      }
+      if (res.status >= 500) {
+        cause = `HTTP ${res.status}`;
+        continue;
+      }
+      if (!res.ok) throw new Error(`metadata ${path}: HTTP ${res.status}`);
+      return (await res.text()).trim();
+    }
+    throw new Error(`metadata ${path} at ${this.base}: ${cause} (${this.attempts} attempts)`);
   }
 
   /** Entries of a directory listing, without the trailing '/' of sub-directories. */

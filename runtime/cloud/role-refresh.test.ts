@@ -95,7 +95,11 @@ describe("CVM role credentials refresh", () => {
     md.down = true;
     clock.t = expiresAt - REFRESH_BEFORE_EXPIRY_MS + 1;
     expect(await role.get()).toBe(first);
-    expect(errors).toEqual(["connect ECONNREFUSED 169.254.0.23:80"]);
+    // the cause, the path, and that the client tried more than once
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /^metadata cam\/security-credentials\/ at http:\S+: connect ECONNREFUSED 169\.254\.0\.23:80 \(4 attempts\)$/,
+    );
     // the next try waits REFRESH_RETRY_MS, not every call
     const reads = md.reads;
     expect(await role.get()).toBe(first);
@@ -110,5 +114,34 @@ describe("CVM role credentials refresh", () => {
     md.down = false;
     const next = await role.get();
     expect(next.secretId).not.toBe(first.secretId);
+  });
+});
+
+describe("metadata reads", () => {
+  test("a read that times out or gets a 5xx is tried again; a 404 is an answer, not tried again", async () => {
+    const seen: string[] = [];
+    let failures = 2;
+    const fetchFn = (async (url: string | URL | Request, init?: RequestInit) => {
+      seen.push(String(url));
+      if (String(url).endsWith("instance-id") && failures-- > 0)
+        return failures === 1
+          ? new Response("busy", { status: 503 })
+          : Promise.reject(Object.assign(new Error("The operation timed out."), { name: "TimeoutError" }));
+      return fetch(url, init);
+    }) as typeof fetch;
+    const md = new MetadataClient(emu.metadataUrl(INSTANCE), fetchFn);
+    expect(await md.instanceId()).toBe(INSTANCE);
+    expect(seen.filter((u) => u.endsWith("instance-id"))).toHaveLength(3);
+    await expect(md.get("no-such-path")).rejects.toThrow("metadata no-such-path: HTTP 404");
+    expect(seen.filter((u) => u.endsWith("no-such-path"))).toHaveLength(1);
+  });
+
+  test("a service that never answers: the error names the path, the wait and the attempts", async () => {
+    const fetchFn = (async () =>
+      Promise.reject(Object.assign(new Error("The operation timed out."), { name: "TimeoutError" }))) as typeof fetch;
+    const md = new MetadataClient("http://md.invalid/", fetchFn, 50, 2);
+    await expect(md.get("instance-id")).rejects.toThrow(
+      "metadata instance-id at http://md.invalid/: no answer within 50 ms (2 attempts)",
+    );
   });
 });
