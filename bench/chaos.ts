@@ -29,6 +29,7 @@ const report = await runChaos({
 console.log(
   `${report.pods} pods at the end, ${report.cnis} CNI calls, ${report.calls} cloud calls of which ${report.faults} faulted, ${report.seconds.toFixed(0)} s`,
 );
+console.log(`restarts that replayed cloud calls in flight at the kill: ${report.replayedRestarts} of ${report.kills}`);
 for (const p of report.problems.slice(0, 20)) console.log(`problem: ${p}`);
 console.log(
   `chaos kills=${report.kills} faults=${report.faults} duplicates=${report.duplicates} leaks=${report.leaks} unreachable=${report.unreachable}`,

@@ -40,6 +40,8 @@ export interface ChaosReport {
   leaks: number;
   unreachable: number;
   outOfBounds: number;
+  /** Restarts that found cloud calls in flight (intents replayed): kills between a call and its journal update. */
+  replayedRestarts: number;
   pods: number;
   problems: string[];
   seconds: number;
@@ -315,6 +317,19 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       .filter(([code]) => code === "InternalError" || code === "RequestLimitExceeded")
       .reduce((n, [, c]) => n + c, 0);
     const calls = all.reduce((n, [, c]) => n + c, 0);
+    // A restart that replays intents was killed with a cloud call in flight.
+    const replayedRestarts = world.nodes
+      .map((n) => n.agentLog().split("\n"))
+      .flatMap((lines) => {
+        const starts: boolean[] = [];
+        for (const l of lines) {
+          if (l.includes('"msg":"state restored"')) starts.push(false);
+          else if (l.includes('"msg":"replaying an intent left open') && starts.length > 0)
+            starts[starts.length - 1] = true;
+        }
+        return starts;
+      })
+      .filter(Boolean).length;
     if (problems.length > 0) {
       if (opts.postMortem) keepPostMortem(opts.postMortem, world, progress, problems);
       problems.push(`the run's progress: ${progress.join(" | ")}`);
@@ -328,6 +343,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       leaks,
       unreachable,
       outOfBounds,
+      replayedRestarts,
       pods: pods.length,
       problems,
       seconds: (Date.now() - started) / 1000,

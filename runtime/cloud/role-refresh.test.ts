@@ -138,7 +138,9 @@ describe("metadata reads", () => {
 
   test("a service that never answers: the error names the path, the wait and the attempts", async () => {
     const fetchFn = (async () =>
-      Promise.reject(Object.assign(new Error("The operation timed out."), { name: "TimeoutError" }))) as typeof fetch;
+      Promise.reject(
+        Object.assign(new Error("The operation timed out."), { name: "TimeoutError" }),
+      )) as unknown as typeof fetch;
     const md = new MetadataClient("http://md.invalid/", fetchFn, 50, 2);
     await expect(md.get("instance-id")).rejects.toThrow(
       "metadata instance-id at http://md.invalid/: no answer within 50 ms (2 attempts)",
