@@ -53,7 +53,26 @@ const CALL_HANG_MS = 90_000;
 /** Below the emulated nodes' 30 bindable IPs: a pod that can never get one is not chaos. */
 const PODS_PER_NODE = 24;
 
-class Rng {
+/**
+ * The cloud's faults of a chaos run, on every action: `rate` of the calls fail (before or after
+ * the action took effect), throttling at 40 calls/s, a quarter of `rate` of the asynchronous
+ * tasks end FAILED, latency up to 150 ms, and Describes answer from the state 300 ms ago
+ * (eventual consistency).
+ */
+export function chaosFaults(rate: number) {
+  return {
+    errorRate: rate,
+    errorCode: "InternalError",
+    errorPhase: "either" as const,
+    qps: 40,
+    taskFailRate: rate / 4,
+    latency: { uniformMs: [0, 150] as [number, number] },
+    staleMs: 300,
+  };
+}
+
+/** The runs' own seeded random numbers, so that a seed repeats a run's choices. */
+export class Rng {
   constructor(private s: number) {}
   next(): number {
     this.s = (this.s * 1103515245 + 12345) % 2147483648;
@@ -92,18 +111,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(world.nodes.map((n) => n.startAgent()));
     const rate = opts.faultRate ?? 0.2;
     world.emulator.admin.setFaults({
-      "*": {
-        errorRate: rate,
-        errorCode: "InternalError",
-        errorPhase: "either",
-        qps: 40,
-        taskFailRate: rate / 4,
-        latency: { uniformMs: [0, 150] },
-        // timeouts: a request never answered (the adapter's deadline ends it)
-        hangRate: rate / 20,
-        // stale Describes: eventual consistency, answers from the state 300 ms ago
-        staleMs: 300,
-      },
+      // timeouts too: a request never answered (the adapter's deadline ends it)
+      "*": { ...chaosFaults(rate), hangRate: rate / 20 },
     });
     // slow asynchronous tasks: attach and detach take three times their usual time
     world.emulator.admin.setSettings({

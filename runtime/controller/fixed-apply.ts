@@ -39,6 +39,15 @@ export interface Objects {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The cloud ran the call's task and undid it (DescribeVpcTaskResult FAILED). Its ClientToken is
+ * spent: the same token answers with the same failed task, so a journal entry replayed with it
+ * would fail for ever. The entry is kept, with a new token, and the next pass tries again.
+ */
+export function taskFailed(e: unknown): boolean {
+  return e instanceof CloudError && e.code === "FailedOperation.TaskFailed";
+}
 /** AssignPrivateIpAddresses names at most ten addresses a call. */
 const ASSIGN_BATCH = 10;
 const ipOrder = (a: string, b: string) => {
@@ -75,8 +84,8 @@ export class FixedApplier {
           status: { phase: "Creating", pending: this.pending("create-eni") },
         });
         objects.enis.set(d.node, eni);
-        // one node's ENI failing (its quota, a subnet of another zone) must not hold the others
-        // up: the journal keeps it, and the next pass tries again
+        // one node's ENI failing (its quota, the cloud's faults) must not hold the others up: the
+        // journal keeps it, and the next pass tries again (a subnet of another zone: createEni)
         const eniId = await this.createEni(eni, objects).catch((e: unknown) => {
           this.deps.log.warn("node ENI not made yet; the next pass tries again", {
             node: d.node,
@@ -107,16 +116,45 @@ export class FixedApplier {
     const instance = this.instanceOf(objects, node);
     const primary = (await api.listEnis(instance)).find((e) => e.primary);
     if (!primary) throw new Error(`instance ${instance} of node ${node} lists no primary ENI`);
-    const made = await api.createEni({
-      subnetId: eni.spec.subnet,
-      securityGroupIds: primary.securityGroupIds,
-      secondaryIps: 0,
-      node,
-      name: `vpccni-fixed-${node}`.slice(0, 60),
-      clientToken: p.clientToken,
-      createdAt: Date.parse(p.startedAt),
-    });
-    const attached = await api.attachEni(made.id, instance, { clientToken: `${p.clientToken}.attach` });
+    const renew = async (e: unknown): Promise<never> => {
+      // a failed task: the same token would replay the failure (taskFailed)
+      const again = await kube.updateStatus<NodeEni>("vpcenis", {
+        ...eni,
+        status: { ...eni.status, pending: { ...p, clientToken: randomUUID() } },
+      });
+      objects.enis.set(node, again);
+      throw e;
+    };
+    const made = await api
+      .createEni({
+        subnetId: eni.spec.subnet,
+        securityGroupIds: primary.securityGroupIds,
+        secondaryIps: 0,
+        node,
+        name: `vpccni-fixed-${node}`.slice(0, 60),
+        clientToken: p.clientToken,
+        createdAt: Date.parse(p.startedAt),
+      })
+      .catch((e: unknown) => (taskFailed(e) ? renew(e) : Promise.reject(e)));
+    const attached = await api
+      .attachEni(made.id, instance, { clientToken: `${p.clientToken}.attach` })
+      .catch(async (e: unknown) => {
+        if (taskFailed(e)) {
+          // The attach was undone: this ENI goes, and a new token makes a new one next pass.
+          await api.deleteEni(made.id);
+          return renew(e);
+        }
+        if (!(e instanceof CloudError) || e.kind !== "zone-mismatch") throw e;
+        // A subnet of another zone (a create journaled before zones were checked): retrying
+        // cannot help. The ENI and its VpcENI go; the next pass binds the node
+        // again in its own zone, or refuses it with the reason.
+        await api.deleteEni(made.id);
+        await kube.remove("vpcenis", eni.metadata.name);
+        objects.enis.delete(node);
+        throw new Error(
+          `node ${node}: subnet ${eni.spec.subnet} is not in the zone of instance ${instance}; its ENI ${made.id} was deleted and the next pass picks a subnet of the node's zone`,
+        );
+      });
     const done = await kube.updateStatus<NodeEni>("vpcenis", {
       ...eni,
       status: {
@@ -183,6 +221,18 @@ export class FixedApplier {
       await this.deps.api.assignIps(eniId, { ips, clientToken: first.clientToken });
       return group.map((claim) => ({ claim, failed: null }));
     } catch (e) {
+      if (taskFailed(e)) {
+        // the call was undone: the same addresses, journaled again under a new token
+        const token = randomUUID();
+        for (const claim of group) {
+          const again = await this.deps.kube.updateStatus<Claim>("vpcipclaims", {
+            ...claim,
+            status: { ...claim.status, pending: { ...(claim.status?.pending as Pending), clientToken: token } },
+          });
+          objects.claims.set(`${claim.metadata.namespace}/${claim.metadata.name}`, again);
+        }
+        throw e;
+      }
       if (!(e instanceof CloudError) || e.kind !== "address-in-use") throw e;
       if (group.length === 1)
         return [{ claim: group[0] as Claim, failed: `address ${ips[0]} is used outside the cluster; picking another` }];
@@ -209,7 +259,7 @@ export class FixedApplier {
   ) {
     const { kube } = this.deps;
     const [namespace = "", name = ""] = d.claim.split("/");
-    const a = state.addresses[d.ip];
+    const a = state.addresses.get(d.ip);
     if (!a) throw new Error(`assign ${d.ip}: not in the allocation table`);
     const vip = objects.addresses.get(d.ip);
     if (!vip) {
@@ -225,7 +275,7 @@ export class FixedApplier {
     }
     const claim = objects.claims.get(d.claim);
     if (!claim) throw new Error(`assign ${d.ip}: claim ${d.claim} has no object`);
-    const node = state.claims[d.claim]?.node ?? undefined;
+    const node = state.claims.get(d.claim)?.node ?? undefined;
     const journaled = await kube.updateStatus<Claim>("vpcipclaims", {
       ...claim,
       status: {
@@ -323,7 +373,18 @@ export class FixedApplier {
     if (p?.action !== "delete-eni" || !p.eniId) throw new Error("finishDeleteEni: no pending delete");
     const cloud = await api.getEni(p.eniId);
     if (cloud?.attachment)
-      await api.detachEni(p.eniId, cloud.attachment.instanceId, { clientToken: `${p.clientToken}.detach` });
+      await api
+        .detachEni(p.eniId, cloud.attachment.instanceId, { clientToken: `${p.clientToken}.detach` })
+        .catch(async (e: unknown) => {
+          if (!taskFailed(e)) throw e;
+          // the detach was undone: the next pass detaches again under a new token
+          const again = await kube.updateStatus<NodeEni>("vpcenis", {
+            ...eni,
+            status: { ...eni.status, pending: { ...p, clientToken: randomUUID() } },
+          });
+          objects.enis.set(eni.metadata.name, again);
+          throw e;
+        });
     if (cloud) await api.deleteEni(p.eniId);
     await kube.remove("vpcenis", eni.metadata.name);
     await kube.remove("nodeeniconfigs", eni.spec.node);

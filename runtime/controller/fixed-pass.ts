@@ -16,7 +16,7 @@ import {
   removeNode,
   type Step,
 } from "../fixed/index.ts";
-import type { FixedKubePort, PodInfo } from "../kube/fixed-client.ts";
+import type { FixedKubePort, NodeInfo, PodInfo } from "../kube/fixed-client.ts";
 import { isIPv4 } from "node:net";
 import { parseDuration } from "../../schema/duration.ts";
 import {
@@ -85,6 +85,8 @@ export class FixedPass {
   private readonly applier: FixedApplier;
   /** Instance limits do not change: asked once per instance. */
   private readonly quotas = new Map<string, number>();
+  /** Nor do their zones. */
+  private readonly zones = new Map<string, string>();
 
   constructor(private readonly deps: PassDeps) {
     this.applier = new FixedApplier(deps);
@@ -139,10 +141,12 @@ export class FixedPass {
     );
     const t = now();
     const refused = new Map<string, string>();
+    const reasons = new Map<string, string>();
     const step = async (result: Step, subject: string): Promise<void> => {
       if (!result.ok) {
         report.refusals.push({ subject, ...result.refusal });
         refused.set(subject, result.refusal.message);
+        if (result.refusal.code === "no-subnet-in-zone") reasons.set(subject, "NoSubnetInZone");
         return;
       }
       state = result.state;
@@ -156,13 +160,22 @@ export class FixedPass {
     // reserved). A Node that only stopped matching the nodeSelector keeps its ENI and pods.
     for (const node of Object.keys(state.nodes)) if (!nodeNames.has(node)) await step(removeNode(state, node, t), node);
     // Nodes that came: one ENI each, in the subnet with the most room that holds the quota.
+    // Only subnets of the node's own zone: the cloud attaches an ENI to no instance of another.
     for (const node of enabled ? selected : []) {
       const config = objects.configs.get(node.name);
       if (!config || state.nodes[node.name]) continue;
-      await step(bindNodeEni(state, node.name, config.spec.eniIPQuota), `node/${node.name}`);
+      const zone = await this.zoneOfNode(node, config.spec.instanceId).catch((e: unknown) => {
+        log.warn("node's zone not known yet; the next pass asks again", {
+          node: node.name,
+          error: (e as Error).message,
+        });
+        return null;
+      });
+      if (zone === null) continue;
+      await step(bindNodeEni(state, node.name, config.spec.eniIPQuota, zone), `node/${node.name}`);
     }
     // Pods that went: their claim keeps or releases the address (its reclaim).
-    for (const [key, c] of Object.entries(state.claims)) {
+    for (const [key, c] of [...state.claims.entries()]) {
       if (c.node === null || key.startsWith(ORPHAN_PREFIX)) continue;
       const pod = podByKey.get(key);
       const uid = objects.claims.get(key)?.status?.podUID;
@@ -172,7 +185,7 @@ export class FixedPass {
       }
     }
     // Claims deleted by hand, and addresses no claim names: reclaimed at once.
-    for (const key of Object.keys(state.claims)) {
+    for (const key of [...state.claims.keys()]) {
       const deleting = objects.claims.get(key)?.metadata.deletionTimestamp !== undefined;
       if (deleting || key.startsWith(ORPHAN_PREFIX)) await step(deleteClaim(state, key), key);
     }
@@ -189,7 +202,7 @@ export class FixedPass {
           const key = `${pod.namespace}/${pod.name}`;
           const claim = objects.claims.get(key);
           if (!claim || claim.metadata.deletionTimestamp !== undefined) continue;
-          if (state.claims[key]?.node === pod.node || refused.has(key)) continue;
+          if (state.claims.get(key)?.node === pod.node || refused.has(key)) continue;
           const result = podAdded(state, pod, pod.node, askOf(claim.spec));
           const only = result.ok && result.decisions.length === 1 ? result.decisions[0] : undefined;
           if (result.ok && only?.action === "assign") {
@@ -212,12 +225,11 @@ export class FixedPass {
       // Switched off: nothing new. Kept addresses go back to the VPC at once, whatever their
       // reclaim; a node whose vpccni pods are all gone gives its ENI back. Once every node has,
       // the cloud holds nothing of the cluster's (the agents refuse new pods meanwhile).
-      for (const [key, c] of Object.entries(state.claims))
-        if (c.node === null) await step(deleteClaim(state, key), key);
-      const busy = new Set(Object.values(state.claims).map((c) => c.node));
+      for (const [key, c] of [...state.claims.entries()]) if (c.node === null) await step(deleteClaim(state, key), key);
+      const busy = new Set([...state.claims.values()].map((c) => c.node));
       for (const node of Object.keys(state.nodes)) if (!busy.has(node)) await step(removeNode(state, node, t), node);
     }
-    await writeBack({ kube, state, objects, nodes, pods: podByKey, refused, now: t, enabled, log });
+    await writeBack({ kube, state, objects, nodes, pods: podByKey, refused, reasons, now: t, enabled, log });
     if (report.decisions > 0 || report.refusals.length > 0 || report.replayed > 0)
       log.info("fixed IP pass", {
         decisions: report.decisions,
@@ -225,6 +237,24 @@ export class FixedPass {
         refusals: report.refusals.map((r) => `${r.subject}: ${r.code}`),
       });
     return report;
+  }
+
+  /**
+   * The node's zone as the VPC API names zones (DescribeSubnets' too): the zone of its
+   * instance's primary ENI, asked once per instance (it never changes). Not the Node's
+   * topology.kubernetes.io/zone label: TKE writes the zone's numeric ID there (100003, not
+   * ap-guangzhou-3), and a label is anyone's to set.
+   */
+  private async zoneOfNode(node: NodeInfo, instanceId: string | undefined): Promise<string> {
+    if (!instanceId) throw new Error(`node ${node.name}: its NodeENIConfig names no instance`);
+    let zone = this.zones.get(instanceId);
+    if (zone === undefined) {
+      const primary = (await this.deps.api.listEnis(instanceId)).find((e) => e.primary);
+      if (!primary) throw new Error(`instance ${instanceId} of node ${node.name} lists no primary ENI`);
+      zone = primary.zone;
+      this.zones.set(instanceId, zone);
+    }
+    return zone;
   }
 
   private quotaOfNode(node: string, objects: Objects): number {

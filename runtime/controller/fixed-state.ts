@@ -3,7 +3,15 @@
 // on which ENI; a VpcENI says which node has which ENI; a claim says where its pod runs. Nothing
 // the controller keeps in memory is needed to carry on after a crash or a change of leader.
 import type { Subnet } from "../cloud/types.ts";
-import { claimKey, createState, effectiveReclaim, type FixedState, type PodAsk, type Reclaim } from "../fixed/index.ts";
+import {
+  claimKey,
+  createState,
+  effectiveReclaim,
+  type FixedState,
+  type PodAsk,
+  putClaim,
+  type Reclaim,
+} from "../fixed/index.ts";
 import type { NodeENIConfig, VpcENI, VpcIP, VpcIPClaim } from "../../schema/fixed-ip-crds.ts";
 import { parseDuration } from "../../schema/duration.ts";
 import type { KubeObject, NodeInfo, PodInfo } from "../kube/fixed-client.ts";
@@ -49,7 +57,9 @@ function eniOf(a: Address): string | null {
 export function stateFromObjects(snapshot: Snapshot, reclaim: Reclaim): FixedState {
   const state = createState({
     reclaim,
-    subnets: Object.fromEntries(snapshot.subnets.map((s) => [s.id, { cidr: s.cidr, available: s.availableIps }])),
+    subnets: Object.fromEntries(
+      snapshot.subnets.map((s) => [s.id, { cidr: s.cidr, available: s.availableIps, zone: s.zone }]),
+    ),
   });
   for (const e of snapshot.enis) {
     // the ENI's own address is the cloud's, not the cluster's to give
@@ -78,9 +88,9 @@ export function stateFromObjects(snapshot: Snapshot, reclaim: Reclaim): FixedSta
     const mine = claim !== undefined && !taken.has(key) && (claim.status?.address ?? ip) === ip;
     const owner = mine ? key : `${ORPHAN_PREFIX}${ip}`;
     const eni = eniOf(a);
-    state.addresses[ip] = { subnet: a.spec.subnet, claim: owner, eni };
+    const where = { address: ip, subnet: a.spec.subnet, eni };
     if (!mine) {
-      state.claims[owner] = { address: ip, reclaim: { kind: "Immediate" }, node: null, expiresAt: null, deleted: true };
+      putClaim(state, owner, { ...where, reclaim: { kind: "Immediate" }, node: null, expiresAt: null, deleted: true });
       continue;
     }
     taken.add(key);
@@ -88,13 +98,13 @@ export function stateFromObjects(snapshot: Snapshot, reclaim: Reclaim): FixedSta
     // Bound on a node whose ENI holds the address: the pod runs there. Anything else: kept.
     const node = s?.phase === "Bound" && s.node && eni !== null && eniNode.get(eni) === s.node ? s.node : null;
     const expiresAt = s?.expiresAt ? Date.parse(s.expiresAt) : null;
-    state.claims[key] = {
-      address: ip,
+    putClaim(state, key, {
+      ...where,
       reclaim: effectiveReclaim(reclaim, askOf(claim.spec)),
       node,
       expiresAt: node === null && Number.isFinite(expiresAt) ? expiresAt : null,
       deleted: claim.metadata.deletionTimestamp !== undefined,
-    };
+    });
   }
   for (const subnet of Object.values(state.subnets)) subnet.taken.sort();
   // Addresses on an ENI are out of the VPC's free count already; parked ones are not (headroom).

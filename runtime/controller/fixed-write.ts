@@ -19,6 +19,8 @@ export interface WriteBackInput {
   pods: Map<string, PodInfo>;
   /** Why a pod or node was refused this pass, by "namespace/name" or "node/name". */
   refused: Map<string, string>;
+  /** The Event reason of a refused node ("node/name") when not NoSubnetFits. */
+  reasons?: Map<string, string>;
   now: number;
   /** false: switched off: NodeENIConfigs of nodes without an ENI go too. */
   enabled?: boolean;
@@ -47,15 +49,16 @@ export async function writeBack(input: WriteBackInput): Promise<void> {
   const nodeOfEni = new Map(Object.entries(state.nodes).map(([node, n]) => [n.eni, node]));
 
   for (const [key, claim] of objects.claims) {
-    const held = state.claims[key];
+    const held = state.claims.get(key);
     const pod = pods.get(key);
     let status: Claim["status"];
     if (held) {
-      const eni = state.addresses[held.address]?.eni ?? null;
+      const address = state.addresses.get(held.address);
+      const eni = address?.eni ?? null;
       status = {
         phase: held.node ? "Bound" : "Kept",
         address: held.address,
-        subnet: state.addresses[held.address]?.subnet,
+        subnet: address?.subnet,
         ...(held.node ? { node: held.node } : {}),
         ...(eni ? { eniId: eni } : {}),
         ...(held.node && pod ? { podUID: pod.uid } : {}),
@@ -82,7 +85,7 @@ export async function writeBack(input: WriteBackInput): Promise<void> {
   }
 
   for (const [ip, vip] of objects.addresses) {
-    const a = state.addresses[ip];
+    const a = state.addresses.get(ip);
     if (!a) {
       await kube.remove("vpcips", ip);
       objects.addresses.delete(ip);
@@ -97,10 +100,12 @@ export async function writeBack(input: WriteBackInput): Promise<void> {
   }
 
   const labels = new Map(input.nodes.map((n) => [n.name, n.labels]));
+  const onEni = new Map<string, number>();
+  for (const a of state.addresses.values()) if (a.eni !== null) onEni.set(a.eni, (onEni.get(a.eni) ?? 0) + 1);
   for (const [node, n] of Object.entries(state.nodes)) {
     const eni = objects.enis.get(node);
     if (eni && n.eni) {
-      const assigned = Object.values(state.addresses).filter((a) => a.eni === n.eni).length;
+      const assigned = onEni.get(n.eni) ?? 0;
       if (eni.status?.assignedIPs !== assigned)
         objects.enis.set(
           node,
@@ -121,16 +126,20 @@ export async function writeBack(input: WriteBackInput): Promise<void> {
     if (n.labels[ENI_SUBNET_LABEL] !== undefined && !state.nodes[n.name])
       await kube.labelNode(n.name, ENI_SUBNET_LABEL, null);
   }
-  // A node whose ENI could not be bound says why, once per change (an Event as well).
+  // A node whose ENI could not be bound says why in its NodeENIConfig (with the current figures),
+  // and in an Event once per change of the reason: free counts that move with every pod do not
+  // make a new Event each pass.
   for (const [node, config] of objects.configs) {
     const why = refused.get(`node/${node}`);
-    if (!why || state.nodes[node] || config.status?.message === why) continue;
+    const was = config.status?.message;
+    if (!why || state.nodes[node] || was === why) continue;
     objects.configs.set(
       node,
       await kube.updateStatus<NodeConfig>("nodeeniconfigs", { ...config, status: { message: why } }),
     );
+    if (was !== undefined && withoutFigures(was) === withoutFigures(why)) continue;
     await kube
-      .event({ kind: "Node", name: node }, "Warning", "NoSubnetFits", why)
+      .event({ kind: "Node", name: node }, "Warning", input.reasons?.get(`node/${node}`) ?? "NoSubnetFits", why)
       .catch((e: unknown) => input.log.warn("could not record an Event", { node, error: (e as Error).message }));
   }
   // NodeENIConfigs of Nodes that are gone (or of every node, switched off) and hold no ENI
@@ -142,6 +151,9 @@ export async function writeBack(input: WriteBackInput): Promise<void> {
     objects.configs.delete(node);
   }
 }
+
+/** A refusal's text with its numbers blanked: the same reason whatever the free counts. */
+const withoutFigures = (message: string) => message.replace(/\d+/g, "#");
 
 /** Drops the controller's finalizer; deletes the claim unless someone already is. */
 async function releaseClaim(kube: FixedKubePort, claim: Claim): Promise<void> {

@@ -1,7 +1,9 @@
 // Pods: an address from the node's ENI subnet, assigned on that ENI by address; kept or released
 // when the pod goes (spec/behaviour.md "Fixed IP mode" rules 3 to 6).
+import { NONE } from "./claim-table.ts";
+import { toAddress } from "./ipv4.ts";
 import { claimKey, decisionSink, expiryOf, refuse } from "./state.ts";
-import { dropAddress, eniLoad, lowestFree, markTaken, moveAddress, nodeNameOf, putAddress } from "./state-index.ts";
+import { dropAddress, eniLoad, lowestFree, markTaken, moveAddress, putAddress, tableOf } from "./state-index.ts";
 import type { DecisionInput, FixedState, Millis, PodAsk, Reclaim, Step } from "./types.ts";
 
 type Emit = (d: DecisionInput) => void;
@@ -23,6 +25,11 @@ export function effectiveReclaim(cluster: Reclaim, ask: PodAsk): Reclaim {
  * not refuse. O(log n) amortised: the index keeps a cursor and the freed addresses below it.
  */
 export function pickAddress(s: FixedState, subnet: string): string | null {
+  const n = pickNumber(s, subnet);
+  return n === null ? null : toAddress(n);
+}
+
+function pickNumber(s: FixedState, subnet: string): number | null {
   const sub = s.subnets[subnet];
   if (!sub || sub.available <= 0) return null;
   return lowestFree(s, subnet);
@@ -39,50 +46,56 @@ export function podAdded(s: FixedState, pod: { namespace: string; name: string }
   if (!node) return refuse(s, "unknown-node", `pod ${key}: node ${nodeName} has no ENI bound by the allocator`);
   if (node.eni === null) return refuse(s, "eni-not-ready", `pod ${key}: node ${nodeName}'s ENI is still being created`);
   const eni = node.eni;
-  const claim = s.claims[key];
-  if (claim?.node === nodeName) return { ok: true, state: s, decisions: [] };
-  if (claim && claim.node !== null) {
-    return refuse(
-      s,
-      "claim-in-use",
-      `pod ${key}: its address ${claim.address} is held by the pod on node ${claim.node}`,
-    );
+  const t = tableOf(s);
+  const slot = t.slotOfClaim(key);
+  const held = slot !== NONE;
+  const runsOn = held ? t.node(slot) : null;
+  if (held && runsOn === nodeName) return { ok: true, state: s, decisions: [] };
+  if (held && runsOn !== null) {
+    return refuse(s, "claim-in-use", `pod ${key}: its address ${t.address(slot)} is held by the pod on node ${runsOn}`);
   }
-  const held = claim ? s.addresses[claim.address]! : undefined;
-  if (held && held.subnet !== node.subnet) {
+  const heldSubnet = held ? t.subnet(slot) : null;
+  if (held && heldSubnet !== node.subnet) {
     return refuse(
       s,
       "wrong-subnet",
-      `pod ${key}: its address ${claim!.address} is in subnet ${held.subnet}, node ${nodeName}'s ENI in ${node.subnet}; place it on a node of ${held.subnet}`,
+      `pod ${key}: its address ${t.address(slot)} is in subnet ${heldSubnet}, node ${nodeName}'s ENI in ${node.subnet}; place it on a node of ${heldSubnet}`,
     );
   }
-  if (held?.eni !== eni && eniLoad(s, eni) >= node.quota) {
+  const heldEni = held ? t.eni(slot) : null;
+  if ((!held || heldEni !== eni) && eniLoad(s, eni) >= node.quota) {
     return refuse(
       s,
       "eni-full",
       `pod ${key}: node ${nodeName}'s ENI ${eni} holds its quota of ${node.quota} addresses`,
     );
   }
-  const ip = held ? claim!.address : pickAddress(s, node.subnet);
-  if (ip === null) return refuse(s, "subnet-full", `pod ${key}: subnet ${node.subnet} has no free address`);
+  const n = held ? t.ipOf(slot) : pickNumber(s, node.subnet);
+  if (n === null) return refuse(s, "subnet-full", `pod ${key}: subnet ${node.subnet} has no free address`);
   // No refusal below this line: from here on the step changes the state it was given.
   const { decisions, emit } = decisionSink(s);
   const reclaim = effectiveReclaim(s.reclaim, ask);
-  const known = nodeNameOf(s, eni);
-  const on = known === nodeName ? known : nodeName; // the same name, one string for all its claims
+  const ip = toAddress(n);
   if (held) {
-    if (held.eni !== eni) {
-      if (held.eni !== null) emit({ action: "unassign", eni: held.eni, ip });
+    if (heldEni !== eni) {
+      if (heldEni !== null) emit({ action: "unassign", eni: heldEni, ip });
       emit({ action: "assign", eni, ip, claim: key });
-      if (held.eni === null) s.subnets[held.subnet]!.available--;
-      moveAddress(s, ip, eni);
+      if (heldEni === null) s.subnets[heldSubnet!]!.available--;
+      moveAddress(s, slot, eni);
     }
-    s.claims[key] = { ...claim!, reclaim, node: on, expiresAt: null, deleted: false };
+    t.setClaim(slot, { reclaim, node: nodeName, expiresAt: null, deleted: false });
     return { ok: true, state: s, decisions };
   }
   s.subnets[node.subnet]!.available--;
-  putAddress(s, ip, { subnet: node.subnet, claim: key, eni });
-  s.claims[key] = { address: ip, reclaim, node: on, expiresAt: null, deleted: false };
+  putAddress(s, key, {
+    address: ip,
+    subnet: node.subnet,
+    eni,
+    reclaim,
+    node: nodeName,
+    expiresAt: null,
+    deleted: false,
+  });
   emit({ action: "assign", eni, ip, claim: key });
   return { ok: true, state: s, decisions };
 }
@@ -93,14 +106,15 @@ export function podAdded(s: FixedState, pod: { namespace: string; name: string }
  * (Never) or until the reclaim delay has passed (collectExpired).
  */
 export function podDeleted(s: FixedState, key: string, now: Millis, emit: Emit): void {
-  const claim = s.claims[key];
-  if (!claim || claim.node === null) return;
-  if (claim.deleted || claim.reclaim.kind === "Immediate") {
-    releaseAddress(s, claim.address, emit);
+  const t = tableOf(s);
+  const slot = t.slotOfClaim(key);
+  if (slot === NONE || t.nodeId(slot) === NONE) return;
+  if (t.deleted(slot) || t.reclaimKind(slot) === "Immediate") {
+    releaseSlot(s, slot, emit);
     return;
   }
-  claim.node = null;
-  claim.expiresAt = expiryOf(claim.reclaim, now);
+  t.setNode(slot, null);
+  t.setExpiresAt(slot, expiryOf(t.reclaim(slot), now));
 }
 
 export function deletePod(s: FixedState, pod: { namespace: string; name: string }, now: Millis): Step {
@@ -110,15 +124,14 @@ export function deletePod(s: FixedState, pod: { namespace: string; name: string 
 }
 
 /** An address leaves the cluster: unassigned from its ENI (if any) and its claim dropped. */
-export function releaseAddress(s: FixedState, ip: string, emit: Emit): void {
-  const a = s.addresses[ip];
-  if (!a) return;
-  if (a.eni !== null) {
-    emit({ action: "unassign", eni: a.eni, ip });
-    s.subnets[a.subnet]!.available++;
+export function releaseSlot(s: FixedState, slot: number, emit: Emit): void {
+  const t = tableOf(s);
+  const eni = t.eni(slot);
+  if (eni !== null) {
+    emit({ action: "unassign", eni, ip: t.address(slot) });
+    s.subnets[t.subnet(slot)]!.available++;
   }
-  if (s.claims[a.claim]?.address === ip) delete s.claims[a.claim];
-  dropAddress(s, ip);
+  dropAddress(s, slot);
 }
 
 /**
@@ -127,11 +140,12 @@ export function releaseAddress(s: FixedState, ip: string, emit: Emit): void {
  * pod's next podAdded gets another address; a kept address that was lost this way cannot come back.
  */
 export function addressInUse(s: FixedState, ip: string): FixedState {
-  const a = s.addresses[ip];
-  if (!a) return s;
-  markTaken(s, a.subnet, ip);
-  if (a.eni !== null) s.subnets[a.subnet]!.available++;
-  if (s.claims[a.claim]?.address === ip) delete s.claims[a.claim];
-  dropAddress(s, ip);
+  const t = tableOf(s);
+  const slot = t.slotOfAddress(ip);
+  if (slot === NONE) return s;
+  const subnet = t.subnet(slot);
+  markTaken(s, subnet, ip);
+  if (t.eni(slot) !== null) s.subnets[subnet]!.available++;
+  dropAddress(s, slot);
   return s;
 }

@@ -8,7 +8,7 @@ import { usableAddresses } from "./ipv4.ts";
 import { bindNodeEni, eniReady, removeNode } from "./node.ts";
 import { addressInUse, deletePod, pickAddress, podAdded } from "./pod.ts";
 import { collectExpired, deleteClaim } from "./reclaim.ts";
-import { createState, headroom, setSubnets } from "./state.ts";
+import { createState, headroom, setSubnets, stateFromJSON } from "./state.ts";
 import { buildIndex, indexOf, type StateIndex } from "./state-index.ts";
 import type { Decision, FixedState, PodAsk, Reclaim, Step } from "./types.ts";
 
@@ -149,7 +149,7 @@ function run(reclaimPolicy: Reclaim, events: Event[]): void {
       running.delete(`ns/pod-${e.p}`);
     } else if (e.kind === "delete-claim") take(deleteClaim(s, `ns/pod-${e.p}`));
     else if (e.kind === "rebuild")
-      s = JSON.parse(before) as FixedState; // as a controller's next pass
+      s = stateFromJSON(JSON.parse(before)); // as a controller's next pass
     else if (e.kind === "foreign") {
       cloud.grab(e.pick);
       grabbed = true;
@@ -164,16 +164,16 @@ function run(reclaimPolicy: Reclaim, events: Event[]): void {
 
 function checkInvariants(s: FixedState, cloud: FakeCloud, running: Map<string, string>, grabbed: boolean): void {
   // the allocation table is the cloud: one holder per address, no address twice
-  const attached = Object.entries(s.addresses).filter(([, a]) => a.eni !== null);
+  const attached = [...s.addresses.entries()].filter(([, a]) => a.eni !== null);
   expect(new Map(attached.map(([ip, a]) => [ip, a.eni!]))).toEqual(cloud.holder);
   // one claim per address and one address per claim
-  expect(Object.keys(s.claims).length).toBe(Object.keys(s.addresses).length);
-  for (const [key, c] of Object.entries(s.claims)) expect(s.addresses[c.address]!.claim).toBe(key);
+  expect(s.claims.size).toBe(s.addresses.size);
+  for (const [key, c] of s.claims) expect(s.addresses.get(c.address)!.claim).toBe(key);
   // every running pod holds its address on its node's ENI, in its node's subnet
   for (const [key, node] of running) {
-    const c = s.claims[key]!;
+    const c = s.claims.get(key)!;
     expect(c.node).toBe(node);
-    expect(s.addresses[c.address]).toEqual({ subnet: s.nodes[node]!.subnet, claim: key, eni: s.nodes[node]!.eni });
+    expect(s.addresses.get(c.address)).toEqual({ subnet: s.nodes[node]!.subnet, claim: key, eni: s.nodes[node]!.eni });
   }
   for (const [name, n] of Object.entries(s.nodes)) {
     const held = [...cloud.holder.values()].filter((eni) => eni === n.eni).length;
@@ -197,12 +197,12 @@ function checkIndex(s: FixedState): void {
   for (const [id, sub] of Object.entries(s.subnets)) {
     let reserved = 0;
     for (const n of Object.values(s.nodes).filter((n) => n.subnet === id)) {
-      const used = Object.values(s.addresses).filter((a) => n.eni !== null && a.eni === n.eni).length;
+      const used = [...s.addresses.values()].filter((a) => n.eni !== null && a.eni === n.eni).length;
       reserved += Math.max(0, n.quota - used);
     }
-    const parked = Object.values(s.addresses).filter((a) => a.subnet === id && a.eni === null).length;
+    const parked = [...s.addresses.values()].filter((a) => a.subnet === id && a.eni === null).length;
     expect(headroom(s, id), `headroom ${id}`).toBe(sub.available - reserved - parked);
-    const lowest = USABLE[id]!.find((ip) => !s.addresses[ip] && !sub.taken.includes(ip)) ?? null;
+    const lowest = USABLE[id]!.find((ip) => !s.addresses.has(ip) && !sub.taken.includes(ip)) ?? null;
     expect(pickAddress(s, id), `pickAddress ${id}`).toBe(sub.available > 0 ? lowest : null);
   }
 }

@@ -1,7 +1,9 @@
 // Claims outliving their pods: manual reclaim, and the garbage collection of expired claims
 // (spec/fixed-ip.md "Manual reclaim"; spec/behaviour.md "Fixed IP mode" rule 6).
-import { releaseAddress } from "./pod.ts";
+import { NONE } from "./claim-table.ts";
+import { releaseSlot } from "./pod.ts";
 import { decisionSink } from "./state.ts";
+import { tableOf } from "./state-index.ts";
 import type { FixedState, Millis, Step } from "./types.ts";
 
 /**
@@ -9,28 +11,36 @@ import type { FixedState, Millis, Step } from "./types.ts";
  * its address until it goes, and then it is released whatever the reclaim said.
  */
 export function deleteClaim(s: FixedState, key: string): Step {
-  const claim = s.claims[key];
-  if (!claim) return { ok: true, state: s, decisions: [] };
+  const t = tableOf(s);
+  const slot = t.slotOfClaim(key);
+  if (slot === NONE) return { ok: true, state: s, decisions: [] };
   const { decisions, emit } = decisionSink(s);
-  if (claim.node !== null) claim.deleted = true;
-  else releaseAddress(s, claim.address, emit);
+  if (t.nodeId(slot) !== NONE) t.setDeleted(slot);
+  else releaseSlot(s, slot, emit);
   return { ok: true, state: s, decisions };
 }
 
 /** Kept claims whose delay has passed are released (the controller calls this on a timer). */
 export function collectExpired(s: FixedState, now: Millis): Step {
-  const expired = Object.values(s.claims).filter((c) => c.node === null && c.expiresAt !== null && c.expiresAt <= now);
+  const t = tableOf(s);
+  const expired: number[] = [];
+  for (const slot of t.slots()) {
+    const at = t.expiresAt(slot);
+    if (t.nodeId(slot) === NONE && at !== null && at <= now) expired.push(slot);
+  }
   if (expired.length === 0) return { ok: true, state: s, decisions: [] };
   const { decisions, emit } = decisionSink(s);
-  for (const c of expired) releaseAddress(s, c.address, emit);
+  for (const slot of expired) releaseSlot(s, slot, emit);
   return { ok: true, state: s, decisions };
 }
 
 /** When collectExpired next has work: the earliest expiry, or null. */
-export function nextWakeAt(state: FixedState): Millis | null {
+export function nextWakeAt(s: FixedState): Millis | null {
+  const t = tableOf(s);
   let next: Millis | null = null;
-  for (const c of Object.values(state.claims)) {
-    if (c.node === null && c.expiresAt !== null && (next === null || c.expiresAt < next)) next = c.expiresAt;
+  for (const slot of t.slots()) {
+    const at = t.expiresAt(slot);
+    if (t.nodeId(slot) === NONE && at !== null && (next === null || at < next)) next = at;
   }
   return next;
 }

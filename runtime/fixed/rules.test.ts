@@ -3,10 +3,10 @@
 import { describe, expect, test } from "bun:test";
 import { actions, cluster, ok, SUBNET_A, SUBNET_B, withNode } from "./fixed-kit.ts";
 import * as fixed from "./index.ts";
-import { bindNodeEni, removeNode, subnetForNodeEni } from "./node.ts";
+import { bindNodeEni, removeNode, subnetForNodeEni, subnetsOfZone } from "./node.ts";
 import { addressInUse, deletePod, effectiveReclaim, pickAddress, podAdded } from "./pod.ts";
 import { collectExpired, deleteClaim, nextWakeAt } from "./reclaim.ts";
-import { headroom, reclaimFromPolicy } from "./state.ts";
+import { createState, headroom, putClaim, reclaimFromPolicy, stateFromJSON } from "./state.ts";
 
 const web0 = { namespace: "db", name: "web-0" };
 const MIN = 60_000;
@@ -18,7 +18,7 @@ describe("fixed IP rules", () => {
     expect(actions(decisions)).toEqual([{ action: "create-eni", node: "n1", subnet: SUBNET_A }]);
     expect(state.nodes.n1).toEqual({ subnet: SUBNET_A, quota: 30, eni: null });
     expect(headroom(state, SUBNET_A)).toBe(200 - 30);
-    expect(Object.keys(state.addresses)).toEqual([]);
+    expect([...state.addresses.keys()]).toEqual([]);
     // a second call for the same node does not bind a second ENI
     expect(ok(bindNodeEni(state, "n1", 30)).decisions).toEqual([]);
   });
@@ -43,6 +43,53 @@ describe("fixed IP rules", () => {
     expect(step.state.nodes).toEqual({});
   });
 
+  /** Zone 3 has a small subnet, zone 4 a large one and a tiny one. */
+  const zoned = () =>
+    createState({
+      reclaim: { kind: "Never" },
+      subnets: {
+        "subnet-z3": { cidr: "10.0.3.0/24", available: 40, zone: "zone-3" },
+        "subnet-z4": { cidr: "10.0.4.0/24", available: 200, zone: "zone-4" },
+        "subnet-z4tiny": { cidr: "10.0.5.0/24", available: 5, zone: "zone-4" },
+      },
+    });
+
+  test("subnetsOfZone: a node's ENI only goes into a subnet of the node's zone, even when another zone's has more room", () => {
+    const s = zoned();
+    expect(subnetsOfZone(s, "zone-3")).toEqual(["subnet-z3"]);
+    expect(subnetsOfZone(s, "zone-4")).toEqual(["subnet-z4", "subnet-z4tiny"]);
+    expect(subnetsOfZone(s, "zone-9")).toEqual([]);
+    // zone unknown: every subnet (a single-zone caller)
+    expect(subnetsOfZone(s, undefined)).toEqual(["subnet-z3", "subnet-z4", "subnet-z4tiny"]);
+    expect(subnetForNodeEni(s, 10, "zone-3")).toBe("subnet-z3");
+    expect(subnetForNodeEni(s, 10)).toBe("subnet-z4");
+    const { state, decisions } = ok(bindNodeEni(s, "n3", 10, "zone-3"));
+    expect(actions(decisions)).toEqual([{ action: "create-eni", node: "n3", subnet: "subnet-z3" }]);
+    expect(ok(bindNodeEni(state, "n4", 10, "zone-4")).state.nodes.n4?.subnet).toBe("subnet-z4");
+  });
+
+  test("bindNodeEni: no subnet in the node's zone, or none there holds the quota: a refusal naming the zone and the subnets with their zones, no partial state", () => {
+    const s = zoned();
+    const none = bindNodeEni(s, "n9", 10, "zone-9");
+    if (none.ok) throw new Error("bound a node of a zone without a subnet");
+    expect(none.refusal.code).toBe("no-subnet-in-zone");
+    expect(none.refusal.message).toContain("node n9 is in zone zone-9");
+    for (const listed of ["subnet-z3 (zone-3)", "subnet-z4 (zone-4)", "subnet-z4tiny (zone-4)"])
+      expect(none.refusal.message).toContain(listed);
+    expect(none.state).toBe(s);
+    expect(s.nodes).toEqual({});
+    expect(headroom(s, "subnet-z4")).toBe(200);
+    // zone 3's subnet cannot hold 50; zone 4's could, but is not a candidate
+    const small = bindNodeEni(s, "n3", 50, "zone-3");
+    if (small.ok) throw new Error("bound a node into another zone's subnet");
+    expect(small.refusal.code).toBe("no-subnet-fits");
+    expect(small.refusal.message).toContain("node n3 is in zone zone-3");
+    expect(small.refusal.message).toContain("subnet-z3 (zone-3): 40");
+    expect(small.refusal.message).toContain("subnet-z4 (zone-4)");
+    expect(s.nodes).toEqual({});
+    expect(s.nextOpSeq).toBe(1);
+  });
+
   test("podAdded: an address of the node's ENI subnet, assigned on that ENI by address", () => {
     let s = withNode(cluster(), "n1");
     const room = headroom(s, SUBNET_A);
@@ -51,7 +98,7 @@ describe("fixed IP rules", () => {
     expect(step.ok ? step.decisions[0]?.id : null).toMatch(/^op-/);
     const { state, decisions } = ok(step);
     expect(actions(decisions)).toEqual([{ action: "assign", eni: "eni-n1", ip: "10.0.1.2", claim: "db/web-0" }]);
-    expect(state.addresses["10.0.1.2"]).toEqual({ subnet: SUBNET_A, claim: "db/web-0", eni: "eni-n1" });
+    expect(state.addresses.get("10.0.1.2")).toEqual({ subnet: SUBNET_A, claim: "db/web-0", eni: "eni-n1" });
     expect(state.subnets[SUBNET_A]!.available).toBe(199);
     // the reservation covered it: the subnet's unreserved room did not change
     expect(headroom(state, SUBNET_A)).toBe(room);
@@ -83,7 +130,7 @@ describe("fixed IP rules", () => {
     s = ok(podAdded(s, web0, "n1", {})).state;
     const refused = addressInUse(s, "10.0.1.2");
     expect(refused.subnets[SUBNET_A]!.taken).toEqual(["10.0.1.2"]);
-    expect(refused.claims).toEqual({});
+    expect(refused.claims.toJSON()).toEqual({});
     expect(refused.subnets[SUBNET_A]!.available).toBe(200);
     const retry = ok(podAdded(refused, web0, "n1", {}));
     expect(actions(retry.decisions)).toEqual([{ action: "assign", eni: "eni-n1", ip: "10.0.1.3", claim: "db/web-0" }]);
@@ -95,8 +142,8 @@ describe("fixed IP rules", () => {
     s = ok(podAdded(s, web0, "n1", {})).state;
     const { state, decisions } = ok(deletePod(s, web0, 0));
     expect(actions(decisions)).toEqual([{ action: "unassign", eni: "eni-n1", ip: "10.0.1.2" }]);
-    expect(state.claims).toEqual({});
-    expect(state.addresses).toEqual({});
+    expect(state.claims.toJSON()).toEqual({});
+    expect(state.addresses.toJSON()).toEqual({});
     expect(state.subnets[SUBNET_A]!.available).toBe(200);
   });
 
@@ -106,14 +153,14 @@ describe("fixed IP rules", () => {
     s = ok(podAdded(s, { namespace: "db", name: "web-1" }, "n1", {})).state;
     const del = ok(deletePod(s, web0, 0));
     expect(del.decisions).toEqual([]); // kept on the old ENI
-    expect(del.state.claims["db/web-0"]).toMatchObject({ node: null, expiresAt: null });
+    expect(del.state.claims.get("db/web-0")).toMatchObject({ node: null, expiresAt: null });
     const available = del.state.subnets[SUBNET_A]!.available;
     const again = ok(podAdded(del.state, web0, "n2", {}));
     expect(actions(again.decisions)).toEqual([
       { action: "unassign", eni: "eni-n1", ip: "10.0.1.2" },
       { action: "assign", eni: "eni-n2", ip: "10.0.1.2", claim: "db/web-0" },
     ]);
-    expect(again.state.addresses["10.0.1.2"]!.eni).toBe("eni-n2");
+    expect(again.state.addresses.get("10.0.1.2")!.eni).toBe("eni-n2");
     expect(again.state.subnets[SUBNET_A]!.available).toBe(available);
   });
 
@@ -159,7 +206,7 @@ describe("fixed IP rules", () => {
     expect(ok(collectExpired(s, 1000 + 10 * MIN - 1)).decisions).toEqual([]);
     const at = ok(collectExpired(s, 1000 + 10 * MIN));
     expect(actions(at.decisions)).toEqual([{ action: "unassign", eni: "eni-n1", ip: "10.0.1.2" }]);
-    expect(Object.keys(at.state.claims)).toEqual(["db/web-1"]);
+    expect([...at.state.claims.keys()]).toEqual(["db/web-1"]);
     expect(nextWakeAt(at.state)).toBe(1000 + 30 * MIN);
   });
 
@@ -167,13 +214,13 @@ describe("fixed IP rules", () => {
     const placed = () => ok(podAdded(withNode(cluster(), "n1"), web0, "n1", {})).state;
     const running = ok(deleteClaim(placed(), "db/web-0"));
     expect(running.decisions).toEqual([]);
-    expect(running.state.claims["db/web-0"]!.deleted).toBe(true);
+    expect(running.state.claims.get("db/web-0")!.deleted).toBe(true);
     const gone = ok(deletePod(running.state, web0, 0));
     expect(actions(gone.decisions)).toEqual([{ action: "unassign", eni: "eni-n1", ip: "10.0.1.2" }]);
     const kept = ok(deletePod(placed(), web0, 0)).state;
     const reclaimed = ok(deleteClaim(kept, "db/web-0"));
     expect(actions(reclaimed.decisions)).toEqual([{ action: "unassign", eni: "eni-n1", ip: "10.0.1.2" }]);
-    expect(reclaimed.state.addresses).toEqual({});
+    expect(reclaimed.state.addresses.toJSON()).toEqual({});
   });
 
   test("removeNode: ENI deleted, released addresses back, kept ones stay reserved for the same name", () => {
@@ -184,8 +231,8 @@ describe("fixed IP rules", () => {
     const { state, decisions } = ok(removeNode(s, "n1", 0));
     expect(actions(decisions)).toEqual([{ action: "delete-eni", eni: "eni-n1", node: "n1" }]);
     expect(state.nodes.n1).toBeUndefined();
-    expect(state.addresses).toEqual({ "10.0.1.2": { subnet: SUBNET_A, claim: "db/web-0", eni: null } });
-    expect(state.claims["db/tmp"]).toBeUndefined();
+    expect(state.addresses.toJSON()).toEqual({ "10.0.1.2": { subnet: SUBNET_A, claim: "db/web-0", eni: null } });
+    expect(state.claims.get("db/tmp")).toBeUndefined();
     // n1's whole quota (10, two of them in use) returns to the subnet, minus the kept address
     expect(headroom(state, SUBNET_A)).toBe(before + 10 - 1);
     const again = ok(podAdded(state, web0, "n2", {}));
@@ -206,25 +253,38 @@ describe("fixed IP rules", () => {
 
   test("indexState: a state filled from the cluster objects is indexed on first use, and again on demand", () => {
     const s = cluster();
+    const claim = { reclaim: { kind: "Never" } as const, expiresAt: null, deleted: false };
     s.nodes.n1 = { subnet: SUBNET_A, quota: 10, eni: "eni-n1" };
-    s.addresses["10.0.1.2"] = { subnet: SUBNET_A, claim: "db/web-0", eni: "eni-n1" };
-    s.addresses["10.0.1.3"] = { subnet: SUBNET_A, claim: "db/web-1", eni: null };
+    putClaim(s, "db/web-0", { ...claim, address: "10.0.1.2", subnet: SUBNET_A, eni: "eni-n1", node: "n1" });
+    putClaim(s, "db/web-1", { ...claim, address: "10.0.1.3", subnet: SUBNET_A, eni: null, node: null });
     expect(headroom(s, SUBNET_A)).toBe(200 - 9 - 1);
     expect(pickAddress(s, SUBNET_A)).toBe("10.0.1.4");
-    // changed in place after the API has seen it: the caller says so
-    s.addresses["10.0.1.4"] = { subnet: SUBNET_A, claim: "db/web-2", eni: "eni-n1" };
-    expect(pickAddress(fixed.indexState(s), SUBNET_A)).toBe("10.0.1.5");
+    // a claim put after the API has seen the state is noticed
+    putClaim(s, "db/web-2", { ...claim, address: "10.0.1.4", subnet: SUBNET_A, eni: "eni-n1", node: "n1" });
+    expect(pickAddress(s, SUBNET_A)).toBe("10.0.1.5");
     expect(headroom(s, SUBNET_A)).toBe(200 - 8 - 1);
+    // a node changed in place: the caller says so
+    s.nodes.n1.quota = 20;
+    expect(headroom(fixed.indexState(s), SUBNET_A)).toBe(200 - 18 - 1);
     // a replaced record is noticed without it
-    s.addresses = { "10.0.1.2": s.addresses["10.0.1.2"]! };
-    expect(headroom(s, SUBNET_A)).toBe(200 - 9);
-    expect(pickAddress(s, SUBNET_A)).toBe("10.0.1.3");
+    s.nodes = {};
+    expect(headroom(s, SUBNET_A)).toBe(200 - 1);
+    // the JSON is the persisted shape, and reads back as the same state
+    const back = stateFromJSON(JSON.parse(JSON.stringify(s)));
+    expect(back.addresses.toJSON()).toEqual({
+      "10.0.1.2": { subnet: SUBNET_A, claim: "db/web-0", eni: "eni-n1" },
+      "10.0.1.3": { subnet: SUBNET_A, claim: "db/web-1", eni: null },
+      "10.0.1.4": { subnet: SUBNET_A, claim: "db/web-2", eni: "eni-n1" },
+    });
+    expect(back.claims.get("db/web-1")).toEqual({ ...claim, address: "10.0.1.3", node: null });
+    expect(JSON.stringify(back)).toBe(JSON.stringify(s));
   });
 
   test("every function of the rule table is exported from index.ts", () => {
     for (const name of [
       "bindNodeEni",
       "subnetForNodeEni",
+      "subnetsOfZone",
       "podAdded",
       "pickAddress",
       "addressInUse",

@@ -1,12 +1,14 @@
 // The state's index: what the rules ask of the state at fleet scale (5,000 nodes, 300,000
-// claims) without walking it. The state stays plain JSON, because a controller rebuilds it from
-// the cluster objects; the index lives beside it in a WeakMap, is built from the persisted fields
-// on first use, and every change the rules make goes through the helpers below, which keep it
-// current. Answers: a subnet's reservations and parked addresses (headroom in O(1)), the
-// addresses on an ENI, the lowest free address of a subnet (free-addresses.ts).
+// claims) without walking it. The claim table (claim-table.ts) answers by claim and by address;
+// the index adds, per subnet, the nodes' reservations and the parked addresses (headroom in
+// O(1)) and the lowest free address (free-addresses.ts), and per ENI its slots. It lives beside
+// the state in a WeakMap, is built from the state on first use (nodes and subnets are plain
+// records a controller fills by hand), and every change the rules make goes through the helpers
+// below, which keep it current.
+import { type ClaimTable, type HeldClaim, NONE } from "./claim-table.ts";
 import { FreeAddresses } from "./free-addresses.ts";
-import { toAddress, toNumber, usableRange } from "./ipv4.ts";
-import type { AddressState, FixedState, NodeState, SubnetState } from "./types.ts";
+import { toNumber, usableRange } from "./ipv4.ts";
+import type { FixedState, NodeState, SubnetState } from "./types.ts";
 
 /** What a subnet's headroom subtracts from the VPC's free count. */
 export interface SubnetLoad {
@@ -22,7 +24,7 @@ interface SubnetPick {
   taken: string[];
   takenLength: number;
   cidr: string;
-  takenSet: Set<string>;
+  takenSet: Set<number>;
   free: FreeAddresses;
   /** Neither held by the cluster nor taken: made once per index, not once per pick. */
   isFree: (n: number) => boolean;
@@ -31,22 +33,29 @@ interface SubnetPick {
 export interface StateIndex {
   /** The records indexed: a state whose records were replaced is indexed again. */
   nodes: FixedState["nodes"];
-  addresses: FixedState["addresses"];
+  table: ClaimTable;
+  /** The table's outside edits (putClaim) when indexed. */
+  edits: number;
   subnetRecord: FixedState["subnets"];
   subnetCount: number;
   picks: Map<string, SubnetPick>;
   loads: Map<string, SubnetLoad>;
-  /** An ENI's addresses, unordered: an array, not a Set, as it holds at most a quota (memory). */
-  onEni: Map<string, string[]>;
+  /** An ENI's slots, unordered: an array, not a Set, as it holds at most a quota (memory). */
+  onEni: Map<string, number[]>;
   nodeOfEni: Map<string, string>;
 }
 
 const indexes = new WeakMap<FixedState, StateIndex>();
 
+/** The dense claim table behind the state's claims and addresses. */
+export function tableOf(s: FixedState): ClaimTable {
+  return s.claims.table;
+}
+
 /**
- * (Re)builds the index of a state from its persisted fields, O(nodes + addresses), and returns
- * the state. The API indexes a state on first use by itself; call this after changing fields of
- * a state the API has already seen (in place: a replaced record is noticed).
+ * (Re)builds the index of a state, O(nodes + claims), and returns the state. The API indexes a
+ * state on first use by itself, and again after putClaim; call this after changing the nodes or
+ * subnets of a state the API has already seen (in place: a replaced record is noticed).
  */
 export function indexState(s: FixedState): FixedState {
   indexes.set(s, buildIndex(s));
@@ -62,9 +71,11 @@ export function indexOf(s: FixedState): StateIndex {
   return fresh;
 }
 
-/** O(subnets): catches records and subnets replaced, as a copy-and-spread does, not edits in place. */
+/** O(subnets): catches records and subnets replaced, as a copy-and-spread does, and putClaim. */
 function current(ix: StateIndex, s: FixedState): boolean {
-  if (ix.nodes !== s.nodes || ix.addresses !== s.addresses || ix.subnetRecord !== s.subnets) return false;
+  const t = tableOf(s);
+  if (ix.nodes !== s.nodes || ix.table !== t || ix.edits !== t.outsideEdits || ix.subnetRecord !== s.subnets)
+    return false;
   let count = 0;
   for (const id in s.subnets) {
     const sub = s.subnets[id]!;
@@ -78,9 +89,11 @@ function current(ix: StateIndex, s: FixedState): boolean {
 
 /** The index computed from scratch (tests compare it with the one kept current). */
 export function buildIndex(s: FixedState): StateIndex {
+  const t = tableOf(s);
   const ix: StateIndex = {
     nodes: s.nodes,
-    addresses: s.addresses,
+    table: t,
+    edits: t.outsideEdits,
     subnetRecord: s.subnets,
     subnetCount: 0,
     picks: new Map(),
@@ -90,20 +103,17 @@ export function buildIndex(s: FixedState): StateIndex {
   };
   for (const [id, sub] of Object.entries(s.subnets)) {
     const { first, end } = usableRange(sub.cidr);
-    const takenSet = new Set(sub.taken);
+    const takenSet = new Set(sub.taken.map(toNumber));
     const free = new FreeAddresses(first, end);
-    const isFree = (n: number) => {
-      const ip = toAddress(n);
-      return s.addresses[ip] === undefined && !takenSet.has(ip);
-    };
+    const isFree = (n: number) => t.slotOfAddress(n) === NONE && !takenSet.has(n);
     const taken = sub.taken;
     ix.picks.set(id, { state: sub, taken, takenLength: taken.length, cidr: sub.cidr, takenSet, free, isFree });
     ix.subnetCount++;
   }
-  for (const ip in s.addresses) {
-    const a = s.addresses[ip]!;
-    if (a.eni === null) loadOf(ix, a.subnet).parked++;
-    else eniList(ix, a.eni).push(ip);
+  for (const slot of t.slots()) {
+    const eni = t.eni(slot);
+    if (eni === null) loadOf(ix, t.subnet(slot)).parked++;
+    else eniList(ix, eni).push(slot);
   }
   for (const name in s.nodes) {
     const node = s.nodes[name]!;
@@ -119,7 +129,7 @@ function loadOf(ix: StateIndex, subnet: string): SubnetLoad {
   return load;
 }
 
-function eniList(ix: StateIndex, eni: string): string[] {
+function eniList(ix: StateIndex, eni: string): number[] {
   let list = ix.onEni.get(eni);
   if (list === undefined) ix.onEni.set(eni, (list = []));
   return list;
@@ -141,39 +151,35 @@ export function eniLoad(s: FixedState, eni: string): number {
   return indexOf(s).onEni.get(eni)?.length ?? 0;
 }
 
-export function addressesOnEni(s: FixedState, eni: string): string[] {
-  return [...(indexOf(s).onEni.get(eni) ?? [])].sort();
+/** The slots of the addresses on an ENI, lowest address first (a copy: steps may drop them). */
+export function addressesOnEni(s: FixedState, eni: string): number[] {
+  const t = tableOf(s);
+  return [...(indexOf(s).onEni.get(eni) ?? [])].sort((a, b) => t.ipOf(a) - t.ipOf(b));
 }
 
 /** The lowest usable address of the subnet that the state does not hold nor lists as taken. */
-export function lowestFree(s: FixedState, subnet: string): string | null {
+export function lowestFree(s: FixedState, subnet: string): number | null {
   const p = indexOf(s).picks.get(subnet);
   if (p === undefined) return null;
-  const n = p.free.lowest(p.isFree);
-  return n === null ? null : toAddress(n);
+  return p.free.lowest(p.isFree);
 }
 
 // Changes: each writes the state and keeps the index current.
-
-/** The node's name as the index holds it: one string per node shared by its claims, not one per claim. */
-export function nodeNameOf(s: FixedState, eni: string): string | undefined {
-  return indexOf(s).nodeOfEni.get(eni);
-}
 
 /**
  * An address joins or leaves an ENI, and the ENI's node's reservation follows: taken out of its
  * subnet's sum before, put back after. (No closures: this runs on every step, and garbage
  * between the long-lived records of a 300,000-claim state costs RSS.)
  */
-function changeEni(s: FixedState, ix: StateIndex, eni: string, ip: string, join: boolean): void {
+function changeEni(s: FixedState, ix: StateIndex, eni: string, slot: number, join: boolean): void {
   const name = ix.nodeOfEni.get(eni);
   const node = name === undefined ? undefined : s.nodes[name];
   const load = node === undefined ? undefined : loadOf(ix, node.subnet);
   if (load !== undefined) load.reserved -= reservation(ix, node!);
   const list = eniList(ix, eni);
-  if (join) list.push(ip);
+  if (join) list.push(slot);
   else {
-    const at = list.indexOf(ip);
+    const at = list.indexOf(slot);
     if (at >= 0) list[at] = list[list.length - 1]!;
     if (at >= 0) list.pop();
   }
@@ -181,41 +187,43 @@ function changeEni(s: FixedState, ix: StateIndex, eni: string, ip: string, join:
   if (load !== undefined) load.reserved += reservation(ix, node!);
 }
 
-function detach(s: FixedState, ix: StateIndex, ip: string, a: AddressState): void {
-  if (a.eni === null) loadOf(ix, a.subnet).parked--;
-  else changeEni(s, ix, a.eni, ip, false);
+function detach(s: FixedState, ix: StateIndex, slot: number): void {
+  const eni = ix.table.eni(slot);
+  if (eni === null) loadOf(ix, ix.table.subnet(slot)).parked--;
+  else changeEni(s, ix, eni, slot, false);
 }
 
-function attach(s: FixedState, ix: StateIndex, ip: string, a: AddressState): void {
-  if (a.eni === null) loadOf(ix, a.subnet).parked++;
-  else changeEni(s, ix, a.eni, ip, true);
+function attach(s: FixedState, ix: StateIndex, slot: number): void {
+  const eni = ix.table.eni(slot);
+  if (eni === null) loadOf(ix, ix.table.subnet(slot)).parked++;
+  else changeEni(s, ix, eni, slot, true);
 }
 
-export function putAddress(s: FixedState, ip: string, a: AddressState): void {
+/** A new claim and its address (neither held yet). */
+export function putAddress(s: FixedState, key: string, held: HeldClaim): number {
   const ix = indexOf(s);
-  const old = s.addresses[ip];
-  if (old !== undefined) detach(s, ix, ip, old);
-  s.addresses[ip] = a;
-  attach(s, ix, ip, a);
-  ix.picks.get(a.subnet)?.free.held(toNumber(ip));
+  const slot = ix.table.put(key, held);
+  attach(s, ix, slot);
+  ix.picks.get(held.subnet)?.free.held(ix.table.ipOf(slot));
+  return slot;
 }
 
-export function moveAddress(s: FixedState, ip: string, eni: string | null): void {
+export function moveAddress(s: FixedState, slot: number, eni: string | null): void {
   const ix = indexOf(s);
-  const a = s.addresses[ip]!;
-  if (a.eni === eni) return;
-  detach(s, ix, ip, a);
-  a.eni = eni;
-  attach(s, ix, ip, a);
+  if (ix.table.eni(slot) === eni) return;
+  detach(s, ix, slot);
+  ix.table.setEni(slot, eni);
+  attach(s, ix, slot);
 }
 
-export function dropAddress(s: FixedState, ip: string): void {
+/** The address leaves the cluster, and its claim with it. */
+export function dropAddress(s: FixedState, slot: number): void {
   const ix = indexOf(s);
-  const a = s.addresses[ip];
-  if (a === undefined) return;
-  detach(s, ix, ip, a);
-  delete s.addresses[ip];
-  ix.picks.get(a.subnet)?.free.released(toNumber(ip));
+  const t = ix.table;
+  detach(s, ix, slot);
+  const [subnet, ip] = [t.subnet(slot), t.ipOf(slot)];
+  t.drop(slot);
+  ix.picks.get(subnet)?.free.released(ip);
 }
 
 export function putNode(s: FixedState, name: string, node: NodeState): void {
@@ -249,9 +257,10 @@ export function markTaken(s: FixedState, subnet: string, ip: string): void {
   const ix = indexOf(s);
   const sub = s.subnets[subnet]!;
   const p = ix.picks.get(subnet)!;
-  if (!p.takenSet.has(ip)) {
+  const n = toNumber(ip);
+  if (!p.takenSet.has(n)) {
     sub.taken.push(ip);
-    p.takenSet.add(ip);
+    p.takenSet.add(n);
   }
   sub.taken.sort();
   p.takenLength = sub.taken.length;

@@ -1,8 +1,19 @@
 // Building and reading the allocator's state; helpers every rule uses. Steps change the state
 // in place (ownership: types.ts); the index in state-index.ts follows every change.
 import { parseDuration } from "../../schema/duration.ts";
+import { AddressesView, ClaimsView, ClaimTable, type HeldClaim } from "./claim-table.ts";
 import { subnetLoad } from "./state-index.ts";
-import type { Decision, DecisionInput, FixedState, Millis, Reclaim, Refusal, Step, SubnetState } from "./types.ts";
+import type {
+  Decision,
+  DecisionInput,
+  FixedState,
+  Millis,
+  PersistedState,
+  Reclaim,
+  Refusal,
+  Step,
+  SubnetState,
+} from "./types.ts";
 
 export const STATE_VERSION = "vpccni-fixed/1" as const;
 
@@ -20,19 +31,55 @@ export function reclaimFromPolicy(text: string): Reclaim {
 
 export function createState(input: {
   reclaim: Reclaim;
-  subnets: Record<string, { cidr: string; available: number }>;
+  subnets: Record<string, { cidr: string; available: number; zone?: string }>;
 }): FixedState {
   const subnets: Record<string, SubnetState> = {};
   for (const [id, s] of Object.entries(input.subnets)) subnets[id] = { ...s, taken: [] };
-  return {
+  const table = new ClaimTable();
+  const state: FixedState = {
     version: STATE_VERSION,
     reclaim: input.reclaim,
     subnets,
     nodes: {},
-    claims: {},
-    addresses: {},
+    claims: new ClaimsView(table),
+    addresses: new AddressesView(table),
     nextOpSeq: 1,
   };
+  // JSON.stringify takes a slow path through objects whose toJSON it must call deep inside
+  Object.defineProperty(state, "toJSON", { value: persisted, enumerable: false });
+  return state;
+}
+
+function persisted(this: FixedState): PersistedState {
+  return { ...this, claims: this.claims.toJSON(), addresses: this.addresses.toJSON() };
+}
+
+/**
+ * A claim and the address it holds, as a controller fills a state from the cluster objects (a
+ * VpcIPClaim and its VpcIP). An address another claim held goes to this one. The index is
+ * rebuilt on the next step.
+ */
+export function putClaim(s: FixedState, key: string, held: HeldClaim): FixedState {
+  const t = s.claims.table;
+  t.put(key, held);
+  t.outsideEdits++;
+  return s;
+}
+
+/** A state as JSON.stringify wrote it (the persisted shape), in the dense form again. */
+export function stateFromJSON(json: PersistedState): FixedState {
+  const s = createState({ reclaim: json.reclaim, subnets: {} });
+  s.subnets = json.subnets;
+  s.nodes = json.nodes;
+  s.nextOpSeq = json.nextOpSeq;
+  for (const [key, c] of Object.entries(json.claims)) {
+    const a = json.addresses[c.address];
+    if (a === undefined || a.claim !== key) {
+      throw new Error(`state: claim ${JSON.stringify(key)} holds ${c.address}, which the addresses do not give it`);
+    }
+    putClaim(s, key, { ...c, subnet: a.subnet, eni: a.eni });
+  }
+  return s;
 }
 
 /** DescribeSubnets: the VPC's free counts (addresses assigned on our ENIs are already out). */
@@ -63,7 +110,9 @@ export function headroom(s: FixedState, subnet: string): number {
 export function decisionSink(s: FixedState): { decisions: Decision[]; emit: (d: DecisionInput) => void } {
   const decisions: Decision[] = [];
   const emit = (d: DecisionInput) => {
-    decisions.push({ ...d, id: `op-${s.nextOpSeq++}` } as Decision);
+    // the rules hand in a fresh literal: it takes the id itself (no copy: garbage costs RSS)
+    (d as Decision).id = `op-${s.nextOpSeq++}`;
+    decisions.push(d as Decision);
   };
   return { decisions, emit };
 }

@@ -1,9 +1,13 @@
-// The fixed IP allocator's state and decisions. The state is plain JSON (the cluster's allocation
-// table, the VpcIP objects, is `addresses`), because a controller rebuilds it from the cluster
-// objects. Ownership: a step changes the state it is given in place and returns that object; a
-// refused step leaves it unchanged. What makes the steps fast (the index: reservations per
-// subnet, addresses per ENI, a free-address cursor) is not in the state: it is rebuilt from these
-// fields on first use or by indexState (state-index.ts), so the persisted shape is unchanged.
+// The fixed IP allocator's state and decisions. A controller rebuilds the state from the cluster
+// objects each pass. Claims and addresses live in one dense table (claim-table.ts: one slot per
+// claim and the address it holds, numbers in typed arrays), read through `claims` and
+// `addresses` as plain objects made on each read, written by the steps (or putClaim while a
+// controller fills a state); as JSON they are the records of the persisted shape
+// (`vpccni-fixed/1`: claims by key, addresses by address). Ownership: a step changes the state
+// it is given in place and returns that object; a refused step leaves it unchanged. What makes
+// the steps fast beyond the table (reservations per subnet, addresses per ENI, a free-address
+// cursor) is an index rebuilt from the state on first use or by indexState (state-index.ts).
+import type { AddressesView, ClaimsView } from "./claim-table.ts";
 
 export type Millis = number;
 
@@ -20,6 +24,8 @@ export interface PodAsk {
 
 export interface SubnetState {
   cidr: string;
+  /** The subnet's availability zone (DescribeSubnets); absent when the caller does not know it. */
+  zone?: string;
   /** Free addresses in the VPC subnet (DescribeSubnets), kept current by our own decisions. */
   available: number;
   /** Addresses the cloud refused as in use by someone else: never picked again. */
@@ -59,10 +65,18 @@ export interface FixedState {
   reclaim: Reclaim;
   subnets: Record<string, SubnetState>;
   nodes: Record<string, NodeState>;
-  claims: Record<string, ClaimState>;
-  addresses: Record<string, AddressState>;
+  /** VpcIPClaims by "namespace/pod" (persisted as a record of ClaimState). */
+  claims: ClaimsView;
+  /** The allocation table, the VpcIPs, by address (persisted as a record of AddressState). */
+  addresses: AddressesView;
   nextOpSeq: number;
 }
+
+/** The state as JSON: the records a controller would persist (JSON.stringify of a FixedState). */
+export type PersistedState = Omit<FixedState, "claims" | "addresses"> & {
+  claims: Record<string, ClaimState>;
+  addresses: Record<string, AddressState>;
+};
 
 export type Decision =
   | { id: string; action: "create-eni"; node: string; subnet: string }
@@ -73,6 +87,7 @@ export type Decision =
 export interface Refusal {
   code:
     | "no-subnet-fits"
+    | "no-subnet-in-zone"
     | "unknown-node"
     | "eni-not-ready"
     | "eni-full"

@@ -242,7 +242,7 @@ describe("the controller in fixed IP mode, with its compiled role, on a real API
     const node = await get<k8s.V1Node>(`/api/v1/nodes/${NODE}`);
     expect(node?.metadata?.labels?.[ENI_SUBNET_LABEL]).toBe(SUBNET);
     const big = await get<{ status?: { message?: string } }>(`/apis/vpccni.io/v1alpha1/nodeeniconfigs/${BIG}`);
-    expect(big?.status?.message).toContain("no pod subnet can hold its ENI IP quota of 399");
+    expect(big?.status?.message).toContain("no pod subnet of that zone can hold its ENI IP quota of 399");
 
     // a pod bound to an address on the node's ENI
     await kubeCall(admin(), "POST", `/api/v1/namespaces/${NS}/pods`, {

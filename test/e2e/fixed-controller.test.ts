@@ -166,7 +166,9 @@ describe("the fixed-IP controller against a real API server and the emulated clo
   test("a node whose quota no subnet can hold gets no ENI, a message and a Warning Event", async () => {
     const nec = await necOf(NBIG);
     expect(nec?.spec.eniIPQuota).toBe(399);
-    expect(nec?.status?.message).toContain("no pod subnet can hold its ENI IP quota of 399");
+    expect(nec?.status?.message).toContain(
+      `${NBIG} is in zone ${ZONE}: no pod subnet of that zone can hold its ENI IP quota of 399`,
+    );
     expect(await nodeEni(NBIG)).toBeNull();
     expect((await vpc.api.listEnis("ins-fxbig001")).filter((e) => !e.primary)).toEqual([]);
     const events = await get<{ items: k8s.CoreV1Event[] }>(`/api/v1/namespaces/default/events`);
@@ -348,6 +350,35 @@ describe("the fixed-IP controller against a real API server and the emulated clo
     expect([...attached].sort()).toEqual([...all].sort());
     for (let i = 0; i < 10; i++) expect((await claim(`flaky-${i}`))?.status?.phase).toBe("Bound");
     expect(ours.every((v) => v.status?.pending === undefined)).toBe(true);
+  });
+
+  test("a task the cloud runs and then undoes (FAILED) is tried again under a new token: the pods get their addresses", async () => {
+    const names = ["undone-0"]; // the node's ENI has room for one more
+    try {
+      vpc.emu.admin.setFaults({ AssignPrivateIpAddresses: { taskFailRate: 1 } });
+      try {
+        for (const n of names) await addPod(n, NC, { [DELETE_POLICY_ANNOTATION]: "Immediate" });
+        await pass.run().catch(() => {}); // the assign's task fails
+        expect((await claim("undone-0"))?.status?.phase).not.toBe("Bound");
+      } finally {
+        vpc.emu.admin.setFaults({});
+      }
+      // the same token would replay the failed task for ever: the journal entry carries a new one
+      for (let i = 0; i < 5; i++) {
+        await pass.run().catch(() => {});
+        if ((await Promise.all(names.map(claim))).every((c) => c?.status?.phase === "Bound")) break;
+      }
+      const claims = await Promise.all(names.map(claim));
+      expect(
+        claims.map((c) => [c?.status?.phase, c?.status?.pending]),
+        JSON.stringify(claims.map((c) => c?.status)),
+      ).toEqual([["Bound", undefined]]);
+      const all = Object.values(await cloudAddresses()).flat();
+      for (const c of claims) expect(all).toContain(c?.status?.address as string);
+    } finally {
+      for (const n of names) await deletePod(n);
+      await pass.run();
+    }
   });
 
   test("a StatefulSet's claims are owned by it (deleted with it: cascade); a claim deleted so releases its address", async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { LAYOUT } from "../../sandbox/emulated-cloud.ts";
 import { EmulatedCluster, type EmulatedNode, waitFor } from "../../sandbox/emulated-cluster.ts";
 import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
-import { FixedKit } from "./fixed-kit.ts";
+import { FixedControllers } from "../../sandbox/fixed-controllers.ts";
 
 const RUN = Date.now().toString(36).slice(-5);
 const NS = `fixed-ctl-${RUN}`;
@@ -24,7 +24,7 @@ describe("fixed IP mode: controllers, agents and the CNI plugin on real parts", 
   }, 60_000);
   const cluster = useSharedCluster();
   let world: EmulatedCluster;
-  const kit = new FixedKit({ namespace: NS, webhook: WEBHOOK }, () => cluster().admin);
+  const kit = new FixedControllers({ namespace: NS, webhook: WEBHOOK }, () => cluster().admin);
   const node = (i: number) => world.nodes[i] as EmulatedNode;
   const claim = (name: string) => kit.claim(name);
   const podName = (base: string) => `${base}-${RUN}`;

@@ -18,7 +18,7 @@ import { kubeCall } from "../../sandbox/kube-api.ts";
 import { DELETE_POLICY_ANNOTATION, DRAINED_CONDITION, ENI_IP_RESOURCE } from "../../schema/names.ts";
 import { useSharedCluster } from "../harness/shared-apiserver-kit.ts";
 import { drainedCondition, vpccniKernelState } from "./switch-off-kit.ts";
-import { FixedKit, GROUP } from "./fixed-kit.ts";
+import { FixedControllers, GROUP } from "../../sandbox/fixed-controllers.ts";
 
 const RUN = Date.now().toString(36).slice(-5);
 const SUITE = { "vpccni-test/suite": `fixed-off-${RUN}` };
@@ -42,7 +42,7 @@ describe("switching fixed IP mode off: controllers and agents drain every node, 
     await world?.stop();
   }, 60_000);
   const cluster = useSharedCluster();
-  const kit = new FixedKit(
+  const kit = new FixedControllers(
     { namespace: `fixed-off-${RUN}`, webhook: `vpccni-eni-ip-off-${RUN}` },
     () => cluster().admin,
   );

@@ -1,20 +1,20 @@
-// The fixed IP mode e2e's set-up on real parts: the CRDs, the suite's namespace and the
-// MutatingWebhookConfiguration the controllers keep a caBundle on, and `vpccni controller`
-// processes electing a leader on a Lease of the real kube-apiserver, with the cloud emulator
-// behind the real SDK. Pods go into the API server bound to a node (as the scheduler does),
+// Fixed IP mode's cluster side on real parts, for the e2e suites and the chaos run: the CRDs,
+// the suite's namespace and the MutatingWebhookConfiguration the controllers keep a caBundle
+// on, and `vpccni controller` processes electing a leader on a Lease of the real
+// kube-apiserver, with the cloud emulator behind the real SDK. Pods go into the API server bound to a node (as the scheduler does),
 // then through the node's CNI plugin.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { EmulatedCluster, EmulatedNode } from "../../sandbox/emulated-cluster.ts";
-import { installFixedIpCrds } from "../../sandbox/fixed-crds.ts";
-import { kubeCall } from "../../sandbox/kube-api.ts";
-import type { Kubeconfig } from "../../sandbox/kubeconfig.ts";
-import { type ManagedProcess, spawnManaged } from "../../sandbox/process.ts";
+import type { EmulatedCluster, EmulatedNode } from "./emulated-cluster.ts";
+import { installFixedIpCrds } from "./fixed-crds.ts";
+import { kubeCall } from "./kube-api.ts";
+import type { Kubeconfig } from "./kubeconfig.ts";
+import { type ManagedProcess, spawnManaged } from "./process.ts";
 
 export const GROUP = "/apis/vpccni.io/v1alpha1";
-const ROOT = join(import.meta.dir, "..", "..");
+const ROOT = join(import.meta.dir, "..");
 
-export interface FixedKitOptions {
+export interface FixedControllersOptions {
   /** The controllers' namespace (their Lease and webhook Secret). */
   namespace: string;
   /** The MutatingWebhookConfiguration whose caBundle they set. */
@@ -27,14 +27,14 @@ export interface ClaimJson {
   status?: { phase?: string; address?: string; node?: string; eniId?: string; pending?: unknown };
 }
 
-export class FixedKit {
+export class FixedControllers {
   readonly controllers = new Map<string, ManagedProcess>();
   /** Pods this suite created in the API server (namespace default), deleted at the end. */
   readonly apiPods: string[] = [];
   world: EmulatedCluster | undefined;
 
   constructor(
-    readonly opts: FixedKitOptions,
+    readonly opts: FixedControllersOptions,
     private readonly admin: () => Kubeconfig,
   ) {}
 
@@ -82,7 +82,7 @@ export class FixedKit {
 
   private get w(): EmulatedCluster {
     if (!this.world)
-      throw new Error("FixedKit.world is not set: assign the EmulatedCluster before starting controllers");
+      throw new Error("FixedControllers.world is not set: assign the EmulatedCluster before starting controllers");
     return this.world;
   }
 
