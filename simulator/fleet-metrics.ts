@@ -1,5 +1,6 @@
 // What `simulate --fleet` measures: per node, when its pods got IPs; per action and second,
 // the calls the account accepted and refused; the idle IPs the fleet holds.
+import type { FleetScenario } from "./fleet-scenario.ts";
 import { percentile } from "./report.ts";
 
 export const FLEET_REPORT_VERSION = "vpccni-fleet-report/1";
@@ -8,7 +9,7 @@ export interface FleetReport {
   version: typeof FLEET_REPORT_VERSION;
   strategy: string;
   seed: number;
-  scenario: { kind: string; nodes: number; podsPerNode: number };
+  scenario: FleetScenario;
   maxBindable: number;
   pods: { asked: number; served: number; unserved: number };
   /** Seconds from a node's first pod to its last pod with an IP, over nodes. */
@@ -17,12 +18,19 @@ export interface FleetReport {
   podWaitS: { p50: number; p99: number; max: number };
   /** When the last pod got its IP, seconds from the start of the scenario. */
   lastPodS: number;
+  /** Rolling restart: when the last agent was ready again, seconds from the start; else null. */
+  endS: number | null;
+  /** Rolling restart: per agent, seconds from its stop to its pool restored and serving. */
+  restartS: { count: number; p50: number; p99: number; max: number } | null;
   calls: Record<string, { accepted: number; throttled: number }>;
   throttled: number;
-  /** Idle IPs across the fleet when the last pod got its IP, and the most at any time. */
-  idleIps: { atLastPod: number; peak: number };
-  /** Accepted calls per action per second, in windows of `windowS` seconds. */
-  timeline: { windowS: number; perAction: Record<string, number[]>; throttledPerS: number[] };
+  /**
+   * Idle IPs across the fleet when the last pod got its IP (where pods keep coming: at the
+   * end), the most at any time, and the mean over time.
+   */
+  idleIps: { atLastPod: number; peak: number; mean: number };
+  /** Accepted calls per action per second and idle IPs across the fleet, in windows of `windowS` seconds. */
+  timeline: { windowS: number; perAction: Record<string, number[]>; throttledPerS: number[]; idle: number[] };
 }
 
 export class FleetMetrics {
@@ -38,6 +46,10 @@ export class FleetMetrics {
   private idleTotal = 0;
   private idlePeak = 0;
   private idleAtLast = -1;
+  private idleArea = 0;
+  private idleSince = 0;
+  private readonly idleBySecond: number[] = [];
+  private readonly restarts: number[] = [];
 
   constructor(
     nodes: number,
@@ -60,6 +72,16 @@ export class FleetMetrics {
     if (t > this.last) this.last = t;
   }
 
+  /** Pods that asked and have no IP yet. */
+  waitingPods(): number {
+    return this.askedCount - this.servedCount;
+  }
+
+  /** An agent restarted: from its stop to its pool restored, ms. */
+  restarted(ms: number): void {
+    this.restarts.push(ms);
+  }
+
   allServed(): boolean {
     return this.servedCount >= this.expected;
   }
@@ -76,8 +98,13 @@ export class FleetMetrics {
     } else this.bump(action, s);
   }
 
-  idle(node: number, idle: number, _t: number): void {
+  idle(node: number, idle: number, t: number): void {
+    if (t > this.idleSince) {
+      this.idleArea += this.idleTotal * (t - this.idleSince);
+      this.idleSince = t;
+    }
     this.idleTotal += idle - (this.idleOf[node] as number);
+    this.idleBySecond[Math.floor(t / 1000)] = this.idleTotal;
     this.idleOf[node] = idle;
     if (this.idleTotal > this.idlePeak) this.idlePeak = this.idleTotal;
     // The first count after the last pod got its IP (the same settle of that node).
@@ -98,6 +125,7 @@ export class FleetMetrics {
     seed: number;
     scenario: FleetReport["scenario"];
     maxBindable: number;
+    endS: number | null;
   }): FleetReport {
     const ready: number[] = [];
     for (let i = 0; i < this.firstAsk.length; i++) {
@@ -114,7 +142,11 @@ export class FleetMetrics {
         max: round(sorted.at(-1) ?? 0),
       };
     };
-    const seconds = Math.max(this.refused.length, ...[...this.accepted.values()].map((a) => a.length));
+    const seconds = Math.max(
+      this.refused.length,
+      this.idleBySecond.length,
+      ...[...this.accepted.values()].map((a) => a.length),
+    );
     // About 300 points per line whatever the length of the run.
     const windowS = Math.max(1, Math.ceil(seconds / 300));
     const windows = (a: number[]) => {
@@ -150,10 +182,35 @@ export class FleetMetrics {
       lastPodS: round(this.last / 1000),
       calls,
       throttled: Object.values(calls).reduce((x, c) => x + c.throttled, 0),
-      idleIps: { atLastPod: Math.max(0, this.idleAtLast), peak: this.idlePeak },
-      timeline: { windowS, perAction, throttledPerS: windows(this.refused) },
+      idleIps: {
+        atLastPod: this.idleAtLast >= 0 ? this.idleAtLast : this.idleTotal,
+        peak: this.idlePeak,
+        mean: this.idleSince > 0 ? Math.round(this.idleArea / this.idleSince) : this.idleTotal,
+      },
+      endS: meta.endS === null ? null : round(meta.endS),
+      restartS:
+        this.restarts.length === 0
+          ? null
+          : { count: this.restarts.length, ...stats(this.restarts.map((x) => x / 1000)) },
+      timeline: {
+        windowS,
+        perAction,
+        throttledPerS: windows(this.refused),
+        idle: windows(carried(this.idleBySecond, seconds)),
+      },
     };
   }
+}
+
+/** Each second's last value, carried over the seconds without one. */
+function carried(xs: number[], seconds: number): number[] {
+  const out: number[] = [];
+  let last = 0;
+  for (let s = 0; s < seconds; s++) {
+    last = xs[s] ?? last;
+    out.push(last);
+  }
+  return out;
 }
 
 function round(x: number): number {

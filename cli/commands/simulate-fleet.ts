@@ -7,25 +7,44 @@ import { ACCOUNT_RATE_LIMITS } from "../../simulator/account-buckets.ts";
 import { type LatencyProfile, parseLatencyProfile } from "../../simulator/cloud-model.ts";
 import { RETRY_STRATEGIES, type RetryStrategyName } from "../../simulator/fleet-retry.ts";
 import { runFleetSession } from "../../simulator/fleet-session.ts";
+import { SCENARIO_FLAGS, scenarioOf } from "./simulate-fleet-scenario.ts";
 import { OUTPUT_OPTION, outputFormat } from "../output.ts";
 
-export const fleetHelp = `Usage: vpccni simulate --fleet --policy P [--nodes N] [--pods P]
-                       [--join-over S] [--node-quota ENIS:IPS]
+export const fleetHelp = `Usage: vpccni simulate --fleet --policy P
+                       [--scenario scale-out|rolling-restart|diurnal]
+                       [--nodes N] [--pods P] [--node-quota ENIS:IPS]
+                       [--join-over S] [--max-unavailable K] [--restart-pause S]
+                       [--pod-life M] [--trough T] [--node-jitter F]
                        [--retry naive|previous|jitter|aws|coordinator|all]
                        [--rate ACTION=N]... [--no-task-poll]
                        [--seed N] [--output text|json] [--out DIR]
 
-Scale-out of N new nodes with P pods each, every node the pool engine with the
-policy's prebind settings, all spending one account's per-action API limits
-(token buckets at the documented rates, RequestLimitExceeded beyond them).
-Reports when every pod has an IP (p50/p99 per node, the last pod), throttled
-calls, calls per action per second (fleet.svg, fleet.png) and idle IPs.
-See docs/fleet.md.
+N nodes, every node the pool engine with the policy's prebind settings, all
+spending one account's per-action API limits (token buckets at the documented
+rates, RequestLimitExceeded beyond them). Reports how long pods wait for an
+IP (p50/p99, the last pod), throttled calls, calls per action per second and
+idle IPs over time (fleet.svg, fleet.png). See docs/fleet.md.
 
-  --nodes N          nodes that join (default 100)
-  --pods P           pods per node, scheduled 30 s after the node joins
-                     (default 50)
-  --join-over S      the nodes join over S seconds (default 60)
+  --scenario S       scale-out (default): N new nodes join, P pods each;
+                     rolling-restart: N running nodes with P pods each, their
+                     agents restart one batch after another (a DaemonSet
+                     update) while pods come and go;
+                     diurnal: 24 h of N nodes whose pods follow a day curve
+                     from --trough to P pods per node
+  --nodes N          nodes (default 100)
+  --pods P           pods per node (diurnal: at the peak) (default 50);
+                     scale-out: scheduled 30 s after the node joins
+  --join-over S      scale-out: the nodes join over S seconds (default 60)
+  --max-unavailable K
+                     rolling-restart: agents down at once (default 1)
+  --restart-pause S  rolling-restart: seconds between an agent ready and the
+                     next stop (minReadySeconds, default 0)
+  --pod-life M       rolling-restart, diurnal: mean pod lifetime in minutes;
+                     a pod that goes is replaced (default 45; rolling-restart
+                     0: no pod comes or goes)
+  --trough T         diurnal: pods per node at the trough, 04:00 (default 5)
+  --node-jitter F    diurnal: each node's curve scaled by 1 +- F and shifted
+                     by up to F hours (default 0.2)
   --node-quota E:I   ENIs per node for pods and IPs per ENI (default 3:20)
   --retry R          the agent's retry of RequestLimitExceeded (default
                      jitter, what the agent does, with the policy's
@@ -44,7 +63,8 @@ export async function runFleet(argv: string[]): Promise<number> {
       name: { type: "string" },
       nodes: { type: "string", default: "100" },
       pods: { type: "string", default: "50" },
-      "join-over": { type: "string", default: "60" },
+      scenario: { type: "string", default: "scale-out" },
+      ...Object.fromEntries(SCENARIO_FLAGS.map((flag) => [flag, { type: "string" } as const])),
       "node-quota": { type: "string", default: "3:20" },
       retry: { type: "string", default: "jitter" },
       rate: { type: "string", multiple: true, default: [] },
@@ -64,9 +84,15 @@ export async function runFleet(argv: string[]): Promise<number> {
   if (typeof format !== "string") return fail(format.error);
   const nodes = count("--nodes", values.nodes, 1, 100_000);
   const pods = count("--pods", values.pods, 0, 10_000);
-  const joinOver = count("--join-over", values["join-over"], 0, 86_400);
   const seed = count("--seed", values.seed, 0, 2 ** 31);
-  for (const v of [nodes, pods, joinOver, seed]) if (typeof v === "string") return fail(v);
+  for (const v of [nodes, pods, seed]) if (typeof v === "string") return fail(v);
+  const scenario = scenarioOf(
+    values.scenario,
+    nodes as number,
+    pods as number,
+    Object.fromEntries(SCENARIO_FLAGS.map((flag) => [flag, (values as Record<string, unknown>)[flag] as string])),
+  );
+  if (typeof scenario === "string") return fail(scenario);
   const quota = /^(\d+):(\d+)$/.exec(values["node-quota"]);
   if (quota === null || Number(quota[1]) < 1 || Number(quota[2]) < 1)
     return fail(`--node-quota is ${JSON.stringify(values["node-quota"])}; allowed: ENIS:IPS, both >= 1, e.g. 3:20`);
@@ -88,20 +114,15 @@ export async function runFleet(argv: string[]): Promise<number> {
   try {
     const { output, text } = await runFleetSession({
       spec,
-      scenario: {
-        kind: "scale-out",
-        nodes: nodes as number,
-        podsPerNode: pods as number,
-        joinOverMs: (joinOver as number) * 1000,
-        podDelayMs: 30_000,
-        podSpreadMs: 10_000,
-      },
+      scenario,
       quota: { enis: Number(quota[1]), ipsPerEni: Number(quota[2]), ipsPerCall: 10 },
       strategies: retry === "all" ? [...RETRY_STRATEGIES] : [retry as RetryStrategyName],
       seed: seed as number,
       rates,
       pollTasks: !values["no-task-poll"],
-      outDir: values.out ?? join("out", "simulate", `fleet-${nodes}x${pods}`),
+      outDir:
+        values.out ??
+        join("out", "simulate", `fleet-${scenario.kind === "scale-out" ? "" : `${scenario.kind}-`}${nodes}x${pods}`),
     });
     process.stdout.write(format === "json" ? `${JSON.stringify(output, null, 2)}\n` : text);
     return 0;
