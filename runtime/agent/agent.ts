@@ -5,7 +5,7 @@
 import { dirname, join } from "node:path";
 import type { VpcCniPolicy } from "../../schema/index.ts";
 import { TAG_CLUSTER, TAG_CREATED_AT, TAG_NODE } from "../cloud/tencent.ts";
-import type { Subnet, VpcApi } from "../cloud/types.ts";
+import type { Eni, Subnet, VpcApi } from "../cloud/types.ts";
 import type { DataPlane } from "../net/types.ts";
 import {
   createState,
@@ -168,7 +168,7 @@ export class Agent {
     // before are kept, for switching off; a node switched off and drained keeps them as they
     // were put back.
     const podEniList = enis.filter((e) => !e.primary && managed(e));
-    for (const eni of podEniList) await executor.setupLink(eni);
+    const notHere = await setupLinks(podEniList, executor, api, instanceId, log);
     if (!drainedBefore(policy, store)) {
       const eniLinks = [...executor.links.values()].map((l) => l.name);
       const changed = await dataPlane.ensureSysctls(primaryInterface, eniLinks);
@@ -181,7 +181,10 @@ export class Agent {
     // policy's subnets of this node's zone; ENIs elsewhere drain (zones.ts).
     const settings = this.settingsFor(policy);
     const available = freeIps(subnets);
-    const inventory = toInventory(enis, managed);
+    const inventory = toInventory(
+      enis.filter((e) => !notHere.has(e.id)),
+      managed,
+    );
     let state: PoolState;
     if (saved) {
       const synced = syncInventory(setSubnets(setQuota(setSettings(saved, settings), quota), available), inventory);
@@ -432,4 +435,36 @@ export class Agent {
     await this.dataPlane?.settle();
     this.store?.close();
   }
+}
+
+/**
+ * Each pod ENI's link and route table, at start. A Describe may answer from before a detach
+ * (the cloud is eventually consistent; a kill -9 during a delete leaves one behind): an ENI
+ * whose link never shows up is asked about again, and left out when the cloud now says it is
+ * attached elsewhere or nowhere (the pool's journal finishes its delete). Only an ENI that is
+ * attached here and has no link stops the start. Returns the IDs left out.
+ */
+async function setupLinks(
+  list: Eni[],
+  executor: CloudExecutor,
+  api: VpcApi,
+  instanceId: string,
+  log: Logger,
+): Promise<Set<string>> {
+  const notHere = new Set<string>();
+  for (const eni of list) {
+    try {
+      await executor.setupLink(eni);
+    } catch (error) {
+      const now = await api.getEni(eni.id);
+      if (now?.attachment?.instanceId === instanceId) throw error;
+      log.warn("an ENI listed as attached to this node is not (an answer from before its detach): left out", {
+        eni: eni.id,
+        attachedTo: now?.attachment?.instanceId ?? null,
+        exists: now !== undefined,
+      });
+      notHere.add(eni.id);
+    }
+  }
+  return notHere;
 }
