@@ -147,3 +147,11 @@ export class Rollout {
     return this.next < this.nodes ? { node: this.next++, at: t + this.pauseMs } : null;
   }
 }
+
+/** How long the scenario itself runs at most, beyond which the horizon counts, ms. */
+export function spanMs(sc: FleetScenario): number {
+  if (sc.kind === "diurnal") return sc.dayMs;
+  if (sc.kind === "rolling-restart")
+    return sc.leadMs + Math.ceil(sc.nodes / sc.maxUnavailable) * (sc.downMs + sc.pauseMs + 120_000);
+  return 0;
+}
