@@ -35,6 +35,7 @@ import { POD_GC_INTERVAL_MS, PodGc } from "./pod-gc.ts";
 import { DevicePlugin } from "../kube/device-plugin.ts";
 import { ENI_IP_RESOURCE } from "../../schema/names.ts";
 import type { Logger } from "./log.ts";
+import { PodActivity } from "./pod-activity.ts";
 import { isManaged, subnetsToWatch, toInventory } from "./inventory.ts";
 import { Maintenance } from "./maintenance.ts";
 import { AgentMetrics } from "./metrics.ts";
@@ -227,11 +228,14 @@ export class Agent {
       });
     }
     const addTimeoutMs = opts.addTimeoutMs ?? ADD_TIMEOUT_MS;
+    // ADDs, DELs and the pod GC mark the pods they wire or unwire; the repair leaves those alone
+    const activity = new PodActivity();
     this.podGc = new PodGc({
       store,
       driver,
       dataPlane,
       log,
+      activity,
       intervalMs: opts.podGcIntervalMs ?? POD_GC_INTERVAL_MS,
       // the plugin gives up on an ADD by then, so no ADD of an older attachment is in flight
       graceMs: pluginTimeoutMs(addTimeoutMs),
@@ -265,6 +269,7 @@ export class Agent {
     );
     const cni = storeHealth.guard(
       cniApi({
+        activity,
         driver,
         store,
         dataPlane,
@@ -291,6 +296,7 @@ export class Agent {
     });
     driver.start();
     this.maintenance = new Maintenance({
+      activity,
       api,
       dataPlane,
       driver,

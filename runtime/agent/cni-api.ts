@@ -9,6 +9,7 @@ import type { PoolDriver } from "./driver.ts";
 import type { CloudExecutor } from "./executor.ts";
 import type { Logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
+import type { PodActivity } from "./pod-activity.ts";
 import type { NodeStore } from "./store.ts";
 
 export interface CniApiDeps {
@@ -30,6 +31,8 @@ export interface CniApiDeps {
   switchedOff?: () => string | null;
   /** Mixed mode: whether a pod opted in to VPC-CNI (opt-in.ts); absent, every pod is vpccni's. */
   optIn?: (req: RequestOf<"owner">) => ResponseOf<"owner">;
+  /** ADDs and DELs under way, for the data-plane repair (pod-activity.ts). */
+  activity?: PodActivity;
   now?: () => number;
 }
 
@@ -79,7 +82,7 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
     return { ip, unwireMs: round(t1 - t0), releaseMs: round(performance.now() - t1) };
   }
 
-  return {
+  const api: CniAgentApi = {
     async add(req: RequestOf<"add">): Promise<ResponseOf<"add">> {
       const key = podKey(req);
       const started = now();
@@ -258,5 +261,23 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
       }
       return { ready: true, idleIps: 0 };
     },
+  };
+  return deps.activity ? withActivity(api, deps.activity, (key) => deps.driver.state.pods[key]?.ip) : api;
+}
+
+/** ADD and DEL marked in `activity` from their start to their end, with the IPs they touch. */
+function withActivity(api: CniAgentApi, activity: PodActivity, ipOf: (key: string) => string | undefined): CniAgentApi {
+  const during = async <T>(key: string, call: () => Promise<T>): Promise<T> => {
+    activity.begin(key, ipOf(key));
+    try {
+      return await call();
+    } finally {
+      activity.end(key, ipOf(key));
+    }
+  };
+  return {
+    ...api,
+    add: (req) => during(podKey(req), () => api.add(req)),
+    del: (req) => during(podKey(req), () => api.del(req)),
   };
 }

@@ -10,6 +10,7 @@ import type { CloudExecutor, NodeIdentity } from "./executor.ts";
 import { gatewayOf } from "./executor.ts";
 import { isManaged, subnetsToWatch, toInventory } from "./inventory.ts";
 import type { Logger } from "./log.ts";
+import type { PodActivity } from "./pod-activity.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import type { NodeStore } from "./store.ts";
 import { freeIps } from "./zones.ts";
@@ -21,6 +22,8 @@ export const LEAK_SWEEP_INTERVAL_MS = 5 * 60_000;
 export const LEAK_MIN_AGE_MS = 5 * 60_000;
 
 export interface MaintenanceDeps {
+  /** ADDs and DELs under way: the repair leaves their pods alone. */
+  activity?: PodActivity;
   api: VpcApi;
   dataPlane: DataPlane;
   driver: PoolDriver;
@@ -70,11 +73,18 @@ export class Maintenance {
     );
   }
 
-  desired(): DesiredState {
+  /** What the node should hold; pods changed since `mark` (PodActivity) are left alone. */
+  desired(mark?: number): DesiredState {
     const { driver, executor, store } = this.deps;
     const netns = new Map(store.attachments().map((a) => [a.key, a.netns]));
+    const leave =
+      mark === undefined || !this.deps.activity
+        ? undefined
+        : this.deps.activity.since(mark, (key) => driver.state.pods[key]?.ip);
+    const skip = new Set(leave?.keys ?? []);
     const pods: DesiredState["pods"] = [];
     for (const [key, a] of Object.entries(driver.state.pods)) {
+      if (skip.has(key)) continue;
       const table = executor.links.get(a.eni)?.table;
       const ns = netns.get(key);
       if (table === undefined || ns === undefined) continue;
@@ -86,13 +96,21 @@ export class Maintenance {
       const cidr = this.deps.subnets.get(eni?.subnet ?? "")?.cidr ?? "";
       return { mac: l.mac, subnetCidr: cidr, gateway: gatewayOf(cidr) };
     });
-    return { primaryInterface: this.deps.primaryInterface, enis: enis.filter((e) => e.subnetCidr !== ""), pods };
+    return {
+      primaryInterface: this.deps.primaryInterface,
+      enis: enis.filter((e) => e.subnetCidr !== ""),
+      pods,
+      ...(leave ? { leaveAlone: { ips: leave.ips, veths: leave.veths } } : {}),
+    };
   }
 
   async repair(): Promise<string[]> {
     // Drained: nothing of vpccni's may come back, not even the sysctls it put back.
     if (this.deps.idle?.()) return [];
-    const report = await this.deps.dataPlane.repair(this.desired());
+    // what the pool wants is read after the kernel was observed, leaving alone the pods whose
+    // ADD or DEL ran at any moment of the pass
+    const mark = this.deps.activity?.mark() ?? 0;
+    const report = await this.deps.dataPlane.repair(() => this.desired(mark));
     // A node switched on again after a switch-off: what repair sets is vpccni's change again.
     const perEni = new Set([...this.deps.executor.links.values()].map((l) => `net.ipv4.conf.${l.name}.rp_filter`));
     this.deps.store.rememberSysctls((report.sysctls ?? []).filter((c) => !perEni.has(c.key)));

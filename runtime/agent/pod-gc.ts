@@ -8,6 +8,7 @@ import type { DataPlane } from "../net/types.ts";
 import type { PoolDriver } from "./driver.ts";
 import { gonePods, type NetnsPresence, netnsAnchor } from "./gone-pods.ts";
 import type { Logger } from "./log.ts";
+import type { PodActivity } from "./pod-activity.ts";
 import { type NodeStore, StoreFaultError } from "./store.ts";
 
 export const POD_GC_INTERVAL_MS = 30_000;
@@ -24,6 +25,8 @@ export interface PodGcDeps {
   now?: () => number;
   /** What the node shows of a netns path (tests inject; default: the file system). */
   probe?: (path: string) => NetnsPresence;
+  /** Unwiring under way, for the data-plane repair (pod-activity.ts). */
+  activity?: PodActivity;
 }
 
 /** A netns path as the agent sees it: present, absent (and its folder visible), or unknown. */
@@ -93,34 +96,39 @@ export class PodGc {
       const a = attachments.find((x) => x.key === key)!;
       const ip = driver.state.pods[key]?.ip;
       const [network = "", containerId = "", ifname = ""] = key.split("/");
+      this.deps.activity?.begin(key, ip);
       try {
-        // Unwire before the IP goes back (never wired twice); the data plane finds the table.
-        await dataPlane.unwirePod({ network, containerId, ifname }, ip);
-      } catch (error) {
-        log.warn("could not unwire a pod that is gone; retried at the next pass", {
+        try {
+          // Unwire before the IP goes back (never wired twice); the data plane finds the table.
+          await dataPlane.unwirePod({ network, containerId, ifname }, ip);
+        } catch (error) {
+          log.warn("could not unwire a pod that is gone; retried at the next pass", {
+            key,
+            error: (error as Error).message,
+          });
+          this.suspects.set(key, 0); // confirmed gone already
+          continue;
+        }
+        try {
+          store.atomically(() => {
+            driver.release(key);
+            store.deleteAttachment(key);
+          });
+        } catch (error) {
+          // The store's disk fails (store-health.ts reports it): the IP stays until the next pass.
+          if (!(error instanceof StoreFaultError)) throw error;
+          continue;
+        }
+        freed.push(key);
+        log.info("freed the IP of a pod that is gone: its netns no longer exists", {
           key,
-          error: (error as Error).message,
+          pod: `${a.namespace ?? "?"}/${a.name ?? "?"}`,
+          netns: a.netns,
+          ip,
         });
-        this.suspects.set(key, 0); // confirmed gone already
-        continue;
+      } finally {
+        this.deps.activity?.end(key, ip);
       }
-      try {
-        store.atomically(() => {
-          driver.release(key);
-          store.deleteAttachment(key);
-        });
-      } catch (error) {
-        // The store's disk fails (store-health.ts reports it): the IP stays until the next pass.
-        if (!(error instanceof StoreFaultError)) throw error;
-        continue;
-      }
-      freed.push(key);
-      log.info("freed the IP of a pod that is gone: its netns no longer exists", {
-        key,
-        pod: `${a.namespace ?? "?"}/${a.name ?? "?"}`,
-        netns: a.netns,
-        ip,
-      });
     }
     return freed;
   }

@@ -184,11 +184,12 @@ export class IprouteDataPlane implements DataPlane {
     return wiredPods(await observe(this.node));
   }
 
-  async repair(desired: DesiredState): Promise<RepairReport> {
+  async repair(wanted: DesiredState | (() => DesiredState)): Promise<RepairReport> {
     const fixed: string[] = [];
     const sysctls: SysctlChange[] = [];
     await this.settle();
     const o = await observe(this.node);
+    const desired = typeof wanted === "function" ? wanted() : wanted;
     if (this.manageRpFilter) {
       const eniNames = o.links
         .filter((l) => desired.enis.some((e) => e.mac.toLowerCase() === (l.address ?? "").toLowerCase()))

@@ -96,6 +96,17 @@ describe("planRepair", () => {
     ]);
   });
 
+  test("the rules and veth of a pod whose ADD or DEL is under way are left alone", () => {
+    const o = healthy();
+    // a pod being wired: its rules are in, its veth half set up; the pool does not list it yet
+    o.rules.push({ priority: 512, dst: "10.0.1.9", table: "main" }, { priority: 1536, src: "10.0.1.9", table: "2003" });
+    o.links.push({ ifindex: 11, ifname: "vpcdeadbeef0000", flags: [], ifalias: "vpccni vpc c9 eth0" });
+    const busy = { ...desired, leaveAlone: { ips: ["10.0.1.9"], veths: ["vpcdeadbeef0000"] } };
+    const plan = planRepair(busy, o, 2000);
+    expect(plan.lines).toEqual([]);
+    expect(plan.rewire).toEqual([]);
+  });
+
   test("a pod whose veth is gone is re-wired; an ENI without a link is reported", () => {
     const o = healthy();
     o.links = [];

@@ -42,8 +42,9 @@ export function planRepair(desired: DesiredState, o: Observed, base: number, blo
       add(line, `${line} (ENI ${link.name})`);
   }
 
-  const wantIps = new Set(desired.pods.map((p) => p.ip));
-  const wantVeths = new Set(desired.pods.map((p) => hostVethName(p)));
+  // pods whose ADD or DEL is under way count as wanted: half done is not drift
+  const wantIps = new Set([...desired.pods.map((p) => p.ip), ...(desired.leaveAlone?.ips ?? [])]);
+  const wantVeths = new Set([...desired.pods.map((p) => hostVethName(p)), ...(desired.leaveAlone?.veths ?? [])]);
   for (const pod of desired.pods) {
     const veth = hostVethName(pod);
     const link = o.links.find((l) => l.ifname === veth);

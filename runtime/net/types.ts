@@ -67,6 +67,11 @@ export interface DesiredState {
   primaryInterface: string;
   enis: EniSpec[];
   pods: PodSpec[];
+  /**
+   * Pods whose wiring is changing (an ADD or DEL under way): their rules and veths are neither
+   * added nor removed by this pass (runtime/agent/pod-activity.ts).
+   */
+  leaveAlone?: { ips: string[]; veths: string[] };
 }
 
 export interface RepairReport {
@@ -122,5 +127,6 @@ export interface DataPlane {
   /** Pods wired on this node, read back from the kernel. */
   listPods(): Promise<PodWiring[]>;
   /** Makes the node side match `desired`: re-creates missing sysctls, routes and rules, removes stale ones. */
-  repair(desired: DesiredState): Promise<RepairReport>;
+  /** `desired` as a function: asked after the kernel was observed, so that it is not older. */
+  repair(desired: DesiredState | (() => DesiredState)): Promise<RepairReport>;
 }
