@@ -8,10 +8,13 @@
 // RSS comes from outside, /proc/<pid>/status of the agent (VmRSS; VmHWM for the peak).
 // Needs root. Prints figures; never fails on time or on the goal.
 //
-//   node_modules/.bin/bun bench/agent-memory.ts [--cycles 10000] [--parallel 4] [--no-kube]
+//   node_modules/.bin/bun bench/agent-memory.ts [--cycles 10000] [--parallel 4] [--no-kube] [--ftl]
+// The agent runs with the DaemonSet's runtime environment (AGENT_RUNTIME_ENV: FTL off);
+// --ftl leaves JavaScriptCore's defaults, for comparison.
 //   last line: agent-memory idle_mb=<a> pods100_mb=<b> cycles_mb=<c> growth_mb=<d>
 import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { AGENT_RUNTIME_ENV } from "../compiler/daemonset.ts";
 import { type Cluster, startCluster } from "../sandbox/apiserver.ts";
 import { type EmulatedNode, EmulatedCluster, waitFor } from "../sandbox/emulated-cluster.ts";
 import { run } from "../sandbox/exec.ts";
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     cycles: { type: "string", default: "10000" },
     parallel: { type: "string", default: "4" },
     "no-kube": { type: "boolean", default: false },
+    ftl: { type: "boolean", default: false },
   },
 });
 const CYCLES = Math.max(1, Number(values.cycles) || 10_000);
@@ -109,6 +113,9 @@ if (process.getuid?.() !== 0) {
   console.error("bench/agent-memory.ts needs root (network namespaces)");
   process.exit(1);
 }
+
+// the agent inherits this process's environment (sandbox/process.ts): the DaemonSet's settings
+if (!values.ftl) for (const e of AGENT_RUNTIME_ENV) process.env[e.name] = e.value;
 
 let cluster: Cluster | undefined;
 let world: EmulatedCluster | undefined;

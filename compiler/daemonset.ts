@@ -24,6 +24,14 @@ import { agentSelector, commonLabels, names, withUserLabels } from "./labels.ts"
 import { credentialsSecretName } from "./policy-objects.ts";
 import type { Manifest, Resource } from "./resource.ts";
 
+/**
+ * JavaScriptCore's top compiler tier (FTL) off in the agent: its compilations lifted the agent's
+ * RSS by 12-20 MiB for under a second, to 128-130 MiB, past the 128Mi request; without it the
+ * peak over 10,000 ADD/DEL cycles was 109 MiB at the same CPU time (bench/agent-memory.ts,
+ * docs/pool.md "Agent memory"). The agent's hot code is small; the controller keeps FTL.
+ */
+export const AGENT_RUNTIME_ENV = [{ name: "BUN_JSC_useFTLJIT", value: "0" }] as const;
+
 export interface DaemonSetInput {
   policy: VpcCniPolicy;
   namespace: string;
@@ -137,6 +145,7 @@ export function daemonSet(input: DaemonSetInput): Resource {
       { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
       { name: ENV.sysctlNetDir, value: PATHS.sysctlNetMount },
       { name: ENV.extraCaCerts, value: SERVICE_ACCOUNT_CA },
+      ...AGENT_RUNTIME_ENV,
     ],
     // Declared so that the scheduler keeps other hostNetwork pods off this node port.
     ports: [{ name: "http", containerPort: PORT, hostPort: PORT, protocol: "TCP" }],
