@@ -86,8 +86,15 @@ describe("fixed IP CRDs on a real kube-apiserver", () => {
         await Bun.sleep(200);
       }
     }
-    const discovery = await kubeCall(kc, "GET", `/apis/${CRD_GROUP}/${CRD_VERSION}`);
-    const resources: { name: string; shortNames?: string[]; namespaced: boolean }[] = discovery.json.resources;
+    // Discovery follows Established a moment later (the API server's discovery cache): read it
+    // until it lists the four, or 30 s
+    type Resource = { name: string; shortNames?: string[]; namespaced: boolean };
+    let resources: Resource[] = [];
+    for (const deadline = Date.now() + 30_000; ; await Bun.sleep(200)) {
+      const discovery = await kubeCall(kc, "GET", `/apis/${CRD_GROUP}/${CRD_VERSION}`, { allow: [404] });
+      resources = discovery.json?.resources ?? [];
+      if (resources.filter((r) => !r.name.includes("/")).length >= 4 || Date.now() > deadline) break;
+    }
     const top = resources.filter((r) => !r.name.includes("/"));
     expect(top.map((r) => [r.name, r.shortNames, r.namespaced]).sort()).toEqual([
       ["nodeeniconfigs", ["nec"], false],
