@@ -3,25 +3,13 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { createState, limitsOf, seededRng, settingsFromPolicy, summary } from "../runtime/pool/index.ts";
-import { VpcCniPolicy } from "../schema/policy.ts";
+import { fleetSpec } from "./fleet-kit.ts";
 import { type FleetOptions, RTT_MS, simulateFleet } from "./fleet.ts";
 import { RETRY_STRATEGIES } from "./fleet-retry.ts";
 import { diurnal, nodeCurve, podsWanted, Rollout, rollingRestart } from "./fleet-scenario.ts";
 import { warmState } from "./fleet-warm.ts";
 
-const spec = (prebind = { min: 5, max: 5 }) =>
-  VpcCniPolicy.parse({
-    apiVersion: "vpccni.io/v1alpha1",
-    kind: "VpcCniPolicy",
-    metadata: { name: "fleet" },
-    spec: {
-      clusterId: "cls-fleet",
-      region: "ap-guangzhou",
-      vpcId: "vpc-fleet001",
-      subnets: ["subnet-aaaaaaaa"],
-      prebind,
-    },
-  }).spec;
+const spec = fleetSpec;
 const quota = { enis: 3, ipsPerEni: 20, ipsPerCall: 10 };
 const base = (scenario: FleetOptions["scenario"], over: Partial<FleetOptions> = {}): FleetOptions => ({
   scenario,

@@ -2,24 +2,12 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { settingsFromPolicy } from "../runtime/pool/index.ts";
-import { VpcCniPolicy } from "../schema/policy.ts";
 import { AccountBuckets, WaitingBucket } from "./account-buckets.ts";
+import { fleetSpec } from "./fleet-kit.ts";
 import { type FleetOptions, simulateFleet } from "./fleet.ts";
 import { RETRY_STRATEGIES, retryStrategy } from "./fleet-retry.ts";
 
-const spec = (prebind = { min: 5, max: 5 }) =>
-  VpcCniPolicy.parse({
-    apiVersion: "vpccni.io/v1alpha1",
-    kind: "VpcCniPolicy",
-    metadata: { name: "fleet" },
-    spec: {
-      clusterId: "cls-fleet",
-      region: "ap-guangzhou",
-      vpcId: "vpc-fleet001",
-      subnets: ["subnet-aaaaaaaa"],
-      prebind,
-    },
-  }).spec;
+const spec = fleetSpec;
 
 const options = (over: Partial<FleetOptions> & { nodes?: number; pods?: number } = {}): FleetOptions => ({
   scenario: {
