@@ -129,7 +129,10 @@ async function main(): Promise<void> {
       const podB = await node.newPodNamespace(`r${i}`);
       const b = await timed(inNode(["true"]));
       const s = await timed(inNode([ours]), { env: { CNI_COMMAND: "VERSION" } });
-      const st = await timed(inNode([ours]), { input: ourStdin, env: { CNI_COMMAND: "STATUS" } });
+      const st = await timed(inNode([ours]), {
+        input: ourStdin,
+        env: { CNI_COMMAND: "STATUS", CNI_PATH: paths.cniPluginDir },
+      });
       const oa = await timed(inNode([ours]), { input: ourStdin, env: env("ADD", id, podA.path, `o${i}`) });
       const od = await timed(inNode([ours]), { input: ourStdin, env: env("DEL", id, podA.path, `o${i}`) });
       const ra = await timed(inNode([ptp]), { input: ptpStdin, env: env("ADD", id, podB.path, `r${i}`) });

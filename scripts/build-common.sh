@@ -29,7 +29,7 @@ die() { printf '[prereqs] error: %s\n' "$*" >&2; exit 1; }
 # JSON from go's -json output, with node (the project needs it anyway; jq may be missing):
 # json_get 'j.GoMod' < file
 json_get() { node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const j=JSON.parse(s);console.log('"$1"')})'; }
-need_go() { command -v go >/dev/null || die "go (1.25 or newer) is not installed; it builds kube-apiserver, etcd and cnitool"; }
+need_go() { command -v go >/dev/null || die "go (1.25 or newer) is not installed; it builds the CNI plugin, kube-apiserver, etcd and cnitool"; }
 
 # Two test runs on one machine (or a run while a developer builds) must not build into the
 # same directory at once: the second waits for the first, then finds the result cached.

@@ -4,10 +4,11 @@
 # (skopeo copy oci-archive:... docker://...) or load it on a node (ctr images import).
 #   - base: a Debian minbase root file system from this machine's apt sources (mmdebstrap),
 #     cached in $VPCCNI_CACHE/image-base-<release>-<key>/, keyed by everything that shapes it;
-#   - binaries: the vpccni CLI (agent included) and the CNI plugin, compiled with Bun;
+#   - binaries: the vpccni CLI (agent included), compiled with Bun, and the CNI plugin, the Go
+#     exec shim of scripts/build-cni.sh;
 #   - layers: buildah runs the repository's Containerfile (FROM scratch, no RUN step).
 # Reproducible: the same commit gives the same manifest digest (timestamps from the last commit
-# unless SOURCE_DATE_EPOCH is set, sorted tar entries, byte-identical Bun output). Needs root;
+# unless SOURCE_DATE_EPOCH is set, sorted tar entries, byte-identical Bun and Go output). Needs root;
 # installs the Debian packages it lacks with apt. Prints the reference, the manifest digest and
 # the archive path.
 source "$(dirname "$0")/build-common.sh"

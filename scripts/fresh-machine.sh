@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs a command in a fresh Debian 12 machine as the README promises it: a minbase root file
 # system (mmdebstrap, from this machine's apt sources) holding only Node.js and npm (copied
-# from this machine) and this checkout's files, as root, with an empty cache and no iproute2,
-# ping or procps. Default command: the README's first one, `npm ci && npx vpccni demo`.
+# from this machine), Go (this machine's, mounted read-only at /usr/local/go) and this
+# checkout's files, as root, with empty caches (Go's too) and no iproute2, ping or procps.
+# Default command: the README's first one, `npm ci && npx vpccni demo`.
 #
 #   bash scripts/fresh-machine.sh ['shell command run in the checkout']
 #
@@ -49,7 +50,11 @@ main() {
   # bundle and whatever the environment names (the test command points NODE_EXTRA_CA_CERTS at
   # the test CA, so that alone is not enough)
   cp /etc/resolv.conf "$root/etc/resolv.conf"
-  local env=(HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb)
+  local env=(HOME=/root PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb)
+  # Go as this machine has it (it builds the CNI plugin), its module and build caches empty
+  local goroot
+  goroot=$(go env GOROOT 2>/dev/null) || die "go is not installed (the README's requirements: Node.js, npm, Go, root)"
+  mkdir -p "$root/usr/local/go"
   local bundle=/etc/ssl/certs/ca-certificates.crt
   mkdir -p "$root/etc/ssl/certs"
   for file in /etc/ssl/certs/ca-certificates.crt "${SSL_CERT_FILE:-}" "${NODE_EXTRA_CA_CERTS:-}"; do
@@ -60,17 +65,18 @@ main() {
   # from git), with the working tree's uncommitted and new files laid over it
   git clone -q --no-local --depth 1 "file://$REPO" "$root/src/vpccni"
   (cd "$REPO" && git ls-files -z -mo --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$root/src/vpccni"
-  say "fresh machine: $(. "$root/etc/os-release" && echo "$PRETTY_NAME"), node $("$node" --version), running: $cmd"
+  say "fresh machine: $(. "$root/etc/os-release" && echo "$PRETTY_NAME"), node $("$node" --version), $("$goroot/bin/go" version | cut -d' ' -f3), running: $cmd"
   unshare --mount --propagation private -- bash -c '
     set -e
-    root=$1; shift
+    root=$1; goroot=$2; shift 2
     mount --bind "$root" "$root"   # ip netns needs / to be a mount point
     mount -t proc proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount --rbind /dev "$root/dev"
     mount -t tmpfs tmpfs "$root/run"
     mount -t tmpfs tmpfs "$root/tmp"
+    mount --bind -o ro "$goroot" "$root/usr/local/go"
     exec chroot "$root" env -i "$@"
-  ' fresh "$root" "${env[@]}" sh -c "cd /src/vpccni && $cmd"
+  ' fresh "$root" "$goroot" "${env[@]}" sh -c "cd /src/vpccni && $cmd"
 }
 main "$@"

@@ -19,6 +19,8 @@ node_modules/.bin/tsc --noEmit -p .
 
 step "format (biome.json: one formatter, 120 columns; fix with node_modules/.bin/biome format --write .)"
 node_modules/.bin/biome format --max-diagnostics=5 .
+unformatted=$(gofmt -l runtime/cni/shim)
+[ -z "$unformatted" ] || { echo "gofmt: not formatted (fix with gofmt -w): $unformatted"; exit 1; }
 
 step "examples: validate, and the committed compiled output is current"
 node_modules/.bin/bun cli/main.ts validate examples/

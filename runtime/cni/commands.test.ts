@@ -1,21 +1,14 @@
 // runCni with an injected agent: the CNI contract (codes, results, prevResult, GC/STATUS
 // versions) without a kernel or a socket.
+import { addAnswer } from "./answer-kit.ts";
 import { describe, expect, test } from "bun:test";
-import type { AgentCall } from "./client.ts";
+import type { AgentCall } from "./commands.ts";
+import { localHost } from "./host.ts";
 import { makeTempDir } from "../../sandbox/janitor.ts";
 import { runCni, type CniDeps } from "./commands.ts";
-import { CniCode, CniError, type AddResponse } from "./protocol.ts";
+import { CniCode, CniError } from "./protocol.ts";
 
-const answer: AddResponse = {
-  ip: "10.0.1.5",
-  prefixLength: 32,
-  gateway: "169.254.1.1",
-  eniMac: "02:00:00:00:00:01",
-  routeTable: 2003,
-  hostVeth: "vpc0123456789ab",
-  hostMac: "0e:00:00:00:00:01",
-  podMac: "0a:00:00:00:00:01",
-};
+const answer = addAnswer();
 
 function deps(
   handler: (op: string, body: unknown) => unknown,
@@ -30,7 +23,7 @@ function deps(
   const exec = async () => {
     throw new Error("no delegate in these tests");
   };
-  return { agent, exists: () => exists, exec, calls };
+  return { agent, exists: () => exists, host: { ...localHost, exec }, calls };
 }
 
 const conf = (extra: object = {}) => JSON.stringify({ cniVersion: "1.1.0", name: "vpc", type: "vpccni", ...extra });

@@ -12,18 +12,25 @@ import {
   SUPPORTED_VERSIONS,
   type NetConf,
 } from "./config.ts";
-import type { AgentCall, AgentClientOptions } from "./client.ts";
-import type { PluginExec } from "./delegate.ts";
+import type { HostOps } from "./host.ts";
 import { type CniOutput, Delegation } from "./mixed.ts";
-import { CniCode, CniError, IFNAME } from "./protocol.ts";
+import { CniCode, CniError, IFNAME, type Op, type RequestOf, type ResponseOf } from "./protocol.ts";
 import { addResult, ipFromPrevResult } from "./result.ts";
 
+/** One call to the agent's CNI API (in the agent: in process, see calls.ts). */
+export type AgentCall = <O extends Op>(op: O, body: RequestOf<O>) => Promise<ResponseOf<O>>;
+
+export interface AgentCallOptions {
+  socket: string;
+  timeoutMs: number;
+}
+
 export interface CniDeps {
-  agent(opts: AgentClientOptions): AgentCall;
-  /** Does the netns path exist? (stat; the binary never enters it). */
+  agent(opts: AgentCallOptions): AgentCall;
+  /** Does the netns path exist? (stat; wiring enters it later). */
   exists(path: string): boolean;
-  /** Runs a delegated plugin (mixed mode; main.ts: Bun.spawnSync). */
-  exec: PluginExec;
+  /** Mixed mode's records, kept configuration and delegated runs: where the runtime ran the plugin. */
+  host: HostOps;
 }
 
 export type { CniOutput };
@@ -69,7 +76,7 @@ async function dispatch(
   const timeoutMs = conf.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const agent = (ms = timeoutMs) => deps.agent({ socket: socketOf(conf), timeoutMs: ms });
   // Mixed mode (docs/cni.md): the pods that did not opt in go to the node's previous configuration.
-  const delegation = new Delegation(conf, envVars, deps.exec, timeoutMs);
+  const delegation = new Delegation(conf, envVars, deps.host, timeoutMs);
   const key = () => ({
     network: conf.name,
     containerId: need(env.containerId, "CNI_CONTAINERID", ID),
@@ -92,8 +99,10 @@ async function dispatch(
       const pod = { podNamespace: args.get("K8S_POD_NAMESPACE"), podName: args.get("K8S_POD_NAME") };
       // An attachment goes the way it went before (a repeated ADD), else the way the agent says,
       // which decides from the pod's annotations as the runtime passed them.
-      if (delegation.enabled && (delegation.records.read(k) !== null || (await owner(k, pod)) === "delegate"))
-        return delegation.add(k);
+      if (delegation.enabled) {
+        const record = await delegation.records.read(k);
+        if (record !== null || (await owner(k, pod)) === "delegate") return delegation.add(k, record);
+      }
       const uid = args.get("K8S_POD_UID");
       const a = await agent()("add", { ...k, netns: ns, ...pod, ...(uid ? { podUid: uid } : {}) });
       return ok(addResult(conf.cniVersion, k.ifname, ns, a, conf.prevResult));
@@ -103,7 +112,7 @@ async function dispatch(
       const k = key();
       // A record says the ADD went to the delegate; it is read in either mode, so that pods
       // delegated before a switch back to default mode still reach their configuration.
-      const record = delegation.records.read(k);
+      const record = await delegation.records.read(k);
       if (record) return delegation.del(k, record);
       const { released } = await agent()("del", { ...k, netns: env.netns });
       // The agent held nothing for it: a pod of the previous CNI (wired before vpccni came) or
@@ -116,7 +125,7 @@ async function dispatch(
       const ns = netns();
       if (!conf.prevResult)
         throw new CniError(CniCode.InvalidConfig, "CHECK needs prevResult in the network configuration");
-      const record = delegation.records.read(k);
+      const record = await delegation.records.read(k);
       if (record) return delegation.check(record);
       const ip = ipFromPrevResult(conf.prevResult, k.ifname, ns);
       if (!ip) throw new CniError(CniCode.CheckFailed, `prevResult has no IPv4 address for ${k.ifname} in ${ns}`);

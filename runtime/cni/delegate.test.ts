@@ -2,6 +2,7 @@
 // loopback) in test-bed namespaces: runCni in this process, each delegated plugin executed
 // inside the node namespace as a runtime would, the agent injected (it only answers who owns
 // a pod here; test/e2e/mixed-mode.test.ts runs the real agent).
+import { addAnswer } from "./answer-kit.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,21 +10,13 @@ import { makeTempDir } from "../../sandbox/janitor.ts";
 import { paths } from "../../sandbox/paths.ts";
 import { requireBinary, requireCni, requirePrereq } from "../../sandbox/prereq.ts";
 import { createTestBed, type NodeNs, type PodNs, type TestBed } from "../../sandbox/test-bed.ts";
-import type { AgentCall } from "./client.ts";
+import type { AgentCall } from "./commands.ts";
+import { localHost } from "./host.ts";
 import { runCni, type CniDeps } from "./commands.ts";
 import { parseDelegateList, type PluginExec, versionAtLeast } from "./delegate.ts";
-import { CniCode, CniError, type AddResponse } from "./protocol.ts";
+import { CniCode, CniError } from "./protocol.ts";
 
-const VPC_ANSWER: AddResponse = {
-  ip: "10.231.8.50",
-  prefixLength: 32,
-  gateway: "169.254.1.1",
-  eniMac: "02:00:00:00:00:01",
-  routeTable: 2003,
-  hostVeth: "vpc0123456789ab",
-  hostMac: "0e:00:00:00:00:01",
-  podMac: "0a:00:00:00:00:01",
-};
+const VPC_ANSWER = addAnswer("10.231.8.50");
 
 let bed: TestBed;
 let node: NodeNs;
@@ -97,7 +90,7 @@ function world(optedIn: string[] = []) {
     runs.push({ binary, command: env.CNI_COMMAND ?? "", stdout });
     return { stdout, exitCode: code };
   };
-  const deps: CniDeps = { agent, exists: existsSync, exec };
+  const deps: CniDeps = { agent, exists: existsSync, host: { ...localHost, exec } };
   return {
     deps,
     calls,

@@ -3,18 +3,12 @@
 // rules for a configuration list), with its output and exit status passed through unchanged.
 // Which attachments went to the delegate is recorded at ADD in a small file of the plugin's
 // cache, so that their DEL and CHECK go the same way even once the pod is gone from the API.
-import {
-  accessSync,
-  constants,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+// The files and the runs are the node's (HostOps): the agent decides, the exec shim does them.
 import { join } from "node:path";
+import type { HostOps, PluginExec, PluginRun } from "./host.ts";
 import { CniCode, CniError } from "./protocol.ts";
+
+export type { PluginExec, PluginRun };
 
 /** Where the records live unless the netconf's `delegate.cacheDir` says otherwise. */
 export const DEFAULT_DELEGATE_CACHE_DIR = "/var/lib/cni/vpccni";
@@ -37,26 +31,12 @@ export interface DelegateRecord {
   result?: unknown;
 }
 
-export interface PluginRun {
-  stdout: string;
-  /** null: the plugin was killed (its time ran out). */
-  exitCode: number | null;
-}
-
-/** Executes a plugin binary with this environment and stdin (main.ts: Bun.spawnSync). */
-export type PluginExec = (
-  binary: string,
-  env: Record<string, string | undefined>,
-  stdin: string,
-  timeoutMs: number,
-) => Promise<PluginRun>;
-
 export type ChainCommand = "ADD" | "DEL" | "CHECK" | "GC" | "STATUS";
 
 export interface ChainContext {
-  /** The plugin's own environment (CNI_*, PATH...): every delegated plugin gets it, CNI_COMMAND set. */
+  /** The call's CNI_* variables: every delegated plugin gets them (over the runtime's environment), CNI_COMMAND set. */
   env: Record<string, string | undefined>;
-  exec: PluginExec;
+  host: HostOps;
   timeoutMs: number;
   /** The runtime's runtimeConfig, handed to each plugin for the capabilities it declares. */
   runtimeConfig?: Record<string, unknown>;
@@ -67,10 +47,11 @@ export interface ChainContext {
 }
 
 /** Reads the kept configuration: a .conflist, or a single plugin's .conf turned into a list. */
-export function loadDelegateList(path: string): DelegateList {
-  let text: string;
+export async function loadDelegateList(host: HostOps, path: string): Promise<DelegateList> {
+  let text: string | null;
   try {
-    text = readFileSync(path, "utf8");
+    text = await host.read(path);
+    if (text === null) throw new Error("no such file");
   } catch (error) {
     throw new CniError(
       CniCode.InvalidConfig,
@@ -125,19 +106,14 @@ export function versionAtLeast(a: string, b: string): boolean {
 }
 
 /** The plugin binary `type` in CNI_PATH (colon-separated), as libcni finds it. */
-export function findPlugin(type: string, cniPath: string | undefined): string {
+export async function findPlugin(host: HostOps, type: string, cniPath: string | undefined): Promise<string> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(type))
     throw new CniError(CniCode.InvalidConfig, `delegate plugin type ${JSON.stringify(type)} is not a plugin name`);
   const dirs = (cniPath ?? "").split(":").filter(Boolean);
   if (dirs.length === 0) throw new CniError(CniCode.InvalidEnvironment, "CNI_PATH is not set");
   for (const dir of dirs) {
     const path = join(dir, type);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not in this folder
-    }
+    if (await host.executable(path)) return path;
   }
   throw new CniError(CniCode.InvalidConfig, `delegate plugin ${type} is not in CNI_PATH (${dirs.join(", ")})`);
 }
@@ -155,7 +131,8 @@ export async function runChain(command: ChainCommand, list: DelegateList, ctx: C
   if (command === "GC" && list.disableGC) return done;
   const plugins = command === "DEL" ? [...list.plugins].reverse() : list.plugins;
   // Found before any runs, so that a missing one fails the call before anything is half done.
-  const binaries = plugins.map((p) => findPlugin(String(p.type), ctx.env.CNI_PATH));
+  const binaries: string[] = [];
+  for (const p of plugins) binaries.push(await findPlugin(ctx.host, String(p.type), ctx.env.CNI_PATH));
   let prev = ctx.prevResult;
   let last = done;
   for (const [i, plugin] of plugins.entries()) {
@@ -167,7 +144,12 @@ export async function runChain(command: ChainCommand, list: DelegateList, ctx: C
       netconf.prevResult = prev;
     if (command === "GC") netconf["cni.dev/valid-attachments"] = ctx.validAttachments ?? [];
     const binary = binaries[i]!;
-    const run = await ctx.exec(binary, { ...ctx.env, CNI_COMMAND: command }, JSON.stringify(netconf), ctx.timeoutMs);
+    const run = await ctx.host.exec(
+      binary,
+      { ...ctx.env, CNI_COMMAND: command },
+      JSON.stringify(netconf),
+      ctx.timeoutMs,
+    );
     if (run.exitCode === null)
       throw new CniError(
         CniCode.TryAgainLater,
@@ -205,7 +187,10 @@ function runtimeConfigFor(
 export class DelegateRecords {
   readonly dir: string;
 
-  constructor(cacheDir: string) {
+  constructor(
+    private readonly host: HostOps,
+    cacheDir: string,
+  ) {
     this.dir = join(cacheDir, "delegated");
   }
 
@@ -214,15 +199,15 @@ export class DelegateRecords {
   }
 
   /** The record, or null when the attachment did not go to the delegate (or never came). */
-  read(a: Attachment): DelegateRecord | null {
+  async read(a: Attachment): Promise<DelegateRecord | null> {
     const path = this.path(a);
-    let text: string;
+    let text: string | null;
     try {
-      text = readFileSync(path, "utf8");
+      text = await this.host.read(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw new CniError(CniCode.IoFailure, `delegate record ${path} cannot be read: ${(error as Error).message}`);
     }
+    if (text === null) return null;
     let record: DelegateRecord;
     try {
       record = JSON.parse(text) as DelegateRecord;
@@ -238,25 +223,22 @@ export class DelegateRecords {
   }
 
   /** Written whole (a temporary file renamed into place), 0600 in 0700 folders. */
-  write(a: Attachment, record: DelegateRecord): void {
+  async write(a: Attachment, record: DelegateRecord): Promise<void> {
     const path = this.path(a);
-    mkdirSync(join(this.dir, a.network), { recursive: true, mode: 0o700 });
-    writeFileSync(`${path}.tmp`, JSON.stringify(record), { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    try {
+      await this.host.write(path, JSON.stringify(record));
+    } catch (error) {
+      throw new CniError(CniCode.IoFailure, `delegate record ${path} cannot be written: ${(error as Error).message}`);
+    }
   }
 
-  remove(a: Attachment): void {
-    rmSync(this.path(a), { force: true });
+  async remove(a: Attachment): Promise<void> {
+    await this.host.remove(this.path(a));
   }
 
   /** The attachments of `network` that have a record. */
-  list(network: string): { containerId: string; ifname: string }[] {
-    let names: string[];
-    try {
-      names = readdirSync(join(this.dir, network));
-    } catch {
-      return [];
-    }
+  async list(network: string): Promise<{ containerId: string; ifname: string }[]> {
+    const names = await this.host.list(join(this.dir, network));
     return names
       .filter((n) => !n.endsWith(".tmp") && n.includes("@"))
       .map((n) => ({ containerId: n.slice(0, n.lastIndexOf("@")), ifname: n.slice(n.lastIndexOf("@") + 1) }));

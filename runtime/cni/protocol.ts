@@ -194,9 +194,31 @@ export class CniError extends Error {
 /** What the agent implements; protocolHandler turns it into a fetch handler. */
 export type CniAgentApi = { [O in Op]: (req: RequestOf<O>) => Promise<ResponseOf<O>> };
 
-function problem(status: number, code: number, message: string, details?: string): Response {
+/** An error answer: `{error: {code, message, details?}}` with this HTTP status. */
+export function problem(status: number, code: number, message: string, details?: string): Response {
   const body: ErrorResponse = { error: { code, message, ...(details ? { details } : {}) } };
   return Response.json(body, { status });
+}
+
+/** The request checked as every caller's is: its shape, then the arguments the schema leaves open. */
+export function checkRequest<O extends Op>(op: O, body: unknown): RequestOf<O> {
+  const parsed = routes[op].request.safeParse(body);
+  if (!parsed.success)
+    throw new CniError(CniCode.InvalidConfig, `${op}: invalid request`, z.prettifyError(parsed.error));
+  const bad = argumentProblem(parsed.data as Parameters<typeof argumentProblem>[0]);
+  if (bad) throw new CniError(bad.code, `${op}: ${bad.message}`);
+  return parsed.data as RequestOf<O>;
+}
+
+/** Runs a checked request; a failure that is not a CniError is the agent's own (102). */
+export async function callApi<O extends Op>(api: CniAgentApi, op: O, req: RequestOf<O>): Promise<ResponseOf<O>> {
+  try {
+    const out = await (api[op] as (r: unknown) => Promise<unknown>)(req);
+    return routes[op].response.parse(out) as ResponseOf<O>;
+  } catch (err) {
+    if (err instanceof CniError) throw err;
+    throw new CniError(CniCode.AgentFailure, `${op} failed: ${(err as Error).message}`);
+  }
 }
 
 /** Server side: routes, validates both ways and maps thrown CniErrors to error bodies. */
@@ -217,47 +239,21 @@ export function protocolHandler(api: CniAgentApi): (req: Request) => Promise<Res
     } catch {
       return problem(400, CniCode.DecodeFailure, `${op}: request body is not JSON`);
     }
-    const parsed = routes[op].request.safeParse(body);
-    if (!parsed.success)
-      return problem(400, CniCode.InvalidConfig, `${op}: invalid request`, z.prettifyError(parsed.error));
-    const bad = argumentProblem(parsed.data as Parameters<typeof argumentProblem>[0]);
-    if (bad) return problem(400, bad.code, `${op}: ${bad.message}`);
+    let checked: RequestOf<typeof op>;
     try {
-      const out = await (api[op] as (r: unknown) => Promise<unknown>)(parsed.data);
-      return Response.json(routes[op].response.parse(out));
+      checked = checkRequest(op, body);
     } catch (err) {
-      if (err instanceof CniError) return problem(statusOf(err.code), err.code, err.message, err.details);
-      return problem(500, CniCode.AgentFailure, `${op} failed: ${(err as Error).message}`);
+      const e = err as CniError;
+      return problem(400, e.code, e.message, e.details);
+    }
+    try {
+      return Response.json(await callApi(api, op, checked));
+    } catch (err) {
+      const e = err as CniError;
+      return problem(statusOf(e.code), e.code, e.message, e.details);
     }
   };
 }
 
 const statusOf = (code: number) =>
   code === CniCode.TryAgainLater ? 503 : code === CniCode.InvalidEnvironment ? 400 : 500;
-
-/** Client side: checks an answer's status and shape; a bad shape is a protocol bug, not the pod's. */
-export function decodeAnswer<O extends Op>(op: O, status: number, text: string): ResponseOf<O> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new CniError(
-      CniCode.AgentFailure,
-      `agent answered ${op} with status ${status} and a body that is not JSON`,
-      text.slice(0, 200),
-    );
-  }
-  if (status < 200 || status > 299) {
-    const e = ErrorResponse.safeParse(json);
-    if (e.success) throw new CniError(e.data.error.code, e.data.error.message, e.data.error.details);
-    throw new CniError(CniCode.AgentFailure, `agent answered ${op} with status ${status}`, text.slice(0, 200));
-  }
-  const r = routes[op].response.safeParse(json);
-  if (!r.success)
-    throw new CniError(
-      CniCode.AgentFailure,
-      `agent's ${op} answer does not match ${PROTOCOL}`,
-      z.prettifyError(r.error),
-    );
-  return r.data as ResponseOf<O>;
-}

@@ -184,13 +184,13 @@ describe("vpccni under cnitool", () => {
     const n = w.nodes[0]!;
     const conf = JSON.stringify({ cniVersion: "1.1.0", name: "vpc", ...vpccniPlugin(rigs[0]!) });
     const taken = agents[0]!.free.splice(0);
-    const none = await execCni(w.bed, n.node, rigs[0]!, conf, { CNI_COMMAND: "STATUS" });
+    const none = await execCni(w.bed, n.node, rigs[0]!, conf, { CNI_COMMAND: "STATUS", CNI_PATH: "/" });
     expect(none.code).toBe(1);
     expect(JSON.parse(none.stdout)).toMatchObject({ code: 50 });
     expect((await tool(0, "status", a)).code).not.toBe(0);
     agents[0]!.free.push(...taken);
     await agents[0]!.stop();
-    const gone = await execCni(w.bed, n.node, rigs[0]!, conf, { CNI_COMMAND: "STATUS" });
+    const gone = await execCni(w.bed, n.node, rigs[0]!, conf, { CNI_COMMAND: "STATUS", CNI_PATH: "/" });
     expect(JSON.parse(gone.stdout)).toMatchObject({ code: 50 });
     expect(JSON.parse(gone.stdout).msg).toContain("node agent unavailable");
     const add = await execCni(w.bed, n.node, rigs[0]!, conf, {
@@ -198,6 +198,7 @@ describe("vpccni under cnitool", () => {
       CNI_CONTAINERID: "x",
       CNI_NETNS: a.path,
       CNI_IFNAME: "eth0",
+      CNI_PATH: "/",
     });
     expect(JSON.parse(add.stdout)).toMatchObject({ code: 11 });
   });

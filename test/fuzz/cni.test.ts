@@ -3,10 +3,11 @@
 // was usable, else a spec error object (integer code, a message without a stack trace) and a
 // non-zero exit. The agent is only asked with a key that passed validation, so nothing reaches it
 // half-formed. The same code runs in the real binary (test/dataplane runs it through cnitool).
+import { addAnswer } from "../../runtime/cni/answer-kit.ts";
 import { describe, expect, test } from "bun:test";
-import type { AgentCall } from "../../runtime/cni/client.ts";
+import type { AgentCall } from "../../runtime/cni/commands.ts";
+import { localHost } from "../../runtime/cni/host.ts";
 import { type CniDeps, runCni } from "../../runtime/cni/commands.ts";
-import type { AddResponse } from "../../runtime/cni/protocol.ts";
 import { mutate, nastyString, Rng } from "./fuzz-kit.ts";
 
 const SEED = 20261130;
@@ -19,16 +20,7 @@ const VALID_CONF = {
   socket: "/run/vpccni/cni.sock",
   prevResult: { cniVersion: "1.0.0", ips: [{ address: "10.0.1.5/32" }] },
 };
-const answer: AddResponse = {
-  ip: "10.0.1.5",
-  prefixLength: 32,
-  gateway: "169.254.1.1",
-  eniMac: "02:00:00:00:00:01",
-  routeTable: 2003,
-  hostVeth: "vpc0123456789ab",
-  hostMac: "0e:00:00:00:00:01",
-  podMac: "0a:00:00:00:00:01",
-};
+const answer = addAnswer();
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
@@ -71,7 +63,7 @@ describe("the CNI plugin under hostile input", () => {
             return { released: null };
           }) as AgentCall,
         exists: (p) => p === "/var/run/netns/p",
-        exec: async () => ({ stdout: "", exitCode: 0 }),
+        host: { ...localHost, exec: async () => ({ stdout: "", exitCode: 0 }) },
       };
       let out: Awaited<ReturnType<typeof runCni>>;
       try {
