@@ -126,9 +126,11 @@ function cloudTimeline(
     .query("SELECT decision, opened_at, resolved_at FROM journal WHERE opened_at >= ? ORDER BY opened_at")
     .all(wall0) as { decision: string; opened_at: number; resolved_at: number | null }[];
   db.close();
-  const creates = ops.filter((o) => JSON.parse(o.decision).action === "create-eni").map((o) => o.opened_at - wall0);
+  const createOps = ops.filter((o) => JSON.parse(o.decision).action === "create-eni");
+  const creates = createOps.map((o) => o.opened_at - wall0);
+  const answered = createOps.map((o) => (o.resolved_at === null ? "-" : String(o.resolved_at - wall0)));
   const out = [
-    `cloud timeline            ENI creates decided at ${creates.join(", ") || "-"} ms; per ENI, tasks as the emulator ran them (gaps: the agent's share)`,
+    `cloud timeline            ENI creates decided at ${creates.join(", ") || "-"} ms, answered (attached, link set up) at ${answered.join(", ") || "-"} ms; per ENI, tasks as the emulator ran them (gaps: the agent's share)`,
   ];
   const rows = [...byEni.entries()].sort(
     (a, b) => Math.min(...a[1].map((x) => x.from)) - Math.min(...b[1].map((x) => x.from)),

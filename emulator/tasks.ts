@@ -27,7 +27,11 @@ export function startTask(state: State, task: Omit<TaskRec, "status">): void {
   state.tasks[task.taskId] = { ...task, status: "RUNNING" };
 }
 
-/** Completes due tasks in order; returns whether anything changed. */
+/**
+ * Completes due tasks, in order on each ENI; the ENIs' tasks run side by side, as the cloud runs
+ * them (a fabric hook that takes a while on one ENI does not hold up another's). Returns whether
+ * anything changed.
+ */
 export async function settle(
   state: State,
   nowMs: number,
@@ -37,24 +41,32 @@ export async function settle(
   const due = Object.values(state.tasks)
     .filter((t) => t.status === "RUNNING" && t.doneAt <= nowMs)
     .sort((a, b) => a.doneAt - b.doneAt);
-  for (const task of due) {
-    if (task.fail) {
-      undo(state, task);
-      task.status = "FAILED";
-      task.output = `${task.action} on ${task.eniId} failed (injected task failure); nothing changed`;
-      continue;
-    }
-    try {
-      await complete(state, task, fabric);
-    } catch (e) {
-      log(`fabric hook for ${task.action} on ${task.eniId} failed: ${(e as Error).message}`);
-    }
-    task.status = "SUCCESS";
-  }
+  const byEni = new Map<string, TaskRec[]>();
+  for (const task of due) byEni.set(task.eniId, [...(byEni.get(task.eniId) ?? []), task]);
+  await Promise.all(
+    [...byEni.values()].map(async (tasks) => {
+      for (const task of tasks) await finish(state, task, fabric, log);
+    }),
+  );
   for (const t of Object.values(state.tasks)) {
     if (t.status !== "RUNNING" && t.doneAt < nowMs - TASK_RETENTION_MS) delete state.tasks[t.taskId];
   }
   return due.length > 0;
+}
+
+async function finish(state: State, task: TaskRec, fabric: Fabric, log: (line: string) => void): Promise<void> {
+  if (task.fail) {
+    undo(state, task);
+    task.status = "FAILED";
+    task.output = `${task.action} on ${task.eniId} failed (injected task failure); nothing changed`;
+    return;
+  }
+  try {
+    await complete(state, task, fabric);
+  } catch (e) {
+    log(`fabric hook for ${task.action} on ${task.eniId} failed: ${(e as Error).message}`);
+  }
+  task.status = "SUCCESS";
 }
 
 /** A failed task leaves the ENI as it was before the call. */

@@ -156,6 +156,19 @@ export class TestBed {
     return runOk(["ip", "-n", ns, ...args]);
   }
 
+  /**
+   * `ip -n NS -batch -`: many commands in one process (one spawn instead of one each). Throws on
+   * the first failing line, unless `force` (then every line runs, and failures are ignored).
+   */
+  async ipBatch(ns: string, lines: string[], force = false): Promise<void> {
+    this.assertOwned(ns);
+    if (lines.length === 0) return;
+    for (const line of lines) if (/[\x00-\x1f]/.test(line)) throw new Error(`ip -batch line ${JSON.stringify(line)}`);
+    const input = `${lines.join("\n")}\n`;
+    if (force) await run(["ip", "-n", ns, "-force", "-batch", "-"], { input });
+    else await runOk(["ip", "-n", ns, "-batch", "-"], { input });
+  }
+
   /** Runs a command inside a namespace of this bed. */
   exec(ns: string, cmd: string[], opts?: RunOptions): Promise<RunResult> {
     this.assertOwned(ns);
@@ -173,10 +186,16 @@ export class TestBed {
 
   /** Sets a sysctl of the namespace (never the host's). */
   async sysctl(ns: string, key: string, value: string): Promise<void> {
+    await this.sysctls(ns, [[key, value]]);
+  }
+
+  /** Sets sysctls of the namespace, in one process. */
+  async sysctls(ns: string, settings: [key: string, value: string][]): Promise<void> {
     // Written through /proc/sys with sh (no procps needed); inside `ip netns exec` the
     // net.* files are the namespace's own.
-    const file = `/proc/sys/${key.replaceAll(".", "/")}`;
-    await this.execOk(ns, ["sh", "-c", 'printf "%s\\n" "$1" > "$2"', "sh", value, file]);
+    const args = settings.flatMap(([key, value]) => [value, `/proc/sys/${key.replaceAll(".", "/")}`]);
+    const script = 'while [ $# -gt 0 ]; do printf "%s\\n" "$1" > "$2" || exit 1; shift 2; done';
+    await this.execOk(ns, ["sh", "-c", script, "sh", ...args]);
   }
 
   /** Deletes every namespace of the bed (and with them their devices), killing what runs inside. */

@@ -41,17 +41,38 @@ export class NetnsFabric implements Fabric {
     const index = eni.deviceIndex ?? this.nextIndex(node);
     const link = `eth${index}`;
     const vpcPeer = `${node.name}-e${index}`;
-    await this.bed.addVethPair(node.ns, link, this.bed.vpc, vpcPeer, { mac: eni.mac });
-    const vpc = this.bed.vpc;
-    // the VPC router checks no source path (a cloud VPC does its own anti-spoofing)
-    await this.bed.sysctl(vpc, `net.ipv4.conf.${vpcPeer}.rp_filter`, "0");
-    await this.bed.sysctl(vpc, "net.ipv4.conf.all.rp_filter", "0");
-    // like a cloud VPC (and the bed's eth0 ports), the router answers ARP for the whole
-    // subnet: the ENI's subnet route sends same-subnet traffic straight to the link
-    await this.bed.sysctl(vpc, `net.ipv4.conf.${vpcPeer}.proxy_arp`, "1");
-    if (eni.gateway) await this.bed.ip(vpc, "addr", "replace", `${eni.gateway}/32`, "dev", "lo");
+    // Taken before the first await: the emulator completes other ENIs' attaches meanwhile, and
+    // each must get its own link name.
     this.attached.set(eni.eniId, { eniId: eni.eniId, mac: eni.mac.toLowerCase(), node, link, vpcPeer });
-    await this.route(vpc, vpcPeer, eni.mac, [eni.primaryIp, ...eni.secondaryIps].filter(Boolean));
+    try {
+      await this.plug(eni, node, link, vpcPeer);
+    } catch (e) {
+      this.attached.delete(eni.eniId);
+      throw e;
+    }
+  }
+
+  private async plug(eni: FabricEni, node: NodeNs, link: string, vpcPeer: string): Promise<void> {
+    const vpc = this.bed.vpc;
+    // The ENI's link, then the router's side in one batch: a few processes per attach, not one
+    // per IP (the emulator completes its tasks one after another, so every spawn here delays
+    // the next task's answer).
+    await this.bed.addVethPair(node.ns, link, vpc, vpcPeer, { mac: eni.mac, up: false });
+    await this.bed.sysctls(vpc, [
+      // the VPC router checks no source path (a cloud VPC does its own anti-spoofing)
+      [`net.ipv4.conf.${vpcPeer}.rp_filter`, "0"],
+      ["net.ipv4.conf.all.rp_filter", "0"],
+      // like a cloud VPC (and the bed's eth0 ports), the router answers ARP for the whole
+      // subnet: the ENI's subnet route sends same-subnet traffic straight to the link
+      [`net.ipv4.conf.${vpcPeer}.proxy_arp`, "1"],
+    ]);
+    await this.bed.ipBatch(vpc, [
+      `link set ${vpcPeer} up`,
+      ...(eni.gateway ? [`addr replace ${eni.gateway}/32 dev lo`] : []),
+      ...routeLines(vpcPeer, eni.mac, [eni.primaryIp, ...eni.secondaryIps].filter(Boolean)),
+    ]);
+    // up last: the node sees its link once the router's side is ready, as a hotplug shows it
+    await this.bed.ip(node.ns, "link", "set", link, "up");
   }
 
   async onDetach(eni: FabricEni, instance: FabricInstance): Promise<void> {
@@ -67,24 +88,15 @@ export class NetnsFabric implements Fabric {
     this.calls.push(`assign ${eni.eniId} ${ips.join(",")}`);
     const a = this.attached.get(eni.eniId);
     if (!a) return; // a detached ENI's IPs are bound in the cloud but reach nothing
-    await this.route(this.bed.vpc, a.vpcPeer, a.mac, ips);
+    await this.bed.ipBatch(this.bed.vpc, routeLines(a.vpcPeer, a.mac, ips));
   }
 
   async onUnassign(eni: FabricEni, ips: string[]): Promise<void> {
     this.calls.push(`unassign ${eni.eniId} ${ips.join(",")}`);
     const a = this.attached.get(eni.eniId);
     if (!a) return;
-    for (const ip of ips) {
-      await this.bed.exec(this.bed.vpc, ["ip", "route", "del", `${ip}/32`, "dev", a.vpcPeer]);
-      await this.bed.exec(this.bed.vpc, ["ip", "neigh", "del", ip, "dev", a.vpcPeer]);
-    }
-  }
-
-  private async route(vpc: string, peer: string, mac: string, ips: string[]): Promise<void> {
-    for (const ip of ips) {
-      await this.bed.ip(vpc, "route", "replace", `${ip}/32`, "dev", peer);
-      await this.bed.ip(vpc, "neigh", "replace", ip, "lladdr", mac, "dev", peer, "nud", "permanent");
-    }
+    const lines = ips.flatMap((ip) => [`route del ${ip}/32 dev ${a.vpcPeer}`, `neigh del ${ip} dev ${a.vpcPeer}`]);
+    await this.bed.ipBatch(this.bed.vpc, lines, true);
   }
 
   private nextIndex(node: NodeNs): number {
@@ -93,4 +105,12 @@ export class NetnsFabric implements Fabric {
     while (used.has(`eth${i}`)) i++;
     return i;
   }
+}
+
+/** The router's /32 route and permanent neighbour entry for each IP of an ENI. */
+function routeLines(peer: string, mac: string, ips: string[]): string[] {
+  return ips.flatMap((ip) => [
+    `route replace ${ip}/32 dev ${peer}`,
+    `neigh replace ${ip} lladdr ${mac} dev ${peer} nud permanent`,
+  ]);
 }

@@ -19,13 +19,26 @@ export const API_ACTIONS: readonly ApiAction[] = [
   "UnassignPrivateIpAddresses",
 ];
 
-/** The API calls one decision costs (create + attach, detach + delete are two calls each). */
+/** IPs one Create or Assign call carries (the cloud adapter's maxIpsPerCall, Tencent's 10). */
+export const IPS_PER_CALL = 10;
+
+/**
+ * The API calls one decision costs, in order: create + attach and detach + delete are two calls
+ * each; a Create asking for more IPs than one call carries gets the rest in Assigns before the
+ * attach, as the cloud adapter does.
+ */
 export function callsOf(d: Decision): ApiAction[] {
   switch (d.action) {
     case "bind":
       return ["AssignPrivateIpAddresses"];
-    case "create-eni":
-      return ["CreateNetworkInterface", "AttachNetworkInterface"];
+    case "create-eni": {
+      const assigns = Math.max(0, Math.ceil((d.ips - IPS_PER_CALL) / IPS_PER_CALL));
+      return [
+        "CreateNetworkInterface",
+        ...Array.from({ length: assigns }, (): ApiAction => "AssignPrivateIpAddresses"),
+        "AttachNetworkInterface",
+      ];
+    }
     case "release":
       return ["UnassignPrivateIpAddresses"];
     case "delete-eni":

@@ -31,20 +31,52 @@ describe("in-flight operations", () => {
     expect(next.decisions).toEqual([{ id: "op-2", action: "bind", eni: "eni-00000001", count: 10 }]);
   });
 
-  test("a burst bigger than one ENI creates several ENIs at once, each to be filled after attach", () => {
+  test("a burst bigger than one ENI creates several ENIs at once, each asking for all the IPs it is to hold", () => {
     const s = makeState({
       settings: { minPrebind: 45, maxPrebind: 45 },
       quota: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 },
     });
     const first = plan(s, 0);
+    // Past the Create call's cap of 10: the cloud adapter assigns the rest before the attach.
     expect(first.decisions).toEqual([
-      { id: "op-1", action: "create-eni", subnet: SUBNET_A, ips: 10 },
-      { id: "op-2", action: "create-eni", subnet: SUBNET_A, ips: 10 },
+      { id: "op-1", action: "create-eni", subnet: SUBNET_A, ips: 20 },
+      { id: "op-2", action: "create-eni", subnet: SUBNET_A, ips: 20 },
       { id: "op-3", action: "create-eni", subnet: SUBNET_A, ips: 5 },
     ]);
-    expect(plan(first.state, 1).decisions).toEqual([]); // the three will take 60 >= 45 once attached
+    expect(plan(first.state, 1).decisions).toEqual([]); // the three will hold 45
     const attached = new FakeCloud().settle(first.state, 2);
-    expect(plan(attached, 2).decisions.map((d) => (d.action === "bind" ? d.count : d.action))).toEqual([10, 10]);
+    expect(plan(attached, 2).decisions).toEqual([]); // nothing to bind after the attach
+  });
+
+  test("a burst beyond what the bound ENI can take decides the new ENIs in the same plan as its bind", () => {
+    const s = makeState({
+      settings: { minPrebind: 50, maxPrebind: 50 },
+      quota: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 },
+      enis: oneEni(5),
+    });
+    // 45 wanted: 10 on the bound ENI now (one call's cap), 5 more kept for its next bind; the
+    // other 30 need new ENIs, decided now rather than after the bound ENI's two binds.
+    expect(plan(s, 0).decisions).toEqual([
+      { id: "op-1", action: "bind", eni: "eni-00000001", count: 10 },
+      { id: "op-2", action: "create-eni", subnet: SUBNET_A, ips: 20 },
+      { id: "op-3", action: "create-eni", subnet: SUBNET_A, ips: 10 },
+    ]);
+    // 12 wanted: the bound ENI holds them all (10 now, 2 next), no new ENI
+    const small = makeState({
+      settings: { minPrebind: 17, maxPrebind: 17 },
+      quota: { enis: 6, ipsPerEni: 20, ipsPerCall: 10 },
+      enis: oneEni(5),
+    });
+    expect(plan(small, 0).decisions).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000001", count: 10 }]);
+  });
+
+  test("an ENI being created that asked for fewer IPs than it holds counts with its whole room", () => {
+    const s = makeState({ settings: { minPrebind: 5, maxPrebind: 5 }, quota: { enis: 6, ipsPerEni: 20 } });
+    const first = plan(s, 0);
+    expect(first.decisions).toEqual([{ id: "op-1", action: "create-eni", subnet: SUBNET_A, ips: 5 }]);
+    // 15 more wanted while it is on its way: its 15 free places take them, no second ENI
+    const more = plan({ ...first.state, settings: { ...first.state.settings, minPrebind: 20, maxPrebind: 20 } }, 1);
+    expect(more.decisions).toEqual([]);
   });
 
   test("a pod that found no idle IP counts as demand until it gets one or is deleted", () => {

@@ -141,19 +141,26 @@ function growableEnis(s: PoolState, limits: Limits): EniState[] {
   return live.slice(0, limits.maxEnis);
 }
 
-/** Binds `need` IPs (rule 1): on the bound ENIs, then on new ENIs once those are full. Returns the need left. */
+/**
+ * Binds `need` IPs (rule 1): on the bound ENIs, then on new ENIs for what those cannot hold.
+ * The room the bound ENIs will still take (busy now, or past one call's cap) is theirs: only
+ * the need beyond it opens ENIs, and it opens them at once rather than after those binds, so a
+ * burst on a fresh node decides every ENI it needs in its first plan. Returns the need left.
+ */
 function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: Emit): number {
   const filled = fillBoundEnis(s, need, now, limits, emit);
-  if (filled.need <= 0 || !filled.allFull) return filled.need;
-  return createEnis(s, filled.need, now, limits, emit);
+  if (filled.need <= 0) return filled.need;
+  const beyond = filled.need - filled.room;
+  if (beyond <= 0) return filled.need;
+  return createEnis(s, beyond, filled.room, now, limits, emit) + filled.room;
 }
 
 /**
- * Rule 5c: bound ENIs are filled before a new ENI is bound. Binds toward `need` on the ENI with
- * the most assigned IPs first, so that pods crowd onto few ENIs, and reports whether every bound
- * ENI is then full: at its IP quota, or no free IP in its subnet. Only then may a new ENI be bound.
- * An ENI that could take more but is busy, or whose bind was capped at ipsPerCall, is not full: the
- * plan waits for it. Each ENI is judged right after its own bind.
+ * Rule 5c: bound ENIs are filled before new ENIs take the rest. Binds toward `need` on the ENI
+ * with the most assigned IPs first, so that pods crowd onto few ENIs, and reports whether every
+ * bound ENI is then full (at its IP quota, or no free IP in its subnet) and the room they will
+ * still take: an ENI that could take more but is busy, or whose bind was capped at ipsPerCall,
+ * is not full, and its room is kept for it. Each ENI is judged right after its own bind.
  */
 export function fillBoundEnis(
   s: PoolState,
@@ -161,10 +168,11 @@ export function fillBoundEnis(
   now: Millis,
   limits: Limits,
   emit: Emit,
-): { need: number; allFull: boolean } {
+): { need: number; allFull: boolean; room: number } {
   const busy = busyEnis(s);
   const bindPaused = isPaused(s, "bind", now);
   let allFull = true;
+  let later = 0;
   for (const e of growableEnis(s, limits)) {
     if (need <= 0) break;
     const room = eniRoom(s, e, now, limits);
@@ -174,17 +182,25 @@ export function fillBoundEnis(
       emit({ id: newId(s), action: "bind", eni: e.id, count });
       need -= count;
     }
-    if (eniRoom(s, e, now, limits) > 0) allFull = false;
+    const left = eniRoom(s, e, now, limits);
+    if (left > 0) allFull = false;
+    later += left;
   }
-  return { need, allFull };
+  return { need, allFull, room: later };
 }
 
 /**
- * New ENIs for a need the bound ENIs could not take. ENIs being created take more IPs once
- * attached than their Create call carries, so that room counts first; then several Creates at
- * once when the need is more than one ENI holds (a burst on a fresh node). Returns the need left.
+ * New ENIs for a need the bound ENIs could not take (`kept`: the room they will still take). An
+ * ENI being created that asked for fewer IPs than it holds takes more once attached, so that
+ * room counts first; then several Creates at once when the need is more than one ENI holds (a
+ * burst on a fresh node). Each new ENI asks for all the IPs it is to hold: the cloud adapter
+ * assigns those beyond the Create call's cap before the attach, so the ENI arrives with every
+ * IP ready, instead of a bind after the attach (one more task, and the agent's reaction, on the
+ * critical path of a burst). While pods wait, demand outruns the pool (a burst still arriving):
+ * a new ENI then asks for its whole room, within maxBindable, so that the pods arriving while
+ * it is made find IPs on it; rule 2 takes back what stays idle. Returns the need left.
  */
-function createEnis(s: PoolState, need: number, now: Millis, limits: Limits, emit: Emit): number {
+function createEnis(s: PoolState, need: number, kept: number, now: Millis, limits: Limits, emit: Emit): number {
   const creating = s.inflight.flatMap((op) => (op.decision.action === "create-eni" ? [op.decision] : []));
   const futureRoom = creating.reduce((n, d) => n + Math.max(0, limits.ipsPerEni - d.ips), 0);
   if (need <= futureRoom) return 0;
@@ -194,11 +210,13 @@ function createEnis(s: PoolState, need: number, now: Millis, limits: Limits, emi
   while (need > 0 && enis < limits.maxEnis) {
     const subnet = subnetForNewEni(s, now);
     if (subnet === undefined) return need;
+    const room = Math.min(limits.ipsPerEni, subnet.room);
+    const burst = Object.keys(s.waiting).length > 0 ? limits.maxBindable - pledgedCount(s) - kept : 0;
     emit({
       id: newId(s),
       action: "create-eni",
       subnet: subnet.id,
-      ips: Math.min(need, limits.ipsPerEni, subnet.room, limits.ipsPerCall),
+      ips: Math.max(Math.min(need, room), Math.min(burst, room)),
     });
     need -= Math.min(need, limits.ipsPerEni);
     enis++;

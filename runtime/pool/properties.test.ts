@@ -5,9 +5,20 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { allocate, idleCount, release } from "./allocate.ts";
 import { applyResult } from "./apply-result.ts";
-import { plan } from "./plan.ts";
+import { eniRoom, plan } from "./plan.ts";
 import { limitsOf } from "./settings.ts";
-import { assignedOn, boundCount, pendingBindCount, podEnis, setSettings, setSubnets, syncInventory } from "./state.ts";
+import {
+  assignedOn,
+  boundCount,
+  busyEnis,
+  isPaused,
+  pendingBindCount,
+  pledgedCount,
+  podEnis,
+  setSettings,
+  setSubnets,
+  syncInventory,
+} from "./state.ts";
 import { FakeCloud, makeState, settings, SUBNET_A, SUBNET_B } from "./pool-kit.ts";
 import { ERROR_KINDS, type ErrorKind, type PoolSettings, type PoolState, type Quota } from "./types.ts";
 import { seededRng } from "./rng.ts";
@@ -81,7 +92,7 @@ class Driver {
     base: PoolSettings,
     quota: PoolState["quota"],
     seed: number,
-    private readonly onPlan: (before: PoolState, after: PoolState) => void,
+    private readonly onPlan: (before: PoolState, after: PoolState, now: number) => void,
   ) {
     this.s = makeState({ settings: base, quota, subnets: SUBNETS });
     this.rng = seededRng(seed);
@@ -90,7 +101,7 @@ class Driver {
   plan(): void {
     const before = this.s;
     this.s = plan(this.s, this.now).state;
-    this.onPlan(before, this.s);
+    this.onPlan(before, this.s, this.now);
   }
   retryWaiting(): void {
     for (const key of Object.keys(this.s.waiting)) {
@@ -174,8 +185,12 @@ function checkNoDoubleAssignment(s: PoolState): void {
   }
 }
 
-/** Every plan: it never binds past maxBindable, nor creates an ENI while one could still take IPs. */
-function checkPlan(before: PoolState, after: PoolState): void {
+/**
+ * Every plan: it never binds past maxBindable. It creates an ENI only for IPs the bound ENIs
+ * cannot take: the room they have left counts as theirs (pledged IPs plus that room stay within
+ * maxBindable), and a bound ENI with room is at work (a bind in flight) unless binds are paused.
+ */
+function checkPlan(before: PoolState, after: PoolState, now: number): void {
   const limits = limitsOf(after);
   const added = pendingBindCount(after) - pendingBindCount(before);
   if (added > 0) expect(boundCount(after) + pendingBindCount(after)).toBeLessThanOrEqual(limits.maxBindable);
@@ -183,20 +198,17 @@ function checkPlan(before: PoolState, after: PoolState): void {
   const created = after.inflight.filter(
     (op) => op.decision.action === "create-eni" && !before.inflight.some((b) => b.decision.id === op.decision.id),
   );
-  if (created.length > 0) {
-    for (const e of podEnis(after)
-      .filter((x) => !x.deleting)
-      .slice(0, limits.maxEnis)) {
-      const pending = after.inflight.reduce(
-        (n, op) => n + (op.decision.action === "bind" && op.decision.eni === e.id ? op.decision.count : 0),
-        0,
-      );
-      const subnet = after.subnets.find((n) => n.id === e.subnet);
-      const atQuota = e.full || e.ips.length + pending >= limits.ipsPerEni;
-      const subnetFull = subnet === undefined || subnet.available === 0 || subnet.pausedUntil > 0;
-      expect(atQuota || subnetFull).toBe(true);
-    }
+  if (created.length === 0) return;
+  const busy = busyEnis(after);
+  let roomLeft = 0;
+  for (const e of podEnis(after)
+    .filter((x) => !x.deleting)
+    .slice(0, limits.maxEnis)) {
+    const room = eniRoom(after, e, now, limits);
+    roomLeft += room;
+    if (room > 0 && !isPaused(after, "bind", now)) expect(busy.has(e.id)).toBe(true);
   }
+  expect(pledgedCount(after) + roomLeft).toBeLessThanOrEqual(limits.maxBindable);
 }
 
 /** Runs the scenario and lets it converge, checking the invariants on the way. */
