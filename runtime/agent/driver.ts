@@ -190,6 +190,7 @@ export class PoolDriver {
 
   private launch(intent: Intent): void {
     const started = this.deps.now();
+    this.deps.log.debug("cloud operation started", { op: intent.id, action: intent.decision.action });
     const run = (async () => {
       let result: OperationResult;
       try {
@@ -199,6 +200,12 @@ export class PoolDriver {
       }
       const now = this.deps.now();
       this.deps.onOperation?.(intent.decision, result, now - started);
+      this.deps.log.debug("cloud operation done", {
+        op: intent.id,
+        action: intent.decision.action,
+        ok: result.ok,
+        ms: now - started,
+      });
       if (!result.ok)
         this.deps.log.warn("cloud operation failed", {
           op: intent.id,
