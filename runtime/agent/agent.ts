@@ -439,6 +439,7 @@ export class Agent {
     await this.kubeSync?.stopDevicePlugin();
     // Host veths of pods deleted just before the stop are removed in the background.
     await this.dataPlane?.settle();
+    this.dataPlane?.close?.();
     this.store?.close();
   }
 }

@@ -107,76 +107,88 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
           `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"}: ${refusal}`,
         );
       }
-      const record = {
-        key,
-        netns: req.netns,
-        namespace: req.podNamespace ?? null,
-        name: req.podName ?? null,
-        createdAt: now(),
-      };
-      let recorded = false;
-      const pending = deps.store.atomically(() => {
-        const before = deps.driver.state;
-        const allocation = deps.driver.allocate(key, deps.addTimeoutMs);
-        // An idle IP was taken at once (the warm path): its attachment record commits in the
-        // same transaction as the pool state, one sync instead of two.
-        if (deps.driver.state !== before && deps.driver.state.pods[key]) {
-          deps.store.putAttachment(record);
-          recorded = true;
-        }
-        return allocation;
-      });
-      const answer = await pending;
-      const t1 = performance.now();
-      deps.metrics.allocation(answer.ok, now() - started);
-      if (!answer.ok && answer.code === "switched-off")
-        throw new CniError(CniCode.SwitchedOff, `no IP for ${pod}: ${deps.switchedOff?.() ?? answer.message}`);
-      if (!answer.ok) {
-        deps.onExhausted?.(answer.message);
-        throw new CniError(
-          CniCode.TryAgainLater,
-          `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"} yet: ${answer.message}`,
-        );
-      }
-      const link = deps.executor.links.get(answer.eni);
-      if (!link) {
-        deps.store.atomically(() => {
-          deps.driver.release(key);
-          deps.store.deleteAttachment(key);
-        });
-        throw new CniError(
-          CniCode.TryAgainLater,
-          `IP ${answer.ip} is on ENI ${answer.eni}, whose link is not configured yet`,
-        );
-      }
-      // The IP came later (the pool had to grow) or was the pod's already: record it now.
-      if (!recorded) deps.store.putAttachment(record);
-      const t2 = performance.now();
+      // The pod side's process starts now, while the IP is allocated (or the pool grows).
+      deps.dataPlane.prepareWire?.(req.netns);
+      let wiring = false;
       try {
-        const wiring = await deps.dataPlane.wirePod({
-          network: req.network,
-          containerId: req.containerId,
-          ifname: req.ifname,
-          netns: req.netns,
-          ip: answer.ip,
-          table: link.table,
-        });
-        const t3 = performance.now();
-        // Where the agent's share of an ADD goes (bench/cni.ts reads these fields).
-        const ms = { allocMs: round(t1 - t0), recordMs: round(t2 - t1), wireMs: round(t3 - t2) };
-        deps.log.info("pod wired", {
-          pod: `${req.podNamespace ?? ""}/${req.podName ?? ""}`,
+        return await addWired();
+      } finally {
+        if (!wiring) deps.dataPlane.cancelWire?.(req.netns);
+      }
+
+      async function addWired(): Promise<ResponseOf<"add">> {
+        const record = {
           key,
-          ip: answer.ip,
-          eni: answer.eni,
-          table: link.table,
-          ...ms,
+          netns: req.netns,
+          namespace: req.podNamespace ?? null,
+          name: req.podName ?? null,
+          createdAt: now(),
+        };
+        let recorded = false;
+        const pending = deps.store.atomically(() => {
+          const before = deps.driver.state;
+          const allocation = deps.driver.allocate(key, deps.addTimeoutMs);
+          // An idle IP was taken at once (the warm path): its attachment record commits in the
+          // same transaction as the pool state, one sync instead of two.
+          if (deps.driver.state !== before && deps.driver.state.pods[key]) {
+            deps.store.putAttachment(record);
+            recorded = true;
+          }
+          return allocation;
         });
-        return addResult(answer.ip, link, wiring);
-      } catch (error) {
-        // Nothing half-done stays behind: the wiring is undone and the IP goes back.
-        await unwireAndRelease(key, req).catch(() => {});
-        throw wiringFailed(req.netns, answer.ip, error);
+        const answer = await pending;
+        const t1 = performance.now();
+        deps.metrics.allocation(answer.ok, now() - started);
+        if (!answer.ok && answer.code === "switched-off")
+          throw new CniError(CniCode.SwitchedOff, `no IP for ${pod}: ${deps.switchedOff?.() ?? answer.message}`);
+        if (!answer.ok) {
+          deps.onExhausted?.(answer.message);
+          throw new CniError(
+            CniCode.TryAgainLater,
+            `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"} yet: ${answer.message}`,
+          );
+        }
+        const link = deps.executor.links.get(answer.eni);
+        if (!link) {
+          deps.store.atomically(() => {
+            deps.driver.release(key);
+            deps.store.deleteAttachment(key);
+          });
+          throw new CniError(
+            CniCode.TryAgainLater,
+            `IP ${answer.ip} is on ENI ${answer.eni}, whose link is not configured yet`,
+          );
+        }
+        // The IP came later (the pool had to grow) or was the pod's already: record it now.
+        if (!recorded) deps.store.putAttachment(record);
+        const t2 = performance.now();
+        wiring = true;
+        try {
+          const wired = await deps.dataPlane.wirePod({
+            network: req.network,
+            containerId: req.containerId,
+            ifname: req.ifname,
+            netns: req.netns,
+            ip: answer.ip,
+            table: link.table,
+          });
+          const t3 = performance.now();
+          // Where the agent's share of an ADD goes (bench/cni.ts reads these fields).
+          const ms = { allocMs: round(t1 - t0), recordMs: round(t2 - t1), wireMs: round(t3 - t2) };
+          deps.log.info("pod wired", {
+            pod: `${req.podNamespace ?? ""}/${req.podName ?? ""}`,
+            key,
+            ip: answer.ip,
+            eni: answer.eni,
+            table: link.table,
+            ...ms,
+          });
+          return addResult(answer.ip, link, wired);
+        } catch (error) {
+          // Nothing half-done stays behind: the wiring is undone and the IP goes back.
+          await unwireAndRelease(key, req).catch(() => {});
+          throw wiringFailed(req.netns, answer.ip, error);
+        }
       }
     },
 

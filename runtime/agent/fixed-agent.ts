@@ -376,6 +376,7 @@ export class FixedAgent {
     await this.publisher?.flush();
     await this.publisher?.stopDevicePlugin();
     await this.dataPlane?.settle();
+    this.dataPlane?.close?.();
     this.store?.close();
   }
 }

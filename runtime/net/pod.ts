@@ -73,11 +73,18 @@ export function unwireLines(key: PodKey, ip: string | undefined, tables: number[
   return lines;
 }
 
-export async function wire(node: Ip, podNs: Ip, pod: PodSpec): Promise<PodWiring> {
+/** What wiring needs of the node namespace: its batches (the data plane may keep one started ahead). */
+export type NodeBatches = Pick<Ip, "batch" | "batchForce">;
+
+export type BatchHandle = ReturnType<Ip["startBatch"]>;
+
+/** `podSide`: the pod side's process, started earlier (prepareWire); else it starts here. */
+export async function wire(node: NodeBatches, podNs: Ip, pod: PodSpec, started?: BatchHandle): Promise<PodWiring> {
   assertIpv4(pod.ip);
   const w = wiringOf(pod);
-  // the pod-side process starts while the node side runs (saves its start-up, ~1 ms)
-  const podSide = podNs.startBatch();
+  // the pod-side process starts while the node side runs (saves its start-up, ~1 ms), if it
+  // has not started before (while the ADD waited for its IP)
+  const podSide = started ?? podNs.startBatch();
   try {
     await node.batch(nodeWireLines(pod, w));
     await podSide.run(podWireLines(pod, w));

@@ -122,6 +122,15 @@ export interface DataPlane {
   unwirePod(key: PodKey, ip?: string, table?: number): Promise<void>;
   /** Waits for background veth deletions (agent shutdown, tests). */
   settle(): Promise<void>;
+  /** Ends any process the data plane keeps started ahead (agent shutdown). */
+  close?(): void;
+  /**
+   * An ADD into this netns is coming (its IP not known yet): start what its wiring runs in the
+   * pod's namespace now, so that it is ready when the IP is. wirePod of that netns uses it.
+   */
+  prepareWire?(netns: string): void;
+  /** The ADD ends without wiring: drop what prepareWire started. */
+  cancelWire?(netns: string): void;
   /** What is wrong with a wired pod; empty when all is in place. */
   checkPod(pod: PodSpec): Promise<string[]>;
   /** Pods wired on this node, read back from the kernel. */

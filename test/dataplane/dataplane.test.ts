@@ -8,6 +8,7 @@ import {
   TO_POD_PRIORITY,
   type PodSpec,
 } from "../../runtime/net/index.ts";
+import { readdirSync, readlinkSync, statSync } from "node:fs";
 import { runOk } from "../../sandbox/exec.ts";
 import type { PodNs } from "../../sandbox/test-bed.ts";
 import { requireDataPlaneTools } from "./cni-kit.ts";
@@ -244,6 +245,58 @@ describe("data plane in namespaces", () => {
     expect(await n.dp.listPods()).toEqual([]);
     expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain("10.231.8.120");
     expect(await w.bed.ip(n.node.ns, "-o", "link", "show")).not.toMatch(/^\d+: vpc/m);
+  });
+
+  test("the agent's processes started ahead: a prepared pod side and the warm node batch wire a pod; cancel and close leave no process", async () => {
+    const n = w.nodes[1]!;
+    const dp = new IprouteDataPlane({ netns: n.node.ns, warmNodeBatch: true });
+    // Processes inside a namespace, by its inode (nsenter becomes `ip`, so names do not tell).
+    const processesIn = (nsPath: string) => {
+      const ino = statSync(nsPath).ino;
+      return readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return readlinkSync(`/proc/${d}/ns/net`) === `net:[${ino}]`;
+          } catch {
+            return false; // gone meanwhile
+          }
+        });
+    };
+    const gone = async (nsPath: string) => {
+      for (let i = 0; i < 100 && processesIn(nsPath).length > 0; i++) await Bun.sleep(20);
+      return processesIn(nsPath);
+    };
+    const nodePath = `/var/run/netns/${n.node.ns}`;
+    const pod = await w.bed.addPod({ name: "warm" });
+    await w.fabric.onAssign(n.eni, ["10.231.8.130"]);
+    const spec: PodSpec = {
+      network: "vpccni",
+      containerId: "c-warm",
+      ifname: "eth0",
+      netns: pod.path,
+      ip: "10.231.8.130",
+      table: n.link.table,
+    };
+    dp.prepareWire(pod.path);
+    for (let i = 0; i < 100 && processesIn(pod.path).length === 0; i++) await Bun.sleep(20);
+    expect(processesIn(pod.path).length).toBe(1); // the pod side, waiting for its lines
+    await dp.wirePod(spec);
+    expect(await dp.checkPod(spec)).toEqual([]);
+    expect(await gone(pod.path)).toEqual([]);
+    // A second ADD into a netns that ends without wiring: its process goes.
+    const other = await w.bed.addPod({ name: "warm2" });
+    dp.prepareWire(other.path);
+    for (let i = 0; i < 100 && processesIn(other.path).length === 0; i++) await Bun.sleep(20);
+    expect(processesIn(other.path).length).toBe(1);
+    dp.cancelWire(other.path);
+    expect(await gone(other.path)).toEqual([]);
+    // The node batch started ahead for the next wiring ends with close().
+    expect(processesIn(nodePath).length).toBe(1);
+    dp.close();
+    expect(await gone(nodePath)).toEqual([]);
+    await dp.unwirePod(spec, spec.ip, spec.table);
+    expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain(spec.ip);
   });
 
   // Last: it takes node 0's pod and ENI table away.
