@@ -107,13 +107,14 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
           `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"}: ${refusal}`,
         );
       }
-      // The pod side's process starts now, while the IP is allocated (or the pool grows).
-      deps.dataPlane.prepareWire?.(req.netns);
+      // The wiring's processes start and the veth pair is made now, while the IP is allocated
+      // (or the pool grows); an ADD that ends without wiring takes them away again.
+      deps.dataPlane.prepareWire?.(req);
       let wiring = false;
       try {
         return await addWired();
       } finally {
-        if (!wiring) deps.dataPlane.cancelWire?.(req.netns);
+        if (!wiring) await deps.dataPlane.cancelWire?.(req);
       }
 
       async function addWired(): Promise<ResponseOf<"add">> {

@@ -1,11 +1,11 @@
 // The iproute2 data plane. Every change is an `ip -batch -` (one process per namespace per
 // operation); every read is `ip -json -batch -`. See docs/dataplane.md for why.
 import { eniCommands, findEniLink, findEniLinks, metadataBlockRoute } from "./eni.ts";
-import { Ip, tableOf, type LinkJson, type RouteJson, type RuleJson } from "./iproute.ts";
+import { type BatchHandle, Ip, tableOf, type LinkJson, type RouteJson, type RuleJson } from "./iproute.ts";
 import { assertTarget, type NetnsTarget } from "./netns.ts";
 import { hostOf, observe, ruleDst, ruleSrc, wiredPods } from "./observe.ts";
 import { hostVethName } from "./names.ts";
-import { type BatchHandle, type NodeBatches, unwireLines, wire, wiringOf } from "./pod.ts";
+import { abandonWire, type Begun, beginWire, type NodeBatches, unwireLines, wire, wiringOf } from "./pod.ts";
 import { planRepair } from "./repair.ts";
 import { planLeftoverRemoval } from "./leftovers.ts";
 import { describeSysctl, ensureSysctls, restoreSysctls, wantedSysctls } from "./sysctls.ts";
@@ -53,8 +53,8 @@ export class IprouteDataPlane implements DataPlane {
   private readonly manageRpFilter: boolean;
   private readonly pendingLinks = new Map<string, Promise<void>>();
   private spare: BatchHandle | null = null;
-  /** Pod-side processes started ahead of their wiring, by netns path (prepareWire). */
-  private readonly prepared = new Map<string, BatchHandle>();
+  /** Wirings begun before their IP was known (prepareWire), by pod key. */
+  private readonly begun = new Map<string, { netns: string; begun: Begun }>();
   /** The node's batches for wiring: through the process started ahead when warmNodeBatch is set. */
   private readonly wiringBatches: NodeBatches;
 
@@ -69,35 +69,52 @@ export class IprouteDataPlane implements DataPlane {
     };
   }
 
-  private warmBatch(lines: string[]): Promise<void> {
-    if (!this.opts.warmNodeBatch) return this.node.batch(lines);
+  /** A node-side process: the one started ahead (warmNodeBatch), and the next starts now. */
+  private nodeProcess(): BatchHandle {
+    if (!this.opts.warmNodeBatch) return this.node.startBatch();
     const batch = this.spare ?? this.node.startBatch();
     this.spare = this.node.startBatch();
-    return batch.run(lines);
+    return batch;
+  }
+
+  private warmBatch(lines: string[]): Promise<void> {
+    if (!this.opts.warmNodeBatch) return this.node.batch(lines);
+    return this.nodeProcess().run(lines);
   }
 
   /** Ends the processes started ahead (warmNodeBatch, prepareWire); wiring after this starts its own. */
   close(): void {
     this.spare?.cancel();
     this.spare = null;
-    for (const p of this.prepared.values()) p.cancel();
-    this.prepared.clear();
+    for (const [key, b] of this.begun) void abandonWire(this.node, b.begun, keyOf(key));
+    this.begun.clear();
   }
 
-  prepareWire(netns: string): void {
-    if (this.prepared.has(netns) || !netns.startsWith("/")) return;
-    this.prepared.set(netns, new Ip(netns).startBatch());
+  prepareWire(pod: PodKey & { netns: string }): void {
+    const key = keyString(pod);
+    if (this.begun.has(key) || !pod.netns.startsWith("/")) return;
+    try {
+      this.begun.set(key, { netns: pod.netns, begun: beginWire(this.nodeProcess(), new Ip(pod.netns), pod) });
+    } catch {
+      // a name the wiring refuses: wirePod says so with the whole story
+    }
   }
 
-  cancelWire(netns: string): void {
-    this.prepared.get(netns)?.cancel();
-    this.prepared.delete(netns);
+  async cancelWire(pod: PodKey): Promise<void> {
+    const key = keyString(pod);
+    const b = this.begun.get(key);
+    this.begun.delete(key);
+    if (b) await abandonWire(this.node, b.begun, pod);
   }
 
-  private takePrepared(netns: string): BatchHandle | undefined {
-    const p = this.prepared.get(netns);
-    this.prepared.delete(netns);
-    return p;
+  private takeBegun(pod: PodSpec): Begun | undefined {
+    const key = keyString(pod);
+    const b = this.begun.get(key);
+    if (!b) return undefined;
+    this.begun.delete(key);
+    if (b.netns === pod.netns) return b.begun;
+    void abandonWire(this.node, b.begun, pod); // begun for another netns: not this wiring's
+    return undefined;
   }
 
   ensureSysctls(primaryInterface: string, eniLinks: string[]): Promise<SysctlChange[]> {
@@ -138,7 +155,7 @@ export class IprouteDataPlane implements DataPlane {
     // a re-ADD of the same attachment must not race the deletion of its previous veth
     await this.pendingLinks.get(hostVethName(pod));
     try {
-      return await wire(this.wiringBatches, new Ip(pod.netns), pod, this.takePrepared(pod.netns));
+      return await wire(this.wiringBatches, new Ip(pod.netns), pod, this.takeBegun(pod));
     } catch (err) {
       // "File exists": leftovers hold a name. Either another attachment's veth, deleted in the
       // background, still holds eth0 in a reused netns, or a crash left rules, a route or the
@@ -260,4 +277,13 @@ export class IprouteDataPlane implements DataPlane {
     if (!this.manageRpFilter) for (const k of [...all.keys()]) if (k.endsWith(".rp_filter")) all.delete(k);
     return all;
   }
+}
+
+function keyString(k: PodKey): string {
+  return `${k.network}/${k.containerId}/${k.ifname}`;
+}
+
+function keyOf(s: string): PodKey {
+  const [network = "", containerId = "", ifname = ""] = s.split("/");
+  return { network, containerId, ifname };
 }

@@ -30,6 +30,17 @@ export function batchInput(lines: readonly string[]): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * An `ip -batch -` process started ahead. feed() sends lines it runs at once, keeping stdin
+ * open; run() sends the last lines, ends stdin and resolves once the process exits (it throws
+ * when any line failed: the first failing line ends the process); cancel() ends stdin unfed.
+ */
+export interface BatchHandle {
+  feed(lines: string[]): void;
+  run(lines: string[]): Promise<void>;
+  cancel(): void;
+}
+
 export class Ip {
   constructor(readonly target: NetnsTarget) {}
 
@@ -49,12 +60,23 @@ export class Ip {
    * entering the namespace) overlaps with whatever the caller awaits in between. A batch
    * that is never fed gets an empty stdin and exits doing nothing.
    */
-  startBatch(): { run(lines: string[]): Promise<void>; cancel(): void } {
+  startBatch(): BatchHandle {
     const cmd = [...ipPrefix(this.target), "-batch", "-"];
     const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "ignore", stderr: "pipe" });
     const stderr = new Response(proc.stderr).text();
     let fed = false;
+    let sent = "";
     const handle = {
+      feed(lines: string[]): void {
+        const input = batchInput(lines); // throws before anything is sent
+        sent += input;
+        try {
+          proc.stdin.write(input);
+          proc.stdin.flush();
+        } catch {
+          // the process died early: run() reports its exit status
+        }
+      },
       async run(lines: string[]): Promise<void> {
         let input: string;
         try {
@@ -71,7 +93,7 @@ export class Ip {
           // the process died early (e.g. the netns is gone): its exit status says why
         }
         const [code, err] = await Promise.all([proc.exited, stderr]);
-        if (code !== 0) throw new NetCommandError(cmd, code, err, input);
+        if (code !== 0) throw new NetCommandError(cmd, code, err, sent + input);
       },
       cancel(): void {
         if (fed) return;

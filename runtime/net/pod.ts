@@ -3,7 +3,7 @@
 // each side. Pod side: IP/32 on eth0, default via 169.254.1.1 answered by a permanent
 // neighbour entry for the host veth's MAC (no ARP, no proxy_arp). Node side: /32 scope-link
 // route in main plus the two rules.
-import type { Ip } from "./iproute.ts";
+import type { BatchHandle, Ip } from "./iproute.ts";
 import { aliasFor, hostVethName, vethMacs } from "./names.ts";
 import { FROM_POD_PRIORITY, POD_GATEWAY, TO_POD_PRIORITY, type PodKey, type PodSpec, type PodWiring } from "./types.ts";
 
@@ -40,15 +40,25 @@ export function hostRouteLine(ip: string, veth: string): string {
 
 /** Node-side batch. Creating the link first means a clash fails before anything else is made. */
 export function nodeWireLines(pod: PodSpec, w: PodWiring): string[] {
+  return [...nodeLinkLines(pod), ...nodeRouteLines(pod)];
+}
+
+/** The node side's first part, which needs no IP: the veth pair, its peer born in the pod's netns. */
+export function nodeLinkLines(pod: PodKey & { netns: string }): string[] {
   if (!pod.netns.startsWith("/")) throw new Error(`pod netns '${pod.netns}' must be an absolute path`);
   if (/\s/.test(pod.netns)) throw new Error(`pod netns '${pod.netns}' must not contain white space`);
+  const veth = hostVethName(pod);
+  const macs = vethMacs(pod);
   return [
-    `link add ${w.hostVeth} address ${w.hostMac} type veth peer name ${pod.ifname} address ${w.podMac} netns ${pod.netns}`,
-    `link set dev ${w.hostVeth} alias "${aliasFor(pod)}"`,
-    `link set dev ${w.hostVeth} up`,
-    hostRouteLine(pod.ip, w.hostVeth),
-    ...ruleLines(pod.ip, pod.table),
+    `link add ${veth} address ${macs.host} type veth peer name ${pod.ifname} address ${macs.pod} netns ${pod.netns}`,
+    `link set dev ${veth} alias "${aliasFor(pod)}"`,
+    `link set dev ${veth} up`,
   ];
+}
+
+/** The node side's second part: the pod IP's route and rules. */
+export function nodeRouteLines(pod: PodSpec): string[] {
+  return [hostRouteLine(pod.ip, hostVethName(pod)), ...ruleLines(pod.ip, pod.table)];
 }
 
 export function podWireLines(pod: PodSpec, w: PodWiring): string[] {
@@ -76,17 +86,52 @@ export function unwireLines(key: PodKey, ip: string | undefined, tables: number[
 /** What wiring needs of the node namespace: its batches (the data plane may keep one started ahead). */
 export type NodeBatches = Pick<Ip, "batch" | "batchForce">;
 
-export type BatchHandle = ReturnType<Ip["startBatch"]>;
+/**
+ * A wiring begun before the pod's IP was known (prepareWire): `node` has been fed
+ * nodeLinkLines and waits for the rest; `pod` is the pod side's process, not fed yet.
+ */
+export interface Begun {
+  node: BatchHandle;
+  pod: BatchHandle;
+}
 
-/** `podSide`: the pod side's process, started earlier (prepareWire); else it starts here. */
-export async function wire(node: NodeBatches, podNs: Ip, pod: PodSpec, started?: BatchHandle): Promise<PodWiring> {
+/** Starts a wiring's processes and makes the veth pair, before the IP is known. */
+export function beginWire(node: BatchHandle, podNs: Ip, pod: PodKey & { netns: string }): Begun {
+  const podSide = podNs.startBatch();
+  try {
+    node.feed(nodeLinkLines(pod));
+  } catch (err) {
+    node.cancel();
+    podSide.cancel();
+    throw err;
+  }
+  return { node, pod: podSide };
+}
+
+/** A begun wiring that will not be finished: what its node side made goes. */
+export async function abandonWire(node: NodeBatches, begun: Begun, pod: PodKey): Promise<void> {
+  begun.pod.cancel();
+  const del = `link del dev ${hostVethName(pod)}`;
+  try {
+    // the same process deletes the link it made
+    await begun.node.run([del]);
+  } catch (err) {
+    // It ended early. When its first line (the link add) failed, a link of that name is
+    // another's and stays; when a later one did, the link is this wiring's and goes.
+    const failed = /Command failed -:(\d+)/.exec((err as Error).message);
+    if (failed && Number(failed[1]) > 1) await node.batchForce([del]);
+  }
+}
+
+/** `begun`: the processes started and the veth made ahead (prepareWire); else all happens here. */
+export async function wire(node: NodeBatches, podNs: Ip, pod: PodSpec, begun?: Begun): Promise<PodWiring> {
   assertIpv4(pod.ip);
   const w = wiringOf(pod);
-  // the pod-side process starts while the node side runs (saves its start-up, ~1 ms), if it
-  // has not started before (while the ADD waited for its IP)
-  const podSide = started ?? podNs.startBatch();
+  // the pod-side process starts while the node side runs (saves its start-up, ~1 ms)
+  const podSide = begun?.pod ?? podNs.startBatch();
   try {
-    await node.batch(nodeWireLines(pod, w));
+    if (begun) await begun.node.run(nodeRouteLines(pod));
+    else await node.batch(nodeWireLines(pod, w));
     await podSide.run(podWireLines(pod, w));
   } catch (err) {
     podSide.cancel();

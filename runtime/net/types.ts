@@ -125,12 +125,13 @@ export interface DataPlane {
   /** Ends any process the data plane keeps started ahead (agent shutdown). */
   close?(): void;
   /**
-   * An ADD into this netns is coming (its IP not known yet): start what its wiring runs in the
-   * pod's namespace now, so that it is ready when the IP is. wirePod of that netns uses it.
+   * An ADD of this pod is coming (its IP not known yet): start its wiring's processes and make
+   * its veth pair now, while the IP is allocated or the pool grows; wirePod of the same pod
+   * and netns finishes it (routes, rules, the pod side's address).
    */
-  prepareWire?(netns: string): void;
-  /** The ADD ends without wiring: drop what prepareWire started. */
-  cancelWire?(netns: string): void;
+  prepareWire?(pod: PodKey & { netns: string }): void;
+  /** The ADD ends without wiring: what prepareWire made goes. */
+  cancelWire?(pod: PodKey): Promise<void>;
   /** What is wrong with a wired pod; empty when all is in place. */
   checkPod(pod: PodSpec): Promise<string[]>;
   /** Pods wired on this node, read back from the kernel. */

@@ -247,7 +247,7 @@ describe("data plane in namespaces", () => {
     expect(await w.bed.ip(n.node.ns, "-o", "link", "show")).not.toMatch(/^\d+: vpc/m);
   });
 
-  test("the agent's processes started ahead: a prepared pod side and the warm node batch wire a pod; cancel and close leave no process", async () => {
+  test("the agent's wiring begun ahead: the veth made before the IP, finished by wirePod; cancel and close leave nothing", async () => {
     const n = w.nodes[1]!;
     const dp = new IprouteDataPlane({ netns: n.node.ns, warmNodeBatch: true });
     // Processes inside a namespace, by its inode (nsenter becomes `ip`, so names do not tell).
@@ -263,38 +263,44 @@ describe("data plane in namespaces", () => {
           }
         });
     };
-    const gone = async (nsPath: string) => {
-      for (let i = 0; i < 100 && processesIn(nsPath).length > 0; i++) await Bun.sleep(20);
-      return processesIn(nsPath);
+    const until = async (what: string, ok: () => Promise<boolean> | boolean) => {
+      for (let i = 0; i < 100; i++) {
+        if (await ok()) return;
+        await Bun.sleep(20);
+      }
+      throw new Error(`not within 2 s: ${what}`);
     };
     const nodePath = `/var/run/netns/${n.node.ns}`;
+    const hostLinks = async () => await w.bed.ip(n.node.ns, "-o", "link", "show");
     const pod = await w.bed.addPod({ name: "warm" });
     await w.fabric.onAssign(n.eni, ["10.231.8.130"]);
-    const spec: PodSpec = {
-      network: "vpccni",
-      containerId: "c-warm",
-      ifname: "eth0",
-      netns: pod.path,
-      ip: "10.231.8.130",
-      table: n.link.table,
-    };
-    dp.prepareWire(pod.path);
-    for (let i = 0; i < 100 && processesIn(pod.path).length === 0; i++) await Bun.sleep(20);
-    expect(processesIn(pod.path).length).toBe(1); // the pod side, waiting for its lines
+    const key = { network: "vpccni", containerId: "c-warm", ifname: "eth0" };
+    const spec: PodSpec = { ...key, netns: pod.path, ip: "10.231.8.130", table: n.link.table };
+    dp.prepareWire({ ...key, netns: pod.path });
+    // the pair exists before the IP is known, its pod end in the pod's netns; the pod side waits
+    await until("the veth made ahead", async () => (await hostLinks()).includes(hostVethName(key)));
+    expect(await w.bed.ip(pod.ns, "-o", "link", "show")).toContain("eth0");
+    expect(processesIn(pod.path).length).toBe(1);
     await dp.wirePod(spec);
     expect(await dp.checkPod(spec)).toEqual([]);
-    expect(await gone(pod.path)).toEqual([]);
-    // A second ADD into a netns that ends without wiring: its process goes.
+    await until("the pod side's process to end", () => processesIn(pod.path).length === 0);
+    // An ADD that ends without wiring: its veth and processes go.
     const other = await w.bed.addPod({ name: "warm2" });
-    dp.prepareWire(other.path);
-    for (let i = 0; i < 100 && processesIn(other.path).length === 0; i++) await Bun.sleep(20);
-    expect(processesIn(other.path).length).toBe(1);
-    dp.cancelWire(other.path);
-    expect(await gone(other.path)).toEqual([]);
+    const otherKey = { network: "vpccni", containerId: "c-warm2", ifname: "eth0" };
+    dp.prepareWire({ ...otherKey, netns: other.path });
+    await until("the second veth made ahead", async () => (await hostLinks()).includes(hostVethName(otherKey)));
+    await dp.cancelWire(otherKey);
+    expect(await hostLinks()).not.toContain(hostVethName(otherKey));
+    await until("its processes to end", () => processesIn(other.path).length === 0);
+    // Begun again for a pod that is wired already (a repeated ADD): the link add fails, and a
+    // cancel leaves the running pod's veth alone.
+    dp.prepareWire({ ...key, netns: pod.path });
+    await dp.cancelWire(key);
+    expect(await dp.checkPod(spec)).toEqual([]);
     // The node batch started ahead for the next wiring ends with close().
     expect(processesIn(nodePath).length).toBe(1);
     dp.close();
-    expect(await gone(nodePath)).toEqual([]);
+    await until("the node batch started ahead to end", () => processesIn(nodePath).length === 0);
     await dp.unwirePod(spec, spec.ip, spec.table);
     expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain(spec.ip);
   });
