@@ -21,7 +21,8 @@ const FILE_OP_WAIT_MS = 10_000;
 /** ... and from a delegated plugin's run, beyond that run's own time. */
 const EXEC_MARGIN_MS = 5_000;
 
-const CniVar = /^CNI_[A-Z_]{1,40}$/;
+/** The variables the shim forwards (it leaves out any other name, so none is refused here). */
+const CniVar = /^CNI_[A-Za-z0-9_]{1,60}$/;
 export const CallRequest = z.object({
   /** The CNI_* variables the runtime set, as it set them. */
   env: z.record(z.string().check(z.regex(CniVar)), z.string()),

@@ -73,10 +73,10 @@ const envList = (over: Record<string, string>) =>
   }).map(([k, v]) => `${k}=${v}`);
 
 describe("the exec shim", () => {
-  test("forwards the CNI_* variables and stdin as they came, prints the answer exactly, exits with its status", async () => {
+  test("forwards the CNI_* variables (and nothing else of its environment) and stdin as they came, prints the answer exactly, exits with its status", async () => {
     final = { stdout: '{"cniVersion":"1.0.0","code":7,"msg":"no"}', exitCode: 1 };
     const stdin = conf({ pad: "é ünïcode" });
-    const r = await shim([], stdin, { CNI_ARGS: "K8S_POD_NAME=p" });
+    const r = await shim([], stdin, { CNI_ARGS: "K8S_POD_NAME=p", CNI_Extra1: "x", SECRET_KEY: "not sent" });
     expect(r).toEqual({ code: 1, stdout: final.stdout, stderr: "" });
     expect(forwarded?.stdin).toBe(stdin);
     expect(forwarded?.env).toEqual({
@@ -85,6 +85,7 @@ describe("the exec shim", () => {
       CNI_IFNAME: "eth0",
       CNI_PATH: join(dir, "bin"),
       CNI_ARGS: "K8S_POD_NAME=p",
+      CNI_Extra1: "x",
     });
   });
   test("file operations inside the cache folder; the kept configuration readable; everything else refused", async () => {

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -38,6 +39,8 @@ const (
 )
 
 var supported = []string{"0.4.0", "1.0.0", "1.1.0"}
+
+var cniVar = regexp.MustCompile(`^CNI_[A-Za-z0-9_]{1,60}$`)
 
 // The few netconf fields the shim needs: where the agent is, how long to wait, and which
 // files mixed mode may touch.
@@ -141,9 +144,11 @@ func forward(args *skel.CmdArgs) error {
 	if conf.TimeoutMs != nil && *conf.TimeoutMs >= 1 && *conf.TimeoutMs <= 120000 {
 		a.timeout = time.Duration(*conf.TimeoutMs) * time.Millisecond
 	}
+	// The CNI variables only (the agent takes names of CNI_ and 1 to 60 of A-Z a-z 0-9 _):
+	// the rest of the runtime's environment stays here.
 	env := map[string]string{}
 	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "CNI_") {
+		if k, v, ok := strings.Cut(kv, "="); ok && cniVar.MatchString(k) {
 			env[k] = v
 		}
 	}
