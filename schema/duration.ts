@@ -6,6 +6,7 @@ const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 export function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text);
   if (match === null || text === "") return undefined;
+  // Stryker disable next-line StringLiteral: Number("") is 0 too; the defaults only say a missing unit counts 0
   const [, h = "0", m = "0", s = "0"] = match;
   return ((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000;
 }

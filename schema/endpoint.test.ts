@@ -33,6 +33,16 @@ describe("insecure endpoints", () => {
     expect(endpointHost("http://127.0.0.1:9000/")).toBe("127.0.0.1");
   });
 
+  test("the host: surrounding spaces, the scheme in front, one slash and a port at the end come off, nothing else", () => {
+    expect(endpointHost(" https://vpc.example.com:443/ ")).toBe("vpc.example.com");
+    expect(endpointHost("vpc.example.com")).toBe("vpc.example.com");
+    expect(endpointHost("x.http://h")).toBe("x.http://h");
+    expect(endpointHost("h/a/")).toBe("h/a");
+    expect(endpointHost("h:80/x")).toBe("h:80/x");
+    expect(endpointHost("h:123456")).toBe("h:123456");
+    expect(isInsecureEndpoint(" http://10.0.0.5")).toBe(true);
+  });
+
   test("an operator's --endpoint may be insecure, with a warning to log", () => {
     expect(endpointOverrideWarning(undefined)).toBeUndefined();
     expect(endpointOverrideWarning("http://127.0.0.1:9000")).toBeUndefined();

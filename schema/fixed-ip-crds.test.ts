@@ -2,7 +2,19 @@
 // that comes from the zod types and is structural (test/compiler/fixed-ip-crds.test.ts puts the
 // same definitions on a real API server).
 import { describe, expect, test } from "bun:test";
-import { fixedIpCrds, VpcIPClaimSpec } from "./fixed-ip-crds.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import {
+  CRD_API_VERSION,
+  fixedIpCrds,
+  NodeENIConfigSpec,
+  PendingOperation,
+  VpcENISpec,
+  VpcIPClaimSpec,
+  VpcIPClaimStatus,
+  VpcIPSpec,
+} from "./fixed-ip-crds.ts";
 
 type Crd = {
   metadata: { name: string };
@@ -63,5 +75,69 @@ describe("fixed IP CRDs", () => {
 
   test("byte-stable: two builds give the same text", () => {
     expect(JSON.stringify(fixedIpCrds())).toBe(JSON.stringify(fixedIpCrds()));
+  });
+
+  test("are, field for field, the CRDs committed in examples/deploy (the compiler only adds labels)", () => {
+    const deploy = join(import.meta.dir, "..", "examples", "deploy");
+    for (const c of crds()) {
+      const file = join(deploy, `10-customresourcedefinition-${c.metadata.name}.yaml`);
+      const committed = parse(readFileSync(file, "utf8")) as { metadata: { name: string }; spec: unknown };
+      expect(committed.metadata.name).toBe(c.metadata.name);
+      expect(c.spec).toEqual(committed.spec as Crd["spec"]);
+    }
+    expect(CRD_API_VERSION).toBe("vpccni.io/v1alpha1");
+  });
+});
+
+describe("fixed IP object types", () => {
+  const errors = (
+    type: {
+      safeParse: (v: unknown) => { success: boolean; error?: { issues: { message: string; path: PropertyKey[] }[] } };
+    },
+    v: unknown,
+  ) => type.safeParse(v).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
+
+  test("ids have their prefix and lowercase letters or digits, whole", () => {
+    const ok = { address: "10.0.0.5", subnet: "subnet-1a2b3c4d", claim: { namespace: "default", name: "web-0" } };
+    expect(errors(VpcIPSpec, ok)).toEqual([]);
+    for (const subnet of ["subnet-", "subnet-ABC", "xsubnet-1a2b", "subnet-1a2b-x"])
+      expect(errors(VpcIPSpec, { ...ok, subnet })).toEqual([`subnet: a VPC subnet id such as "subnet-1a2b3c4d"`]);
+    expect(errors(VpcIPSpec, { ...ok, subnet: "subnet-ab" })).toEqual([]);
+    expect(errors(VpcIPSpec, { ...ok, claim: { namespace: "", name: "x".repeat(254) } })).toHaveLength(2);
+    expect(errors(VpcIPSpec, { ...ok, claim: { namespace: "n", name: "x".repeat(253) } })).toEqual([]);
+    const status = { eniId: "eni-1a2b3c4d", phase: "Bound" };
+    expect(errors(VpcIPClaimStatus, status)).toEqual([]);
+    for (const eniId of ["eni-", "eni-X1", "aeni-12", "eni-12 "])
+      expect(errors(VpcIPClaimStatus, { ...status, eniId })).toEqual([`eniId: an ENI id such as "eni-1a2b3c4d"`]);
+    expect(errors(VpcIPClaimStatus, { ...status, eniId: "eni-ab" })).toEqual([]);
+    expect(errors(NodeENIConfigSpec, { instanceId: "ins-1a2b", eniIPQuota: 10 })).toEqual([]);
+    expect(errors(NodeENIConfigSpec, { instanceId: "ins-1A", eniIPQuota: 10 })).toEqual([
+      `instanceId: a CVM instance id such as "ins-1a2b3c4d"`,
+    ]);
+  });
+
+  test("a journaled cloud call: one of four actions, a token of 1 to 64 characters, a timestamp", () => {
+    const op = { action: "assign", clientToken: "t", startedAt: "2026-01-01T00:00:00Z" };
+    for (const action of ["create-eni", "assign", "unassign", "delete-eni"])
+      expect(errors(PendingOperation, { ...op, action })).toEqual([]);
+    expect(errors(PendingOperation, { ...op, action: "attach" })).toHaveLength(1);
+    expect(errors(PendingOperation, { ...op, clientToken: "x".repeat(64) })).toEqual([]);
+    expect(errors(PendingOperation, { ...op, clientToken: "x".repeat(65) })).toHaveLength(1);
+    expect(errors(PendingOperation, { ...op, clientToken: "" })).toHaveLength(1);
+    expect(errors(PendingOperation, { ...op, startedAt: "yesterday" })).toHaveLength(1);
+  });
+
+  test("a claim's expiry is a duration of two characters or more; quotas are 1 to 1,000 IPs", () => {
+    expect(errors(VpcIPClaimSpec, { expiredDuration: "5m", deletePolicy: "Never" })).toEqual([]);
+    expect(errors(VpcIPClaimSpec, { expiredDuration: "" })).toEqual([
+      "expiredDuration: Too small: expected string to have >=2 characters",
+    ]); // the pattern alone would take an empty string
+    expect(errors(VpcIPClaimSpec, { expiredDuration: "5" })).toHaveLength(2);
+    expect(errors(VpcIPClaimSpec, { deletePolicy: "Later" })).toHaveLength(1);
+    const eni = { node: "n1", subnet: "subnet-ab12" };
+    expect(errors(VpcENISpec, { ...eni, reservedIPs: 1 })).toEqual([]);
+    expect(errors(VpcENISpec, { ...eni, reservedIPs: 1000 })).toEqual([]);
+    expect(errors(VpcENISpec, { ...eni, reservedIPs: 0 })).toHaveLength(1);
+    expect(errors(VpcENISpec, { ...eni, reservedIPs: 1001 })).toHaveLength(1);
   });
 });

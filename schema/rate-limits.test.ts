@@ -1,6 +1,6 @@
 // spec.cloud.rateLimits: the node's budget of mutating calls, located diagnostics when it is wrong.
 import { expect, test } from "bun:test";
-import { DEFAULT_NODE_BUDGET } from "./cloud-budget.ts";
+import { DEFAULT_NODE_BUDGET, fullJitterMs, MUTATING_ACTIONS } from "./cloud-budget.ts";
 import { Cloud } from "./policy.ts";
 import { loadYamlText } from "./yaml-source.ts";
 
@@ -52,4 +52,22 @@ test("the documented default is the one the agent and the simulator use", () => 
   expect(text).toContain(
     `Unset: ${DEFAULT_NODE_BUDGET.mutationsPerSecond} calls/s with a burst of ${DEFAULT_NODE_BUDGET.burst}`,
   );
+});
+
+test("a throttled call's wait is uniform below min(max, base x 2^(failures-1)), from the first failure on", () => {
+  const top = (failures: number) => fullJitterMs(1_000, 60_000, failures, () => 1);
+  expect([0, 1, 2, 3, 6, 7, 8].map(top)).toEqual([1_000, 1_000, 2_000, 4_000, 32_000, 60_000, 60_000]);
+  expect(fullJitterMs(1_000, 60_000, 3, () => 0.25)).toBe(1_000);
+  expect(fullJitterMs(1_000, 60_000, 3, () => 0)).toBe(0);
+});
+
+test("the budget counts the six calls that change the VPC, not reads or task polls", () => {
+  expect([...MUTATING_ACTIONS].sort()).toEqual([
+    "AssignPrivateIpAddresses",
+    "AttachNetworkInterface",
+    "CreateNetworkInterface",
+    "DeleteNetworkInterface",
+    "DetachNetworkInterface",
+    "UnassignPrivateIpAddresses",
+  ]);
 });

@@ -41,7 +41,7 @@ export function validatePolicy(raw: unknown, locate: Locate): Validated {
   const result = VpcCniPolicy.safeParse(raw, { reportInput: true });
   if (result.success) return diagnostics.length ? { diagnostics } : { policy: result.data, diagnostics };
   for (const issue of result.error.issues) {
-    for (const d of fromIssue(issue, locate)) if (!underSecret(d.path)) diagnostics.push(d);
+    for (const d of fromIssue(issue, locate, raw)) if (!underSecret(d.path)) diagnostics.push(d);
   }
   return { diagnostics };
 }
@@ -82,7 +82,7 @@ function describe(path: PathSegment[]): string | undefined {
   return schema === undefined ? undefined : z.globalRegistry.get(schema)?.description;
 }
 
-function fromIssue(issue: z.core.$ZodIssue, locate: Locate): Diagnostic[] {
+function fromIssue(issue: z.core.$ZodIssue, locate: Locate, raw: unknown): Diagnostic[] {
   const path = issue.path.filter((s): s is PathSegment => typeof s !== "symbol");
   const field = pathText(path);
   const input = (issue as { input?: unknown }).input;
@@ -200,10 +200,11 @@ function fromIssue(issue: z.core.$ZodIssue, locate: Locate): Diagnostic[] {
     }
     case "custom": {
       const params = issue.params as { code?: string; allowed?: string } | undefined;
+      // A refinement's input is the object it checks; the value found is the field it points at.
       if (params?.code)
         return [
           at(params.code, `${field} ${issue.message}`, {
-            found: showValue(input),
+            found: showValue(valueAt(raw, path)),
             ...(params.allowed ? { allowed: params.allowed } : {}),
           }),
         ];

@@ -100,3 +100,71 @@ test("nodeBudget: the policy's spec.cloud.rateLimits, or the fair share of a 1,0
   expect(DEFAULT_NODE_BUDGET.mutationsPerSecond * 1_000).toBe(100); // the account's Assign limit
   expect(nodeBudget({ mutationsPerSecond: 2, burst: 5 })).toEqual({ perSecond: 2, burst: 5 });
 });
+
+test("each action keeps one bucket across calls; an action without a rate of its own gets 5/s with a burst of 10", async () => {
+  const clock = new FakeClock();
+  const caller = new Caller({ clock, random: () => 0.5 });
+  const start = clock.now();
+  for (let i = 0; i < 12; i++) await caller.call("SomeNewAction", async () => i);
+  expect(clock.now() - start).toBe(400); // 10 at once, then one per 200 ms
+  const assign = clock.now();
+  for (let i = 0; i < 21; i++) await caller.call("AssignPrivateIpAddresses", async () => i);
+  expect(clock.now() - assign).toBe(100); // DEFAULT_RATES: 20 at once, then 10/s
+});
+
+test("the controller may spend what every node's share adds up to, under the account's limits", () => {
+  for (const [action, rate] of Object.entries(CONTROLLER_RATES)) {
+    expect({ action, ok: rate.perSecond >= 5 && rate.perSecond <= 40 && rate.burst >= rate.perSecond }).toEqual({
+      action,
+      ok: true,
+    });
+  }
+  expect(Object.keys(CONTROLLER_RATES).sort()).toEqual([
+    "AssignPrivateIpAddresses",
+    "AttachNetworkInterface",
+    "CreateNetworkInterface",
+    "DeleteNetworkInterface",
+    "DescribeNetworkInterfaceLimit",
+    "DescribeNetworkInterfaces",
+    "DescribeSubnets",
+    "DescribeVpcTaskResult",
+    "DetachNetworkInterface",
+    "UnassignPrivateIpAddresses",
+  ]);
+});
+
+test("every attempt is observed with its duration and, on failure, its code and kind; a retry is logged", async () => {
+  const clock = new FakeClock();
+  const seen: unknown[] = [];
+  const logged: unknown[] = [];
+  const caller = new Caller({
+    clock,
+    random: () => 0,
+    observe: (o) => seen.push({ ...o, ms: o.ms >= 0 && o.ms <= performance.now() - before }),
+    log: (event, fields) => logged.push([event, fields]),
+  });
+  let n = 0;
+  const before = performance.now(); // each attempt's duration lies within the call's
+  const answer = await caller.call("DescribeSubnets", async () => {
+    if (++n === 1) throw Object.assign(new Error("slow down"), { code: "RequestLimitExceeded", requestId: "r-1" });
+    return "ok";
+  });
+  expect(answer).toBe("ok");
+  expect(seen).toEqual([
+    { action: "DescribeSubnets", ms: true, code: "RequestLimitExceeded", kind: "throttled" },
+    { action: "DescribeSubnets", ms: true },
+  ]);
+  expect(logged).toEqual([
+    [
+      "cloud call retried",
+      {
+        action: "DescribeSubnets",
+        kind: "throttled",
+        code: "RequestLimitExceeded",
+        requestId: "r-1",
+        attempt: 1,
+        delayMs: 0,
+      },
+    ],
+  ]);
+});

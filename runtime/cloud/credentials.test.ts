@@ -107,3 +107,40 @@ test("the metadata client reads the instance, its zone and its ENIs", async () =
   expect(eni.subnetId).toBe("subnet-nodes002");
   await expect(md.get("no-such-key")).rejects.toThrow("metadata no-such-key: HTTP 404");
 });
+
+test("KEY=value lines: export with any spaces, comments after blanks, quotes only when they match, no empty key", () => {
+  expect(
+    parseKeyValues(
+      [
+        "  export\tA=1",
+        "   # a comment = not a key",
+        "#B=2",
+        "=3",
+        "C=x=y",
+        'D="quoted"',
+        "E='mixed\"",
+        'F="a" tail',
+        "Gexport=4",
+      ].join("\n"),
+    ),
+  ).toEqual({ A: "1", C: "x=y", D: "quoted", E: "'mixed\"", F: '"a" tail', Gexport: "4" });
+});
+
+test("a Secret is read once per change of its file: the same time stamp, the same pair", async () => {
+  const sub = mkdtempSync(join(dir, "cached-"));
+  writeFileSync(join(sub, "TENCENTCLOUD_SECRET_ID"), "id-c\n");
+  writeFileSync(join(sub, "TENCENTCLOUD_SECRET_KEY"), "key-c\n");
+  writeFileSync(join(sub, "TENCENTCLOUD_SESSION_TOKEN"), "tok\n");
+  const stamp = new Date(Date.now() - 60_000);
+  utimesSync(join(sub, "TENCENTCLOUD_SECRET_KEY"), stamp, stamp);
+  const src = secretCredentials(sub);
+  expect(await src.get()).toEqual({ secretId: "id-c", secretKey: "key-c", token: "tok" });
+  writeFileSync(join(sub, "TENCENTCLOUD_SECRET_ID"), "id-changed\n"); // the key file's time is what counts
+  utimesSync(join(sub, "TENCENTCLOUD_SECRET_KEY"), stamp, stamp);
+  expect(await src.get()).toEqual({ secretId: "id-c", secretKey: "key-c", token: "tok" });
+  rmSync(join(sub, "TENCENTCLOUD_SECRET_ID"));
+  utimesSync(join(sub, "TENCENTCLOUD_SECRET_KEY"), new Date(), new Date());
+  await expect(src.get()).rejects.toThrow(
+    `credentials: ${join(sub, "TENCENTCLOUD_SECRET_ID")} cannot be read (ENOENT)`,
+  );
+});

@@ -42,4 +42,45 @@ describe("persisted pool state", () => {
     expect(() => parseState("{")).toThrow("pool state is not JSON");
     expect(() => parseState({ ...JSON.parse(fixture), inflight: {} })).toThrow("state.inflight ({}) must be an array");
   });
+
+  test("each damaged part is refused with its own field named and what is allowed", () => {
+    const good = () => JSON.parse(fixture);
+    const damaged = (change: (x: Record<string, any>) => void) => {
+      const x = good();
+      change(x);
+      return () => parseState(x);
+    };
+    expect(() => parseState(null)).toThrow("state (null) must be an object");
+    expect(() => parseState([])).toThrow("state ([]) must be an object");
+    for (const key of ["settings", "quota", "pods", "waiting", "release", "backoff", "paused"]) {
+      expect(damaged((x) => (x[key] = 7))).toThrow(`state.${key} (7) must be an object`);
+      expect(damaged((x) => (x[key] = null))).toThrow(`state.${key} (null) must be an object`);
+    }
+    expect(damaged((x) => (x.backoff.release = []))).toThrow("state.backoff.release ([]) must be an object");
+    expect(damaged((x) => (x.enis = "x"))).toThrow('state.enis ("x") must be an array');
+    for (const seq of [0, 1.5, "2"])
+      expect(damaged((x) => (x.nextOpSeq = seq))).toThrow(
+        `state.nextOpSeq (${JSON.stringify(seq)}) must be an integer >= 1`,
+      );
+    expect(parseState({ ...good(), nextOpSeq: 1 }).nextOpSeq).toBe(1);
+    expect(damaged((x) => (x.enis[0] = 3))).toThrow("state.enis[0] (3) must be an object");
+    expect(damaged((x) => (x.enis[0].id = 3))).toThrow("state.enis[0] needs string id and subnet; found {");
+    expect(damaged((x) => delete x.enis[0].subnet)).toThrow("state.enis[0] needs string id and subnet");
+    expect(damaged((x) => (x.enis[0].ips = {}))).toThrow("state.enis[0].ips ({}) must be an array");
+    expect(damaged((x) => (x.enis[0].ips[0] = "10.1.0.1"))).toThrow(
+      'state.enis[0].ips[0] ("10.1.0.1") must be an object',
+    );
+    const slot = "must be {ip: string, pod: string|null, coolUntil: number, releasing: boolean}";
+    for (const [field, value] of [
+      ["ip", 1],
+      ["pod", 1],
+      ["pod", undefined],
+      ["coolUntil", "0"],
+      ["releasing", 0],
+    ] as const)
+      expect(damaged((x) => (x.enis[0].ips[1][field] = value))).toThrow(`state.enis[0].ips[1] (`);
+    expect(damaged((x) => (x.enis[0].ips[1].coolUntil = "0"))).toThrow(slot);
+    // a free slot (pod null) and a held one (pod a key) both load
+    expect(parseState(good()).enis[0]?.ips.map((x) => x.pod)).toEqual(["vpccni/abc/eth0", null]);
+  });
 });
