@@ -125,7 +125,13 @@ const AREAS: Record<string, Area> = {
   },
   cni: {
     mutate: ["protocol", "result", "config", "calls", "commands", "host"].map((f) => `runtime/cni/${f}.ts`),
-    tests: ["runtime/cni/protocol.test.ts", "runtime/cni/calls.test.ts", "runtime/cni/commands.test.ts"],
+    tests: [
+      "runtime/cni/protocol.test.ts",
+      "runtime/cni/calls.test.ts",
+      "runtime/cni/commands.test.ts",
+      "runtime/cni/edges.test.ts",
+      "test/fuzz/cni.test.ts",
+    ],
   },
 };
 
