@@ -189,6 +189,13 @@ describe("node agent, two nodes", () => {
       );
     });
     expect((await n2.view()).summary.maxBindable).toBe(before.summary.maxBindable);
+    // A valid reload after it is applied: the pool grows to the new prebind.min, which the old
+    // policy (min 3, max 6) never binds to.
+    n2.writePolicy(policyYaml("e2e", { prebind: { min: 9, max: 9 }, releaseInterval: "2s", ipCooldown: "0s" }));
+    await waitFor("the pool to grow to the reloaded prebind.min of 9", async () => {
+      const s = (await n2.view()).summary;
+      return s.bound - s.pods >= 9 && s.inflight === 0;
+    });
     n2.writePolicy(policyYaml("e2e", { prebind: { min: 3, max: 6 }, releaseInterval: "2s", ipCooldown: "0s" }));
     expect((await n2.view()).summary.pods).toBe(before.summary.pods);
   });
