@@ -152,7 +152,7 @@ function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: Emi
   if (filled.need <= 0) return filled.need;
   const beyond = filled.need - filled.room;
   if (beyond <= 0) return filled.need;
-  return createEnis(s, beyond, filled.room, now, limits, emit) + filled.room;
+  return createEnis(s, beyond, now, limits, emit) + filled.room;
 }
 
 /**
@@ -190,17 +190,15 @@ export function fillBoundEnis(
 }
 
 /**
- * New ENIs for a need the bound ENIs could not take (`kept`: the room they will still take). An
- * ENI being created that asked for fewer IPs than it holds takes more once attached, so that
- * room counts first; then several Creates at once when the need is more than one ENI holds (a
- * burst on a fresh node). Each new ENI asks for all the IPs it is to hold: the cloud adapter
- * assigns those beyond the Create call's cap before the attach, so the ENI arrives with every
- * IP ready, instead of a bind after the attach (one more task, and the agent's reaction, on the
- * critical path of a burst). While pods wait, demand outruns the pool (a burst still arriving):
- * a new ENI then asks for its whole room, within maxBindable, so that the pods arriving while
- * it is made find IPs on it; rule 2 takes back what stays idle. Returns the need left.
+ * New ENIs for a need the bound ENIs could not take. An ENI being created that asked for fewer
+ * IPs than it holds takes more once attached, so that room counts first; then several Creates at
+ * once when the need is more than one ENI holds (a burst on a fresh node). Each new ENI asks for
+ * all the IPs it is to hold: the cloud adapter assigns those beyond the Create call's cap before
+ * the attach, so the ENI arrives with every IP ready, instead of a bind after the attach (one
+ * more task, and the agent's reaction, on the critical path of a burst). Never more than the
+ * need: rule 1 binds up to pods + prebind.min, not past it. Returns the need left.
  */
-function createEnis(s: PoolState, need: number, kept: number, now: Millis, limits: Limits, emit: Emit): number {
+function createEnis(s: PoolState, need: number, now: Millis, limits: Limits, emit: Emit): number {
   const creating = s.inflight.flatMap((op) => (op.decision.action === "create-eni" ? [op.decision] : []));
   const futureRoom = creating.reduce((n, d) => n + Math.max(0, limits.ipsPerEni - d.ips), 0);
   if (need <= futureRoom) return 0;
@@ -210,13 +208,11 @@ function createEnis(s: PoolState, need: number, kept: number, now: Millis, limit
   while (need > 0 && enis < limits.maxEnis) {
     const subnet = subnetForNewEni(s, now);
     if (subnet === undefined) return need;
-    const room = Math.min(limits.ipsPerEni, subnet.room);
-    const burst = Object.keys(s.waiting).length > 0 ? limits.maxBindable - pledgedCount(s) - kept : 0;
     emit({
       id: newId(s),
       action: "create-eni",
       subnet: subnet.id,
-      ips: Math.max(Math.min(need, room), Math.min(burst, room)),
+      ips: Math.min(need, limits.ipsPerEni, subnet.room),
     });
     need -= Math.min(need, limits.ipsPerEni);
     enis++;
