@@ -53,6 +53,7 @@ export class IprouteDataPlane implements DataPlane {
   private readonly manageRpFilter: boolean;
   private readonly pendingLinks = new Map<string, Promise<void>>();
   private spare: BatchHandle | null = null;
+  private closed = false;
   /** Wirings begun before their IP was known (prepareWire), by pod key. */
   private readonly begun = new Map<string, { netns: string; begun: Begun }>();
   /** The node's batches for wiring: through the process started ahead when warmNodeBatch is set. */
@@ -69,11 +70,19 @@ export class IprouteDataPlane implements DataPlane {
     };
   }
 
-  /** A node-side process: the one started ahead (warmNodeBatch), and the next starts now. */
+  /**
+   * A node-side process: the one started ahead (warmNodeBatch). The next one starts once the
+   * caller's synchronous work is done (a process start blocks the event loop for a moment, and
+   * an ADD is waiting on it now).
+   */
   private nodeProcess(): BatchHandle {
     if (!this.opts.warmNodeBatch) return this.node.startBatch();
     const batch = this.spare ?? this.node.startBatch();
-    this.spare = this.node.startBatch();
+    this.spare = null;
+    if (!this.closed)
+      setImmediate(() => {
+        if (this.spare === null && !this.closed) this.spare = this.node.startBatch();
+      });
     return batch;
   }
 
@@ -84,6 +93,7 @@ export class IprouteDataPlane implements DataPlane {
 
   /** Ends the processes started ahead (warmNodeBatch, prepareWire); wiring after this starts its own. */
   close(): void {
+    this.closed = true;
     this.spare?.cancel();
     this.spare = null;
     for (const [key, b] of this.begun) void abandonWire(this.node, b.begun, keyOf(key));
