@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { requireNetns, requirePing } from "./prereq.ts";
 import { onProcessExit } from "./process.ts";
 import { ensureJanitor, netnsPrefix } from "./janitor.ts";
+import { batchInput } from "../runtime/net/iproute.ts";
 import { run, runOk, type RunOptions, type RunResult } from "./exec.ts";
 import { nthAddress, parseCidr, type Cidr } from "./ipv4.ts";
 
@@ -163,8 +164,7 @@ export class TestBed {
   async ipBatch(ns: string, lines: string[], force = false): Promise<void> {
     this.assertOwned(ns);
     if (lines.length === 0) return;
-    for (const line of lines) if (/[\x00-\x1f]/.test(line)) throw new Error(`ip -batch line ${JSON.stringify(line)}`);
-    const input = `${lines.join("\n")}\n`;
+    const input = batchInput(lines);
     if (force) await run(["ip", "-n", ns, "-force", "-batch", "-"], { input });
     else await runOk(["ip", "-n", ns, "-batch", "-"], { input });
   }

@@ -55,7 +55,7 @@ export class IprouteDataPlane implements DataPlane {
   private spare: BatchHandle | null = null;
   private closed = false;
   /** Wirings begun before their IP was known (prepareWire), by pod key. */
-  private readonly begun = new Map<string, { netns: string; begun: Begun }>();
+  private readonly begun = new Map<string, { pod: PodKey & { netns: string }; begun: Begun }>();
   /** The node's batches for wiring: through the process started ahead when warmNodeBatch is set. */
   private readonly wiringBatches: NodeBatches;
 
@@ -96,7 +96,7 @@ export class IprouteDataPlane implements DataPlane {
     this.closed = true;
     this.spare?.cancel();
     this.spare = null;
-    for (const [key, b] of this.begun) void abandonWire(this.node, b.begun, keyOf(key));
+    for (const b of this.begun.values()) void abandonWire(this.node, b.begun, b.pod);
     this.begun.clear();
   }
 
@@ -104,7 +104,7 @@ export class IprouteDataPlane implements DataPlane {
     const key = keyString(pod);
     if (this.begun.has(key) || !pod.netns.startsWith("/")) return;
     try {
-      this.begun.set(key, { netns: pod.netns, begun: beginWire(this.nodeProcess(), new Ip(pod.netns), pod) });
+      this.begun.set(key, { pod, begun: beginWire(this.nodeProcess(), new Ip(pod.netns), pod) });
     } catch {
       // a name the wiring refuses: wirePod says so with the whole story
     }
@@ -122,7 +122,7 @@ export class IprouteDataPlane implements DataPlane {
     const b = this.begun.get(key);
     if (!b) return undefined;
     this.begun.delete(key);
-    if (b.netns === pod.netns) return b.begun;
+    if (b.pod.netns === pod.netns) return b.begun;
     void abandonWire(this.node, b.begun, pod); // begun for another netns: not this wiring's
     return undefined;
   }
@@ -291,9 +291,4 @@ export class IprouteDataPlane implements DataPlane {
 
 function keyString(k: PodKey): string {
   return `${k.network}/${k.containerId}/${k.ifname}`;
-}
-
-function keyOf(s: string): PodKey {
-  const [network = "", containerId = "", ifname = ""] = s.split("/");
-  return { network, containerId, ifname };
 }

@@ -12,7 +12,7 @@
 //   4  released pod IP back to the node pool       release               allocate.ts
 //   5a assign from most-used ENI                   mostAssignedEni       allocate.ts
 //   5b release from least-used ENI                 releaseLeastAssigned  plan.ts
-//   5c new ENI only when all full                  fillBoundEnis         plan.ts
+//   5c new ENI for what bound ENIs cannot take     fillBoundEnis         plan.ts
 //   5d delete empty ENI                            deleteEmptyEnis       plan.ts
 //   5e delete again an ENI left detached           deleteDetachedAgain   plan.ts
 //   6  subnet with most free IPs                   subnetForNewEni       plan.ts
@@ -157,10 +157,10 @@ function grow(s: PoolState, need: number, now: Millis, limits: Limits, emit: Emi
 
 /**
  * Rule 5c: bound ENIs are filled before new ENIs take the rest. Binds toward `need` on the ENI
- * with the most assigned IPs first, so that pods crowd onto few ENIs, and reports whether every
- * bound ENI is then full (at its IP quota, or no free IP in its subnet) and the room they will
- * still take: an ENI that could take more but is busy, or whose bind was capped at ipsPerCall,
- * is not full, and its room is kept for it. Each ENI is judged right after its own bind.
+ * with the most assigned IPs first, so that pods crowd onto few ENIs, and reports the room they
+ * will still take, 0 when every bound ENI is full (at its IP quota, or no free IP in its subnet):
+ * an ENI that could take more but is busy, or whose bind was capped at ipsPerCall, is not full,
+ * and its room is kept for it. Each ENI is judged right after its own bind.
  */
 export function fillBoundEnis(
   s: PoolState,
@@ -168,10 +168,9 @@ export function fillBoundEnis(
   now: Millis,
   limits: Limits,
   emit: Emit,
-): { need: number; allFull: boolean; room: number } {
+): { need: number; room: number } {
   const busy = busyEnis(s);
   const bindPaused = isPaused(s, "bind", now);
-  let allFull = true;
   let later = 0;
   for (const e of growableEnis(s, limits)) {
     if (need <= 0) break;
@@ -182,11 +181,9 @@ export function fillBoundEnis(
       emit({ id: newId(s), action: "bind", eni: e.id, count });
       need -= count;
     }
-    const left = eniRoom(s, e, now, limits);
-    if (left > 0) allFull = false;
-    later += left;
+    later += eniRoom(s, e, now, limits);
   }
-  return { need, allFull, room: later };
+  return { need, room: later };
 }
 
 /**

@@ -177,24 +177,24 @@ describe("one function per rule", () => {
 
   test("rule 5c fillBoundEnis: fills the bound ENIs, fullest first; all full only at quota or with an empty subnet", () => {
     const eight = step(withPods(makeState({ enis: [eni(1, 8)] }), 8));
-    expect(fillBoundEnis(eight.s, 5, 0, eight.limits, eight.emit)).toEqual({ need: 3, allFull: true, room: 0 });
+    expect(fillBoundEnis(eight.s, 5, 0, eight.limits, eight.emit)).toEqual({ need: 3, room: 0 });
     expect(eight.decisions).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000001", count: 2 }]);
     expect(eniRoom(eight.s, eight.s.enis[0] as EniState, 0, eight.limits)).toBe(0);
     const roomy = step(makeState({ enis: [eni(1, 4)] }));
-    expect(fillBoundEnis(roomy.s, 5, 0, roomy.limits, roomy.emit)).toEqual({ need: 0, allFull: false, room: 1 });
+    expect(fillBoundEnis(roomy.s, 5, 0, roomy.limits, roomy.emit)).toEqual({ need: 0, room: 1 });
     // Capped at ipsPerCall: the ENI takes more next round, so it is not full, and its room is kept for it.
     const capped = step(makeState({ quota: { ipsPerCall: 2 }, enis: [eni(1, 0)] }));
-    expect(fillBoundEnis(capped.s, 5, 0, capped.limits, capped.emit)).toEqual({ need: 3, allFull: false, room: 8 });
+    expect(fillBoundEnis(capped.s, 5, 0, capped.limits, capped.emit)).toEqual({ need: 3, room: 8 });
     // Busy with another operation but with room: not full, nothing bound now.
     const busy = step(makeState({ enis: [eni(1, 4)] }));
     busy.emit({ id: "op-9", action: "release", eni: "eni-00000001", ips: ["10.1.0.4"] });
-    expect(fillBoundEnis(busy.s, 5, 0, busy.limits, busy.emit)).toEqual({ need: 5, allFull: false, room: 6 });
+    expect(fillBoundEnis(busy.s, 5, 0, busy.limits, busy.emit)).toEqual({ need: 5, room: 6 });
     // The subnet has no free IP, or the cloud said ip-quota: full.
     const dry = step(makeState({ subnets: { [SUBNET_A]: 0 }, enis: [eni(1, 4)] }));
-    expect(fillBoundEnis(dry.s, 5, 0, dry.limits, dry.emit)).toEqual({ need: 5, allFull: true, room: 0 });
+    expect(fillBoundEnis(dry.s, 5, 0, dry.limits, dry.emit)).toEqual({ need: 5, room: 0 });
     const quota = step(makeState({ enis: [eni(1, 4)] }));
     (quota.s.enis[0] as { full: boolean }).full = true;
-    expect(fillBoundEnis(quota.s, 5, 0, quota.limits, quota.emit)).toEqual({ need: 5, allFull: true, room: 0 });
+    expect(fillBoundEnis(quota.s, 5, 0, quota.limits, quota.emit)).toEqual({ need: 5, room: 0 });
   });
 
   test("rule 5c fillBoundEnis: a busy ENI with room is judged before a later bind takes its subnet's last IPs", () => {
@@ -206,7 +206,7 @@ describe("one function per rule", () => {
     s = withPods(s, 2); // both on eni-1, which comes first
     const t = step(s);
     t.emit({ id: "op-9", action: "bind", eni: "eni-00000001", count: 1 }); // eni-1 busy; subnet A has 2 left
-    expect(fillBoundEnis(t.s, 6, 0, t.limits, t.emit)).toEqual({ need: 4, allFull: false, room: 2 });
+    expect(fillBoundEnis(t.s, 6, 0, t.limits, t.emit)).toEqual({ need: 4, room: 2 });
     expect(t.decisions.slice(1)).toEqual([{ id: "op-1", action: "bind", eni: "eni-00000002", count: 2 }]);
   });
 
