@@ -50,24 +50,36 @@ try {
   await waitFor("the agent's first pool", async () => (await node.view()).summary.inflight === 0, 60_000);
   // Pod namespaces exist before the burst, as the runtime creates the sandbox before CNI ADD.
   const namespaces = await Promise.all(Array.from({ length: PODS }, (_, i) => node.newPodNamespace(`burst-${i}`)));
+  const calls = namespaces.map((ns, i) =>
+    node.cniCall(
+      "ADD",
+      ns.path,
+      node.directContainerId(`burst-${i}`),
+      `K8S_POD_NAMESPACE=default;K8S_POD_NAME=burst-${i}`,
+    ),
+  );
   const before = apiCalls(world.emulator.admin.stats()).total;
+  // The runtime is a process of its own in the node's namespace (bench/burst-runtime.ts), as
+  // containerd is, so that its 100 process starts do not hold up the emulated cloud in this one.
   // Nothing polls the agent during the burst (its introspection view costs CPU the burst needs):
   // when the pool held every IP is read from its journal afterwards.
-  const t0 = performance.now();
-  const wall0 = Date.now();
-  const latencies = await Promise.all(
-    namespaces.map(async (ns, i) => {
-      await node.addPod(`burst-${i}`, ns);
-      return performance.now() - t0;
-    }),
-  );
-  const total = performance.now() - t0;
+  const runtime = await world.bed.execOk(node.ns.ns, [process.execPath, join(import.meta.dir, "burst-runtime.ts")], {
+    input: JSON.stringify({ calls }),
+  });
+  const { wall0, results } = JSON.parse(runtime) as {
+    wall0: number;
+    results: { ms: number; code: number; stdout: string; stderr: string }[];
+  };
+  const failed = results.find((r) => r.code !== 0);
+  if (failed) throw new Error(`a CNI ADD of the burst failed (${failed.code}): ${failed.stdout}${failed.stderr}`);
+  const latencies = results.map((r) => r.ms);
+  const total = Math.max(...latencies);
   // The last IPs and the last pods arrive together: keep watching until the pool settles.
   await waitFor("the pool to settle", async () => (await node.view()).summary.inflight === 0, 60_000);
   const view = await node.view();
   const timeline = cloudTimeline(await world.emulator.admin.state(), join(node.dir, "state", "node.db"), wall0);
   const poolReadyMs = view.summary.bound >= PODS + MIN_PREBIND ? timeline.lastGrowMs : Number.NaN;
-  const calls = apiCalls(world.emulator.admin.stats());
+  const byAction = apiCalls(world.emulator.admin.stats());
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
   const lb = lowerBoundMs();
@@ -86,7 +98,7 @@ try {
   );
   console.log(`ENIs / bound IPs          ${view.summary.enis} / ${view.summary.bound}`);
   console.log(
-    `API calls                 ${calls.total - before} for the burst, ${((calls.total - before) / PODS).toFixed(2)} per pod (${calls.byAction.map(([a, n]) => `${a} ${n}`).join(", ")})`,
+    `API calls                 ${byAction.total - before} for the burst, ${((byAction.total - before) / PODS).toFixed(2)} per pod (${byAction.byAction.map(([a, n]) => `${a} ${n}`).join(", ")})`,
   );
   for (const line of timeline.lines) console.log(line);
   console.log(`ratio burst=${(total / lb).toFixed(2)}`);

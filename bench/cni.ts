@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     console.log(row("  outside the agent", outside));
     console.log(row("  agent: allocation + commit", field(adds, "allocMs")));
     console.log(row("  agent: attachment record", field(adds, "recordMs")));
-    console.log(row("  agent: wirePod (2 ip -batch)", field(adds, "wireMs")));
+    console.log(row("  agent: wirePod (netlink)", field(adds, "wireMs")));
     console.log(row("vpccni DEL", r.oDel));
     console.log(row("  agent: unwirePod (rules, route)", field(dels, "unwireMs")));
     console.log(row("  agent: release + record delete", field(dels, "releaseMs")));

@@ -178,8 +178,7 @@ export class EmulatedNode {
   async addPod(name = `p${++this.seq}`, existing?: PodNs): Promise<{ pod: PodNs; ip: string; containerId: string }> {
     const pod = existing ?? (await this.newPodNamespace(name));
     // cnitool derives the container ID from the netns path (cnitool-<sha512>).
-    const containerId =
-      this.world.opts.caller === "direct" ? `demo${this.name}${name}`.replace(/[^A-Za-z0-9]/g, "") : pod.path;
+    const containerId = this.world.opts.caller === "direct" ? this.directContainerId(name) : pod.path;
     const args = `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`;
     const r =
       this.world.opts.caller === "direct"
@@ -211,8 +210,7 @@ export class EmulatedNode {
    */
   async del(name: string, pod: PodNs): Promise<void> {
     const args = `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`;
-    const containerId =
-      this.world.opts.caller === "direct" ? `demo${this.name}${name}`.replace(/[^A-Za-z0-9]/g, "") : pod.path;
+    const containerId = this.world.opts.caller === "direct" ? this.directContainerId(name) : pod.path;
     const r =
       this.world.opts.caller === "direct"
         ? await this.execCni("DEL", pod.path, containerId, args)
@@ -226,8 +224,22 @@ export class EmulatedNode {
    */
   /** The plugin executed as a container runtime does: CNI_* variables and the config on stdin. */
   execCni(command: "ADD" | "DEL" | "STATUS", netns: string, containerId: string, args: string) {
+    const call = this.cniCall(command, netns, containerId, args);
+    return this.world.bed.exec(
+      this.ns.ns,
+      ["env", "-i", ...Object.entries(call.env).map(([k, v]) => `${k}=${v}`), call.plugin],
+      { input: call.conf },
+    );
+  }
+
+  /**
+   * One plugin call as a runtime makes it: the plugin's path, its only environment and the
+   * configuration on stdin. A caller that runs in this node's namespace (bench/burst.ts's
+   * runtime) executes it itself.
+   */
+  cniCall(command: "ADD" | "DEL" | "STATUS", netns: string, containerId: string, args: string) {
     const conf = JSON.stringify({ cniVersion: "1.1.0", name: NETWORK, type: "vpccni", socket: this.socket });
-    const env = {
+    const env: Record<string, string> = {
       CNI_COMMAND: command,
       CNI_CONTAINERID: containerId,
       CNI_NETNS: netns,
@@ -235,11 +247,12 @@ export class EmulatedNode {
       CNI_PATH: this.world.cniBin,
       CNI_ARGS: args,
     };
-    return this.world.bed.exec(
-      this.ns.ns,
-      ["env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), join(this.world.cniBin, "vpccni")],
-      { input: conf },
-    );
+    return { plugin: join(this.world.cniBin, "vpccni"), env, conf };
+  }
+
+  /** The container ID addPod() gives a pod under the "direct" caller. */
+  directContainerId(name: string): string {
+    return `demo${this.name}${name}`.replace(/[^A-Za-z0-9]/g, "");
   }
 
   /**

@@ -107,15 +107,7 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
           `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"}: ${refusal}`,
         );
       }
-      // The wiring's processes start and the veth pair is made now, while the IP is allocated
-      // (or the pool grows); an ADD that ends without wiring takes them away again.
-      deps.dataPlane.prepareWire?.(req);
-      let wiring = false;
-      try {
-        return await addWired();
-      } finally {
-        if (!wiring) await deps.dataPlane.cancelWire?.(req);
-      }
+      return await addWired();
 
       async function addWired(): Promise<ResponseOf<"add">> {
         const record = {
@@ -163,7 +155,6 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
         // The IP came later (the pool had to grow) or was the pod's already: record it now.
         if (!recorded) deps.store.putAttachment(record);
         const t2 = performance.now();
-        wiring = true;
         try {
           const wired = await deps.dataPlane.wirePod({
             network: req.network,

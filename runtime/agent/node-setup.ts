@@ -63,7 +63,6 @@ export async function connectNode(opts: AgentOptions, policy: VpcCniPolicy): Pro
       routeTableBase: policy.spec.dataPlane.routeTableBase,
       manageRpFilter: policy.spec.dataPlane.manageRpFilter,
       podMetadataAccess: policy.spec.dataPlane.podMetadataAccess,
-      warmNodeBatch: true,
     });
   const [primaryLink] = await dataPlane.listEnis([primaryMac.toLowerCase()]);
   const primaryInterface = primaryLink?.name ?? opts.primaryInterface;

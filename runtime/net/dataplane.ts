@@ -1,11 +1,12 @@
 // The iproute2 data plane. Every change is an `ip -batch -` (one process per namespace per
 // operation); every read is `ip -json -batch -`. See docs/dataplane.md for why.
 import { eniCommands, findEniLink, findEniLinks, metadataBlockRoute } from "./eni.ts";
-import { type BatchHandle, Ip, tableOf, type LinkJson, type RouteJson, type RuleJson } from "./iproute.ts";
+import { Ip, tableOf, type LinkJson, type RouteJson, type RuleJson } from "./iproute.ts";
 import { assertTarget, type NetnsTarget } from "./netns.ts";
 import { hostOf, observe, ruleDst, ruleSrc, wiredPods } from "./observe.ts";
 import { hostVethName } from "./names.ts";
-import { abandonWire, type Begun, beginWire, type NodeBatches, unwireLines, wire, wiringOf } from "./pod.ts";
+import { Netlink } from "./netlink.ts";
+import { unwireLines, wire, wiringOf } from "./pod.ts";
 import { planRepair } from "./repair.ts";
 import { planLeftoverRemoval } from "./leftovers.ts";
 import { describeSysctl, ensureSysctls, restoreSysctls, wantedSysctls } from "./sysctls.ts";
@@ -38,13 +39,6 @@ export interface IprouteDataPlaneOptions {
    * the pair anyway (AWS VPC CNI does not delete it at all). settle() waits for them.
    */
   deferLinkDelete?: boolean;
-  /**
-   * Keep one node-side `ip -batch -` process started ahead (the agent: default false): a pod's
-   * wiring feeds it instead of starting one, taking the process start (about 1 ms, more under
-   * load) off the ADD; the next one starts at once. It waits on its stdin meanwhile and ends
-   * with the agent (close(), or its stdin closing).
-   */
-  warmNodeBatch?: boolean;
 }
 
 export class IprouteDataPlane implements DataPlane {
@@ -52,79 +46,26 @@ export class IprouteDataPlane implements DataPlane {
   readonly base: number;
   private readonly manageRpFilter: boolean;
   private readonly pendingLinks = new Map<string, Promise<void>>();
-  private spare: BatchHandle | null = null;
-  private closed = false;
-  /** Wirings begun before their IP was known (prepareWire), by pod key. */
-  private readonly begun = new Map<string, { pod: PodKey & { netns: string }; begun: Begun }>();
-  /** The node's batches for wiring: through the process started ahead when warmNodeBatch is set. */
-  private readonly wiringBatches: NodeBatches;
+  /** rtnetlink in the node namespace, for wiring pods; opened at the first wiring. */
+  private netlink: Netlink | undefined;
 
   constructor(private readonly opts: IprouteDataPlaneOptions = {}) {
     assertTarget(opts.netns);
     this.node = new Ip(opts.netns);
     this.base = opts.routeTableBase ?? 2000;
     this.manageRpFilter = opts.manageRpFilter ?? true;
-    this.wiringBatches = {
-      batch: (lines) => this.warmBatch(lines),
-      batchForce: (lines) => this.node.batchForce(lines),
-    };
   }
 
-  /**
-   * A node-side process: the one started ahead (warmNodeBatch). The next one starts once the
-   * caller's synchronous work is done (a process start blocks the event loop for a moment, and
-   * an ADD is waiting on it now).
-   */
-  private nodeProcess(): BatchHandle {
-    if (!this.opts.warmNodeBatch) return this.node.startBatch();
-    const batch = this.spare ?? this.node.startBatch();
-    this.spare = null;
-    if (!this.closed)
-      setImmediate(() => {
-        if (this.spare === null && !this.closed) this.spare = this.node.startBatch();
-      });
-    return batch;
+  private nodeNetlink(): Netlink {
+    const t = this.opts.netns;
+    this.netlink ??= Netlink.open(t === undefined || t.startsWith("/") ? t : `/var/run/netns/${t}`);
+    return this.netlink;
   }
 
-  private warmBatch(lines: string[]): Promise<void> {
-    if (!this.opts.warmNodeBatch) return this.node.batch(lines);
-    return this.nodeProcess().run(lines);
-  }
-
-  /** Ends the processes started ahead (warmNodeBatch, prepareWire); wiring after this starts its own. */
+  /** Closes the netlink socket (agent shutdown); a later wiring opens another. */
   close(): void {
-    this.closed = true;
-    this.spare?.cancel();
-    this.spare = null;
-    for (const b of this.begun.values()) void abandonWire(this.node, b.begun, b.pod);
-    this.begun.clear();
-  }
-
-  prepareWire(pod: PodKey & { netns: string }): void {
-    const key = keyString(pod);
-    if (this.begun.has(key) || !pod.netns.startsWith("/")) return;
-    try {
-      this.begun.set(key, { pod, begun: beginWire(this.nodeProcess(), new Ip(pod.netns), pod) });
-    } catch {
-      // a name the wiring refuses: wirePod says so with the whole story
-    }
-  }
-
-  async cancelWire(pod: PodKey): Promise<void> {
-    const key = keyString(pod);
-    const b = this.begun.get(key);
-    this.begun.delete(key);
-    if (b) await abandonWire(this.node, b.begun, pod);
-  }
-
-  private takeBegun(pod: PodSpec): Begun | undefined {
-    const key = keyString(pod);
-    const b = this.begun.get(key);
-    if (!b) return undefined;
-    this.begun.delete(key);
-    if (b.pod.netns === pod.netns) return b.begun;
-    void abandonWire(this.node, b.begun, pod); // begun for another netns: not this wiring's
-    return undefined;
+    this.netlink?.close();
+    this.netlink = undefined;
   }
 
   ensureSysctls(primaryInterface: string, eniLinks: string[]): Promise<SysctlChange[]> {
@@ -165,14 +106,24 @@ export class IprouteDataPlane implements DataPlane {
     // a re-ADD of the same attachment must not race the deletion of its previous veth
     await this.pendingLinks.get(hostVethName(pod));
     try {
-      return await wire(this.wiringBatches, new Ip(pod.netns), pod, this.takeBegun(pod));
+      return await this.wireOnce(pod);
     } catch (err) {
       // "File exists": leftovers hold a name. Either another attachment's veth, deleted in the
       // background, still holds eth0 in a reused netns, or a crash left rules, a route or the
-      // veth for this IP. wire() removed what is ours to remove; wait for deletions, retry once.
+      // veth for this IP. wireOnce() removed what is ours to remove; wait for deletions, retry once.
       if (!/File exists/.test((err as Error).message)) throw err;
       await this.settle();
-      return wire(this.wiringBatches, new Ip(pod.netns), pod);
+      return this.wireOnce(pod);
+    }
+  }
+
+  private async wireOnce(pod: PodSpec): Promise<PodWiring> {
+    try {
+      return wire(this.nodeNetlink(), pod);
+    } catch (err) {
+      // all or nothing: a half-wired pod would pass traffic one way or shadow a later ADD
+      await this.node.batchForce(unwireLines(pod, pod.ip, [pod.table]));
+      throw err;
     }
   }
 
@@ -287,8 +238,4 @@ export class IprouteDataPlane implements DataPlane {
     if (!this.manageRpFilter) for (const k of [...all.keys()]) if (k.endsWith(".rp_filter")) all.delete(k);
     return all;
   }
-}
-
-function keyString(k: PodKey): string {
-  return `${k.network}/${k.containerId}/${k.ifname}`;
 }

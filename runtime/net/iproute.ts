@@ -30,17 +30,6 @@ export function batchInput(lines: readonly string[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-/**
- * An `ip -batch -` process started ahead. feed() sends lines it runs at once, keeping stdin
- * open; run() sends the last lines, ends stdin and resolves once the process exits (it throws
- * when any line failed: the first failing line ends the process); cancel() ends stdin unfed.
- */
-export interface BatchHandle {
-  feed(lines: string[]): void;
-  run(lines: string[]): Promise<void>;
-  cancel(): void;
-}
-
 export class Ip {
   constructor(readonly target: NetnsTarget) {}
 
@@ -53,57 +42,6 @@ export class Ip {
     if (lines.length === 0) return;
     const input = batchInput(lines);
     await execOk([...ipPrefix(this.target), "-batch", "-"], input);
-  }
-
-  /**
-   * Starts `ip -batch -` now and feeds it later: the process start (exec, dynamic linking,
-   * entering the namespace) overlaps with whatever the caller awaits in between. A batch
-   * that is never fed gets an empty stdin and exits doing nothing.
-   */
-  startBatch(): BatchHandle {
-    const cmd = [...ipPrefix(this.target), "-batch", "-"];
-    const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "ignore", stderr: "pipe" });
-    const stderr = new Response(proc.stderr).text();
-    let fed = false;
-    let sent = "";
-    const handle = {
-      feed(lines: string[]): void {
-        const input = batchInput(lines); // throws before anything is sent
-        sent += input;
-        try {
-          proc.stdin.write(input);
-          proc.stdin.flush();
-        } catch {
-          // the process died early: run() reports its exit status
-        }
-      },
-      async run(lines: string[]): Promise<void> {
-        let input: string;
-        try {
-          input = batchInput(lines);
-        } catch (e) {
-          handle.cancel(); // the process gets an empty stdin and exits doing nothing
-          throw e;
-        }
-        fed = true;
-        try {
-          proc.stdin.write(input);
-          await proc.stdin.end();
-        } catch {
-          // the process died early (e.g. the netns is gone): its exit status says why
-        }
-        const [code, err] = await Promise.all([proc.exited, stderr]);
-        if (code !== 0) throw new NetCommandError(cmd, code, err, sent + input);
-      },
-      cancel(): void {
-        if (fed) return;
-        fed = true;
-        Promise.resolve()
-          .then(() => proc.stdin.end())
-          .catch(() => {});
-      },
-    };
-    return handle;
   }
 
   /** Like batch, but carries on past failing lines (used to remove what may be gone). */

@@ -122,16 +122,8 @@ export interface DataPlane {
   unwirePod(key: PodKey, ip?: string, table?: number): Promise<void>;
   /** Waits for background veth deletions (agent shutdown, tests). */
   settle(): Promise<void>;
-  /** Ends any process the data plane keeps started ahead (agent shutdown). */
+  /** Releases what the data plane keeps open (its netlink socket; agent shutdown). */
   close?(): void;
-  /**
-   * An ADD of this pod is coming (its IP not known yet): start its wiring's processes and make
-   * its veth pair now, while the IP is allocated or the pool grows; wirePod of the same pod
-   * and netns finishes it (routes, rules, the pod side's address).
-   */
-  prepareWire?(pod: PodKey & { netns: string }): void;
-  /** The ADD ends without wiring: what prepareWire made goes. */
-  cancelWire?(pod: PodKey): Promise<void>;
   /** What is wrong with a wired pod; empty when all is in place. */
   checkPod(pod: PodSpec): Promise<string[]>;
   /** Pods wired on this node, read back from the kernel. */

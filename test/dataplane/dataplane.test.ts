@@ -8,7 +8,7 @@ import {
   TO_POD_PRIORITY,
   type PodSpec,
 } from "../../runtime/net/index.ts";
-import { readdirSync, readlinkSync, statSync } from "node:fs";
+import { readlinkSync } from "node:fs";
 import { runOk } from "../../sandbox/exec.ts";
 import type { PodNs } from "../../sandbox/test-bed.ts";
 import { requireDataPlaneTools } from "./cni-kit.ts";
@@ -247,62 +247,41 @@ describe("data plane in namespaces", () => {
     expect(await w.bed.ip(n.node.ns, "-o", "link", "show")).not.toMatch(/^\d+: vpc/m);
   });
 
-  test("the agent's wiring begun ahead: the veth made before the IP, finished by wirePod; cancel and close leave nothing", async () => {
+  test("wiring through netlink: this thread ends in its own namespace, a step refused in the pod undoes the node side", async () => {
     const n = w.nodes[1]!;
-    const dp = new IprouteDataPlane({ netns: n.node.ns, warmNodeBatch: true });
-    // Processes inside a namespace, by its inode (nsenter becomes `ip`, so names do not tell).
-    const processesIn = (nsPath: string) => {
-      const ino = statSync(nsPath).ino;
-      return readdirSync("/proc")
-        .filter((d) => /^\d+$/.test(d))
-        .filter((d) => {
-          try {
-            return readlinkSync(`/proc/${d}/ns/net`) === `net:[${ino}]`;
-          } catch {
-            return false; // gone meanwhile
-          }
-        });
-    };
-    const until = async (what: string, ok: () => Promise<boolean> | boolean) => {
-      for (let i = 0; i < 100; i++) {
-        if (await ok()) return;
-        await Bun.sleep(20);
-      }
-      throw new Error(`not within 2 s: ${what}`);
-    };
-    const nodePath = `/var/run/netns/${n.node.ns}`;
-    const hostLinks = async () => await w.bed.ip(n.node.ns, "-o", "link", "show");
-    const pod = await w.bed.addPod({ name: "warm" });
+    const dp = new IprouteDataPlane({ netns: n.node.ns });
+    const own = readlinkSync("/proc/thread-self/ns/net");
+    const pod = await w.bed.addPod({ name: "nl" });
     await w.fabric.onAssign(n.eni, ["10.231.8.130"]);
-    const key = { network: "vpccni", containerId: "c-warm", ifname: "eth0" };
+    const key = { network: "vpccni", containerId: "c-nl", ifname: "eth0" };
     const spec: PodSpec = { ...key, netns: pod.path, ip: "10.231.8.130", table: n.link.table };
-    dp.prepareWire({ ...key, netns: pod.path });
-    // the pair exists before the IP is known, its pod end in the pod's netns; the pod side waits
-    await until("the veth made ahead", async () => (await hostLinks()).includes(hostVethName(key)));
-    expect(await w.bed.ip(pod.ns, "-o", "link", "show")).toContain("eth0");
-    expect(processesIn(pod.path).length).toBe(1);
-    await dp.wirePod(spec);
+    const wiring = await dp.wirePod(spec);
+    expect(readlinkSync("/proc/thread-self/ns/net")).toBe(own);
     expect(await dp.checkPod(spec)).toEqual([]);
-    await until("the pod side's process to end", () => processesIn(pod.path).length === 0);
-    // An ADD that ends without wiring: its veth and processes go.
-    const other = await w.bed.addPod({ name: "warm2" });
-    const otherKey = { network: "vpccni", containerId: "c-warm2", ifname: "eth0" };
-    dp.prepareWire({ ...otherKey, netns: other.path });
-    await until("the second veth made ahead", async () => (await hostLinks()).includes(hostVethName(otherKey)));
-    await dp.cancelWire(otherKey);
-    expect(await hostLinks()).not.toContain(hostVethName(otherKey));
-    await until("its processes to end", () => processesIn(other.path).length === 0);
-    // Begun again for a pod that is wired already (a repeated ADD): the link add fails, and a
-    // cancel leaves the running pod's veth alone.
-    dp.prepareWire({ ...key, netns: pod.path });
-    await dp.cancelWire(key);
-    expect(await dp.checkPod(spec)).toEqual([]);
-    // The node batch started ahead for the next wiring ends with close().
-    expect(processesIn(nodePath).length).toBe(1);
-    dp.close();
-    await until("the node batch started ahead to end", () => processesIn(nodePath).length === 0);
+    // What iproute2 shows of it: the alias that lists the pod, the /32 route, both rules.
+    expect(await w.bed.ip(n.node.ns, "-o", "link", "show", wiring.hostVeth)).toContain("state UP");
+    expect(await dp.listPods()).toEqual([wiring]);
+    expect(await w.bed.ip(n.node.ns, "route", "show", "10.231.8.130/32")).toBe(
+      `10.231.8.130 dev ${wiring.hostVeth} scope link \n`,
+    );
+    const rules = await w.bed.ip(n.node.ns, "rule", "show");
+    expect(rules).toContain("from 10.231.8.130 lookup " + n.link.table);
+    expect(rules).toContain("from all to 10.231.8.130 lookup main");
     await dp.unwirePod(spec, spec.ip, spec.table);
-    expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain(spec.ip);
+    await dp.settle();
+    // A pod whose netns already routes the gateway: the pod side's route add is refused after
+    // the node side was made. Nothing stays, on either side, and the error says what was refused.
+    const taken = await w.bed.addPod({ name: "nl2" });
+    await w.bed.ip(taken.ns, "link", "set", "lo", "up");
+    await w.bed.ip(taken.ns, "route", "add", "169.254.1.1/32", "dev", "lo");
+    const second: PodSpec = { ...spec, containerId: "c-nl2", netns: taken.path };
+    await expect(dp.wirePod(second)).rejects.toThrow(/netlink route add 169.254.1.1\/32: File exists/);
+    expect(readlinkSync("/proc/thread-self/ns/net")).toBe(own);
+    await dp.settle();
+    expect(await w.bed.ip(n.node.ns, "-o", "link", "show")).not.toMatch(/: vpc/);
+    expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain("10.231.8.130");
+    expect(await w.bed.ip(taken.ns, "-o", "link", "show")).not.toContain("eth0");
+    dp.close();
   });
 
   // Last: it takes node 0's pod and ENI table away.
