@@ -40,7 +40,7 @@ export const RULES: Record<string, Rule> = {
   "runtime/pool": { parts: ["schema/duration.ts"], typeParts: ["schema"], packages: [] },
   "runtime/fixed": { parts: ["schema/duration.ts"], typeParts: ["schema"], packages: [] },
   "runtime/cloud": { parts: ["schema"], packages: ["tencentcloud-sdk-nodejs", NODE] },
-  "runtime/net": { parts: ["schema"], packages: [NODE] },
+  "runtime/net": { parts: ["schema"], packages: ["bun:ffi", NODE] },
   "runtime/kube": { parts: ["schema"], packages: ["@kubernetes/client-node", NODE] },
   // The CNI plugin starts once per pod: nothing heavy (no SDK, client-node, SQLite, metrics).
   "runtime/cni": { parts: ["schema"], packages: ["zod", NODE] },
