@@ -118,17 +118,15 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
           createdAt: now(),
         };
         let recorded = false;
-        const pending = deps.store.atomically(() => {
-          const before = deps.driver.state;
-          const allocation = deps.driver.allocate(key, deps.addTimeoutMs);
-          // An idle IP was taken at once (the warm path): its attachment record commits in the
-          // same transaction as the pool state, one sync instead of two.
-          if (deps.driver.state !== before && deps.driver.state.pods[key]) {
+        // The attachment record commits in the same transaction as the IP it records, whether
+        // an idle IP is taken at once (the warm path) or the pod waits for the pool to grow (its
+        // IP then comes with the others served at that moment): one sync, not two.
+        const pending = deps.store.atomically(() =>
+          deps.driver.allocate(key, deps.addTimeoutMs, () => {
             deps.store.putAttachment(record);
             recorded = true;
-          }
-          return allocation;
-        });
+          }),
+        );
         const answer = await pending;
         const t1 = performance.now();
         deps.metrics.allocation(answer.ok, now() - started);
@@ -152,7 +150,7 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
             `IP ${answer.ip} is on ENI ${answer.eni}, whose link is not configured yet`,
           );
         }
-        // The IP came later (the pool had to grow) or was the pod's already: record it now.
+        // Recorded with its IP, unless the answer came without a commit (a shutdown race).
         if (!recorded) deps.store.putAttachment(record);
         const t2 = performance.now();
         try {

@@ -66,7 +66,55 @@ function driver(store: NodeStore, cloud: Executor, initial = freshState()): Pool
   return d;
 }
 
+/** Numbers each outermost transaction, so that a test can tell which writes went together. */
+class TransactionCountingStore extends NodeStore {
+  transaction = 0;
+  private depth = 0;
+  override atomically<T>(fn: () => T): T {
+    if (this.depth === 0) this.transaction++;
+    this.depth++;
+    try {
+      return super.atomically(fn);
+    } finally {
+      this.depth--;
+    }
+  }
+  /** The transaction a write made now belongs to; 0 outside any. */
+  get current(): number {
+    return this.depth > 0 ? this.transaction : 0;
+  }
+}
+
 describe("PoolDriver", () => {
+  test("pods that waited for the pool are served together: their IPs and records in one transaction, each answered after it", async () => {
+    const store = new TransactionCountingStore(":memory:");
+    const d = driver(store, new MemoryCloud());
+    const taken: { key: string; transaction: number }[] = [];
+    const answered: { key: string; recorded: boolean }[] = [];
+    const keys = Array.from({ length: 8 }, (_, i) => `net/w${i}/eth0`);
+    // Eight ADDs before the pool has an IP: each waits; its record is written when it is served.
+    const all = keys.map((key) =>
+      store
+        .atomically(() =>
+          d.allocate(key, 10_000, () => {
+            store.putAttachment({ key, netns: `/run/netns/${key}`, namespace: null, name: null, createdAt: 0 });
+            taken.push({ key, transaction: store.current });
+          }),
+        )
+        .then((answer) => {
+          expect(answer.ok).toBe(true);
+          answered.push({ key, recorded: store.attachments().some((a) => a.key === key) });
+        }),
+    );
+    expect(taken).toEqual([]);
+    d.start();
+    await Promise.all(all);
+    expect(taken.map((t) => t.key)).toEqual(keys);
+    expect(new Set(taken.map((t) => t.transaction)).size).toBe(1);
+    expect(taken[0]?.transaction).toBeGreaterThan(0);
+    expect(answered).toEqual(keys.map((key) => ({ key, recorded: true })));
+  });
+
   test("a burst of 25 pods on an empty node: every pod gets its own IP, the pool ends at pods + min", async () => {
     const cloud = new MemoryCloud();
     const d = driver(new NodeStore(":memory:"), cloud);

@@ -51,6 +51,7 @@ interface Waiter {
   key: string;
   resolve: (answer: AllocateAnswer) => void;
   timer: ReturnType<typeof setTimeout>;
+  onTaken?: () => void;
 }
 
 export class PoolDriver {
@@ -96,22 +97,25 @@ export class PoolDriver {
 
   /**
    * An IP for a pod: at once when one is idle, else when the pool has grown, else no-idle-ip.
+   * `onTaken` runs in the same store transaction as the commit that gives the pod its IP (the
+   * caller's attachment record), before the answer.
    * Either way the pod is new demand (rule 1's target moves up by one), so a plan pass follows:
    * a pod served from an idle IP leaves bound one short of pods + min, and no other event may
    * come to plan before the next resync.
    */
-  allocate(key: string, timeoutMs: number): Promise<AllocateAnswer> {
+  allocate(key: string, timeoutMs: number, onTaken?: () => void): Promise<AllocateAnswer> {
     if (this.stopped) return Promise.resolve({ ok: false, code: "stopped", message: "the agent is shutting down" });
     const before = this.s;
     const answer = this.tryAllocate(key);
     if (this.s !== before) this.kick();
+    if (answer.ok) onTaken?.();
     if (answer.ok || answer.code === "switched-off") return Promise.resolve(answer);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.dropWaiter(key);
         resolve({ ok: false, code: "no-idle-ip", message: `${answer.message}; gave up after ${timeoutMs} ms` });
       }, timeoutMs);
-      this.waiters.push({ key, resolve, timer });
+      this.waiters.push({ key, resolve, timer, ...(onTaken ? { onTaken } : {}) });
       // The ADD that queued this waiter failed to commit: nobody will take its IP.
       this.deps.store.onRollback(() => {
         this.dropWaiter(key);
@@ -259,11 +263,27 @@ export class PoolDriver {
    * vpccni off while pods waited answers them all at once: the pool will not grow for them.
    */
   private serveWaiters(): void {
-    while (this.waiters.length > 0) {
-      const w = this.waiters[0] as Waiter;
-      const answer = this.tryAllocate(w.key);
-      if (!answer.ok && answer.code !== "switched-off") return;
-      this.waiters.shift();
+    if (this.waiters.length === 0) return;
+    // Every pod served now in one transaction (one sync, not two per pod: a burst's pods are
+    // served together when an ENI arrives), answered once it is on disk.
+    const served: [Waiter, AllocateAnswer][] = [];
+    try {
+      this.deps.store.atomically(() => {
+        for (const w of this.waiters) {
+          const answer = this.tryAllocate(w.key);
+          if (!answer.ok && answer.code !== "switched-off") return;
+          if (answer.ok) w.onTaken?.();
+          served.push([w, answer]);
+        }
+      });
+    } catch (error) {
+      // Not recorded, and rolled back: they wait on; the store's recovery kicks a pass.
+      if (!(error instanceof StoreFaultError)) throw error;
+      this.deps.log.debug("waiting pods not served: the store refused the write", { error: error.message });
+      return;
+    }
+    for (const [w, answer] of served) {
+      this.waiters.splice(this.waiters.indexOf(w), 1);
       clearTimeout(w.timer);
       w.resolve(answer);
     }
