@@ -3,10 +3,11 @@
 // emulator + SDK, the agent process, the compiled CNI binary, kernel namespaces.
 // Needs root. Prints figures; never fails on time. Usage: bun bench/burst.ts [--pods 100]
 import { Database } from "bun:sqlite";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { apiCalls } from "../cli/demo/progress.ts";
-import { waitFor, EmulatedCluster } from "../sandbox/emulated-cluster.ts";
+import { type EmulatedNode, waitFor, EmulatedCluster } from "../sandbox/emulated-cluster.ts";
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { pods: { type: "string", default: "100" } } });
 const PODS = Number(values.pods);
@@ -59,6 +60,7 @@ try {
     ),
   );
   const before = apiCalls(world.emulator.admin.stats()).total;
+  const cpuBefore = agentCpuMs(node);
   // The runtime is a process of its own in the node's namespace (bench/burst-runtime.ts), as
   // containerd is, so that its 100 process starts do not hold up the emulated cloud in this one.
   // Nothing polls the agent during the burst (its introspection view costs CPU the burst needs):
@@ -74,6 +76,7 @@ try {
   if (failed) throw new Error(`a CNI ADD of the burst failed (${failed.code}): ${failed.stdout}${failed.stderr}`);
   const latencies = results.map((r) => r.ms);
   const total = Math.max(...latencies);
+  const agentCpu = agentCpuMs(node) - cpuBefore;
   // The last IPs and the last pods arrive together: keep watching until the pool settles.
   await waitFor("the pool to settle", async () => (await node.view()).summary.inflight === 0, 60_000);
   const view = await node.view();
@@ -96,6 +99,9 @@ try {
   console.log(
     `where the time goes       the pool held all ${PODS + MIN_PREBIND} IPs after ${Number.isNaN(poolReadyMs) ? "?" : poolReadyMs.toFixed(0)} ms (cloud side, ${Number.isNaN(poolReadyMs) ? "?" : (poolReadyMs / lb).toFixed(2)}x the bound); the rest is ${PODS} CNI processes and veth wirings sharing ${navigator.hardwareConcurrency} cores`,
   );
+  console.log(
+    `agent CPU                 ${agentCpu.toFixed(0)} ms until the last pod had its IP (${(agentCpu / PODS).toFixed(1)} ms a pod, ticks of 10 ms)`,
+  );
   console.log(`ENIs / bound IPs          ${view.summary.enis} / ${view.summary.bound}`);
   console.log(
     `API calls                 ${byAction.total - before} for the burst, ${((byAction.total - before) / PODS).toFixed(2)} per pod (${byAction.byAction.map(([a, n]) => `${a} ${n}`).join(", ")})`,
@@ -104,6 +110,18 @@ try {
   console.log(`ratio burst=${(total / lb).toFixed(2)}`);
 } finally {
   await world.stop();
+}
+
+/** The agent's CPU time so far (user + system), from /proc: the leash's child running `agent`. */
+function agentCpuMs(node: EmulatedNode): number {
+  const leash = node.agent?.pgid;
+  if (leash === undefined) throw new Error("the agent is not running");
+  const children = readFileSync(`/proc/${leash}/task/${leash}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+  const pid = children.find((p) => / agent /.test(readFileSync(`/proc/${p}/cmdline`, "utf8").replaceAll("\0", " ")));
+  if (pid === undefined) throw new Error(`no agent process under the leash ${leash}`);
+  // After the command's closing parenthesis: state is field 3, utime 14 and stime 15 (clock ticks of 10 ms).
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /**

@@ -69,19 +69,19 @@ function driver(store: NodeStore, cloud: Executor, initial = freshState()): Pool
 /** Numbers each outermost transaction, so that a test can tell which writes went together. */
 class TransactionCountingStore extends NodeStore {
   transaction = 0;
-  private depth = 0;
+  private nesting = 0;
   override atomically<T>(fn: () => T): T {
-    if (this.depth === 0) this.transaction++;
-    this.depth++;
+    if (this.nesting === 0) this.transaction++;
+    this.nesting++;
     try {
       return super.atomically(fn);
     } finally {
-      this.depth--;
+      this.nesting--;
     }
   }
   /** The transaction a write made now belongs to; 0 outside any. */
   get current(): number {
-    return this.depth > 0 ? this.transaction : 0;
+    return this.nesting > 0 ? this.transaction : 0;
   }
 }
 
