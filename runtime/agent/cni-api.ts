@@ -72,7 +72,7 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
     const ip = assignment?.ip;
     const t0 = performance.now();
     // Unwire before the IP goes back to the pool, so that it is never wired twice.
-    await deps.dataPlane.unwirePod(ref, ip, assignment ? deps.executor.links.get(assignment.eni)?.table : undefined);
+    await deps.dataPlane.unwirePod(ref, ip);
     const t1 = performance.now();
     // One transaction, one sync: the IP back in the pool and the record gone.
     deps.store.atomically(() => {

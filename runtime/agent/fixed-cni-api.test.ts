@@ -25,7 +25,7 @@ const add = {
 function world(opts: { claim?: () => VpcIPClaim | null; off?: () => string | null; eni?: NodeEniState } = {}) {
   const store = new NodeStore(":memory:");
   const wired: PodSpec[] = [];
-  const unwired: { key: PodKey; ip?: string; table?: number }[] = [];
+  const unwired: { key: PodKey; ip?: string }[] = [];
   let clock = 0;
   let reads = 0;
   const dataPlane = {
@@ -33,8 +33,8 @@ function world(opts: { claim?: () => VpcIPClaim | null; off?: () => string | nul
       wired.push(pod);
       return { ...pod, hostVeth: "vpc0123456789ab", hostMac: "02:00:00:00:00:01", podMac: "02:00:00:00:00:02" };
     },
-    unwirePod: async (key: PodKey, ip?: string, table?: number) => {
-      unwired.push({ key: { network: key.network, containerId: key.containerId, ifname: key.ifname }, ip, table });
+    unwirePod: async (key: PodKey, ip?: string) => {
+      unwired.push({ key: { network: key.network, containerId: key.containerId, ifname: key.ifname }, ip });
     },
     checkPod: async () => [],
   } as unknown as DataPlane;
@@ -82,10 +82,8 @@ describe("fixed IP CNI answers", () => {
     });
     expect(await w.cni.del({ network: "vpccni", containerId: "c1", ifname: "eth0" })).toEqual({ released: "10.0.1.7" });
     expect(await w.cni.del({ network: "vpccni", containerId: "c1", ifname: "eth0" })).toEqual({});
-    expect(w.unwired.map((u) => [u.ip, u.table])).toEqual([
-      ["10.0.1.7", 2003],
-      [undefined, undefined],
-    ]);
+    // The record's IP: the route and rules go by it (the from-pod rule whatever its table).
+    expect(w.unwired.map((u) => u.ip)).toEqual(["10.0.1.7", undefined]);
     expect(w.store.fixedAttachments()).toEqual([]);
   });
 

@@ -47,7 +47,7 @@ export function fixedCniApi(deps: FixedCniApiDeps): CniAgentApi {
 
   async function unwire(key: string, ref: { network: string; containerId: string; ifname: string }) {
     const record = deps.store.fixedAttachment(key);
-    await deps.dataPlane.unwirePod(ref, record?.ip, record ? deps.table(record.eniId) : undefined);
+    await deps.dataPlane.unwirePod(ref, record?.ip);
     if (record) deps.store.deleteFixedAttachment(key);
     return record;
   }

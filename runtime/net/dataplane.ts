@@ -1,12 +1,13 @@
-// The iproute2 data plane. Every change is an `ip -batch -` (one process per namespace per
-// operation); every read is `ip -json -batch -`. See docs/dataplane.md for why.
+// The data plane. A pod's wiring and unwiring (its veth aside) are rtnetlink requests from
+// this process (netlink.ts); every other change is an `ip -batch -` (one process per namespace
+// per operation), every read an `ip -json -batch -`. See docs/dataplane.md for why.
 import { eniCommands, findEniLink, findEniLinks, metadataBlockRoute } from "./eni.ts";
-import { Ip, tableOf, type LinkJson, type RouteJson, type RuleJson } from "./iproute.ts";
+import { Ip, tableOf, type LinkJson, type RouteJson } from "./iproute.ts";
 import { assertTarget, type NetnsTarget } from "./netns.ts";
 import { hostOf, observe, ruleDst, ruleSrc, wiredPods } from "./observe.ts";
 import { hostVethName } from "./names.ts";
 import { Netlink } from "./netlink.ts";
-import { unwireLines, wire, wiringOf } from "./pod.ts";
+import { isIpv4, linkDelLine, unwireRoutes, wire, wiringOf } from "./pod.ts";
 import { planRepair } from "./repair.ts";
 import { planLeftoverRemoval } from "./leftovers.ts";
 import { describeSysctl, ensureSysctls, restoreSysctls, wantedSysctls } from "./sysctls.ts";
@@ -122,26 +123,23 @@ export class IprouteDataPlane implements DataPlane {
       return wire(this.nodeNetlink(), pod);
     } catch (err) {
       // all or nothing: a half-wired pod would pass traffic one way or shadow a later ADD
-      await this.node.batchForce(unwireLines(pod, pod.ip, [pod.table]));
+      try {
+        if (isIpv4(pod.ip)) unwireRoutes(this.nodeNetlink(), pod.ip);
+      } catch {
+        // The wiring's own error is the one to report; a rule left here, no desired pod
+        // explains it, and the repair loop removes it within seconds.
+      }
+      await this.node.batchForce([linkDelLine(pod)]);
       throw err;
     }
   }
 
-  async unwirePod(key: PodKey, ip?: string, table?: number): Promise<void> {
-    // without the table it is read from the rules, so DEL works from the key and IP alone
-    const tables =
-      table !== undefined
-        ? [table]
-        : ip
-          ? (await this.node.jsonBatch<[RuleJson[]]>(["rule show"]))[0]
-              .filter((r) => r.priority === FROM_POD_PRIORITY && ruleSrc(r) === ip)
-              .map((r) => Number(r.table))
-          : [];
-    const [linkDel, ...rest] = unwireLines(key, ip, tables);
-    await this.node.batchForce(rest);
+  async unwirePod(key: PodKey, ip?: string): Promise<void> {
+    // The route and rules go at once, through netlink, whatever table the from-pod rule names.
+    if (ip) unwireRoutes(this.nodeNetlink(), ip);
     const veth = hostVethName(key);
     const done = (this.pendingLinks.get(veth) ?? Promise.resolve())
-      .then(() => this.node.batchForce([linkDel!]))
+      .then(() => this.node.batchForce([linkDelLine(key)]))
       .finally(() => {
         if (this.pendingLinks.get(veth) === done) this.pendingLinks.delete(veth);
       });
@@ -226,7 +224,7 @@ export class IprouteDataPlane implements DataPlane {
     const plan = planRepair(desired, o, this.base, !this.opts.podMetadataAccess);
     await this.node.batchForce(plan.lines);
     for (const pod of plan.rewire) {
-      await this.unwirePod(pod, pod.ip, pod.table);
+      await this.unwirePod(pod, pod.ip);
       await this.wirePod(pod);
     }
     fixed.push(...plan.fixed, ...plan.missingEnis.map((m) => `ENI ${m} has no link on the node (not fixable here)`));

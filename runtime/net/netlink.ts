@@ -15,6 +15,9 @@ const NETLINK_ROUTE = 0;
 const CLONE_NEWNET = 0x40000000;
 const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
+const ENOENT = 2;
+const ESRCH = 3;
+const RT_SCOPE_NOWHERE = 255;
 
 const NLM_F_REQUEST = 0x1;
 const NLM_F_ACK = 0x4;
@@ -27,8 +30,10 @@ const RTM_NEWLINK = 16;
 const RTM_GETLINK = 18;
 const RTM_NEWADDR = 20;
 const RTM_NEWROUTE = 24;
+const RTM_DELROUTE = 25;
 const RTM_NEWNEIGH = 28;
 const RTM_NEWRULE = 32;
+const RTM_DELRULE = 33;
 
 const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
@@ -333,6 +338,46 @@ export class Netlink {
     this.request(what, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, Buffer.concat([head, attrs(list)]));
   }
 
+  /**
+   * `route del dst/len table t`, any scope, protocol and type, as iproute2 asks. Returns false
+   * when there was no such route.
+   */
+  routeDel(dst: { ip: string; len: number }, table: number): boolean {
+    const head = Buffer.alloc(12);
+    head.writeUInt8(AF_INET, 0);
+    head.writeUInt8(dst.len, 1);
+    head.writeUInt8(table < 256 ? table : 0, 4);
+    head.writeUInt8(RT_SCOPE_NOWHERE, 6);
+    const list: Attr[] = [[RTA_DST, ipBytes(dst.ip)]];
+    if (table >= 256) list.push([RTA_TABLE, u32(table)]);
+    return gone(() =>
+      this.request(
+        `route del ${dst.ip}/${dst.len} table ${table}`,
+        RTM_DELROUTE,
+        0,
+        Buffer.concat([head, attrs(list)]),
+      ),
+    );
+  }
+
+  /**
+   * `rule del [from|to] ip/32 pref priority [lookup table]`: without a table, a rule of any
+   * table matches. Returns false when there was no such rule.
+   */
+  ruleDel(r: { src?: string; dst?: string; priority: number; table?: number }): boolean {
+    const head = Buffer.alloc(12);
+    head.writeUInt8(AF_INET, 0);
+    head.writeUInt8(r.dst ? 32 : 0, 1);
+    head.writeUInt8(r.src ? 32 : 0, 2);
+    if (r.table !== undefined) head.writeUInt8(r.table < 256 ? r.table : 0, 4);
+    const list: Attr[] = [[FRA_PRIORITY, u32(r.priority)]];
+    if (r.dst) list.push([FRA_DST, ipBytes(r.dst)]);
+    if (r.src) list.push([FRA_SRC, ipBytes(r.src)]);
+    if (r.table !== undefined && r.table >= 256) list.push([FRA_TABLE, u32(r.table)]);
+    const what = `rule del${r.src ? ` from ${r.src}/32` : ""}${r.dst ? ` to ${r.dst}/32` : ""} pref ${r.priority}`;
+    return gone(() => this.request(what, RTM_DELRULE, 0, Buffer.concat([head, attrs(list)])));
+  }
+
   /** `neigh replace ip lladdr mac dev index nud permanent`. */
   neighReplace(index: number, ip: string, mac: string): void {
     const head = Buffer.alloc(12);
@@ -387,6 +432,17 @@ export class Netlink {
         out.push({ type: mType, body: payload });
       }
     }
+  }
+}
+
+/** Runs a delete: true when it removed something, false when there was nothing to remove. */
+function gone(del: () => unknown): boolean {
+  try {
+    del();
+    return true;
+  } catch (error) {
+    if (error instanceof NetlinkError && (error.errno === ENOENT || error.errno === ESRCH)) return false;
+    throw error;
   }
 }
 

@@ -9,8 +9,12 @@ import { FROM_POD_PRIORITY, POD_GATEWAY, TO_POD_PRIORITY, type PodKey, type PodS
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
+export function isIpv4(ip: string): boolean {
+  return IPV4.test(ip);
+}
+
 export function assertIpv4(ip: string): void {
-  if (!IPV4.test(ip)) throw new Error(`pod IP '${ip}' must be an IPv4 address`);
+  if (!isIpv4(ip)) throw new Error(`pod IP '${ip}' must be an IPv4 address`);
 }
 
 export function wiringOf(pod: PodSpec): PodWiring {
@@ -32,14 +36,22 @@ export function hostRouteLine(ip: string, veth: string): string {
 }
 
 /** Deleting the host end deletes the pod end too, wherever the netns went. */
-export function unwireLines(key: PodKey, ip: string | undefined, tables: number[]): string[] {
-  const lines = [`link del dev ${hostVethName(key)}`];
-  if (ip) {
-    lines.push(`route del ${ip}/32 table main`, `rule del to ${ip}/32 pref ${TO_POD_PRIORITY}`);
-    for (const t of tables) lines.push(`rule del from ${ip}/32 lookup ${t} pref ${FROM_POD_PRIORITY}`);
-    if (tables.length === 0) lines.push(`rule del from ${ip}/32 pref ${FROM_POD_PRIORITY}`);
-  }
-  return lines;
+export function linkDelLine(key: PodKey): string {
+  return `link del dev ${hostVethName(key)}`;
+}
+
+/**
+ * The pod IP's route and rules go, through rtnetlink; what is gone already is no error. The
+ * from-pod rule goes whatever table it looks up (one left by a crash may name another). The
+ * veth is not deleted here: its deletion waits for an RCU grace period (15-45 ms), which the
+ * caller runs in a process of its own rather than hold this thread.
+ */
+export function unwireRoutes(node: Netlink, ip: string): void {
+  assertIpv4(ip);
+  node.routeDel({ ip, len: 32 }, RT_TABLE_MAIN);
+  // More than one only after a crash left one behind; bounded all the same.
+  for (let i = 0; i < 8 && node.ruleDel({ dst: ip, priority: TO_POD_PRIORITY }); i++);
+  for (let i = 0; i < 8 && node.ruleDel({ src: ip, priority: FROM_POD_PRIORITY }); i++);
 }
 
 /**

@@ -116,10 +116,10 @@ export interface DataPlane {
   wirePod(pod: PodSpec): Promise<PodWiring>;
   /**
    * Removes everything wirePod made; succeeds when some or all of it is already gone.
-   * Routes and rules are gone when it resolves; the host veth may go a moment later
-   * (settle() waits). `table` saves a rule lookup when the caller knows it.
+   * Routes and rules are gone when it resolves (the from-pod rule whatever table it names);
+   * the host veth may go a moment later (settle() waits).
    */
-  unwirePod(key: PodKey, ip?: string, table?: number): Promise<void>;
+  unwirePod(key: PodKey, ip?: string): Promise<void>;
   /** Waits for background veth deletions (agent shutdown, tests). */
   settle(): Promise<void>;
   /** Releases what the data plane keeps open (its netlink socket; agent shutdown). */

@@ -201,11 +201,11 @@ describe("data plane in namespaces", () => {
     };
     const second: PodSpec = { ...first, containerId: "c-second", ip: "10.231.8.122" };
     await n.dp.wirePod(first);
-    await n.dp.unwirePod(first, first.ip, first.table);
+    await n.dp.unwirePod(first, first.ip);
     await n.dp.wirePod(second);
     expect(await n.dp.checkPod(second)).toEqual([]);
     expect((await n.dp.listPods()).map((p) => p.containerId)).toEqual(["c-second"]);
-    await n.dp.unwirePod(second, second.ip, second.table);
+    await n.dp.unwirePod(second, second.ip);
     await n.dp.settle();
     expect(await n.dp.listPods()).toEqual([]);
   });
@@ -227,7 +227,7 @@ describe("data plane in namespaces", () => {
     expect(await n.dp.checkPod(spec)).toEqual([]);
     const rules = (await w.bed.ip(n.node.ns, "rule", "show")).split("\n").filter((l) => l.includes(spec.ip));
     expect(rules.length).toBe(2);
-    await n.dp.unwirePod(spec, spec.ip, spec.table);
+    await n.dp.unwirePod(spec, spec.ip);
     expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain(spec.ip);
   });
 
@@ -247,7 +247,7 @@ describe("data plane in namespaces", () => {
     expect(await w.bed.ip(n.node.ns, "-o", "link", "show")).not.toMatch(/^\d+: vpc/m);
   });
 
-  test("wiring through netlink: this thread ends in its own namespace, a step refused in the pod undoes the node side", async () => {
+  test("wiring through netlink: this thread ends in its own namespace, unwiring removes any from-pod rule, a step refused in the pod undoes the node side", async () => {
     const n = w.nodes[1]!;
     const dp = new IprouteDataPlane({ netns: n.node.ns });
     const own = readlinkSync("/proc/thread-self/ns/net");
@@ -267,8 +267,14 @@ describe("data plane in namespaces", () => {
     const rules = await w.bed.ip(n.node.ns, "rule", "show");
     expect(rules).toContain("from 10.231.8.130 lookup " + n.link.table);
     expect(rules).toContain("from all to 10.231.8.130 lookup main");
-    await dp.unwirePod(spec, spec.ip, spec.table);
+    // A from-pod rule to another table (a crash's leftover) goes too; a second DEL finds nothing.
+    await w.bed.ip(n.node.ns, "rule", "add", "from", "10.231.8.130/32", "lookup", "3000", "pref", "1536");
+    await dp.unwirePod(spec, spec.ip);
+    expect(await w.bed.ip(n.node.ns, "rule", "show")).not.toContain("10.231.8.130");
+    expect(await w.bed.ip(n.node.ns, "route", "show", "table", "main")).not.toContain("10.231.8.130");
+    await dp.unwirePod(spec, spec.ip);
     await dp.settle();
+    expect(await w.bed.ip(n.node.ns, "-o", "link", "show")).not.toContain(wiring.hostVeth);
     // A pod whose netns already routes the gateway: the pod side's route add is refused after
     // the node side was made. Nothing stays, on either side, and the error says what was refused.
     const taken = await w.bed.addPod({ name: "nl2" });

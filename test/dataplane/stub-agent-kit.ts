@@ -28,7 +28,7 @@ export function startStubAgent(opts: StubAgentOptions): StubAgent {
   const pods = new Map<string, PodSpec>();
   const free = [...opts.ips];
   const release = async (spec: PodSpec) => {
-    await opts.dp.unwirePod(spec, spec.ip, spec.table);
+    await opts.dp.unwirePod(spec, spec.ip);
     pods.delete(keyOf(spec));
     free.push(spec.ip);
   };
