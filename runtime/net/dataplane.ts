@@ -136,7 +136,8 @@ export class IprouteDataPlane implements DataPlane {
 
   async unwirePod(key: PodKey, ip?: string): Promise<void> {
     // The route and rules go at once, through netlink, whatever table the from-pod rule names.
-    if (ip) unwireRoutes(this.nodeNetlink(), ip);
+    // (Not an IPv4 address: nothing was ever wired for it; the veth still goes.)
+    if (ip && isIpv4(ip)) unwireRoutes(this.nodeNetlink(), ip);
     const veth = hostVethName(key);
     const done = (this.pendingLinks.get(veth) ?? Promise.resolve())
       .then(() => this.node.batchForce([linkDelLine(key)]))
