@@ -86,6 +86,23 @@ class TransactionCountingStore extends NodeStore {
 }
 
 describe("PoolDriver", () => {
+  test("a DEL of a pod whose ADD waits for the pool ends that ADD at once, not at its timeout", async () => {
+    // The cloud answers only at the end of the test: the pool cannot grow meanwhile.
+    const answers: ((r: OperationResult) => void)[] = [];
+    const slow: Executor = { execute: () => new Promise<OperationResult>((r) => answers.push(r)) };
+    const d = driver(new NodeStore(":memory:"), slow);
+    d.start();
+    const waiting = d.allocate("net/gone/eth0", 60_000);
+    await Promise.resolve();
+    expect(d.release("net/gone/eth0")).toBeNull();
+    expect(await waiting).toEqual({
+      ok: false,
+      code: "stopped",
+      message: "the pod was deleted while its ADD waited for an IP",
+    });
+    for (const answer of answers) answer({ ok: false, error: { kind: "transient", message: "test over" } });
+  });
+
   test("pods that waited for the pool are served together: their IPs and records in one transaction, each answered after it", async () => {
     const store = new TransactionCountingStore(":memory:");
     const d = driver(store, new MemoryCloud());

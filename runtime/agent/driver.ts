@@ -126,7 +126,8 @@ export class PoolDriver {
 
   /** The pod's IP goes back to the node pool. Idempotent. */
   release(key: string): PodAssignment | null {
-    this.dropWaiter(key);
+    // An ADD of the same pod still waiting for the pool ends now, not at its timeout.
+    this.dropWaiter(key, { ok: false, code: "stopped", message: "the pod was deleted while its ADD waited for an IP" });
     const { state, released } = release(this.s, key, this.deps.now());
     if (state !== this.s) this.commit(state);
     this.kick();
@@ -283,15 +284,20 @@ export class PoolDriver {
       return;
     }
     for (const [w, answer] of served) {
-      this.waiters.splice(this.waiters.indexOf(w), 1);
+      const i = this.waiters.indexOf(w);
+      if (i >= 0) this.waiters.splice(i, 1);
       clearTimeout(w.timer);
       w.resolve(answer);
     }
   }
 
-  private dropWaiter(key: string): void {
+  /** Takes the key's waiter out of the queue; with an answer, answers it too. */
+  private dropWaiter(key: string, answer?: AllocateAnswer): void {
     const i = this.waiters.findIndex((w) => w.key === key);
-    if (i >= 0) clearTimeout(this.waiters.splice(i, 1)[0]?.timer);
+    if (i < 0) return;
+    const [w] = this.waiters.splice(i, 1);
+    clearTimeout(w?.timer);
+    if (answer) w?.resolve(answer);
   }
 
   private scheduleWake(now: number): void {

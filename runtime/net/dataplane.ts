@@ -6,7 +6,7 @@ import { Ip, tableOf, type LinkJson, type RouteJson } from "./iproute.ts";
 import { assertTarget, type NetnsTarget } from "./netns.ts";
 import { hostOf, observe, ruleDst, ruleSrc, wiredPods } from "./observe.ts";
 import { hostVethName } from "./names.ts";
-import { Netlink } from "./netlink.ts";
+import { EEXIST, Netlink, NetlinkError } from "./netlink.ts";
 import { isIpv4, linkDelLine, unwireRoutes, wire, wiringOf } from "./pod.ts";
 import { planRepair } from "./repair.ts";
 import { planLeftoverRemoval } from "./leftovers.ts";
@@ -112,7 +112,7 @@ export class IprouteDataPlane implements DataPlane {
       // "File exists": leftovers hold a name. Either another attachment's veth, deleted in the
       // background, still holds eth0 in a reused netns, or a crash left rules, a route or the
       // veth for this IP. wireOnce() removed what is ours to remove; wait for deletions, retry once.
-      if (!/File exists/.test((err as Error).message)) throw err;
+      if (!(err instanceof NetlinkError && err.errno === EEXIST)) throw err;
       await this.settle();
       return this.wireOnce(pod);
     }
@@ -125,19 +125,25 @@ export class IprouteDataPlane implements DataPlane {
       // all or nothing: a half-wired pod would pass traffic one way or shadow a later ADD
       try {
         if (isIpv4(pod.ip)) unwireRoutes(this.nodeNetlink(), pod.ip);
+        await this.node.batchForce([linkDelLine(pod)]);
       } catch {
-        // The wiring's own error is the one to report; a rule left here, no desired pod
-        // explains it, and the repair loop removes it within seconds.
+        // The wiring's own error is the one to report. A rule or veth left here is one no
+        // desired pod explains, and the repair loop removes it within seconds.
       }
-      await this.node.batchForce([linkDelLine(pod)]);
       throw err;
     }
   }
 
   async unwirePod(key: PodKey, ip?: string): Promise<void> {
     // The route and rules go at once, through netlink, whatever table the from-pod rule names.
-    // (Not an IPv4 address: nothing was ever wired for it; the veth still goes.)
-    if (ip && isIpv4(ip)) unwireRoutes(this.nodeNetlink(), ip);
+    // (Not an IPv4 address: nothing was ever wired for it; the veth still goes.) A refusal is
+    // thrown after the veth's deletion is under way, so that a retried DEL finds less to do.
+    let refused: unknown;
+    try {
+      if (ip && isIpv4(ip)) unwireRoutes(this.nodeNetlink(), ip);
+    } catch (error) {
+      refused = error;
+    }
     const veth = hostVethName(key);
     const done = (this.pendingLinks.get(veth) ?? Promise.resolve())
       .then(() => this.node.batchForce([linkDelLine(key)]))
@@ -146,6 +152,7 @@ export class IprouteDataPlane implements DataPlane {
       });
     this.pendingLinks.set(veth, done);
     if (!(this.opts.deferLinkDelete ?? true)) await done;
+    if (refused !== undefined) throw refused;
   }
 
   async settle(): Promise<void> {

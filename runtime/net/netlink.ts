@@ -1,20 +1,23 @@
-// rtnetlink from the agent itself, for the one path where process starts dominate: wiring a
-// pod (CNI ADD). Every request is synchronous, a few microseconds of kernel work with no process
-// started, so the event loop is not held by a spawn that waits for a CPU (a 100-pod burst spent
-// a quarter of the agent's time there). libc is reached through bun:ffi: socket, setns, send,
-// recv. A socket opened while this thread was in another namespace stays in that namespace, so
-// the pod side is configured from here too. Reads and removals stay with iproute2 (iproute.ts).
+// rtnetlink from the agent itself, for the paths where process starts dominate: wiring a pod
+// (CNI ADD) and removing its route and rules (CNI DEL). Every request is synchronous, a few
+// microseconds of kernel work with no process started, so the event loop is not held by a spawn
+// that waits for a CPU (a 100-pod burst spent a quarter of the agent's time there). libc is
+// reached through bun:ffi: socket, setns, send, recv. A socket opened while this thread was in
+// another namespace stays in that namespace, so the pod side is configured from here too. Reads,
+// a veth's deletion (it waits for an RCU grace period) and the rest stay with iproute2.
 import { dlopen, FFIType, read } from "bun:ffi";
 
 const AF_INET = 2;
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0o2000000;
-const O_RDONLY_CLOEXEC = 0o2000000;
+/** O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY: a path that is not a namespace file cannot block the agent. */
+const OPEN_FLAGS = 0o2000000 | 0o4000 | 0o400;
 const NETLINK_ROUTE = 0;
 const CLONE_NEWNET = 0x40000000;
 const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
+export const EEXIST = 17;
 const ENOENT = 2;
 const ESRCH = 3;
 const RT_SCOPE_NOWHERE = 255;
@@ -70,6 +73,9 @@ const NUD_PERMANENT = 0x80;
 
 let libc: ReturnType<typeof load> | undefined;
 
+/** Answers are read into this one buffer: requests are synchronous, never two at a time. */
+const answerBuf = Buffer.alloc(65536);
+
 function load() {
   return dlopen("libc.so.6", {
     socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
@@ -110,7 +116,7 @@ export class NetlinkError extends Error {
 
 /** Opens a namespace file (a pod's CNI_NETNS) read-only; the caller closes it. */
 export function openNetns(path: string): number {
-  const fd = c().open(Buffer.from(`${path}\0`), O_RDONLY_CLOEXEC);
+  const fd = c().open(Buffer.from(`${path}\0`), OPEN_FLAGS);
   if (fd < 0) throw new NetlinkError(`open ${path}`, errno());
   return fd;
 }
@@ -180,7 +186,6 @@ export interface RouteSpec {
 export class Netlink {
   private seq = 0;
   private closed = false;
-  private readonly buf = Buffer.alloc(65536);
 
   private constructor(private readonly fd: number) {}
 
@@ -411,17 +416,17 @@ export class Netlink {
     if (Number(c().send(this.fd, msg, msg.length, 0)) < 0) throw new NetlinkError(what, errno());
     const out: { type: number; body: Buffer }[] = [];
     for (;;) {
-      const n = Number(c().recv(this.fd, this.buf, this.buf.length, MSG_DONTWAIT));
+      const n = Number(c().recv(this.fd, answerBuf, answerBuf.length, MSG_DONTWAIT));
       if (n < 0) {
         const e = errno();
         throw e === EAGAIN ? new Error(`netlink ${what}: the kernel did not answer`) : new NetlinkError(what, e);
       }
       for (let at = 0; at + 16 <= n; ) {
-        const len = this.buf.readUInt32LE(at);
+        const len = answerBuf.readUInt32LE(at);
         if (len < 16 || at + len > n) throw new Error(`netlink ${what}: a malformed answer (length ${len})`);
-        const mType = this.buf.readUInt16LE(at + 4);
-        const mSeq = this.buf.readUInt32LE(at + 8);
-        const payload = Buffer.from(this.buf.subarray(at + 16, at + len));
+        const mType = answerBuf.readUInt16LE(at + 4);
+        const mSeq = answerBuf.readUInt32LE(at + 8);
+        const payload = Buffer.from(answerBuf.subarray(at + 16, at + len));
         at += (len + 3) & ~3;
         if (mSeq !== seq) continue; // an answer to an earlier request that gave up
         if (mType === NLMSG_ERROR) {

@@ -48,10 +48,25 @@ export function linkDelLine(key: PodKey): string {
  */
 export function unwireRoutes(node: Netlink, ip: string): void {
   assertIpv4(ip);
-  node.routeDel({ ip, len: 32 }, RT_TABLE_MAIN);
+  // Each removal is tried whatever the others did (as `ip -force -batch` did); the first
+  // refusal is thrown once all were tried.
+  const errors: unknown[] = [];
+  const attempt = (del: () => void) => {
+    try {
+      del();
+    } catch (error) {
+      errors.push(error);
+    }
+  };
+  attempt(() => node.routeDel({ ip, len: 32 }, RT_TABLE_MAIN));
   // More than one only after a crash left one behind; bounded all the same.
-  for (let i = 0; i < 8 && node.ruleDel({ dst: ip, priority: TO_POD_PRIORITY }); i++);
-  for (let i = 0; i < 8 && node.ruleDel({ src: ip, priority: FROM_POD_PRIORITY }); i++);
+  attempt(() => {
+    for (let i = 0; i < 8 && node.ruleDel({ dst: ip, priority: TO_POD_PRIORITY }); i++);
+  });
+  attempt(() => {
+    for (let i = 0; i < 8 && node.ruleDel({ src: ip, priority: FROM_POD_PRIORITY }); i++);
+  });
+  if (errors.length > 0) throw errors[0];
 }
 
 /**
