@@ -107,78 +107,68 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
           `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"}: ${refusal}`,
         );
       }
-      return await addWired();
-
-      async function addWired(): Promise<ResponseOf<"add">> {
-        const record = {
-          key,
-          netns: req.netns,
-          namespace: req.podNamespace ?? null,
-          name: req.podName ?? null,
-          createdAt: now(),
-        };
-        let recorded = false;
-        // The attachment record commits in the same transaction as the IP it records, whether
-        // an idle IP is taken at once (the warm path) or the pod waits for the pool to grow (its
-        // IP then comes with the others served at that moment): one sync, not two.
-        const pending = deps.store.atomically(() =>
-          deps.driver.allocate(key, deps.addTimeoutMs, () => {
-            deps.store.putAttachment(record);
-            recorded = true;
-          }),
+      const record = {
+        key,
+        netns: req.netns,
+        namespace: req.podNamespace ?? null,
+        name: req.podName ?? null,
+        createdAt: now(),
+      };
+      // The attachment record commits in the same transaction as the IP it records, whether
+      // an idle IP is taken at once (the warm path) or the pod waits for the pool to grow (its
+      // IP then comes with the others served at that moment): one sync, not two.
+      const pending = deps.store.atomically(() =>
+        deps.driver.allocate(key, deps.addTimeoutMs, () => deps.store.putAttachment(record)),
+      );
+      const answer = await pending;
+      const t1 = performance.now();
+      deps.metrics.allocation(answer.ok, now() - started);
+      if (!answer.ok && answer.code === "switched-off")
+        throw new CniError(CniCode.SwitchedOff, `no IP for ${pod}: ${deps.switchedOff?.() ?? answer.message}`);
+      if (!answer.ok) {
+        deps.onExhausted?.(answer.message);
+        throw new CniError(
+          CniCode.TryAgainLater,
+          `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"} yet: ${answer.message}`,
         );
-        const answer = await pending;
-        const t1 = performance.now();
-        deps.metrics.allocation(answer.ok, now() - started);
-        if (!answer.ok && answer.code === "switched-off")
-          throw new CniError(CniCode.SwitchedOff, `no IP for ${pod}: ${deps.switchedOff?.() ?? answer.message}`);
-        if (!answer.ok) {
-          deps.onExhausted?.(answer.message);
-          throw new CniError(
-            CniCode.TryAgainLater,
-            `no IP for ${req.podNamespace ?? "?"}/${req.podName ?? "?"} yet: ${answer.message}`,
-          );
-        }
-        const link = deps.executor.links.get(answer.eni);
-        if (!link) {
-          deps.store.atomically(() => {
-            deps.driver.release(key);
-            deps.store.deleteAttachment(key);
-          });
-          throw new CniError(
-            CniCode.TryAgainLater,
-            `IP ${answer.ip} is on ENI ${answer.eni}, whose link is not configured yet`,
-          );
-        }
-        // Recorded with its IP, unless the answer came without a commit (a shutdown race).
-        if (!recorded) deps.store.putAttachment(record);
-        const t2 = performance.now();
-        try {
-          const wired = await deps.dataPlane.wirePod({
-            network: req.network,
-            containerId: req.containerId,
-            ifname: req.ifname,
-            netns: req.netns,
-            ip: answer.ip,
-            table: link.table,
-          });
-          const t3 = performance.now();
-          // Where the agent's share of an ADD goes (bench/cni.ts reads these fields).
-          const ms = { allocMs: round(t1 - t0), recordMs: round(t2 - t1), wireMs: round(t3 - t2) };
-          deps.log.info("pod wired", {
-            pod: `${req.podNamespace ?? ""}/${req.podName ?? ""}`,
-            key,
-            ip: answer.ip,
-            eni: answer.eni,
-            table: link.table,
-            ...ms,
-          });
-          return addResult(answer.ip, link, wired);
-        } catch (error) {
-          // Nothing half-done stays behind: the wiring is undone and the IP goes back.
-          await unwireAndRelease(key, req).catch(() => {});
-          throw wiringFailed(req.netns, answer.ip, error);
-        }
+      }
+      const link = deps.executor.links.get(answer.eni);
+      if (!link) {
+        deps.store.atomically(() => {
+          deps.driver.release(key);
+          deps.store.deleteAttachment(key);
+        });
+        throw new CniError(
+          CniCode.TryAgainLater,
+          `IP ${answer.ip} is on ENI ${answer.eni}, whose link is not configured yet`,
+        );
+      }
+      const t2 = performance.now();
+      try {
+        const wired = await deps.dataPlane.wirePod({
+          network: req.network,
+          containerId: req.containerId,
+          ifname: req.ifname,
+          netns: req.netns,
+          ip: answer.ip,
+          table: link.table,
+        });
+        const t3 = performance.now();
+        // Where the agent's share of an ADD goes (bench/cni.ts reads these fields).
+        const ms = { allocMs: round(t1 - t0), recordMs: round(t2 - t1), wireMs: round(t3 - t2) };
+        deps.log.info("pod wired", {
+          pod: `${req.podNamespace ?? ""}/${req.podName ?? ""}`,
+          key,
+          ip: answer.ip,
+          eni: answer.eni,
+          table: link.table,
+          ...ms,
+        });
+        return addResult(answer.ip, link, wired);
+      } catch (error) {
+        // Nothing half-done stays behind: the wiring is undone and the IP goes back.
+        await unwireAndRelease(key, req).catch(() => {});
+        throw wiringFailed(req.netns, answer.ip, error);
       }
     },
 

@@ -3,7 +3,7 @@
 // per operation), every read an `ip -json -batch -`. See docs/dataplane.md for why.
 import { eniCommands, findEniLink, findEniLinks, metadataBlockRoute } from "./eni.ts";
 import { Ip, tableOf, type LinkJson, type RouteJson } from "./iproute.ts";
-import { assertTarget, type NetnsTarget } from "./netns.ts";
+import { assertTarget, type NetnsTarget, netnsPath } from "./netns.ts";
 import { hostOf, observe, ruleDst, ruleSrc, wiredPods } from "./observe.ts";
 import { hostVethName } from "./names.ts";
 import { EEXIST, Netlink, NetlinkError } from "./netlink.ts";
@@ -58,8 +58,7 @@ export class IprouteDataPlane implements DataPlane {
   }
 
   private nodeNetlink(): Netlink {
-    const t = this.opts.netns;
-    this.netlink ??= Netlink.open(t === undefined || t.startsWith("/") ? t : `/var/run/netns/${t}`);
+    this.netlink ??= Netlink.open(netnsPath(this.opts.netns));
     return this.netlink;
   }
 

@@ -27,12 +27,17 @@ export function ipPrefix(target: NetnsTarget): string[] {
   return ["ip", "-n", target];
 }
 
+/** The namespace file of a target; undefined for this process's own. */
+export function netnsPath(target: NetnsTarget): string | undefined {
+  assertTarget(target);
+  if (target === undefined || target.startsWith("/")) return target;
+  return `/var/run/netns/${target}`;
+}
+
 /** Runs another command inside the target namespace. */
 export function inNetns(target: NetnsTarget, cmd: string[]): string[] {
-  assertTarget(target);
-  if (target === undefined) return cmd;
-  const path = target.startsWith("/") ? target : `/var/run/netns/${target}`;
-  return ["nsenter", `--net=${path}`, ...cmd];
+  const path = netnsPath(target);
+  return path === undefined ? cmd : ["nsenter", `--net=${path}`, ...cmd];
 }
 
 /** `net.ipv4.conf.eth1.rp_filter` -> `<netDir>/ipv4/conf/eth1/rp_filter`. */
