@@ -130,7 +130,14 @@ export class EmulatedNode {
     // No cloud keys in the environment: the agent takes the CVM role's temporary credentials
     // from the (emulated) metadata service, as on a real node. NODE_EXTRA_CA_CERTS empty: the
     // agent finds the cluster CA itself, as in a pod.
-    const env = { TENCENTCLOUD_SECRET_ID: "", TENCENTCLOUD_SECRET_KEY: "", NODE_EXTRA_CA_CERTS: "" };
+    const env: Record<string, string> = {
+      TENCENTCLOUD_SECRET_ID: "",
+      TENCENTCLOUD_SECRET_KEY: "",
+      NODE_EXTRA_CA_CERTS: "",
+    };
+    // A CPU profile of the agent (Chrome .cpuprofile, written when it stops) for bench work.
+    const profile = process.env.VPCCNI_AGENT_CPU_PROF;
+    if (profile) env.BUN_OPTIONS = `--cpu-prof --cpu-prof-interval=200 --cpu-prof-dir=${profile}`;
     // The harness's leash: the agent dies with the test process, even a SIGKILLed one.
     const agent = spawnManaged(`agent-${this.name}`, [...(opts.prefix ?? []), ...args], {
       log: join(this.dir, "agent.log"),

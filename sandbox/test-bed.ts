@@ -76,6 +76,13 @@ export class TestBed {
       // cloud VPC) and owns the gateway address
       await bed.ip(bed.vpc, "addr", "add", `${bed.gateway}/32`, "dev", "lo");
       await bed.sysctl(bed.vpc, "net.ipv4.ip_forward", "1");
+      // Every port of the router, the ENIs' included (sandbox/vpc-fabric.ts), checks no source
+      // path (a cloud VPC does its own anti-spoofing) and answers ARP for the whole subnet.
+      await bed.sysctls(bed.vpc, [
+        ["net.ipv4.conf.all.rp_filter", "0"],
+        ["net.ipv4.conf.default.rp_filter", "0"],
+        ["net.ipv4.conf.default.proxy_arp", "1"],
+      ]);
     } catch (err) {
       await bed.destroy();
       throw err;

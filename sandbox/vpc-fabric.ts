@@ -5,7 +5,17 @@
 //   assign   -> each secondary IP routed (/32) in `vpc` to the ENI's peer, with a permanent
 //               neighbour entry for the ENI's MAC (the VPC delivers by MAC, it never ARPs)
 //   unassign / detach undo it.
+import { randomBytes } from "node:crypto";
 import type { Fabric, FabricEni, FabricInstance } from "../emulator/fabric.ts";
+import {
+  closeFd,
+  EEXIST,
+  Netlink,
+  NetlinkError,
+  openNetns,
+  RT_SCOPE_LINK,
+  RT_TABLE_MAIN,
+} from "../runtime/net/netlink.ts";
 import type { NodeNs, TestBed } from "./test-bed.ts";
 
 export interface AttachedEni {
@@ -52,27 +62,42 @@ export class NetnsFabric implements Fabric {
     }
   }
 
+  /**
+   * The ENI's link and the router's side, through rtnetlink from this process: the emulator
+   * completes a task only once its hook returned, and holds every other request meanwhile, so a
+   * hook that started processes delayed every answer of the cloud by their start-up (a cloud
+   * attaches ENIs side by side and answers all the while). The router's ports take rp_filter 0
+   * and proxy ARP from its namespace's defaults (TestBed.create).
+   */
   private async plug(eni: FabricEni, node: NodeNs, link: string, vpcPeer: string): Promise<void> {
-    const vpc = this.bed.vpc;
-    // The ENI's link, then the router's side in one batch: a few processes per attach, not one
-    // per IP (the emulator completes its tasks one after another, so every spawn here delays
-    // the next task's answer).
-    await this.bed.addVethPair(node.ns, link, vpc, vpcPeer, { mac: eni.mac, up: false });
-    await this.bed.sysctls(vpc, [
-      // the VPC router checks no source path (a cloud VPC does its own anti-spoofing)
-      [`net.ipv4.conf.${vpcPeer}.rp_filter`, "0"],
-      ["net.ipv4.conf.all.rp_filter", "0"],
-      // like a cloud VPC (and the bed's eth0 ports), the router answers ARP for the whole
-      // subnet: the ENI's subnet route sends same-subnet traffic straight to the link
-      [`net.ipv4.conf.${vpcPeer}.proxy_arp`, "1"],
-    ]);
-    await this.bed.ipBatch(vpc, [
-      `link set ${vpcPeer} up`,
-      ...(eni.gateway ? [`addr replace ${eni.gateway}/32 dev lo`] : []),
-      ...routeLines(vpcPeer, eni.mac, [eni.primaryIp, ...eni.secondaryIps].filter(Boolean)),
-    ]);
+    const vpcPath = netnsFile(this.bed.vpc);
+    const vpcFd = openNetns(vpcPath);
+    const onNode = Netlink.open(netnsFile(node.ns));
+    try {
+      onNode.linkAddVeth(link, eni.mac, vpcPeer, localMac(), vpcFd);
+    } finally {
+      closeFd(vpcFd);
+    }
+    const vpc = Netlink.open(vpcPath);
+    try {
+      vpc.linkUp(vpcPeer);
+      if (eni.gateway) {
+        try {
+          vpc.addrAdd(vpc.linkIndex("lo"), eni.gateway, 32);
+        } catch (e) {
+          if (!(e instanceof NetlinkError && e.errno === EEXIST)) throw e;
+        }
+      }
+      routeIps(vpc, vpcPeer, eni.mac, [eni.primaryIp, ...eni.secondaryIps].filter(Boolean));
+    } finally {
+      vpc.close();
+    }
     // up last: the node sees its link once the router's side is ready, as a hotplug shows it
-    await this.bed.ip(node.ns, "link", "set", link, "up");
+    try {
+      onNode.linkUp(link);
+    } finally {
+      onNode.close();
+    }
   }
 
   async onDetach(eni: FabricEni, instance: FabricInstance): Promise<void> {
@@ -88,7 +113,12 @@ export class NetnsFabric implements Fabric {
     this.calls.push(`assign ${eni.eniId} ${ips.join(",")}`);
     const a = this.attached.get(eni.eniId);
     if (!a) return; // a detached ENI's IPs are bound in the cloud but reach nothing
-    await this.bed.ipBatch(this.bed.vpc, routeLines(a.vpcPeer, a.mac, ips));
+    const vpc = Netlink.open(netnsFile(this.bed.vpc));
+    try {
+      routeIps(vpc, a.vpcPeer, a.mac, ips);
+    } finally {
+      vpc.close();
+    }
   }
 
   async onUnassign(eni: FabricEni, ips: string[]): Promise<void> {
@@ -108,9 +138,22 @@ export class NetnsFabric implements Fabric {
 }
 
 /** The router's /32 route and permanent neighbour entry for each IP of an ENI. */
-function routeLines(peer: string, mac: string, ips: string[]): string[] {
-  return ips.flatMap((ip) => [
-    `route replace ${ip}/32 dev ${peer}`,
-    `neigh replace ${ip} lladdr ${mac} dev ${peer} nud permanent`,
-  ]);
+function routeIps(vpc: Netlink, peer: string, mac: string, ips: string[]): void {
+  const oif = vpc.linkIndex(peer);
+  for (const ip of ips) {
+    vpc.routeAdd({ dst: { ip, len: 32 }, oif, scope: RT_SCOPE_LINK, table: RT_TABLE_MAIN }, true);
+    vpc.neighReplace(oif, ip, mac);
+  }
+}
+
+/** A namespace of the bed as a file, as `ip netns add` made it. */
+function netnsFile(ns: string): string {
+  return `/var/run/netns/${ns}`;
+}
+
+/** A random unicast, locally administered MAC for the router's side of an ENI's link. */
+function localMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
 }

@@ -147,6 +147,80 @@ describe("PoolDriver", () => {
     expect(extendedResource(d.state)).toEqual({ allocatable: 30, capacity: 30 });
   });
 
+  test("a new ENI binds, once attached, the IPs pods asked for while it was made: no bind after it", async () => {
+    const decisions: Decision[] = [];
+    let attach!: () => void;
+    const attached = new Promise<void>((r) => {
+      attach = r;
+    });
+    let nextIp = 1;
+    const ips = (n: number) => Array.from({ length: n }, () => `10.1.0.${nextIp++}`);
+    const cloud: Executor = {
+      async execute({ decision }, hooks) {
+        decisions.push(decision);
+        if (decision.action !== "create-eni") return { ok: true, ips: ips((decision as { count: number }).count) };
+        const made = ips(decision.ips);
+        await attached; // the create and the attach take a while
+        const extra = hooks?.attached?.() ?? 0;
+        return { ok: true, eni: "eni-00000001", ips: [...made, ...ips(extra)] };
+      },
+    };
+    const d = driver(new NodeStore(":memory:"), cloud);
+    d.start();
+    await Promise.resolve();
+    expect(decisions).toEqual([{ id: "op-1", action: "create-eni", subnet: "subnet-a", ips: 5 }]);
+    // 4 pods while it is made: 9 wanted, its room (10) holds them, so they wait for it
+    const answers = Array.from({ length: 4 }, (_, i) => d.allocate(`net/c${i}/eth0`, 10_000));
+    await Promise.resolve();
+    expect(d.state.inflight.map((o) => o.decision.id)).toEqual(["op-1"]);
+    attach();
+    const got = await Promise.all(answers);
+    await d.settled();
+    expect(got.every((a) => a.ok)).toBe(true);
+    expect(new Set(got.map((a) => (a.ok ? a.ip : ""))).size).toBe(4);
+    expect(decisions).toHaveLength(1); // their 4 came with the create's operation
+    expect(summary(d.state, Date.now())).toMatchObject({ pods: 4, bound: 9, inflight: 0 });
+  });
+
+  test("an answer the state cannot take is recorded as a failed operation, not left in flight", async () => {
+    const lines: string[] = [];
+    const cloud: Executor = {
+      // A bind on eni-00000001 answered with an address the pool has on eni-00000009.
+      execute: async ({ decision }) =>
+        decision.action === "bind" ? { ok: true, ips: ["10.9.0.1"] } : { ok: true, eni: "eni-00000002", ips: [] },
+    };
+    const initial = createState({
+      settings: {
+        minPrebind: 3,
+        maxPrebind: 3,
+        releaseIntervalMs: 120_000,
+        cooldownMs: 0,
+        subnets: ["subnet-a"],
+        floor: 0,
+      },
+      quota: { enis: 3, ipsPerEni: 10, ipsPerCall: 10 },
+      subnets: { "subnet-a": 1000 },
+      enis: [
+        { id: "eni-00000001", subnet: "subnet-a", primary: false, ips: ["10.1.0.1"] },
+        { id: "eni-00000009", subnet: "subnet-a", primary: false, ips: ["10.9.0.1"] },
+      ],
+    });
+    const { createLogger } = await import("./log.ts");
+    const d = new PoolDriver(initial, {
+      store: new NodeStore(":memory:"),
+      executor: cloud,
+      log: createLogger({ level: "error", write: (l) => lines.push(l) }),
+      rng: seededRng(7),
+    });
+    open.push(d);
+    d.start();
+    await d.settled();
+    expect(lines.join("")).toContain("cloud operation answer refused; recorded as failed");
+    expect(lines.join("")).toContain("which is bound to eni-00000009");
+    expect(d.state.inflight).toEqual([]);
+    expect(d.state.backoff.bind.failures).toBeGreaterThan(0);
+  });
+
   test("a pod served at once from an idle IP moves rule 1's target: the pool binds the next IP with no other event", async () => {
     const cloud = new MemoryCloud();
     const d = driver(new NodeStore(":memory:"), cloud);

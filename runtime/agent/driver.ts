@@ -7,6 +7,7 @@ import {
   allocate,
   applyResult,
   type Decision,
+  idleCount,
   nextWakeAt,
   type OperationResult,
   type PodAssignment,
@@ -14,6 +15,7 @@ import {
   type PoolState,
   release,
   type Rng,
+  topUpNewEni,
 } from "../pool/index.ts";
 import type { Logger } from "./log.ts";
 import { type Intent, type NodeStore, StoreFaultError } from "./store.ts";
@@ -25,7 +27,15 @@ export type { Intent };
  * A replay after a crash passes the same intent again: same ClientToken, same opening time.
  */
 export interface Executor {
-  execute(intent: Intent): Promise<OperationResult>;
+  execute(intent: Intent, hooks?: ExecuteHooks): Promise<OperationResult>;
+}
+
+export interface ExecuteHooks {
+  /**
+   * A create-eni's ENI is attached: how many more IPs it should bind in the same operation (the
+   * need pods made while it was being made), already pledged to it in the pool state.
+   */
+  attached?: () => number;
 }
 
 export interface DriverDeps {
@@ -50,6 +60,7 @@ export type AllocateAnswer =
 interface Waiter {
   key: string;
   resolve: (answer: AllocateAnswer) => void;
+  reject: (error: Error) => void;
   timer: ReturnType<typeof setTimeout>;
   onTaken?: () => void;
 }
@@ -67,6 +78,12 @@ export class PoolDriver {
   constructor(initial: PoolState, deps: DriverDeps) {
     this.s = initial;
     this.deps = { now: Date.now, rng: Math.random, ...deps };
+    // Pods waiting for an IP wrote nothing, so a disk that fails does not tell them itself: they
+    // are refused with the store's fault, as an ADD whose own write failed is, rather than
+    // wait out their timeout for an IP that could not be recorded.
+    deps.store.onFaultChange((fault) => {
+      if (fault !== null) queueMicrotask(() => this.refuseWaiters(new StoreFaultError(fault)));
+    });
   }
 
   get state(): PoolState {
@@ -110,12 +127,12 @@ export class PoolDriver {
     if (this.s !== before) this.kick();
     if (answer.ok) onTaken?.();
     if (answer.ok || answer.code === "switched-off") return Promise.resolve(answer);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.dropWaiter(key);
         resolve({ ok: false, code: "no-idle-ip", message: `${answer.message}; gave up after ${timeoutMs} ms` });
       }, timeoutMs);
-      this.waiters.push({ key, resolve, timer, ...(onTaken ? { onTaken } : {}) });
+      this.waiters.push({ key, resolve, reject, timer, ...(onTaken ? { onTaken } : {}) });
       // The ADD that queued this waiter failed to commit: nobody will take its IP.
       this.deps.store.onRollback(() => {
         this.dropWaiter(key);
@@ -199,7 +216,7 @@ export class PoolDriver {
     const run = (async () => {
       let result: OperationResult;
       try {
-        result = await this.deps.executor.execute(intent);
+        result = await this.deps.executor.execute(intent, { attached: () => this.topUp(intent) });
       } catch (error) {
         result = { ok: false, error: { kind: "transient", message: (error as Error).message } };
       }
@@ -226,16 +243,31 @@ export class PoolDriver {
     this.running.set(intent.id, run);
   }
 
+  /** See ExecuteHooks.attached and runtime/pool/top-up.ts. 0 when the store refuses the pledge. */
+  private topUp(intent: Intent): number {
+    if (this.stopped) return 0;
+    const { state, extra } = topUpNewEni(this.s, intent.id, this.deps.now());
+    if (extra === 0) return 0;
+    try {
+      this.commit(state);
+    } catch (error) {
+      if (!(error instanceof StoreFaultError)) throw error;
+      return 0;
+    }
+    this.deps.log.debug("the new ENI takes the IPs asked for while it was made", { op: intent.id, ips: extra });
+    return extra;
+  }
+
   /**
    * The cloud's answer, into the state and the journal together. While the store's disk fails
    * the answer waits here, retried, so that the state never runs ahead of the journal; a stop
    * gives up and leaves the intent open, to be replayed (with its ClientToken) after a restart.
    */
   private async commitResult(intent: Intent, result: OperationResult, at: number): Promise<void> {
-    const resolve = [{ id: intent.id, outcome: result.ok ? "ok" : result.error.kind }];
     for (;;) {
       try {
-        this.commit(applyResult(this.s, intent.id, result, at, { rng: this.deps.rng }), { resolve });
+        const [state, outcome] = this.applied(intent, result, at);
+        this.commit(state, { resolve: [{ id: intent.id, outcome }] });
         return;
       } catch (error) {
         if (!(error instanceof StoreFaultError)) throw error;
@@ -248,6 +280,27 @@ export class PoolDriver {
         }
         await Bun.sleep(STORE_RETRY_MS);
       }
+    }
+  }
+
+  /**
+   * The state with the answer applied. An answer the state cannot take (it names an IP the
+   * state has on another ENI) is recorded as a failed operation rather than left in flight for
+   * ever, which held the pool still (no resync runs while an operation is in flight); the next
+   * resync puts the cloud's view in place.
+   */
+  private applied(intent: Intent, result: OperationResult, at: number): [PoolState, string] {
+    try {
+      return [applyResult(this.s, intent.id, result, at, { rng: this.deps.rng }), result.ok ? "ok" : result.error.kind];
+    } catch (error) {
+      if (!result.ok) throw error;
+      const message = `the cloud's answer could not be applied: ${(error as Error).message}`;
+      this.deps.log.error("cloud operation answer refused; recorded as failed, the next resync reconciles", {
+        op: intent.id,
+        action: intent.decision.action,
+        error: (error as Error).message,
+      });
+      return this.applied(intent, { ok: false, error: { kind: "transient", message } }, at);
     }
   }
 
@@ -265,6 +318,9 @@ export class PoolDriver {
    */
   private serveWaiters(): void {
     if (this.waiters.length === 0) return;
+    // Nothing to hand out (and not switched off): no transaction, no copy of the state. In a
+    // burst this ran after every ADD that came to wait.
+    if (this.s.settings.draining !== true && idleCount(this.s, this.deps.now()).ready === 0) return;
     // Every pod served now in one transaction (one sync, not two per pod: a burst's pods are
     // served together when an ENI arrives), answered once it is on disk.
     const served: [Waiter, AllocateAnswer][] = [];
@@ -288,6 +344,13 @@ export class PoolDriver {
       if (i >= 0) this.waiters.splice(i, 1);
       clearTimeout(w.timer);
       w.resolve(answer);
+    }
+  }
+
+  private refuseWaiters(error: StoreFaultError): void {
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(error);
     }
   }
 

@@ -5,7 +5,7 @@ import { CloudError, poolErrorKind } from "../cloud/errors.ts";
 import type { Eni, Subnet, VpcApi } from "../cloud/types.ts";
 import type { DataPlane, EniLink } from "../net/types.ts";
 import type { OperationResult } from "../pool/index.ts";
-import type { Executor, Intent } from "./driver.ts";
+import type { ExecuteHooks, Executor, Intent } from "./driver.ts";
 import type { Logger } from "./log.ts";
 
 const LINK_WAIT_ATTEMPTS = 50;
@@ -31,7 +31,7 @@ export class CloudExecutor implements Executor {
     private readonly log: Logger,
   ) {}
 
-  async execute(intent: Intent): Promise<OperationResult> {
+  async execute(intent: Intent, hooks: ExecuteHooks = {}): Promise<OperationResult> {
     const d = intent.decision;
     try {
       switch (d.action) {
@@ -40,7 +40,7 @@ export class CloudExecutor implements Executor {
           return { ok: true, ips };
         }
         case "create-eni":
-          return await this.createEni(intent, d.subnet, d.ips);
+          return await this.createEni(intent, d.subnet, d.ips, hooks);
         case "release":
           await this.api.unassignIps(d.eni, d.ips);
           return { ok: true };
@@ -65,7 +65,12 @@ export class CloudExecutor implements Executor {
     }
   }
 
-  private async createEni(intent: Intent, subnetId: string, ips: number): Promise<OperationResult> {
+  private async createEni(
+    intent: Intent,
+    subnetId: string,
+    ips: number,
+    hooks: ExecuteHooks,
+  ): Promise<OperationResult> {
     const eni = await this.api.createEni({
       subnetId,
       securityGroupIds: this.identity.securityGroupIds,
@@ -91,8 +96,30 @@ export class CloudExecutor implements Executor {
         );
       throw error;
     }
-    await this.setupLink(attached);
-    return { ok: true, eni: attached.id, ips: attached.secondaryIps };
+    // The IPs pods asked for while the ENI was made are bound now, back to back and beside the
+    // link's set-up, instead of in binds after this operation (runtime/pool/top-up.ts).
+    const extra = hooks.attached?.() ?? 0;
+    const [, added] = await Promise.all([this.setupLink(attached), this.topUp(intent, attached.id, extra)]);
+    return { ok: true, eni: attached.id, ips: [...new Set([...attached.secondaryIps, ...added])] };
+  }
+
+  /**
+   * A failed top-up fails nothing: the IPs it did not bind are bound later, as any need. Its
+   * ClientToken names the count, so that a replay asking for as many gets the same IPs, and
+   * one asking for another count (the pods changed) is a new request, not a refused one.
+   */
+  private async topUp(intent: Intent, eniId: string, count: number): Promise<string[]> {
+    if (count <= 0) return [];
+    try {
+      return await this.api.assignIps(eniId, { count, clientToken: derived(intent.clientToken, `fill${count}`) });
+    } catch (error) {
+      this.log.warn("the new ENI's extra IPs were not bound; later binds take them", {
+        eni: eniId,
+        ips: count,
+        error: (error as Error).message,
+      });
+      return [];
+    }
   }
 
   /** Finds the ENI's link by MAC and fills its route table (table = ifindex + base). */

@@ -9,7 +9,7 @@ import type { OperationResult } from "../pool/index.ts";
 import { FakeCloud, makeState } from "../pool/pool-kit.ts";
 import { PoolDriver, type AllocateAnswer } from "./driver.ts";
 import { silentLogger } from "./log.ts";
-import { NodeStore, StoreFaultError } from "./store.ts";
+import { durable, NodeStore, StoreFaultError } from "./store.ts";
 
 export interface FaultReport {
   /** Per ADD while the disk filled: the IP, or the error. */
@@ -91,7 +91,7 @@ export async function run(dir: string): Promise<FaultReport> {
       store.putAttachment({ key, netns: `/run/netns/${key}`, namespace: "default", name: key, createdAt: 0 });
     return answer;
   };
-  const onDisk = () => JSON.stringify(store.loadPool()) === JSON.stringify(driver.state);
+  const onDisk = () => JSON.stringify(store.loadPool()) === JSON.stringify(durable(driver.state));
   const unrecorded = () => {
     const records = new Set(store.attachments().map((a) => a.key));
     return Object.keys(driver.state.pods).filter((k) => !records.has(k));
@@ -123,7 +123,7 @@ export async function run(dir: string): Promise<FaultReport> {
   const again = await add("net/after/eth0");
   await driver.settled();
   const memoryIsDiskAfterFree = onDisk() && unrecorded().length === 0;
-  const last = JSON.stringify(driver.state);
+  const last = JSON.stringify(durable(driver.state));
   await driver.stop();
   store.close();
 

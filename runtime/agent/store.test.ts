@@ -31,6 +31,14 @@ function state(): PoolState {
 }
 const bind: Decision = { id: "op-1", action: "bind", eni: "eni-1", count: 5 };
 
+/** When the pool row was last written, read beside the store. */
+function poolUpdatedAt(path: string): number {
+  const raw = new (require("bun:sqlite").Database)(path, { readonly: true });
+  const row = raw.query("SELECT updated_at FROM pool WHERE id = 1").get() as { updated_at: number };
+  raw.close();
+  return row.updated_at;
+}
+
 describe("NodeStore", () => {
   test("a new database is migrated to the current version and holds no pool", () => {
     const store = new NodeStore(tempDb());
@@ -98,12 +106,7 @@ describe("NodeStore", () => {
   test("a state equal to the one last committed is not written again; a journal change is", () => {
     const path = tempDb();
     const store = new NodeStore(path);
-    const updatedAt = () => {
-      const raw = new (require("bun:sqlite").Database)(path, { readonly: true });
-      const row = raw.query("SELECT updated_at FROM pool WHERE id = 1").get() as { updated_at: number };
-      raw.close();
-      return row.updated_at;
-    };
+    const updatedAt = () => poolUpdatedAt(path);
     store.commit(state(), {}, 10);
     store.commit(structuredClone(state()), {}, 20); // the plan pass's equal copy
     expect(updatedAt()).toBe(10);
@@ -114,6 +117,39 @@ describe("NodeStore", () => {
     expect(updatedAt()).toBe(40);
     expect(store.loadPool()?.nextOpSeq).toBe(7);
     store.close();
+  });
+
+  test("pods waiting for an IP are not written: starting to wait costs no sync, and a reopen finds none", () => {
+    const path = tempDb();
+    const store = new NodeStore(path);
+    const updatedAt = () => poolUpdatedAt(path);
+    store.commit(state(), {}, 10);
+    const waiting = { ...state(), waiting: { "vpccni/c1/eth0": 15 } };
+    store.commit(waiting, {}, 20);
+    expect(updatedAt()).toBe(10);
+    // Written with the next change, still without them; the state in memory keeps them.
+    store.commit({ ...waiting, nextOpSeq: 3 }, {}, 30);
+    expect(updatedAt()).toBe(30);
+    expect(waiting.waiting).toEqual({ "vpccni/c1/eth0": 15 });
+    store.close();
+    const reopened = new NodeStore(path);
+    expect(reopened.loadPool()).toMatchObject({ nextOpSeq: 3, waiting: {} });
+    reopened.close();
+  });
+
+  test("a state an older agent wrote with waiting pods loads without them: their ADDs ended with it", () => {
+    const path = tempDb();
+    const store = new NodeStore(path);
+    store.commit(state(), {}, 10);
+    store.close();
+    const raw = new (require("bun:sqlite").Database)(path);
+    raw
+      .query("UPDATE pool SET state = ? WHERE id = 1")
+      .run(JSON.stringify({ ...state(), waiting: { "net/a/eth0": 5 } }));
+    raw.close();
+    const reopened = new NodeStore(path);
+    expect(reopened.loadPool()?.waiting).toEqual({});
+    reopened.close();
   });
 
   test("atomically: a commit and an attachment record are durable together, or not at all", () => {

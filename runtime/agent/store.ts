@@ -227,6 +227,8 @@ export class NodeStore {
         `${this.path}: pool state version ${JSON.stringify(state.version)} is not ${JSON.stringify(POOL_STATE_VERSION)}; no migration exists for it`,
       );
     }
+    // An older agent wrote its waiting pods: their ADDs ended with that process.
+    state.waiting = {};
     return state;
   }
 
@@ -234,10 +236,12 @@ export class NodeStore {
    * The new pool state with the journal entries it opens and resolves, atomically. A state
    * equal to the one last committed, with no journal change, is already durable: it is not
    * written again (the plan pass after every ADD and DEL hands back an equal copy, and each
-   * write costs a sync).
+   * write costs a sync). Pods waiting for an IP are not written: each is an ADD held open on
+   * the socket, gone with the process that held it (the runtime repeats the ADD), so a pod that
+   * starts to wait costs no sync. In a burst that was a sync per ADD on the agent's only thread.
    */
   commit(state: PoolState, change: { open?: Intent[]; resolve?: Resolution[] } = {}, now = Date.now()): void {
-    const json = JSON.stringify(state);
+    const json = JSON.stringify(durable(state));
     const opened = change.open ?? [];
     const resolved = change.resolve ?? [];
     if (json === this.written && opened.length === 0 && resolved.length === 0) return;
@@ -438,4 +442,9 @@ export class NodeStore {
   close(): void {
     this.db.close();
   }
+}
+
+/** What of a pool state is written: all of it but the pods waiting for an IP (see commit). */
+export function durable(state: PoolState): PoolState {
+  return Object.keys(state.waiting).length === 0 ? state : { ...state, waiting: {} };
 }

@@ -171,6 +171,22 @@ describe("the network configuration and the environment", () => {
       "cniVersion '0.3.1' is not supported; supported: 0.4.0, 1.0.0, 1.1.0",
     );
   });
+  test("a configuration seen before is not parsed again: the same frozen answer; refusals are never kept", () => {
+    const text = conf({ socket: "/run/memo.sock", delegate: { conflist: "/c" } });
+    const first = parseNetConf(text);
+    expect(parseNetConf(text)).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.delegate)).toBe(true);
+    expect(() => {
+      (first as { socket?: string }).socket = "/elsewhere";
+    }).toThrow();
+    // Another text is another answer, even when it parses to the same.
+    expect(parseNetConf(` ${text}`)).not.toBe(first);
+    const bad = conf({ socket: "relative" });
+    for (let i = 0; i < 2; i++) expect(caught(() => parseNetConf(bad)).code).toBe(CniCode.InvalidConfig);
+    // Past 16 KiB a configuration is parsed each time (and not held).
+    const big = conf({ pad: "x".repeat(17 * 1024) });
+    expect(parseNetConf(big)).not.toBe(parseNetConf(big));
+  });
   test("socket default, environment and the spec's error 4 with the variable's name", () => {
     expect(socketOf(parseNetConf(conf()))).toBe(DEFAULT_SOCKET);
     expect(socketOf(parseNetConf(conf({ socket: "/x.sock" })))).toBe("/x.sock");

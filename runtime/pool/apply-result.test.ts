@@ -143,6 +143,34 @@ describe("results that contradict the state are refused, naming the operation", 
     expect(eniOf(s, ENI_B)?.ips.map((x) => x.ip)).toEqual(["10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4", "10.2.0.9"]);
     expect(free(s)[1]).toEqual([SUBNET_B, 49, 0]);
   });
+  test("an address whose release from another ENI is in flight was freed by that release: it moves, once", () => {
+    // ENI A releases 10.1.0.1 and 10.1.0.2; before that answer comes, a bind on B gets 10.1.0.1
+    // (the cloud gives out only free addresses), so the release has happened.
+    const releaseA: Decision = { id: "op-1", action: "release", eni: ENI_A, ips: ["10.1.0.1", "10.1.0.2"] };
+    const both = inFlight({ ...bindB, id: "op-2" }, inFlight(releaseA));
+    const moved = applyResult(both, "op-2", { ok: true, ips: ["10.1.0.1"] }, 1);
+    expect(eniOf(moved, ENI_A)?.ips.map((x) => x.ip)).toEqual(["10.1.0.2", "10.1.0.3", "10.1.0.4"]);
+    expect(eniOf(moved, ENI_B)?.ips.map((x) => x.ip)).toEqual([
+      "10.1.0.1",
+      "10.2.0.1",
+      "10.2.0.2",
+      "10.2.0.3",
+      "10.2.0.4",
+    ]);
+    // Free counts follow each ENI: one back to A's subnet, one taken from B's.
+    expect(free(moved)).toEqual([
+      [SUBNET_A, 101, 0],
+      [SUBNET_B, 49, 0],
+    ]);
+    const done = applyResult(moved, "op-1", { ok: true }, 2);
+    expect(eniOf(done, ENI_A)?.ips.map((x) => x.ip)).toEqual(["10.1.0.3", "10.1.0.4"]);
+    expect(eniOf(done, ENI_B)?.ips).toHaveLength(5);
+    expect(done.inflight).toEqual([]);
+    // An address of A that no release frees is still refused.
+    expect(() => applyResult(both, "op-2", { ok: true, ips: ["10.1.0.3"] }, 1)).toThrow(
+      `result.ips has 10.1.0.3, which is bound to ${ENI_A}, not ${ENI_B}`,
+    );
+  });
 });
 
 describe("failures", () => {

@@ -159,12 +159,22 @@ function newIps(s: PoolState, d: Decision, eni: string, ips: string[] | undefine
       `applyResult ${d.id} (${d.action}): result.ips (${JSON.stringify(ips)}) must list the bound IP addresses`,
     );
   }
-  const owner = new Map<string, string>();
-  for (const e of s.enis) for (const slot of e.ips) owner.set(slot.ip, e.id);
-  const clash = ips.find((ip) => owner.has(ip) && owner.get(ip) !== eni);
+  const owner = new Map<string, EniState>();
+  for (const e of s.enis) for (const slot of e.ips) owner.set(slot.ip, e);
+  // An IP being released from another ENI that the cloud hands out again has left that ENI:
+  // the cloud only gives out free addresses. Its release's answer may simply come later.
+  for (const ip of ips) {
+    const e = owner.get(ip);
+    const slot = e?.id === eni ? undefined : e?.ips.find((x) => x.ip === ip);
+    if (e !== undefined && slot?.releasing === true && slot.pod === null) {
+      dropIps(s, e, [ip]);
+      owner.delete(ip);
+    }
+  }
+  const clash = ips.find((ip) => owner.has(ip) && owner.get(ip)?.id !== eni);
   if (clash !== undefined) {
     throw new Error(
-      `applyResult ${d.id} (${d.action}): result.ips has ${clash}, which is bound to ${owner.get(clash)}, not ${eni}; allowed: addresses of ${eni} only`,
+      `applyResult ${d.id} (${d.action}): result.ips has ${clash}, which is bound to ${owner.get(clash)?.id}, not ${eni}; allowed: addresses of ${eni} only`,
     );
   }
   return [...new Set(ips)].filter((ip) => !owner.has(ip));

@@ -1,7 +1,8 @@
 // The pool engine's public surface. The node agent, the simulator and the tests import from here.
 export * from "./types.ts";
-export { allocate, release, WAITING_TTL_MS } from "./allocate.ts";
+export { allocate, idleCount, release, WAITING_TTL_MS } from "./allocate.ts";
 export { plan, type PlanResult } from "./plan.ts";
+export { topUpNewEni } from "./top-up.ts";
 export { drained, drainPool, isDraining } from "./drain.ts";
 export {
   applyResult,

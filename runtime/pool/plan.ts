@@ -106,7 +106,7 @@ export function bindNeed(s: PoolState, { demand, have }: PoolCounts, now: Millis
 }
 
 /** Free IPs of a subnet that in-flight binds and creates have not already spoken for. */
-function subnetRoom(s: PoolState, subnet: string, now: Millis): number {
+export function subnetRoom(s: PoolState, subnet: string, now: Millis): number {
   const n = s.subnets.find((x) => x.id === subnet);
   if (n === undefined || now < n.pausedUntil) return 0;
   let pending = 0;
@@ -134,7 +134,7 @@ export function eniRoom(s: PoolState, e: EniState, now: Millis, limits: Limits):
 }
 
 /** ENIs past a lowered maxEnisPerNode get no new IPs: the ones with the most pods are kept. */
-function growableEnis(s: PoolState, limits: Limits): EniState[] {
+export function growableEnis(s: PoolState, limits: Limits): EniState[] {
   const live = podEnis(s)
     .filter((e) => !e.deleting)
     .sort((a, b) => assignedOn(b) - assignedOn(a) || b.ips.length - a.ips.length || cmp(a.id, b.id));

@@ -1,0 +1,93 @@
+// The executor's create-eni against the emulator through the real SDK: once the ENI is
+// attached it binds the IPs the driver's hook asks for, beside the link's set-up (the data
+// plane here is a stand-in that only records the call: test/dataplane runs the real one).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type EmulatedVpc, INSTANCE, POD_SUBNET, SG, startEmulatedVpc } from "../cloud/emulated-vpc-kit.ts";
+import type { DataPlane, EniSpec } from "../net/types.ts";
+import { CloudExecutor } from "./executor.ts";
+import { createLogger } from "./log.ts";
+
+let vpc: EmulatedVpc;
+beforeAll(async () => {
+  vpc = await startEmulatedVpc();
+});
+afterAll(() => vpc.stop());
+
+function executor() {
+  const links: EniSpec[] = [];
+  const lines: string[] = [];
+  const dataPlane = {
+    setupEni: async (eni: EniSpec) => {
+      links.push(eni);
+      return { mac: eni.mac, name: `eth${links.length}`, ifindex: 10 + links.length, table: 2010 + links.length };
+    },
+  } as unknown as DataPlane;
+  const subnets = new Map([
+    [POD_SUBNET, { id: POD_SUBNET, vpcId: "vpc", cidr: "10.2.16.0/22", zone: "z", availableIps: 1000, totalIps: 1024 }],
+  ]);
+  const ex = new CloudExecutor(
+    vpc.api,
+    dataPlane,
+    { node: "node-a", instanceId: INSTANCE, zone: "ap-guangzhou-3", securityGroupIds: [SG] },
+    () => subnets,
+    createLogger({ level: "warn", write: (l) => lines.push(l) }),
+  );
+  return { ex, links, lines };
+}
+
+const intent = (token: string, ips: number) => ({
+  id: `op-${token}`,
+  clientToken: token,
+  decision: { id: `op-${token}`, action: "create-eni" as const, subnet: POD_SUBNET, ips },
+  openedAt: Date.now(),
+});
+
+/** The instance takes 3 pod ENIs: each test gives back the ones it made. */
+async function remove(r: { ok: boolean; eni?: string }): Promise<void> {
+  if (!r.ok || !r.eni) return;
+  await vpc.api.detachEni(r.eni, INSTANCE);
+  await vpc.api.deleteEni(r.eni);
+}
+
+describe("create-eni", () => {
+  test("binds what the hook asks once attached, and answers the ENI with all its IPs", async () => {
+    const { ex, links } = executor();
+    let asked = 0;
+    const first = intent("topup-1", 3);
+    const r = await ex.execute(first, { attached: () => (asked++, 12) });
+    expect(asked).toBe(1);
+    expect(r.ok).toBe(true);
+    const { eni, ips } = r as { eni: string; ips: string[] };
+    expect(new Set(ips).size).toBe(15);
+    const cloud = await vpc.api.getEni(eni);
+    expect(cloud?.attachment?.instanceId).toBe(INSTANCE);
+    expect([...(cloud?.secondaryIps ?? [])].sort()).toEqual([...ips].sort());
+    expect(links.map((l) => l.mac)).toEqual([cloud?.mac ?? "?"]);
+    // A replay of the same intent (after a crash) asking for as many binds nothing more.
+    const again = await ex.execute(first, { attached: () => 12 });
+    expect(again).toMatchObject({ ok: true, eni });
+    expect(((again as { ips: string[] }).ips ?? []).sort()).toEqual([...ips].sort());
+    expect((await vpc.api.getEni(eni))?.secondaryIps).toHaveLength(15);
+    await remove(r);
+  });
+
+  test("a top-up the cloud refuses fails nothing: the ENI comes with the IPs its create bound", async () => {
+    const { ex, lines } = executor();
+    // 19 secondary IPs per ENI here: 12 and 10 more is past its quota, so the Assign is refused.
+    const r = await ex.execute(intent("topup-2", 12), { attached: () => 10 });
+    expect(r.ok).toBe(true);
+    expect((r as { ips: string[] }).ips).toHaveLength(12);
+    expect(lines.join("")).toContain("the new ENI's extra IPs were not bound");
+    await remove(r);
+  });
+
+  test("without the hook, or when it asks for none, no Assign follows the attach", async () => {
+    const { ex } = executor();
+    const r = await ex.execute(intent("topup-3", 4));
+    expect((r as { ips: string[] }).ips).toHaveLength(4);
+    const none = await ex.execute(intent("topup-4", 4), { attached: () => 0 });
+    expect((none as { ips: string[] }).ips).toHaveLength(4);
+    await remove(r);
+    await remove(none);
+  });
+});
