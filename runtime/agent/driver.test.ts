@@ -55,6 +55,9 @@ function freshState(prebind = { min: 5, max: 5 }): PoolState {
   });
 }
 
+/** After the plan pass the events so far scheduled (the driver plans once per turn of the event loop). */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 const open: PoolDriver[] = [];
 afterEach(async () => {
   for (const d of open.splice(0)) await d.stop();
@@ -167,11 +170,11 @@ describe("PoolDriver", () => {
     };
     const d = driver(new NodeStore(":memory:"), cloud);
     d.start();
-    await Promise.resolve();
+    await nextTurn();
     expect(decisions).toEqual([{ id: "op-1", action: "create-eni", subnet: "subnet-a", ips: 5 }]);
     // 4 pods while it is made: 9 wanted, its room (10) holds them, so they wait for it
     const answers = Array.from({ length: 4 }, (_, i) => d.allocate(`net/c${i}/eth0`, 10_000));
-    await Promise.resolve();
+    await nextTurn();
     expect(d.state.inflight.map((o) => o.decision.id)).toEqual(["op-1"]);
     attach();
     const got = await Promise.all(answers);
@@ -307,8 +310,7 @@ describe("PoolDriver", () => {
       log: silentLogger,
     });
     first.start();
-    await Promise.resolve();
-    await Promise.resolve();
+    await nextTurn();
     const [intent] = store.openIntents();
     expect(intent?.decision.action).toBe("create-eni");
     // Second run from what the store holds.

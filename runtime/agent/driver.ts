@@ -157,11 +157,14 @@ export class PoolDriver {
     this.kick();
   }
 
-  /** Schedules one plan pass; many events in one tick make one pass. */
+  /**
+   * Schedules one plan pass, after the I/O that is ready now: the events of one turn of the
+   * event loop (a burst's ADDs read in one poll) make one pass, not one each.
+   */
   kick(): void {
     if (this.passQueued || this.stopped) return;
     this.passQueued = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.passQueued = false;
       if (this.stopped) return;
       try {
@@ -178,7 +181,7 @@ export class PoolDriver {
   /** Resolves once no cloud operation is running and no pass is queued (tests, shutdown). */
   async settled(): Promise<void> {
     for (;;) {
-      await Promise.resolve();
+      await new Promise((resolve) => setImmediate(resolve));
       if (this.running.size === 0 && !this.passQueued) return;
       await Promise.all(this.running.values());
     }

@@ -80,10 +80,18 @@ export class CloudExecutor implements Executor {
       clientToken: intent.clientToken,
       createdAt: intent.openedAt,
     });
+    // The IPs pods asked for while the ENI was made are bound once it is attached, back to back
+    // and beside the Describe that confirms the attach and the link's set-up, instead of in
+    // binds after this operation (runtime/pool/top-up.ts).
+    let topUp: Promise<string[]> | undefined;
+    const startTopUp = () => {
+      topUp ??= this.topUp(intent, eni.id, hooks.attached?.() ?? 0);
+    };
     let attached: Eni;
     try {
       attached = await this.api.attachEni(eni.id, this.identity.instanceId, {
         clientToken: derived(intent.clientToken, "attach"),
+        attached: startTopUp,
       });
     } catch (error) {
       // An ENI that cannot be attached is of no use and would leak: give it back now. Should
@@ -96,10 +104,8 @@ export class CloudExecutor implements Executor {
         );
       throw error;
     }
-    // The IPs pods asked for while the ENI was made are bound now, back to back and beside the
-    // link's set-up, instead of in binds after this operation (runtime/pool/top-up.ts).
-    const extra = hooks.attached?.() ?? 0;
-    const [, added] = await Promise.all([this.setupLink(attached), this.topUp(intent, attached.id, extra)]);
+    startTopUp(); // the attach was an earlier attempt's: no task to read
+    const [, added] = await Promise.all([this.setupLink(attached), topUp ?? []]);
     return { ok: true, eni: attached.id, ips: [...new Set([...attached.secondaryIps, ...added])] };
   }
 

@@ -55,7 +55,10 @@ test("with 20% InternalError on every action, operations converge without duplic
 
   const stats = w.emu.admin.stats();
   const injected = Object.values(stats).reduce((n, byCode) => n + (byCode.InternalError ?? 0), 0);
-  expect(injected).toBeGreaterThan(10);
+  const calls = Object.values(stats).reduce((n, byCode) => n + Object.values(byCode).reduce((a, b) => a + b, 0), 0);
+  // Some fifth of the calls met an error: the run was a faulty one.
+  expect(injected).toBeGreaterThanOrEqual(5);
+  expect(injected / calls).toBeGreaterThan(0.1);
 
   w.emu.admin.setFaults({});
   const tagged = await w.api.findEnis({ tags: { "vpccni.io/cluster": "cls-test0001" } });

@@ -143,6 +143,23 @@ test("a FAILED attach task is a transient error, the ENI stays detached, and a n
   expect((await w.api.attachEni(eni.id, INSTANCE, { clientToken: "attach-2" })).attachment?.instanceId).toBe(INSTANCE);
 });
 
+test("a create goes by its task: read SUCCESS, no Describe before the attach; the attach tells its task's SUCCESS once", async () => {
+  const w = await world();
+  const describes = () => w.emu.admin.stats().DescribeNetworkInterfaces?.OK ?? 0;
+  const before = describes();
+  const eni = await w.api.createEni({ subnetId: POD_SUBNET, securityGroupIds: [SG], secondaryIps: 3 });
+  expect(describes()).toBe(before);
+  expect(eni).toMatchObject({ state: "AVAILABLE", subnetId: POD_SUBNET, primary: false });
+  expect(eni.ips.filter((i) => !i.primary).map((i) => i.state)).toEqual(["AVAILABLE", "AVAILABLE", "AVAILABLE"]);
+  expect(eni.secondaryIps.sort()).toEqual([...((await w.api.getEni(eni.id))?.secondaryIps ?? [])].sort());
+  let told = 0;
+  const attached = await w.api.attachEni(eni.id, INSTANCE, { clientToken: "told-1", attached: () => told++ });
+  expect([told, attached.attachment?.instanceId]).toEqual([1, INSTANCE]);
+  // An earlier attempt did it (a lost answer): no task of this call to read, nothing told.
+  await w.api.attachEni(eni.id, INSTANCE, { clientToken: "told-2", attached: () => told++ });
+  expect(told).toBe(1);
+});
+
 test("errors that retrying cannot fix are not retried", async () => {
   const w = await world();
   const err = await w.api.assignIps("eni-00000000", { count: 1 }).catch((e: unknown) => e);

@@ -128,8 +128,14 @@ export class TencentVpcApi implements VpcApi {
         undefined,
         r.RequestId,
       );
-    await this.wait.task("CreateNetworkInterface", r.RequestId);
-    let eni = present(await this.wait.eni("CreateNetworkInterface", id, (e) => e?.state === "AVAILABLE", "AVAILABLE"));
+    // A create task read SUCCESS is the ENI AVAILABLE: its answer is taken as that, and the
+    // next call (the attach) goes without a Describe first, which in a burst was a round trip on
+    // each new ENI's critical path. Only a task that cannot be read waits for Describe.
+    const done = await this.wait.task("CreateNetworkInterface", r.RequestId);
+    let eni =
+      done && r.NetworkInterface
+        ? available(toEni(r.NetworkInterface, "CreateNetworkInterface", "NetworkInterface"))
+        : present(await this.wait.eni("CreateNetworkInterface", id, (e) => e?.state === "AVAILABLE", "AVAILABLE"));
     if (secondary > first) {
       let added: string[] = [];
       try {
@@ -153,7 +159,7 @@ export class TencentVpcApi implements VpcApi {
     return eni;
   }
 
-  async attachEni(eniId: string, instanceId: string, opts: CallOptions = {}): Promise<Eni> {
+  async attachEni(eniId: string, instanceId: string, opts: CallOptions & { attached?: () => void } = {}): Promise<Eni> {
     const action = "AttachNetworkInterface";
     const token = opts.clientToken ?? this.newToken();
     try {
@@ -162,7 +168,7 @@ export class TencentVpcApi implements VpcApi {
         InstanceId: instanceId,
         ClientToken: token,
       });
-      await this.wait.task(action, r.RequestId, "attach");
+      if (await this.wait.task(action, r.RequestId, "attach")) opts.attached?.();
     } catch (e) {
       // An earlier attempt whose answer was lost may have attached it already: then just wait.
       if (!(e instanceof CloudError && e.code === "UnsupportedOperation.AttachmentAlreadyExists")) throw e;
@@ -349,4 +355,9 @@ export class TencentVpcApi implements VpcApi {
 function present(eni: Eni | undefined): Eni {
   if (!eni) throw new Error("unreachable: wait returned without an ENI");
   return eni;
+}
+
+/** An ENI whose create task succeeded: AVAILABLE, with the IPs it was created with. */
+function available(eni: Eni): Eni {
+  return { ...eni, state: "AVAILABLE", ips: eni.ips.map((ip) => ({ ...ip, state: "AVAILABLE" })) };
 }

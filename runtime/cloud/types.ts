@@ -89,7 +89,11 @@ export interface VpcApi {
    */
   createEni(req: CreateEniRequest): Promise<Eni>;
   /** Attaches and waits until the ENI reads AVAILABLE and attached to the instance. */
-  attachEni(eniId: string, instanceId: string, opts?: CallOptions): Promise<Eni>;
+  /**
+   * `attached` runs once the attach task reads SUCCESS, before the Describe that confirms it
+   * (a caller may start the ENI's next task then); not when an earlier attempt did the attach.
+   */
+  attachEni(eniId: string, instanceId: string, opts?: CallOptions & { attached?: () => void }): Promise<Eni>;
   /** Detaches and waits until it is detached; an ENI already detached from the instance is fine. */
   detachEni(eniId: string, instanceId: string, opts?: CallOptions): Promise<void>;
   /** Deletes and waits until it is gone; an ENI already gone is fine. */

@@ -61,18 +61,21 @@ export class Waiter {
     );
   }
 
-  /** Until the task leaves RUNNING. An unknown task (not queryable) is left to the Describe wait. */
+  /**
+   * Until the task leaves RUNNING; true once it read SUCCESS. An unknown task (not queryable)
+   * is left to the Describe wait (false).
+   */
   async task(
     action: string,
     taskId: string | undefined,
     kind: "attach" | "detach" | "default" = "default",
-  ): Promise<void> {
-    if (!taskId) return;
+  ): Promise<boolean> {
+    if (!taskId) return false;
     const until = this.deadline(kind);
     await this.deps.clock.sleep(Math.min(this.o.firstPollMs[kind], Math.max(0, until - this.deps.clock.now())));
     for (let poll = this.o.pollMs; ; poll = Math.min(this.o.maxPollMs, poll * 2)) {
       const status = await this.deps.taskStatus(taskId);
-      if (status === undefined || status === "SUCCESS") return;
+      if (status === undefined || status === "SUCCESS") return status === "SUCCESS";
       // The cloud undid the call; a new attempt (with a new ClientToken: the old one replays the failure) may work.
       if (status === "FAILED")
         throw new CloudError(
