@@ -85,7 +85,15 @@ export class CloudExecutor implements Executor {
     // binds after this operation (runtime/pool/top-up.ts).
     let topUp: Promise<string[]> | undefined;
     const startTopUp = () => {
-      topUp ??= this.topUp(intent, eni.id, hooks.attached?.() ?? 0);
+      if (topUp) return;
+      let count = 0;
+      try {
+        count = hooks.attached?.() ?? 0;
+      } catch (error) {
+        // the pool's bookkeeping, not the cloud: the ENI and its attach are fine
+        this.log.error("the new ENI's top-up could not be planned", { eni: eni.id, error: (error as Error).message });
+      }
+      topUp = this.topUp(intent, eni.id, count);
     };
     let attached: Eni;
     try {

@@ -5,6 +5,7 @@ import { Caller, type CallLog, type CallObservation } from "./caller.ts";
 import { systemClock, type Clock, type Random } from "./clock.ts";
 import { checked, checkedCount } from "./answers.ts";
 import { toEni, toSubnet } from "./convert.ts";
+import type { NetworkInterface } from "tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models";
 import { CloudError, classify } from "./errors.ts";
 import type { RetryPolicy } from "./retry.ts";
 import { makeVpcClient, send, type SdkOptions, type VpcAction, type VpcActions, type VpcClient } from "./sdk.ts";
@@ -131,11 +132,11 @@ export class TencentVpcApi implements VpcApi {
     // A create task read SUCCESS is the ENI AVAILABLE: its answer is taken as that, and the
     // next call (the attach) goes without a Describe first, which in a burst was a round trip on
     // each new ENI's critical path. Only a task that cannot be read waits for Describe.
+    // An answer short of a field an ENI needs is read again from Describe instead.
     const done = await this.wait.task("CreateNetworkInterface", r.RequestId);
     let eni =
-      done && r.NetworkInterface
-        ? available(toEni(r.NetworkInterface, "CreateNetworkInterface", "NetworkInterface"))
-        : present(await this.wait.eni("CreateNetworkInterface", id, (e) => e?.state === "AVAILABLE", "AVAILABLE"));
+      (done && answered(r.NetworkInterface)) ||
+      present(await this.wait.eni("CreateNetworkInterface", id, (e) => e?.state === "AVAILABLE", "AVAILABLE"));
     if (secondary > first) {
       let added: string[] = [];
       try {
@@ -162,19 +163,21 @@ export class TencentVpcApi implements VpcApi {
   async attachEni(eniId: string, instanceId: string, opts: CallOptions & { attached?: () => void } = {}): Promise<Eni> {
     const action = "AttachNetworkInterface";
     const token = opts.clientToken ?? this.newToken();
+    let done = false;
     try {
       const r = await this.send("AttachNetworkInterface", {
         NetworkInterfaceId: eniId,
         InstanceId: instanceId,
         ClientToken: token,
       });
-      if (await this.wait.task(action, r.RequestId, "attach")) opts.attached?.();
+      done = await this.wait.task(action, r.RequestId, "attach");
     } catch (e) {
       // An earlier attempt whose answer was lost may have attached it already: then just wait.
       if (!(e instanceof CloudError && e.code === "UnsupportedOperation.AttachmentAlreadyExists")) throw e;
       const now = await this.getEni(eniId);
       if (now?.attachment?.instanceId !== instanceId) throw e;
     }
+    if (done) opts.attached?.();
     return present(
       await this.wait.eni(
         action,
@@ -357,7 +360,13 @@ function present(eni: Eni | undefined): Eni {
   return eni;
 }
 
-/** An ENI whose create task succeeded: AVAILABLE, with the IPs it was created with. */
-function available(eni: Eni): Eni {
-  return { ...eni, state: "AVAILABLE", ips: eni.ips.map((ip) => ({ ...ip, state: "AVAILABLE" })) };
+/** The ENI a create answered, its task succeeded: AVAILABLE, with the IPs it was created with. */
+function answered(n: NetworkInterface | undefined): Eni | undefined {
+  if (!n) return undefined;
+  try {
+    const eni = toEni(n, "CreateNetworkInterface", "NetworkInterface");
+    return { ...eni, state: "AVAILABLE", ips: eni.ips.map((ip) => ({ ...ip, state: "AVAILABLE" })) };
+  } catch {
+    return undefined;
+  }
 }
