@@ -1,8 +1,8 @@
 // Waiting for asynchronous results: first the task (DescribeVpcTaskResult), then Describe
 // until it shows the expected state, because Describe may lag behind the task (eventual
-// consistency). A task is first polled when it is expected to be done (a task is never done
-// the moment its call returns), then polls back off from pollMs to maxPollMs; each wait has
-// a deadline.
+// consistency); a caller that can go by the task alone uses task()'s answer (docs/cloud.md).
+// A task is first polled when it is expected to be done (a task is never done the moment its
+// call returns), then polls back off from pollMs to maxPollMs; each wait has a deadline.
 import type { Clock } from "./clock.ts";
 import { CloudError } from "./errors.ts";
 import type { Eni } from "./types.ts";
