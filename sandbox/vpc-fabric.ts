@@ -71,29 +71,29 @@ export class NetnsFabric implements Fabric {
    */
   private async plug(eni: FabricEni, node: NodeNs, link: string, vpcPeer: string): Promise<void> {
     const vpcPath = netnsFile(this.bed.vpc);
-    const vpcFd = openNetns(vpcPath);
     const onNode = Netlink.open(netnsFile(node.ns));
     try {
-      onNode.linkAddVeth(link, eni.mac, vpcPeer, localMac(), vpcFd);
-    } finally {
-      closeFd(vpcFd);
-    }
-    const vpc = Netlink.open(vpcPath);
-    try {
-      vpc.linkUp(vpcPeer);
-      if (eni.gateway) {
-        try {
-          vpc.addrAdd(vpc.linkIndex("lo"), eni.gateway, 32);
-        } catch (e) {
-          if (!(e instanceof NetlinkError && e.errno === EEXIST)) throw e;
-        }
+      const vpcFd = openNetns(vpcPath);
+      try {
+        onNode.linkAddVeth(link, eni.mac, vpcPeer, localMac(), vpcFd);
+      } finally {
+        closeFd(vpcFd);
       }
-      routeIps(vpc, vpcPeer, eni.mac, [eni.primaryIp, ...eni.secondaryIps].filter(Boolean));
-    } finally {
-      vpc.close();
-    }
-    // up last: the node sees its link once the router's side is ready, as a hotplug shows it
-    try {
+      const vpc = Netlink.open(vpcPath);
+      try {
+        vpc.linkUp(vpcPeer);
+        if (eni.gateway) {
+          try {
+            vpc.addrAdd(vpc.linkIndex("lo"), eni.gateway, 32);
+          } catch (e) {
+            if (!(e instanceof NetlinkError && e.errno === EEXIST)) throw e;
+          }
+        }
+        routeIps(vpc, vpcPeer, eni.mac, [eni.primaryIp, ...eni.secondaryIps].filter(Boolean));
+      } finally {
+        vpc.close();
+      }
+      // up last: the node sees its link once the router's side is ready, as a hotplug shows it
       onNode.linkUp(link);
     } finally {
       onNode.close();

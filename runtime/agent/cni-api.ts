@@ -2,6 +2,7 @@
 // unwires and gives the IP back to the node pool, CHECK compares the kernel with the record,
 // GC frees what the runtime no longer knows, STATUS says whether the next ADD can succeed.
 import { type CniAgentApi, CniCode, CniError, type RequestOf, type ResponseOf } from "../cni/protocol.ts";
+import { Turns } from "../net/turns.ts";
 import type { DataPlane } from "../net/types.ts";
 import { POD_GATEWAY } from "../net/types.ts";
 import { podKey, summary } from "../pool/index.ts";
@@ -63,6 +64,7 @@ export function wiringFailed(netns: string, ip: string, error: unknown): CniErro
 
 export function cniApi(deps: CniApiDeps): CniAgentApi {
   const now = deps.now ?? Date.now;
+  const wiring = new Turns();
 
   async function unwireAndRelease(
     key: string,
@@ -143,6 +145,12 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
           `IP ${answer.ip} is on ENI ${answer.eni}, whose link is not configured yet`,
         );
       }
+      // One pod's wiring per turn of the event loop (runtime/net/turns.ts): the pods an arriving
+      // ENI serves resume together and would otherwise hold the agent's thread for 20 ms. A DEL
+      // may have come in that turn: the pod must still hold the IP it is wired with.
+      await wiring.take();
+      if (deps.driver.state.pods[key]?.ip !== answer.ip)
+        throw new CniError(CniCode.TryAgainLater, `${pod} was deleted before its IP ${answer.ip} was wired`);
       const t2 = performance.now();
       try {
         const wired = await deps.dataPlane.wirePod({

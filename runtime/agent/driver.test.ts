@@ -185,12 +185,18 @@ describe("PoolDriver", () => {
     expect(summary(d.state, Date.now())).toMatchObject({ pods: 4, bound: 9, inflight: 0 });
   });
 
-  test("an answer the state cannot take is recorded as a failed operation, not left in flight", async () => {
+  test("an answer naming an IP the pool has on another ENI is applied without it; one it cannot take at all fails the operation", async () => {
     const lines: string[] = [];
+    let nextIp = 1;
+    let answers = 0;
     const cloud: Executor = {
-      // A bind on eni-00000001 answered with an address the pool has on eni-00000009.
-      execute: async ({ decision }) =>
-        decision.action === "bind" ? { ok: true, ips: ["10.9.0.1"] } : { ok: true, eni: "eni-00000002", ips: [] },
+      // The first bind on eni-00000001 is answered with an address the pool has on eni-00000009
+      // besides a new one; later binds get new addresses. A create answers without an ENI id.
+      execute: async ({ decision }) => {
+        if (decision.action === "create-eni") return { ok: true, eni: "", ips: [] };
+        const fresh = Array.from({ length: (decision as { count: number }).count }, () => `10.1.1.${nextIp++}`);
+        return { ok: true, ips: answers++ === 0 ? ["10.9.0.1", ...fresh.slice(1)] : fresh };
+      },
     };
     const initial = createState({
       settings: {
@@ -218,10 +224,22 @@ describe("PoolDriver", () => {
     open.push(d);
     d.start();
     await d.settled();
+    expect(lines.join("")).toContain("cloud answer names IPs the pool has on another ENI; applied without them");
+    expect(d.state.enis.find((e) => e.id === "eni-00000009")?.ips.map((x) => x.ip)).toEqual(["10.9.0.1"]);
+    expect(summary(d.state, Date.now())).toMatchObject({ bound: 3, inflight: 0 });
+    // A create answered without its ENI's id cannot be applied at all: a failed operation.
+    const fresh = new PoolDriver(freshState(), {
+      store: new NodeStore(":memory:"),
+      executor: cloud,
+      log: createLogger({ level: "error", write: (l) => lines.push(l) }),
+      rng: seededRng(7),
+    });
+    open.push(fresh);
+    fresh.start();
+    await fresh.settled();
     expect(lines.join("")).toContain("cloud operation answer refused; recorded as failed");
-    expect(lines.join("")).toContain("which is bound to eni-00000009");
-    expect(d.state.inflight).toEqual([]);
-    expect(d.state.backoff.bind.failures).toBeGreaterThan(0);
+    expect(fresh.state.inflight).toEqual([]);
+    expect(fresh.state.backoff["create-eni"].failures).toBeGreaterThan(0);
   });
 
   test("a pod served at once from an idle IP moves rule 1's target: the pool binds the next IP with no other event", async () => {

@@ -287,20 +287,35 @@ export class PoolDriver {
   }
 
   /**
-   * The state with the answer applied. An answer the state cannot take (it names an IP the
-   * state has on another ENI) is recorded as a failed operation rather than left in flight for
-   * ever, which held the pool still (no resync runs while an operation is in flight); the next
-   * resync puts the cloud's view in place.
+   * The state with the answer applied. An answer naming IPs the state has on another ENI is
+   * applied without them (an ENI created and attached is kept, not forgotten), and one the state
+   * still cannot take is recorded as a failed operation: either way nothing is left in flight
+   * for ever, which held the pool still (no resync runs while an operation is in flight). The
+   * next resync puts the cloud's view in place.
    */
   private applied(intent: Intent, result: OperationResult, at: number): [PoolState, string] {
     try {
       return [applyResult(this.s, intent.id, result, at, { rng: this.deps.rng }), result.ok ? "ok" : result.error.kind];
     } catch (error) {
       if (!result.ok) throw error;
+      const d = intent.decision;
+      const target = d.action === "bind" ? d.eni : d.action === "create-eni" ? result.eni : undefined;
+      const elsewhere = new Set(this.s.enis.filter((e) => e.id !== target).flatMap((e) => e.ips.map((x) => x.ip)));
+      const kept = (result.ips ?? []).filter((ip) => !elsewhere.has(ip));
+      const dropped = (result.ips ?? []).filter((ip) => elsewhere.has(ip));
+      if (dropped.length > 0 && target !== undefined) {
+        this.deps.log.error("cloud answer names IPs the pool has on another ENI; applied without them", {
+          op: intent.id,
+          action: d.action,
+          ips: dropped,
+          error: (error as Error).message,
+        });
+        return this.applied(intent, { ...result, ips: kept }, at);
+      }
       const message = `the cloud's answer could not be applied: ${(error as Error).message}`;
       this.deps.log.error("cloud operation answer refused; recorded as failed, the next resync reconciles", {
         op: intent.id,
-        action: intent.decision.action,
+        action: d.action,
         error: (error as Error).message,
       });
       return this.applied(intent, { ok: false, error: { kind: "transient", message } }, at);

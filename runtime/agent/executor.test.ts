@@ -81,6 +81,22 @@ describe("create-eni", () => {
     await remove(r);
   });
 
+  test("a top-up the cloud undoes (its task FAILED) leaves none of its IPs in the answer, even if Describe listed them", async () => {
+    const { ex, lines } = executor();
+    vpc.emu.admin.setFaults({ AssignPrivateIpAddresses: { taskFailRate: 1 } });
+    try {
+      const r = await ex.execute(intent("topup-5", 4), { attached: () => 6 });
+      expect(r.ok).toBe(true);
+      const { eni, ips } = r as { eni: string; ips: string[] };
+      expect(ips).toHaveLength(4);
+      expect([...((await vpc.api.getEni(eni))?.secondaryIps ?? [])].sort()).toEqual([...ips].sort());
+      expect(lines.join("")).toContain("the new ENI's extra IPs were not bound");
+      await remove(r);
+    } finally {
+      vpc.emu.admin.setFaults({});
+    }
+  });
+
   test("without the hook, or when it asks for none, no Assign follows the attach", async () => {
     const { ex } = executor();
     const r = await ex.execute(intent("topup-3", 4));

@@ -114,7 +114,10 @@ export class CloudExecutor implements Executor {
     }
     startTopUp(); // the attach was an earlier attempt's: no task to read
     const [, added] = await Promise.all([this.setupLink(attached), topUp ?? []]);
-    return { ok: true, eni: attached.id, ips: [...new Set([...attached.secondaryIps, ...added])] };
+    // The Describe ran beside the top-up: an IP it showed still PENDING is the top-up's, and is
+    // the ENI's only if the top-up says so (a FAILED task takes it back).
+    const bound = attached.ips.filter((i) => !i.primary && i.state === "AVAILABLE").map((i) => i.ip);
+    return { ok: true, eni: attached.id, ips: [...new Set([...bound, ...added])] };
   }
 
   /**

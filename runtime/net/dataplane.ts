@@ -10,7 +10,6 @@ import { EEXIST, Netlink, NetlinkError } from "./netlink.ts";
 import { isIpv4, linkDelLine, unwireRoutes, wire, wiringOf } from "./pod.ts";
 import { planRepair } from "./repair.ts";
 import { planLeftoverRemoval } from "./leftovers.ts";
-import { Turns } from "./turns.ts";
 import { describeSysctl, ensureSysctls, restoreSysctls, wantedSysctls } from "./sysctls.ts";
 import { FROM_POD_PRIORITY, POD_GATEWAY, TO_POD_PRIORITY } from "./types.ts";
 import type {
@@ -48,7 +47,6 @@ export class IprouteDataPlane implements DataPlane {
   readonly base: number;
   private readonly manageRpFilter: boolean;
   private readonly pendingLinks = new Map<string, Promise<void>>();
-  private readonly turns = new Turns();
   /** rtnetlink in the node namespace, for wiring pods; opened at the first wiring. */
   private netlink: Netlink | undefined;
 
@@ -107,8 +105,6 @@ export class IprouteDataPlane implements DataPlane {
   async wirePod(pod: PodSpec): Promise<PodWiring> {
     // a re-ADD of the same attachment must not race the deletion of its previous veth
     await this.pendingLinks.get(hostVethName(pod));
-    // one pod per turn of the event loop: pods an arriving ENI serves do not hold it together
-    await this.turns.take();
     try {
       return await this.wireOnce(pod);
     } catch (err) {
