@@ -1,6 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { vpcApiContract } from "./vpc-api-contract-kit.ts";
 import { bypassProxy } from "./sdk.ts";
+import { answeredEni } from "./tencent.ts";
 import {
   FakeClock,
   FAR_SUBNET,
@@ -158,6 +159,36 @@ test("a create goes by its task: read SUCCESS, no Describe before the attach; th
   // An earlier attempt did it (a lost answer): no task of this call to read, nothing told.
   await w.api.attachEni(eni.id, INSTANCE, { clientToken: "told-2", attached: () => told++ });
   expect(told).toBe(1);
+});
+
+test("a create's answer stands for the ENI only when it has every field an ENI needs", () => {
+  const full = {
+    NetworkInterfaceId: "eni-abcdef12",
+    VpcId: "vpc-cccccccc",
+    SubnetId: POD_SUBNET,
+    Zone: "ap-guangzhou-3",
+    MacAddress: "20:90:6F:AA:BB:CC",
+    Primary: false,
+    State: "PENDING",
+    PrivateIpAddressSet: [
+      { PrivateIpAddress: "10.2.16.5", Primary: true, State: "PENDING" },
+      { PrivateIpAddress: "10.2.16.6", Primary: false, State: "PENDING" },
+    ],
+    GroupSet: [SG],
+  };
+  expect(answeredEni(full)).toMatchObject({
+    id: "eni-abcdef12",
+    state: "AVAILABLE",
+    mac: "20:90:6f:aa:bb:cc",
+    primaryIp: "10.2.16.5",
+    secondaryIps: ["10.2.16.6"],
+  });
+  expect(answeredEni(full)?.ips.map((i) => i.state)).toEqual(["AVAILABLE", "AVAILABLE"]);
+  // Short of a field (or no answer at all): read from Describe instead.
+  const { MacAddress: _mac, ...noMac } = full;
+  expect(answeredEni(noMac)).toBeUndefined();
+  expect(answeredEni({ ...full, SubnetId: "not-a-subnet" })).toBeUndefined();
+  expect(answeredEni(undefined)).toBeUndefined();
 });
 
 test("errors that retrying cannot fix are not retried", async () => {

@@ -135,7 +135,7 @@ export class TencentVpcApi implements VpcApi {
     // An answer short of a field an ENI needs is read again from Describe instead.
     const done = await this.wait.task("CreateNetworkInterface", r.RequestId);
     let eni =
-      (done && answered(r.NetworkInterface)) ||
+      (done && answeredEni(r.NetworkInterface)) ||
       present(await this.wait.eni("CreateNetworkInterface", id, (e) => e?.state === "AVAILABLE", "AVAILABLE"));
     if (secondary > first) {
       let added: string[] = [];
@@ -361,7 +361,7 @@ function present(eni: Eni | undefined): Eni {
 }
 
 /** The ENI a create answered, its task succeeded: AVAILABLE, with the IPs it was created with. */
-function answered(n: NetworkInterface | undefined): Eni | undefined {
+export function answeredEni(n: NetworkInterface | undefined): Eni | undefined {
   if (!n) return undefined;
   try {
     const eni = toEni(n, "CreateNetworkInterface", "NetworkInterface");
