@@ -172,7 +172,7 @@ async function main(): Promise<void> {
     const dels = timedIds.map((id) => delLog.get(id) ?? {});
     const field = (recs: Record<string, number>[], k: string) =>
       recs.map((x) => x[k]).filter((v): v is number => v !== undefined);
-    const agentAdd = adds.map((x) => (x.allocMs ?? NaN) + (x.recordMs ?? NaN) + (x.wireMs ?? NaN));
+    const agentAdd = adds.map((x) => (x.allocMs ?? NaN) + (x.turnMs ?? NaN) + (x.wireMs ?? NaN));
     // Per ADD: its wall time minus what the agent spent inside the handler, paired sample by sample.
     const outside = r.oAdd.map((ms, i) => ms - (agentAdd[i] ?? NaN)).filter((x) => !Number.isNaN(x));
 
@@ -187,8 +187,8 @@ async function main(): Promise<void> {
     console.log(row("vpccni STATUS (socket round trip)", r.status));
     console.log(row("vpccni ADD", r.oAdd));
     console.log(row("  outside the agent", outside));
-    console.log(row("  agent: allocation + commit", field(adds, "allocMs")));
-    console.log(row("  agent: attachment record", field(adds, "recordMs")));
+    console.log(row("  agent: allocation + record", field(adds, "allocMs")));
+    console.log(row("  agent: wait for its wiring turn", field(adds, "turnMs")));
     console.log(row("  agent: wirePod (netlink)", field(adds, "wireMs")));
     console.log(row("vpccni DEL", r.oDel));
     console.log(row("  agent: unwirePod (rules, route)", field(dels, "unwireMs")));
@@ -197,11 +197,11 @@ async function main(): Promise<void> {
     console.log(row("ptp + host-local DEL", r.rDel));
     // ADD by part, p50s (the parts' medians need not add up to the ADD's median exactly).
     const start = p50(r.start);
-    const agent = p50(field(adds, "allocMs")) + p50(field(adds, "recordMs"));
+    const agent = p50(field(adds, "allocMs")) + p50(field(adds, "turnMs"));
     console.log(
       `ADD p50 by part: binary start-up ${start.toFixed(1)} (VERSION, incl. nsenter ${p50(r.base).toFixed(1)}); ` +
         `socket round trip + HTTP/JSON ${(p50(outside) - start).toFixed(1)} (outside the agent minus start-up); ` +
-        `agent allocation + commit + record ${agent.toFixed(1)}; wiring ${p50(field(adds, "wireMs")).toFixed(1)}`,
+        `agent allocation + record + wiring turn ${agent.toFixed(1)}; wiring ${p50(field(adds, "wireMs")).toFixed(1)}`,
     );
     console.log(
       `plugin on disk and peak RSS per call: vpccni ${mb(statSync(ours).size)} MB, ${mb(rss.ours)} MB RSS; ` +

@@ -162,8 +162,9 @@ export function cniApi(deps: CniApiDeps): CniAgentApi {
           table: link.table,
         });
         const t3 = performance.now();
-        // Where the agent's share of an ADD goes (bench/cni.ts reads these fields).
-        const ms = { allocMs: round(t1 - t0), recordMs: round(t2 - t1), wireMs: round(t3 - t2) };
+        // Where the agent's share of an ADD goes (bench/cni.ts reads these fields): allocation
+        // with its attachment record, the wait for its wiring turn, the wiring.
+        const ms = { allocMs: round(t1 - t0), turnMs: round(t2 - t1), wireMs: round(t3 - t2) };
         deps.log.info("pod wired", {
           pod: `${req.podNamespace ?? ""}/${req.podName ?? ""}`,
           key,
