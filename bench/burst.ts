@@ -107,6 +107,7 @@ try {
     `API calls                 ${byAction.total - before} for the burst, ${((byAction.total - before) / PODS).toFixed(2)} per pod (${byAction.byAction.map(([a, n]) => `${a} ${n}`).join(", ")})`,
   );
   for (const line of timeline.lines) console.log(line);
+  console.log(arrivals(node.agentLog(), wall0));
   console.log(`ratio burst=${(total / lb).toFixed(2)}`);
 } finally {
   await world.stop();
@@ -122,6 +123,23 @@ function agentCpuMs(node: EmulatedNode): number {
   // After the command's closing parenthesis: state is field 3, utime 14 and stime 15 (clock ticks of 10 ms).
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * When the ADDs reached the agent (its "pod wired" lines: answered at `time`, after allocMs of
+ * waiting for an IP, turnMs for a wiring turn and wireMs of wiring), in ms after the burst began.
+ */
+function arrivals(log: string, wall0: number): string {
+  const at: number[] = [];
+  for (const line of log.split("\n")) {
+    if (!line.includes('"pod wired"')) continue;
+    const r = JSON.parse(line) as { time: string; allocMs: number; turnMs: number; wireMs: number };
+    at.push(Date.parse(r.time) - r.allocMs - r.turnMs - r.wireMs - wall0);
+  }
+  if (at.length === 0) return "ADD arrivals              - (no pod wired in the agent's log)";
+  at.sort((a, b) => a - b);
+  const q = (p: number) => (at[Math.min(at.length - 1, Math.floor(p * at.length))] ?? 0).toFixed(0);
+  return `ADD arrivals              at the agent: first ${q(0)} ms, a quarter by ${q(0.25)}, half by ${q(0.5)}, three quarters by ${q(0.75)}, last ${q(1)} ms`;
 }
 
 /**
