@@ -9,8 +9,18 @@ import { parseArgs } from "node:util";
 import { apiCalls } from "../cli/demo/progress.ts";
 import { type EmulatedNode, waitFor, EmulatedCluster } from "../sandbox/emulated-cluster.ts";
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { pods: { type: "string", default: "100" } } });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { pods: { type: "string", default: "100" }, runs: { type: "string", default: "1" } },
+});
 const PODS = Number(values.pods);
+// Runs on this shared 2-core machine vary by about 0.1 in ratio: `--runs N` makes N fresh
+// nodes one after another and its last line is their median.
+const RUNS = Number(values.runs);
+if (!Number.isInteger(PODS) || PODS < 1 || !Number.isInteger(RUNS) || RUNS < 1) {
+  console.error(`--pods (${values.pods}) and --runs (${values.runs}) must be whole numbers of at least 1`);
+  process.exit(2);
+}
 // The emulator's default task times (docs/emulator.md), in ms: the latency profile of this run.
 const ASYNC = { create: 50, attach: 500, detach: 300, delete: 50, assign: 50, unassign: 50 };
 const QUOTA = { eniQuota: 8, ipsPerEni: 21 }; // 7 pod ENIs x 20 secondary IPs = 140
@@ -37,80 +47,101 @@ if (process.getuid?.() !== 0) {
   console.error("bench/burst.ts needs root (network namespaces)");
   process.exit(1);
 }
-const world = await EmulatedCluster.start({
-  nodes: 1,
-  caller: "direct",
-  quota: QUOTA,
-  emulator: { settings: { asyncMs: ASYNC } },
-  spec: { prebind: { min: MIN_PREBIND, max: MIN_PREBIND } },
-});
-try {
-  const node = world.nodes[0]!;
-  await node.startAgent();
-  // A fresh node: the agent's first ENI is still being made; wait for the idle start state.
-  await waitFor("the agent's first pool", async () => (await node.view()).summary.inflight === 0, 60_000);
-  // Pod namespaces exist before the burst, as the runtime creates the sandbox before CNI ADD.
-  const namespaces = await Promise.all(Array.from({ length: PODS }, (_, i) => node.newPodNamespace(`burst-${i}`)));
-  const calls = namespaces.map((ns, i) =>
-    node.cniCall(
-      "ADD",
-      ns.path,
-      node.directContainerId(`burst-${i}`),
-      `K8S_POD_NAMESPACE=default;K8S_POD_NAME=burst-${i}`,
-    ),
+const ratios: number[] = [];
+for (let run = 1; run <= RUNS; run++) {
+  if (RUNS > 1) console.log(`--- run ${run} of ${RUNS}`);
+  ratios.push(await burst());
+}
+if (RUNS > 1) {
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  console.log(
+    `runs                      ${ratios.map((r) => r.toFixed(2)).join(", ")} (median of ${RUNS} fresh nodes)`,
   );
-  const before = apiCalls(world.emulator.admin.stats()).total;
-  const cpuBefore = agentCpuMs(node);
-  // The runtime is a process of its own in the node's namespace (bench/burst-runtime.ts), as
-  // containerd is, so that its 100 process starts do not hold up the emulated cloud in this one.
-  // Nothing polls the agent during the burst (its introspection view costs CPU the burst needs):
-  // when the pool held every IP is read from its journal afterwards.
-  const runtime = await world.bed.execOk(node.ns.ns, [process.execPath, join(import.meta.dir, "burst-runtime.ts")], {
-    input: JSON.stringify({ calls }),
+  console.log(`ratio burst=${median.toFixed(2)}`);
+}
+
+/** One burst on a fresh node: prints its figures, and its ratio line when it is the only run. */
+async function burst(): Promise<number> {
+  const world = await EmulatedCluster.start({
+    nodes: 1,
+    caller: "direct",
+    quota: QUOTA,
+    emulator: { settings: { asyncMs: ASYNC } },
+    spec: { prebind: { min: MIN_PREBIND, max: MIN_PREBIND } },
   });
-  const { wall0, results } = JSON.parse(runtime) as {
-    wall0: number;
-    results: { ms: number; code: number; stdout: string; stderr: string }[];
-  };
-  const failed = results.find((r) => r.code !== 0);
-  if (failed) throw new Error(`a CNI ADD of the burst failed (${failed.code}): ${failed.stdout}${failed.stderr}`);
-  const latencies = results.map((r) => r.ms);
-  const total = Math.max(...latencies);
-  const agentCpu = agentCpuMs(node) - cpuBefore;
-  // The last IPs and the last pods arrive together: keep watching until the pool settles.
-  await waitFor("the pool to settle", async () => (await node.view()).summary.inflight === 0, 60_000);
-  const view = await node.view();
-  const timeline = cloudTimeline(await world.emulator.admin.state(), join(node.dir, "state", "node.db"), wall0);
-  const poolReadyMs = view.summary.bound >= PODS + MIN_PREBIND ? timeline.lastGrowMs : Number.NaN;
-  const byAction = apiCalls(world.emulator.admin.stats());
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  const lb = lowerBoundMs();
-  console.log(
-    `pods                      ${PODS} on a fresh node (quota ${QUOTA.eniQuota - 1} pod ENIs x ${QUOTA.ipsPerEni - 1} IPs, prebind min ${MIN_PREBIND})`,
-  );
-  console.log(
-    `latency profile           create ${ASYNC.create} ms, attach ${ASYNC.attach} ms, assign ${ASYNC.assign} ms per task`,
-  );
-  console.log(
-    `time to all IPs           ${total.toFixed(0)} ms (pod p50 ${q(0.5).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms)`,
-  );
-  console.log(`lower bound               ${lb} ms (cloud critical path; see the comment in bench/burst.ts)`);
-  console.log(
-    `where the time goes       the pool held all ${PODS + MIN_PREBIND} IPs after ${Number.isNaN(poolReadyMs) ? "?" : poolReadyMs.toFixed(0)} ms (cloud side, ${Number.isNaN(poolReadyMs) ? "?" : (poolReadyMs / lb).toFixed(2)}x the bound); the rest is ${PODS} CNI processes and veth wirings sharing ${navigator.hardwareConcurrency} cores`,
-  );
-  console.log(
-    `agent CPU                 ${agentCpu.toFixed(0)} ms until the last pod had its IP (${(agentCpu / PODS).toFixed(1)} ms a pod, ticks of 10 ms)`,
-  );
-  console.log(`ENIs / bound IPs          ${view.summary.enis} / ${view.summary.bound}`);
-  console.log(
-    `API calls                 ${byAction.total - before} for the burst, ${((byAction.total - before) / PODS).toFixed(2)} per pod (${byAction.byAction.map(([a, n]) => `${a} ${n}`).join(", ")})`,
-  );
-  for (const line of timeline.lines) console.log(line);
-  console.log(arrivals(node.agentLog(), wall0));
-  console.log(`ratio burst=${(total / lb).toFixed(2)}`);
-} finally {
-  await world.stop();
+  try {
+    const node = world.nodes[0]!;
+    await node.startAgent();
+    // A fresh node: the agent's first ENI is still being made; wait for the idle start state.
+    await waitFor("the agent's first pool", async () => (await node.view()).summary.inflight === 0, 60_000);
+    // Pod namespaces exist before the burst, as the runtime creates the sandbox before CNI ADD.
+    const namespaces = await Promise.all(Array.from({ length: PODS }, (_, i) => node.newPodNamespace(`burst-${i}`)));
+    const calls = namespaces.map((ns, i) =>
+      node.cniCall(
+        "ADD",
+        ns.path,
+        node.directContainerId(`burst-${i}`),
+        `K8S_POD_NAMESPACE=default;K8S_POD_NAME=burst-${i}`,
+      ),
+    );
+    const before = apiCalls(world.emulator.admin.stats()).total;
+    const cpuBefore = agentCpuMs(node);
+    // The runtime is a process of its own in the node's namespace (bench/burst-runtime.ts), as
+    // containerd is, so that its 100 process starts do not hold up the emulated cloud in this one.
+    // Nothing polls the agent during the burst (its introspection view costs CPU the burst needs):
+    // when the pool held every IP is read from its journal afterwards.
+    const runtime = await world.bed.execOk(node.ns.ns, [process.execPath, join(import.meta.dir, "burst-runtime.ts")], {
+      input: JSON.stringify({ calls }),
+    });
+    const { wall0, results } = JSON.parse(runtime) as {
+      wall0: number;
+      results: { ms: number; code: number; stdout: string; stderr: string }[];
+    };
+    const failed = results.find((r) => r.code !== 0);
+    if (failed) throw new Error(`a CNI ADD of the burst failed (${failed.code}): ${failed.stdout}${failed.stderr}`);
+    const latencies = results.map((r) => r.ms);
+    const total = Math.max(...latencies);
+    const agentCpu = agentCpuMs(node) - cpuBefore;
+    // The last IPs and the last pods arrive together: keep watching until the pool settles.
+    await waitFor("the pool to settle", async () => (await node.view()).summary.inflight === 0, 60_000);
+    const view = await node.view();
+    const timeline = cloudTimeline(await world.emulator.admin.state(), join(node.dir, "state", "node.db"), wall0);
+    const poolReadyMs = view.summary.bound >= PODS + MIN_PREBIND ? timeline.lastGrowMs : Number.NaN;
+    const byAction = apiCalls(world.emulator.admin.stats());
+    latencies.sort((a, b) => a - b);
+    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+    const lb = lowerBoundMs();
+    console.log(
+      `pods                      ${PODS} on a fresh node (quota ${QUOTA.eniQuota - 1} pod ENIs x ${QUOTA.ipsPerEni - 1} IPs, prebind min ${MIN_PREBIND})`,
+    );
+    console.log(
+      `latency profile           create ${ASYNC.create} ms, attach ${ASYNC.attach} ms, assign ${ASYNC.assign} ms per task`,
+    );
+    console.log(
+      `time to all IPs           ${total.toFixed(0)} ms (pod p50 ${q(0.5).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms)`,
+    );
+    console.log(`lower bound               ${lb} ms (cloud critical path; see the comment in bench/burst.ts)`);
+    console.log(
+      `where the time goes       the pool held all ${PODS + MIN_PREBIND} IPs after ${Number.isNaN(poolReadyMs) ? "?" : poolReadyMs.toFixed(0)} ms (cloud side, ${Number.isNaN(poolReadyMs) ? "?" : (poolReadyMs / lb).toFixed(2)}x the bound); the rest is ${PODS} CNI processes and veth wirings sharing ${navigator.hardwareConcurrency} cores`,
+    );
+    console.log(
+      `agent CPU                 ${agentCpu.toFixed(0)} ms until the last pod had its IP (${(agentCpu / PODS).toFixed(1)} ms a pod, ticks of 10 ms)`,
+    );
+    console.log(`ENIs / bound IPs          ${view.summary.enis} / ${view.summary.bound}`);
+    console.log(
+      `API calls                 ${byAction.total - before} for the burst, ${((byAction.total - before) / PODS).toFixed(2)} per pod (${byAction.byAction.map(([a, n]) => `${a} ${n}`).join(", ")})`,
+    );
+    for (const line of timeline.lines) console.log(line);
+    console.log(arrivals(node.agentLog(), wall0));
+    const ratio = total / lb;
+    if (RUNS === 1) console.log(`ratio burst=${ratio.toFixed(2)}`);
+    else console.log(`ratio of this run         ${ratio.toFixed(2)}`);
+    return ratio;
+  } finally {
+    await world.stop();
+  }
 }
 
 /** The agent's CPU time so far (user + system), from /proc: the leash's child running `agent`. */

@@ -185,6 +185,39 @@ describe("PoolDriver", () => {
     expect(summary(d.state, Date.now())).toMatchObject({ pods: 4, bound: 9, inflight: 0 });
   });
 
+  test("a new ENI's IPs serve waiting pods as they come, before its operation ends", async () => {
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => {
+      finish = r;
+    });
+    let nextIp = 6;
+    const cloud: Executor = {
+      async execute({ decision }, hooks) {
+        if (decision.action === "bind")
+          return { ok: true, ips: Array.from({ length: decision.count }, () => `10.1.0.${nextIp++}`) };
+        if (decision.action !== "create-eni") return { ok: true };
+        hooks?.attached?.();
+        hooks?.progress?.("eni-00000001", ["10.1.0.1", "10.1.0.2", "10.1.0.3"]); // link set up
+        await finished; // its top-up still runs
+        return { ok: true, eni: "eni-00000001", ips: ["10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4", "10.1.0.5"] };
+      },
+    };
+    const d = driver(new NodeStore(":memory:"), cloud);
+    d.start();
+    const answers = Array.from({ length: 3 }, (_, i) => d.allocate(`net/c${i}/eth0`, 10_000));
+    const got = await Promise.all(answers);
+    expect(got.every((a) => a.ok)).toBe(true);
+    expect(d.state.inflight.map((o) => o.decision)).toEqual([
+      // 3 pods + 5 asked for; 3 bound so far, 5 to come
+      { id: "op-1", action: "create-eni", subnet: "subnet-a", ips: 5, eni: "eni-00000001" },
+    ]);
+    expect(summary(d.state, Date.now())).toMatchObject({ pods: 3, bound: 3, pendingBind: 5 });
+    finish();
+    await d.settled();
+    // its answer brought 2 of the 5; a bind made up the rest
+    expect(summary(d.state, Date.now())).toMatchObject({ pods: 3, bound: 8, inflight: 0 });
+  });
+
   test("an answer naming an IP the pool has on another ENI is applied without it; one it cannot take at all fails the operation", async () => {
     const lines: string[] = [];
     let nextIp = 1;

@@ -15,6 +15,7 @@ import {
   type PoolState,
   release,
   type Rng,
+  applyProgress,
   topUpNewEni,
 } from "../pool/index.ts";
 import type { Logger } from "./log.ts";
@@ -36,6 +37,11 @@ export interface ExecuteHooks {
    * need pods made while it was being made), already pledged to it in the pool state.
    */
   attached?: () => number;
+  /**
+   * A create-eni's ENI is attached, its link is set up, and the cloud has bound `ips` on it
+   * (called again as the top-up's calls end): they serve pods now, while the operation goes on.
+   */
+  progress?: (eni: string, ips: string[]) => void;
 }
 
 export interface DriverDeps {
@@ -219,7 +225,10 @@ export class PoolDriver {
     const run = (async () => {
       let result: OperationResult;
       try {
-        result = await this.deps.executor.execute(intent, { attached: () => this.topUp(intent) });
+        result = await this.deps.executor.execute(intent, {
+          attached: () => this.topUp(intent),
+          progress: (eni, ips) => this.progress(intent, eni, ips),
+        });
       } catch (error) {
         result = { ok: false, error: { kind: "transient", message: (error as Error).message } };
       }
@@ -259,6 +268,35 @@ export class PoolDriver {
     }
     this.deps.log.debug("the new ENI takes the IPs asked for while it was made", { op: intent.id, ips: extra });
     return extra;
+  }
+
+  /**
+   * A new ENI's IPs bound so far, into the pool before its operation ends (applyProgress). Not
+   * applied while the store refuses writes, nor when the state contradicts them: the operation's
+   * answer brings them all the same.
+   */
+  private progress(intent: Intent, eni: string, ips: string[]): void {
+    if (this.stopped) return;
+    let state: PoolState;
+    try {
+      state = applyProgress(this.s, intent.id, eni, ips);
+    } catch (error) {
+      this.deps.log.warn("a new ENI's first IPs wait for its operation's answer", {
+        op: intent.id,
+        eni,
+        error: (error as Error).message,
+      });
+      return;
+    }
+    if (state === this.s) return;
+    try {
+      this.commit(state);
+    } catch (error) {
+      if (!(error instanceof StoreFaultError)) throw error;
+      return;
+    }
+    this.deps.log.debug("a new ENI serves pods while its operation goes on", { op: intent.id, eni, ips: ips.length });
+    this.kick();
   }
 
   /**

@@ -71,6 +71,26 @@ describe("create-eni", () => {
     await remove(r);
   });
 
+  test("tells the IPs as they come once the link is set up: the create's, then each top-up call's but the last", async () => {
+    const { ex, links } = executor();
+    const told: { eni: string; ips: string[]; links: number }[] = [];
+    // 3 with the create, 12 once attached: two Assigns (10, then 2)
+    const r = await ex.execute(intent("topup-6", 3), {
+      attached: () => 12,
+      progress: (eni, ips) => told.push({ eni, ips, links: links.length }),
+    });
+    expect(r.ok).toBe(true);
+    const { eni, ips } = r as { eni: string; ips: string[] };
+    expect(ips).toHaveLength(15);
+    expect(told.length).toBeGreaterThanOrEqual(1);
+    expect(told.every((t) => t.eni === eni && t.links === 1)).toBe(true); // never before the link
+    const all = told.flatMap((t) => t.ips);
+    expect(new Set(all).size).toBe(all.length);
+    expect(all).toHaveLength(13); // the last call's 2 come with the answer
+    expect(all.every((ip) => ips.includes(ip))).toBe(true);
+    await remove(r);
+  });
+
   test("a top-up the cloud refuses fails nothing: the ENI comes with the IPs its create bound", async () => {
     const { ex, lines } = executor();
     // 19 secondary IPs per ENI here: 12 and 10 more is past its quota, so the Assign is refused.

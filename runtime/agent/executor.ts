@@ -83,6 +83,25 @@ export class CloudExecutor implements Executor {
     // The IPs pods asked for while the ENI was made are bound once it is attached, back to back
     // and beside the Describe that confirms the attach and the link's set-up, instead of in
     // binds after this operation (runtime/pool/top-up.ts).
+    // Once the link is set up, the IPs bound so far serve pods while the top-up's later calls
+    // run (ExecuteHooks.progress): the ENI's first pods are wired meanwhile, not all at its end.
+    let linkReady = false;
+    const early: string[] = [];
+    const progress = (ips: string[]) => {
+      if (ips.length === 0) return;
+      try {
+        hooks.progress?.(eni.id, ips);
+      } catch (error) {
+        this.log.error("a new ENI's first IPs could not be put in the pool", {
+          eni: eni.id,
+          error: (error as Error).message,
+        });
+      }
+    };
+    const onCall = (ips: string[]) => {
+      if (linkReady) progress(ips);
+      else early.push(...ips);
+    };
     let topUp: Promise<string[]> | undefined;
     const startTopUp = () => {
       if (topUp) return;
@@ -93,7 +112,7 @@ export class CloudExecutor implements Executor {
         // the pool's bookkeeping, not the cloud: the ENI and its attach are fine
         this.log.error("the new ENI's top-up could not be planned", { eni: eni.id, error: (error as Error).message });
       }
-      topUp = this.topUp(intent, eni.id, count);
+      topUp = this.topUp(intent, eni.id, count, onCall);
     };
     let attached: Eni;
     try {
@@ -113,10 +132,16 @@ export class CloudExecutor implements Executor {
       throw error;
     }
     startTopUp(); // the attach was an earlier attempt's: no task to read
-    const [, added] = await Promise.all([this.setupLink(attached), topUp ?? []]);
     // The Describe ran beside the top-up: an IP it showed still PENDING is the top-up's, and is
     // the ENI's only if the top-up says so (a FAILED task takes it back).
     const bound = attached.ips.filter((i) => !i.primary && i.state === "AVAILABLE").map((i) => i.ip);
+    const [, added] = await Promise.all([
+      this.setupLink(attached).then(() => {
+        linkReady = true;
+        progress([...bound, ...early]);
+      }),
+      topUp ?? [],
+    ]);
     return { ok: true, eni: attached.id, ips: [...new Set([...bound, ...added])] };
   }
 
@@ -125,10 +150,19 @@ export class CloudExecutor implements Executor {
    * ClientToken names the count, so that a replay asking for as many gets the same IPs, and
    * one asking for another count (the pods changed) is a new request, not a refused one.
    */
-  private async topUp(intent: Intent, eniId: string, count: number): Promise<string[]> {
+  private async topUp(
+    intent: Intent,
+    eniId: string,
+    count: number,
+    onCall: (ips: string[]) => void,
+  ): Promise<string[]> {
     if (count <= 0) return [];
     try {
-      return await this.api.assignIps(eniId, { count, clientToken: derived(intent.clientToken, `fill${count}`) });
+      return await this.api.assignIps(eniId, {
+        count,
+        clientToken: derived(intent.clientToken, `fill${count}`),
+        onCall,
+      });
     } catch (error) {
       this.log.warn("the new ENI's extra IPs were not bound; later binds take them", {
         eni: eniId,

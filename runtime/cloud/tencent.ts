@@ -248,11 +248,11 @@ export class TencentVpcApi implements VpcApi {
           ClientToken: clientToken,
         });
         await this.wait.task(action, r.RequestId);
-        out.push(
-          ...(r.PrivateIpAddressSet ?? []).map((p, k) =>
-            checked(action, `PrivateIpAddressSet[${k}].PrivateIpAddress`, p.PrivateIpAddress, "ipv4"),
-          ),
+        const ips = (r.PrivateIpAddressSet ?? []).map((p, k) =>
+          checked(action, `PrivateIpAddressSet[${k}].PrivateIpAddress`, p.PrivateIpAddress, "ipv4"),
         );
+        out.push(...ips);
+        if (i < calls.length - 1) req.onCall?.(ips);
       } catch (e) {
         if (out.length === 0) throw e;
         return this.partial(action, eniId, out, e);

@@ -69,6 +69,11 @@ export interface AssignRequest {
   count?: number;
   ips?: string[];
   clientToken?: string;
+  /**
+   * A request of more than 10 IPs makes several calls, one after another: told the IPs of each
+   * but the last (the answer brings those) once its task reads SUCCESS, before the next starts.
+   */
+  onCall?: (ips: string[]) => void;
 }
 
 export interface CallOptions {

@@ -153,7 +153,7 @@ function backOff(s: PoolState, action: Action, now: Millis, rng: Rng | undefined
 }
 
 /** The result's addresses that `eni` does not hold yet. An address on another ENI is a contradiction. */
-function newIps(s: PoolState, d: Decision, eni: string, ips: string[] | undefined): string[] {
+export function newIps(s: PoolState, d: Decision, eni: string, ips: string[] | undefined): string[] {
   if (!Array.isArray(ips) || ips.some((ip) => typeof ip !== "string" || ip === "")) {
     throw new Error(
       `applyResult ${d.id} (${d.action}): result.ips (${JSON.stringify(ips)}) must list the bound IP addresses`,
@@ -180,7 +180,7 @@ function newIps(s: PoolState, d: Decision, eni: string, ips: string[] | undefine
   return [...new Set(ips)].filter((ip) => !owner.has(ip));
 }
 
-function addIps(e: EniState, ips: string[]): void {
+export function addIps(e: EniState, ips: string[]): void {
   for (const ip of ips) e.ips.push({ ip, pod: null, coolUntil: 0, releasing: false });
   e.ips.sort((a, b) => cmp(a.ip, b.ip));
 }
@@ -200,7 +200,7 @@ function dropEni(s: PoolState, id: string): void {
   if (e !== undefined && e.ips.every((slot) => slot.pod === null)) s.enis = s.enis.filter((x) => x.id !== id);
 }
 
-function takeFromSubnet(s: PoolState, subnet: string, n: number): void {
+export function takeFromSubnet(s: PoolState, subnet: string, n: number): void {
   const x = s.subnets.find((y) => y.id === subnet);
   if (x !== undefined) x.available = Math.max(0, x.available - n);
 }

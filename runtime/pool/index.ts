@@ -2,7 +2,7 @@
 export * from "./types.ts";
 export { allocate, idleCount, release, WAITING_TTL_MS } from "./allocate.ts";
 export { plan, type PlanResult } from "./plan.ts";
-export { topUpNewEni } from "./top-up.ts";
+export { applyProgress, topUpNewEni } from "./top-up.ts";
 export { drained, drainPool, isDraining } from "./drain.ts";
 export {
   applyResult,

@@ -35,7 +35,7 @@ import {
   pledgedCount,
   podEnis,
 } from "./state.ts";
-import type { Decision, EniState, IpSlot, Millis, PoolState } from "./types.ts";
+import type { CreateEniDecision, Decision, EniState, IpSlot, Millis, PoolState } from "./types.ts";
 
 export interface PlanResult {
   state: PoolState;
@@ -118,10 +118,24 @@ export function subnetRoom(s: PoolState, subnet: string, now: Millis): number {
   return Math.max(0, n.available - pending);
 }
 
+/** IPs in-flight operations will still add to `eni`: its binds, and its own create's top-up. */
 function pendingOn(s: PoolState, eni: string): number {
   let n = 0;
-  for (const op of s.inflight) if (op.decision.action === "bind" && op.decision.eni === eni) n += op.decision.count;
+  for (const { decision: d } of s.inflight) {
+    if (d.action === "bind" && d.eni === eni) n += d.count;
+    if (d.action === "create-eni" && d.eni === eni) n += d.ips;
+  }
   return n;
+}
+
+/**
+ * In-flight creates whose ENI is not in the pool yet. One that is (applyProgress) counts as a
+ * bound ENI: busy, with its room from eniRoom.
+ */
+export function creatingEnis(s: PoolState): CreateEniDecision[] {
+  return s.inflight.flatMap(({ decision: d }) =>
+    d.action === "create-eni" && (d.eni === undefined || !s.enis.some((e) => e.id === d.eni)) ? [d] : [],
+  );
 }
 
 /**
@@ -196,7 +210,7 @@ export function fillBoundEnis(
  * need: rule 1 binds up to pods + prebind.min, not past it. Returns the need left.
  */
 function createEnis(s: PoolState, need: number, now: Millis, limits: Limits, emit: Emit): number {
-  const creating = s.inflight.flatMap((op) => (op.decision.action === "create-eni" ? [op.decision] : []));
+  const creating = creatingEnis(s);
   const futureRoom = creating.reduce((n, d) => n + Math.max(0, limits.ipsPerEni - d.ips), 0);
   if (need <= futureRoom) return 0;
   if (isPaused(s, "create-eni", now)) return need - futureRoom;

@@ -5,6 +5,7 @@ import { checkSettings } from "./settings.ts";
 import type {
   Action,
   Backoff,
+  Decision,
   EniInventory,
   EniState,
   Millis,
@@ -191,9 +192,17 @@ export function demandCount(s: PoolState): number {
   return Object.keys(s.pods).length + Object.keys(s.waiting).length;
 }
 
+/** The ENI a decision works on: a create-eni's once its ENI is in the pool (applyProgress). */
+export function decisionEni(d: Decision): string | undefined {
+  return d.eni;
+}
+
 export function busyEnis(s: PoolState): Set<string> {
   const busy = new Set<string>();
-  for (const op of s.inflight) if ("eni" in op.decision) busy.add(op.decision.eni);
+  for (const op of s.inflight) {
+    const eni = decisionEni(op.decision);
+    if (eni !== undefined) busy.add(eni);
+  }
   return busy;
 }
 

@@ -2,10 +2,11 @@
 // after what the bound ENIs can take, within its quota and its subnet, pledged before the call.
 import { describe, expect, test } from "bun:test";
 import { allocate } from "./allocate.ts";
+import { applyResult } from "./apply-result.ts";
 import { plan } from "./plan.ts";
 import { FakeCloud, fixedRng, ips, makeState, SUBNET_A, withPods } from "./pool-kit.ts";
-import { pledgedCount } from "./state.ts";
-import { topUpNewEni } from "./top-up.ts";
+import { busyEnis, pledgedCount } from "./state.ts";
+import { applyProgress, topUpNewEni } from "./top-up.ts";
 import type { PoolState } from "./types.ts";
 
 const QUOTA = { enis: 6, ipsPerEni: 20, ipsPerCall: 10 };
@@ -92,5 +93,64 @@ describe("a new ENI's top-up once attached", () => {
     expect(done.enis.find((e) => !e.primary)?.ips).toHaveLength(12);
     expect(done.inflight).toEqual([]);
     expect(plan(done, 3).decisions).toEqual([]);
+  });
+});
+
+describe("a new ENI's IPs in the pool while its operation goes on", () => {
+  /** op-1 creates an ENI for 5 IPs; 20 pods wait; its top-up took 15 of them (20 pledged). */
+  function toppedUp() {
+    const { state, op } = creating();
+    const { state: s, extra } = topUpNewEni(waiting(state, 20), op, 1);
+    expect(extra).toBe(15);
+    return { state: s, op };
+  }
+  const NEW = "eni-000000aa";
+  const subnetFree = (s: PoolState) => s.subnets.find((n) => n.id === SUBNET_A)?.available;
+
+  test("the IPs bound so far serve waiting pods at once; what is bound plus pledged stays the same", () => {
+    const { state, op } = toppedUp();
+    const free = subnetFree(state) ?? 0;
+    const s = applyProgress(state, op, NEW, ips(100, 5));
+    expect(s.enis.find((e) => e.id === NEW)?.ips).toHaveLength(5);
+    expect(s.inflight[0]?.decision).toEqual({ id: op, action: "create-eni", subnet: SUBNET_A, ips: 15, eni: NEW });
+    expect(pledgedCount(s)).toBe(pledgedCount(state));
+    expect(subnetFree(s)).toBe(free - 5);
+    expect(busyEnis(s).has(NEW)).toBe(true); // no other call on it while the top-up runs
+    const served = allocate(s, "net/w0/eth0", 2, fixedRng(0));
+    expect(served).toMatchObject({ ok: true, eni: NEW });
+    // the plan counts its room once: no bind on it (busy), and no other ENI for the pods it
+    // will take; the one it decides is for what no ENI of 20 holds (20 pods + prebind.min 5), as before
+    expect(plan(s, 3).decisions).toEqual(plan(state, 3).decisions);
+    expect(plan(s, 3).decisions).toEqual([{ id: "op-2", action: "create-eni", subnet: SUBNET_A, ips: 5 }]);
+    expect(state.enis.some((e) => e.id === NEW)).toBe(false); // the input state is not changed
+  });
+
+  test("each top-up call's IPs come in as it ends; the operation's answer adds only what is new", () => {
+    const { state, op } = toppedUp();
+    const first = applyProgress(state, op, NEW, ips(100, 5));
+    const second = applyProgress(first, op, NEW, ips(100, 10, 6));
+    expect(second.enis.find((e) => e.id === NEW)?.ips).toHaveLength(15);
+    expect(second.inflight[0]?.decision).toMatchObject({ ips: 5, eni: NEW });
+    expect(applyProgress(second, op, NEW, ips(100, 10, 6))).toBe(second); // told twice: nothing new
+    const done = applyResult(second, op, { ok: true, eni: NEW, ips: ips(100, 20) }, 4);
+    expect(done.enis.find((e) => e.id === NEW)?.ips).toHaveLength(20);
+    expect(done.inflight).toEqual([]);
+    expect(subnetFree(done)).toBe((subnetFree(state) ?? 0) - 20);
+    expect(pledgedCount(done)).toBe(pledgedCount(state));
+  });
+
+  test("an IP the pool has on another ENI, or another ENI than the operation's, is refused", () => {
+    const base = makeState({
+      quota: QUOTA,
+      enis: [{ id: "eni-00000001", subnet: SUBNET_A, primary: false, ips: ips(1, 20) }],
+    });
+    const grown = plan(waiting(withPods(base, 20), 5), 0);
+    const create = grown.decisions.find((d) => d.action === "create-eni");
+    expect(create).toBeDefined();
+    const id = create?.id ?? "";
+    expect(() => applyProgress(grown.state, id, NEW, ips(1, 1))).toThrow(/bound to eni-00000001/);
+    const s = applyProgress(grown.state, id, NEW, ips(100, 2));
+    expect(() => applyProgress(s, id, "eni-000000bb", ips(200, 2))).toThrow(/made eni-000000aa, not eni-000000bb/);
+    expect(applyProgress(s, "op-404", NEW, ips(300, 1))).toBe(s);
   });
 });

@@ -8,7 +8,8 @@
 import { isDraining } from "./drain.ts";
 import { bindNeed, countsOf, eniRoom, growableEnis, subnetRoom } from "./plan.ts";
 import { limitsOf } from "./settings.ts";
-import { cloneState, isPaused } from "./state.ts";
+import { addIps, newIps, takeFromSubnet } from "./apply-result.ts";
+import { cloneState, cmp, isPaused } from "./state.ts";
 import type { Millis, PoolState } from "./types.ts";
 
 /**
@@ -22,14 +23,48 @@ export function topUpNewEni(state: PoolState, opId: string, now: Millis): { stat
   if (d?.action !== "create-eni" || isDraining(state) || isPaused(state, "bind", now)) return { state, extra: 0 };
   const limits = limitsOf(state);
   const need = bindNeed(state, countsOf(state), now, limits);
-  // Rule 5c: what the bound ENIs will still take is theirs, busy ones included.
+  // Rule 5c: what the bound ENIs will still take is theirs, busy ones included. This ENI is among
+  // them only after a restart replays its operation (its IPs came in before the crash).
   let bound = 0;
-  for (const e of growableEnis(state, limits)) bound += eniRoom(state, e, now, limits);
-  const extra = Math.max(0, Math.min(need - bound, limits.ipsPerEni - d.ips, subnetRoom(state, d.subnet, now)));
+  for (const e of growableEnis(state, limits)) if (e.id !== d.eni) bound += eniRoom(state, e, now, limits);
+  const has = d.eni === undefined ? 0 : (state.enis.find((e) => e.id === d.eni)?.ips.length ?? 0);
+  const extra = Math.max(0, Math.min(need - bound, limits.ipsPerEni - d.ips - has, subnetRoom(state, d.subnet, now)));
   if (extra === 0) return { state, extra: 0 };
   const s = cloneState(state);
   for (const o of s.inflight)
     if (o.decision.id === opId && o.decision.action === "create-eni")
       o.decision = { ...o.decision, ips: o.decision.ips + extra };
   return { state: s, extra };
+}
+
+/**
+ * The new ENI's IPs that the cloud has bound so far, in the pool while its create operation goes
+ * on: once attached and its link set up, its first IPs serve pods while the top-up's later calls
+ * run, instead of all of them at the operation's end. The ENI counts as busy (no other call on
+ * it meanwhile), and the create's `ips` keeps only what is still to come, so that what is
+ * bound plus what is pledged stays the same. The operation's answer later adds what is not in
+ * yet (applyResult merges). The same state when nothing is new; throws, as applyResult does,
+ * when an IP is on another ENI.
+ */
+export function applyProgress(state: PoolState, opId: string, eni: string, ips: string[]): PoolState {
+  const op = state.inflight.find((o) => o.decision.id === opId);
+  const d = op?.decision;
+  if (d?.action !== "create-eni") return state;
+  if (d.eni !== undefined && d.eni !== eni)
+    throw new Error(`applyProgress ${opId}: the operation made ${d.eni}, not ${eni}`);
+  const s = cloneState(state);
+  const fresh = newIps(s, d, eni, ips);
+  if (fresh.length === 0 && d.eni === eni && s.enis.some((e) => e.id === eni)) return state;
+  let e = s.enis.find((x) => x.id === eni);
+  if (e === undefined) {
+    e = { id: eni, subnet: d.subnet, primary: false, ips: [], full: false, deleting: false };
+    s.enis.push(e);
+    s.enis.sort((a, b) => cmp(a.id, b.id));
+  }
+  addIps(e, fresh);
+  takeFromSubnet(s, d.subnet, fresh.length);
+  for (const o of s.inflight)
+    if (o.decision.id === opId && o.decision.action === "create-eni")
+      o.decision = { ...o.decision, eni, ips: Math.max(0, o.decision.ips - fresh.length) };
+  return s;
 }

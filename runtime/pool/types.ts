@@ -95,12 +95,18 @@ export interface BindDecision {
   eni: string;
   count: number;
 }
-/** CreateNetworkInterface with `ips` secondary IPs, then AttachNetworkInterface to this node. */
+/**
+ * CreateNetworkInterface with `ips` secondary IPs, then AttachNetworkInterface to this node.
+ * Once attached and its link set up, the ENI is in the pool while the operation goes on (its
+ * top-up, runtime/pool/top-up.ts): `eni` names it then, and `ips` counts only the IPs still to
+ * come, those in the pool being bound already (applyProgress).
+ */
 export interface CreateEniDecision {
   id: string;
   action: "create-eni";
   subnet: string;
   ips: number;
+  eni?: string;
 }
 /** UnassignPrivateIpAddresses. */
 export interface ReleaseDecision {
