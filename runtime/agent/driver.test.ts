@@ -373,4 +373,50 @@ describe("PoolDriver", () => {
     expect(summary(second.state, Date.now())).toMatchObject({ bound: 5, enis: 1, inflight: 0 });
     expect(cloud.calls.filter((c) => c.decision.action === "create-eni")).toHaveLength(2); // the replay, same token
   });
+
+  test("a crash after a new ENI's first IPs served pods: the replay's answer adds the rest, the pods keep theirs", async () => {
+    const store = new NodeStore(":memory:");
+    const all = ["10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4", "10.1.0.5", "10.1.0.6", "10.1.0.7", "10.1.0.8"];
+    // First run: 3 pods wait; the ENI's first 3 IPs come in and serve them; the agent dies
+    // before the operation's answer.
+    const first = new PoolDriver(freshState(), {
+      store,
+      executor: {
+        execute: (_intent, hooks) => {
+          hooks?.progress?.("eni-00000001", all.slice(0, 3));
+          return new Promise(() => {});
+        },
+      },
+      log: silentLogger,
+    });
+    first.start();
+    const served = await Promise.all(Array.from({ length: 3 }, (_, i) => first.allocate(`net/c${i}/eth0`, 10_000)));
+    expect(served.every((a) => a.ok)).toBe(true);
+    const saved = store.loadPool() as PoolState;
+    expect(saved.inflight.map((o) => o.decision)).toMatchObject([
+      { action: "create-eni", ips: 5, eni: "eni-00000001" },
+    ]);
+    const [intent] = store.openIntents();
+    // Second run: the replay (same ClientToken) answers with every IP the ENI has.
+    const replayed: string[] = [];
+    const second = driver(
+      store,
+      {
+        execute: async (intent) => {
+          replayed.push(intent.clientToken);
+          if (intent.decision.action === "create-eni") return { ok: true, eni: "eni-00000001", ips: all };
+          return { ok: true, ips: [] };
+        },
+      },
+      saved,
+    );
+    second.start();
+    await second.settled();
+    expect(replayed[0]).toBe(intent?.clientToken ?? "no open intent");
+    expect(store.openIntents()).toEqual([]);
+    const eni = second.state.enis.find((e) => e.id === "eni-00000001");
+    expect(eni?.ips.map((x) => x.ip)).toEqual(all);
+    expect(Object.keys(second.state.pods).sort()).toEqual(["net/c0/eth0", "net/c1/eth0", "net/c2/eth0"]);
+    expect(summary(second.state, Date.now())).toMatchObject({ pods: 3, bound: 8, inflight: 0 });
+  });
 });

@@ -32,6 +32,8 @@ describe("chaos, short", () => {
     // it did what it says: agents were killed and the cloud did fail calls
     expect(r.kills).toBe(8);
     expect(r.faults).toBeGreaterThan(0);
-    expect(r.pods).toBeGreaterThan(10);
+    // and pods were live at the end: the churn never deletes below 10 (sandbox/chaos.ts), so
+    // exactly 10 is a legal end (it happened), fewer is lost pods
+    expect(r.pods).toBeGreaterThanOrEqual(10);
   }, 300_000);
 });
