@@ -9,12 +9,12 @@
 // Needs root. Prints figures; never fails on time or on the goal.
 //
 //   node_modules/.bin/bun bench/agent-memory.ts [--cycles 10000] [--parallel 4] [--no-kube] [--ftl]
-// The agent runs with the DaemonSet's runtime environment (AGENT_RUNTIME_ENV: FTL off);
-// --ftl leaves JavaScriptCore's defaults, for comparison.
+// The agent runs with the DaemonSet's runtime environment, as every test bed agent does
+// (AGENT_RUNTIME_ENV: JavaScriptCore's DFG and FTL tiers off); --ftl leaves JavaScriptCore's
+// defaults, for comparison.
 //   last line: agent-memory idle_mb=<a> pods100_mb=<b> cycles_mb=<c> growth_mb=<d>
 import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { AGENT_RUNTIME_ENV } from "../compiler/daemonset.ts";
 import { type Cluster, startCluster } from "../sandbox/apiserver.ts";
 import { type EmulatedNode, EmulatedCluster, waitFor } from "../sandbox/emulated-cluster.ts";
 import { run } from "../sandbox/exec.ts";
@@ -115,7 +115,8 @@ if (process.getuid?.() !== 0) {
 }
 
 // the agent inherits this process's environment (sandbox/process.ts): the DaemonSet's settings
-if (!values.ftl) for (const e of AGENT_RUNTIME_ENV) process.env[e.name] = e.value;
+// sandbox/emulated-cluster.ts gives the agent AGENT_RUNTIME_ENV unless told to leave the defaults
+if (values.ftl) process.env.VPCCNI_AGENT_JSC = "defaults";
 
 let cluster: Cluster | undefined;
 let world: EmulatedCluster | undefined;

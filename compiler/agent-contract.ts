@@ -175,3 +175,18 @@ export function installCniScript(mode: "default" | "mixed", options: { enabled?:
 
 /** default mode's script (kept as a name: tests and docs quote it). */
 export const INSTALL_CNI_SCRIPT = installCniScript("default");
+
+/**
+ * JavaScriptCore's optimizing tiers (DFG, and FTL above it) off in the agent; its code runs in
+ * the interpreter and the baseline JIT. FTL's compilations lifted the agent's RSS by 12-20 MiB
+ * for under a second, to 128-130 MiB, past the 128Mi request (bench/agent-memory.ts, docs/pool.md
+ * "Agent memory"). DFG's compiled the hot code of a burst's first ADDs while they came: with it
+ * off the agent spent a fifth less CPU on a 100-pod burst on a fresh node (median 280 against
+ * 340-360 ms; docs/pool.md "Bursts") and peaked 5-10 MiB lower under churn, for 0-25 % more CPU
+ * per ADD/DEL cycle at 70 cycles a second. The agent's hot code is small and its work is short
+ * bursts; the controller keeps JavaScriptCore's defaults.
+ */
+export const AGENT_RUNTIME_ENV = [
+  { name: "BUN_JSC_useDFGJIT", value: "0" },
+  { name: "BUN_JSC_useFTLJIT", value: "0" },
+] as const;

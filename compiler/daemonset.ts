@@ -12,6 +12,7 @@ import type {
 import type { VpcCniPolicy } from "../schema/index.ts";
 import {
   AGENT_COMMAND,
+  AGENT_RUNTIME_ENV,
   ENV,
   HEALTH_PATHS,
   installCniScript,
@@ -23,14 +24,6 @@ import {
 import { agentSelector, commonLabels, names, withUserLabels } from "./labels.ts";
 import { credentialsSecretName } from "./policy-objects.ts";
 import type { Manifest, Resource } from "./resource.ts";
-
-/**
- * JavaScriptCore's top compiler tier (FTL) off in the agent: its compilations lifted the agent's
- * RSS by 12-20 MiB for under a second, to 128-130 MiB, past the 128Mi request; without it the
- * peak over 10,000 ADD/DEL cycles was 109 MiB at the same CPU time (bench/agent-memory.ts,
- * docs/pool.md "Agent memory"). The agent's hot code is small; the controller keeps FTL.
- */
-export const AGENT_RUNTIME_ENV = [{ name: "BUN_JSC_useFTLJIT", value: "0" }] as const;
 
 export interface DaemonSetInput {
   policy: VpcCniPolicy;

@@ -15,6 +15,7 @@ import type { Cluster } from "./apiserver.ts";
 import { kubeCall } from "./kube-api.ts";
 import { createTestBed, type NodeNs, type PodNs, type TestBed } from "./test-bed.ts";
 import { paths } from "./paths.ts";
+import { AGENT_RUNTIME_ENV } from "../compiler/agent-contract.ts";
 import { inNodeWithCniCache } from "./cnitool.ts";
 import { freePort } from "./ports.ts";
 import { makeTempDir } from "./janitor.ts";
@@ -130,10 +131,15 @@ export class EmulatedNode {
     // No cloud keys in the environment: the agent takes the CVM role's temporary credentials
     // from the (emulated) metadata service, as on a real node. NODE_EXTRA_CA_CERTS empty: the
     // agent finds the cluster CA itself, as in a pod.
+    // The DaemonSet's runtime environment too (JavaScriptCore's tiers), so that what runs here
+    // is what a node runs; VPCCNI_AGENT_JSC=defaults leaves JavaScriptCore's defaults (bench work).
     const env: Record<string, string> = {
       TENCENTCLOUD_SECRET_ID: "",
       TENCENTCLOUD_SECRET_KEY: "",
       NODE_EXTRA_CA_CERTS: "",
+      ...(process.env.VPCCNI_AGENT_JSC === "defaults"
+        ? {}
+        : Object.fromEntries(AGENT_RUNTIME_ENV.map((e) => [e.name, e.value]))),
     };
     // A CPU profile of the agent (Chrome .cpuprofile, written when it stops) for bench work.
     const profile = process.env.VPCCNI_AGENT_CPU_PROF;
