@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type EmulatedVpc, INSTANCE, POD_SUBNET, SG, startEmulatedVpc } from "../cloud/emulated-vpc-kit.ts";
 import type { DataPlane, EniSpec } from "../net/types.ts";
+import type { VpcApi } from "../cloud/types.ts";
 import { CloudExecutor } from "./executor.ts";
 import { createLogger } from "./log.ts";
 
@@ -13,11 +14,13 @@ beforeAll(async () => {
 });
 afterAll(() => vpc.stop());
 
-function executor() {
+/** `gate`: the link's set-up ends only once it resolves; `api`: the cloud as the executor sees it. */
+function executor(opts: { gate?: Promise<void>; api?: VpcApi } = {}) {
   const links: EniSpec[] = [];
   const lines: string[] = [];
   const dataPlane = {
     setupEni: async (eni: EniSpec) => {
+      await opts.gate;
       links.push(eni);
       return { mac: eni.mac, name: `eth${links.length}`, ifindex: 10 + links.length, table: 2010 + links.length };
     },
@@ -26,7 +29,7 @@ function executor() {
     [POD_SUBNET, { id: POD_SUBNET, vpcId: "vpc", cidr: "10.2.16.0/22", zone: "z", availableIps: 1000, totalIps: 1024 }],
   ]);
   const ex = new CloudExecutor(
-    vpc.api,
+    opts.api ?? vpc.api,
     dataPlane,
     { node: "node-a", instanceId: INSTANCE, zone: "ap-guangzhou-3", securityGroupIds: [SG] },
     () => subnets,
@@ -88,6 +91,37 @@ describe("create-eni", () => {
     expect(new Set(all).size).toBe(all.length);
     expect(all).toHaveLength(13); // the last call's 2 come with the answer
     expect(all.every((ip) => ips.includes(ip))).toBe(true);
+    await remove(r);
+  });
+
+  test("IPs bound before the link is set up wait for it, then come together", async () => {
+    // The link's set-up ends only after the top-up's first call (10 IPs) has ended.
+    let firstCall!: () => void;
+    const gate = new Promise<void>((r) => {
+      firstCall = r;
+    });
+    const api: VpcApi = Object.create(vpc.api);
+    api.assignIps = (eni, req) =>
+      vpc.api.assignIps(eni, {
+        ...req,
+        onCall: (ips) => {
+          req.onCall?.(ips);
+          firstCall();
+        },
+      });
+    const { ex, links } = executor({ gate, api });
+    const told: { ips: string[]; links: number }[] = [];
+    const r = await ex.execute(intent("topup-7", 3), {
+      attached: () => 12,
+      progress: (_eni, ips) => told.push({ ips, links: links.length }),
+    });
+    const { ips } = r as { eni: string; ips: string[] };
+    expect(ips).toHaveLength(15);
+    // one call, after the link: the create's 3 and the first Assign's 10 together
+    expect(told).toHaveLength(1);
+    expect(told[0]?.links).toBe(1);
+    expect(told[0]?.ips).toHaveLength(13);
+    expect(told[0]?.ips.every((ip) => ips.includes(ip))).toBe(true);
     await remove(r);
   });
 

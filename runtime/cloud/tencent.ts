@@ -247,12 +247,14 @@ export class TencentVpcApi implements VpcApi {
             : { SecondaryPrivateIpAddressCount: c.count }),
           ClientToken: clientToken,
         });
-        await this.wait.task(action, r.RequestId);
+        const done = await this.wait.task(action, r.RequestId);
         const ips = (r.PrivateIpAddressSet ?? []).map((p, k) =>
           checked(action, `PrivateIpAddressSet[${k}].PrivateIpAddress`, p.PrivateIpAddress, "ipv4"),
         );
         out.push(...ips);
-        if (i < calls.length - 1) req.onCall?.(ips);
+        // Told only when the task read SUCCESS: a task the cloud cannot show (no id, or gone)
+        // leaves its IPs to the request's answer, as a bind's are.
+        if (done && i < calls.length - 1) req.onCall?.(ips);
       } catch (e) {
         if (out.length === 0) throw e;
         return this.partial(action, eniId, out, e);

@@ -196,6 +196,10 @@ describe("failures", () => {
     const created = applyResult(inFlight(create), "op-1", fail("ip-quota"), 1_000);
     expect(created.paused.createUntil).toBe(1_000 + ENI_QUOTA_PAUSE_MS);
     expect(fullFlags(created)).toEqual([false, false]);
+    // a create whose ENI is in the pool already (its first IPs came in, applyProgress): the same
+    const served = applyResult(inFlight({ ...create, eni: ENI_B }), "op-1", fail("ip-quota"), 1_000);
+    expect(served.paused.createUntil).toBe(1_000 + ENI_QUOTA_PAUSE_MS);
+    expect(fullFlags(served)).toEqual([false, false]);
   });
 
   test("subnet exhausted: that subnet (the ENI's, or the create's) has no free IP and is skipped for 2 minutes", () => {

@@ -111,9 +111,13 @@ function onFailure(
       s.paused.createUntil = now + ENI_QUOTA_PAUSE_MS;
       return;
     case "ip-quota": {
-      const e = "eni" in d ? s.enis.find((x) => x.id === d.eni) : undefined;
+      // A create refused for quota pauses creates, also once its ENI is in the pool (progress)
+      if (d.action === "create-eni") {
+        s.paused.createUntil = now + ENI_QUOTA_PAUSE_MS;
+        return;
+      }
+      const e = s.enis.find((x) => x.id === d.eni);
       if (e !== undefined) e.full = true;
-      else if (d.action === "create-eni") s.paused.createUntil = now + ENI_QUOTA_PAUSE_MS;
       return;
     }
     case "subnet-exhausted": {

@@ -139,6 +139,14 @@ export function syncInventory(state: PoolState, inventory: EniInventory[]): { st
   const detached = state.enis.filter((e) => e.deleting && !e.primary && !listed.has(e.id));
   if (detached.length > 0)
     s.enis = [...s.enis, ...detached.map((e) => ({ ...e, ips: [] }))].sort((a, b) => cmp(a.id, b.id));
+  // A create whose ENI is in the pool already (applyProgress, then a restart) pledges only what
+  // is still to come: what the cloud lists on it beyond what the pool had is not.
+  for (const op of s.inflight) {
+    const d = op.decision;
+    if (d.action !== "create-eni" || d.eni === undefined) continue;
+    const added = (s.enis.find((e) => e.id === d.eni)?.ips.length ?? 0) - (old.get(d.eni)?.ips.length ?? 0);
+    if (added > 0) op.decision = { ...d, ips: Math.max(0, d.ips - added) };
+  }
   const present = new Set(s.enis.flatMap((e) => (e.primary ? [] : e.ips.map((slot) => `${e.id} ${slot.ip}`))));
   const lostPods: string[] = [];
   for (const [key, a] of Object.entries(s.pods)) {

@@ -5,7 +5,7 @@ import { allocate } from "./allocate.ts";
 import { applyResult } from "./apply-result.ts";
 import { plan } from "./plan.ts";
 import { FakeCloud, fixedRng, ips, makeState, SUBNET_A, withPods } from "./pool-kit.ts";
-import { busyEnis, pledgedCount } from "./state.ts";
+import { busyEnis, pledgedCount, syncInventory } from "./state.ts";
 import { applyProgress, topUpNewEni } from "./top-up.ts";
 import type { PoolState } from "./types.ts";
 
@@ -137,6 +137,23 @@ describe("a new ENI's IPs in the pool while its operation goes on", () => {
     expect(done.inflight).toEqual([]);
     expect(subnetFree(done)).toBe((subnetFree(state) ?? 0) - 20);
     expect(pledgedCount(done)).toBe(pledgedCount(state));
+  });
+
+  test("after a restart the cloud's list of the ENI takes the place of what was still to come", () => {
+    const { state, op } = toppedUp();
+    const s = applyProgress(state, op, NEW, ips(100, 5));
+    // the restart's sync lists 15 on it: the top-up's first call ended before the crash
+    const inventory = s.enis.map((e) => ({
+      id: e.id,
+      subnet: e.subnet,
+      primary: e.primary,
+      ips: e.ips.map((x) => x.ip),
+    }));
+    const listed = inventory.map((e) => (e.id === NEW ? { ...e, ips: ips(100, 15) } : e));
+    const synced = syncInventory(s, listed).state;
+    expect(synced.enis.find((e) => e.id === NEW)?.ips).toHaveLength(15);
+    expect(synced.inflight[0]?.decision).toMatchObject({ ips: 5, eni: NEW });
+    expect(pledgedCount(synced)).toBe(pledgedCount(state));
   });
 
   test("an IP the pool has on another ENI, or another ENI than the operation's, is refused", () => {
