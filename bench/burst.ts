@@ -15,7 +15,9 @@ const { values } = parseArgs({
 });
 const PODS = Number(values.pods);
 // Runs on this shared 2-core machine vary by about 0.1 in ratio: `--runs N` makes N fresh
-// nodes one after another and its last line is their median.
+// nodes one after another, each after the last one's clean-up, and its last line is their
+// median. Started back to back, a run overlaps the previous process's clean-up (its janitor
+// removes 100 namespaces and their processes): 0.05-0.1 higher; wait 20 s between them.
 const RUNS = Number(values.runs);
 if (!Number.isInteger(PODS) || PODS < 1 || !Number.isInteger(RUNS) || RUNS < 1) {
   console.error(`--pods (${values.pods}) and --runs (${values.runs}) must be whole numbers of at least 1`);
