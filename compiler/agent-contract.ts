@@ -182,7 +182,7 @@ export const INSTALL_CNI_SCRIPT = installCniScript("default");
  * for under a second, to 128-130 MiB, past the 128Mi request (bench/agent-memory.ts, docs/pool.md
  * "Agent memory"). DFG's compiled the hot code of a burst's first ADDs while they came: with it
  * off the agent spent a fifth less CPU on a 100-pod burst on a fresh node (median 280 against
- * 340-360 ms; docs/pool.md "Bursts") and peaked 5-10 MiB lower under churn, for 0-25 % more CPU
+ * 340-360 ms; docs/pool.md "Bursts") and peaked 5-10 MiB lower under churn, for 3-50 % more CPU
  * per ADD/DEL cycle at 70 cycles a second. The agent's hot code is small and its work is short
  * bursts; the controller keeps JavaScriptCore's defaults.
  */
