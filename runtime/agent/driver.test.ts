@@ -11,7 +11,7 @@ import {
   summary,
 } from "../pool/index.ts";
 import { type Executor, type Intent, PoolDriver } from "./driver.ts";
-import { silentLogger } from "./log.ts";
+import { createLogger, type Logger, silentLogger } from "./log.ts";
 import { NodeStore } from "./store.ts";
 
 /** A cloud in memory: ENIs of 10 IPs from one /16, every call succeeds unless told otherwise. */
@@ -63,8 +63,8 @@ afterEach(async () => {
   for (const d of open.splice(0)) await d.stop();
 });
 
-function driver(store: NodeStore, cloud: Executor, initial = freshState()): PoolDriver {
-  const d = new PoolDriver(initial, { store, executor: cloud, log: silentLogger, rng: seededRng(7) });
+function driver(store: NodeStore, cloud: Executor, initial = freshState(), log: Logger = silentLogger): PoolDriver {
+  const d = new PoolDriver(initial, { store, executor: cloud, log, rng: seededRng(7) });
   open.push(d);
   return d;
 }
@@ -247,27 +247,15 @@ describe("PoolDriver", () => {
         { id: "eni-00000009", subnet: "subnet-a", primary: false, ips: ["10.9.0.1"] },
       ],
     });
-    const { createLogger } = await import("./log.ts");
-    const d = new PoolDriver(initial, {
-      store: new NodeStore(":memory:"),
-      executor: cloud,
-      log: createLogger({ level: "error", write: (l) => lines.push(l) }),
-      rng: seededRng(7),
-    });
-    open.push(d);
+    const log = createLogger({ level: "error", write: (l) => lines.push(l) });
+    const d = driver(new NodeStore(":memory:"), cloud, initial, log);
     d.start();
     await d.settled();
     expect(lines.join("")).toContain("cloud answer names IPs the pool has on another ENI; applied without them");
     expect(d.state.enis.find((e) => e.id === "eni-00000009")?.ips.map((x) => x.ip)).toEqual(["10.9.0.1"]);
     expect(summary(d.state, Date.now())).toMatchObject({ bound: 3, inflight: 0 });
     // A create answered without its ENI's id cannot be applied at all: a failed operation.
-    const fresh = new PoolDriver(freshState(), {
-      store: new NodeStore(":memory:"),
-      executor: cloud,
-      log: createLogger({ level: "error", write: (l) => lines.push(l) }),
-      rng: seededRng(7),
-    });
-    open.push(fresh);
+    const fresh = driver(new NodeStore(":memory:"), cloud, freshState(), log);
     fresh.start();
     await fresh.settled();
     expect(lines.join("")).toContain("cloud operation answer refused; recorded as failed");

@@ -2,7 +2,17 @@
 // reaction to each typed cloud error (pauses after quota and subnet errors, back-off after
 // throttling and transient failures, as the peers do).
 import { cloneState, cmp } from "./state.ts";
-import type { Action, CloudError, Decision, EniState, Millis, OperationResult, PoolState, Rng } from "./types.ts";
+import type {
+  Action,
+  CloudError,
+  CreateEniDecision,
+  Decision,
+  EniState,
+  Millis,
+  OperationResult,
+  PoolState,
+  Rng,
+} from "./types.ts";
 
 /** Subnet reported full: skip it this long (AWS waits 120 s after InsufficientCidr). */
 export const SUBNET_PAUSE_MS = 2 * 60_000;
@@ -61,16 +71,7 @@ function onSuccess(s: PoolState, d: Decision, result: { eni?: string; ips?: stri
           `applyResult ${d.id} (create-eni): result.eni (${JSON.stringify(result.eni)}) must be the new ENI's id`,
         );
       }
-      const id = result.eni;
-      const ips = newIps(s, d, id, result.ips);
-      let e = s.enis.find((x) => x.id === id);
-      if (e === undefined) {
-        e = { id, subnet: d.subnet, primary: false, ips: [], full: false, deleting: false };
-        s.enis.push(e);
-        s.enis.sort((a, b) => cmp(a.id, b.id));
-      }
-      addIps(e, ips);
-      takeFromSubnet(s, d.subnet, ips.length);
+      addNewEniIps(s, d, result.eni, newIps(s, d, result.eni, result.ips));
       return;
     }
     case "release": {
@@ -184,7 +185,22 @@ export function newIps(s: PoolState, d: Decision, eni: string, ips: string[] | u
   return [...new Set(ips)].filter((ip) => !owner.has(ip));
 }
 
-export function addIps(e: EniState, ips: string[]): void {
+/**
+ * A created ENI's new IPs into the pool (the ENI too, unless a resync or an earlier part of the
+ * operation put it there), taken from its subnet's free IPs.
+ */
+export function addNewEniIps(s: PoolState, d: CreateEniDecision, id: string, ips: string[]): void {
+  let e = s.enis.find((x) => x.id === id);
+  if (e === undefined) {
+    e = { id, subnet: d.subnet, primary: false, ips: [], full: false, deleting: false };
+    s.enis.push(e);
+    s.enis.sort((a, b) => cmp(a.id, b.id));
+  }
+  addIps(e, ips);
+  takeFromSubnet(s, d.subnet, ips.length);
+}
+
+function addIps(e: EniState, ips: string[]): void {
   for (const ip of ips) e.ips.push({ ip, pod: null, coolUntil: 0, releasing: false });
   e.ips.sort((a, b) => cmp(a.ip, b.ip));
 }
@@ -204,7 +220,7 @@ function dropEni(s: PoolState, id: string): void {
   if (e !== undefined && e.ips.every((slot) => slot.pod === null)) s.enis = s.enis.filter((x) => x.id !== id);
 }
 
-export function takeFromSubnet(s: PoolState, subnet: string, n: number): void {
+function takeFromSubnet(s: PoolState, subnet: string, n: number): void {
   const x = s.subnets.find((y) => y.id === subnet);
   if (x !== undefined) x.available = Math.max(0, x.available - n);
 }

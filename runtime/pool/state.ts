@@ -5,7 +5,6 @@ import { checkSettings } from "./settings.ts";
 import type {
   Action,
   Backoff,
-  Decision,
   EniInventory,
   EniState,
   Millis,
@@ -200,17 +199,10 @@ export function demandCount(s: PoolState): number {
   return Object.keys(s.pods).length + Object.keys(s.waiting).length;
 }
 
-/** The ENI a decision works on: a create-eni's once its ENI is in the pool (applyProgress). */
-export function decisionEni(d: Decision): string | undefined {
-  return d.eni;
-}
-
 export function busyEnis(s: PoolState): Set<string> {
   const busy = new Set<string>();
-  for (const op of s.inflight) {
-    const eni = decisionEni(op.decision);
-    if (eni !== undefined) busy.add(eni);
-  }
+  // a create-eni's too, once its ENI is in the pool (applyProgress)
+  for (const { decision: d } of s.inflight) if (d.eni !== undefined) busy.add(d.eni);
   return busy;
 }
 

@@ -8,9 +8,9 @@
 import { isDraining } from "./drain.ts";
 import { bindNeed, countsOf, eniRoom, growableEnis, subnetRoom } from "./plan.ts";
 import { limitsOf } from "./settings.ts";
-import { addIps, newIps, takeFromSubnet } from "./apply-result.ts";
-import { cloneState, cmp, isPaused } from "./state.ts";
-import type { Millis, PoolState } from "./types.ts";
+import { addNewEniIps, newIps } from "./apply-result.ts";
+import { cloneState, isPaused } from "./state.ts";
+import type { CreateEniDecision, Millis, PoolState } from "./types.ts";
 
 /**
  * How many more IPs the ENI that in-flight create `opId` made should bind now that it is
@@ -31,10 +31,14 @@ export function topUpNewEni(state: PoolState, opId: string, now: Millis): { stat
   const extra = Math.max(0, Math.min(need - bound, limits.ipsPerEni - d.ips - has, subnetRoom(state, d.subnet, now)));
   if (extra === 0) return { state, extra: 0 };
   const s = cloneState(state);
-  for (const o of s.inflight)
-    if (o.decision.id === opId && o.decision.action === "create-eni")
-      o.decision = { ...o.decision, ips: o.decision.ips + extra };
+  changeCreate(s, opId, (c) => ({ ...c, ips: c.ips + extra }));
   return { state: s, extra };
+}
+
+/** The in-flight create `opId` of `s` (a clone) replaced by `change` of it. */
+function changeCreate(s: PoolState, opId: string, change: (d: CreateEniDecision) => CreateEniDecision): void {
+  for (const o of s.inflight)
+    if (o.decision.id === opId && o.decision.action === "create-eni") o.decision = change(o.decision);
 }
 
 /**
@@ -55,16 +59,7 @@ export function applyProgress(state: PoolState, opId: string, eni: string, ips: 
   const s = cloneState(state);
   const fresh = newIps(s, d, eni, ips);
   if (fresh.length === 0 && d.eni === eni && s.enis.some((e) => e.id === eni)) return state;
-  let e = s.enis.find((x) => x.id === eni);
-  if (e === undefined) {
-    e = { id: eni, subnet: d.subnet, primary: false, ips: [], full: false, deleting: false };
-    s.enis.push(e);
-    s.enis.sort((a, b) => cmp(a.id, b.id));
-  }
-  addIps(e, fresh);
-  takeFromSubnet(s, d.subnet, fresh.length);
-  for (const o of s.inflight)
-    if (o.decision.id === opId && o.decision.action === "create-eni")
-      o.decision = { ...o.decision, eni, ips: Math.max(0, o.decision.ips - fresh.length) };
+  addNewEniIps(s, d, eni, fresh);
+  changeCreate(s, opId, (c) => ({ ...c, eni, ips: Math.max(0, c.ips - fresh.length) }));
   return s;
 }
